@@ -1,0 +1,97 @@
+#pragma once
+/// Every DCCS actor: what it is, what it accepts, and how to spawn it. Message types: messages.hpp.
+
+#include <cstdint>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "actors/link_watchdog.hpp"
+#include "actors/messages.hpp"
+#include "runtime/metrics.hpp"
+
+namespace dccs::actors {
+
+/// Registers the message types of messages.hpp with CAF (needed before the actor system starts).
+void add_message_types(caf::actor_system_config& cfg);
+
+/// Tunables of drone actors and their supervisor.
+struct drone_settings {
+  std::int64_t stale_after_ms = 3000;
+  std::int64_t lost_after_ms = 10000;
+  std::size_t max_restarts = 5;        ///< restarts allowed within restart_window_ms ...
+  std::int64_t restart_window_ms = 60000; ///< ... before the supervisor gives up on the drone
+};
+
+/// The state of one drone that outlives its actor: the supervisor keeps it and hands it to the actor it
+/// restarts after a crash. Only the live actor touches it.
+struct drone_cell {
+  drone_cell(drone_info info, const drone_settings& s) : watchdog(s.stale_after_ms, s.lost_after_ms) {
+    state.info = std::move(info);
+  }
+  drone_state state;
+  drone_link_ptr link;
+  link_watchdog watchdog;
+  link_status reported = link_status::online; ///< the status operators were last told
+};
+
+using drone_cell_ptr = std::shared_ptr<drone_cell>;
+
+/// Counters the actors bump (owned by the node, outlive the actor system).
+struct actor_metrics {
+  runtime::counter* drone_restarts = nullptr;
+  runtime::counter* drone_escalations = nullptr;
+  runtime::counter* operator_updates_dropped = nullptr;
+  runtime::counter* operator_events_dropped = nullptr;
+  runtime::gauge* drone_actors = nullptr;
+};
+
+/// Drone actor: one per drone id, owns its live state and link status.
+/// Accepts:
+///   (attach_atom, drone_link_ptr, drone_info)     a connection said hello; replaces an older connection
+///   (telemetry_atom, telemetry, double recv, u64 link)  a telemetry frame from connection `link`
+///   (alive_atom, u64 link)                        any other frame (heartbeat)
+///   (detach_atom, u64 link)                       the connection closed
+///   (get_atom) -> drone_state
+///   (fault_atom)                                  throws (fault injection for supervision tests)
+/// Sends to the hub: (state_atom, drone_state) on every change, (status_atom, status_event) on every
+/// link status change.
+caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, caf::actor hub,
+                          drone_settings settings);
+
+/// Fleet directory and drone supervisor: the single way to reach a drone actor. Spawns a drone's actor on
+/// first contact, restarts a crashed one with its last state, and gives up (logs, closes the drone's
+/// connection with 1011) after more than `max_restarts` restarts within `restart_window_ms`.
+/// Accepts:
+///   (connect_atom, drone_info, drone_link_ptr)   route a new connection to the drone's actor
+///   (get_atom, std::string id) -> caf::actor     the drone's actor, or error "no such drone"
+///   (count_atom) -> std::size_t                  active drone actors
+caf::behavior directory_actor(caf::event_based_actor* self, caf::actor hub, drone_settings settings,
+                              actor_metrics metrics);
+
+/// Fan-out hub: keeps the newest state per drone and pushes coalesced deltas to subscribed sessions,
+/// `rate` ticks per second; one batch per tick per session, one JSON serialization per drone per tick.
+/// Accepts:
+///   (state_atom, drone_state), (status_atom, status_event)   from drone actors
+///   (subscribe_atom, subscription)                          from a session; answered with
+///                                                           (snapshot_atom, fragment_batch)
+///   (list_atom) -> std::string                              every drone as {"drones":[...]}
+///   (get_atom, std::string id) -> std::string               one drone as JSON, or error
+///   (flush_atom) -> bool                                    tick now (used at shutdown)
+/// Sends sessions (update_atom, fragment_batch) and (events_atom, fragment_batch).
+caf::behavior hub_actor(caf::event_based_actor* self, int rate);
+
+/// Operator session: one per operator WebSocket. Holds the subscription and a bounded outbound queue:
+/// only the newest state per drone and at most `max_events` status events wait for a slow socket, and at
+/// most one frame is in flight at a time.
+/// Accepts:
+///   (subscribe_atom, subscription)          from the socket
+///   (error_atom, std::string code, std::string message)  an error frame to send
+///   (snapshot_atom | update_atom | events_atom, fragment_batch)  from the hub
+///   (ready_atom)                            the socket wrote the previous frame
+caf::behavior session_actor(caf::event_based_actor* self, operator_link_ptr link, caf::actor hub,
+                            std::size_t max_events, actor_metrics metrics);
+
+} // namespace dccs::actors

@@ -1,0 +1,109 @@
+#include "actors/actors.hpp"
+
+#include <deque>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
+
+namespace dccs::actors {
+
+namespace {
+
+struct directory_entry {
+  caf::actor actor;
+  drone_cell_ptr cell;
+  std::deque<std::int64_t> restarts; ///< monotonic times of recent restarts
+  bool failed = false;               ///< the supervisor gave up; the next connection starts afresh
+};
+
+struct directory_state {
+  std::unordered_map<std::string, directory_entry> drones;
+  std::unordered_map<caf::actor_addr, std::string> by_addr;
+};
+
+} // namespace
+
+caf::behavior directory_actor(caf::event_based_actor* self, caf::actor hub, drone_settings settings,
+                              actor_metrics metrics) {
+  auto st = std::make_shared<directory_state>();
+  auto start = [self, st, hub, settings, metrics](const std::string& id, directory_entry& e) {
+    e.actor = self->spawn(drone_actor, e.cell, hub, settings);
+    self->monitor(e.actor);
+    st->by_addr[e.actor.address()] = id;
+    e.failed = false;
+    if (metrics.drone_actors)
+      metrics.drone_actors->add(1);
+  };
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto i = st->by_addr.find(dm.source);
+    if (i == st->by_addr.end())
+      return;
+    auto id = std::move(i->second);
+    st->by_addr.erase(i);
+    if (metrics.drone_actors)
+      metrics.drone_actors->add(-1);
+    auto j = st->drones.find(id);
+    if (j == st->drones.end())
+      return;
+    auto& e = j->second;
+    e.actor = nullptr;
+    if (dm.reason == caf::exit_reason::normal || dm.reason == caf::exit_reason::user_shutdown
+        || dm.reason == caf::exit_reason::kill) {
+      st->drones.erase(j);
+      return;
+    }
+    auto now = runtime::mono_ms();
+    while (!e.restarts.empty() && now - e.restarts.front() > settings.restart_window_ms)
+      e.restarts.pop_front();
+    if (e.restarts.size() >= settings.max_restarts) {
+      runtime::log::error("supervisor", "drone actor keeps failing, giving up until the drone reconnects",
+                          {{"drone_id", id},
+                           {"restarts", e.restarts.size()},
+                           {"window_ms", settings.restart_window_ms},
+                           {"reason", caf::to_string(dm.reason)}});
+      if (metrics.drone_escalations)
+        metrics.drone_escalations->inc();
+      e.failed = true;
+      if (e.cell->link != nullptr) {
+        e.cell->link->close(1011, "drone actor failed repeatedly");
+        e.cell->link = nullptr;
+        e.cell->state.connected = false;
+      }
+      return;
+    }
+    e.restarts.push_back(now);
+    if (metrics.drone_restarts)
+      metrics.drone_restarts->inc();
+    runtime::log::warn("supervisor", "restarting drone actor with its last state",
+                       {{"drone_id", id}, {"restarts_in_window", e.restarts.size()}});
+    start(id, e);
+  });
+  return {
+    [=](connect_atom, drone_info& info, drone_link_ptr& link) {
+      auto id = info.id;
+      auto i = st->drones.find(id);
+      if (i == st->drones.end()) {
+        directory_entry e;
+        e.cell = std::make_shared<drone_cell>(info, settings);
+        i = st->drones.emplace(id, std::move(e)).first;
+      }
+      if (i->second.actor == nullptr)
+        start(id, i->second);
+      self->send(i->second.actor, attach_atom::value, std::move(link), std::move(info));
+    },
+    [=](get_atom, const std::string& id) -> caf::result<caf::actor> {
+      auto i = st->drones.find(id);
+      if (i == st->drones.end() || i->second.actor == nullptr)
+        return make_error(errc::no_such_drone);
+      return i->second.actor;
+    },
+    [=](count_atom) -> std::size_t {
+      return st->by_addr.size();
+    },
+  };
+}
+
+} // namespace dccs::actors

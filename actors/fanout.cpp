@@ -1,0 +1,134 @@
+#include "actors/fanout.hpp"
+
+#include "actors/drone_json.hpp"
+
+namespace dccs::actors {
+
+namespace {
+
+fragment make_fragment(const drone_state& st) {
+  fragment f;
+  f.drone_id = st.info.id;
+  f.json.reserve(384);
+  append_drone_json(f.json, st);
+  return f;
+}
+
+} // namespace
+
+void fanout::update(const drone_state& st) {
+  auto [it, added] = states_.try_emplace(st.info.id, st);
+  if (!added)
+    it->second = st;
+  if (dirty_set_.insert(st.info.id).second)
+    dirty_.push_back(st.info.id);
+}
+
+void fanout::event(const status_event& ev) {
+  auto it = states_.find(ev.drone_id);
+  if (it != states_.end()) {
+    it->second.status = ev.status;
+    if (dirty_set_.insert(ev.drone_id).second)
+      dirty_.push_back(ev.drone_id);
+  }
+  events_.push_back(ev);
+}
+
+void fanout::subscribe(sub_id id, subscription sub) {
+  sub_entry entry;
+  entry.all = sub.all;
+  entry.ids.insert(sub.ids.begin(), sub.ids.end());
+  subs_[id] = std::move(entry);
+}
+
+void fanout::unsubscribe(sub_id id) {
+  subs_.erase(id);
+}
+
+fragment_batch fanout::snapshot(const subscription& sub) const {
+  auto out = std::make_shared<std::vector<fragment>>();
+  if (sub.all) {
+    out->reserve(states_.size());
+    for (auto& [id, st] : states_)
+      out->push_back(make_fragment(st));
+  } else {
+    for (auto& id : sub.ids) {
+      auto it = states_.find(id);
+      if (it != states_.end())
+        out->push_back(make_fragment(it->second));
+    }
+  }
+  return out;
+}
+
+fragment_batch fanout::filter(const fragment_batch& all, const sub_entry& sub) {
+  if (all == nullptr || all->empty())
+    return nullptr;
+  if (sub.all)
+    return all;
+  auto out = std::make_shared<std::vector<fragment>>();
+  for (auto& f : *all)
+    if (sub.ids.count(f.drone_id) > 0)
+      out->push_back(f);
+  if (out->empty())
+    return nullptr;
+  return out;
+}
+
+std::vector<fanout::delivery> fanout::tick() {
+  std::vector<delivery> result;
+  if (dirty_.empty() && events_.empty())
+    return result;
+  fragment_batch drones;
+  fragment_batch events;
+  if (!subs_.empty()) {
+    auto d = std::make_shared<std::vector<fragment>>();
+    d->reserve(dirty_.size());
+    for (auto& id : dirty_) {
+      auto it = states_.find(id);
+      if (it != states_.end())
+        d->push_back(make_fragment(it->second));
+    }
+    drones = std::move(d);
+    auto e = std::make_shared<std::vector<fragment>>();
+    e->reserve(events_.size());
+    for (auto& ev : events_) {
+      fragment f;
+      f.drone_id = ev.drone_id;
+      append_event_json(f.json, ev);
+      e->push_back(std::move(f));
+    }
+    events = std::move(e);
+  }
+  dirty_.clear();
+  dirty_set_.clear();
+  events_.clear();
+  for (auto& [id, sub] : subs_) {
+    delivery d{id, filter(drones, sub), filter(events, sub)};
+    if (d.drones || d.events)
+      result.push_back(std::move(d));
+  }
+  return result;
+}
+
+std::string fanout::list_json() const {
+  std::string out;
+  out.reserve(64 + states_.size() * 384);
+  out += "{\"drones\":[";
+  bool first = true;
+  for (auto& [id, st] : states_) {
+    if (!first)
+      out += ',';
+    first = false;
+    append_drone_json(out, st);
+  }
+  out += "]}";
+  return out;
+}
+
+const drone_state* fanout::find(const std::string& id) const {
+  auto it = states_.find(id);
+  return it == states_.end() ? nullptr : &it->second;
+}
+
+} // namespace dccs::actors

@@ -1,0 +1,163 @@
+#include "actors/actors.hpp"
+
+#include <deque>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "actors/drone_json.hpp"
+#include "runtime/clock.hpp"
+
+namespace dccs::actors {
+
+namespace {
+
+struct session_state {
+  operator_link_ptr link;
+  bool in_flight = false;
+  std::deque<std::string> control;             ///< error frames: always sent first
+  fragment_batch snapshot;                     ///< a snapshot waiting to go out
+  std::deque<fragment_batch> events;           ///< status events waiting
+  std::size_t queued_events = 0;
+  fragment_batch direct;                       ///< the newest update batch, while nothing else waits
+  std::unordered_map<std::string, std::string> merged; ///< newest JSON per drone, once updates pile up
+};
+
+void append_frame(std::string& out, const char* type, const char* key, const fragment_batch& batch) {
+  out += "{\"type\":\"";
+  out += type;
+  out += "\",\"server_time\":";
+  append_json_number(out, runtime::wall_ms());
+  out += ",\"";
+  out += key;
+  out += "\":[";
+  bool first = true;
+  for (auto& f : *batch) {
+    if (!first)
+      out += ',';
+    first = false;
+    out += f.json;
+  }
+  out += "]}";
+}
+
+} // namespace
+
+caf::behavior session_actor(caf::event_based_actor* self, operator_link_ptr link, caf::actor hub,
+                            std::size_t max_events, actor_metrics metrics) {
+  auto st = std::make_shared<session_state>();
+  st->link = std::move(link);
+  // Sends the next frame if the socket is free: errors, then the snapshot, then events, then updates.
+  auto pump = [st] {
+    if (st->in_flight)
+      return;
+    std::string frame;
+    if (!st->control.empty()) {
+      frame = std::move(st->control.front());
+      st->control.pop_front();
+    } else if (st->snapshot) {
+      append_frame(frame, "snapshot", "drones", st->snapshot);
+      st->snapshot = nullptr;
+    } else if (!st->events.empty()) {
+      frame.reserve(st->queued_events * 96 + 64);
+      frame += "{\"type\":\"status\",\"events\":[";
+      bool first = true;
+      for (auto& batch : st->events)
+        for (auto& f : *batch) {
+          if (!first)
+            frame += ',';
+          first = false;
+          frame += f.json;
+        }
+      frame += "]}";
+      st->events.clear();
+      st->queued_events = 0;
+    } else if (st->direct) {
+      append_frame(frame, "update", "drones", st->direct);
+      st->direct = nullptr;
+    } else if (!st->merged.empty()) {
+      frame.reserve(st->merged.size() * 384 + 64);
+      frame += "{\"type\":\"update\",\"server_time\":";
+      append_json_number(frame, runtime::wall_ms());
+      frame += ",\"drones\":[";
+      bool first = true;
+      for (auto& [id, json] : st->merged) {
+        if (!first)
+          frame += ',';
+        first = false;
+        frame += json;
+      }
+      frame += "]}";
+      st->merged.clear();
+    } else {
+      return;
+    }
+    st->in_flight = true;
+    st->link->deliver(std::move(frame));
+  };
+  // Folds a batch into what waits, keeping only the newest state per drone.
+  auto merge = [st, metrics](const fragment_batch& batch) {
+    if (st->direct) {
+      for (auto& f : *st->direct)
+        st->merged[f.drone_id] = f.json;
+      st->direct = nullptr;
+    }
+    std::size_t replaced = 0;
+    for (auto& f : *batch) {
+      auto [it, added] = st->merged.try_emplace(f.drone_id, f.json);
+      if (!added) {
+        it->second = f.json;
+        ++replaced;
+      }
+    }
+    if (replaced > 0 && metrics.operator_updates_dropped)
+      metrics.operator_updates_dropped->inc(replaced);
+  };
+  return {
+    [self, hub](subscribe_atom, subscription& sub) {
+      self->send(hub, subscribe_atom::value, std::move(sub));
+    },
+    [st, pump](error_atom, const std::string& code, const std::string& message) {
+      std::string frame = "{\"type\":\"error\",\"code\":";
+      append_json_string(frame, code);
+      frame += ",\"message\":";
+      append_json_string(frame, message);
+      frame += '}';
+      if (st->control.size() < 64)
+        st->control.push_back(std::move(frame));
+      pump();
+    },
+    [st, pump](snapshot_atom, fragment_batch& batch) {
+      // A snapshot supersedes every update that waits.
+      st->snapshot = std::move(batch);
+      st->direct = nullptr;
+      st->merged.clear();
+      pump();
+    },
+    [st, pump, merge](update_atom, fragment_batch& batch) {
+      if (!st->direct && st->merged.empty())
+        st->direct = std::move(batch); // the common case: no copy at all
+      else
+        merge(batch);
+      pump();
+    },
+    [st, pump, max_events, metrics](events_atom, fragment_batch& batch) {
+      st->queued_events += batch->size();
+      st->events.push_back(std::move(batch));
+      // Bounded: drop the oldest events of a slow operator.
+      while (st->queued_events > max_events && st->events.size() > 1) {
+        st->queued_events -= st->events.front()->size();
+        if (metrics.operator_events_dropped)
+          metrics.operator_events_dropped->inc(st->events.front()->size());
+        st->events.pop_front();
+      }
+      pump();
+    },
+    [st, pump](ready_atom) {
+      st->in_flight = false;
+      pump();
+    },
+  };
+}
+
+} // namespace dccs::actors

@@ -1,0 +1,261 @@
+#include "bridges/drone_frame.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include <simdjson.h>
+
+namespace dccs::bridges {
+
+namespace {
+
+namespace sj = simdjson;
+namespace od = simdjson::ondemand;
+using actors::telemetry;
+
+/// Required telemetry fields, as bits.
+enum req : std::uint32_t {
+  r_seq = 1 << 0, r_ts = 1 << 1, r_lat = 1 << 2, r_lon = 1 << 3, r_alt = 1 << 4, r_heading = 1 << 5,
+  r_speed = 1 << 6, r_vspeed = 1 << 7, r_battery = 1 << 8, r_armed = 1 << 9, r_mode = 1 << 10,
+  r_all = (1 << 11) - 1,
+};
+
+const char* const required_names[] = {"seq", "ts", "lat", "lon", "alt", "heading", "speed", "vspeed",
+                                      "battery", "armed", "mode"};
+
+void fail(drone_frame& out, const char* code, std::string message) {
+  out.kind = drone_frame::invalid;
+  out.error_code = code;
+  out.error_message = std::move(message);
+}
+
+struct range {
+  double lo;
+  double hi;
+};
+
+/// Reads a number within [lo, hi]; records an invalid_field error otherwise.
+bool read_number(od::value& v, std::string_view key, range r, double& dst, drone_frame& out) {
+  double x;
+  if (v.get_double().get(x) != sj::SUCCESS) {
+    fail(out, "invalid_field", "field '" + std::string{key} + "' must be a number");
+    return false;
+  }
+  if (!std::isfinite(x) || x < r.lo || x > r.hi) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "field '%.*s' out of range [%g, %g]: %g", static_cast<int>(key.size()),
+                  key.data(), r.lo, r.hi, x);
+    fail(out, "invalid_field", buf);
+    return false;
+  }
+  dst = x;
+  return true;
+}
+
+bool read_int(od::value& v, std::string_view key, std::int64_t lo, std::int64_t hi, std::int32_t& dst,
+              drone_frame& out) {
+  std::int64_t x;
+  if (v.get_int64().get(x) != sj::SUCCESS || x < lo || x > hi) {
+    fail(out, "invalid_field",
+         "field '" + std::string{key} + "' must be an integer in [" + std::to_string(lo) + ", "
+           + std::to_string(hi) + "]");
+    return false;
+  }
+  dst = static_cast<std::int32_t>(x);
+  return true;
+}
+
+bool read_string(od::value& v, std::string_view key, std::size_t min_len, std::size_t max_len,
+                 std::string& dst, drone_frame& out) {
+  std::string_view s;
+  if (v.get_string().get(s) != sj::SUCCESS) {
+    fail(out, "invalid_field", "field '" + std::string{key} + "' must be a string");
+    return false;
+  }
+  if (s.size() < min_len || s.size() > max_len) {
+    fail(out, "invalid_field",
+         "field '" + std::string{key} + "' must have " + std::to_string(min_len) + " to "
+           + std::to_string(max_len) + " characters");
+    return false;
+  }
+  dst.assign(s.data(), s.size());
+  return true;
+}
+
+struct parser_holder {
+  od::parser parser;
+  std::string buffer;
+};
+
+thread_local parser_holder tls;
+
+} // namespace
+
+bool valid_drone_id(std::string_view id) {
+  if (id.empty() || id.size() > 64)
+    return false;
+  for (char c : id)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'
+          || c == '-'))
+      return false;
+  return true;
+}
+
+void parse_drone_frame(std::string_view text, drone_frame& out) {
+  out = drone_frame{};
+  auto& buf = tls.buffer;
+  buf.assign(text.data(), text.size());
+  if (buf.capacity() < text.size() + sj::SIMDJSON_PADDING)
+    buf.reserve(text.size() + sj::SIMDJSON_PADDING);
+  sj::padded_string_view view{buf.data(), buf.size(), buf.capacity()};
+  od::document doc;
+  if (tls.parser.iterate(view).get(doc) != sj::SUCCESS) {
+    fail(out, "malformed", "frame is not valid JSON");
+    return;
+  }
+  od::object obj;
+  if (doc.get_object().get(obj) != sj::SUCCESS) {
+    fail(out, "malformed", "frame is not a JSON object");
+    return;
+  }
+  std::string_view type;
+  bool has_type = false;
+  std::uint32_t seen = 0;
+  bool has_id = false;
+  auto& t = out.t;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != sj::SUCCESS) {
+      fail(out, "malformed", "frame is not valid JSON");
+      return;
+    }
+    od::value v;
+    if (field.value().get(v) != sj::SUCCESS) {
+      fail(out, "malformed", "frame is not valid JSON");
+      return;
+    }
+    bool ok = true;
+    if (key == "type") {
+      std::string_view s;
+      if (v.get_string().get(s) != sj::SUCCESS) {
+        fail(out, "invalid_field", "field 'type' must be a string");
+        return;
+      }
+      // The parser's string buffer stays valid until the next document: copy into the output struct.
+      out.error_message.assign(s.data(), s.size());
+      type = out.error_message;
+      has_type = true;
+    } else if (key == "seq") {
+      std::uint64_t x;
+      ok = v.get_uint64().get(x) == sj::SUCCESS && x <= (std::uint64_t{1} << 63) - 1;
+      if (!ok) {
+        fail(out, "invalid_field", "field 'seq' must be an unsigned integer");
+        return;
+      }
+      t.seq = x;
+      seen |= r_seq;
+    } else if (key == "ts") {
+      ok = read_number(v, key, {0, 1e15}, t.ts, out);
+      seen |= r_ts;
+    } else if (key == "lat") {
+      ok = read_number(v, key, {-90, 90}, t.lat, out);
+      seen |= r_lat;
+    } else if (key == "lon") {
+      ok = read_number(v, key, {-180, 180}, t.lon, out);
+      seen |= r_lon;
+    } else if (key == "alt") {
+      ok = read_number(v, key, {-1000, 100000}, t.alt, out);
+      seen |= r_alt;
+    } else if (key == "heading") {
+      ok = read_number(v, key, {0, 360}, t.heading, out);
+      seen |= r_heading;
+    } else if (key == "speed") {
+      ok = read_number(v, key, {0, 1000}, t.speed, out);
+      seen |= r_speed;
+    } else if (key == "vspeed") {
+      ok = read_number(v, key, {-1000, 1000}, t.vspeed, out);
+      seen |= r_vspeed;
+    } else if (key == "battery") {
+      ok = read_number(v, key, {0, 100}, t.battery, out);
+      seen |= r_battery;
+    } else if (key == "armed") {
+      bool b;
+      if (v.get_bool().get(b) != sj::SUCCESS) {
+        fail(out, "invalid_field", "field 'armed' must be true or false");
+        return;
+      }
+      t.armed = b;
+      seen |= r_armed;
+    } else if (key == "mode") {
+      ok = read_string(v, key, 1, 32, t.mode, out);
+      seen |= r_mode;
+    } else if (key == "roll") {
+      ok = read_number(v, key, {-180, 360}, t.roll, out);
+      t.present |= telemetry::has_roll;
+    } else if (key == "pitch") {
+      ok = read_number(v, key, {-180, 360}, t.pitch, out);
+      t.present |= telemetry::has_pitch;
+    } else if (key == "yaw") {
+      ok = read_number(v, key, {-180, 360}, t.yaw, out);
+      t.present |= telemetry::has_yaw;
+    } else if (key == "voltage") {
+      ok = read_number(v, key, {0, 1000}, t.voltage, out);
+      t.present |= telemetry::has_voltage;
+    } else if (key == "sats") {
+      ok = read_int(v, key, 0, 255, t.sats, out);
+      t.present |= telemetry::has_sats;
+    } else if (key == "fix") {
+      ok = read_int(v, key, 0, 10, t.fix, out);
+      t.present |= telemetry::has_fix;
+    } else if (key == "drone_id") {
+      ok = read_string(v, key, 1, 64, out.info.id, out);
+      if (ok && !valid_drone_id(out.info.id)) {
+        fail(out, "invalid_field", "field 'drone_id' must be 1-64 characters of A-Z a-z 0-9 _ . -");
+        return;
+      }
+      has_id = true;
+    } else if (key == "model") {
+      ok = read_string(v, key, 0, 64, out.info.model, out);
+    } else if (key == "fw") {
+      ok = read_string(v, key, 0, 64, out.info.fw, out);
+    }
+    // Unknown fields are skipped by the on-demand parser.
+    if (!ok)
+      return;
+  }
+  const char* trailing = nullptr;
+  if (doc.current_location().get(trailing) == sj::SUCCESS) {
+    fail(out, "malformed", "trailing content after the JSON object");
+    return;
+  }
+  if (!has_type) {
+    fail(out, "missing_field", "field 'type' is required");
+    return;
+  }
+  if (type == "telemetry") {
+    if ((seen & r_all) != r_all) {
+      for (int i = 0; i < 11; ++i)
+        if (!(seen & (1u << i))) {
+          fail(out, "missing_field", std::string{"field '"} + required_names[i] + "' is required");
+          return;
+        }
+    }
+    out.kind = drone_frame::telemetry;
+  } else if (type == "heartbeat") {
+    out.ts = (seen & r_ts) ? t.ts : 0;
+    out.kind = drone_frame::heartbeat;
+  } else if (type == "hello") {
+    if (!has_id) {
+      fail(out, "missing_field", "field 'drone_id' is required");
+      return;
+    }
+    out.kind = drone_frame::hello;
+  } else {
+    std::string shown{type.substr(0, 32)};
+    fail(out, "unknown_type", "unknown frame type '" + shown + "'");
+    return;
+  }
+  out.error_message.clear();
+}
+
+} // namespace dccs::bridges

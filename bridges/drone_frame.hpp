@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "actors/messages.hpp"
+
+namespace dccs::bridges {
+
+/// One drone frame (docs/protocol.md), parsed once into a struct.
+struct drone_frame {
+  enum kind_t { hello, telemetry, heartbeat, invalid };
+  kind_t kind = invalid;
+  actors::drone_info info; ///< for hello
+  actors::telemetry t;     ///< for telemetry
+  double ts = 0;           ///< for heartbeat (0 when absent)
+  std::string error_code;  ///< for invalid: malformed, unknown_type, missing_field, invalid_field
+  std::string error_message;
+};
+
+/// Parses a drone frame with simdjson's on-demand parser (one pass over the fields, any order, unknown
+/// fields ignored) and checks every value against the protocol's ranges. Never throws; on failure `kind`
+/// is `invalid` and the error fields name the problem. Thread-safe (one parser per thread).
+void parse_drone_frame(std::string_view text, drone_frame& out);
+
+/// True for 1-64 characters of A-Z a-z 0-9 _ . -
+bool valid_drone_id(std::string_view id);
+
+} // namespace dccs::bridges

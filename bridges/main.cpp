@@ -1,0 +1,50 @@
+// dccs: the DCCS node binary.
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+#include "bridges/node.hpp"
+#include "runtime/config.hpp"
+#include "runtime/log.hpp"
+
+int main(int argc, char** argv) {
+  using namespace dccs;
+  runtime::config cfg;
+  std::string error;
+  bool help = false;
+  if (!cfg.load(argc, argv, error, help)) {
+    std::cerr << "dccs: " << error << "\n";
+    return 2;
+  }
+  if (help) {
+    std::cout << runtime::config::help_text("dccs");
+    return 0;
+  }
+  if (!cfg.positional().empty()) {
+    std::cerr << "dccs: unexpected argument '" << cfg.positional().front() << "' (see --help)\n";
+    return 2;
+  }
+  runtime::log::level lvl = runtime::log::level::info;
+  runtime::log::parse_level(cfg.str("log.level"), lvl);
+  runtime::log::configure(lvl, cfg.str("log.format") == "json" ? runtime::log::format::json
+                                                                 : runtime::log::format::text);
+  // Block the stop signals in every thread; this one waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  bridges::node node{cfg};
+  if (!node.start(error)) {
+    runtime::log::error("node", "cannot start", {{"error", error}});
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  runtime::log::info("node", "signal received", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  node.stop();
+  return 0;
+}

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "runtime/config.hpp"
+#include "runtime/metrics.hpp"
+
+namespace dccs::bridges {
+
+class server;
+
+/// One DCCS node: the actor system with the fleet directory and the fan-out hub, and the HTTP/WebSocket
+/// bridge in front of them. Used by the `dccs` binary and, in-process, by the system tests.
+class node {
+public:
+  explicit node(runtime::config cfg);
+  ~node();
+
+  /// Starts the actors and the bridge. Returns false and sets `error` on failure.
+  bool start(std::string& error);
+
+  /// Graceful stop: refuses new connections, flushes pending operator updates, closes every socket with
+  /// a close frame, then stops the actors. Idempotent.
+  void stop();
+
+  std::uint16_t port() const;
+  caf::actor_system& system();
+  caf::actor directory() const { return directory_; }
+  caf::actor hub() const { return hub_; }
+  runtime::metrics& metrics() { return metrics_; }
+  const runtime::config& config() const { return cfg_; }
+
+private:
+  runtime::config cfg_;
+  runtime::metrics metrics_;
+  std::unique_ptr<caf::actor_system_config> sys_cfg_;
+  std::unique_ptr<caf::actor_system> system_;
+  caf::actor directory_;
+  caf::actor hub_;
+  std::unique_ptr<server> server_;
+  bool stopped_ = false;
+};
+
+} // namespace dccs::bridges

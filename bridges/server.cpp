@@ -1,0 +1,907 @@
+#include "bridges/server.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/drone_json.hpp"
+#include "bridges/drone_frame.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
+#include "runtime/rate_limiter.hpp"
+
+namespace dccs::bridges {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+server_settings server_settings::from(const runtime::config& cfg) {
+  server_settings s;
+  s.address = cfg.str("http.address");
+  s.port = static_cast<std::uint16_t>(cfg.integer("http.port"));
+  s.threads = static_cast<int>(cfg.integer("http.threads"));
+  s.static_dir = cfg.str("http.static_dir");
+  s.max_body = static_cast<std::size_t>(cfg.integer("http.max_body"));
+  s.backlog = static_cast<int>(cfg.integer("http.backlog"));
+  s.drone_max_frame = static_cast<std::size_t>(cfg.integer("drone.max_frame"));
+  s.drone_max_rate = static_cast<double>(cfg.integer("drone.max_rate"));
+  s.drone_burst = static_cast<double>(cfg.integer("drone.burst"));
+  s.drone_hello_timeout_ms = cfg.integer("drone.hello_timeout_ms");
+  s.drone_pending_frames = static_cast<std::size_t>(cfg.integer("drone.pending_frames"));
+  s.operator_max_frame = static_cast<std::size_t>(cfg.integer("operator.max_frame"));
+  s.operator_max_rate = static_cast<double>(cfg.integer("operator.max_rate"));
+  s.operator_max_events = static_cast<std::size_t>(cfg.integer("operator.max_events"));
+  s.shutdown_grace_ms = cfg.integer("shutdown.grace_ms");
+  return s;
+}
+
+namespace {
+
+/// Something the server closes on shutdown.
+class closable {
+public:
+  virtual ~closable() = default;
+  virtual void shutdown() = 0;
+};
+
+} // namespace
+
+struct server::impl : std::enable_shared_from_this<server::impl> {
+  impl(caf::actor_system& sys, caf::actor directory, caf::actor hub, server_settings settings,
+       runtime::metrics& m, actors::actor_metrics am)
+    : sys(sys), directory(std::move(directory)), hub(std::move(hub)), settings(std::move(settings)),
+      ioc(this->settings.threads), acceptor(net::make_strand(ioc)),
+      frames_accepted(m.make_counter("dccs_frames_accepted_total", "drone frames accepted")),
+      frames_rejected(m.make_counter("dccs_frames_rejected_total", "drone frames refused with an error frame")),
+      drones_closed_rate(m.make_counter("dccs_drone_rate_limited_total", "drone connections closed for flooding")),
+      drones_closed_size(m.make_counter("dccs_drone_oversize_total", "drone connections closed for an oversized frame")),
+      drones_replaced(m.make_counter("dccs_drone_replaced_total", "drone connections replaced by a newer one")),
+      http_requests(m.make_counter("dccs_http_requests_total", "HTTP requests served")),
+      drones_connected(m.make_gauge("dccs_drone_connections", "open drone WebSockets")),
+      operators_connected(m.make_gauge("dccs_operator_connections", "open operator WebSockets")),
+      actor_metrics_(am), metrics(m) {
+  }
+
+  caf::actor_system& sys;
+  caf::actor directory;
+  caf::actor hub;
+  server_settings settings;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<bool> ready{false};
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> next_link_id{1};
+  std::mutex registry_mtx;
+  std::condition_variable registry_empty;
+  std::unordered_map<closable*, std::weak_ptr<closable>> registry;
+  runtime::counter& frames_accepted;
+  runtime::counter& frames_rejected;
+  runtime::counter& drones_closed_rate;
+  runtime::counter& drones_closed_size;
+  runtime::counter& drones_replaced;
+  runtime::counter& http_requests;
+  runtime::gauge& drones_connected;
+  runtime::gauge& operators_connected;
+  actors::actor_metrics actor_metrics_;
+  runtime::metrics& metrics;
+
+  void add(const std::shared_ptr<closable>& c) {
+    std::lock_guard<std::mutex> guard{registry_mtx};
+    registry.emplace(c.get(), c);
+  }
+  void remove(closable* c) {
+    std::lock_guard<std::mutex> guard{registry_mtx};
+    registry.erase(c);
+    if (registry.empty())
+      registry_empty.notify_all();
+  }
+
+  void do_accept();
+};
+
+namespace {
+
+using impl_ptr = std::shared_ptr<server::impl>;
+
+std::string json_error(std::string_view code, std::string_view message) {
+  std::string out = "{\"error\":{\"code\":";
+  actors::append_json_string(out, code);
+  out += ",\"message\":";
+  actors::append_json_string(out, message);
+  out += "}}";
+  return out;
+}
+
+// -- drone WebSocket ------------------------------------------------------------------------------------
+
+/// One drone connection. Reads frames, parses each once, and sends them to the drone's actor; writes
+/// welcome and error frames. All state is touched only on the connection's strand.
+class drone_session : public closable,
+                      public actors::drone_link,
+                      public std::enable_shared_from_this<drone_session> {
+public:
+  drone_session(tcp::socket&& socket, impl_ptr srv)
+    : ws_(std::move(socket)), srv_(std::move(srv)), link_id_(srv_->next_link_id++),
+      limiter_(srv_->settings.drone_max_rate, srv_->settings.drone_burst) {
+  }
+
+  void run(http::request<http::string_body> req) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "dccs"); }));
+    ws_.read_message_max(srv_->settings.drone_max_frame);
+    ws_.auto_fragment(false);
+    ws_.async_accept(req, beast::bind_front_handler(&drone_session::on_accept, shared_from_this()));
+  }
+
+  // -- drone_link (called from actor threads) --
+
+  void attached(caf::actor drone, bool first) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), drone = std::move(drone), first]() mutable {
+      self->on_attached(std::move(drone), first);
+    });
+  }
+
+  void close(std::uint16_t code, std::string reason) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+      if (code == 4000)
+        self->srv_->drones_replaced.inc();
+      self->start_close(code, std::move(reason));
+    });
+  }
+
+  std::uint64_t id() const override { return link_id_; }
+
+  void shutdown() override { close(websocket::close_code::going_away, "node shutting down"); }
+
+private:
+  void on_accept(beast::error_code ec) {
+    if (ec)
+      return;
+    srv_->add(shared_from_this());
+    srv_->drones_connected.add(1);
+    registered_ = true;
+    if (srv_->stopping) {
+      start_close(websocket::close_code::going_away, "node shutting down");
+      return;
+    }
+    hello_timer_.emplace(ws_.get_executor());
+    hello_timer_->expires_after(std::chrono::milliseconds(srv_->settings.drone_hello_timeout_ms));
+    hello_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && !self->said_hello_)
+        self->start_close(websocket::close_code::policy_error, "no hello in time");
+    });
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&drone_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) {
+      if (ec == websocket::error::message_too_big)
+        srv_->drones_closed_size.inc();
+      finish();
+      return;
+    }
+    if (closing_)
+      return;
+    if (!limiter_.allow(runtime::mono_ms())) {
+      srv_->drones_closed_rate.inc();
+      runtime::log::warn("drone", "rate limit exceeded, closing",
+                         {{"drone_id", drone_id_}, {"link", link_id_}});
+      start_close(websocket::close_code::policy_error, "rate limit exceeded");
+      return;
+    }
+    auto data = buffer_.cdata();
+    std::string_view text{static_cast<const char*>(data.data()), data.size()};
+    if (!ws_.got_text())
+      reject("malformed", "frames must be JSON text frames");
+    else
+      on_frame(text);
+    buffer_.consume(buffer_.size());
+    if (buffer_.capacity() > 4096)
+      buffer_.shrink_to_fit(); // a large frame must not pin memory for the life of the connection
+    if (!closing_)
+      do_read();
+  }
+
+  void on_frame(std::string_view text) {
+    auto recv = runtime::wall_ms();
+    parse_drone_frame(text, frame_);
+    switch (frame_.kind) {
+      case drone_frame::invalid:
+        reject(frame_.error_code, frame_.error_message);
+        return;
+      case drone_frame::hello:
+        if (said_hello_) {
+          reject("duplicate_hello", "hello was already received on this connection");
+          return;
+        }
+        said_hello_ = true;
+        hello_timer_.reset();
+        drone_id_ = frame_.info.id;
+        srv_->frames_accepted.inc();
+        caf::anon_send(srv_->directory, actors::connect_atom::value, std::move(frame_.info),
+                       actors::drone_link_ptr{shared_from_this()});
+        return;
+      case drone_frame::telemetry:
+      case drone_frame::heartbeat:
+        if (!said_hello_) {
+          reject("hello_required", "the first frame must be hello");
+          return;
+        }
+        srv_->frames_accepted.inc();
+        if (!drone_) {
+          if (pending_.size() >= srv_->settings.drone_pending_frames) {
+            reject("busy", "frame dropped: the drone is still being attached");
+            return;
+          }
+          pending_.push_back({frame_.kind == drone_frame::telemetry, std::move(frame_.t), recv});
+          return;
+        }
+        forward(frame_.kind == drone_frame::telemetry, std::move(frame_.t), recv);
+        return;
+    }
+  }
+
+  void forward(bool is_telemetry, actors::telemetry&& t, double recv) {
+    if (is_telemetry)
+      caf::anon_send(drone_, actors::telemetry_atom::value, std::move(t), recv, link_id_);
+    else
+      caf::anon_send(drone_, actors::alive_atom::value, link_id_);
+  }
+
+  void on_attached(caf::actor drone, bool first) {
+    drone_ = std::move(drone);
+    if (finished_) {
+      // The socket closed while the actor was being attached.
+      caf::anon_send(drone_, actors::detach_atom::value, link_id_);
+      return;
+    }
+    if (first && !closing_) {
+      std::string welcome = "{\"type\":\"welcome\",\"server_time\":";
+      actors::append_json_number(welcome, runtime::wall_ms());
+      welcome += ",\"drone_id\":";
+      actors::append_json_string(welcome, drone_id_);
+      welcome += '}';
+      write(std::move(welcome));
+    }
+    for (auto& p : pending_)
+      forward(p.telemetry, std::move(p.t), p.recv);
+    pending_.clear();
+    pending_.shrink_to_fit();
+  }
+
+  void reject(const std::string& code, const std::string& message) {
+    srv_->frames_rejected.inc();
+    if (queue_.size() >= 16)
+      return; // the client does not read its errors: do not buffer without bound
+    std::string frame = "{\"type\":\"error\",\"code\":";
+    actors::append_json_string(frame, code);
+    frame += ",\"message\":";
+    actors::append_json_string(frame, message);
+    frame += '}';
+    write(std::move(frame));
+  }
+
+  void write(std::string frame) {
+    queue_.push_back(std::move(frame));
+    if (queue_.size() == 1)
+      do_write();
+  }
+
+  void do_write() {
+    ws_.text(true);
+    ws_.async_write(net::buffer(queue_.front()),
+                    beast::bind_front_handler(&drone_session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    queue_.erase(queue_.begin());
+    if (ec) {
+      queue_.clear();
+      return;
+    }
+    if (!queue_.empty())
+      do_write();
+    else if (close_pending_)
+      do_close();
+  }
+
+  void start_close(std::uint16_t code, std::string reason) {
+    if (closing_ || finished_)
+      return;
+    closing_ = true;
+    close_reason_.code = code;
+    close_reason_.reason = reason;
+    hello_timer_.reset();
+    if (queue_.empty())
+      do_close();
+    else
+      close_pending_ = true;
+  }
+
+  void do_close() {
+    close_pending_ = false;
+    ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) { self->finish(); });
+  }
+
+  void finish() {
+    if (finished_)
+      return;
+    finished_ = true;
+    hello_timer_.reset();
+    if (drone_)
+      caf::anon_send(drone_, actors::detach_atom::value, link_id_);
+    if (registered_) {
+      srv_->drones_connected.add(-1);
+      srv_->remove(this);
+    }
+  }
+
+  struct pending_frame {
+    bool telemetry;
+    actors::telemetry t;
+    double recv;
+  };
+
+  websocket::stream<beast::tcp_stream> ws_;
+  impl_ptr srv_;
+  std::uint64_t link_id_;
+  runtime::rate_limiter limiter_;
+  beast::flat_buffer buffer_;
+  drone_frame frame_;
+  std::optional<net::steady_timer> hello_timer_;
+  std::vector<std::string> queue_;
+  std::vector<pending_frame> pending_;
+  std::string drone_id_;
+  caf::actor drone_;
+  websocket::close_reason close_reason_;
+  bool said_hello_ = false;
+  bool registered_ = false;
+  bool closing_ = false;
+  bool close_pending_ = false;
+  bool finished_ = false;
+};
+
+// -- operator WebSocket ---------------------------------------------------------------------------------
+
+/// One operator connection: forwards subscriptions to its session actor and writes what the actor
+/// delivers, one frame at a time.
+class operator_session : public closable,
+                         public actors::operator_link,
+                         public std::enable_shared_from_this<operator_session> {
+public:
+  operator_session(tcp::socket&& socket, impl_ptr srv)
+    : ws_(std::move(socket)), srv_(std::move(srv)),
+      limiter_(srv_->settings.operator_max_rate, srv_->settings.operator_max_rate * 2) {
+  }
+
+  void run(http::request<http::string_body> req) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "dccs"); }));
+    ws_.read_message_max(srv_->settings.operator_max_frame);
+    ws_.async_accept(req, beast::bind_front_handler(&operator_session::on_accept, shared_from_this()));
+  }
+
+  void deliver(std::string frame) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
+      self->write(std::move(frame), true);
+    });
+  }
+
+  void close(std::uint16_t code, std::string reason) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+      self->start_close(code, std::move(reason));
+    });
+  }
+
+  void shutdown() override { close(websocket::close_code::going_away, "node shutting down"); }
+
+private:
+  void on_accept(beast::error_code ec) {
+    if (ec)
+      return;
+    srv_->add(shared_from_this());
+    srv_->operators_connected.add(1);
+    registered_ = true;
+    session_ = srv_->sys.spawn(actors::session_actor, actors::operator_link_ptr{shared_from_this()},
+                               srv_->hub, srv_->settings.operator_max_events, srv_->actor_metrics_);
+    if (srv_->stopping) {
+      start_close(websocket::close_code::going_away, "node shutting down");
+      return;
+    }
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&operator_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) {
+      finish();
+      return;
+    }
+    if (closing_)
+      return;
+    if (!limiter_.allow(runtime::mono_ms())) {
+      start_close(websocket::close_code::policy_error, "rate limit exceeded");
+      return;
+    }
+    auto text = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    handle(text);
+    do_read();
+  }
+
+  void error(const char* code, std::string message) {
+    caf::anon_send(session_, actors::error_atom::value, std::string{code}, std::move(message));
+  }
+
+  void handle(const std::string& text) {
+    auto msg = nlohmann::json::parse(text, nullptr, false);
+    if (msg.is_discarded() || !msg.is_object())
+      return error("malformed", "frame is not a JSON object");
+    auto type = msg.find("type");
+    if (type == msg.end() || !type->is_string())
+      return error("missing_field", "field 'type' is required");
+    if (*type != "subscribe")
+      return error("unknown_type", "unknown frame type '" + type->get<std::string>().substr(0, 32) + "'");
+    actors::subscription sub;
+    auto drones = msg.find("drones");
+    if (drones == msg.end() || (drones->is_string() && *drones == "*")) {
+      sub.all = true;
+    } else if (drones->is_array()) {
+      if (drones->size() > 10000)
+        return error("invalid_field", "field 'drones' lists more than 10000 ids");
+      sub.all = false;
+      for (auto& id : *drones) {
+        if (!id.is_string() || !valid_drone_id(id.get_ref<const std::string&>()))
+          return error("invalid_field", "field 'drones' must be \"*\" or an array of drone ids");
+        sub.ids.push_back(id.get<std::string>());
+      }
+    } else {
+      return error("invalid_field", "field 'drones' must be \"*\" or an array of drone ids");
+    }
+    caf::anon_send(session_, actors::subscribe_atom::value, std::move(sub));
+  }
+
+  void write(std::string frame, bool from_session) {
+    if (closing_ || finished_)
+      return;
+    queue_.push_back({std::move(frame), from_session});
+    if (queue_.size() == 1)
+      do_write();
+  }
+
+  void do_write() {
+    ws_.text(true);
+    ws_.async_write(net::buffer(queue_.front().frame),
+                    beast::bind_front_handler(&operator_session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    bool from_session = queue_.front().from_session;
+    queue_.erase(queue_.begin());
+    if (ec) {
+      queue_.clear();
+      return;
+    }
+    if (from_session)
+      caf::anon_send(session_, actors::ready_atom::value);
+    if (!queue_.empty())
+      do_write();
+    else if (close_pending_)
+      do_close();
+  }
+
+  void start_close(std::uint16_t code, std::string reason) {
+    if (closing_ || finished_)
+      return;
+    closing_ = true;
+    close_reason_.code = code;
+    close_reason_.reason = reason;
+    if (queue_.empty())
+      do_close();
+    else
+      close_pending_ = true;
+  }
+
+  void do_close() {
+    close_pending_ = false;
+    ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) { self->finish(); });
+  }
+
+  void finish() {
+    if (finished_)
+      return;
+    finished_ = true;
+    queue_.clear();
+    if (session_)
+      caf::anon_send_exit(session_, caf::exit_reason::user_shutdown);
+    session_ = nullptr;
+    if (registered_) {
+      srv_->operators_connected.add(-1);
+      srv_->remove(this);
+    }
+  }
+
+  struct out_frame {
+    std::string frame;
+    bool from_session;
+  };
+
+  websocket::stream<beast::tcp_stream> ws_;
+  impl_ptr srv_;
+  runtime::rate_limiter limiter_;
+  beast::flat_buffer buffer_;
+  std::vector<out_frame> queue_;
+  caf::actor session_;
+  websocket::close_reason close_reason_;
+  bool registered_ = false;
+  bool closing_ = false;
+  bool close_pending_ = false;
+  bool finished_ = false;
+};
+
+// -- HTTP -----------------------------------------------------------------------------------------------
+
+const char* mime_type(std::string_view path) {
+  auto dot = path.rfind('.');
+  auto ext = dot == std::string_view::npos ? std::string_view{} : path.substr(dot);
+  if (ext == ".html" || ext == ".htm") return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".json") return "application/json";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".ico") return "image/vnd.microsoft.icon";
+  if (ext == ".woff2") return "font/woff2";
+  return "application/octet-stream";
+}
+
+/// One HTTP connection: reads requests, answers REST and static files, and hands WebSocket upgrades to
+/// the drone or operator session classes. Answers that need an actor are produced asynchronously: a
+/// short-lived actor makes the request and posts the response back onto this connection's strand.
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(tcp::socket&& socket, impl_ptr srv) : stream_(std::move(socket)), srv_(std::move(srv)) {
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  }
+
+private:
+  using response = http::response<http::string_body>;
+
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(srv_->settings.max_body);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      keep_alive_ = false;
+      return send(make(http::status::payload_too_large, json_error("payload_too_large", "request body too large")));
+    }
+    if (ec)
+      return;
+    auto req = parser_->release();
+    srv_->http_requests.inc();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    if (websocket::is_upgrade(req)) {
+      auto path = std::string_view{req.target().data(), req.target().size()};
+      path = path.substr(0, path.find('?'));
+      stream_.expires_never();
+      if (path == "/ws/drone") {
+        std::make_shared<drone_session>(stream_.release_socket(), srv_)->run(std::move(req));
+        return;
+      }
+      if (path == "/ws/operator") {
+        std::make_shared<operator_session>(stream_.release_socket(), srv_)->run(std::move(req));
+        return;
+      }
+      return send(make(http::status::not_found, json_error("not_found", "no WebSocket endpoint at this path")));
+    }
+    route(req);
+  }
+
+  response make(http::status status, std::string body, const char* type = "application/json") {
+    response res{status, version_};
+    res.set(http::field::server, "dccs");
+    res.set(http::field::content_type, type);
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(keep_alive_);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+  }
+
+  void send(response res) {
+    auto sp = std::make_shared<response>(std::move(res));
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
+      if (ec)
+        return;
+      if (!sp->keep_alive()) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+      }
+      self->do_read();
+    });
+  }
+
+  /// Posts a response produced on another thread back onto this connection's strand.
+  void send_later(http::status status, std::string body) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), status, body = std::move(body)]() mutable {
+      self->send(self->make(status, std::move(body)));
+    });
+  }
+
+  void route(http::request<http::string_body>& req) {
+    auto target = std::string_view{req.target().data(), req.target().size()};
+    auto path = target.substr(0, target.find('?'));
+    auto method = req.method();
+    bool read_only = method == http::verb::get || method == http::verb::head;
+    auto not_allowed = [&](const char* allow) {
+      auto res = make(http::status::method_not_allowed,
+                      json_error("method_not_allowed", "method not allowed on this path"));
+      res.set(http::field::allow, allow);
+      send(std::move(res));
+    };
+    if (path == "/healthz") {
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      return send(make(http::status::ok, "{\"status\":\"ok\"}"));
+    }
+    if (path == "/readyz") {
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      if (srv_->ready && !srv_->stopping)
+        return send(make(http::status::ok, "{\"status\":\"ready\"}"));
+      return send(make(http::status::service_unavailable,
+                       srv_->stopping ? "{\"status\":\"stopping\"}" : "{\"status\":\"starting\"}"));
+    }
+    if (path == "/metrics") {
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      return send(make(http::status::ok, srv_->metrics.render(), "text/plain; version=0.0.4"));
+    }
+    static constexpr std::string_view drones_prefix = "/api/v1/drones";
+    if (path == drones_prefix || path == "/api/v1/drones/") {
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      return list_drones();
+    }
+    if (path.size() > drones_prefix.size() + 1 && path.substr(0, drones_prefix.size() + 1) == "/api/v1/drones/") {
+      auto id = path.substr(drones_prefix.size() + 1);
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      if (!valid_drone_id(id))
+        return send(make(http::status::bad_request,
+                         json_error("invalid_drone_id", "drone id must be 1-64 characters of A-Z a-z 0-9 _ . -")));
+      return get_drone(std::string{id});
+    }
+    if (path.substr(0, 5) == "/api/" || path == "/api")
+      return send(make(http::status::not_found, json_error("not_found", "no such API route")));
+    if (!read_only)
+      return not_allowed("GET, HEAD");
+    serve_static(path, method == http::verb::head);
+  }
+
+  void list_drones() {
+    auto self = shared_from_this();
+    auto hub = srv_->hub;
+    srv_->sys.spawn([self, hub](caf::event_based_actor* a) {
+      a->request(hub, std::chrono::seconds(5), actors::list_atom::value)
+        .then([self](std::string& body) { self->send_later(http::status::ok, std::move(body)); },
+              [self](caf::error& err) {
+                self->send_later(http::status::service_unavailable,
+                                 json_error("unavailable", "fleet state unavailable: " + caf::to_string(err)));
+              });
+    });
+  }
+
+  void get_drone(std::string id) {
+    auto self = shared_from_this();
+    auto dir = srv_->directory;
+    auto hub = srv_->hub;
+    srv_->sys.spawn([self, dir, hub, id](caf::event_based_actor* a) {
+      auto not_found = [self, id] {
+        self->send_later(http::status::not_found, json_error("not_found", "no drone with id '" + id + "'"));
+      };
+      auto from_hub = [a, self, hub, id, not_found] {
+        // The drone has no active actor: answer from the last state the hub saw.
+        a->request(hub, std::chrono::seconds(5), actors::get_atom::value, id)
+          .then([self](std::string& body) { self->send_later(http::status::ok, std::move(body)); },
+                [not_found](caf::error&) { not_found(); });
+      };
+      a->request(dir, std::chrono::seconds(5), actors::get_atom::value, id)
+        .then(
+          [a, self, from_hub](caf::actor& drone) {
+            a->request(drone, std::chrono::seconds(5), actors::get_atom::value)
+              .then(
+                [self](actors::drone_state& st) {
+                  std::string body;
+                  actors::append_drone_json(body, st);
+                  self->send_later(http::status::ok, std::move(body));
+                },
+                [from_hub](caf::error&) { from_hub(); });
+          },
+          [from_hub](caf::error&) { from_hub(); });
+    });
+  }
+
+  void serve_static(std::string_view path, bool head) {
+    auto& root = srv_->settings.static_dir;
+    if (root.empty() || path.empty() || path.front() != '/' || path.find("..") != std::string_view::npos
+        || path.find('\0') != std::string_view::npos)
+      return send(make(http::status::not_found, json_error("not_found", "no such file")));
+    std::string file = root + std::string{path};
+    if (file.back() == '/')
+      file += "index.html";
+    beast::error_code ec;
+    http::file_body::value_type body;
+    body.open(file.c_str(), beast::file_mode::scan, ec);
+    if (ec)
+      return send(make(http::status::not_found, json_error("not_found", "no such file")));
+    auto size = body.size();
+    if (head) {
+      auto res = make(http::status::ok, "", mime_type(file));
+      res.content_length(size);
+      return send(std::move(res));
+    }
+    auto res = std::make_shared<http::response<http::file_body>>(
+      std::piecewise_construct, std::make_tuple(std::move(body)), std::make_tuple(http::status::ok, version_));
+    res->set(http::field::server, "dccs");
+    res->set(http::field::content_type, mime_type(file));
+    res->content_length(size);
+    res->keep_alive(keep_alive_);
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      if (ec)
+        return;
+      if (!res->keep_alive()) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+      }
+      self->do_read();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  impl_ptr srv_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+} // namespace
+
+void server::impl::do_accept() {
+  acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    if (self->stopping)
+      return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<http_session>(std::move(socket), self)->run();
+    } else if (ec == net::error::operation_aborted) {
+      return;
+    } else {
+      runtime::log::warn("http", "accept failed", {{"error", ec.message()}});
+    }
+    self->do_accept();
+  });
+}
+
+server::server(caf::actor_system& sys, caf::actor directory, caf::actor hub, server_settings settings,
+               runtime::metrics& metrics, const actors::actor_metrics& am)
+  : impl_(std::make_shared<impl>(sys, std::move(directory), std::move(hub), std::move(settings), metrics, am)) {
+}
+
+server::~server() {
+  stop();
+}
+
+bool server::start(std::string& error) {
+  beast::error_code ec;
+  auto addr = net::ip::make_address(impl_->settings.address, ec);
+  if (ec) {
+    error = "invalid http.address '" + impl_->settings.address + "': " + ec.message();
+    return false;
+  }
+  tcp::endpoint ep{addr, impl_->settings.port};
+  auto& acc = impl_->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (!ec)
+    acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acc.bind(ep, ec);
+  if (!ec)
+    acc.listen(impl_->settings.backlog, ec);
+  if (ec) {
+    error = "cannot listen on " + impl_->settings.address + ":" + std::to_string(impl_->settings.port) + ": "
+            + ec.message();
+    return false;
+  }
+  impl_->do_accept();
+  for (int i = 0; i < impl_->settings.threads; ++i)
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  return true;
+}
+
+std::uint16_t server::port() const {
+  beast::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void server::set_ready(bool ready) {
+  impl_->ready = ready;
+}
+
+void server::stop() {
+  if (impl_->threads.empty())
+    return;
+  impl_->stopping = true;
+  net::post(impl_->acceptor.get_executor(), [self = impl_] {
+    beast::error_code ec;
+    self->acceptor.close(ec);
+  });
+  std::vector<std::shared_ptr<closable>> open;
+  {
+    std::lock_guard<std::mutex> guard{impl_->registry_mtx};
+    for (auto& [ptr, weak] : impl_->registry)
+      if (auto c = weak.lock())
+        open.push_back(std::move(c));
+  }
+  for (auto& c : open)
+    c->shutdown();
+  open.clear();
+  // Wait for the close handshakes, up to the grace period, then stop the I/O threads.
+  {
+    std::unique_lock<std::mutex> guard{impl_->registry_mtx};
+    impl_->registry_empty.wait_for(guard, std::chrono::milliseconds(impl_->settings.shutdown_grace_ms),
+                                   [this] { return impl_->registry.empty(); });
+  }
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads)
+    t.join();
+  impl_->threads.clear();
+}
+
+} // namespace dccs::bridges

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/actors.hpp"
+#include "runtime/config.hpp"
+#include "runtime/metrics.hpp"
+
+namespace dccs::bridges {
+
+/// Settings of the HTTP/WebSocket bridge, read from the node's configuration.
+struct server_settings {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;
+  int threads = 1;
+  std::string static_dir;
+  std::size_t max_body = 1 << 20;
+  int backlog = 4096;
+  std::size_t drone_max_frame = 16384;
+  double drone_max_rate = 100;
+  double drone_burst = 200;
+  std::int64_t drone_hello_timeout_ms = 10000;
+  std::size_t drone_pending_frames = 64;
+  std::size_t operator_max_frame = 65536;
+  double operator_max_rate = 20;
+  std::size_t operator_max_events = 1000;
+  std::int64_t shutdown_grace_ms = 5000;
+
+  static server_settings from(const runtime::config& cfg);
+};
+
+/// The node's one HTTP port (Boost.Beast): drone WebSockets at /ws/drone, operator WebSockets at
+/// /ws/operator, the REST API under /api/v1, health and metrics, and static files. Network I/O runs on its
+/// own threads; it talks to actors only with asynchronous messages and never blocks on one.
+class server {
+public:
+  server(caf::actor_system& sys, caf::actor directory, caf::actor hub, server_settings settings,
+         runtime::metrics& metrics, const actors::actor_metrics& am);
+  ~server();
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds, listens and starts the I/O threads. Returns false and sets `error` on failure.
+  bool start(std::string& error);
+
+  /// The bound port (useful with port 0).
+  std::uint16_t port() const;
+
+  /// Whether /readyz answers 200.
+  void set_ready(bool ready);
+
+  /// Graceful stop: no new connections, every socket gets a close frame (1001) after what is queued for it,
+  /// then the I/O threads end (at most `shutdown_grace_ms` later).
+  void stop();
+
+  struct impl;
+
+private:
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace dccs::bridges

@@ -1,0 +1,330 @@
+#include "runtime/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace dccs::runtime {
+
+namespace {
+
+using ot = option_type;
+
+bool parse_int(const std::string& text, std::int64_t& out) {
+  auto first = text.data();
+  auto last = text.data() + text.size();
+  auto res = std::from_chars(first, last, out);
+  return res.ec == std::errc{} && res.ptr == last && !text.empty();
+}
+
+bool parse_number(const std::string& text, double& out) {
+  auto first = text.data();
+  auto last = text.data() + text.size();
+  auto res = std::from_chars(first, last, out);
+  return res.ec == std::errc{} && res.ptr == last && !text.empty();
+}
+
+bool parse_bool(const std::string& text, bool& out) {
+  if (text == "true" || text == "1" || text == "yes" || text == "on") {
+    out = true;
+    return true;
+  }
+  if (text == "false" || text == "0" || text == "no" || text == "off") {
+    out = false;
+    return true;
+  }
+  return false;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos)
+    return {};
+  auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+const option_spec* find_spec(const std::string& name) {
+  for (auto& spec : option_specs())
+    if (spec.name == name)
+      return &spec;
+  return nullptr;
+}
+
+} // namespace
+
+const std::vector<option_spec>& option_specs() {
+  static const std::vector<option_spec> specs = {
+    {"config", ot::string, "", "configuration file to read (name = value lines)"},
+    {"node.name", ot::string, "", "name of this node in logs and metrics (default: the host name)"},
+    {"http.address", ot::string, "127.0.0.1", "address the HTTP/WebSocket port binds to"},
+    {"http.port", ot::integer, "8080", "HTTP/WebSocket port (0 picks a free port)", 0, 65535},
+    {"http.threads", ot::integer, "1", "network I/O threads", 1, 64},
+    {"http.static_dir", ot::string, "web", "folder served as static files at / (empty: none)"},
+    {"http.max_body", ot::integer, "1048576", "largest accepted HTTP request body, bytes", 0, 1 << 30},
+    {"http.backlog", ot::integer, "4096", "listen backlog of the HTTP port", 16, 65535},
+    {"scheduler.policy", ot::string, "sharing", "CAF scheduler policy (see docs/architecture.md)", 0, 0,
+     {"sharing", "stealing"}},
+    {"scheduler.threads", ot::integer, "0", "CAF scheduler worker threads (0: one per core)", 0, 256},
+    {"log.level", ot::string, "info", "lowest severity logged", 0, 0, {"debug", "info", "warn", "error", "off"}},
+    {"log.format", ot::string, "text", "log line format", 0, 0, {"text", "json"}},
+    {"drone.max_frame", ot::integer, "16384", "largest drone frame, bytes (larger: close 1009)", 256,
+     1 << 24},
+    {"drone.max_rate", ot::integer, "100", "frames per second a drone connection may sustain (over: close 1008)",
+     1, 1000000},
+    {"drone.burst", ot::integer, "200", "frames a drone connection may send in a burst above max_rate", 1,
+     1000000},
+    {"drone.hello_timeout_ms", ot::integer, "10000", "time a new drone connection has to say hello", 100,
+     3600000},
+    {"drone.pending_frames", ot::integer, "64", "frames kept while a drone's actor is being attached", 1,
+     100000},
+    {"drone.stale_after_ms", ot::integer, "3000", "silence after which a drone is stale", 10, 86400000},
+    {"drone.lost_after_ms", ot::integer, "10000", "silence after which a drone is lost", 10, 86400000},
+    {"drone.max_restarts", ot::integer, "5", "restarts of a drone actor allowed within restart_window_ms", 0,
+     1000},
+    {"drone.restart_window_ms", ot::integer, "60000", "window for counting drone actor restarts", 1,
+     86400000},
+    {"hub.rate", ot::integer, "10", "updates per second pushed to each operator", 1, 1000},
+    {"operator.max_frame", ot::integer, "65536", "largest frame an operator may send, bytes", 256, 1 << 24},
+    {"operator.max_rate", ot::integer, "20", "frames per second an operator may send (over: close 1008)", 1,
+     100000},
+    {"operator.max_events", ot::integer, "1000", "status events kept for a slow operator", 1, 10000000},
+    {"shutdown.grace_ms", ot::integer, "5000", "time allowed for closing sockets on shutdown", 0, 600000},
+  };
+  return specs;
+}
+
+config::config() {
+  for (auto& spec : option_specs())
+    values_[spec.name] = spec.default_value;
+}
+
+std::string config::env_name(const std::string& name) {
+  std::string out = "DCCS_";
+  for (char c : name)
+    out += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool config::set(const std::string& name, const std::string& value, std::string& error) {
+  auto spec = find_spec(name);
+  if (spec == nullptr) {
+    error = "unknown option '" + name + "' (see --help)";
+    return false;
+  }
+  switch (spec->type) {
+    case ot::integer: {
+      std::int64_t v;
+      if (!parse_int(value, v)) {
+        error = "option '" + name + "' expects an integer, got '" + value + "'";
+        return false;
+      }
+      if (spec->min != spec->max && (v < spec->min || v > spec->max)) {
+        error = "option '" + name + "' must be between " + std::to_string(spec->min) + " and " +
+                std::to_string(spec->max) + ", got " + value;
+        return false;
+      }
+      break;
+    }
+    case ot::number: {
+      double v;
+      if (!parse_number(value, v)) {
+        error = "option '" + name + "' expects a number, got '" + value + "'";
+        return false;
+      }
+      break;
+    }
+    case ot::boolean: {
+      bool v;
+      if (!parse_bool(value, v)) {
+        error = "option '" + name + "' expects true or false, got '" + value + "'";
+        return false;
+      }
+      break;
+    }
+    case ot::string:
+      if (!spec->choices.empty()
+          && std::find(spec->choices.begin(), spec->choices.end(), value) == spec->choices.end()) {
+        std::string all;
+        for (auto& c : spec->choices)
+          all += (all.empty() ? "" : ", ") + c;
+        error = "option '" + name + "' must be one of " + all + ", got '" + value + "'";
+        return false;
+      }
+      break;
+  }
+  values_[name] = value;
+  return true;
+}
+
+bool config::load_file(const std::string& path, std::string& error) {
+  std::ifstream in{path};
+  if (!in) {
+    error = "cannot read config file '" + path + "'";
+    return false;
+  }
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    auto hash = line.find('#');
+    if (hash != std::string::npos)
+      line.resize(hash);
+    line = trim(line);
+    if (line.empty())
+      continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) {
+      error = path + ":" + std::to_string(lineno) + ": expected 'name = value'";
+      return false;
+    }
+    auto name = trim(line.substr(0, eq));
+    auto value = trim(line.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    if (name == "config") {
+      error = path + ":" + std::to_string(lineno) + ": a config file cannot name another config file";
+      return false;
+    }
+    std::string err;
+    if (!set(name, value, err)) {
+      error = path + ":" + std::to_string(lineno) + ": " + err;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool config::load(int argc, const char* const* argv, std::string& error, bool& help) {
+  help = false;
+  // Collect command-line flags first: `--config` may come from there, but flags win over everything.
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      help = true;
+      return true;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      positional_.push_back(arg);
+      continue;
+    }
+    arg = arg.substr(2);
+    auto eq = arg.find('=');
+    if (eq != std::string::npos) {
+      flags.emplace_back(arg.substr(0, eq), arg.substr(eq + 1));
+      continue;
+    }
+    auto spec = find_spec(arg);
+    if (spec != nullptr && spec->type == ot::boolean
+        && (i + 1 >= argc || std::string{argv[i + 1]}.rfind("--", 0) == 0)) {
+      flags.emplace_back(arg, "true");
+      continue;
+    }
+    if (i + 1 >= argc) {
+      error = "option '--" + arg + "' needs a value";
+      return false;
+    }
+    flags.emplace_back(arg, argv[++i]);
+  }
+  // Config file: the flag wins over the environment variable.
+  std::string file;
+  if (auto env = std::getenv("DCCS_CONFIG"))
+    file = env;
+  for (auto& [name, value] : flags)
+    if (name == "config")
+      file = value;
+  if (!file.empty()) {
+    if (!load_file(file, error))
+      return false;
+    values_["config"] = file;
+  }
+  for (auto& spec : option_specs()) {
+    if (spec.name == "config")
+      continue;
+    if (auto env = std::getenv(env_name(spec.name).c_str())) {
+      std::string err;
+      if (!set(spec.name, env, err)) {
+        error = "environment " + env_name(spec.name) + ": " + err;
+        return false;
+      }
+    }
+  }
+  for (auto& [name, value] : flags) {
+    if (name == "config")
+      continue;
+    if (!set(name, value, error))
+      return false;
+  }
+  if (integer("drone.lost_after_ms") <= integer("drone.stale_after_ms")) {
+    error = "drone.lost_after_ms must be greater than drone.stale_after_ms";
+    return false;
+  }
+  return true;
+}
+
+const std::string& config::str(const std::string& name) const {
+  auto i = values_.find(name);
+  if (i == values_.end())
+    throw std::logic_error("no such option: " + name);
+  return i->second;
+}
+
+std::int64_t config::integer(const std::string& name) const {
+  std::int64_t v = 0;
+  parse_int(str(name), v);
+  return v;
+}
+
+double config::number(const std::string& name) const {
+  double v = 0;
+  parse_number(str(name), v);
+  return v;
+}
+
+bool config::boolean(const std::string& name) const {
+  bool v = false;
+  parse_bool(str(name), v);
+  return v;
+}
+
+std::string config::help_text(const std::string& program) {
+  std::ostringstream out;
+  out << "DCCS node: drone command & control.\n\n"
+      << "Usage: " << program << " [--option value | --option=value]...\n\n"
+      << "Precedence, lowest first: built-in defaults, the config file (--config FILE or DCCS_CONFIG),\n"
+      << "environment variables DCCS_<OPTION> (dots become underscores: DCCS_HTTP_PORT), flags.\n\n"
+      << "Options:\n";
+  for (auto& spec : option_specs()) {
+    std::string head = "  --" + spec.name;
+    switch (spec.type) {
+      case ot::integer: head += " N"; break;
+      case ot::number: head += " X"; break;
+      case ot::boolean: head += " [true|false]"; break;
+      case ot::string: head += spec.choices.empty() ? " TEXT" : " CHOICE"; break;
+    }
+    out << head;
+    if (head.size() < 34)
+      out << std::string(34 - head.size(), ' ');
+    else
+      out << "\n" << std::string(34, ' ');
+    out << spec.help;
+    if (!spec.choices.empty()) {
+      out << " (";
+      for (size_t i = 0; i < spec.choices.size(); ++i)
+        out << (i ? "|" : "") << spec.choices[i];
+      out << ")";
+    }
+    if (!spec.default_value.empty())
+      out << " [default: " << spec.default_value << "]";
+    out << "\n" << std::string(34, ' ') << "env: " << env_name(spec.name) << "\n";
+  }
+  out << "  --help                          print this help and exit\n";
+  return out.str();
+}
+
+} // namespace dccs::runtime

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+
+namespace dccs::runtime {
+
+/// A monotonically increasing counter, safe to bump from any thread.
+class counter {
+public:
+  void inc(std::uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+/// A value that goes up and down (connected drones, open sessions).
+class gauge {
+public:
+  void add(std::int64_t n) { value_.fetch_add(n, std::memory_order_relaxed); }
+  void set(std::int64_t n) { value_.store(n, std::memory_order_relaxed); }
+  std::int64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+private:
+  std::atomic<std::int64_t> value_{0};
+};
+
+/// The metrics of one node, rendered in the Prometheus text format at `GET /metrics`. Counters and gauges
+/// are created once at startup and live as long as the registry; references to them stay valid.
+class metrics {
+public:
+  counter& make_counter(std::string name, std::string help);
+  gauge& make_gauge(std::string name, std::string help);
+
+  /// Prometheus text exposition format, version 0.0.4.
+  std::string render() const;
+
+private:
+  template <class T>
+  struct entry {
+    std::string name;
+    std::string help;
+    T value;
+  };
+  mutable std::mutex mtx_;
+  std::deque<entry<counter>> counters_;
+  std::deque<entry<gauge>> gauges_;
+};
+
+} // namespace dccs::runtime
