@@ -37,6 +37,12 @@ caf::behavior directory_actor(caf::event_based_actor* self, caf::actor hub, dron
     if (metrics.drone_actors)
       metrics.drone_actors->add(1);
   };
+  // Drone actors end with their directory (at shutdown).
+  self->attach_functor([st](const caf::error&) {
+    for (auto& [id, e] : st->drones)
+      if (e.actor != nullptr)
+        caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
+  });
   self->set_down_handler([=](caf::down_msg& dm) {
     auto i = st->by_addr.find(dm.source);
     if (i == st->by_addr.end())

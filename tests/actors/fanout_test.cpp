@@ -1,0 +1,102 @@
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/fanout.hpp"
+
+using namespace dccs::actors;
+using nlohmann::json;
+
+namespace {
+
+drone_state state(const std::string& id, std::uint64_t seq, double lat) {
+  drone_state st;
+  st.info.id = id;
+  st.has_telemetry = true;
+  st.last.seq = seq;
+  st.last.lat = lat;
+  st.last.lon = 8.5;
+  st.last.mode = "MISSION";
+  return st;
+}
+
+subscription all() {
+  return {true, {}};
+}
+
+json parse(const fragment& f) {
+  return json::parse(f.json);
+}
+
+} // namespace
+
+TEST_CASE("a subscriber gets one entry per drone per tick, with the newest state") {
+  fanout hub;
+  hub.subscribe(1, all());
+  for (std::uint64_t seq = 1; seq <= 100; ++seq)
+    hub.update(state("a", seq, 47.0 + seq * 1e-4));
+  hub.update(state("b", 7, 46.0));
+  auto out = hub.tick();
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].drones);
+  REQUIRE(out[0].drones->size() == 2);
+  for (auto& f : *out[0].drones) {
+    auto j = parse(f);
+    if (j["id"] == "a") {
+      CHECK(j["seq"] == 100);
+      CHECK(j["lat"].get<double>() == Approx(47.01));
+    } else {
+      CHECK(j["id"] == "b");
+      CHECK(j["seq"] == 7);
+    }
+  }
+  // Nothing changed since: the next tick delivers nothing.
+  CHECK(hub.tick().empty());
+}
+
+TEST_CASE("subscribers to all drones share one serialized batch") {
+  fanout hub;
+  hub.subscribe(1, all());
+  hub.subscribe(2, all());
+  hub.update(state("a", 1, 47));
+  auto out = hub.tick();
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].drones.get() == out[1].drones.get());
+}
+
+TEST_CASE("a list subscription sees only its drones, in updates, events and snapshots") {
+  fanout hub;
+  hub.subscribe(1, {false, {"b"}});
+  hub.update(state("a", 1, 47));
+  hub.update(state("b", 2, 47));
+  hub.event({"a", link_status::stale, link_status::online, 1.0});
+  auto out = hub.tick();
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].drones->size() == 1);
+  CHECK(parse(out[0].drones->front())["id"] == "b");
+  CHECK(out[0].events == nullptr); // the event was about a
+  hub.event({"b", link_status::lost, link_status::stale, 2.0});
+  out = hub.tick();
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].events);
+  auto ev = parse(out[0].events->front());
+  CHECK(ev["drone_id"] == "b");
+  CHECK(ev["status"] == "lost");
+  CHECK(ev["previous"] == "stale");
+  auto snap = hub.snapshot({false, {"a", "zzz"}});
+  REQUIRE(snap->size() == 1);
+  CHECK(parse(snap->front())["id"] == "a");
+  CHECK(parse(snap->front())["status"] == "stale"); // events update the stored state
+}
+
+TEST_CASE("an unsubscribed session gets nothing; the list holds every drone") {
+  fanout hub;
+  hub.subscribe(1, all());
+  hub.unsubscribe(1);
+  hub.update(state("a", 1, 47));
+  hub.update(state("b", 1, 47));
+  CHECK(hub.tick().empty());
+  auto list = json::parse(hub.list_json());
+  CHECK(list["drones"].size() == 2);
+  CHECK(hub.snapshot(all())->size() == 2);
+}

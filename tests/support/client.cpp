@@ -1,0 +1,146 @@
+#include "tests/support/client.hpp"
+
+#include <stdexcept>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+namespace dccs::test {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+void set_timeout(tcp::socket& s, std::chrono::milliseconds t) {
+  timeval tv{};
+  tv.tv_sec = t.count() / 1000;
+  tv.tv_usec = (t.count() % 1000) * 1000;
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+} // namespace
+
+struct ws_client::impl {
+  net::io_context ioc;
+  websocket::stream<tcp::socket> ws{ioc};
+  bool closed = false;
+  std::uint16_t code = 0;
+};
+
+ws_client::ws_client(std::uint16_t port, const std::string& path, std::chrono::milliseconds timeout)
+  : impl_(std::make_unique<impl>()) {
+  auto& sock = impl_->ws.next_layer();
+  sock.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
+  set_timeout(sock, timeout);
+  impl_->ws.handshake("127.0.0.1:" + std::to_string(port), path);
+  impl_->ws.text(true);
+}
+
+ws_client::~ws_client() {
+  if (!impl_->closed) {
+    beast::error_code ec;
+    impl_->ws.next_layer().shutdown(tcp::socket::shutdown_both, ec);
+    impl_->ws.next_layer().close(ec);
+  }
+}
+
+void ws_client::send(const std::string& text) {
+  impl_->ws.write(net::buffer(text));
+}
+
+std::optional<std::string> ws_client::read() {
+  if (impl_->closed)
+    return std::nullopt;
+  beast::flat_buffer buf;
+  beast::error_code ec;
+  impl_->ws.read(buf, ec);
+  if (ec) {
+    impl_->closed = true;
+    if (ec == websocket::error::closed)
+      impl_->code = impl_->ws.reason().code;
+    return std::nullopt;
+  }
+  return beast::buffers_to_string(buf.data());
+}
+
+nlohmann::json ws_client::read_json() {
+  auto text = read();
+  if (!text)
+    throw std::runtime_error("connection closed or timed out while waiting for a frame");
+  return nlohmann::json::parse(*text);
+}
+
+std::uint16_t ws_client::read_until_close() {
+  while (read()) {
+  }
+  return impl_->code;
+}
+
+std::uint16_t ws_client::close_code() const {
+  return impl_->code;
+}
+
+bool ws_client::closed() const {
+  return impl_->closed;
+}
+
+void ws_client::close() {
+  if (impl_->closed)
+    return;
+  beast::error_code ec;
+  impl_->ws.close(websocket::close_code::normal, ec);
+  impl_->closed = true;
+}
+
+std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& id) {
+  auto c = std::make_unique<ws_client>(port, "/ws/drone");
+  c->send(nlohmann::json{{"type", "hello"}, {"drone_id", id}, {"model", "test-quad"}, {"fw", "1.2.3"}});
+  auto welcome = c->read_json();
+  if (welcome.value("type", "") != "welcome")
+    throw std::runtime_error("expected welcome, got " + welcome.dump());
+  return c;
+}
+
+nlohmann::json telemetry_frame(std::uint64_t seq, double lat, double lon, double alt) {
+  return {{"type", "telemetry"}, {"seq", seq},      {"ts", 1764189000000.0 + static_cast<double>(seq)},
+          {"lat", lat},          {"lon", lon},      {"alt", alt},
+          {"heading", 90.0},     {"speed", 12.5},   {"vspeed", 0.5},
+          {"battery", 87.5},     {"armed", true},   {"mode", "MISSION"},
+          {"sats", 14},          {"fix", 3}};
+}
+
+http_result http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                         const std::string& body) {
+  net::io_context ioc;
+  tcp::socket sock{ioc};
+  sock.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
+  set_timeout(sock, std::chrono::seconds(10));
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.keep_alive(false);
+  if (!body.empty()) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+  }
+  req.prepare_payload();
+  http::write(sock, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(sock, buf, res);
+  http_result out;
+  out.status = static_cast<int>(res.result_int());
+  out.content_type = std::string{res[http::field::content_type]};
+  out.body = res.body();
+  return out;
+}
+
+} // namespace dccs::test

@@ -1,0 +1,66 @@
+#pragma once
+/// Test clients over real sockets on 127.0.0.1: a blocking WebSocket client and an HTTP GET.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace dccs::test {
+
+/// A blocking WebSocket client. Every read gives up after `timeout` (a bound on a failing test, not a
+/// pause: reads return as soon as a frame arrives).
+class ws_client {
+public:
+  ws_client(std::uint16_t port, const std::string& path,
+            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~ws_client();
+
+  void send(const std::string& text);
+  void send(const nlohmann::json& j) { send(j.dump()); }
+
+  /// The next text frame, or nothing when the connection closed or the timeout passed.
+  std::optional<std::string> read();
+
+  /// The next frame parsed as JSON (throws when the read fails).
+  nlohmann::json read_json();
+
+  /// Reads until the server closes; returns the close code (0 on timeout or a connection without one).
+  std::uint16_t read_until_close();
+
+  /// Close code received, once closed.
+  std::uint16_t close_code() const;
+  bool closed() const;
+
+  void close();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// A drone that said hello and got its welcome.
+std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& id);
+
+/// A telemetry frame with the given position and seq; the other fields hold plausible values.
+nlohmann::json telemetry_frame(std::uint64_t seq, double lat, double lon, double alt = 100);
+
+struct http_result {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+  nlohmann::json json() const { return nlohmann::json::parse(body); }
+};
+
+/// One HTTP request on a new connection.
+http_result http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                         const std::string& body = {});
+
+inline http_result http_get(std::uint16_t port, const std::string& target) {
+  return http_request(port, "GET", target);
+}
+
+} // namespace dccs::test
