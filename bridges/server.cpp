@@ -58,6 +58,9 @@ class closable {
 public:
   virtual ~closable() = default;
   virtual void shutdown() = 0;
+  /// Called after the I/O threads ended, for a connection whose close handshake did not finish in time:
+  /// releases its actors.
+  virtual void abandon() = 0;
 };
 
 } // namespace
@@ -170,6 +173,13 @@ public:
   std::uint64_t id() const override { return link_id_; }
 
   void shutdown() override { close(websocket::close_code::going_away, "node shutting down"); }
+
+  void abandon() override {
+    registered_ = false;
+    finish();
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
 
 private:
   void on_accept(beast::error_code ec) {
@@ -304,20 +314,25 @@ private:
   }
 
   void write(std::string frame) {
+    if (finished_)
+      return;
     queue_.push_back(std::move(frame));
-    if (queue_.size() == 1)
+    if (!writing_)
       do_write();
   }
 
   void do_write() {
+    writing_ = true;
     ws_.text(true);
     ws_.async_write(net::buffer(queue_.front()),
                     beast::bind_front_handler(&drone_session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
-    queue_.erase(queue_.begin());
-    if (ec) {
+    writing_ = false;
+    if (!queue_.empty())
+      queue_.erase(queue_.begin());
+    if (ec || finished_) {
       queue_.clear();
       return;
     }
@@ -376,6 +391,7 @@ private:
   std::string drone_id_;
   caf::actor drone_;
   websocket::close_reason close_reason_;
+  bool writing_ = false;
   bool said_hello_ = false;
   bool registered_ = false;
   bool closing_ = false;
@@ -417,6 +433,13 @@ public:
   }
 
   void shutdown() override { close(websocket::close_code::going_away, "node shutting down"); }
+
+  void abandon() override {
+    registered_ = false;
+    finish();
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
 
 private:
   void on_accept(beast::error_code ec) {
@@ -491,20 +514,24 @@ private:
     if (closing_ || finished_)
       return;
     queue_.push_back({std::move(frame), from_session});
-    if (queue_.size() == 1)
+    if (!writing_)
       do_write();
   }
 
   void do_write() {
+    writing_ = true;
     ws_.text(true);
     ws_.async_write(net::buffer(queue_.front().frame),
                     beast::bind_front_handler(&operator_session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (queue_.empty())
+      return;
     bool from_session = queue_.front().from_session;
     queue_.erase(queue_.begin());
-    if (ec) {
+    if (ec || finished_) {
       queue_.clear();
       return;
     }
@@ -537,7 +564,8 @@ private:
     if (finished_)
       return;
     finished_ = true;
-    queue_.clear();
+    if (!writing_)
+      queue_.clear();
     if (session_)
       caf::anon_send_exit(session_, caf::exit_reason::user_shutdown);
     session_ = nullptr;
@@ -559,6 +587,7 @@ private:
   std::vector<out_frame> queue_;
   caf::actor session_;
   websocket::close_reason close_reason_;
+  bool writing_ = false;
   bool registered_ = false;
   bool closing_ = false;
   bool close_pending_ = false;
@@ -902,6 +931,19 @@ void server::stop() {
   for (auto& t : impl_->threads)
     t.join();
   impl_->threads.clear();
+  // The I/O threads are gone: connections still open are released here, on this thread.
+  std::vector<std::shared_ptr<closable>> left;
+  {
+    std::lock_guard<std::mutex> guard{impl_->registry_mtx};
+    for (auto& [ptr, weak] : impl_->registry)
+      if (auto c = weak.lock())
+        left.push_back(std::move(c));
+    impl_->registry.clear();
+  }
+  for (auto& c : left)
+    c->abandon();
+  if (!left.empty())
+    runtime::log::warn("http", "connections did not finish closing in time", {{"count", left.size()}});
 }
 
 } // namespace dccs::bridges

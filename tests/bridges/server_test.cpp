@@ -1,1 +1,195 @@
+// The HTTP/WebSocket bridge over real sockets on 127.0.0.1.
+
 #include <catch2/catch.hpp>
+
+#include "tests/support/client.hpp"
+#include "tests/support/operator_view.hpp"
+#include "tests/support/test_node.hpp"
+
+using namespace dccs::test;
+using nlohmann::json;
+
+namespace {
+
+void check_json_error(const http_result& r, int status, const std::string& code) {
+  INFO(r.body);
+  CHECK(r.status == status);
+  CHECK(r.content_type == "application/json");
+  auto j = r.json();
+  CHECK(j["error"]["code"] == code);
+  CHECK(j["error"]["message"].is_string());
+}
+
+} // namespace
+
+TEST_CASE("health, readiness, metrics and JSON errors") {
+  test_node node;
+  auto p = node.port();
+  CHECK(http_get(p, "/healthz").status == 200);
+  auto ready = http_get(p, "/readyz");
+  CHECK(ready.status == 200);
+  CHECK(ready.json()["status"] == "ready");
+  auto metrics = http_get(p, "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.find("dccs_frames_accepted_total 0") != std::string::npos);
+  CHECK(http_get(p, "/api/v1/drones").json()["drones"].empty());
+  check_json_error(http_get(p, "/api/v1/drones/ghost"), 404, "not_found");
+  check_json_error(http_get(p, "/api/v1/drones/bad%20id"), 400, "invalid_drone_id");
+  check_json_error(http_get(p, "/api/v1/fleet"), 404, "not_found");
+  check_json_error(http_request(p, "POST", "/api/v1/drones", "{}"), 405, "method_not_allowed");
+  check_json_error(http_request(p, "DELETE", "/healthz"), 405, "method_not_allowed");
+  check_json_error(http_get(p, "/index.html"), 404, "not_found"); // no static folder configured
+  check_json_error(http_request(p, "POST", "/api/v1/drones", std::string(2 << 20, 'x')), 413,
+                   "payload_too_large");
+  CHECK_THROWS(ws_client(p, "/ws/elsewhere"));
+}
+
+TEST_CASE("static files are served from the configured folder, and only from it") {
+  test_node node{{"http.static_dir", "web"}};
+  auto index = http_get(node.port(), "/");
+  CHECK(index.status == 200);
+  CHECK(index.content_type.find("text/html") == 0);
+  CHECK(index.body.find("<html") != std::string::npos);
+  CHECK(http_get(node.port(), "/app.js").content_type.find("text/javascript") == 0);
+  check_json_error(http_get(node.port(), "/../CMakeLists.txt"), 404, "not_found");
+  check_json_error(http_get(node.port(), "/nope.html"), 404, "not_found");
+}
+
+TEST_CASE("bad drone frames get an error frame, change nothing, and keep the connection") {
+  test_node node;
+  ws_client c{node.port(), "/ws/drone"};
+  c.send(telemetry_frame(1, 47, 8));
+  auto e = c.read_json();
+  CHECK(e["type"] == "error");
+  CHECK(e["code"] == "hello_required");
+  c.send(std::string{"{\"type\":\"hello\",\"drone_id\":\"bad id\"}"});
+  CHECK(c.read_json()["code"] == "invalid_field");
+  c.send(json{{"type", "hello"}, {"drone_id", "d1"}});
+  CHECK(c.read_json()["type"] == "welcome");
+  c.send(json{{"type", "hello"}, {"drone_id", "d1"}});
+  CHECK(c.read_json()["code"] == "duplicate_hello");
+  auto bad = telemetry_frame(2, 95, 8); // latitude out of range
+  c.send(bad);
+  auto err = c.read_json();
+  CHECK(err["code"] == "invalid_field");
+  CHECK(err["message"].get<std::string>().find("lat") != std::string::npos);
+  c.send(std::string{"{\"type\":\"telemetry\",\"seq\":3,\"battery\":-1}"});
+  CHECK(c.read_json()["message"].get<std::string>().find("battery") != std::string::npos);
+  c.send(std::string{"{\"type\":\"teleport\"}"});
+  CHECK(c.read_json()["code"] == "unknown_type");
+  c.send(std::string{"{oops"});
+  CHECK(c.read_json()["code"] == "malformed");
+  // Still connected: a good frame lands and is the drone's state.
+  c.send(telemetry_frame(4, 47.5, 8.5));
+  c.send(json{{"type", "heartbeat"}, {"ts", 1.0}});
+  ws_client op{node.port(), "/ws/operator"};
+  op.send(json{{"type", "subscribe"}, {"drones", "*"}});
+  operator_view view;
+  REQUIRE(view.read_until(op, [&] { return view.drones.count("d1") && view.drones["d1"].value("seq", 0) == 4; }));
+  CHECK(view.drones["d1"]["lat"] == 47.5);
+  CHECK(node.metric("dccs_frames_rejected_total") == 7);
+}
+
+TEST_CASE("an oversized frame closes the connection with 1009") {
+  test_node node{{"drone.max_frame", "1024"}};
+  auto c = connect_drone(node.port(), "big");
+  c->send(std::string(2048, ' '));
+  auto code = c->read_until_close();
+  INFO(c->last_error());
+  CHECK(code == 1009);
+}
+
+TEST_CASE("a flooding drone is closed with 1008") {
+  test_node node{{"drone.max_rate", "10"}, {"drone.burst", "20"}};
+  auto c = connect_drone(node.port(), "flood");
+  for (int i = 0; i < 100; ++i)
+    c->send(telemetry_frame(static_cast<std::uint64_t>(i), 47, 8));
+  CHECK(c->read_until_close() == 1008);
+  CHECK(node.metric("dccs_drone_rate_limited_total") == 1);
+}
+
+TEST_CASE("a connection that never says hello is closed with 1008") {
+  test_node node{{"drone.hello_timeout_ms", "200"}};
+  ws_client c{node.port(), "/ws/drone"};
+  CHECK(c.read_until_close() == 1008);
+}
+
+TEST_CASE("a second connection with the same drone id replaces the first, which is told why") {
+  test_node node;
+  auto first = connect_drone(node.port(), "twin");
+  auto second = connect_drone(node.port(), "twin");
+  CHECK(first->read_until_close() == 4000);
+  second->send(telemetry_frame(9, 46.5, 7.5));
+  ws_client op{node.port(), "/ws/operator"};
+  op.send(json{{"type", "subscribe"}, {"drones", "*"}});
+  operator_view view;
+  REQUIRE(view.read_until(op, [&] { return view.drones.count("twin") && view.drones["twin"].value("seq", 0) == 9; }));
+  CHECK(view.drones["twin"]["connected"] == true);
+}
+
+TEST_CASE("operators see link status go stale, lost, and online again") {
+  test_node node{{"drone.stale_after_ms", "300"}, {"drone.lost_after_ms", "600"}};
+  ws_client op{node.port(), "/ws/operator"};
+  op.send(json{{"type", "subscribe"}, {"drones", "*"}});
+  operator_view view;
+  REQUIRE(view.read_until(op, [&] { return view.snapshots == 1; }));
+  auto d = connect_drone(node.port(), "quiet");
+  d->send(telemetry_frame(1, 47, 8));
+  auto has_event = [&](const std::string& status) {
+    for (auto& e : view.events)
+      if (e["drone_id"] == "quiet" && e["status"] == status)
+        return true;
+    return false;
+  };
+  REQUIRE(view.read_until(op, [&] { return has_event("lost") && view.drones["quiet"]["status"] == "lost"; }));
+  CHECK(has_event("stale"));
+  CHECK(view.drones["quiet"]["status"] == "lost");
+  auto api = http_get(node.port(), "/api/v1/drones/quiet").json();
+  CHECK(api["status"] == "lost");
+  d->send(json{{"type", "heartbeat"}});
+  REQUIRE(view.read_until(op, [&] { return has_event("online"); }));
+  CHECK(view.events.back()["previous"] == "lost");
+}
+
+TEST_CASE("an operator subscribed to a list sees only those drones") {
+  test_node node;
+  auto a = connect_drone(node.port(), "a");
+  auto b = connect_drone(node.port(), "b");
+  a->send(telemetry_frame(1, 47, 8));
+  b->send(telemetry_frame(1, 46, 7));
+  ws_client op{node.port(), "/ws/operator"};
+  op.send(json{{"type", "subscribe"}, {"drones", json::array({"b"})}});
+  operator_view view;
+  REQUIRE(view.read_until(op, [&] { return view.drones.count("b") && view.drones["b"].value("seq", 0) == 1; }));
+  b->send(telemetry_frame(2, 46, 7));
+  a->send(telemetry_frame(2, 47, 8));
+  REQUIRE(view.read_until(op, [&] { return view.drones["b"].value("seq", 0) == 2; }));
+  CHECK(view.drones.count("a") == 0);
+}
+
+TEST_CASE("bad operator frames get error frames and change nothing") {
+  test_node node;
+  ws_client op{node.port(), "/ws/operator"};
+  op.send(std::string{"nonsense"});
+  CHECK(op.read_json()["code"] == "malformed");
+  op.send(json{{"type", "unsubscribe-everything"}});
+  CHECK(op.read_json()["code"] == "unknown_type");
+  op.send(json{{"type", "subscribe"}, {"drones", 5}});
+  CHECK(op.read_json()["code"] == "invalid_field");
+  op.send(json{{"type", "subscribe"}, {"drones", json::array({"ok", "not ok"})}});
+  CHECK(op.read_json()["code"] == "invalid_field");
+  op.send(json{{"type", "subscribe"}});
+  CHECK(op.read_json()["type"] == "snapshot");
+}
+
+TEST_CASE("shutdown closes every socket with a close frame (1001)") {
+  auto node = std::make_unique<test_node>(
+    std::initializer_list<std::pair<std::string, std::string>>{{"shutdown.grace_ms", "300"}});
+  auto d = connect_drone(node->port(), "d");
+  ws_client op{node->port(), "/ws/operator"};
+  op.send(json{{"type", "subscribe"}, {"drones", "*"}});
+  CHECK(op.read_json()["type"] == "snapshot");
+  node->node().stop();
+  CHECK(d->read_until_close() == 1001);
+  CHECK(op.read_until_close() == 1001);
+}

@@ -34,6 +34,7 @@ struct ws_client::impl {
   websocket::stream<tcp::socket> ws{ioc};
   bool closed = false;
   std::uint16_t code = 0;
+  std::string error;
 };
 
 ws_client::ws_client(std::uint16_t port, const std::string& path, std::chrono::milliseconds timeout)
@@ -65,8 +66,9 @@ std::optional<std::string> ws_client::read() {
   impl_->ws.read(buf, ec);
   if (ec) {
     impl_->closed = true;
-    if (ec == websocket::error::closed)
-      impl_->code = impl_->ws.reason().code;
+    // The close frame's code, when one arrived (the teardown after it may still report a socket error).
+    impl_->code = impl_->ws.reason().code;
+    impl_->error = ec.message();
     return std::nullopt;
   }
   return beast::buffers_to_string(buf.data());
@@ -87,6 +89,10 @@ std::uint16_t ws_client::read_until_close() {
 
 std::uint16_t ws_client::close_code() const {
   return impl_->code;
+}
+
+std::string ws_client::last_error() const {
+  return impl_->error;
 }
 
 bool ws_client::closed() const {
@@ -132,7 +138,8 @@ http_result http_request(std::uint16_t port, const std::string& method, const st
     req.body() = body;
   }
   req.prepare_payload();
-  http::write(sock, req);
+  beast::error_code write_ec;
+  http::write(sock, req, write_ec); // the server may answer (413) and close before the body is sent
   beast::flat_buffer buf;
   http::response<http::string_body> res;
   http::read(sock, buf, res);

@@ -35,6 +35,9 @@ public:
   std::uint16_t close_code() const;
   bool closed() const;
 
+  /// Why the last read failed (for test diagnostics).
+  std::string last_error() const;
+
   void close();
 
 private:
