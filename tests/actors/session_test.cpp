@@ -1,0 +1,137 @@
+// The operator session's bounded outbound queue, on CAF's deterministic test coordinator.
+
+#include <catch2/catch.hpp>
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/drone_json.hpp"
+
+using namespace dccs::actors;
+using nlohmann::json;
+
+namespace {
+
+/// Stands in for the operator's socket: keeps every frame the session hands it.
+class recording_operator : public operator_link {
+public:
+  void deliver(std::string frame) override { frames.push_back(json::parse(frame)); }
+  void close(std::uint16_t, std::string) override {}
+  std::vector<json> frames;
+};
+
+fragment_batch batch_of(std::vector<std::pair<std::string, std::uint64_t>> drones) {
+  auto out = std::make_shared<std::vector<fragment>>();
+  for (auto& [id, seq] : drones) {
+    drone_state st;
+    st.info.id = id;
+    st.has_telemetry = true;
+    st.last.seq = seq;
+    st.last.mode = "M";
+    fragment f{id, {}};
+    append_drone_json(f.json, st);
+    out->push_back(std::move(f));
+  }
+  return out;
+}
+
+fragment_batch event_batch(const std::string& id, link_status s) {
+  auto out = std::make_shared<std::vector<fragment>>();
+  fragment f{id, {}};
+  append_event_json(f.json, status_event{id, s, link_status::online, 1.0});
+  out->push_back(std::move(f));
+  return out;
+}
+
+struct fixture {
+  struct cfg_t : caf::actor_system_config {
+    cfg_t() {
+      set("scheduler.policy", caf::atom("testing"));
+      set("logger.console", caf::atom("none"));
+      dccs::actors::add_message_types(*this);
+    }
+  };
+
+  fixture() : sys(cfg), sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())), self(sys) {
+    metrics.operator_updates_dropped = &updates_dropped;
+    metrics.operator_events_dropped = &events_dropped;
+    hub = sys.spawn(hub_actor, 10);
+    session = sys.spawn(session_actor, operator_link_ptr{link}, hub, std::size_t{3}, metrics);
+    self->send(session, subscribe_atom::value, subscription{true, {}});
+    sched.run();
+  }
+
+  ~fixture() {
+    caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  void to_session(caf::message msg) {
+    self->send(session, std::move(msg));
+    sched.run();
+  }
+
+  cfg_t cfg;
+  caf::actor_system sys;
+  caf::scheduler::test_coordinator& sched;
+  caf::scoped_actor self;
+  std::shared_ptr<recording_operator> link = std::make_shared<recording_operator>();
+  dccs::runtime::counter updates_dropped;
+  dccs::runtime::counter events_dropped;
+  actor_metrics metrics;
+  caf::actor hub;
+  caf::actor session;
+};
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "a slow operator gets only the newest state per drone, one frame at a time") {
+  REQUIRE(link->frames.size() == 1);
+  CHECK(link->frames[0]["type"] == "snapshot");
+  // The socket has not written the snapshot yet: updates pile up.
+  for (std::uint64_t seq = 1; seq <= 5; ++seq)
+    to_session(caf::make_message(update_atom::value, batch_of({{"a", seq}})));
+  to_session(caf::make_message(update_atom::value, batch_of({{"b", 1}})));
+  CHECK(link->frames.size() == 1); // nothing more until the socket is ready
+  to_session(caf::make_message(ready_atom::value));
+  REQUIRE(link->frames.size() == 2);
+  auto& update = link->frames[1];
+  CHECK(update["type"] == "update");
+  REQUIRE(update["drones"].size() == 2);
+  for (auto& d : update["drones"])
+    CHECK(d["seq"] == (d["id"] == "a" ? 5 : 1));
+  CHECK(updates_dropped.value() == 4);
+  // Once caught up, a batch goes out as it is.
+  to_session(caf::make_message(ready_atom::value));
+  to_session(caf::make_message(update_atom::value, batch_of({{"a", 6}})));
+  REQUIRE(link->frames.size() == 3);
+  CHECK(link->frames[2]["drones"][0]["seq"] == 6);
+}
+
+TEST_CASE_METHOD(fixture, "a slow operator keeps at most max_events status events, the newest") {
+  const char* ids[] = {"e1", "e2", "e3", "e4", "e5"};
+  for (auto id : ids)
+    to_session(caf::make_message(events_atom::value, event_batch(id, link_status::stale)));
+  to_session(caf::make_message(ready_atom::value));
+  REQUIRE(link->frames.size() == 2);
+  auto& status = link->frames[1];
+  CHECK(status["type"] == "status");
+  REQUIRE(status["events"].size() == 3);
+  CHECK(status["events"][0]["drone_id"] == "e3");
+  CHECK(status["events"][2]["drone_id"] == "e5");
+  CHECK(events_dropped.value() == 2);
+}
+
+TEST_CASE_METHOD(fixture, "error frames go out before queued updates") {
+  to_session(caf::make_message(update_atom::value, batch_of({{"a", 1}})));
+  to_session(caf::make_message(error_atom::value, std::string{"malformed"}, std::string{"bad"}));
+  to_session(caf::make_message(ready_atom::value));
+  REQUIRE(link->frames.size() == 2);
+  CHECK(link->frames[1]["type"] == "error");
+  to_session(caf::make_message(ready_atom::value));
+  REQUIRE(link->frames.size() == 3);
+  CHECK(link->frames[2]["type"] == "update");
+}
