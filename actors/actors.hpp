@@ -71,8 +71,9 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, caf
 caf::behavior directory_actor(caf::event_based_actor* self, caf::actor hub, drone_settings settings,
                               actor_metrics metrics);
 
-/// Fan-out hub: keeps the newest state per drone and pushes coalesced deltas to subscribed sessions,
-/// `rate` ticks per second; one batch per tick per session, one JSON serialization per drone per tick.
+/// Fan-out hub: keeps the newest state per drone and pushes coalesced deltas to subscribed sessions: at
+/// most `rate` updates per drone per second, gathered for up to `flush_ms` so that many drones share one
+/// batch (one batch per tick per session, one JSON serialization per published drone).
 /// Accepts:
 ///   (state_atom, drone_state), (status_atom, status_event)   from drone actors
 ///   (subscribe_atom, subscription)                          from a session; answered with
@@ -81,7 +82,7 @@ caf::behavior directory_actor(caf::event_based_actor* self, caf::actor hub, dron
 ///   (get_atom, std::string id) -> std::string               one drone as JSON, or error
 ///   (flush_atom) -> bool                                    tick now (used at shutdown)
 /// Sends sessions (update_atom, fragment_batch) and (events_atom, fragment_batch).
-caf::behavior hub_actor(caf::event_based_actor* self, int rate);
+caf::behavior hub_actor(caf::event_based_actor* self, int rate, int flush_ms);
 
 /// Operator session: one per operator WebSocket. Holds the subscription and a bounded outbound queue:
 /// only the newest state per drone and at most `max_events` status events wait for a slow socket, and at

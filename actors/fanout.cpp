@@ -16,20 +16,24 @@ fragment make_fragment(const drone_state& st) {
 
 } // namespace
 
+void fanout::mark(const std::string& id, entry& e) {
+  if (!e.dirty) {
+    e.dirty = true;
+    dirty_.push_back(id);
+  }
+}
+
 void fanout::update(const drone_state& st) {
-  auto [it, added] = states_.try_emplace(st.info.id, st);
-  if (!added)
-    it->second = st;
-  if (dirty_set_.insert(st.info.id).second)
-    dirty_.push_back(st.info.id);
+  auto& e = states_[st.info.id];
+  e.state = st;
+  mark(st.info.id, e);
 }
 
 void fanout::event(const status_event& ev) {
   auto it = states_.find(ev.drone_id);
   if (it != states_.end()) {
-    it->second.status = ev.status;
-    if (dirty_set_.insert(ev.drone_id).second)
-      dirty_.push_back(ev.drone_id);
+    it->second.state.status = ev.status;
+    mark(ev.drone_id, it->second);
   }
   events_.push_back(ev);
 }
@@ -49,13 +53,13 @@ fragment_batch fanout::snapshot(const subscription& sub) const {
   auto out = std::make_shared<std::vector<fragment>>();
   if (sub.all) {
     out->reserve(states_.size());
-    for (auto& [id, st] : states_)
-      out->push_back(make_fragment(st));
+    for (auto& [id, e] : states_)
+      out->push_back(make_fragment(e.state));
   } else {
     for (auto& id : sub.ids) {
       auto it = states_.find(id);
       if (it != states_.end())
-        out->push_back(make_fragment(it->second));
+        out->push_back(make_fragment(it->second.state));
     }
   }
   return out;
@@ -75,21 +79,35 @@ fragment_batch fanout::filter(const fragment_batch& all, const sub_entry& sub) {
   return out;
 }
 
-std::vector<fanout::delivery> fanout::tick() {
+std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
   std::vector<delivery> result;
   if (dirty_.empty() && events_.empty())
     return result;
   fragment_batch drones;
   fragment_batch events;
-  if (!subs_.empty()) {
-    auto d = std::make_shared<std::vector<fragment>>();
-    d->reserve(dirty_.size());
-    for (auto& id : dirty_) {
-      auto it = states_.find(id);
-      if (it != states_.end())
-        d->push_back(make_fragment(it->second));
+  // Publish every pending drone whose interval has passed; keep the others pending.
+  auto d = std::make_shared<std::vector<fragment>>();
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < dirty_.size(); ++i) {
+    auto it = states_.find(dirty_[i]);
+    if (it == states_.end())
+      continue;
+    auto& e = it->second;
+    if (now_ms - e.last_published < min_interval_) {
+      if (kept != i)
+        dirty_[kept] = std::move(dirty_[i]);
+      ++kept;
+      continue;
     }
+    e.dirty = false;
+    e.last_published = now_ms;
+    if (!subs_.empty())
+      d->push_back(make_fragment(e.state));
+  }
+  dirty_.resize(kept);
+  if (!d->empty())
     drones = std::move(d);
+  if (!subs_.empty() && !events_.empty()) {
     auto e = std::make_shared<std::vector<fragment>>();
     e->reserve(events_.size());
     for (auto& ev : events_) {
@@ -100,8 +118,6 @@ std::vector<fanout::delivery> fanout::tick() {
     }
     events = std::move(e);
   }
-  dirty_.clear();
-  dirty_set_.clear();
   events_.clear();
   for (auto& [id, sub] : subs_) {
     delivery d{id, filter(drones, sub), filter(events, sub)};
@@ -116,11 +132,11 @@ std::string fanout::list_json() const {
   out.reserve(64 + states_.size() * 384);
   out += "{\"drones\":[";
   bool first = true;
-  for (auto& [id, st] : states_) {
+  for (auto& [id, e] : states_) {
     if (!first)
       out += ',';
     first = false;
-    append_drone_json(out, st);
+    append_drone_json(out, e.state);
   }
   out += "]}";
   return out;
@@ -128,7 +144,7 @@ std::string fanout::list_json() const {
 
 const drone_state* fanout::find(const std::string& id) const {
   auto it = states_.find(id);
-  return it == states_.end() ? nullptr : &it->second;
+  return it == states_.end() ? nullptr : &it->second.state;
 }
 
 } // namespace dccs::actors

@@ -11,13 +11,21 @@
 namespace dccs::actors {
 
 /// The fan-out hub's logic, without actors or timers: keeps the newest state of every drone, remembers
-/// which drones changed since the last tick, and at each tick hands every subscriber one entry per changed
-/// drone it subscribed to (however many frames the drone sent in between) plus the status events.
+/// which drones changed, and at each tick hands every subscriber the changed drones it subscribed to, plus
+/// the status events.
 ///
-/// Each changed drone is serialized to JSON once per tick; subscribers to all drones share the same batch.
+/// Rate bound: a drone is published at most once per `min_interval_ms` (1000 / hub.rate). A drone that
+/// changes again sooner stays pending and goes out, with its newest state only, in the first tick after its
+/// interval ends. Ticks come often (every hub.flush_ms), so an update waits at most one short tick when the
+/// drone is slower than the bound, and many drones still share one socket write.
+///
+/// Each published drone is serialized to JSON once; subscribers to all drones share the same batch.
 class fanout {
 public:
   using sub_id = std::uint64_t;
+
+  explicit fanout(std::int64_t min_interval_ms = 100) : min_interval_(min_interval_ms) {
+  }
 
   /// What one tick produces for one subscriber.
   struct delivery {
@@ -40,8 +48,12 @@ public:
   /// Every stored drone that `sub` covers, serialized.
   fragment_batch snapshot(const subscription& sub) const;
 
-  /// Produces the deliveries for this tick and clears the changed set and the events.
-  std::vector<delivery> tick();
+  /// Produces the deliveries for this tick (monotonic time `now_ms`): every pending drone whose interval
+  /// has passed, and every event.
+  std::vector<delivery> tick(std::int64_t now_ms);
+
+  /// Drones changed but held back by the rate bound.
+  std::size_t pending() const { return dirty_.size(); }
 
   /// `{"drones":[...]}` with every stored drone.
   std::string list_json() const;
@@ -58,11 +70,18 @@ private:
     bool covers(const std::string& id) const { return all || ids.count(id) > 0; }
   };
 
-  static fragment_batch filter(const fragment_batch& all, const sub_entry& sub);
+  struct entry {
+    drone_state state;
+    std::int64_t last_published = -1000000000;
+    bool dirty = false;
+  };
 
-  std::unordered_map<std::string, drone_state> states_;
+  static fragment_batch filter(const fragment_batch& all, const sub_entry& sub);
+  void mark(const std::string& id, entry& e);
+
+  std::int64_t min_interval_;
+  std::unordered_map<std::string, entry> states_;
   std::vector<std::string> dirty_;
-  std::unordered_set<std::string> dirty_set_;
   std::vector<status_event> events_;
   std::unordered_map<sub_id, sub_entry> subs_;
 };

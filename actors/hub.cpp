@@ -7,12 +7,15 @@
 
 #include "actors/drone_json.hpp"
 #include "actors/fanout.hpp"
+#include "runtime/clock.hpp"
 
 namespace dccs::actors {
 
 namespace {
 
 struct hub_state {
+  explicit hub_state(std::int64_t min_interval_ms) : core(min_interval_ms) {
+  }
   fanout core;
   std::unordered_map<caf::actor_addr, fanout::sub_id> ids;
   std::unordered_map<fanout::sub_id, caf::actor> sessions;
@@ -21,11 +24,11 @@ struct hub_state {
 
 } // namespace
 
-caf::behavior hub_actor(caf::event_based_actor* self, int rate) {
-  auto st = std::make_shared<hub_state>();
-  auto period = std::chrono::microseconds(1000000 / std::max(1, rate));
+caf::behavior hub_actor(caf::event_based_actor* self, int rate, int flush_ms) {
+  auto st = std::make_shared<hub_state>(1000 / std::max(1, rate));
+  auto period = std::chrono::milliseconds(std::max(1, flush_ms));
   auto push = [self, st] {
-    for (auto& d : st->core.tick()) {
+    for (auto& d : st->core.tick(runtime::mono_ms())) {
       auto i = st->sessions.find(d.subscriber);
       if (i == st->sessions.end())
         continue;

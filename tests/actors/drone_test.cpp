@@ -54,7 +54,7 @@ struct fixture {
     settings.restart_window_ms = 60000;
     metrics.drone_restarts = &restarts;
     metrics.drone_escalations = &escalations;
-    hub = sys.spawn(hub_actor, 10);
+    hub = sys.spawn(hub_actor, 10, 5);
     dir = sys.spawn(directory_actor, hub, settings, metrics);
     sched.run();
   }

@@ -31,12 +31,12 @@ json parse(const fragment& f) {
 } // namespace
 
 TEST_CASE("a subscriber gets one entry per drone per tick, with the newest state") {
-  fanout hub;
+  fanout hub{100};
   hub.subscribe(1, all());
   for (std::uint64_t seq = 1; seq <= 100; ++seq)
     hub.update(state("a", seq, 47.0 + seq * 1e-4));
   hub.update(state("b", 7, 46.0));
-  auto out = hub.tick();
+  auto out = hub.tick(1000);
   REQUIRE(out.size() == 1);
   REQUIRE(out[0].drones);
   REQUIRE(out[0].drones->size() == 2);
@@ -51,7 +51,28 @@ TEST_CASE("a subscriber gets one entry per drone per tick, with the newest state
     }
   }
   // Nothing changed since: the next tick delivers nothing.
-  CHECK(hub.tick().empty());
+  CHECK(hub.tick(1005).empty());
+}
+
+TEST_CASE("a drone is published at most once per interval; what comes sooner waits, newest only") {
+  fanout hub{100}; // hub.rate 10
+  hub.subscribe(1, all());
+  hub.update(state("a", 1, 47));
+  REQUIRE(hub.tick(1000).size() == 1);
+  hub.update(state("a", 2, 47));
+  hub.update(state("a", 3, 47));
+  hub.update(state("b", 1, 46)); // b was never published: it goes at once
+  auto out = hub.tick(1005);
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].drones->size() == 1);
+  CHECK(parse(out[0].drones->front())["id"] == "b");
+  CHECK(hub.pending() == 1);
+  CHECK(hub.tick(1099).empty()); // a's interval has not passed
+  out = hub.tick(1100);
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].drones->size() == 1);
+  CHECK(parse(out[0].drones->front())["seq"] == 3);
+  CHECK(hub.pending() == 0);
 }
 
 TEST_CASE("subscribers to all drones share one serialized batch") {
@@ -59,7 +80,7 @@ TEST_CASE("subscribers to all drones share one serialized batch") {
   hub.subscribe(1, all());
   hub.subscribe(2, all());
   hub.update(state("a", 1, 47));
-  auto out = hub.tick();
+  auto out = hub.tick(1000);
   REQUIRE(out.size() == 2);
   CHECK(out[0].drones.get() == out[1].drones.get());
 }
@@ -70,13 +91,13 @@ TEST_CASE("a list subscription sees only its drones, in updates, events and snap
   hub.update(state("a", 1, 47));
   hub.update(state("b", 2, 47));
   hub.event({"a", link_status::stale, link_status::online, 1.0});
-  auto out = hub.tick();
+  auto out = hub.tick(1000);
   REQUIRE(out.size() == 1);
   REQUIRE(out[0].drones->size() == 1);
   CHECK(parse(out[0].drones->front())["id"] == "b");
   CHECK(out[0].events == nullptr); // the event was about a
   hub.event({"b", link_status::lost, link_status::stale, 2.0});
-  out = hub.tick();
+  out = hub.tick(2000);
   REQUIRE(out.size() == 1);
   REQUIRE(out[0].events);
   auto ev = parse(out[0].events->front());
@@ -95,7 +116,7 @@ TEST_CASE("an unsubscribed session gets nothing; the list holds every drone") {
   hub.unsubscribe(1);
   hub.update(state("a", 1, 47));
   hub.update(state("b", 1, 47));
-  CHECK(hub.tick().empty());
+  CHECK(hub.tick(1000).empty());
   auto list = json::parse(hub.list_json());
   CHECK(list["drones"].size() == 2);
   CHECK(hub.snapshot(all())->size() == 2);
