@@ -8,6 +8,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "actors/board.hpp"
 #include "actors/link_watchdog.hpp"
 #include "actors/messages.hpp"
 #include "runtime/metrics.hpp"
@@ -56,9 +57,9 @@ struct actor_metrics {
 ///   (detach_atom, u64 link)                       the connection closed
 ///   (get_atom) -> drone_state
 ///   (fault_atom)                                  throws (fault injection for supervision tests)
-/// Sends to the hub: (state_atom, drone_state) on every change, (status_atom, status_event) on every
-/// link status change.
-caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, caf::actor hub,
+/// Writes its newest state to the node's board on every change, and a status event on every link status
+/// change (board.hpp says why this is not a message).
+caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, board_ptr board,
                           drone_settings settings);
 
 /// Fleet directory and drone supervisor: the single way to reach a drone actor. Spawns a drone's actor on
@@ -68,21 +69,21 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, caf
 ///   (connect_atom, drone_info, drone_link_ptr)   route a new connection to the drone's actor
 ///   (get_atom, std::string id) -> caf::actor     the drone's actor, or error "no such drone"
 ///   (count_atom) -> std::size_t                  active drone actors
-caf::behavior directory_actor(caf::event_based_actor* self, caf::actor hub, drone_settings settings,
+caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, drone_settings settings,
                               actor_metrics metrics);
 
-/// Fan-out hub: keeps the newest state per drone and pushes coalesced deltas to subscribed sessions: at
-/// most `rate` updates per drone per second, gathered for up to `flush_ms` so that many drones share one
+/// Fan-out hub: every `flush_ms` takes from the board what is due (each drone at most hub.rate times per
+/// second, newest state only) and pushes it to the subscribed sessions, so that many drones share one
 /// batch (one batch per tick per session, one JSON serialization per published drone).
 /// Accepts:
-///   (state_atom, drone_state), (status_atom, status_event)   from drone actors
+///   (state_atom, drone_state), (status_atom, status_event)   from drone actors on other nodes
 ///   (subscribe_atom, subscription)                          from a session; answered with
 ///                                                           (snapshot_atom, fragment_batch)
 ///   (list_atom) -> std::string                              every drone as {"drones":[...]}
 ///   (get_atom, std::string id) -> std::string               one drone as JSON, or error
 ///   (flush_atom) -> bool                                    tick now (used at shutdown)
 /// Sends sessions (update_atom, fragment_batch) and (events_atom, fragment_batch).
-caf::behavior hub_actor(caf::event_based_actor* self, int rate, int flush_ms);
+caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush_ms);
 
 /// Operator session: one per operator WebSocket. Holds the subscription and a bounded outbound queue:
 /// only the newest state per drone and at most `max_events` status events wait for a slow socket, and at

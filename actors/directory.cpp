@@ -26,11 +26,11 @@ struct directory_state {
 
 } // namespace
 
-caf::behavior directory_actor(caf::event_based_actor* self, caf::actor hub, drone_settings settings,
+caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, drone_settings settings,
                               actor_metrics metrics) {
   auto st = std::make_shared<directory_state>();
-  auto start = [self, st, hub, settings, metrics](const std::string& id, directory_entry& e) {
-    e.actor = self->spawn(drone_actor, e.cell, hub, settings);
+  auto start = [self, st, board, settings, metrics](const std::string& id, directory_entry& e) {
+    e.actor = self->spawn(drone_actor, e.cell, board, settings);
     self->monitor(e.actor);
     st->by_addr[e.actor.address()] = id;
     e.failed = false;

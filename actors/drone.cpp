@@ -19,7 +19,7 @@ struct drone_runtime {
 
 } // namespace
 
-caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, caf::actor hub,
+caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, board_ptr board,
                           drone_settings settings) {
   auto rt = std::make_shared<drone_runtime>();
   self->set_exception_handler([cell](caf::scheduled_actor*, std::exception_ptr& eptr) -> caf::error {
@@ -34,14 +34,14 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, caf
     return caf::exit_reason::unhandled_exception;
   });
   // Re-evaluates the link status and schedules the next check, if any.
-  auto check = [self, cell, hub, rt] {
+  auto check = [self, cell, board, rt] {
     auto now = runtime::mono_ms();
     auto status = cell->watchdog.status(now);
     if (status != cell->reported) {
       status_event ev{cell->state.info.id, status, cell->reported, runtime::wall_ms()};
       cell->reported = status;
       cell->state.status = status;
-      self->send(hub, status_atom::value, std::move(ev));
+      board->with([&](fanout& f) { f.event(ev); });
     }
     auto next = cell->watchdog.next_change(now);
     if (next >= 0 && !rt->timer_pending) {
@@ -76,7 +76,7 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, caf
       cell->state.connected = true;
       on_frame(runtime::wall_ms());
       link->attached(caf::actor_cast<caf::actor>(self), true);
-      self->send(hub, state_atom::value, cell->state);
+      board->with([&](fanout& f) { f.update(cell->state); });
     },
     [=](telemetry_atom, telemetry& t, double recv, std::uint64_t link_id) {
       if (!is_current(link_id))
@@ -85,7 +85,7 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, caf
       cell->state.has_telemetry = true;
       cell->state.recv = recv;
       on_frame(recv);
-      self->send(hub, state_atom::value, cell->state);
+      board->with([&](fanout& f) { f.update(cell->state); });
     },
     [=](alive_atom, std::uint64_t link_id) {
       if (is_current(link_id))
@@ -96,7 +96,7 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, caf
         return;
       cell->link = nullptr;
       cell->state.connected = false;
-      self->send(hub, state_atom::value, cell->state);
+      board->with([&](fanout& f) { f.update(cell->state); });
     },
     [=](check_atom) {
       rt->timer_pending = false;

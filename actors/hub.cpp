@@ -14,9 +14,9 @@ namespace dccs::actors {
 namespace {
 
 struct hub_state {
-  explicit hub_state(std::int64_t min_interval_ms) : core(min_interval_ms) {
+  explicit hub_state(board_ptr b) : board(std::move(b)) {
   }
-  fanout core;
+  board_ptr board;
   std::unordered_map<caf::actor_addr, fanout::sub_id> ids;
   std::unordered_map<fanout::sub_id, caf::actor> sessions;
   fanout::sub_id next_id = 1;
@@ -24,11 +24,12 @@ struct hub_state {
 
 } // namespace
 
-caf::behavior hub_actor(caf::event_based_actor* self, int rate, int flush_ms) {
-  auto st = std::make_shared<hub_state>(1000 / std::max(1, rate));
+caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush_ms) {
+  auto st = std::make_shared<hub_state>(std::move(board));
   auto period = std::chrono::milliseconds(std::max(1, flush_ms));
   auto push = [self, st] {
-    for (auto& d : st->core.tick(runtime::mono_ms())) {
+    auto deliveries = st->board->with([](fanout& f) { return f.tick(runtime::mono_ms()); });
+    for (auto& d : deliveries) {
       auto i = st->sessions.find(d.subscriber);
       if (i == st->sessions.end())
         continue;
@@ -42,14 +43,14 @@ caf::behavior hub_actor(caf::event_based_actor* self, int rate, int flush_ms) {
     auto i = st->ids.find(dm.source);
     if (i == st->ids.end())
       return;
-    st->core.unsubscribe(i->second);
+    st->board->with([&](fanout& f) { f.unsubscribe(i->second); });
     st->sessions.erase(i->second);
     st->ids.erase(i);
   });
   self->delayed_send(self, period, tick_atom::value);
   return {
-    [st](state_atom, const drone_state& s) { st->core.update(s); },
-    [st](status_atom, const status_event& ev) { st->core.event(ev); },
+    [st](state_atom, const drone_state& s) { st->board->with([&](fanout& f) { f.update(s); }); },
+    [st](status_atom, const status_event& ev) { st->board->with([&](fanout& f) { f.event(ev); }); },
     [self, st](subscribe_atom, subscription& sub) {
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
       if (sender == nullptr)
@@ -64,16 +65,22 @@ caf::behavior hub_actor(caf::event_based_actor* self, int rate, int flush_ms) {
       } else {
         id = i->second;
       }
-      self->send(sender, snapshot_atom::value, st->core.snapshot(sub));
-      st->core.subscribe(id, std::move(sub));
+      auto snapshot = st->board->with([&](fanout& f) {
+        auto snap = f.snapshot(sub);
+        f.subscribe(id, std::move(sub));
+        return snap;
+      });
+      self->send(sender, snapshot_atom::value, std::move(snapshot));
     },
-    [st](list_atom) { return st->core.list_json(); },
+    [st](list_atom) { return st->board->with([](fanout& f) { return f.list_json(); }); },
     [st](get_atom, const std::string& id) -> caf::result<std::string> {
-      auto s = st->core.find(id);
-      if (s == nullptr)
-        return make_error(errc::no_such_drone);
       std::string out;
-      append_drone_json(out, *s);
+      st->board->with([&](fanout& f) {
+        if (auto s = f.find(id))
+          append_drone_json(out, *s);
+      });
+      if (out.empty())
+        return make_error(errc::no_such_drone);
       return out;
     },
     [self, push, period](tick_atom) {

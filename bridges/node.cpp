@@ -35,9 +35,9 @@ bool node::start(std::string& error) {
   am.operator_events_dropped =
     &metrics_.make_counter("dccs_operator_events_dropped_total", "status events dropped for slow operators");
   am.drone_actors = &metrics_.make_gauge("dccs_drone_actors", "active drone actors");
-  hub_ = system_->spawn(actors::hub_actor, static_cast<int>(cfg_.integer("hub.rate")),
-                       static_cast<int>(cfg_.integer("hub.flush_ms")));
-  directory_ = system_->spawn(actors::directory_actor, hub_, ds, am);
+  auto board = std::make_shared<actors::board>(1000 / cfg_.integer("hub.rate"));
+  hub_ = system_->spawn(actors::hub_actor, board, static_cast<int>(cfg_.integer("hub.flush_ms")));
+  directory_ = system_->spawn(actors::directory_actor, board, ds, am);
   server_ = std::make_unique<server>(*system_, directory_, hub_, server_settings::from(cfg_), metrics_, am);
   if (!server_->start(error))
     return false;

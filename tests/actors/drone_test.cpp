@@ -54,8 +54,8 @@ struct fixture {
     settings.restart_window_ms = 60000;
     metrics.drone_restarts = &restarts;
     metrics.drone_escalations = &escalations;
-    hub = sys.spawn(hub_actor, 10, 5);
-    dir = sys.spawn(directory_actor, hub, settings, metrics);
+    hub = sys.spawn(hub_actor, board, 5);
+    dir = sys.spawn(directory_actor, board, settings, metrics);
     sched.run();
   }
 
@@ -112,6 +112,7 @@ struct fixture {
   dccs::runtime::counter restarts;
   dccs::runtime::counter escalations;
   actor_metrics metrics;
+  board_ptr board = std::make_shared<dccs::actors::board>(100);
   caf::actor hub;
   caf::actor dir;
 };

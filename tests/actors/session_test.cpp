@@ -57,7 +57,7 @@ struct fixture {
   fixture() : sys(cfg), sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())), self(sys) {
     metrics.operator_updates_dropped = &updates_dropped;
     metrics.operator_events_dropped = &events_dropped;
-    hub = sys.spawn(hub_actor, 10, 5);
+    hub = sys.spawn(hub_actor, board, 5);
     session = sys.spawn(session_actor, operator_link_ptr{link}, hub, std::size_t{3}, metrics);
     self->send(session, subscribe_atom::value, subscription{true, {}});
     sched.run();
@@ -82,6 +82,7 @@ struct fixture {
   dccs::runtime::counter updates_dropped;
   dccs::runtime::counter events_dropped;
   actor_metrics metrics;
+  board_ptr board = std::make_shared<dccs::actors::board>(100);
   caf::actor hub;
   caf::actor session;
 };

@@ -1,0 +1,362 @@
+#include "sim/drone.hpp"
+
+#include "sim/clock.hpp"
+#include "sim/fleet.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/websocket/error.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace dccs::sim {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto backoff_start = std::chrono::milliseconds(200);
+constexpr auto backoff_cap = std::chrono::milliseconds(10'000);
+/// A connection that lived this long resets the backoff exponent.
+constexpr auto stable_connection = std::chrono::seconds(10);
+
+/// Evenly spread phase in [0, 1) for any fleet size (golden-ratio sequence).
+double phase_of(std::uint32_t index) noexcept {
+  const double x = static_cast<double>(index) * 0.6180339887498949;
+  return x - std::floor(x);
+}
+
+} // namespace
+
+drone::drone(shard& owner, std::uint32_t index, const flight_model& model)
+    : shard_(owner), index_(index), model_(model), rng_(rng::mix(owner.opts().seed ^ 0xb5ad4eceda1ce2a9ULL, index)),
+      phase_(phase_of(index)), timer_(owner.executor()) {
+  char buf[80];
+  const std::size_t n = format_drone_id(buf, sizeof buf, owner.opts().prefix, index);
+  id_.assign(buf, n);
+}
+
+void drone::start() {
+  if (shard_.stopping()) {
+    state_ = state::stopped;
+    shard_.on_stopped();
+    return;
+  }
+  state_ = state::queued;
+  shard_.gate().request(this);
+}
+
+void drone::begin_connect() {
+  holds_gate_ = true;
+  if (state_ != state::queued) { // stopped while queued
+    release_gate();
+    return;
+  }
+  auto& c = shard_.counters();
+  c.connect_attempts.add();
+  if (attempted_)
+    c.reconnects.add();
+  attempted_ = true;
+
+  ws_.emplace(shard_.executor());
+  ws_->text(true);
+  ws_->auto_fragment(false);
+  ws_->secure_prng(false);       // a load generator needs no cryptographic masking keys
+  ws_->write_buffer_bytes(1024); // telemetry frames are ~260 bytes; keeps the per-drone footprint small
+  ws_->read_message_max(64 * 1024);
+  websocket::stream_base::timeout to{};
+  to.handshake_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(shard_.opts().connect_timeout));
+  to.idle_timeout = websocket::stream_base::none();
+  to.keep_alive_pings = false;
+  ws_->set_option(to);
+  rbuf_.clear();
+  writing_ = close_after_write_ = false;
+
+  state_ = state::connecting;
+  arm_connect_deadline();
+  ++ops_;
+  beast::get_lowest_layer(*ws_).async_connect(shard_.endpoint(), [this](const error_code& ec) {
+    --ops_;
+    on_connect(ec);
+  });
+}
+
+void drone::arm_connect_deadline() {
+  const auto gen = ++timer_gen_;
+  timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(shard_.opts().connect_timeout)));
+  timer_.async_wait([this, gen](const error_code& ec) {
+    if (ec || gen != timer_gen_)
+      return;
+    if (state_ == state::connecting || state_ == state::upgrading || state_ == state::hello)
+      fail("timeout waiting for welcome", net::error::timed_out);
+  });
+}
+
+void drone::on_connect(const error_code& ec) {
+  if (state_ != state::connecting)
+    return maybe_finished_closing();
+  if (ec)
+    return fail("connect", ec);
+  error_code ignored;
+  beast::get_lowest_layer(*ws_).set_option(net::ip::tcp::no_delay(true), ignored);
+  state_ = state::upgrading;
+  ++ops_;
+  ws_->async_handshake(shard_.host_header(), shard_.path(), [this](const error_code& ec) {
+    --ops_;
+    on_upgrade(ec);
+  });
+}
+
+void drone::on_upgrade(const error_code& ec) {
+  if (state_ != state::upgrading)
+    return maybe_finished_closing();
+  if (ec)
+    return fail("websocket upgrade", ec);
+  state_ = state::hello;
+  const std::size_t n = format_hello(wbuf_.data(), wbuf_.size(), id_);
+  writing_ = true;
+  ++ops_;
+  ws_->async_write(net::buffer(wbuf_.data(), n), [this](const error_code& ec, std::size_t) {
+    --ops_;
+    on_write(ec, false, 0);
+  });
+  read();
+}
+
+void drone::read() {
+  ++ops_;
+  ws_->async_read(rbuf_, [this](const error_code& ec, std::size_t) {
+    --ops_;
+    on_read(ec);
+  });
+}
+
+void drone::on_read(const error_code& ec) {
+  if (state_ == state::closing || state_ == state::stopped || state_ == state::backoff)
+    return maybe_finished_closing(); // our own close (or failure) being completed
+  if (ec) {
+    if (ec == websocket::error::closed) {
+      const auto code = static_cast<std::uint16_t>(ws_->reason().code);
+      shard_.counters().closes[static_cast<std::size_t>(classify_close(code))].add();
+      if (code == 4000)
+        replaced_ = true; // another connection uses our id: coming back would only flap
+      return fail("closed by the node", ec);
+    }
+    shard_.counters().closes[static_cast<std::size_t>(close_kind::abnormal)].add();
+    return fail("read", ec);
+  }
+  on_message();
+  rbuf_.consume(rbuf_.size());
+  read();
+}
+
+void drone::on_message() {
+  // The node only sends `welcome` and `error` to drones; both are rare, so a real parse is cheap.
+  const std::size_t size = rbuf_.size();
+  rbuf_.prepare(simdjson::SIMDJSON_PADDING); // keeps the readable bytes, guarantees the padding
+  const char* data = static_cast<const char*>(rbuf_.data().data());
+  std::string_view type;
+  auto doc = shard_.parser().iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING));
+  if (doc.error() || doc["type"].get_string().get(type))
+    type = {};
+  if (type == "welcome") {
+    if (state_ == state::hello)
+      on_welcome();
+  } else if (type == "error") {
+    shard_.counters().errors.add();
+    shard_.log_error_frame(id_, std::string_view(data, size));
+  } else {
+    shard_.log_error_frame(id_, std::string_view(data, size)); // unexpected: show it once or twice
+  }
+}
+
+void drone::on_welcome() {
+  state_ = state::streaming;
+  ++timer_gen_;
+  timer_.cancel();
+  release_gate();
+  connected_at_ = clock::now();
+  shard_.on_connected();
+  if (shard_.opts().scheduler == scheduler_kind::timers) {
+    const auto offset = std::chrono::duration_cast<clock::duration>(shard_.period() * phase_);
+    next_tick_ = connected_at_ + offset;
+    schedule_own_tick();
+  }
+}
+
+void drone::schedule_own_tick() {
+  const auto gen = ++timer_gen_;
+  const auto now = clock::now();
+  if (now - next_tick_ > shard_.period()) { // fell behind by more than a period: do not burst
+    shard_.counters().late_ticks.add();
+    next_tick_ = now;
+  }
+  timer_.expires_at(next_tick_);
+  timer_.async_wait([this, gen](const error_code& ec) {
+    if (ec || gen != timer_gen_ || state_ != state::streaming)
+      return;
+    const auto late = clock::now() - next_tick_;
+    if (late.count() > 0)
+      shard_.counters().observe_lag(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(late).count()));
+    next_tick_ += shard_.period();
+    tick();
+    if (state_ == state::streaming)
+      schedule_own_tick();
+  });
+}
+
+void drone::tick() {
+  if (state_ != state::streaming)
+    return;
+  model_.step(shard_.tick_dt());
+  if (writing_) { // the previous frame is still queued in the socket: do not pile up
+    shard_.counters().skipped.add();
+    return;
+  }
+  const std::size_t n = format_telemetry(wbuf_.data(), wbuf_.size(), model_.state(), seq_, wall_clock_us());
+  ++seq_;
+  writing_ = true;
+  ++ops_;
+  ws_->async_write(net::buffer(wbuf_.data(), n), [this, n](const error_code& ec, std::size_t) {
+    --ops_;
+    on_write(ec, true, n);
+  });
+}
+
+void drone::on_write(const error_code& ec, bool telemetry, std::size_t bytes) {
+  writing_ = false;
+  if (!ec && telemetry) {
+    auto& c = shard_.counters();
+    c.frames_sent.add();
+    c.bytes_sent.add(bytes);
+  }
+  if (state_ == state::closing || state_ == state::stopped || state_ == state::backoff)
+    return maybe_finished_closing();
+  if (ec)
+    return fail("write", ec);
+}
+
+void drone::send_close() {
+  close_after_write_ = false;
+  state_ = state::closing;
+  ++ops_;
+  ws_->async_close(websocket::close_code::normal, [this](const error_code&) {
+    --ops_;
+    maybe_finished_closing(); // the pending read completes when the node's close frame arrives
+  });
+}
+
+void drone::stop() {
+  switch (state_) {
+  case state::idle:
+  case state::queued:
+  case state::backoff:
+    ++timer_gen_;
+    timer_.cancel();
+    state_ = state::stopped;
+    shard_.on_stopped();
+    return;
+  case state::connecting:
+  case state::upgrading:
+  case state::hello:
+    return fail("shutdown", net::error::operation_aborted);
+  case state::streaming:
+    ++timer_gen_;
+    timer_.cancel();
+    shard_.counters().disconnects.add();
+    shard_.on_disconnected();
+    if (writing_) { // one write at a time: the close frame follows the frame being written
+      close_after_write_ = true;
+      state_ = state::closing;
+    } else {
+      send_close();
+    }
+    return;
+  case state::closing:
+  case state::stopped:
+    return;
+  }
+}
+
+void drone::force_close() {
+  if (ws_ && state_ != state::stopped) {
+    error_code ignored;
+    beast::get_lowest_layer(*ws_).close(ignored);
+  }
+}
+
+void drone::fail(const char* what, const error_code& ec) {
+  if (state_ == state::closing || state_ == state::stopped || state_ == state::backoff)
+    return;
+  auto& c = shard_.counters();
+  if (state_ == state::streaming) {
+    c.disconnects.add();
+    shard_.on_disconnected();
+    if (clock::now() - connected_at_ >= stable_connection)
+      attempt_ = 0;
+  } else {
+    release_gate();
+    if (!shard_.stopping()) {
+      c.connect_failures.add();
+      shard_.log_failure(id_, what, ec);
+    }
+  }
+  state_ = state::closing;
+  ++timer_gen_;
+  timer_.cancel();
+  if (ws_) {
+    error_code ignored;
+    beast::get_lowest_layer(*ws_).close(ignored); // pending operations complete with operation_aborted
+  }
+  maybe_finished_closing();
+}
+
+void drone::maybe_finished_closing() {
+  if (state_ != state::closing)
+    return;
+  if (close_after_write_ && !writing_) {
+    send_close();
+    return;
+  }
+  if (ops_ > 0)
+    return;
+  ws_.reset();
+  if (shard_.stopping() || replaced_) {
+    state_ = state::stopped;
+    shard_.on_stopped();
+    return;
+  }
+  schedule_reconnect();
+}
+
+void drone::schedule_reconnect() {
+  // Exponential backoff with "equal jitter": a random delay in [d/2, d], d = 200 ms * 2^attempt, capped.
+  const double base_ms = static_cast<double>(backoff_start.count()) * std::ldexp(1.0, static_cast<int>(std::min<std::uint32_t>(attempt_, 20)));
+  const double cap_ms = static_cast<double>(backoff_cap.count());
+  const double d = std::min(base_ms, cap_ms);
+  const double delay_ms = rng_.uniform(d / 2.0, d);
+  attempt_ = std::min<std::uint32_t>(attempt_ + 1, 20);
+  state_ = state::backoff;
+  const auto gen = ++timer_gen_;
+  timer_.expires_after(std::chrono::duration_cast<clock::duration>(std::chrono::duration<double, std::milli>(delay_ms)));
+  timer_.async_wait([this, gen](const error_code& ec) {
+    if (ec || gen != timer_gen_ || state_ != state::backoff)
+      return;
+    start();
+  });
+}
+
+void drone::release_gate() {
+  if (holds_gate_) {
+    holds_gate_ = false;
+    shard_.gate().release();
+  }
+}
+
+} // namespace dccs::sim

@@ -1,0 +1,97 @@
+#pragma once
+
+#include "sim/flight.hpp"
+#include "sim/frame.hpp"
+#include "sim/rng.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace dccs::sim {
+
+class shard;
+
+/// One virtual drone: its flight model and its WebSocket connection to `/ws/drone`.
+///
+/// Lifecycle: queued (waiting for a handshake slot) → connecting → upgrading → hello (waiting for
+/// `welcome`) → streaming (one telemetry frame per tick) → closing → backoff → queued ... A drone is
+/// driven entirely by handlers on its shard's executor, so it needs no locking. It is never
+/// destroyed while its io_context runs.
+class drone {
+public:
+  drone(shard& owner, std::uint32_t index, const flight_model& model);
+  drone(const drone&) = delete;
+  drone& operator=(const drone&) = delete;
+
+  /// Starts the first connection (through the shard's handshake gate).
+  void start();
+  /// Called by the gate when this drone may start a handshake.
+  void begin_connect();
+  /// One telemetry period has elapsed: advance the flight model and send a frame if connected.
+  void tick();
+  /// Shutdown: closes the connection (close code 1000) and never reconnects.
+  void stop();
+  /// Shutdown deadline passed: closes the socket without a close handshake.
+  void force_close();
+
+  /// Fraction of the telemetry period by which this drone's ticks are offset, in [0, 1).
+  double phase() const noexcept { return phase_; }
+  const std::string& id() const noexcept { return id_; }
+
+private:
+  enum class state : std::uint8_t { idle, queued, connecting, upgrading, hello, streaming, closing, backoff, stopped };
+  using clock = std::chrono::steady_clock;
+  using ws_stream = boost::beast::websocket::stream<boost::asio::ip::tcp::socket>;
+
+  void on_connect(const boost::system::error_code& ec);
+  void on_upgrade(const boost::system::error_code& ec);
+  void read();
+  void on_read(const boost::system::error_code& ec);
+  void on_message();
+  void on_write(const boost::system::error_code& ec, bool telemetry, std::size_t bytes);
+  void send_close();
+  /// Tears the connection down (if not already) and waits for pending operations to finish.
+  void fail(const char* what, const boost::system::error_code& ec);
+  /// Called after every completed operation while closing: continues once nothing is pending.
+  void maybe_finished_closing();
+  void schedule_reconnect();
+  void release_gate();
+  void arm_connect_deadline();
+  void schedule_own_tick();
+  void on_welcome();
+
+  shard& shard_;
+  std::uint32_t index_;
+  std::string id_;
+  flight_model model_;
+  rng rng_; ///< backoff jitter
+  double phase_;
+
+  std::optional<ws_stream> ws_;
+  boost::asio::steady_timer timer_; ///< connect deadline, backoff, or ticks in --scheduler timers
+  boost::beast::flat_buffer rbuf_;
+  std::array<char, max_frame_size> wbuf_{};
+
+  state state_ = state::idle;
+  std::uint32_t ops_ = 0;       ///< socket operations in flight
+  std::uint32_t timer_gen_ = 0; ///< invalidates stale timer handlers
+  std::uint32_t attempt_ = 0;   ///< consecutive failed attempts (backoff exponent)
+  std::uint64_t seq_ = 0;
+  bool writing_ = false;
+  bool close_after_write_ = false;
+  bool holds_gate_ = false;
+  bool attempted_ = false;
+  bool replaced_ = false;
+  clock::time_point connected_at_{};
+  clock::time_point next_tick_{};
+};
+
+} // namespace dccs::sim

@@ -1,0 +1,206 @@
+#include "sim/options.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+#include <string_view>
+
+namespace dccs::sim {
+
+namespace {
+
+double to_double(std::string_view name, const std::string& v) {
+  char* end = nullptr;
+  const double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(d))
+    throw std::invalid_argument("--" + std::string(name) + ": not a number: " + v);
+  return d;
+}
+
+std::uint64_t to_uint(std::string_view name, const std::string& v) {
+  std::uint64_t x = 0;
+  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (v.empty() || ec != std::errc{} || p != v.data() + v.size())
+    throw std::invalid_argument("--" + std::string(name) + ": not an unsigned integer: " + v);
+  return x;
+}
+
+/// Splits ws://HOST:PORT[/base] into the options.
+void parse_url(options& o) {
+  std::string_view u = o.url;
+  constexpr std::string_view scheme = "ws://";
+  if (u.substr(0, scheme.size()) != scheme)
+    throw std::invalid_argument("--url must start with ws:// (TLS is not supported): " + o.url);
+  u.remove_prefix(scheme.size());
+  const auto slash = u.find('/');
+  std::string_view authority = u.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view{} : u.substr(slash);
+  while (!path.empty() && path.back() == '/')
+    path.remove_suffix(1);
+  std::string_view host = authority, port = "80";
+  if (!authority.empty() && authority.front() == '[') { // [v6]:port
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos)
+      throw std::invalid_argument("--url: bad IPv6 literal: " + o.url);
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':')
+      port = authority.substr(close + 2);
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty() || port.empty())
+    throw std::invalid_argument("--url: expected ws://HOST:PORT, got " + o.url);
+  o.host = std::string(host);
+  o.port = std::string(port);
+  o.base_path = std::string(path);
+}
+
+void parse_home(options& o, const std::string& v) {
+  const auto comma = v.find(',');
+  if (comma == std::string::npos)
+    throw std::invalid_argument("--home: expected LAT,LON, got " + v);
+  o.home_lat = to_double("home", v.substr(0, comma));
+  o.home_lon = to_double("home", v.substr(comma + 1));
+  if (std::fabs(o.home_lat) > 80.0 || std::fabs(o.home_lon) > 179.0)
+    throw std::invalid_argument("--home: latitude must be within ±80 and longitude within ±179");
+}
+
+} // namespace
+
+std::string usage() {
+  return R"(dccs-sim: a fleet of virtual drones speaking the DCCS drone protocol (docs/protocol.md).
+
+usage: dccs-sim --url ws://HOST:PORT --drones N --rate HZ [options]
+
+  --url URL              node base URL, ws://HOST:PORT[/prefix]; drones use /ws/drone, the
+                         observer /ws/operator (default ws://127.0.0.1:8080)
+  --drones N             number of drones (default 100; 0 is allowed with --observe)
+  --rate HZ              telemetry frames per second per drone (default 5)
+  --threads N            threads running the single io_context (default 1)
+  --duration S           stop after S seconds; 0 = run until SIGINT/SIGTERM (default 0)
+  --report-interval S    progress report on stderr every S seconds (default 5)
+  --prefix P             drone ids are P + 5-digit index, e.g. sim-00042 (default sim-)
+  --home LAT,LON         centre of the fleet; home points lie within ~5 km (default 47.3977,8.5456)
+  --seed N               seed of every random choice; same seed, same flights (default 1)
+  --observe              also open one operator socket, subscribe to "*" and report the
+                         drone-to-operator latency (operator arrival time - entry ts)
+  --json                 print one final JSON object line on stdout with all counters
+  --max-handshakes N     connection attempts in flight at once while ramping up (default 256)
+  --connect-timeout S    limit for TCP connect + WebSocket upgrade + welcome (default 10)
+  --time-scale X         simulated seconds per real second of the flight model (default 1)
+  --scheduler KIND       wheel (one timer walking a ring of slots, default) or timers
+                         (one steady timer per drone)
+  --help                 this text
+
+Signals: SIGINT/SIGTERM stop cleanly (close frames, final report); SIGUSR1 starts the measurement
+window: the "window" figures of the final report (frames, latency, CPU) count from then on.
+A line "fleet connected: N/N" is printed on stderr the first time every drone is connected.
+Reconnects use exponential backoff with jitter (200 ms doubling to 10 s); a drone closed with 4000
+(replaced by another connection with its id) does not come back.
+Exit status: 0 after a clean run, 1 if no connection ever succeeded, 2 on a bad command line.
+)";
+}
+
+parse_result parse_options(int argc, const char* const* argv) {
+  parse_result r;
+  options& o = r.opts;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--help" || arg == "-h") {
+        r.help = true;
+        return r;
+      }
+      if (arg.rfind("--", 0) != 0)
+        throw std::invalid_argument("unexpected argument: " + arg);
+      std::string name = arg.substr(2), value;
+      bool has_value = false;
+      if (const auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+        has_value = true;
+      }
+      const bool is_flag = name == "observe" || name == "json";
+      if (is_flag) {
+        if (has_value)
+          throw std::invalid_argument("--" + name + " takes no value");
+      } else if (!has_value) {
+        if (i + 1 >= argc)
+          throw std::invalid_argument("--" + name + " needs a value");
+        value = argv[++i];
+      }
+      if (name == "url")
+        o.url = value;
+      else if (name == "drones")
+        o.drones = to_uint(name, value);
+      else if (name == "rate")
+        o.rate = to_double(name, value);
+      else if (name == "threads")
+        o.threads = to_uint(name, value);
+      else if (name == "duration")
+        o.duration = to_double(name, value);
+      else if (name == "report-interval")
+        o.report_interval = to_double(name, value);
+      else if (name == "prefix")
+        o.prefix = value;
+      else if (name == "home")
+        parse_home(o, value);
+      else if (name == "seed")
+        o.seed = to_uint(name, value);
+      else if (name == "observe")
+        o.observe = true;
+      else if (name == "json")
+        o.json = true;
+      else if (name == "max-handshakes")
+        o.max_handshakes = to_uint(name, value);
+      else if (name == "connect-timeout")
+        o.connect_timeout = to_double(name, value);
+      else if (name == "time-scale")
+        o.time_scale = to_double(name, value);
+      else if (name == "scheduler") {
+        if (value == "wheel")
+          o.scheduler = scheduler_kind::wheel;
+        else if (value == "timers")
+          o.scheduler = scheduler_kind::timers;
+        else
+          throw std::invalid_argument("--scheduler: wheel or timers, got " + value);
+      } else
+        throw std::invalid_argument("unknown option --" + name);
+    }
+    parse_url(o);
+    if (o.drones > 99999)
+      throw std::invalid_argument("--drones: at most 99999 (ids have a 5-digit index)");
+    if (o.drones == 0 && !o.observe)
+      throw std::invalid_argument("--drones 0 only makes sense with --observe");
+    if (!(o.rate > 0.0 && o.rate <= 1000.0))
+      throw std::invalid_argument("--rate: must be in (0, 1000]");
+    if (o.threads < 1 || o.threads > 64)
+      throw std::invalid_argument("--threads: 1..64");
+    if (o.duration < 0.0)
+      throw std::invalid_argument("--duration: must be >= 0");
+    if (!(o.report_interval > 0.0))
+      throw std::invalid_argument("--report-interval: must be > 0");
+    if (o.max_handshakes < 1)
+      throw std::invalid_argument("--max-handshakes: must be >= 1");
+    if (!(o.connect_timeout > 0.0))
+      throw std::invalid_argument("--connect-timeout: must be > 0");
+    if (!(o.time_scale > 0.0 && o.time_scale <= 1000.0))
+      throw std::invalid_argument("--time-scale: must be in (0, 1000]");
+    // The drone id must stay within the protocol: 1-64 characters of A-Z a-z 0-9 _ . -
+    if (o.prefix.size() > 64 - 5)
+      throw std::invalid_argument("--prefix: at most 59 characters");
+    for (const char c : o.prefix) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '.' || c == '-';
+      if (!ok)
+        throw std::invalid_argument("--prefix: only A-Z a-z 0-9 _ . - are allowed in drone ids");
+    }
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  return r;
+}
+
+} // namespace dccs::sim

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace dccs::sim {
+
+/// How telemetry ticks are scheduled.
+enum class scheduler_kind {
+  wheel, ///< one timer per shard that walks a ring of slots (default: fewer timer operations)
+  timers ///< one steady timer per drone
+};
+
+/// Command line of `dccs-sim`. Defaults are the documented ones (`dccs-sim --help`).
+struct options {
+  std::string url = "ws://127.0.0.1:8080"; ///< as given
+  std::string host = "127.0.0.1";          ///< from url
+  std::string port = "8080";               ///< from url
+  std::string base_path;                   ///< path of url without a trailing '/', usually empty
+  std::size_t drones = 100;
+  double rate = 5.0; ///< telemetry frames per second per drone
+  std::size_t threads = 1;
+  double duration = 0.0;        ///< seconds; 0 = until SIGINT/SIGTERM
+  double report_interval = 5.0; ///< seconds
+  std::string prefix = "sim-";
+  double home_lat = 47.3977;
+  double home_lon = 8.5456;
+  std::uint64_t seed = 1;
+  bool observe = false;
+  bool json = false;
+  std::size_t max_handshakes = 256; ///< connection attempts in flight at once (ramp)
+  double connect_timeout = 10.0;    ///< seconds for TCP connect + upgrade + welcome
+  double time_scale = 1.0;          ///< simulated seconds per real second (flight model only)
+  scheduler_kind scheduler = scheduler_kind::wheel;
+
+  /// Path of the drone endpoint, e.g. "/ws/drone".
+  std::string drone_path() const { return base_path + "/ws/drone"; }
+  /// Path of the operator endpoint, e.g. "/ws/operator".
+  std::string operator_path() const { return base_path + "/ws/operator"; }
+  /// Value of the HTTP Host header.
+  std::string host_header() const { return host + ":" + port; }
+};
+
+/// Outcome of parsing the command line.
+struct parse_result {
+  options opts;
+  bool help = false;  ///< --help was given: print usage() and exit 0
+  std::string error;  ///< non-empty: the command line is invalid
+};
+
+/// Parses `argv` (`--name value` or `--name=value`).
+parse_result parse_options(int argc, const char* const* argv);
+
+/// The `--help` text.
+std::string usage();
+
+} // namespace dccs::sim
