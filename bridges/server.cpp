@@ -178,7 +178,7 @@ public:
     registered_ = false;
     finish();
     beast::error_code ec;
-    beast::get_lowest_layer(ws_).socket().close(ec);
+    beast::get_lowest_layer(ws_).close(ec);
   }
 
 private:
@@ -379,7 +379,7 @@ private:
     double recv;
   };
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<tcp::socket> ws_; // a plain socket: the WebSocket's own idle timeout is enough
   impl_ptr srv_;
   std::uint64_t link_id_;
   runtime::rate_limiter limiter_;
@@ -842,7 +842,9 @@ private:
 } // namespace
 
 void server::impl::do_accept() {
-  acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+  // One I/O thread is an implicit strand: per-connection strands only cost when there are several.
+  auto executor = settings.threads > 1 ? net::any_io_executor{net::make_strand(ioc)} : net::any_io_executor{ioc.get_executor()};
+  acceptor.async_accept(executor, [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
     if (self->stopping)
       return;
     if (!ec) {
