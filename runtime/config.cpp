@@ -67,7 +67,7 @@ const std::vector<option_spec>& option_specs() {
     {"http.static_dir", ot::string, "web", "folder served as static files at / (empty: none)"},
     {"http.max_body", ot::integer, "1048576", "largest accepted HTTP request body, bytes", 0, 1 << 30},
     {"http.backlog", ot::integer, "4096", "listen backlog of the HTTP port", 16, 65535},
-    {"scheduler.policy", ot::string, "sharing", "CAF scheduler policy (see docs/architecture.md)", 0, 0,
+    {"scheduler.policy", ot::string, "stealing", "CAF scheduler policy (see docs/architecture.md)", 0, 0,
      {"sharing", "stealing"}},
     {"scheduler.threads", ot::integer, "0", "CAF scheduler worker threads (0: one per core)", 0, 256},
     {"log.level", ot::string, "info", "lowest severity logged", 0, 0, {"debug", "info", "warn", "error", "off"}},

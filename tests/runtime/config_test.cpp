@@ -38,7 +38,7 @@ bool load(config& cfg, std::vector<const char*> args, std::string& error) {
 TEST_CASE("defaults hold every option") {
   config cfg;
   CHECK(cfg.integer("http.port") == 8080);
-  CHECK(cfg.str("scheduler.policy") == "sharing");
+  CHECK(cfg.str("scheduler.policy") == "stealing");
   CHECK(cfg.integer("drone.max_frame") == 16384);
   CHECK(cfg.integer("hub.rate") == 10);
 }
