@@ -141,7 +141,7 @@ class drone_session : public closable,
                       public std::enable_shared_from_this<drone_session> {
 public:
   drone_session(tcp::socket&& socket, impl_ptr srv)
-    : ws_(std::move(socket)), srv_(std::move(srv)), link_id_(srv_->next_link_id++),
+    : srv_(std::move(srv)), ws_(std::move(socket)), link_id_(srv_->next_link_id++),
       limiter_(srv_->settings.drone_max_rate, srv_->settings.drone_burst) {
   }
 
@@ -379,8 +379,10 @@ private:
     double recv;
   };
 
-  websocket::stream<tcp::socket> ws_; // a plain socket: the WebSocket's own idle timeout is enough
+  // srv_ first: members die in reverse order, and the stream must go before the io_context that srv_
+  // may be the last to keep alive (a session can die on an actor thread after the server stopped).
   impl_ptr srv_;
+  websocket::stream<tcp::socket> ws_; // a plain socket: the WebSocket's own idle timeout is enough
   std::uint64_t link_id_;
   runtime::rate_limiter limiter_;
   beast::flat_buffer buffer_;
@@ -408,7 +410,7 @@ class operator_session : public closable,
                          public std::enable_shared_from_this<operator_session> {
 public:
   operator_session(tcp::socket&& socket, impl_ptr srv)
-    : ws_(std::move(socket)), srv_(std::move(srv)),
+    : srv_(std::move(srv)), ws_(std::move(socket)),
       limiter_(srv_->settings.operator_max_rate, srv_->settings.operator_max_rate * 2) {
   }
 
@@ -580,8 +582,8 @@ private:
     bool from_session;
   };
 
+  impl_ptr srv_; // before ws_: see drone_session
   websocket::stream<beast::tcp_stream> ws_;
-  impl_ptr srv_;
   runtime::rate_limiter limiter_;
   beast::flat_buffer buffer_;
   std::vector<out_frame> queue_;
@@ -615,7 +617,7 @@ const char* mime_type(std::string_view path) {
 /// short-lived actor makes the request and posts the response back onto this connection's strand.
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(tcp::socket&& socket, impl_ptr srv) : stream_(std::move(socket)), srv_(std::move(srv)) {
+  http_session(tcp::socket&& socket, impl_ptr srv) : srv_(std::move(srv)), stream_(std::move(socket)) {
   }
 
   void run() {
@@ -831,8 +833,8 @@ private:
     });
   }
 
+  impl_ptr srv_; // before stream_: see drone_session
   beast::tcp_stream stream_;
-  impl_ptr srv_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true;
