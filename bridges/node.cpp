@@ -43,7 +43,8 @@ bool node::start(std::string& error) {
     return false;
   server_->set_ready(true);
   runtime::log::info("node", "listening",
-                     {{"address", cfg_.str("http.address")},
+                     {{"node", server_settings::from(cfg_).node_name},
+                      {"address", cfg_.str("http.address")},
                       {"port", port()},
                       {"scheduler", cfg_.str("scheduler.policy")}});
   return true;

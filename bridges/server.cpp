@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unistd.h>
 #include <unordered_map>
 #include <vector>
 
@@ -33,6 +34,12 @@ using tcp = net::ip::tcp;
 
 server_settings server_settings::from(const runtime::config& cfg) {
   server_settings s;
+  s.node_name = cfg.str("node.name");
+  if (s.node_name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    s.node_name = host;
+  }
   s.address = cfg.str("http.address");
   s.port = static_cast<std::uint16_t>(cfg.integer("http.port"));
   s.threads = static_cast<int>(cfg.integer("http.threads"));
@@ -716,7 +723,10 @@ private:
     if (path == "/healthz") {
       if (!read_only)
         return not_allowed("GET, HEAD");
-      return send(make(http::status::ok, "{\"status\":\"ok\"}"));
+      std::string body = "{\"status\":\"ok\",\"node\":";
+      actors::append_json_string(body, srv_->settings.node_name);
+      body += '}';
+      return send(make(http::status::ok, std::move(body)));
     }
     if (path == "/readyz") {
       if (!read_only)

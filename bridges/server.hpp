@@ -16,6 +16,7 @@ namespace dccs::bridges {
 
 /// Settings of the HTTP/WebSocket bridge, read from the node's configuration.
 struct server_settings {
+  std::string node_name;
   std::string address = "127.0.0.1";
   std::uint16_t port = 8080;
   int threads = 1;

@@ -23,9 +23,11 @@ void check_json_error(const http_result& r, int status, const std::string& code)
 } // namespace
 
 TEST_CASE("health, readiness, metrics and JSON errors") {
-  test_node node;
+  test_node node{{"node.name", "test-node"}};
   auto p = node.port();
-  CHECK(http_get(p, "/healthz").status == 200);
+  auto health = http_get(p, "/healthz");
+  CHECK(health.status == 200);
+  CHECK(health.json()["node"] == "test-node");
   auto ready = http_get(p, "/readyz");
   CHECK(ready.status == 200);
   CHECK(ready.json()["status"] == "ready");

@@ -32,6 +32,7 @@ void set_timeout(tcp::socket& s, std::chrono::milliseconds t) {
 struct ws_client::impl {
   net::io_context ioc;
   websocket::stream<tcp::socket> ws{ioc};
+  std::chrono::milliseconds timeout{10000};
   bool closed = false;
   std::uint16_t code = 0;
   std::string error;
@@ -39,6 +40,7 @@ struct ws_client::impl {
 
 ws_client::ws_client(std::uint16_t port, const std::string& path, std::chrono::milliseconds timeout)
   : impl_(std::make_unique<impl>()) {
+  impl_->timeout = timeout;
   auto& sock = impl_->ws.next_layer();
   sock.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
   set_timeout(sock, timeout);
@@ -61,9 +63,25 @@ void ws_client::send(const std::string& text) {
 std::optional<std::string> ws_client::read() {
   if (impl_->closed)
     return std::nullopt;
+  // An asynchronous read run for at most `timeout`: returns as soon as a frame arrives.
   beast::flat_buffer buf;
   beast::error_code ec;
-  impl_->ws.read(buf, ec);
+  bool done = false;
+  impl_->ws.async_read(buf, [&](beast::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  impl_->ioc.restart();
+  impl_->ioc.run_for(impl_->timeout);
+  if (!done) {
+    beast::error_code ignored;
+    impl_->ws.next_layer().cancel(ignored);
+    impl_->ioc.restart();
+    impl_->ioc.run();
+    impl_->closed = true;
+    impl_->error = "timed out waiting for a frame";
+    return std::nullopt;
+  }
   if (ec) {
     impl_->closed = true;
     // The close frame's code, when one arrived (the teardown after it may still report a socket error).

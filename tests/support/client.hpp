@@ -12,7 +12,7 @@
 namespace dccs::test {
 
 /// A blocking WebSocket client. Every read gives up after `timeout` (a bound on a failing test, not a
-/// pause: reads return as soon as a frame arrives).
+/// pause: reads return as soon as a frame arrives); a timed-out client counts as closed.
 class ws_client {
 public:
   ws_client(std::uint16_t port, const std::string& path,
