@@ -139,26 +139,149 @@ std::string json_error(std::string_view code, std::string_view message) {
   return out;
 }
 
+// -- WebSocket connections ------------------------------------------------------------------------------
+
+void close_socket(tcp::socket& s) {
+  beast::error_code ec;
+  s.close(ec);
+}
+
+void close_socket(beast::tcp_stream& s) {
+  beast::error_code ec;
+  s.socket().close(ec);
+}
+
+/// What drone and operator connections share: the stream, a write queue with one write in flight, and a
+/// close handshake that starts once what is queued is written. `Derived` derives from
+/// enable_shared_from_this and provides `on_accept(ec)` and `finish()` (the connection ended); it may hide
+/// `on_closing()` and `on_written()` (a frame queued with `notify` was written).
+template <class Derived, class NextLayer>
+class ws_connection : public closable {
+public:
+  void shutdown() override { post_close(websocket::close_code::going_away, "node shutting down"); }
+
+  void abandon() override {
+    registered_ = false;
+    derived().finish();
+    close_socket(beast::get_lowest_layer(ws_));
+  }
+
+protected:
+  ws_connection(impl_ptr srv, tcp::socket&& socket) : srv_(std::move(srv)), ws_(std::move(socket)) {
+  }
+
+  Derived& derived() { return static_cast<Derived&>(*this); }
+  std::shared_ptr<Derived> shared() { return derived().shared_from_this(); }
+
+  void accept(http::request<http::string_body> req, std::size_t max_frame) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "dccs"); }));
+    ws_.read_message_max(max_frame);
+    ws_.async_accept(req, [self = shared()](beast::error_code ec) { self->on_accept(ec); });
+  }
+
+  /// From any thread: close on the connection's strand.
+  void post_close(std::uint16_t code, std::string reason) {
+    net::post(ws_.get_executor(), [self = shared(), code, reason = std::move(reason)]() mutable {
+      self->start_close(code, std::move(reason));
+    });
+  }
+
+  void write(std::string frame, bool notify = false) {
+    if (closing_ || finished_)
+      return;
+    queue_.push_back({std::move(frame), notify});
+    if (!writing_)
+      do_write();
+  }
+
+  std::size_t queued() const { return queue_.size(); }
+
+  void start_close(std::uint16_t code, std::string reason) {
+    if (closing_ || finished_)
+      return;
+    closing_ = true;
+    close_reason_.code = code;
+    close_reason_.reason = reason;
+    derived().on_closing();
+    if (queue_.empty())
+      do_close();
+    else
+      close_pending_ = true;
+  }
+
+  void on_closing() {}
+  void on_written() {}
+
+  // srv_ first: members die in reverse order, and the stream must go before the io_context that srv_ may
+  // be the last to keep alive (a connection can die on an actor thread after the server stopped).
+  impl_ptr srv_;
+  websocket::stream<NextLayer> ws_;
+  bool registered_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+
+private:
+  struct out_frame {
+    std::string frame;
+    bool notify;
+  };
+
+  void do_write() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(queue_.front().frame),
+                    [self = shared()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(beast::error_code ec) {
+    writing_ = false;
+    if (queue_.empty())
+      return;
+    bool notify = queue_.front().notify;
+    queue_.erase(queue_.begin());
+    if (ec || finished_) {
+      queue_.clear();
+      return;
+    }
+    if (notify)
+      derived().on_written();
+    if (!queue_.empty())
+      do_write();
+    else if (close_pending_)
+      do_close();
+  }
+
+  void do_close() {
+    close_pending_ = false;
+    ws_.async_close(close_reason_, [self = shared()](beast::error_code) { self->finish(); });
+  }
+
+  std::vector<out_frame> queue_;
+  websocket::close_reason close_reason_;
+  bool writing_ = false;
+  bool close_pending_ = false;
+};
+
 // -- drone WebSocket ------------------------------------------------------------------------------------
 
 /// One drone connection. Reads frames, parses each once, and sends them to the drone's actor; writes
 /// welcome and error frames. All state is touched only on the connection's strand.
-class drone_session : public closable,
-                      public actors::drone_link,
+class drone_session : public ws_connection<drone_session, tcp::socket>, // a plain socket: the WebSocket's
+                      public actors::drone_link,                       // own idle timeout is enough
                       public std::enable_shared_from_this<drone_session> {
+  friend class ws_connection<drone_session, tcp::socket>;
+
 public:
   drone_session(tcp::socket&& socket, impl_ptr srv)
-    : srv_(std::move(srv)), ws_(std::move(socket)), link_id_(srv_->next_link_id++),
+    : ws_connection(std::move(srv), std::move(socket)), link_id_(srv_->next_link_id++),
       limiter_(srv_->settings.drone_max_rate, srv_->settings.drone_burst) {
   }
 
   void run(http::request<http::string_body> req) {
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(http::field::server, "dccs"); }));
-    ws_.read_message_max(srv_->settings.drone_max_frame);
     ws_.auto_fragment(false);
-    ws_.async_accept(req, beast::bind_front_handler(&drone_session::on_accept, shared_from_this()));
+    accept(std::move(req), srv_->settings.drone_max_frame);
   }
 
   // -- drone_link (called from actor threads) --
@@ -170,23 +293,12 @@ public:
   }
 
   void close(std::uint16_t code, std::string reason) override {
-    net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
-      if (code == 4000)
-        self->srv_->drones_replaced.inc();
-      self->start_close(code, std::move(reason));
-    });
+    if (code == 4000)
+      srv_->drones_replaced.inc();
+    post_close(code, std::move(reason));
   }
 
   std::uint64_t id() const override { return link_id_; }
-
-  void shutdown() override { close(websocket::close_code::going_away, "node shutting down"); }
-
-  void abandon() override {
-    registered_ = false;
-    finish();
-    beast::error_code ec;
-    beast::get_lowest_layer(ws_).close(ec);
-  }
 
 private:
   void on_accept(beast::error_code ec) {
@@ -310,7 +422,7 @@ private:
 
   void reject(const std::string& code, const std::string& message) {
     srv_->frames_rejected.inc();
-    if (queue_.size() >= 16)
+    if (queued() >= 16)
       return; // the client does not read its errors: do not buffer without bound
     std::string frame = "{\"type\":\"error\",\"code\":";
     actors::append_json_string(frame, code);
@@ -320,52 +432,7 @@ private:
     write(std::move(frame));
   }
 
-  void write(std::string frame) {
-    if (finished_)
-      return;
-    queue_.push_back(std::move(frame));
-    if (!writing_)
-      do_write();
-  }
-
-  void do_write() {
-    writing_ = true;
-    ws_.text(true);
-    ws_.async_write(net::buffer(queue_.front()),
-                    beast::bind_front_handler(&drone_session::on_write, shared_from_this()));
-  }
-
-  void on_write(beast::error_code ec, std::size_t) {
-    writing_ = false;
-    if (!queue_.empty())
-      queue_.erase(queue_.begin());
-    if (ec || finished_) {
-      queue_.clear();
-      return;
-    }
-    if (!queue_.empty())
-      do_write();
-    else if (close_pending_)
-      do_close();
-  }
-
-  void start_close(std::uint16_t code, std::string reason) {
-    if (closing_ || finished_)
-      return;
-    closing_ = true;
-    close_reason_.code = code;
-    close_reason_.reason = reason;
-    hello_timer_.reset();
-    if (queue_.empty())
-      do_close();
-    else
-      close_pending_ = true;
-  }
-
-  void do_close() {
-    close_pending_ = false;
-    ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) { self->finish(); });
-  }
+  void on_closing() { hello_timer_.reset(); }
 
   void finish() {
     if (finished_)
@@ -386,48 +453,33 @@ private:
     double recv;
   };
 
-  // srv_ first: members die in reverse order, and the stream must go before the io_context that srv_
-  // may be the last to keep alive (a session can die on an actor thread after the server stopped).
-  impl_ptr srv_;
-  websocket::stream<tcp::socket> ws_; // a plain socket: the WebSocket's own idle timeout is enough
   std::uint64_t link_id_;
   runtime::rate_limiter limiter_;
   beast::flat_buffer buffer_;
   drone_frame frame_;
   std::optional<net::steady_timer> hello_timer_;
-  std::vector<std::string> queue_;
   std::vector<pending_frame> pending_;
   std::string drone_id_;
   caf::actor drone_;
-  websocket::close_reason close_reason_;
-  bool writing_ = false;
   bool said_hello_ = false;
-  bool registered_ = false;
-  bool closing_ = false;
-  bool close_pending_ = false;
-  bool finished_ = false;
 };
 
 // -- operator WebSocket ---------------------------------------------------------------------------------
 
 /// One operator connection: forwards subscriptions to its session actor and writes what the actor
 /// delivers, one frame at a time.
-class operator_session : public closable,
+class operator_session : public ws_connection<operator_session, beast::tcp_stream>,
                          public actors::operator_link,
                          public std::enable_shared_from_this<operator_session> {
+  friend class ws_connection<operator_session, beast::tcp_stream>;
+
 public:
   operator_session(tcp::socket&& socket, impl_ptr srv)
-    : srv_(std::move(srv)), ws_(std::move(socket)),
+    : ws_connection(std::move(srv), std::move(socket)),
       limiter_(srv_->settings.operator_max_rate, srv_->settings.operator_max_rate * 2) {
   }
 
-  void run(http::request<http::string_body> req) {
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(http::field::server, "dccs"); }));
-    ws_.read_message_max(srv_->settings.operator_max_frame);
-    ws_.async_accept(req, beast::bind_front_handler(&operator_session::on_accept, shared_from_this()));
-  }
+  void run(http::request<http::string_body> req) { accept(std::move(req), srv_->settings.operator_max_frame); }
 
   void deliver(std::string frame) override {
     net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
@@ -435,20 +487,7 @@ public:
     });
   }
 
-  void close(std::uint16_t code, std::string reason) override {
-    net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
-      self->start_close(code, std::move(reason));
-    });
-  }
-
-  void shutdown() override { close(websocket::close_code::going_away, "node shutting down"); }
-
-  void abandon() override {
-    registered_ = false;
-    finish();
-    beast::error_code ec;
-    beast::get_lowest_layer(ws_).socket().close(ec);
-  }
+  void close(std::uint16_t code, std::string reason) override { post_close(code, std::move(reason)); }
 
 private:
   void on_accept(beast::error_code ec) {
@@ -519,62 +558,13 @@ private:
     caf::anon_send(session_, actors::subscribe_atom::value, std::move(sub));
   }
 
-  void write(std::string frame, bool from_session) {
-    if (closing_ || finished_)
-      return;
-    queue_.push_back({std::move(frame), from_session});
-    if (!writing_)
-      do_write();
-  }
-
-  void do_write() {
-    writing_ = true;
-    ws_.text(true);
-    ws_.async_write(net::buffer(queue_.front().frame),
-                    beast::bind_front_handler(&operator_session::on_write, shared_from_this()));
-  }
-
-  void on_write(beast::error_code ec, std::size_t) {
-    writing_ = false;
-    if (queue_.empty())
-      return;
-    bool from_session = queue_.front().from_session;
-    queue_.erase(queue_.begin());
-    if (ec || finished_) {
-      queue_.clear();
-      return;
-    }
-    if (from_session)
-      caf::anon_send(session_, actors::ready_atom::value);
-    if (!queue_.empty())
-      do_write();
-    else if (close_pending_)
-      do_close();
-  }
-
-  void start_close(std::uint16_t code, std::string reason) {
-    if (closing_ || finished_)
-      return;
-    closing_ = true;
-    close_reason_.code = code;
-    close_reason_.reason = reason;
-    if (queue_.empty())
-      do_close();
-    else
-      close_pending_ = true;
-  }
-
-  void do_close() {
-    close_pending_ = false;
-    ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) { self->finish(); });
-  }
+  /// A frame the session actor delivered was written: it may send the next.
+  void on_written() { caf::anon_send(session_, actors::ready_atom::value); }
 
   void finish() {
     if (finished_)
       return;
     finished_ = true;
-    if (!writing_)
-      queue_.clear();
     if (session_)
       caf::anon_send_exit(session_, caf::exit_reason::user_shutdown);
     session_ = nullptr;
@@ -584,23 +574,9 @@ private:
     }
   }
 
-  struct out_frame {
-    std::string frame;
-    bool from_session;
-  };
-
-  impl_ptr srv_; // before ws_: see drone_session
-  websocket::stream<beast::tcp_stream> ws_;
   runtime::rate_limiter limiter_;
   beast::flat_buffer buffer_;
-  std::vector<out_frame> queue_;
   caf::actor session_;
-  websocket::close_reason close_reason_;
-  bool writing_ = false;
-  bool registered_ = false;
-  bool closing_ = false;
-  bool close_pending_ = false;
-  bool finished_ = false;
 };
 
 // -- HTTP -----------------------------------------------------------------------------------------------
@@ -843,7 +819,7 @@ private:
     });
   }
 
-  impl_ptr srv_; // before stream_: see drone_session
+  impl_ptr srv_; // before stream_: see ws_connection
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

@@ -8,6 +8,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 
 #include "actors/actors.hpp"
+#include "tests/support/deterministic.hpp"
 #include "runtime/log.hpp"
 
 using namespace dccs::actors;
@@ -39,17 +40,8 @@ private:
   std::uint64_t id_;
 };
 
-struct fixture {
-  struct cfg_t : caf::actor_system_config {
-    cfg_t() {
-      set("scheduler.policy", caf::atom("testing"));
-      set("logger.console", caf::atom("none"));
-      dccs::actors::add_message_types(*this);
-    }
-  };
-
-  fixture() : sys(cfg), sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())), self(sys) {
-    dccs::runtime::log::configure(dccs::runtime::log::level::off, dccs::runtime::log::format::text);
+struct fixture : dccs::test::deterministic_system {
+  fixture() {
     settings.max_restarts = 2;
     settings.restart_window_ms = 60000;
     metrics.drone_restarts = &restarts;
@@ -104,10 +96,6 @@ struct fixture {
     sched.run();
   }
 
-  cfg_t cfg;
-  caf::actor_system sys;
-  caf::scheduler::test_coordinator& sched;
-  caf::scoped_actor self;
   drone_settings settings;
   dccs::runtime::counter restarts;
   dccs::runtime::counter escalations;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/actors.hpp"
+#include "tests/support/deterministic.hpp"
 #include "actors/drone_json.hpp"
 
 using namespace dccs::actors;
@@ -45,16 +46,8 @@ fragment_batch event_batch(const std::string& id, link_status s) {
   return out;
 }
 
-struct fixture {
-  struct cfg_t : caf::actor_system_config {
-    cfg_t() {
-      set("scheduler.policy", caf::atom("testing"));
-      set("logger.console", caf::atom("none"));
-      dccs::actors::add_message_types(*this);
-    }
-  };
-
-  fixture() : sys(cfg), sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())), self(sys) {
+struct fixture : dccs::test::deterministic_system {
+  fixture() {
     metrics.operator_updates_dropped = &updates_dropped;
     metrics.operator_events_dropped = &events_dropped;
     hub = sys.spawn(hub_actor, board, 5);
@@ -74,10 +67,6 @@ struct fixture {
     sched.run();
   }
 
-  cfg_t cfg;
-  caf::actor_system sys;
-  caf::scheduler::test_coordinator& sched;
-  caf::scoped_actor self;
   std::shared_ptr<recording_operator> link = std::make_shared<recording_operator>();
   dccs::runtime::counter updates_dropped;
   dccs::runtime::counter events_dropped;
