@@ -37,11 +37,14 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
     if (metrics.drone_actors)
       metrics.drone_actors->add(1);
   };
-  // Drone actors end with their directory (at shutdown).
+  // Drone actors end with their directory (at shutdown). The cells go too: they hold the connections,
+  // which hold the server, which holds this actor (a cycle that would outlive the node).
   self->attach_functor([st](const caf::error&) {
     for (auto& [id, e] : st->drones)
       if (e.actor != nullptr)
         caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
+    st->drones.clear();
+    st->by_addr.clear();
   });
   self->set_down_handler([=](caf::down_msg& dm) {
     auto i = st->by_addr.find(dm.source);

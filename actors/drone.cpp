@@ -22,7 +22,10 @@ struct drone_runtime {
 caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, board_ptr board,
                           drone_settings settings) {
   auto rt = std::make_shared<drone_runtime>();
-  self->set_exception_handler([cell](caf::scheduled_actor*, std::exception_ptr& eptr) -> caf::error {
+  // Captures the id, not the cell: the handler outlives the actor's behavior, and the cell holds the
+  // connection that holds this actor (a cycle).
+  self->set_exception_handler([id = cell->state.info.id](caf::scheduled_actor*, std::exception_ptr& eptr)
+                                -> caf::error {
     std::string what = "unknown exception";
     try {
       std::rethrow_exception(eptr);
@@ -30,7 +33,7 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, boa
       what = e.what();
     } catch (...) {
     }
-    runtime::log::warn("drone", "drone actor failed", {{"drone_id", cell->state.info.id}, {"error", what}});
+    runtime::log::warn("drone", "drone actor failed", {{"drone_id", id}, {"error", what}});
     return caf::exit_reason::unhandled_exception;
   });
   // Re-evaluates the link status and schedules the next check, if any.

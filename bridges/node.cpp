@@ -67,6 +67,9 @@ void node::stop() {
   caf::anon_send_exit(hub_, caf::exit_reason::user_shutdown);
   directory_ = nullptr;
   hub_ = nullptr;
+  // Actors may hold connections (drone cells, operator sessions): let them all end before the server's
+  // io_context goes.
+  system_->await_all_actors_done();
   server_.reset();
   system_.reset();
   runtime::log::info("node", "stopped");

@@ -76,7 +76,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   impl(caf::actor_system& sys, caf::actor directory, caf::actor hub, server_settings settings,
        runtime::metrics& m, actors::actor_metrics am)
     : sys(sys), directory(std::move(directory)), hub(std::move(hub)), settings(std::move(settings)),
-      ioc(this->settings.threads), acceptor(net::make_strand(ioc)),
+      ioc_holder(std::make_unique<net::io_context>(this->settings.threads)), ioc(*ioc_holder),
+      acceptor(std::in_place, net::make_strand(ioc)),
       frames_accepted(m.make_counter("dccs_frames_accepted_total", "drone frames accepted")),
       frames_rejected(m.make_counter("dccs_frames_rejected_total", "drone frames refused with an error frame")),
       drones_closed_rate(m.make_counter("dccs_drone_rate_limited_total", "drone connections closed for flooding")),
@@ -92,8 +93,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   caf::actor directory;
   caf::actor hub;
   server_settings settings;
-  net::io_context ioc;
-  tcp::acceptor acceptor;
+  /// Owned apart so that the server can destroy it (and the handlers it holds, which hold connections,
+  /// which hold this impl) while the impl itself stays alive.
+  std::unique_ptr<net::io_context> ioc_holder;
+  net::io_context& ioc;
+  std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};
@@ -739,24 +743,22 @@ private:
     serve_static(path, method == http::verb::head);
   }
 
+  // The request actors take their inputs as spawn arguments, not captures: CAF 0.17 dereferences a null
+  // argument tuple when a function-based actor is spawned without arguments (UBSan reports it).
   void list_drones() {
-    auto self = shared_from_this();
-    auto hub = srv_->hub;
-    srv_->sys.spawn([self, hub](caf::event_based_actor* a) {
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor hub) {
       a->request(hub, std::chrono::seconds(5), actors::list_atom::value)
         .then([self](std::string& body) { self->send_later(http::status::ok, std::move(body)); },
               [self](caf::error& err) {
                 self->send_later(http::status::service_unavailable,
                                  json_error("unavailable", "fleet state unavailable: " + caf::to_string(err)));
               });
-    });
+    }, shared_from_this(), srv_->hub);
   }
 
   void get_drone(std::string id) {
-    auto self = shared_from_this();
-    auto dir = srv_->directory;
-    auto hub = srv_->hub;
-    srv_->sys.spawn([self, dir, hub, id](caf::event_based_actor* a) {
+    auto fn = [](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor dir, caf::actor hub,
+                 std::string id) {
       auto not_found = [self, id] {
         self->send_later(http::status::not_found, json_error("not_found", "no drone with id '" + id + "'"));
       };
@@ -779,7 +781,8 @@ private:
                 [from_hub](caf::error&) { from_hub(); });
           },
           [from_hub](caf::error&) { from_hub(); });
-    });
+    };
+    srv_->sys.spawn(fn, shared_from_this(), srv_->directory, srv_->hub, std::move(id));
   }
 
   void serve_static(std::string_view path, bool head) {
@@ -832,8 +835,10 @@ private:
 void server::impl::do_accept() {
   // One I/O thread is an implicit strand: per-connection strands only cost when there are several.
   auto executor = settings.threads > 1 ? net::any_io_executor{net::make_strand(ioc)} : net::any_io_executor{ioc.get_executor()};
-  acceptor.async_accept(executor, [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-    if (self->stopping)
+  // A weak reference: a pending accept must not keep the server (and its io_context) alive.
+  acceptor->async_accept(executor, [weak = weak_from_this()](beast::error_code ec, tcp::socket socket) {
+    auto self = weak.lock();
+    if (!self || self->stopping)
       return;
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
@@ -854,6 +859,10 @@ server::server(caf::actor_system& sys, caf::actor directory, caf::actor hub, ser
 
 server::~server() {
   stop();
+  // Destroys the handlers still queued (and the connections they hold); the actors that held connections
+  // are gone by now (node::stop waits for them).
+  impl_->acceptor.reset();
+  impl_->ioc_holder.reset();
 }
 
 bool server::start(std::string& error) {
@@ -864,7 +873,7 @@ bool server::start(std::string& error) {
     return false;
   }
   tcp::endpoint ep{addr, impl_->settings.port};
-  auto& acc = impl_->acceptor;
+  auto& acc = *impl_->acceptor;
   acc.open(ep.protocol(), ec);
   if (!ec)
     acc.set_option(net::socket_base::reuse_address(true), ec);
@@ -885,7 +894,9 @@ bool server::start(std::string& error) {
 
 std::uint16_t server::port() const {
   beast::error_code ec;
-  auto ep = impl_->acceptor.local_endpoint(ec);
+  if (!impl_->acceptor)
+    return 0;
+  auto ep = impl_->acceptor->local_endpoint(ec);
   return ec ? 0 : ep.port();
 }
 
@@ -897,9 +908,9 @@ void server::stop() {
   if (impl_->threads.empty())
     return;
   impl_->stopping = true;
-  net::post(impl_->acceptor.get_executor(), [self = impl_] {
+  net::post(impl_->acceptor->get_executor(), [self = impl_] {
     beast::error_code ec;
-    self->acceptor.close(ec);
+    self->acceptor->close(ec);
   });
   std::vector<std::shared_ptr<closable>> open;
   {
