@@ -8,6 +8,7 @@
 #include "bridges/node.hpp"
 #include "runtime/config.hpp"
 #include "runtime/log.hpp"
+#include "runtime/migrate.hpp"
 
 int main(int argc, char** argv) {
   using namespace dccs;
@@ -21,6 +22,19 @@ int main(int argc, char** argv) {
   if (help) {
     std::cout << runtime::config::help_text("dccs");
     return 0;
+  }
+  if (!cfg.positional().empty() && cfg.positional().front() == "migrate") {
+    // `dccs migrate`: bring the database schema up to this binary's version, then exit.
+    try {
+      pqxx::connection conn{cfg.str("db.url")};
+      auto r = runtime::migrate(conn);
+      std::cout << "database schema at version " << r.to_version << " (was " << r.from_version << ", applied "
+                << r.applied.size() << ")\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "dccs migrate: " << e.what() << "\n";
+      return 1;
+    }
   }
   if (!cfg.positional().empty()) {
     std::cerr << "dccs: unexpected argument '" << cfg.positional().front() << "' (see --help)\n";

@@ -4,7 +4,8 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache pkg-config
-  libcaf-dev libboost-dev libsimdjson-dev nlohmann-json3-dev catch2 libssl-dev
+  libcaf-dev libboost-dev libsimdjson-dev nlohmann-json3-dev catch2 libssl-dev libpqxx-dev
+  postgresql postgresql-common
   curl procps
 )
 

@@ -96,6 +96,8 @@ const std::vector<option_spec>& option_specs() {
     {"operator.max_rate", ot::integer, "20", "frames per second an operator may send (over: close 1008)", 1,
      100000},
     {"operator.max_events", ot::integer, "1000", "status events kept for a slow operator", 1, 10000000},
+    {"db.url", ot::string, "",
+     "PostgreSQL connection string (empty: libpq's defaults and PG* environment variables)"},
     {"shutdown.grace_ms", ot::integer, "5000", "time allowed for closing sockets on shutdown", 0, 600000},
   };
   return specs;
@@ -298,7 +300,8 @@ bool config::boolean(const std::string& name) const {
 std::string config::help_text(const std::string& program) {
   std::ostringstream out;
   out << "DCCS node: drone command & control.\n\n"
-      << "Usage: " << program << " [--option value | --option=value]...\n\n"
+      << "Usage: " << program << " [--option value | --option=value]...\n"
+      << "       " << program << " migrate [options]   apply the database migrations and exit\n\n"
       << "Precedence, lowest first: built-in defaults, the config file (--config FILE or DCCS_CONFIG),\n"
       << "environment variables DCCS_<OPTION> (dots become underscores: DCCS_HTTP_PORT), flags.\n\n"
       << "Options:\n";

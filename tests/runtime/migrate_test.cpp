@@ -1,0 +1,102 @@
+// Schema migrations against a real PostgreSQL (the test command starts a throwaway one with pg_virtualenv;
+// the connection comes from the PG* environment variables).
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "runtime/migrate.hpp"
+
+using namespace dccs::runtime;
+
+namespace {
+
+/// A fresh, empty database for one test, dropped afterwards.
+struct scratch_database {
+  scratch_database() {
+    std::random_device rd;
+    name = "dccs_test_" + std::to_string(rd() % 100000000);
+    pqxx::connection admin{""};
+    pqxx::nontransaction tx{admin};
+    tx.exec0("CREATE DATABASE " + name);
+  }
+  ~scratch_database() {
+    try {
+      pqxx::connection admin{""};
+      pqxx::nontransaction tx{admin};
+      tx.exec0("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    } catch (...) {
+    }
+  }
+  std::string url() const { return "dbname=" + name; }
+  std::string name;
+};
+
+int count(pqxx::connection& c, const std::string& sql) {
+  pqxx::work tx{c};
+  return tx.exec1(sql)[0].as<int>();
+}
+
+} // namespace
+
+TEST_CASE("migrations apply once, in order, and a second run changes nothing") {
+  REQUIRE_FALSE(migrations().empty());
+  scratch_database db;
+  pqxx::connection conn{db.url()};
+  auto first = migrate(conn);
+  CHECK(first.from_version == 0);
+  CHECK(first.to_version == migrations().back().version);
+  CHECK(first.applied.size() == migrations().size());
+  CHECK(count(conn, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'fleet' AND "
+                    "table_name = 'drones'")
+        == 1);
+  auto second = migrate(conn);
+  CHECK(second.applied.empty());
+  CHECK(second.from_version == first.to_version);
+  CHECK(count(conn, "SELECT count(*) FROM public.dccs_migrations") == static_cast<int>(migrations().size()));
+}
+
+TEST_CASE("nodes migrating at the same moment apply each migration exactly once") {
+  scratch_database db;
+  constexpr int nodes = 4;
+  std::atomic<int> applied{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < nodes; ++i)
+    threads.emplace_back([&] {
+      try {
+        pqxx::connection conn{db.url()};
+        applied += static_cast<int>(migrate(conn).applied.size());
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(failures == 0);
+  CHECK(applied == static_cast<int>(migrations().size()));
+  pqxx::connection conn{db.url()};
+  CHECK(count(conn, "SELECT count(*) FROM public.dccs_migrations") == static_cast<int>(migrations().size()));
+}
+
+TEST_CASE("a database newer than the binary is refused with a clear message, and left as it is") {
+  scratch_database db;
+  pqxx::connection conn{db.url()};
+  migrate(conn);
+  {
+    pqxx::work tx{conn};
+    tx.exec0("INSERT INTO public.dccs_migrations (version, name) VALUES (9999, 'from_the_future')");
+    tx.commit();
+  }
+  try {
+    migrate(conn);
+    FAIL("migrate accepted a newer database");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string{e.what()}.find("newer than this binary") != std::string::npos);
+  }
+  CHECK(count(conn, "SELECT max(version) FROM public.dccs_migrations") == 9999);
+}
