@@ -60,6 +60,37 @@ void key(std::string& out, const char* k) {
   out += "\":";
 }
 
+struct named_number {
+  const char* name;
+  double telemetry::*field;
+};
+
+/// The telemetry fields every entry carries, in protocol order (after seq).
+constexpr named_number required_numbers[] = {
+  {"ts", &telemetry::ts},           {"lat", &telemetry::lat},     {"lon", &telemetry::lon},
+  {"alt", &telemetry::alt},         {"heading", &telemetry::heading}, {"speed", &telemetry::speed},
+  {"vspeed", &telemetry::vspeed},   {"battery", &telemetry::battery},
+};
+
+template <class T>
+struct optional_field {
+  std::uint8_t bit;
+  const char* name;
+  T telemetry::*field;
+};
+
+constexpr optional_field<double> optional_numbers[] = {
+  {telemetry::has_roll, "roll", &telemetry::roll},
+  {telemetry::has_pitch, "pitch", &telemetry::pitch},
+  {telemetry::has_yaw, "yaw", &telemetry::yaw},
+  {telemetry::has_voltage, "voltage", &telemetry::voltage},
+};
+
+constexpr optional_field<std::int32_t> optional_integers[] = {
+  {telemetry::has_sats, "sats", &telemetry::sats},
+  {telemetry::has_fix, "fix", &telemetry::fix},
+};
+
 } // namespace
 
 void append_drone_json(std::string& out, const drone_state& st) {
@@ -80,52 +111,26 @@ void append_drone_json(std::string& out, const drone_state& st) {
     auto& t = st.last;
     key(out, "seq");
     append_int(out, static_cast<long long>(t.seq));
-    key(out, "ts");
-    append_json_number(out, t.ts);
     key(out, "recv");
     append_json_number(out, st.recv);
-    key(out, "lat");
-    append_json_number(out, t.lat);
-    key(out, "lon");
-    append_json_number(out, t.lon);
-    key(out, "alt");
-    append_json_number(out, t.alt);
-    key(out, "heading");
-    append_json_number(out, t.heading);
-    key(out, "speed");
-    append_json_number(out, t.speed);
-    key(out, "vspeed");
-    append_json_number(out, t.vspeed);
-    key(out, "battery");
-    append_json_number(out, t.battery);
+    for (auto& [name, field] : required_numbers) {
+      key(out, name);
+      append_json_number(out, t.*field);
+    }
     key(out, "armed");
     out += t.armed ? "true" : "false";
     key(out, "mode");
     append_json_string(out, t.mode);
-    if (t.present & telemetry::has_roll) {
-      key(out, "roll");
-      append_json_number(out, t.roll);
-    }
-    if (t.present & telemetry::has_pitch) {
-      key(out, "pitch");
-      append_json_number(out, t.pitch);
-    }
-    if (t.present & telemetry::has_yaw) {
-      key(out, "yaw");
-      append_json_number(out, t.yaw);
-    }
-    if (t.present & telemetry::has_voltage) {
-      key(out, "voltage");
-      append_json_number(out, t.voltage);
-    }
-    if (t.present & telemetry::has_sats) {
-      key(out, "sats");
-      append_int(out, t.sats);
-    }
-    if (t.present & telemetry::has_fix) {
-      key(out, "fix");
-      append_int(out, t.fix);
-    }
+    for (auto& [bit, name, field] : optional_numbers)
+      if (t.present & bit) {
+        key(out, name);
+        append_json_number(out, t.*field);
+      }
+    for (auto& [bit, name, field] : optional_integers)
+      if (t.present & bit) {
+        key(out, name);
+        append_int(out, t.*field);
+      }
   }
   out += '}';
 }
