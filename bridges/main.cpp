@@ -26,10 +26,13 @@ int main(int argc, char** argv) {
   if (!cfg.positional().empty() && cfg.positional().front() == "migrate") {
     // `dccs migrate`: bring the database schema up to this binary's version, then exit.
     try {
-      pqxx::connection conn{cfg.str("db.url")};
-      auto r = runtime::migrate(conn);
-      std::cout << "database schema at version " << r.to_version << " (was " << r.from_version << ", applied "
-                << r.applied.size() << ")\n";
+      for (auto& role : runtime::migration_roles()) {
+        auto url = cfg.str("db." + role + "_url");
+        pqxx::connection conn{url.empty() ? cfg.str("db.url") : url};
+        auto r = runtime::migrate(conn, role);
+        std::cout << role << " schema at version " << r.to_version << " (was " << r.from_version << ", applied "
+                  << r.applied.size() << ")\n";
+      }
       return 0;
     } catch (const std::exception& e) {
       std::cerr << "dccs migrate: " << e.what() << "\n";

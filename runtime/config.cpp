@@ -98,6 +98,9 @@ const std::vector<option_spec>& option_specs() {
     {"operator.max_events", ot::integer, "1000", "status events kept for a slow operator", 1, 10000000},
     {"db.url", ot::string, "",
      "PostgreSQL connection string (empty: libpq's defaults and PG* environment variables)"},
+    {"db.fleet_url", ot::string, "", "connection string of the fleet role's database (empty: db.url)"},
+    {"db.telemetry_url", ot::string, "", "connection string of the telemetry role's database (empty: db.url)"},
+    {"db.auth_url", ot::string, "", "connection string of the auth role's database (empty: db.url)"},
     {"shutdown.grace_ms", ot::integer, "5000", "time allowed for closing sockets on shutdown", 0, 600000},
   };
   return specs;

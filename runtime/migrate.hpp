@@ -7,16 +7,24 @@
 
 namespace dccs::runtime {
 
-/// One versioned schema change, from runtime/migrations/NNNN_name.sql (embedded into the binary at build
-/// time, so a node migrates without its source tree).
+/// One versioned schema change of one role's schema, from runtime/migrations/<role>/NNNN_name.sql
+/// (embedded into the binary at build time, so a node migrates without its source tree). Each role (fleet,
+/// telemetry, auth) has its own schema, its own version sequence, and may live in its own database.
 struct migration {
+  std::string role;
   int version;
   std::string name;
   std::string sql;
 };
 
-/// Every migration this binary knows, by ascending version.
+/// Every migration this binary knows, by role, then ascending version.
 const std::vector<migration>& migrations();
+
+/// The migrations of one role, by ascending version.
+std::vector<migration> migrations(const std::string& role);
+
+/// The roles that have migrations.
+std::vector<std::string> migration_roles();
 
 /// What `migrate` did.
 struct migrate_result {
@@ -25,11 +33,12 @@ struct migrate_result {
   std::vector<std::string> applied;
 };
 
-/// Brings the database up to the newest migration: in one transaction, under a transaction-scoped
-/// advisory lock (nodes starting at the same moment wait for each other, and the second finds nothing to
-/// do), applying each missing migration in order and recording it in `public.dccs_migrations`. Throws
+/// Brings one role's schema up to its newest migration: in one transaction, under a transaction-scoped
+/// advisory lock per role (nodes starting at the same moment wait for each other, and the later ones find
+/// nothing to do), applying each missing migration in order and recording it in `public.dccs_migrations`
+/// (role, version). Throws
 /// std::runtime_error with a clear message when the database is newer than this binary, or when a
 /// migration fails (the transaction rolls back: nothing is half-applied).
-migrate_result migrate(pqxx::connection& conn);
+migrate_result migrate(pqxx::connection& conn, const std::string& role);
 
 } // namespace dccs::runtime

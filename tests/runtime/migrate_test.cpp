@@ -44,20 +44,20 @@ int count(pqxx::connection& c, const std::string& sql) {
 } // namespace
 
 TEST_CASE("migrations apply once, in order, and a second run changes nothing") {
-  REQUIRE_FALSE(migrations().empty());
+  REQUIRE_FALSE(migrations("fleet").empty());
   scratch_database db;
   pqxx::connection conn{db.url()};
-  auto first = migrate(conn);
+  auto first = migrate(conn, "fleet");
   CHECK(first.from_version == 0);
-  CHECK(first.to_version == migrations().back().version);
-  CHECK(first.applied.size() == migrations().size());
+  CHECK(first.to_version == migrations("fleet").back().version);
+  CHECK(first.applied.size() == migrations("fleet").size());
   CHECK(count(conn, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'fleet' AND "
                     "table_name = 'drones'")
         == 1);
-  auto second = migrate(conn);
+  auto second = migrate(conn, "fleet");
   CHECK(second.applied.empty());
   CHECK(second.from_version == first.to_version);
-  CHECK(count(conn, "SELECT count(*) FROM public.dccs_migrations") == static_cast<int>(migrations().size()));
+  CHECK(count(conn, "SELECT count(*) FROM public.dccs_migrations") == static_cast<int>(migrations("fleet").size()));
 }
 
 TEST_CASE("nodes migrating at the same moment apply each migration exactly once") {
@@ -70,7 +70,7 @@ TEST_CASE("nodes migrating at the same moment apply each migration exactly once"
     threads.emplace_back([&] {
       try {
         pqxx::connection conn{db.url()};
-        applied += static_cast<int>(migrate(conn).applied.size());
+        applied += static_cast<int>(migrate(conn, "fleet").applied.size());
       } catch (const std::exception&) {
         ++failures;
       }
@@ -78,25 +78,35 @@ TEST_CASE("nodes migrating at the same moment apply each migration exactly once"
   for (auto& t : threads)
     t.join();
   CHECK(failures == 0);
-  CHECK(applied == static_cast<int>(migrations().size()));
+  CHECK(applied == static_cast<int>(migrations("fleet").size()));
   pqxx::connection conn{db.url()};
-  CHECK(count(conn, "SELECT count(*) FROM public.dccs_migrations") == static_cast<int>(migrations().size()));
+  CHECK(count(conn, "SELECT count(*) FROM public.dccs_migrations") == static_cast<int>(migrations("fleet").size()));
 }
 
 TEST_CASE("a database newer than the binary is refused with a clear message, and left as it is") {
   scratch_database db;
   pqxx::connection conn{db.url()};
-  migrate(conn);
+  migrate(conn, "fleet");
   {
     pqxx::work tx{conn};
-    tx.exec0("INSERT INTO public.dccs_migrations (version, name) VALUES (9999, 'from_the_future')");
+    tx.exec0("INSERT INTO public.dccs_migrations (role, version, name) VALUES ('fleet', 9999, 'from_the_future')");
     tx.commit();
   }
   try {
-    migrate(conn);
+    migrate(conn, "fleet");
     FAIL("migrate accepted a newer database");
   } catch (const std::runtime_error& e) {
     CHECK(std::string{e.what()}.find("newer than this binary") != std::string::npos);
   }
   CHECK(count(conn, "SELECT max(version) FROM public.dccs_migrations") == 9999);
+}
+
+TEST_CASE("each role has its own version sequence; an unknown role is refused") {
+  scratch_database db;
+  pqxx::connection conn{db.url()};
+  for (auto& role : migration_roles())
+    CHECK(migrate(conn, role).to_version == migrations(role).back().version);
+  CHECK(count(conn, "SELECT count(DISTINCT role) FROM public.dccs_migrations")
+        == static_cast<int>(migration_roles().size()));
+  CHECK_THROWS_WITH(migrate(conn, "nope"), Catch::Contains("no migrations for role"));
 }

@@ -1,9 +1,6 @@
--- One schema per role: fleet (drone registry), telemetry (history), auth (users, tokens, audit).
+-- The fleet role: the drone registry.
 CREATE SCHEMA IF NOT EXISTS fleet;
-CREATE SCHEMA IF NOT EXISTS telemetry;
-CREATE SCHEMA IF NOT EXISTS auth;
 
--- The drone registry.
 CREATE TABLE fleet.drones (
   id          text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_.-]{1,64}$'),
   name        text NOT NULL DEFAULT '',
