@@ -118,3 +118,55 @@ TEST_CASE("a node with a simulated fleet: every drone is seen, then SIGTERM stop
   CHECK(node.wait_exit() == 0);
   CHECK(node.err.find("stopped") != std::string::npos);
 }
+
+namespace {
+
+/// Polls `GET /api/v1/drones` until it lists `n` connected drones, for at most 20 s.
+bool wait_for_connected(std::uint16_t port, std::size_t n) {
+  for (int i = 0; i < 400; ++i) {
+    try {
+      auto list = http_get(port, "/api/v1/drones").json()["drones"];
+      std::size_t connected = 0;
+      for (auto& d : list)
+        connected += d["connected"] == true ? 1 : 0;
+      if (connected == n)
+        return true;
+    } catch (const std::exception&) {
+      // not listening yet
+    }
+    usleep(50 * 1000);
+  }
+  return false;
+}
+
+std::uint16_t listening_port(child& node) {
+  REQUIRE(node.read_until(" port="));
+  REQUIRE(node.read_until("\n"));
+  auto at = node.err.find(" port=") + 6;
+  return static_cast<std::uint16_t>(std::stoi(node.err.substr(at)));
+}
+
+} // namespace
+
+TEST_CASE("simulated drones reconnect with backoff when their node restarts") {
+  std::uint16_t port = 0;
+  auto first = std::make_unique<child>(std::vector<std::string>{DCCS_NODE_BIN, "--http.port", "0"});
+  port = listening_port(*first);
+  child sim{{DCCS_SIM_BIN, "--url", "ws://127.0.0.1:" + std::to_string(port), "--drones", "20", "--rate", "5",
+             "--duration", "8", "--json", "--report-interval", "60"}};
+  REQUIRE(wait_for_connected(port, 20));
+  kill(first->pid, SIGTERM);
+  CHECK(first->wait_exit() == 0);
+  first.reset();
+  child second{{DCCS_NODE_BIN, "--http.port", std::to_string(port)}};
+  listening_port(second);
+  CHECK(wait_for_connected(port, 20));
+  CHECK(sim.wait_exit() == 0);
+  auto json_at = sim.err.rfind("\n{");
+  REQUIRE(json_at != std::string::npos);
+  auto report = nlohmann::json::parse(sim.err.substr(json_at + 1, sim.err.find('\n', json_at + 1) - json_at - 1));
+  CHECK(report["reconnects"].get<int>() >= 20);
+  CHECK(report["close_1001"].get<int>() == 20); // told why: the node was shutting down
+  CHECK(report["connected_at_end"] == 20);
+  CHECK(report["errors"] == 0);
+}
