@@ -93,7 +93,9 @@ std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
     if (it == states_.end())
       continue;
     auto& e = it->second;
-    if (now_ms - e.last_published < min_interval_) {
+    // The first telemetry after a hello goes out at once, even right after the hello's own publication.
+    bool first_telemetry = e.state.has_telemetry && !e.published_telemetry;
+    if (!first_telemetry && now_ms - e.last_published < min_interval_) {
       if (kept != i)
         dirty_[kept] = std::move(dirty_[i]);
       ++kept;
@@ -101,6 +103,7 @@ std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
     }
     e.dirty = false;
     e.last_published = now_ms;
+    e.published_telemetry = e.state.has_telemetry;
     if (!subs_.empty())
       d->push_back(make_fragment(e.state));
   }

@@ -73,6 +73,7 @@ private:
   struct entry {
     drone_state state;
     std::int64_t last_published = -1000000000;
+    bool published_telemetry = false; ///< the last publication carried telemetry
     bool dirty = false;
   };
 

@@ -75,6 +75,22 @@ TEST_CASE("a drone is published at most once per interval; what comes sooner wai
   CHECK(hub.pending() == 0);
 }
 
+TEST_CASE("a drone's first telemetry is not held back by the publication of its hello") {
+  fanout hub{100};
+  hub.subscribe(1, all());
+  drone_state hello;
+  hello.info.id = "a";
+  hub.update(hello); // connected, no telemetry yet
+  REQUIRE(hub.tick(1000).size() == 1);
+  hub.update(state("a", 1, 47));
+  auto out = hub.tick(1005);
+  REQUIRE(out.size() == 1);
+  CHECK(parse(out[0].drones->front())["seq"] == 1);
+  hub.update(state("a", 2, 47)); // from now on the rate bound applies
+  CHECK(hub.tick(1010).empty());
+  CHECK(hub.pending() == 1);
+}
+
 TEST_CASE("subscribers to all drones share one serialized batch") {
   fanout hub;
   hub.subscribe(1, all());
