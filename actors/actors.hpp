@@ -68,7 +68,6 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, boa
 /// Accepts:
 ///   (connect_atom, drone_info, drone_link_ptr)   route a new connection to the drone's actor
 ///   (get_atom, std::string id) -> caf::actor     the drone's actor, or error "no such drone"
-///   (count_atom) -> std::size_t                  active drone actors
 caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, drone_settings settings,
                               actor_metrics metrics);
 

@@ -109,9 +109,6 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
         return make_error(errc::no_such_drone);
       return i->second.actor;
     },
-    [=](count_atom) -> std::size_t {
-      return st->by_addr.size();
-    },
   };
 }
 

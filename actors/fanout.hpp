@@ -60,9 +60,6 @@ public:
 
   const drone_state* find(const std::string& id) const;
 
-  std::size_t drones() const { return states_.size(); }
-  std::size_t subscribers() const { return subs_.size(); }
-
 private:
   struct sub_entry {
     bool all = true;

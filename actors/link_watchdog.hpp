@@ -38,8 +38,6 @@ public:
     }
   }
 
-  std::int64_t last_frame() const { return last_frame_; }
-
 private:
   std::int64_t stale_after_;
   std::int64_t lost_after_;

@@ -35,7 +35,6 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;         ///< push eve
 using ready_atom = caf::atom_constant<caf::atom("ready")>;         ///< socket -> session: frame written
 using error_atom = caf::atom_constant<caf::atom("error")>;         ///< socket -> session: error frame
 using fault_atom = caf::atom_constant<caf::atom("fault")>;         ///< fault injection (tests only)
-using count_atom = caf::atom_constant<caf::atom("count")>;         ///< number of active drone actors
 
 // -- errors --------------------------------------------------------------------------------------------
 

@@ -38,12 +38,14 @@ bool node::start(std::string& error) {
   auto board = std::make_shared<actors::board>(1000 / cfg_.integer("hub.rate"));
   hub_ = system_->spawn(actors::hub_actor, board, static_cast<int>(cfg_.integer("hub.flush_ms")));
   directory_ = system_->spawn(actors::directory_actor, board, ds, am);
-  server_ = std::make_unique<server>(*system_, directory_, hub_, server_settings::from(cfg_), metrics_, am);
+  auto settings = server_settings::from(cfg_);
+  auto node_name = settings.node_name;
+  server_ = std::make_unique<server>(*system_, directory_, hub_, std::move(settings), metrics_, am);
   if (!server_->start(error))
     return false;
   server_->set_ready(true);
   runtime::log::info("node", "listening",
-                     {{"node", server_settings::from(cfg_).node_name},
+                     {{"node", node_name},
                       {"address", cfg_.str("http.address")},
                       {"port", port()},
                       {"scheduler", cfg_.str("scheduler.policy")}});

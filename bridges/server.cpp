@@ -667,13 +667,16 @@ private:
     return res;
   }
 
-  void send(response res) {
-    auto sp = std::make_shared<response>(std::move(res));
+  void send(response res) { write(std::make_shared<response>(std::move(res))); }
+
+  /// Writes a response (string or file body), then reads the next request or ends the connection.
+  template <class Body>
+  void write(std::shared_ptr<http::response<Body>> res) {
     stream_.expires_after(std::chrono::seconds(30));
-    http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
       if (ec)
         return;
-      if (!sp->keep_alive()) {
+      if (!res->keep_alive()) {
         beast::error_code ignored;
         self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         return;
@@ -810,16 +813,7 @@ private:
     res->set(http::field::content_type, mime_type(file));
     res->content_length(size);
     res->keep_alive(keep_alive_);
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec)
-        return;
-      if (!res->keep_alive()) {
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
-      self->do_read();
-    });
+    write(std::move(res));
   }
 
   impl_ptr srv_; // before stream_: see ws_connection
