@@ -32,6 +32,7 @@ namespace {
 
 constexpr auto shutdown_grace = std::chrono::seconds(3); ///< for close handshakes before forcing
 constexpr auto shutdown_limit = std::chrono::seconds(5); ///< then the io_context is stopped anyway
+constexpr auto drain_poll = std::chrono::milliseconds(50); ///< --stop-when-acked: how often to look
 
 double seconds(steady::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -85,7 +86,7 @@ public:
       : opts_(o), ioc_(o.threads == 1 ? 1 : static_cast<int>(o.threads)),
         ctl_(o.threads == 1 ? net::any_io_executor(ioc_.get_executor()) : net::any_io_executor(net::make_strand(ioc_))),
         signals_(ctl_, SIGINT, SIGTERM), usr1_(ctl_, SIGUSR1), report_timer_(ctl_), duration_timer_(ctl_),
-        shutdown_timer_(ctl_) {}
+        shutdown_timer_(ctl_), drain_timer_(ctl_) {}
 
   int run() {
     raise_fd_limit(opts_.drones + (opts_.observe ? 1 : 0) + 64);
@@ -104,11 +105,13 @@ public:
       std::fprintf(stderr, "[dccs-sim] cannot resolve %s:%s: %s\n", opts_.host.c_str(), opts_.port.c_str(), e.what());
       return 1;
     }
-    std::fprintf(stderr, "[dccs-sim] %zu drones at %g Hz to ws://%s%s (%s), %zu thread(s), scheduler %s, seed %llu%s\n",
+    std::fprintf(stderr,
+                 "[dccs-sim] %zu drones at %g Hz to ws://%s%s (%s), %zu thread(s), scheduler %s, seed %llu%s%s\n",
                  opts_.drones, opts_.rate, opts_.host_header().c_str(), opts_.drone_path().c_str(),
                  ep.address().to_string().c_str(), opts_.threads,
                  opts_.scheduler == scheduler_kind::wheel ? "wheel" : "timers",
-                 static_cast<unsigned long long>(opts_.seed), opts_.observe ? ", observing /ws/operator" : "");
+                 static_cast<unsigned long long>(opts_.seed), opts_.observe ? ", observing /ws/operator" : "",
+                 opts_.ack ? ", acknowledged telemetry" : "");
 
     fleet_.emplace(ioc_, opts_, ep);
     if (opts_.observe)
@@ -125,7 +128,11 @@ public:
     if (opts_.duration > 0) {
       duration_timer_.expires_after(std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(opts_.duration)));
       duration_timer_.async_wait([this](const error_code& ec) {
-        if (!ec)
+        if (ec)
+          return;
+        if (opts_.stop_when_acked)
+          begin_drain();
+        else
           shutdown("duration elapsed");
       });
     }
@@ -138,10 +145,20 @@ public:
       t.join();
 
     final_report();
+    bool report_ok = true;
+    if (!opts_.ack_report.empty())
+      report_ok = fleet_->write_ack_report(opts_.ack_report);
     const bool ok = opts_.drones > 0 ? fleet_->ever_connected() : (observer_ && observer_->ever_connected());
-    if (!ok)
+    if (!ok) {
       std::fprintf(stderr, "[dccs-sim] no connection ever succeeded\n");
-    return ok ? 0 : 1;
+      return 1;
+    }
+    if (opts_.stop_when_acked && end_totals_.frames_unacked() > 0) {
+      std::fprintf(stderr, "[dccs-sim] %llu frames still unacknowledged at exit\n",
+                   static_cast<unsigned long long>(end_totals_.frames_unacked()));
+      return 3;
+    }
+    return report_ok ? 0 : 1;
   }
 
 private:
@@ -156,6 +173,33 @@ private:
       }
       shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
       wait_signal();
+    });
+  }
+
+  /// --stop-when-acked: no new telemetry; stop once every kept frame is acknowledged or after --drain-timeout.
+  void begin_drain() {
+    fleet_->drain();
+    drain_started_ = steady::now();
+    std::fprintf(stderr, "[dccs-sim] duration elapsed: waiting up to %g s for %llu unacknowledged frames\n",
+                 opts_.drain_timeout, static_cast<unsigned long long>(fleet_->totals().frames_unacked()));
+    poll_drain();
+  }
+
+  void poll_drain() {
+    if (shutting_down_)
+      return;
+    const auto unacked = fleet_->totals().frames_unacked();
+    if (unacked == 0)
+      return shutdown("every frame acknowledged");
+    if (steady::now() - drain_started_ >= std::chrono::duration<double>(opts_.drain_timeout)) {
+      std::fprintf(stderr, "[dccs-sim] drain timeout: %llu frames unacknowledged\n",
+                   static_cast<unsigned long long>(unacked));
+      return shutdown("drain timeout");
+    }
+    drain_timer_.expires_after(drain_poll);
+    drain_timer_.async_wait([this](const error_code& ec) {
+      if (!ec)
+        poll_drain();
     });
   }
 
@@ -208,6 +252,15 @@ private:
                   static_cast<unsigned long long>(totals.reconnects), static_cast<unsigned long long>(totals.connect_failures),
                   fleet_->take_lag_interval_ms(), cpu_pct);
     line = buf;
+    if (opts_.ack) {
+      std::snprintf(buf, sizeof buf, " | acked %llu unacked %llu resent %llu ack.stalls %llu ack.errors %llu",
+                    static_cast<unsigned long long>(totals.frames_acked),
+                    static_cast<unsigned long long>(totals.frames_unacked()),
+                    static_cast<unsigned long long>(totals.frames_resent),
+                    static_cast<unsigned long long>(totals.ack_stalls),
+                    static_cast<unsigned long long>(totals.ack_errors));
+      line += buf;
+    }
     if (observer_) {
       const auto& f = observer_->interval();
       const auto& h = observer_->interval_latency();
@@ -236,6 +289,7 @@ private:
     std::fprintf(stderr, "[dccs-sim] stopping (%s)\n", why);
     report_timer_.cancel();
     duration_timer_.cancel();
+    drain_timer_.cancel();
     usr1_.cancel();
     fleet_->stop();
     if (observer_)
@@ -289,6 +343,13 @@ private:
                  static_cast<unsigned long long>(w.frames_sent), static_cast<double>(w.frames_sent) / window,
                  100.0 * cpu_window / window, static_cast<unsigned long long>(t.errors),
                  static_cast<unsigned long long>(t.reconnects), static_cast<unsigned long long>(t.connect_failures));
+    if (opts_.ack)
+      std::fprintf(stderr,
+                   "[dccs-sim] acknowledged telemetry: %llu frames acked, %llu unacked (kept at exit), %llu resent, "
+                   "%llu ack stalls, %llu ack errors\n",
+                   static_cast<unsigned long long>(t.frames_acked), static_cast<unsigned long long>(t.frames_unacked()),
+                   static_cast<unsigned long long>(t.frames_resent), static_cast<unsigned long long>(t.ack_stalls),
+                   static_cast<unsigned long long>(t.ack_errors));
     if (observer_) {
       const auto& h = observer_->window_latency();
       std::fprintf(stderr, "[dccs-sim] drone-to-operator latency (window): %llu samples, p50 %.3f p99 %.3f max %.3f ms, %zu drones seen\n",
@@ -317,7 +378,13 @@ private:
         .add("connect_failures", t.connect_failures)
         .add("disconnects", t.disconnects)
         .add("late_ticks", t.late_ticks)
-        .add("tick_lag_max_ms", fleet_->lag_total_ms());
+        .add("tick_lag_max_ms", fleet_->lag_total_ms())
+        .add("ack", opts_.ack)
+        .add("frames_acked", t.frames_acked)
+        .add("frames_unacked", t.frames_unacked())
+        .add("frames_resent", t.frames_resent)
+        .add("ack_stalls", t.ack_stalls)
+        .add("ack_errors", t.ack_errors);
     for (std::size_t i = 0; i < t.closes.size(); ++i) {
       const std::string key = std::string("close_") + close_kind_name(static_cast<close_kind>(i));
       j.add(key.c_str(), t.closes[i]);
@@ -374,11 +441,11 @@ private:
   net::any_io_executor ctl_;
   net::signal_set signals_;
   net::signal_set usr1_;
-  net::steady_timer report_timer_, duration_timer_, shutdown_timer_;
+  net::steady_timer report_timer_, duration_timer_, shutdown_timer_, drain_timer_;
   std::optional<fleet> fleet_;
   std::optional<observer> observer_;
 
-  steady::time_point start_, window_start_, last_report_, end_, shutdown_started_;
+  steady::time_point start_, window_start_, last_report_, end_, shutdown_started_, drain_started_;
   cpu_times cpu_start_, window_cpu_, last_report_cpu_, end_cpu_;
   counter_totals window_base_, last_report_totals_, end_totals_;
   std::int64_t end_connected_ = 0;

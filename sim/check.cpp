@@ -1,17 +1,32 @@
 // dccs-sim-check: self-check of the simulator's pure parts (flight model, frame format, histogram,
-// options). No network. Exit status 0 when every check passes.
+// options, ack bookkeeping) and of --ack end to end against a fake node on 127.0.0.1 (a few seconds).
+// Exit status 0 when every check passes.
+#include "sim/ack.hpp"
+#include "sim/app.hpp"
 #include "sim/flight.hpp"
 #include "sim/frame.hpp"
 #include "sim/options.hpp"
 #include "sim/stats.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
 #include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -155,6 +170,8 @@ void check_format() {
   CHECK(std::string(buf, n) == "sim-00042");
   n = format_hello(buf, sizeof buf, "sim-00042");
   CHECK(std::string(buf, n) == R"({"type":"hello","drone_id":"sim-00042","model":"sim-quad","fw":"1.0"})");
+  n = format_hello(buf, sizeof buf, "sim-00042", true);
+  CHECK(std::string(buf, n) == R"({"type":"hello","drone_id":"sim-00042","model":"sim-quad","fw":"1.0","ack":true})");
 
   telemetry_state t;
   t.lat = 47.3977;
@@ -220,6 +237,363 @@ void check_options() {
     const char* argv[] = {"dccs-sim", "--help"};
     CHECK(parse_options(2, argv).help);
   }
+  {
+    const char* argv[] = {"dccs-sim"};
+    const auto r = parse_options(1, argv);
+    CHECK(!r.opts.ack && r.opts.ack_window == 100000 && r.opts.drain_timeout == 30.0 && !r.opts.stop_when_acked);
+  }
+  {
+    const char* argv[] = {"dccs-sim", "--ack", "--ack-window", "7", "--ack-report", "/tmp/x", "--stop-when-acked",
+                          "--duration", "2", "--drain-timeout=4.5", "--ack-max-rate", "20"};
+    const auto r = parse_options(12, argv);
+    CHECK(r.error.empty());
+    CHECK(r.opts.ack && r.opts.ack_window == 7 && r.opts.ack_report == "/tmp/x" && r.opts.stop_when_acked &&
+          r.opts.drain_timeout == 4.5 && r.opts.ack_max_rate == 20.0);
+  }
+  {
+    const char* argv[] = {"dccs-sim", "--ack", "--stop-when-acked"}; // needs --duration
+    CHECK(!parse_options(3, argv).error.empty());
+  }
+  {
+    const char* argv[] = {"dccs-sim", "--stop-when-acked", "--duration", "1"}; // needs --ack
+    CHECK(!parse_options(4, argv).error.empty());
+  }
+  {
+    const char* argv[] = {"dccs-sim", "--ack", "--ack-window", "0"};
+    CHECK(!parse_options(4, argv).error.empty());
+  }
+}
+
+std::string frame_of(std::uint64_t seq) {
+  return R"({"seq":)" + std::to_string(seq) + R"(,"pad":")" + std::string(seq % 50, 'x') + R"("})";
+}
+
+/// Writes every unsent kept frame and returns them.
+std::vector<std::string> drain_unsent(ack_buffer& b, int* resends = nullptr) {
+  std::vector<std::string> out;
+  while (b.has_unsent()) {
+    out.emplace_back(b.next_unsent());
+    if (b.mark_sent() && resends)
+      ++*resends;
+  }
+  return out;
+}
+
+void check_ack_buffer() {
+  std::size_t released = 0;
+  { // acks cover a prefix; duplicate and old acks change nothing; acks above what was written are errors
+    ack_buffer b(100);
+    CHECK(b.ack(0, released) == ack_result::beyond && released == 0); // nothing written yet
+    for (std::uint64_t s = 0; s < 10; ++s)
+      CHECK(b.push(s, frame_of(s)));
+    CHECK(!b.push(11, frame_of(11))); // out of order
+    CHECK(b.size() == 10 && b.highest_sent() == -1);
+    for (int i = 0; i < 6; ++i) { // write seq 0..5
+      CHECK(b.next_unsent_seq() == static_cast<std::uint64_t>(i));
+      CHECK(b.next_unsent() == frame_of(static_cast<std::uint64_t>(i)));
+      CHECK(!b.mark_sent());
+    }
+    CHECK(b.highest_sent() == 5);
+    CHECK(b.ack(6, released) == ack_result::beyond && b.size() == 10); // 6 was kept but not written yet
+    CHECK(b.ack(3, released) == ack_result::advanced && released == 4 && b.size() == 6);
+    CHECK(b.highest_acked() == 3);
+    CHECK(b.ack(3, released) == ack_result::stale && released == 0); // duplicate
+    CHECK(b.ack(1, released) == ack_result::stale && released == 0); // old
+    CHECK(b.ack(5, released) == ack_result::advanced && released == 2 && b.size() == 4);
+    CHECK(b.ack(1'000'000, released) == ack_result::beyond && b.size() == 4 && b.highest_acked() == 5);
+    CHECK(b.next_unsent_seq() == 6 && b.next_unsent() == frame_of(6));
+  }
+  { // the window: full at `window` kept frames, room again after an ack
+    ack_buffer b(3);
+    CHECK(b.push(0, frame_of(0)) && b.push(1, frame_of(1)) && b.push(2, frame_of(2)));
+    CHECK(b.full() && !b.push(3, frame_of(3)));
+    drain_unsent(b);
+    CHECK(b.ack(0, released) == ack_result::advanced && !b.full());
+    CHECK(b.push(3, frame_of(3)) && b.full());
+    CHECK(!b.push(4, ""));
+  }
+  { // reconnect: everything unacknowledged again, in order, byte for byte, before the new frames
+    ack_buffer b(1000);
+    std::uint64_t seq = 0;
+    std::map<std::uint64_t, std::string> first_write;
+    for (; seq < 300; ++seq)
+      CHECK(b.push(seq, frame_of(seq)));
+    for (int i = 0; i < 200; ++i) {
+      first_write[b.next_unsent_seq()] = std::string(b.next_unsent());
+      b.mark_sent();
+    }
+    CHECK(b.ack(120, released) == ack_result::advanced && released == 121);
+    b.rewind(); // new connection
+    CHECK(b.ack(150, released) == ack_result::beyond); // not written on this connection yet
+    for (; seq < 310; ++seq)
+      CHECK(b.push(seq, frame_of(seq)));
+    int resends = 0;
+    const auto out = drain_unsent(b, &resends);
+    CHECK(out.size() == 310 - 121 && resends == 200 - 121);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      const std::uint64_t s = 121 + i;
+      CHECK(out[i] == frame_of(s));
+      if (first_write.count(s))
+        CHECK(out[i] == first_write[s]);
+    }
+    CHECK(b.highest_sent() == 309);
+    CHECK(b.ack(309, released) == ack_result::advanced && released == 189 && b.empty());
+    CHECK(b.push(310, frame_of(310)) && b.next_unsent() == frame_of(310)); // storage restarts cleanly
+  }
+  { // long run with compaction: the bytes stay intact across many partial acks
+    ack_buffer b(100000);
+    std::uint64_t next_push = 0, next_ack = 0;
+    bool ok = true;
+    for (int round = 0; round < 2000; ++round) {
+      for (int k = 0; k < 7; ++k, ++next_push)
+        ok = b.push(next_push, frame_of(next_push)) && ok;
+      while (b.has_unsent()) {
+        ok = b.next_unsent() == frame_of(b.next_unsent_seq()) && ok;
+        b.mark_sent();
+      }
+      next_ack += 5;
+      ok = b.ack(next_ack, released) == ack_result::advanced && ok;
+      if (round % 97 == 0)
+        b.rewind();
+    }
+    CHECK(ok);
+    CHECK(b.size() == next_push - next_ack - 1);
+  }
+  std::uint64_t seq = 0;
+  CHECK(parse_ack_fast(R"({"type":"ack","seq":42})", seq) && seq == 42);
+  CHECK(parse_ack_fast(R"({"type":"ack","seq":0})", seq) && seq == 0);
+  CHECK(!parse_ack_fast(R"({"type":"ack","seq":})", seq));
+  CHECK(!parse_ack_fast(R"({"type":"ack","seq":-1})", seq));
+  CHECK(!parse_ack_fast(R"({"type":"ack","seq":1.5})", seq));
+  CHECK(!parse_ack_fast(R"({"type":"ack","seq":99999999999999999999999})", seq));
+  CHECK(!parse_ack_fast(R"({"type":"ack", "seq":1})", seq)); // other spellings go to the full parser
+  CHECK(!parse_ack_fast(R"({"type":"welcome","server_time":1,"drone_id":"x"})", seq));
+}
+
+// ---------------------------------------------------------------------------------------------
+// --ack end to end against a fake node
+
+namespace net = boost::asio;
+namespace websocket = boost::beast::websocket;
+
+/// A node that speaks just enough of the drone protocol: welcomes, stores telemetry, acks (sometimes
+/// per frame, sometimes several at once), sends duplicate and bogus acks, and closes each drone's
+/// first connection with 1013 after a few frames with some of them unacknowledged.
+class fake_node {
+public:
+  fake_node() : acceptor_(ioc_, net::ip::tcp::endpoint(net::ip::address_v4::loopback(), 0)) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { accept_loop(); });
+  }
+  ~fake_node() {
+    stop_ = true;
+    boost::system::error_code ec;
+    net::ip::tcp::socket poke(ioc_);
+    poke.connect(net::ip::tcp::endpoint(net::ip::address_v4::loopback(), port_), ec); // wakes accept()
+    thread_.join();
+    for (auto& t : sessions_)
+      t.join();
+  }
+  unsigned short port() const { return port_; }
+
+  struct drone_log {
+    std::map<std::uint64_t, std::string> stored; ///< seq -> bytes of the first receipt
+    std::int64_t acked = -1;                     ///< highest seq acked (all up to it are stored)
+    int connections = 0, resends = 0, mismatches = 0, order_errors = 0;
+    bool hello_ack = false;
+  };
+  std::map<std::string, drone_log> drones;
+  std::mutex mutex;
+
+private:
+  void accept_loop() {
+    for (;;) {
+      net::ip::tcp::socket s(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(s, ec);
+      if (stop_ || ec)
+        return;
+      sessions_.emplace_back([this, sock = std::move(s)]() mutable { session(std::move(sock)); });
+    }
+  }
+
+  void session(net::ip::tcp::socket sock) {
+    try {
+      websocket::stream<net::ip::tcp::socket> ws(std::move(sock));
+      ws.accept();
+      ws.text(true);
+      boost::beast::flat_buffer buf;
+      ws.read(buf);
+      const auto hello = nlohmann::json::parse(boost::beast::buffers_to_string(buf.data()));
+      buf.consume(buf.size());
+      const std::string id = hello.at("drone_id");
+      int conn = 0;
+      std::int64_t expect = 0;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto& d = drones[id];
+        d.hello_ack = hello.value("ack", false);
+        conn = ++d.connections;
+        expect = d.acked + 1; // the first frame on a connection: the oldest unacknowledged
+      }
+      ws.write(net::buffer(std::string(R"({"type":"welcome","server_time":1,"drone_id":")") + id + R"("})"));
+      int frames = 0;
+      for (;;) {
+        ws.read(buf);
+        const std::string text = boost::beast::buffers_to_string(buf.data());
+        buf.consume(buf.size());
+        const auto j = nlohmann::json::parse(text);
+        if (j.at("type") != "telemetry")
+          continue;
+        const auto seq = j.at("seq").get<std::int64_t>();
+        ++frames;
+        std::string ack;
+        bool close_now = false;
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          auto& d = drones[id];
+          if (seq != expect)
+            ++d.order_errors;
+          expect = seq + 1;
+          const auto [it, fresh] = d.stored.emplace(static_cast<std::uint64_t>(seq), text);
+          if (!fresh) {
+            ++d.resends;
+            if (it->second != text)
+              ++d.mismatches;
+          }
+          if (conn == 1 && frames == 10) { // acknowledge part of it, then "cannot store more"
+            d.acked = seq - 4;
+            ack = R"({"type":"ack","seq":)" + std::to_string(d.acked) + "}";
+            close_now = true;
+          } else if (conn > 1 && (seq % 3 == 2 || ws.next_layer().available() == 0)) {
+            d.acked = seq;
+            ack = R"({"type":"ack","seq":)" + std::to_string(seq) + "}";
+          }
+        }
+        if (!ack.empty())
+          ws.write(net::buffer(ack));
+        if (close_now) {
+          ws.close(websocket::close_reason(static_cast<std::uint16_t>(1013)));
+          return;
+        }
+        if (conn == 2 && frames == 3) {
+          ws.write(net::buffer(std::string(R"({"type":"ack","seq":0})")));          // old: ignored
+          ws.write(net::buffer(std::string(R"({"type":"ack","seq":1000000000})"))); // never sent: ack_errors
+          ws.write(net::buffer(std::string(R"({ "seq": 0, "type": "ack" })")));     // another spelling, old
+        }
+      }
+    } catch (const std::exception&) {
+      // the drone closed the connection (end of the run)
+    }
+  }
+
+  net::io_context ioc_;
+  net::ip::tcp::acceptor acceptor_;
+  unsigned short port_ = 0;
+  std::thread thread_;
+  std::vector<std::thread> sessions_;
+  std::atomic<bool> stop_{false};
+};
+
+/// Runs dccs::sim::run with stdout captured (the --json line).
+int run_captured(const options& o, std::string& out) {
+  std::fflush(stdout);
+  char path[] = "/tmp/dccs-sim-check-XXXXXX";
+  const int fd = mkstemp(path);
+  const int saved = dup(1);
+  dup2(fd, 1);
+  const int status = run(o);
+  std::fflush(stdout);
+  dup2(saved, 1);
+  close(saved);
+  close(fd);
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  std::remove(path);
+  return status;
+}
+
+void check_ack_end_to_end() {
+  fake_node node;
+  const std::string report = "/tmp/dccs-sim-check-ack-report-" + std::to_string(getpid());
+  options o;
+  o.url = "ws://127.0.0.1:" + std::to_string(node.port());
+  o.host = "127.0.0.1";
+  o.port = std::to_string(node.port());
+  o.drones = 4;
+  o.rate = 20;
+  o.duration = 2.0;
+  o.report_interval = 60;
+  o.json = true;
+  o.ack = true;
+  o.ack_window = 1000;
+  o.ack_report = report;
+  o.stop_when_acked = true;
+  o.drain_timeout = 10;
+  std::string out;
+  const int status = run_captured(o, out);
+  CHECK(status == 0);
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  CHECK(!j.is_discarded());
+  if (j.is_discarded())
+    return;
+  std::lock_guard<std::mutex> lock(node.mutex);
+  CHECK(node.drones.size() == 4);
+  std::uint64_t stored = 0;
+  int resends = 0;
+  for (const auto& [id, d] : node.drones) {
+    CHECK(d.hello_ack);
+    CHECK(d.connections >= 2);
+    CHECK(d.mismatches == 0);   // resent frames are byte for byte the first ones
+    CHECK(d.order_errors == 0); // every connection starts at the oldest unacknowledged frame, then in order
+    CHECK(d.acked >= 0 && d.stored.size() == static_cast<std::size_t>(d.acked) + 1);
+    stored += d.stored.size();
+    resends += d.resends;
+  }
+  CHECK(j.at("frames_unacked") == 0);
+  CHECK(j.at("frames_acked").get<std::uint64_t>() == stored);
+  // At least the 4 unacknowledged frames of each first connection; the drone also counts frames the
+  // fake node discarded while closing.
+  CHECK(resends >= 4 * 4 && j.at("frames_resent").get<int>() >= resends);
+  CHECK(j.at("ack_errors") == 4);
+  CHECK(j.at("ack_stalls") == 0);
+  CHECK(j.at("close_1013") == 4);
+  std::ifstream in(report);
+  std::string id;
+  long long acked = 0, sent = 0;
+  int lines = 0;
+  while (in >> id >> acked >> sent) {
+    ++lines;
+    CHECK(node.drones.count(id) == 1 && node.drones[id].acked == acked && acked == sent);
+  }
+  CHECK(lines == 4);
+  std::remove(report.c_str());
+  std::printf("ack: %llu frames stored once, %d resent after 1013, every one acknowledged\n",
+              static_cast<unsigned long long>(stored), resends);
+}
+
+/// A full window stalls generation (counted) until the ack frees room.
+void check_ack_stall() {
+  fake_node node; // acks each frame, but a window of 1 at 200 Hz must wait for every ack
+  options o;
+  o.url = "ws://127.0.0.1:" + std::to_string(node.port());
+  o.host = "127.0.0.1";
+  o.port = std::to_string(node.port());
+  o.drones = 1;
+  o.rate = 200;
+  o.duration = 0.5;
+  o.report_interval = 60;
+  o.json = true;
+  o.ack = true;
+  o.ack_window = 1;
+  std::string out;
+  CHECK(run_captured(o, out) == 0);
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  CHECK(!j.is_discarded());
+  if (!j.is_discarded())
+    CHECK(j.at("ack_stalls").get<std::uint64_t>() > 0 && j.at("frames_unacked").get<std::uint64_t>() <= 1);
 }
 
 } // namespace
@@ -228,6 +602,9 @@ int main() {
   check_format();
   check_histogram();
   check_options();
+  check_ack_buffer();
+  check_ack_end_to_end();
+  check_ack_stall();
   check_determinism();
   check_flights();
   if (failures) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace dccs::sim {
 
@@ -38,6 +39,8 @@ drone::drone(shard& owner, std::uint32_t index, const flight_model& model)
   char buf[80];
   const std::size_t n = format_drone_id(buf, sizeof buf, owner.opts().prefix, index);
   id_.assign(buf, n);
+  if (owner.opts().ack)
+    acks_ = std::make_unique<ack_buffer>(owner.opts().ack_window);
 }
 
 void drone::start() {
@@ -76,6 +79,8 @@ void drone::begin_connect() {
   ws_->set_option(to);
   rbuf_.clear();
   writing_ = close_after_write_ = false;
+  if (acks_)
+    acks_->rewind(); // a new connection: nothing kept is written on it yet, no ack of it counts yet
 
   state_ = state::connecting;
   arm_connect_deadline();
@@ -119,12 +124,12 @@ void drone::on_upgrade(const error_code& ec) {
   if (ec)
     return fail("websocket upgrade", ec);
   state_ = state::hello;
-  const std::size_t n = format_hello(wbuf_.data(), wbuf_.size(), id_);
+  const std::size_t n = format_hello(wbuf_.data(), wbuf_.size(), id_, acks_ != nullptr);
   writing_ = true;
   ++ops_;
   ws_->async_write(net::buffer(wbuf_.data(), n), [this](const error_code& ec, std::size_t) {
     --ops_;
-    on_write(ec, false, 0);
+    on_write(ec, false, 0, false);
   });
   read();
 }
@@ -157,15 +162,24 @@ void drone::on_read(const error_code& ec) {
 }
 
 void drone::on_message() {
-  // The node only sends `welcome` and `error` to drones; both are rare, so a real parse is cheap.
+  // `ack` may come once per frame, so its usual spelling is matched without a parser; `welcome`,
+  // `error` and any other spelling are rare, so a real parse is cheap.
   const std::size_t size = rbuf_.size();
+  std::uint64_t seq = 0;
+  if (parse_ack_fast(std::string_view(static_cast<const char*>(rbuf_.data().data()), size), seq))
+    return on_ack(seq);
   rbuf_.prepare(simdjson::SIMDJSON_PADDING); // keeps the readable bytes, guarantees the padding
   const char* data = static_cast<const char*>(rbuf_.data().data());
   std::string_view type;
   auto doc = shard_.parser().iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING));
   if (doc.error() || doc["type"].get_string().get(type))
     type = {};
-  if (type == "welcome") {
+  if (type == "ack") {
+    if (doc["seq"].get_uint64().get(seq) == simdjson::SUCCESS)
+      return on_ack(seq);
+    shard_.counters().ack_errors.add();
+    shard_.log_error_frame(id_, std::string_view(data, size));
+  } else if (type == "welcome") {
     if (state_ == state::hello)
       on_welcome();
   } else if (type == "error") {
@@ -173,6 +187,25 @@ void drone::on_message() {
     shard_.log_error_frame(id_, std::string_view(data, size));
   } else {
     shard_.log_error_frame(id_, std::string_view(data, size)); // unexpected: show it once or twice
+  }
+}
+
+void drone::on_ack(std::uint64_t seq) {
+  auto& c = shard_.counters();
+  if (!acks_) { // we did not ask for acks
+    c.ack_errors.add();
+    return;
+  }
+  std::size_t released = 0;
+  switch (acks_->ack(seq, released)) {
+  case ack_result::advanced:
+    c.frames_acked.add(released);
+    break;
+  case ack_result::stale:
+    break;
+  case ack_result::beyond:
+    c.ack_errors.add();
+    break;
   }
 }
 
@@ -187,6 +220,10 @@ void drone::on_welcome() {
     const auto offset = std::chrono::duration_cast<clock::duration>(shard_.period() * phase_);
     next_tick_ = connected_at_ + offset;
     schedule_own_tick();
+  }
+  if (acks_) { // everything kept goes out again, oldest first, before any new frame
+    budget_ = shard_.ack_budget();
+    pump();
   }
 }
 
@@ -214,6 +251,8 @@ void drone::schedule_own_tick() {
 void drone::tick() {
   if (state_ != state::streaming)
     return;
+  if (acks_)
+    return tick_acked();
   model_.step(shard_.tick_dt());
   if (writing_) { // the previous frame is still queued in the socket: do not pile up
     shard_.counters().skipped.add();
@@ -225,21 +264,61 @@ void drone::tick() {
   ++ops_;
   ws_->async_write(net::buffer(wbuf_.data(), n), [this, n](const error_code& ec, std::size_t) {
     --ops_;
-    on_write(ec, true, n);
+    on_write(ec, true, n, false);
   });
 }
 
-void drone::on_write(const error_code& ec, bool telemetry, std::size_t bytes) {
+void drone::tick_acked() {
+  budget_ = shard_.ack_budget();
+  model_.step(shard_.tick_dt());
+  if (!shard_.draining()) {
+    auto& c = shard_.counters();
+    if (acks_->full()) {
+      c.ack_stalls.add();
+    } else {
+      // Not into wbuf_: it may be in use by a write in flight.
+      char frame[max_frame_size];
+      const std::size_t n = format_telemetry(frame, sizeof frame, model_.state(), seq_, wall_clock_us());
+      if (acks_->push(seq_, std::string_view(frame, n))) {
+        ++seq_;
+        c.frames_kept.add();
+      }
+    }
+  }
+  pump();
+}
+
+void drone::pump() {
+  if (state_ != state::streaming || writing_ || budget_ == 0 || !acks_->has_unsent())
+    return;
+  --budget_;
+  const std::string_view frame = acks_->next_unsent();
+  const std::size_t n = frame.size();
+  std::memcpy(wbuf_.data(), frame.data(), n); // the kept bytes may move (push, ack) while the write is in flight
+  const bool resend = acks_->mark_sent();
+  writing_ = true;
+  ++ops_;
+  ws_->async_write(net::buffer(wbuf_.data(), n), [this, n, resend](const error_code& ec, std::size_t) {
+    --ops_;
+    on_write(ec, true, n, resend);
+  });
+}
+
+void drone::on_write(const error_code& ec, bool telemetry, std::size_t bytes, bool resend) {
   writing_ = false;
   if (!ec && telemetry) {
     auto& c = shard_.counters();
     c.frames_sent.add();
     c.bytes_sent.add(bytes);
+    if (resend)
+      c.frames_resent.add();
   }
   if (state_ == state::closing || state_ == state::stopped || state_ == state::backoff)
     return maybe_finished_closing();
   if (ec)
     return fail("write", ec);
+  if (acks_)
+    pump();
 }
 
 void drone::send_close() {

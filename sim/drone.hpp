@@ -1,5 +1,6 @@
 #pragma once
 
+#include "sim/ack.hpp"
 #include "sim/flight.hpp"
 #include "sim/frame.hpp"
 #include "sim/rng.hpp"
@@ -12,6 +13,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -22,7 +24,9 @@ class shard;
 /// One virtual drone: its flight model and its WebSocket connection to `/ws/drone`.
 ///
 /// Lifecycle: queued (waiting for a handshake slot) → connecting → upgrading → hello (waiting for
-/// `welcome`) → streaming (one telemetry frame per tick) → closing → backoff → queued ... A drone is
+/// `welcome`) → streaming (one telemetry frame per tick) → closing → backoff → queued ... With --ack,
+/// a tick keeps the new frame in an ack_buffer and the drone writes kept frames in seq order (after a
+/// reconnect the unacknowledged ones first), several per tick while it catches up. A drone is
 /// driven entirely by handlers on its shard's executor, so it needs no locking. It is never
 /// destroyed while its io_context runs.
 class drone {
@@ -45,6 +49,8 @@ public:
   /// Fraction of the telemetry period by which this drone's ticks are offset, in [0, 1).
   double phase() const noexcept { return phase_; }
   const std::string& id() const noexcept { return id_; }
+  /// The kept frames with --ack, nullptr without.
+  const ack_buffer* acks() const noexcept { return acks_.get(); }
 
 private:
   enum class state : std::uint8_t { idle, queued, connecting, upgrading, hello, streaming, closing, backoff, stopped };
@@ -56,7 +62,14 @@ private:
   void read();
   void on_read(const boost::system::error_code& ec);
   void on_message();
-  void on_write(const boost::system::error_code& ec, bool telemetry, std::size_t bytes);
+  void on_write(const boost::system::error_code& ec, bool telemetry, std::size_t bytes, bool resend);
+  /// --ack: keeps a new frame (unless draining or the window is full), then writes what it may.
+  void tick_acked();
+  /// --ack: writes the next kept frame not yet written on this connection, if the socket is free
+  /// and this tick's budget allows; called again when that write completes.
+  void pump();
+  /// --ack: an `ack` frame arrived.
+  void on_ack(std::uint64_t seq);
   void send_close();
   /// Tears the connection down (if not already) and waits for pending operations to finish.
   void fail(const char* what, const boost::system::error_code& ec);
@@ -79,12 +92,14 @@ private:
   boost::asio::steady_timer timer_; ///< connect deadline, backoff, or ticks in --scheduler timers
   boost::beast::flat_buffer rbuf_;
   std::array<char, max_frame_size> wbuf_{};
+  std::unique_ptr<ack_buffer> acks_; ///< --ack only
 
   state state_ = state::idle;
   std::uint32_t ops_ = 0;       ///< socket operations in flight
   std::uint32_t timer_gen_ = 0; ///< invalidates stale timer handlers
   std::uint32_t attempt_ = 0;   ///< consecutive failed attempts (backoff exponent)
   std::uint64_t seq_ = 0;
+  std::uint32_t budget_ = 0; ///< --ack: frames this drone may still write before its next tick
   bool writing_ = false;
   bool close_after_write_ = false;
   bool holds_gate_ = false;

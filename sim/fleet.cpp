@@ -105,6 +105,7 @@ shard::shard(net::any_io_executor ex, const options& opts, const net::ip::tcp::e
     : ex_(std::move(ex)), opts_(opts), endpoint_(ep), host_header_(opts.host_header()), path_(opts.drone_path()),
       shared_(shared), tick_dt_(opts.time_scale / opts.rate),
       period_(std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(1e9 / opts.rate)))),
+      ack_budget_(static_cast<std::uint32_t>(std::clamp(std::floor(opts.ack_max_rate / opts.rate), 1.0, 1e6))),
       gate_(gate_limit) {
   if (opts.scheduler == scheduler_kind::wheel)
     wheel_.emplace(ex_, opts.rate, counters_);
@@ -134,6 +135,14 @@ void shard::stop() {
 void shard::force_close() {
   for (auto& d : drones_)
     d->force_close();
+}
+
+void shard::write_ack_report(std::FILE* f) const {
+  for (const auto& d : drones_) {
+    const ack_buffer* a = d->acks();
+    std::fprintf(f, "%s %lld %lld\n", d->id().c_str(), static_cast<long long>(a ? a->highest_acked() : -1),
+                 static_cast<long long>(a ? a->highest_sent() : -1));
+  }
 }
 
 void shard::on_connected() {
@@ -206,6 +215,22 @@ void fleet::stop() {
 void fleet::force_close() {
   for (auto& s : shards_)
     net::post(s->executor(), [sp = s.get()] { sp->force_close(); });
+}
+
+bool fleet::write_ack_report(const std::string& path) const {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    std::fprintf(stderr, "[dccs-sim] cannot write --ack-report %s\n", path.c_str());
+    return false;
+  }
+  for (const auto& s : shards_)
+    s->write_ack_report(f);
+  const bool ok = std::ferror(f) == 0;
+  if (std::fclose(f) != 0 || !ok) {
+    std::fprintf(stderr, "[dccs-sim] cannot write --ack-report %s\n", path.c_str());
+    return false;
+  }
+  return true;
 }
 
 std::optional<double> fleet::fleet_connected_after() const noexcept {

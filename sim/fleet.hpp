@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -74,6 +75,7 @@ struct fleet_shared {
   std::atomic<std::int64_t> connected{0};
   std::atomic<std::uint64_t> welcomes{0};
   std::atomic<bool> stopping{false};
+  std::atomic<bool> draining{false};
   std::atomic<std::size_t> stopped_drones{0};
   std::atomic<std::int64_t> fleet_connected_us{-1}; ///< first time all drones were connected
   std::atomic<int> logged_errors{0};
@@ -95,6 +97,10 @@ public:
   double tick_dt() const noexcept { return tick_dt_; }
   std::chrono::nanoseconds period() const noexcept { return period_; }
   bool stopping() const noexcept { return shared_.stopping.load(std::memory_order_relaxed); }
+  /// --stop-when-acked: the duration is over, drones only resend what is not acknowledged yet.
+  bool draining() const noexcept { return shared_.draining.load(std::memory_order_relaxed); }
+  /// --ack: frames a drone may write per tick (resent and new): --ack-max-rate / --rate, at least 1.
+  std::uint32_t ack_budget() const noexcept { return ack_budget_; }
 
   drone_counters& counters() noexcept { return counters_; }
   const drone_counters& counters() const noexcept { return counters_; }
@@ -105,6 +111,8 @@ public:
   void start();
   void stop();
   void force_close();
+  /// Appends "drone_id highest_acked_seq highest_sent_seq" per drone (--ack; call when the io_context has stopped).
+  void write_ack_report(std::FILE* f) const;
 
   /// A drone got its `welcome` / lost an established connection / reached its final state.
   void on_connected();
@@ -125,6 +133,7 @@ private:
   fleet_shared& shared_;
   double tick_dt_;
   std::chrono::nanoseconds period_;
+  std::uint32_t ack_budget_;
   drone_counters counters_;
   connect_gate gate_;
   std::optional<tick_wheel> wheel_;
@@ -143,6 +152,11 @@ public:
   void stop();
   /// Closes every socket at once (after the shutdown grace period).
   void force_close();
+  /// --stop-when-acked: drones stop generating telemetry and keep resending until acknowledged.
+  void drain() noexcept { shared_.draining.store(true); }
+  /// Writes the --ack-report file; false (with a message on stderr) if it cannot be written.
+  /// Only once the io_context has stopped.
+  bool write_ack_report(const std::string& path) const;
 
   bool all_stopped() const noexcept { return shared_.stopped_drones.load() >= shared_.total_drones; }
   std::size_t size() const noexcept { return shared_.total_drones; }

@@ -80,11 +80,11 @@ std::size_t format_drone_id(char* buf, std::size_t cap, std::string_view prefix,
   return w.finish();
 }
 
-std::size_t format_hello(char* buf, std::size_t cap, std::string_view id) noexcept {
+std::size_t format_hello(char* buf, std::size_t cap, std::string_view id, bool ack) noexcept {
   writer w(buf, cap);
   w.raw(R"({"type":"hello","drone_id":")");
   w.raw(id);
-  w.raw(R"(","model":"sim-quad","fw":"1.0"})");
+  w.raw(ack ? R"(","model":"sim-quad","fw":"1.0","ack":true})" : R"(","model":"sim-quad","fw":"1.0"})");
   return w.finish();
 }
 

@@ -92,14 +92,36 @@ usage: dccs-sim --url ws://HOST:PORT --drones N --rate HZ [options]
   --time-scale X         simulated seconds per real second of the flight model (default 1)
   --scheduler KIND       wheel (one timer walking a ring of slots, default) or timers
                          (one steady timer per drone)
+  --ack                  acknowledged telemetry: every drone adds "ack":true to its hello, keeps
+                         each telemetry frame it sent (the exact bytes) until an {"type":"ack",
+                         "seq":N} covers it, and after a reconnect resends every unacknowledged
+                         frame, identical and in seq order, before any new one
+  --ack-window N         with --ack: the most unacknowledged frames a drone keeps; when full it
+                         generates no telemetry until acks free room (counted as ack_stalls)
+                         (default 100000)
+  --ack-max-rate HZ      with --ack: the most frames (resent and new) a drone writes per second,
+                         at least one per telemetry tick; keep it below the node's drone.max_rate
+                         (default 50)
+  --ack-report FILE      with --ack: at exit, write one line per drone:
+                         "drone_id highest_acked_seq highest_sent_seq" (-1: none)
+  --stop-when-acked      with --ack and --duration: when the duration is over, stop generating
+                         telemetry and wait until every kept frame is acknowledged (reconnecting
+                         and resending as needed), then stop
+  --drain-timeout S      the longest that wait lasts (default 30)
   --help                 this text
 
 Signals: SIGINT/SIGTERM stop cleanly (close frames, final report); SIGUSR1 starts the measurement
 window: the "window" figures of the final report (frames, latency, CPU) count from then on.
 A line "fleet connected: N/N" is printed on stderr the first time every drone is connected.
 Reconnects use exponential backoff with jitter (200 ms doubling to 10 s); a drone closed with 4000
-(replaced by another connection with its id) does not come back.
-Exit status: 0 after a clean run, 1 if no connection ever succeeded, 2 on a bad command line.
+(replaced by another connection with its id) does not come back; one closed with 1013 (try again
+later) comes back with the same backoff and, with --ack, resends what was not acknowledged.
+With --ack, seq starts at 0 for every drone and counts every generated frame, so the acknowledged
+frames of a drone are exactly seq 0..highest_acked_seq. "sent" counts every telemetry frame written,
+resends included; the reports add acked, unacked (kept), resent, ack_stalls and ack_errors (acks
+above the highest seq the drone wrote on that connection; they are ignored).
+Exit status: 0 after a clean run, 1 if no connection ever succeeded, 2 on a bad command line,
+3 with --stop-when-acked if frames were still unacknowledged at exit.
 )";
 }
 
@@ -122,7 +144,7 @@ parse_result parse_options(int argc, const char* const* argv) {
         name = name.substr(0, eq);
         has_value = true;
       }
-      const bool is_flag = name == "observe" || name == "json";
+      const bool is_flag = name == "observe" || name == "json" || name == "ack" || name == "stop-when-acked";
       if (is_flag) {
         if (has_value)
           throw std::invalid_argument("--" + name + " takes no value");
@@ -159,6 +181,18 @@ parse_result parse_options(int argc, const char* const* argv) {
         o.connect_timeout = to_double(name, value);
       else if (name == "time-scale")
         o.time_scale = to_double(name, value);
+      else if (name == "ack")
+        o.ack = true;
+      else if (name == "ack-window")
+        o.ack_window = to_uint(name, value);
+      else if (name == "ack-max-rate")
+        o.ack_max_rate = to_double(name, value);
+      else if (name == "ack-report")
+        o.ack_report = value;
+      else if (name == "stop-when-acked")
+        o.stop_when_acked = true;
+      else if (name == "drain-timeout")
+        o.drain_timeout = to_double(name, value);
       else if (name == "scheduler") {
         if (value == "wheel")
           o.scheduler = scheduler_kind::wheel;
@@ -188,6 +222,16 @@ parse_result parse_options(int argc, const char* const* argv) {
       throw std::invalid_argument("--connect-timeout: must be > 0");
     if (!(o.time_scale > 0.0 && o.time_scale <= 1000.0))
       throw std::invalid_argument("--time-scale: must be in (0, 1000]");
+    if (o.ack_window < 1)
+      throw std::invalid_argument("--ack-window: must be >= 1");
+    if (!(o.ack_max_rate > 0.0))
+      throw std::invalid_argument("--ack-max-rate: must be > 0");
+    if (!(o.drain_timeout > 0.0))
+      throw std::invalid_argument("--drain-timeout: must be > 0");
+    if (!o.ack && (o.stop_when_acked || !o.ack_report.empty()))
+      throw std::invalid_argument("--stop-when-acked and --ack-report need --ack");
+    if (o.stop_when_acked && o.duration <= 0.0)
+      throw std::invalid_argument("--stop-when-acked needs --duration");
     // The drone id must stay within the protocol: 1-64 characters of A-Z a-z 0-9 _ . -
     if (o.prefix.size() > 64 - 5)
       throw std::invalid_argument("--prefix: at most 59 characters");

@@ -33,6 +33,12 @@ struct options {
   double connect_timeout = 10.0;    ///< seconds for TCP connect + upgrade + welcome
   double time_scale = 1.0;          ///< simulated seconds per real second (flight model only)
   scheduler_kind scheduler = scheduler_kind::wheel;
+  bool ack = false;                 ///< say "ack":true and keep telemetry until acknowledged
+  std::size_t ack_window = 100000;  ///< the most unacknowledged frames a drone keeps
+  double ack_max_rate = 50.0;       ///< frames/s a drone writes at most while catching up (resends + new)
+  std::string ack_report;           ///< file for "drone_id highest_acked_seq highest_sent_seq" lines at exit
+  bool stop_when_acked = false;     ///< after --duration, wait for every kept frame to be acknowledged
+  double drain_timeout = 30.0;      ///< seconds that wait may last
 
   /// Path of the drone endpoint, e.g. "/ws/drone".
   std::string drone_path() const { return base_path + "/ws/drone"; }

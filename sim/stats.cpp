@@ -26,6 +26,8 @@ close_kind classify_close(std::uint16_t code) noexcept {
     return close_kind::too_big;
   case 1011:
     return close_kind::server_error;
+  case 1013:
+    return close_kind::try_later;
   case 4000:
     return close_kind::replaced;
   case 0:
@@ -38,7 +40,7 @@ close_kind classify_close(std::uint16_t code) noexcept {
 }
 
 const char* close_kind_name(close_kind k) noexcept {
-  static constexpr const char* names[] = {"1000", "1001", "1008", "1009", "1011", "4000", "abnormal", "other"};
+  static constexpr const char* names[] = {"1000", "1001", "1008", "1009", "1011", "1013", "4000", "abnormal", "other"};
   return names[static_cast<std::size_t>(k)];
 }
 
@@ -52,6 +54,11 @@ void counter_totals::add(const drone_counters& c) noexcept {
   connect_failures += c.connect_failures.get();
   disconnects += c.disconnects.get();
   late_ticks += c.late_ticks.get();
+  frames_kept += c.frames_kept.get();
+  frames_acked += c.frames_acked.get();
+  frames_resent += c.frames_resent.get();
+  ack_stalls += c.ack_stalls.get();
+  ack_errors += c.ack_errors.get();
   for (std::size_t i = 0; i < closes.size(); ++i)
     closes[i] += c.closes[i].get();
 }
@@ -67,6 +74,11 @@ counter_totals counter_totals::operator-(const counter_totals& o) const noexcept
   r.connect_failures -= o.connect_failures;
   r.disconnects -= o.disconnects;
   r.late_ticks -= o.late_ticks;
+  r.frames_kept -= o.frames_kept;
+  r.frames_acked -= o.frames_acked;
+  r.frames_resent -= o.frames_resent;
+  r.ack_stalls -= o.ack_stalls;
+  r.ack_errors -= o.ack_errors;
   for (std::size_t i = 0; i < closes.size(); ++i)
     r.closes[i] -= o.closes[i];
   return r;

@@ -36,12 +36,23 @@ private:
 };
 
 /// Close codes counted separately (docs/protocol.md), plus "abnormal" (no close frame) and "other".
-enum class close_kind : std::size_t { normal, going_away, policy, too_big, server_error, replaced, abnormal, other, count_ };
+enum class close_kind : std::size_t {
+  normal,
+  going_away,
+  policy,
+  too_big,
+  server_error,
+  try_later,
+  replaced,
+  abnormal,
+  other,
+  count_
+};
 
 /// Maps a WebSocket close code to its counter.
 close_kind classify_close(std::uint16_t code) noexcept;
 
-/// Name used in reports and JSON: "1000", "1001", "1008", "1009", "1011", "4000", "abnormal", "other".
+/// Name used in reports and JSON: "1000", "1001", "1008", "1009", "1011", "1013", "4000", "abnormal", "other".
 const char* close_kind_name(close_kind k) noexcept;
 
 /// Counters of one shard of drones.
@@ -55,6 +66,12 @@ struct drone_counters {
   counter connect_failures; ///< attempts that never got a `welcome`
   counter disconnects;      ///< established connections that ended
   counter late_ticks;       ///< scheduler ticks that ran more than one period late
+  // --ack only:
+  counter frames_kept;   ///< telemetry frames generated and kept until acknowledged
+  counter frames_acked;  ///< kept frames released by an `ack`
+  counter frames_resent; ///< telemetry frames written again after a reconnect (also in frames_sent)
+  counter ack_stalls;    ///< ticks that generated no frame because the ack window was full
+  counter ack_errors;    ///< `ack` frames above the highest seq written on that connection
   /// How late telemetry ticks ran behind their schedule (µs): over the run, the window, the report interval.
   max_gauge lag_total_us, lag_window_us, lag_interval_us;
 
@@ -69,10 +86,13 @@ struct drone_counters {
 /// Plain copy of counters, summed over shards; subtractable for a window.
 struct counter_totals {
   std::uint64_t frames_sent = 0, bytes_sent = 0, skipped = 0, errors = 0, connect_attempts = 0,
-                reconnects = 0, connect_failures = 0, disconnects = 0, late_ticks = 0;
+                reconnects = 0, connect_failures = 0, disconnects = 0, late_ticks = 0, frames_kept = 0,
+                frames_acked = 0, frames_resent = 0, ack_stalls = 0, ack_errors = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(close_kind::count_)> closes{};
 
   void add(const drone_counters& c) noexcept;
+  /// Frames kept and not acknowledged (a level, not a count: meaningless on a difference).
+  std::uint64_t frames_unacked() const noexcept { return frames_kept - frames_acked; }
   counter_totals operator-(const counter_totals& o) const noexcept;
 };
 
