@@ -218,6 +218,13 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
       ok = read_string(v, key, 0, 64, out.info.model, out);
     } else if (key == "fw") {
       ok = read_string(v, key, 0, 64, out.info.fw, out);
+    } else if (key == "ack") {
+      bool b = false;
+      if (v.get_bool().get(b) != sj::SUCCESS) {
+        fail(out, "invalid_field", "field 'ack' must be true or false");
+        return;
+      }
+      out.ack = b;
     }
     // Unknown fields are skipped by the on-demand parser.
     if (!ok)

@@ -12,6 +12,7 @@ struct drone_frame {
   enum kind_t { hello, telemetry, heartbeat, invalid };
   kind_t kind = invalid;
   actors::drone_info info; ///< for hello
+  bool ack = false;        ///< for hello: the drone asks for acknowledgements of stored telemetry
   actors::telemetry t;     ///< for telemetry
   double ts = 0;           ///< for heartbeat (0 when absent)
   std::string error_code;  ///< for invalid: malformed, unknown_type, missing_field, invalid_field

@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/telemetry_store.hpp"
 #include "bridges/server.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/log.hpp"
@@ -38,9 +39,56 @@ bool node::start(std::string& error) {
   auto board = std::make_shared<actors::board>(1000 / cfg_.integer("hub.rate"));
   hub_ = system_->spawn(actors::hub_actor, board, static_cast<int>(cfg_.integer("hub.flush_ms")));
   directory_ = system_->spawn(actors::directory_actor, board, ds, am);
+  server_services services;
+  services.health = &health_;
+  services.storage = cfg_.boolean("db.enabled");
+  health_.redis.set(runtime::dependency_health::disabled);
+  if (services.storage) {
+    auto role_url = [this](const std::string& role) {
+      auto url = cfg_.str("db." + role + "_url");
+      return url.empty() ? cfg_.str("db.url") : url;
+    };
+    actors::telemetry_settings ts;
+    ts.db.role = "telemetry";
+    ts.db.url = role_url("telemetry");
+    ts.db.retry_min = std::chrono::milliseconds(cfg_.integer("db.retry_min_ms"));
+    ts.db.retry_max = std::chrono::milliseconds(cfg_.integer("db.retry_max_ms"));
+    ts.flush_ms = cfg_.integer("telemetry.flush_ms");
+    ts.batch_rows = static_cast<std::size_t>(cfg_.integer("telemetry.batch_rows"));
+    ts.retention_days = cfg_.integer("telemetry.retention_days");
+    ts.partitions_ahead = cfg_.integer("telemetry.partitions_ahead");
+    ts.maintenance_s = cfg_.integer("telemetry.maintenance_s");
+    actors::telemetry_metrics tm;
+    tm.committed = &metrics_.make_counter("dccs_telemetry_rows_committed_total", "telemetry rows committed");
+    tm.duplicates = &metrics_.make_counter("dccs_telemetry_rows_duplicate_total",
+                                           "telemetry rows already stored (resent frames), not stored again");
+    tm.dropped = &metrics_.make_counter("dccs_telemetry_rows_dropped_total",
+                                        "best-effort telemetry rows dropped because the buffer was full");
+    tm.refused = &metrics_.make_counter("dccs_telemetry_rows_refused_total",
+                                        "acknowledged telemetry rows refused because the buffer was full");
+    tm.batches = &metrics_.make_counter("dccs_telemetry_batches_total", "telemetry transactions committed");
+    tm.failures = &metrics_.make_counter("dccs_telemetry_write_failures_total", "telemetry batch writes that failed");
+    tm.buffered_rows = &metrics_.make_gauge("dccs_telemetry_buffer_rows", "telemetry rows waiting to be written");
+    tm.buffered_bytes = &metrics_.make_gauge("dccs_telemetry_buffer_bytes", "memory of telemetry rows waiting");
+    tm.latency = &metrics_.make_histogram("dccs_telemetry_commit_latency_ms",
+                                          "time from receiving a telemetry frame to its commit, ms",
+                                          {1, 2, 5, 10, 20, 50, 100, 150, 200, 250, 300, 500, 1000, 2000, 5000, 10000});
+    tm.partitions_created = &metrics_.make_counter("dccs_telemetry_partitions_created_total", "partitions created");
+    tm.partitions_dropped = &metrics_.make_counter("dccs_telemetry_partitions_dropped_total",
+                                                   "partitions dropped past retention");
+    services.telemetry = std::make_shared<actors::telemetry_buffer>(
+      static_cast<std::size_t>(cfg_.integer("telemetry.buffer_bytes")), ts.batch_rows, tm);
+    writer_ = system_->spawn<caf::detached>(actors::telemetry_writer, services.telemetry, ts, tm,
+                                            &health_.telemetry_db);
+    maintenance_ = system_->spawn<caf::detached>(actors::telemetry_maintenance, ts, tm);
+  } else {
+    health_.fleet_db.set(runtime::dependency_health::disabled);
+    health_.telemetry_db.set(runtime::dependency_health::disabled);
+  }
   auto settings = server_settings::from(cfg_);
   auto node_name = settings.node_name;
-  server_ = std::make_unique<server>(*system_, directory_, hub_, std::move(settings), metrics_, am);
+  server_ = std::make_unique<server>(*system_, directory_, hub_, std::move(settings), metrics_, am,
+                                     std::move(services));
   if (!server_->start(error))
     return false;
   server_->set_ready(true);
@@ -64,6 +112,17 @@ void node::stop() {
     self->request(hub_, std::chrono::seconds(2), actors::flush_atom::value)
       .receive([](bool) {}, [](caf::error&) {});
     server_->stop();
+  }
+  if (writer_ != nullptr) {
+    // The sockets are closed: write what the buffer still holds.
+    caf::scoped_actor self{*system_};
+    self->request(writer_, std::chrono::seconds(10), actors::flush_atom::value)
+      .receive([](bool) {}, [](caf::error&) {});
+  }
+  for (auto* a : {&writer_, &maintenance_}) {
+    if (*a != nullptr)
+      caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+    *a = nullptr;
   }
   caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(hub_, caf::exit_reason::user_shutdown);

@@ -9,6 +9,7 @@
 
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/pg.hpp"
 
 namespace dccs::bridges {
 
@@ -32,6 +33,9 @@ public:
   caf::actor_system& system();
   caf::actor directory() const { return directory_; }
   caf::actor hub() const { return hub_; }
+  caf::actor telemetry_writer() const { return writer_; }
+  caf::actor telemetry_maintenance() const { return maintenance_; }
+  runtime::node_health& health() { return health_; }
   runtime::metrics& metrics() { return metrics_; }
   const runtime::config& config() const { return cfg_; }
 
@@ -42,6 +46,9 @@ private:
   std::unique_ptr<caf::actor_system> system_;
   caf::actor directory_;
   caf::actor hub_;
+  caf::actor writer_;
+  caf::actor maintenance_;
+  runtime::node_health health_;
   std::unique_ptr<server> server_;
   bool stopped_ = false;
 };

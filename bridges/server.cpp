@@ -19,6 +19,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/drone_json.hpp"
+#include "actors/telemetry_store.hpp"
 #include "bridges/drone_frame.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
@@ -74,8 +75,9 @@ public:
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
   impl(caf::actor_system& sys, caf::actor directory, caf::actor hub, server_settings settings,
-       runtime::metrics& m, actors::actor_metrics am)
+       runtime::metrics& m, actors::actor_metrics am, server_services services)
     : sys(sys), directory(std::move(directory)), hub(std::move(hub)), settings(std::move(settings)),
+      services(std::move(services)),
       ioc_holder(std::make_unique<net::io_context>(this->settings.threads)), ioc(*ioc_holder),
       acceptor(std::in_place, net::make_strand(ioc)),
       frames_accepted(m.make_counter("dccs_frames_accepted_total", "drone frames accepted")),
@@ -83,6 +85,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       drones_closed_rate(m.make_counter("dccs_drone_rate_limited_total", "drone connections closed for flooding")),
       drones_closed_size(m.make_counter("dccs_drone_oversize_total", "drone connections closed for an oversized frame")),
       drones_replaced(m.make_counter("dccs_drone_replaced_total", "drone connections replaced by a newer one")),
+      drones_backlogged(m.make_counter("dccs_drone_backlog_closed_total",
+                                       "acknowledged drone connections closed (1013) because the telemetry buffer was full")),
       http_requests(m.make_counter("dccs_http_requests_total", "HTTP requests served")),
       drones_connected(m.make_gauge("dccs_drone_connections", "open drone WebSockets")),
       operators_connected(m.make_gauge("dccs_operator_connections", "open operator WebSockets")),
@@ -93,6 +97,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   caf::actor directory;
   caf::actor hub;
   server_settings settings;
+  server_services services;
   /// Owned apart so that the server can destroy it (and the handlers it holds, which hold connections,
   /// which hold this impl) while the impl itself stays alive.
   std::unique_ptr<net::io_context> ioc_holder;
@@ -110,6 +115,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   runtime::counter& drones_closed_rate;
   runtime::counter& drones_closed_size;
   runtime::counter& drones_replaced;
+  runtime::counter& drones_backlogged;
   runtime::counter& http_requests;
   runtime::gauge& drones_connected;
   runtime::gauge& operators_connected;
@@ -274,6 +280,7 @@ private:
 /// welcome and error frames. All state is touched only on the connection's strand.
 class drone_session : public ws_connection<drone_session, tcp::socket>, // a plain socket: the WebSocket's
                       public actors::drone_link,                       // own idle timeout is enough
+                      public actors::ack_sink,
                       public std::enable_shared_from_this<drone_session> {
   friend class ws_connection<drone_session, tcp::socket>;
 
@@ -303,6 +310,17 @@ public:
   }
 
   std::uint64_t id() const override { return link_id_; }
+
+  // -- ack_sink (called from the telemetry writer's thread) --
+
+  void committed(std::uint64_t seq) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), seq] {
+      std::string frame = "{\"type\":\"ack\",\"seq\":";
+      frame += std::to_string(seq);
+      frame += '}';
+      self->write(std::move(frame));
+    });
+  }
 
 private:
   void on_accept(beast::error_code ec) {
@@ -372,6 +390,12 @@ private:
         said_hello_ = true;
         hello_timer_.reset();
         drone_id_ = frame_.info.id;
+        if (frame_.ack) {
+          if (srv_->services.telemetry)
+            ack_ = shared_from_this();
+          else
+            reject("ack_unavailable", "this node does not store telemetry: no acknowledgements will be sent");
+        }
         srv_->frames_accepted.inc();
         caf::anon_send(srv_->directory, actors::connect_atom::value, std::move(frame_.info),
                        actors::drone_link_ptr{shared_from_this()});
@@ -383,6 +407,8 @@ private:
           return;
         }
         srv_->frames_accepted.inc();
+        if (frame_.kind == drone_frame::telemetry && srv_->services.telemetry && !store(recv))
+          return;
         if (!drone_) {
           if (pending_.size() >= srv_->settings.drone_pending_frames) {
             reject("busy", "frame dropped: the drone is still being attached");
@@ -394,6 +420,25 @@ private:
         forward(frame_.kind == drone_frame::telemetry, std::move(frame_.t), recv);
         return;
     }
+  }
+
+  /// Hands a telemetry frame to the writer. False when the frame was refused (acknowledged drone, buffer
+  /// full): the connection then closes with 1013 and the drone resends after reconnecting.
+  bool store(double recv) {
+    actors::telemetry_row row;
+    row.drone_id = drone_id_;
+    row.t = frame_.t;
+    row.received = recv;
+    row.received_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch()).count();
+    row.ack = ack_;
+    if (srv_->services.telemetry->push(std::move(row)))
+      return true;
+    srv_->drones_backlogged.inc();
+    runtime::log::warn("drone", "telemetry buffer full, closing acknowledged connection",
+                       {{"drone_id", drone_id_}, {"link", link_id_}});
+    start_close(websocket::close_code::try_again_later, "telemetry storage is behind, resend later");
+    return false;
   }
 
   void forward(bool is_telemetry, actors::telemetry&& t, double recv) {
@@ -465,6 +510,7 @@ private:
   std::vector<pending_frame> pending_;
   std::string drone_id_;
   caf::actor drone_;
+  std::weak_ptr<actors::ack_sink> ack_; ///< set when the drone asked for acknowledgements
   bool said_hello_ = false;
 };
 
@@ -847,8 +893,9 @@ void server::impl::do_accept() {
 }
 
 server::server(caf::actor_system& sys, caf::actor directory, caf::actor hub, server_settings settings,
-               runtime::metrics& metrics, const actors::actor_metrics& am)
-  : impl_(std::make_shared<impl>(sys, std::move(directory), std::move(hub), std::move(settings), metrics, am)) {
+               runtime::metrics& metrics, const actors::actor_metrics& am, server_services services)
+  : impl_(std::make_shared<impl>(sys, std::move(directory), std::move(hub), std::move(settings), metrics, am,
+                                 std::move(services))) {
 }
 
 server::~server() {

@@ -9,6 +9,8 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/telemetry_store.hpp"
+#include "runtime/pg.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
 
@@ -36,13 +38,22 @@ struct server_settings {
   static server_settings from(const runtime::config& cfg);
 };
 
+/// What the bridge reaches besides the directory and the hub (each may be absent: storage off, no Redis).
+struct server_services {
+  actors::telemetry_buffer_ptr telemetry; ///< telemetry rows go here (null: nothing is stored)
+  caf::actor fleet;                       ///< the drone registry (fleet store actor)
+  caf::actor history;                     ///< telemetry history queries
+  runtime::node_health* health = nullptr; ///< dependencies, for /readyz
+  bool storage = false;                   ///< db.enabled
+};
+
 /// The node's one HTTP port (Boost.Beast): drone WebSockets at /ws/drone, operator WebSockets at
 /// /ws/operator, the REST API under /api/v1, health and metrics, and static files. Network I/O runs on its
 /// own threads; it talks to actors only with asynchronous messages and never blocks on one.
 class server {
 public:
   server(caf::actor_system& sys, caf::actor directory, caf::actor hub, server_settings settings,
-         runtime::metrics& metrics, const actors::actor_metrics& am);
+         runtime::metrics& metrics, const actors::actor_metrics& am, server_services services = {});
   ~server();
 
   server(const server&) = delete;

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libcaf-dev libboost-dev libsimdjson-dev nlohmann-json3-dev catch2 libssl-dev libpqxx-dev
-  postgresql postgresql-common
+  postgresql postgresql-common redis-server libhiredis-dev
   curl procps
 )
 

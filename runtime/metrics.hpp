@@ -3,8 +3,10 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace dccs::runtime {
 
@@ -29,12 +31,30 @@ private:
   std::atomic<std::int64_t> value_{0};
 };
 
+/// A distribution of durations in milliseconds over fixed buckets (Prometheus histogram), safe to observe
+/// from any thread.
+class histogram {
+public:
+  explicit histogram(std::vector<double> bounds);
+  void observe(double ms);
+  const std::vector<double>& bounds() const { return bounds_; }
+  /// Cumulative count of observations <= bounds()[i]; the last element counts everything.
+  std::vector<std::uint64_t> cumulative() const;
+  double sum() const;
+
+private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> counts_; // one per bound, plus +Inf
+  std::atomic<std::uint64_t> sum_us_{0};
+};
+
 /// The metrics of one node, rendered in the Prometheus text format at `GET /metrics`. Counters and gauges
 /// are created once at startup and live as long as the registry; references to them stay valid.
 class metrics {
 public:
   counter& make_counter(std::string name, std::string help);
   gauge& make_gauge(std::string name, std::string help);
+  histogram& make_histogram(std::string name, std::string help, std::vector<double> bounds_ms);
 
   /// Prometheus text exposition format, version 0.0.4.
   std::string render() const;
@@ -49,6 +69,14 @@ private:
   mutable std::mutex mtx_;
   std::deque<entry<counter>> counters_;
   std::deque<entry<gauge>> gauges_;
+  struct histogram_entry {
+    histogram_entry(std::string n, std::string h, std::vector<double> b)
+      : name(std::move(n)), help(std::move(h)), value(std::move(b)) {}
+    std::string name;
+    std::string help;
+    histogram value;
+  };
+  std::deque<histogram_entry> histograms_;
 };
 
 } // namespace dccs::runtime

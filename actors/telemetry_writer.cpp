@@ -1,0 +1,379 @@
+#include <charconv>
+#include <chrono>
+#include <ctime>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <pqxx/pqxx>
+
+#include "actors/telemetry_store.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
+
+namespace dccs::actors {
+
+// -- buffer ---------------------------------------------------------------------------------------------
+
+telemetry_buffer::telemetry_buffer(std::size_t max_bytes, std::size_t batch_rows, telemetry_metrics metrics)
+  : max_bytes_(max_bytes), batch_rows_(batch_rows), metrics_(metrics) {
+}
+
+std::size_t telemetry_buffer::row_bytes(const telemetry_row& r) {
+  auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
+  return sizeof(telemetry_row) + heap(r.drone_id) + heap(r.t.mode);
+}
+
+void telemetry_buffer::account(std::int64_t rows, std::int64_t bytes) {
+  if (metrics_.buffered_rows)
+    metrics_.buffered_rows->add(rows);
+  if (metrics_.buffered_bytes)
+    metrics_.buffered_bytes->add(bytes);
+}
+
+bool telemetry_buffer::push(telemetry_row&& row) {
+  auto size = static_cast<std::int64_t>(row_bytes(row));
+  bool acked = !row.ack.expired();
+  bool stored = false;
+  bool wake = false;
+  std::int64_t dropped = 0;
+  std::int64_t rows_delta = 0;
+  std::int64_t bytes_delta = 0;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto fits = [&] { return bytes_ + static_cast<std::size_t>(size) <= max_bytes_; };
+    while (!fits() && !best_effort_.empty()) {
+      auto b = static_cast<std::int64_t>(row_bytes(best_effort_.front()));
+      best_effort_.pop_front();
+      bytes_ -= static_cast<std::size_t>(b);
+      ++dropped;
+      --rows_delta;
+      bytes_delta -= b;
+    }
+    if (fits()) {
+      (acked ? acked_ : best_effort_).push_back(std::move(row));
+      bytes_ += static_cast<std::size_t>(size);
+      stored = true;
+      ++rows_delta;
+      bytes_delta += size;
+      if (!wake_sent_ && acked_.size() + best_effort_.size() >= batch_rows_) {
+        wake_sent_ = true;
+        wake = true;
+      }
+    } else if (!acked) {
+      ++dropped; // only acknowledged rows wait: the newest best-effort row goes too
+    }
+  }
+  account(rows_delta, bytes_delta);
+  if (dropped > 0 && metrics_.dropped)
+    metrics_.dropped->inc(static_cast<std::uint64_t>(dropped));
+  if (!stored && acked && metrics_.refused)
+    metrics_.refused->inc();
+  if (wake && wake_)
+    wake_();
+  return stored || !acked;
+}
+
+void telemetry_buffer::take(std::vector<telemetry_row>& out, std::size_t max) {
+  std::int64_t rows_delta = 0;
+  std::int64_t bytes_delta = 0;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto* q : {&acked_, &best_effort_}) {
+      while (!q->empty() && out.size() < max) {
+        auto b = static_cast<std::int64_t>(row_bytes(q->front()));
+        out.push_back(std::move(q->front()));
+        q->pop_front();
+        bytes_ -= static_cast<std::size_t>(b);
+        --rows_delta;
+        bytes_delta -= b;
+      }
+    }
+    if (acked_.size() + best_effort_.size() < batch_rows_)
+      wake_sent_ = false;
+  }
+  account(rows_delta, bytes_delta);
+}
+
+std::size_t telemetry_buffer::rows() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return acked_.size() + best_effort_.size();
+}
+
+std::size_t telemetry_buffer::bytes() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return bytes_;
+}
+
+// -- writer ---------------------------------------------------------------------------------------------
+
+namespace {
+
+void append_number(std::string& out, double v) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+
+void append_integer(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+
+void append_optional(std::string& out, bool present, double v) {
+  out += ',';
+  if (present)
+    append_number(out, v);
+  else
+    out += 'N';
+}
+
+/// The numeric fields of a row as one comma-separated list (N for NULL): COPY then escapes three short
+/// text fields per row instead of converting nineteen, and PostgreSQL splits the list in C.
+void append_numbers(std::string& out, const telemetry_row& r) {
+  const auto& t = r.t;
+  append_number(out, t.ts);
+  out += ',';
+  append_number(out, r.received);
+  for (double v : {t.lat, t.lon, t.alt, t.heading, t.speed, t.vspeed, t.battery}) {
+    out += ',';
+    append_number(out, v);
+  }
+  out += t.armed ? ",1" : ",0";
+  append_optional(out, t.present & telemetry::has_roll, t.roll);
+  append_optional(out, t.present & telemetry::has_pitch, t.pitch);
+  append_optional(out, t.present & telemetry::has_yaw, t.yaw);
+  append_optional(out, t.present & telemetry::has_voltage, t.voltage);
+  append_optional(out, t.present & telemetry::has_sats, t.sats);
+  append_optional(out, t.present & telemetry::has_fix, t.fix);
+}
+
+constexpr const char* staging_ddl =
+  "CREATE TEMP TABLE samples_in (drone_id text, seq int8, mode text, nums text) ON COMMIT DELETE ROWS";
+
+constexpr const char* staging_insert =
+  "INSERT INTO telemetry.samples (drone_id, time, seq, received, lat, lon, alt, heading, speed, vspeed,"
+  " battery, armed, mode, roll, pitch, yaw, voltage, sats, fix)"
+  " SELECT drone_id, to_timestamp(a[1] / 1000.0), seq, to_timestamp(a[2] / 1000.0), a[3], a[4], a[5], a[6],"
+  " a[7], a[8], a[9], a[10] <> 0, mode, a[11], a[12], a[13], a[14], a[15]::int4, a[16]::int4"
+  " FROM (SELECT drone_id, seq, mode, string_to_array(nums, ',', 'N')::float8[] AS a FROM samples_in) s"
+  " ON CONFLICT DO NOTHING";
+
+struct writer_state {
+  explicit writer_state(telemetry_settings s, runtime::dependency_health* health)
+    : settings(std::move(s)), link(settings.db, health) {}
+  telemetry_settings settings;
+  runtime::pg_link link;
+  std::uint64_t prepared_generation = 0;
+  std::vector<telemetry_row> batch; ///< taken from the buffer, not yet committed
+  std::string text;
+  bool retry_pending = false;
+};
+
+} // namespace
+
+caf::behavior telemetry_writer(caf::event_based_actor* self, telemetry_buffer_ptr buffer, telemetry_settings s,
+                               telemetry_metrics metrics, runtime::dependency_health* health) {
+  auto st = std::make_shared<writer_state>(std::move(s), health);
+  st->batch.reserve(st->settings.batch_rows);
+  // Writes st->batch in one transaction. Returns false (batch kept) when the database is unavailable.
+  auto write_batch = [st, metrics]() -> bool {
+    try {
+      auto inserted = st->link.run([&](pqxx::connection& conn) -> std::size_t {
+        if (st->prepared_generation != st->link.generation()) {
+          pqxx::nontransaction ddl{conn};
+          ddl.exec0(staging_ddl);
+          st->prepared_generation = st->link.generation();
+        }
+        pqxx::work tx{conn};
+        {
+          pqxx::stream_to copy{tx, "samples_in"};
+          std::string seq;
+          for (auto& r : st->batch) {
+            auto& nums = st->text;
+            nums.clear();
+            append_numbers(nums, r);
+            seq.clear();
+            append_integer(seq, r.t.seq);
+            copy << std::tie(r.drone_id, seq, r.t.mode, nums);
+          }
+          copy.complete();
+        }
+        auto r = tx.exec(staging_insert);
+        tx.commit();
+        return static_cast<std::size_t>(r.affected_rows());
+      });
+      auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch()).count();
+      if (metrics.committed)
+        metrics.committed->inc(inserted);
+      if (metrics.duplicates)
+        metrics.duplicates->inc(st->batch.size() - inserted);
+      if (metrics.batches)
+        metrics.batches->inc();
+      // Acknowledge, once per connection: the last row of each connection in this batch (rows of one
+      // connection are in arrival order, and every earlier batch is committed already).
+      std::unordered_map<ack_sink*, std::pair<std::shared_ptr<ack_sink>, std::uint64_t>> acks;
+      for (auto& r : st->batch) {
+        if (metrics.latency)
+          metrics.latency->observe(static_cast<double>(now_us - r.received_us) / 1000.0);
+        if (auto sink = r.ack.lock()) {
+          auto& a = acks[sink.get()];
+          a.first = std::move(sink);
+          a.second = r.t.seq;
+        }
+      }
+      for (auto& [ptr, a] : acks)
+        a.first->committed(a.second);
+      st->batch.clear();
+      return true;
+    } catch (const runtime::db_error& e) {
+      if (metrics.failures)
+        metrics.failures->inc();
+      if (e.code() != runtime::db_errc::unavailable) {
+        // Not a connection problem: the batch itself is refused. Log it and give it up rather than block
+        // every later row behind it (acknowledged drones get no ack for it and resend after reconnecting).
+        runtime::log::error("telemetry", "telemetry batch refused by the database, dropped",
+                            {{"rows", st->batch.size()}, {"error", e.what()}});
+        if (metrics.dropped)
+          metrics.dropped->inc(st->batch.size());
+        st->batch.clear();
+        st->link.drop("batch refused");
+        return true;
+      }
+      return false;
+    }
+  };
+  // Writes until the buffer is empty or the database is unavailable. True when everything is written.
+  auto drain = [st, buffer, write_batch]() -> bool {
+    for (;;) {
+      if (st->batch.empty())
+        buffer->take(st->batch, st->settings.batch_rows);
+      if (st->batch.empty())
+        return true;
+      if (!write_batch())
+        return false;
+    }
+  };
+  buffer->on_batch([self] { caf::anon_send(caf::actor_cast<caf::actor>(self), flush_atom::value); });
+  self->attach_functor([buffer](const caf::error&) { buffer->on_batch(nullptr); });
+  self->send(self, tick_atom::value);
+  return {
+    [=](tick_atom) {
+      drain();
+      self->delayed_send(self, std::chrono::milliseconds(st->settings.flush_ms), tick_atom::value);
+    },
+    [=](flush_atom) -> bool { return drain(); },
+  };
+}
+
+// -- partition maintenance ------------------------------------------------------------------------------
+
+std::string partition_name(std::int64_t day) {
+  std::time_t t = static_cast<std::time_t>(day) * 86400;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "samples_%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return buf;
+}
+
+namespace {
+
+std::string day_literal(std::int64_t day) {
+  std::time_t t = static_cast<std::time_t>(day) * 86400;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "'%04d-%02d-%02d 00:00:00+00'", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return buf;
+}
+
+constexpr const char* maintenance_lock = "SELECT pg_advisory_xact_lock(hashtext('dccs-telemetry-maintenance'))";
+
+/// One maintenance pass. Returns (created, dropped).
+std::pair<int, int> maintain(pqxx::connection& conn, const telemetry_settings& s) {
+  int created = 0;
+  int dropped = 0;
+  auto today = static_cast<std::int64_t>(runtime::wall_ms() / 86400000.0);
+  for (auto day = today - 1; day <= today + s.partitions_ahead; ++day) {
+    auto name = partition_name(day);
+    pqxx::work tx{conn};
+    tx.exec(maintenance_lock);
+    auto exists = tx.exec("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                          " WHERE n.nspname = 'telemetry' AND c.relname = " + tx.quote(name));
+    if (!exists.empty())
+      continue;
+    auto from = day_literal(day);
+    auto to = day_literal(day + 1);
+    auto range = " WHERE time >= " + from + " AND time < " + to;
+    // A plain table first, filled with the day's rows from the default partition, then attached: creating
+    // the partition directly would fail while the default partition holds rows of that day.
+    tx.exec0("CREATE TABLE telemetry." + name + " (LIKE telemetry.samples INCLUDING DEFAULTS INCLUDING CONSTRAINTS)");
+    tx.exec0("INSERT INTO telemetry." + name + " SELECT * FROM telemetry.samples_default" + range);
+    tx.exec0("DELETE FROM telemetry.samples_default" + range);
+    tx.exec0("ALTER TABLE telemetry." + name + " ADD CONSTRAINT " + name + "_range CHECK (time >= " + from
+             + " AND time < " + to + ")");
+    tx.exec0("ALTER TABLE telemetry.samples ATTACH PARTITION telemetry." + name + " FOR VALUES FROM (" + from
+             + ") TO (" + to + ")");
+    tx.exec0("ALTER TABLE telemetry." + name + " DROP CONSTRAINT " + name + "_range");
+    tx.commit();
+    ++created;
+  }
+  {
+    auto cutoff_day = today - s.retention_days;
+    pqxx::work tx{conn};
+    tx.exec(maintenance_lock);
+    auto parts = tx.exec("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                         " JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace"
+                         " WHERE n.nspname = 'telemetry' AND p.relname = 'samples'");
+    auto cutoff_name = partition_name(cutoff_day);
+    for (const auto& row : parts) {
+      auto name = row[0].as<std::string>();
+      // samples_YYYYMMDD names sort like their days; the partition of day d ends at d+1.
+      if (name.size() == 16 && name != "samples_default" && name < cutoff_name) {
+        tx.exec0("DROP TABLE telemetry." + name);
+        ++dropped;
+      }
+    }
+    tx.exec0("DELETE FROM telemetry.samples_default WHERE time < " + day_literal(cutoff_day));
+    tx.commit();
+  }
+  return {created, dropped};
+}
+
+} // namespace
+
+caf::behavior telemetry_maintenance(caf::event_based_actor* self, telemetry_settings s,
+                                    telemetry_metrics metrics) {
+  auto link = std::make_shared<runtime::pg_link>(s.db);
+  auto settings = std::make_shared<telemetry_settings>(std::move(s));
+  auto pass = [link, settings, metrics]() -> bool {
+    try {
+      auto [created, dropped] = link->run([&](pqxx::connection& conn) { return maintain(conn, *settings); });
+      if (metrics.partitions_created)
+        metrics.partitions_created->inc(static_cast<std::uint64_t>(created));
+      if (metrics.partitions_dropped)
+        metrics.partitions_dropped->inc(static_cast<std::uint64_t>(dropped));
+      if (created > 0 || dropped > 0)
+        runtime::log::info("telemetry", "partitions maintained", {{"created", created}, {"dropped", dropped}});
+      return true;
+    } catch (const runtime::db_error& e) {
+      runtime::log::warn("telemetry", "partition maintenance failed, will retry", {{"error", e.what()}});
+      return false;
+    }
+  };
+  self->send(self, tick_atom::value);
+  return {
+    [=](tick_atom) {
+      // Until a pass succeeds, retry soon; then keep the configured interval.
+      bool ok = pass();
+      auto wait = ok ? std::chrono::milliseconds(settings->maintenance_s * 1000)
+                     : std::chrono::milliseconds(std::max<std::int64_t>(1000, link->retry_in_ms()));
+      self->delayed_send(self, wait, tick_atom::value);
+    },
+    [=](flush_atom) -> bool { return pass(); },
+  };
+}
+
+} // namespace dccs::actors
