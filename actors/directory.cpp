@@ -97,11 +97,25 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
       if (i == st->drones.end()) {
         directory_entry e;
         e.cell = std::make_shared<drone_cell>(info, settings);
+        // A drone restored after a restart (Redis, the registry) starts from its last known state.
+        board->with([&](fanout& f) {
+          if (auto known = f.find(id); known != nullptr && known->has_telemetry) {
+            e.cell->state.has_telemetry = true;
+            e.cell->state.last = known->last;
+            e.cell->state.recv = known->recv;
+          }
+        });
         i = st->drones.emplace(id, std::move(e)).first;
       }
       if (i->second.actor == nullptr)
         start(id, i->second);
       self->send(i->second.actor, attach_atom::value, std::move(link), std::move(info));
+    },
+    [=](delete_atom, const std::string& id) {
+      // The drone left the registry: its live connection is no longer allowed.
+      auto i = st->drones.find(id);
+      if (i != st->drones.end() && i->second.cell->link != nullptr)
+        i->second.cell->link->close(4003, "drone is not registered");
     },
     [=](get_atom, const std::string& id) -> caf::result<caf::actor> {
       auto i = st->drones.find(id);

@@ -29,6 +29,27 @@ void fanout::update(const drone_state& st) {
   mark(st.info.id, e);
 }
 
+bool fanout::restore(const drone_state& st) {
+  auto it = states_.find(st.info.id);
+  if (it != states_.end()) {
+    auto& cur = it->second.state;
+    if (cur.connected || cur.last_seen >= st.last_seen)
+      return false;
+  }
+  update(st);
+  return true;
+}
+
+bool fanout::remove(const std::string& id) {
+  auto it = states_.find(id);
+  if (it == states_.end())
+    return true;
+  if (it->second.state.connected)
+    return false;
+  states_.erase(it);
+  return true;
+}
+
 void fanout::event(const status_event& ev) {
   auto it = states_.find(ev.drone_id);
   if (it != states_.end()) {

@@ -60,6 +60,20 @@ public:
 
   const drone_state* find(const std::string& id) const;
 
+  /// Calls `f(const drone_state&)` for every stored drone.
+  template <class F>
+  void for_each(F&& f) const {
+    for (auto& [id, e] : states_)
+      f(e.state);
+  }
+
+  /// Restores a drone remembered elsewhere (Redis, the registry) after a restart: stored when the drone is
+  /// unknown here, or when what is stored is older and not connected. Returns true when stored.
+  bool restore(const drone_state& st);
+
+  /// Forgets a drone that is not connected (it left the registry). Returns false when it is connected.
+  bool remove(const std::string& id);
+
 private:
   struct sub_entry {
     bool all = true;

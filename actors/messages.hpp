@@ -35,6 +35,12 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;         ///< push eve
 using ready_atom = caf::atom_constant<caf::atom("ready")>;         ///< socket -> session: frame written
 using error_atom = caf::atom_constant<caf::atom("error")>;         ///< socket -> session: error frame
 using fault_atom = caf::atom_constant<caf::atom("fault")>;         ///< fault injection (tests only)
+using history_atom = caf::atom_constant<caf::atom("history")>;     ///< a telemetry history query
+using admit_atom = caf::atom_constant<caf::atom("admit")>;         ///< may this drone connect?
+using create_atom = caf::atom_constant<caf::atom("create")>;       ///< registry: add a drone
+using patch_atom = caf::atom_constant<caf::atom("patch")>;       ///< registry: change a drone
+using delete_atom = caf::atom_constant<caf::atom("delete")>;       ///< registry: remove a drone
+using seen_atom = caf::atom_constant<caf::atom("seen")>;           ///< registry: record last-seen times
 
 // -- errors --------------------------------------------------------------------------------------------
 
@@ -151,6 +157,35 @@ struct fragment {
 
 /// An immutable batch of fragments; copied between node-local actors by pointer, never serialized.
 using fragment_batch = std::shared_ptr<const std::vector<fragment>>;
+
+/// A complete answer to an HTTP request, produced by an actor (REST handlers that need the database):
+/// the bridge writes it as it is.
+struct http_answer {
+  std::uint16_t status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_answer& x) {
+  return f(caf::meta::type_name("http_answer"), x.status, x.content_type, x.body);
+}
+
+/// A REST request as handed to the actor that answers it: the method, the path's parameters (for
+/// example the drone id), the query string (without '?'), the request body and the Accept header.
+struct http_query {
+  std::string method;
+  std::string id;
+  std::string kind; ///< which resource (for example "telemetry" or "track")
+  std::string query;
+  std::string body;
+  std::string accept;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_query& x) {
+  return f(caf::meta::type_name("http_query"), x.method, x.id, x.kind, x.query, x.body, x.accept);
+}
 
 // -- links from actors back to sockets ---------------------------------------------------------------
 

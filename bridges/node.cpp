@@ -3,6 +3,8 @@
 #include <caf/all.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/fleet_store.hpp"
+#include "actors/history.hpp"
 #include "actors/telemetry_store.hpp"
 #include "bridges/server.hpp"
 #include "runtime/actor_system.hpp"
@@ -42,12 +44,48 @@ bool node::start(std::string& error) {
   server_services services;
   services.health = &health_;
   services.storage = cfg_.boolean("db.enabled");
-  health_.redis.set(runtime::dependency_health::disabled);
+  actors::fleet_metrics fm;
+  fm.refused = &metrics_.make_counter("dccs_drones_refused_total", "hellos refused: drone not registered");
+  fm.registered = &metrics_.make_counter("dccs_drones_registered_total", "drones registered automatically at hello");
+  fm.redis_writes = &metrics_.make_counter("dccs_redis_writes_total", "drone states written to Redis");
+  fm.redis_skipped = &metrics_.make_counter("dccs_redis_skipped_total",
+                                            "drone state writes skipped because Redis was unavailable");
+  fm.rehydrated = &metrics_.make_counter("dccs_drones_restored_total", "drone states restored at startup");
+  actors::redis_settings rs;
+  if (!cfg_.str("redis.url").empty()) {
+    if (!runtime::parse_redis_url(cfg_.str("redis.url"), rs.endpoint, error)) {
+      error = "invalid redis.url: " + error;
+      return false;
+    }
+    rs.enabled = true;
+    rs.ttl_s = cfg_.integer("redis.ttl_s");
+    rs.interval_ms = cfg_.integer("redis.interval_ms");
+    rs.retry_min = std::chrono::milliseconds(cfg_.integer("db.retry_min_ms"));
+    rs.retry_max = std::chrono::milliseconds(cfg_.integer("redis.retry_max_ms"));
+    mirror_ = system_->spawn<caf::detached>(actors::redis_mirror, rs, board, fm, &health_);
+  } else {
+    health_.redis.set(runtime::dependency_health::disabled);
+  }
+  auto role_url = [this](const std::string& role) {
+    auto url = cfg_.str("db." + role + "_url");
+    return url.empty() ? cfg_.str("db.url") : url;
+  };
+  auto retry_min = std::chrono::milliseconds(cfg_.integer("db.retry_min_ms"));
+  auto retry_max = std::chrono::milliseconds(cfg_.integer("db.retry_max_ms"));
   if (services.storage) {
-    auto role_url = [this](const std::string& role) {
-      auto url = cfg_.str("db." + role + "_url");
-      return url.empty() ? cfg_.str("db.url") : url;
-    };
+    actors::fleet_settings fs;
+    fs.db = runtime::pg_settings{"fleet", role_url("fleet"), retry_min, retry_max};
+    auto policy = cfg_.str("fleet.unregistered");
+    if (policy == "mode")
+      policy = cfg_.str("node.mode") == "production" ? "refuse" : "register";
+    fs.unregistered = policy == "refuse" ? actors::unregistered_policy::refuse : actors::unregistered_policy::register_it;
+    fs.redis = rs;
+    fleet_ = system_->spawn<caf::detached>(actors::fleet_store, fs, board, directory_, fm, &health_);
+    services.fleet = fleet_;
+    history_ = system_->spawn<caf::detached>(actors::history_actor,
+                                             runtime::pg_settings{"telemetry", role_url("telemetry"), retry_min, retry_max},
+                                             cfg_.integer("history.max_rows"));
+    services.history = history_;
     actors::telemetry_settings ts;
     ts.db.role = "telemetry";
     ts.db.url = role_url("telemetry");
@@ -119,7 +157,13 @@ void node::stop() {
     self->request(writer_, std::chrono::seconds(10), actors::flush_atom::value)
       .receive([](bool) {}, [](caf::error&) {});
   }
-  for (auto* a : {&writer_, &maintenance_}) {
+  if (mirror_ != nullptr) {
+    // The last states go to Redis, for the node that starts next.
+    caf::scoped_actor self{*system_};
+    self->request(mirror_, std::chrono::seconds(5), actors::flush_atom::value)
+      .receive([](bool) {}, [](caf::error&) {});
+  }
+  for (auto* a : {&writer_, &maintenance_, &fleet_, &history_, &mirror_}) {
     if (*a != nullptr)
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     *a = nullptr;

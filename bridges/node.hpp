@@ -35,6 +35,8 @@ public:
   caf::actor hub() const { return hub_; }
   caf::actor telemetry_writer() const { return writer_; }
   caf::actor telemetry_maintenance() const { return maintenance_; }
+  caf::actor fleet() const { return fleet_; }
+  caf::actor redis_mirror() const { return mirror_; }
   runtime::node_health& health() { return health_; }
   runtime::metrics& metrics() { return metrics_; }
   const runtime::config& config() const { return cfg_; }
@@ -48,6 +50,9 @@ private:
   caf::actor hub_;
   caf::actor writer_;
   caf::actor maintenance_;
+  caf::actor fleet_;
+  caf::actor history_;
+  caf::actor mirror_;
   runtime::node_health health_;
   std::unique_ptr<server> server_;
   bool stopped_ = false;

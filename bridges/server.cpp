@@ -19,6 +19,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/drone_json.hpp"
+#include "actors/fleet_store.hpp"
 #include "actors/telemetry_store.hpp"
 #include "bridges/drone_frame.hpp"
 #include "runtime/clock.hpp"
@@ -397,8 +398,11 @@ private:
             reject("ack_unavailable", "this node does not store telemetry: no acknowledgements will be sent");
         }
         srv_->frames_accepted.inc();
-        caf::anon_send(srv_->directory, actors::connect_atom::value, std::move(frame_.info),
-                       actors::drone_link_ptr{shared_from_this()});
+        if (srv_->services.fleet)
+          admit(std::move(frame_.info));
+        else
+          caf::anon_send(srv_->directory, actors::connect_atom::value, std::move(frame_.info),
+                         actors::drone_link_ptr{shared_from_this()});
         return;
       case drone_frame::telemetry:
       case drone_frame::heartbeat:
@@ -407,8 +411,6 @@ private:
           return;
         }
         srv_->frames_accepted.inc();
-        if (frame_.kind == drone_frame::telemetry && srv_->services.telemetry && !store(recv))
-          return;
         if (!drone_) {
           if (pending_.size() >= srv_->settings.drone_pending_frames) {
             reject("busy", "frame dropped: the drone is still being attached");
@@ -424,10 +426,10 @@ private:
 
   /// Hands a telemetry frame to the writer. False when the frame was refused (acknowledged drone, buffer
   /// full): the connection then closes with 1013 and the drone resends after reconnecting.
-  bool store(double recv) {
+  bool store(const actors::telemetry& t, double recv) {
     actors::telemetry_row row;
     row.drone_id = drone_id_;
-    row.t = frame_.t;
+    row.t = t;
     row.received = recv;
     row.received_us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -441,7 +443,28 @@ private:
     return false;
   }
 
+  /// Asks the registry whether this drone may connect (hello), then connects it or closes.
+  void admit(actors::drone_info info) {
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<drone_session> self, caf::actor fleet,
+                       caf::actor directory, actors::drone_info info) {
+      a->request(fleet, std::chrono::seconds(10), actors::admit_atom::value, info)
+        .then(
+          [self, directory, info](std::uint16_t code) mutable {
+            if (code == actors::admit_ok) {
+              caf::anon_send(directory, actors::connect_atom::value, std::move(info),
+                             actors::drone_link_ptr{self});
+              return;
+            }
+            self->post_close(code, code == actors::admit_refused ? "drone is not registered"
+                                                                  : "registry unavailable, try again later");
+          },
+          [self](caf::error&) { self->post_close(websocket::close_code::try_again_later, "registry unavailable, try again later"); });
+    }, shared_from_this(), srv_->services.fleet, srv_->directory, std::move(info));
+  }
+
   void forward(bool is_telemetry, actors::telemetry&& t, double recv) {
+    if (is_telemetry && srv_->services.telemetry && !store(t, recv))
+      return;
     if (is_telemetry)
       caf::anon_send(drone_, actors::telemetry_atom::value, std::move(t), recv, link_id_);
     else
@@ -464,7 +487,8 @@ private:
       write(std::move(welcome));
     }
     for (auto& p : pending_)
-      forward(p.telemetry, std::move(p.t), p.recv);
+      if (!closing_)
+        forward(p.telemetry, std::move(p.t), p.recv);
     pending_.clear();
     pending_.shrink_to_fit();
   }
@@ -760,8 +784,28 @@ private:
     if (path == "/readyz") {
       if (!read_only)
         return not_allowed("GET, HEAD");
-      if (srv_->ready && !srv_->stopping)
-        return send(make(http::status::ok, "{\"status\":\"ready\"}"));
+      if (srv_->ready && !srv_->stopping) {
+        // Ready while the node serves the live view; a dependency that is down makes it "degraded" (still
+        // 200: drones and operators are served, rows wait in the buffer) and is named.
+        auto* health = srv_->services.health;
+        if (health == nullptr)
+          return send(make(http::status::ok, "{\"status\":\"ready\"}"));
+        std::string body = "{\"status\":\"";
+        body += health->degraded() ? "degraded" : "ready";
+        body += "\",\"dependencies\":";
+        body += health->json();
+        if (srv_->services.telemetry) {
+          body += ",\"telemetry_buffer\":{\"rows\":";
+          body += std::to_string(srv_->services.telemetry->rows());
+          body += ",\"bytes\":";
+          body += std::to_string(srv_->services.telemetry->bytes());
+          body += ",\"max_bytes\":";
+          body += std::to_string(srv_->services.telemetry->max_bytes());
+          body += '}';
+        }
+        body += '}';
+        return send(make(http::status::ok, std::move(body)));
+      }
       return send(make(http::status::service_unavailable,
                        srv_->stopping ? "{\"status\":\"stopping\"}" : "{\"status\":\"starting\"}"));
     }
@@ -771,25 +815,82 @@ private:
       return send(make(http::status::ok, srv_->metrics.render(), "text/plain; version=0.0.4"));
     }
     static constexpr std::string_view drones_prefix = "/api/v1/drones";
+    auto query = target.find('?') == std::string_view::npos ? std::string_view{} : target.substr(target.find('?') + 1);
+    auto make_query = [&](std::string id, std::string kind) {
+      actors::http_query q;
+      q.method = std::string{req.method_string()};
+      q.id = std::move(id);
+      q.kind = std::move(kind);
+      q.query = std::string{query};
+      q.body = std::move(req.body());
+      auto accept = req[http::field::accept];
+      q.accept = std::string{accept.data(), accept.size()};
+      return q;
+    };
+    auto& fleet = srv_->services.fleet;
     if (path == drones_prefix || path == "/api/v1/drones/") {
-      if (!read_only)
-        return not_allowed("GET, HEAD");
-      return list_drones();
+      if (read_only)
+        return fleet ? ask(fleet, actors::list_atom::value, make_query("", "")) : list_drones();
+      if (method == http::verb::post)
+        return fleet ? ask(fleet, actors::create_atom::value, make_query("", "")) : storage_disabled();
+      return not_allowed("GET, HEAD, POST");
     }
     if (path.size() > drones_prefix.size() + 1 && path.substr(0, drones_prefix.size() + 1) == "/api/v1/drones/") {
-      auto id = path.substr(drones_prefix.size() + 1);
-      if (!read_only)
-        return not_allowed("GET, HEAD");
+      auto rest = path.substr(drones_prefix.size() + 1);
+      auto slash = rest.find('/');
+      auto id = rest.substr(0, slash);
+      auto sub = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
       if (!valid_drone_id(id))
         return send(make(http::status::bad_request,
                          json_error("invalid_drone_id", "drone id must be 1-64 characters of A-Z a-z 0-9 _ . -")));
-      return get_drone(std::string{id});
+      if (sub == "telemetry" || sub == "track") {
+        if (!read_only)
+          return not_allowed("GET, HEAD");
+        auto& history = srv_->services.history;
+        return history ? ask(history, actors::history_atom::value, make_query(std::string{id}, std::string{sub}))
+                       : storage_disabled();
+      }
+      if (slash != std::string_view::npos)
+        return send(make(http::status::not_found, json_error("not_found", "no such API route")));
+      if (read_only)
+        return fleet ? ask(fleet, actors::get_atom::value, make_query(std::string{id}, "")) : get_drone(std::string{id});
+      if (method == http::verb::patch)
+        return fleet ? ask(fleet, actors::patch_atom::value, make_query(std::string{id}, "")) : storage_disabled();
+      if (method == http::verb::delete_)
+        return fleet ? ask(fleet, actors::delete_atom::value, make_query(std::string{id}, "")) : storage_disabled();
+      return not_allowed("GET, HEAD, PATCH, DELETE");
     }
     if (path.substr(0, 5) == "/api/" || path == "/api")
       return send(make(http::status::not_found, json_error("not_found", "no such API route")));
     if (!read_only)
       return not_allowed("GET, HEAD");
     serve_static(path, method == http::verb::head);
+  }
+
+  void storage_disabled() {
+    send(make(http::status::service_unavailable,
+              json_error("storage_disabled", "this node keeps no registry or history (db.enabled = false)")));
+  }
+
+  /// Asks an actor that answers with a complete http_answer (registry, history) and writes it.
+  template <class Atom>
+  void ask(const caf::actor& target, Atom atom, actors::http_query q) {
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor target, Atom atom,
+                       actors::http_query q) {
+      a->request(target, std::chrono::seconds(30), atom, std::move(q))
+        .then([self](actors::http_answer& ans) { self->send_answer(std::move(ans)); },
+              [self](caf::error& err) {
+                self->send_later(http::status::service_unavailable,
+                                 json_error("unavailable", "the request could not be answered in time: " + caf::to_string(err)));
+              });
+    }, shared_from_this(), target, atom, std::move(q));
+  }
+
+  void send_answer(actors::http_answer ans) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), ans = std::move(ans)]() mutable {
+      auto res = self->make(static_cast<http::status>(ans.status), std::move(ans.body), ans.content_type.c_str());
+      self->send(std::move(res));
+    });
   }
 
   // The request actors take their inputs as spawn arguments, not captures: CAF 0.17 dereferences a null

@@ -34,7 +34,7 @@ struct migrate_result {
 };
 
 /// Brings one role's schema up to its newest migration: in one transaction, under a transaction-scoped
-/// advisory lock per role (nodes starting at the same moment wait for each other, and the later ones find
+/// advisory lock shared by the roles (nodes starting at the same moment wait for each other, and the later ones find
 /// nothing to do), applying each missing migration in order and recording it in `public.dccs_migrations`
 /// (role, version). Throws
 /// std::runtime_error with a clear message when the database is newer than this binary, or when a

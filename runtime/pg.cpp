@@ -48,10 +48,7 @@ std::string node_health::json() const {
 }
 
 bool node_health::degraded() const {
-  auto bad = [](const dependency_health& d) {
-    auto s = d.state.load();
-    return s == dependency_health::down || s == dependency_health::connecting;
-  };
+  auto bad = [](const dependency_health& d) { return d.state.load() == dependency_health::down; };
   return bad(fleet_db) || bad(telemetry_db) || bad(redis);
 }
 

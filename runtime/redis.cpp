@@ -321,6 +321,7 @@ void redis_client::fail(std::string what) {
 
 bool redis_client::connect_once() {
   sigpipe_guard guard;
+  auto started = clock::now();
   auto tv = to_timeval(io_timeout_);
   redisContext* c = redisConnectWithTimeout(ep_.host.c_str(), ep_.port, tv);
   if (!c) {
@@ -334,7 +335,9 @@ bool redis_client::connect_once() {
     fail(std::move(what));
     return false;
   }
-  if (redisSetTimeout(c, tv) != REDIS_OK) {
+  // The handshake gets what is left of io_timeout, so that one attempt never blocks much longer than that.
+  auto left = io_timeout_ - std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
+  if (redisSetTimeout(c, to_timeval(left)) != REDIS_OK) {
     auto what = "cannot set the I/O timeout on " + describe() + ": " + context_error(c, errno);
     redisFree(c);
     fail(std::move(what));
@@ -373,6 +376,8 @@ bool redis_client::connect_once() {
         what = hello[i].first + " on " + describe() + " failed: " + server;
     }
   }
+  if (what.empty() && redisSetTimeout(c, tv) != REDIS_OK)
+    what = "cannot set the I/O timeout on " + describe() + ": " + context_error(c, errno);
   if (!what.empty()) {
     redisFree(c);
     fail(std::move(what));

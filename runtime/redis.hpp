@@ -68,8 +68,8 @@ public:
 
   /// True when connected. When not connected and the backoff delay since the last failed attempt has passed,
   /// tries once to connect (and AUTH/SELECT, in one round trip); on failure doubles the delay up to retry_max
-  /// (with jitter), records the error and returns false. Never blocks longer than about two io_timeouts (the
-  /// connect, then the AUTH/SELECT replies); between attempts it returns false at once.
+  /// (with jitter), records the error and returns false. An attempt (connect, then AUTH/SELECT/PING in one
+  /// round trip) blocks at most about io_timeout; between attempts it returns false at once.
   bool ensure_connected();
 
   bool connected() const { return ctx_ != nullptr; }

@@ -38,7 +38,7 @@ TEST_CASE("health, readiness, metrics and JSON errors") {
   check_json_error(http_get(p, "/api/v1/drones/ghost"), 404, "not_found");
   check_json_error(http_get(p, "/api/v1/drones/bad%20id"), 400, "invalid_drone_id");
   check_json_error(http_get(p, "/api/v1/fleet"), 404, "not_found");
-  check_json_error(http_request(p, "POST", "/api/v1/drones", "{}"), 405, "method_not_allowed");
+  check_json_error(http_request(p, "PUT", "/api/v1/drones", "{}"), 405, "method_not_allowed");
   check_json_error(http_request(p, "DELETE", "/healthz"), 405, "method_not_allowed");
   check_json_error(http_get(p, "/index.html"), 404, "not_found"); // no static folder configured
   check_json_error(http_request(p, "POST", "/api/v1/drones", std::string(2 << 20, 'x')), 413,

@@ -4,37 +4,17 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
-#include <random>
 #include <thread>
 
 #include <pqxx/pqxx>
 
 #include "runtime/migrate.hpp"
+#include "tests/support/scratch_db.hpp"
 
 using namespace dccs::runtime;
+using dccs::test::scratch_database;
 
 namespace {
-
-/// A fresh, empty database for one test, dropped afterwards.
-struct scratch_database {
-  scratch_database() {
-    std::random_device rd;
-    name = "dccs_test_" + std::to_string(rd() % 100000000);
-    pqxx::connection admin{""};
-    pqxx::nontransaction tx{admin};
-    tx.exec0("CREATE DATABASE " + name);
-  }
-  ~scratch_database() {
-    try {
-      pqxx::connection admin{""};
-      pqxx::nontransaction tx{admin};
-      tx.exec0("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-    } catch (...) {
-    }
-  }
-  std::string url() const { return "dbname=" + name; }
-  std::string name;
-};
 
 int count(pqxx::connection& c, const std::string& sql) {
   pqxx::work tx{c};

@@ -143,7 +143,7 @@ nlohmann::json telemetry_frame(std::uint64_t seq, double lat, double lon, double
 }
 
 http_result http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                         const std::string& body) {
+                         const std::string& body, const std::vector<std::pair<std::string, std::string>>& headers) {
   net::io_context ioc;
   tcp::socket sock{ioc};
   sock.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
@@ -151,6 +151,8 @@ http_result http_request(std::uint16_t port, const std::string& method, const st
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "127.0.0.1");
   req.keep_alive(false);
+  for (auto& [name, value] : headers)
+    req.set(name, value);
   if (!body.empty()) {
     req.set(http::field::content_type, "application/json");
     req.body() = body;

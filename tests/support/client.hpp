@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -58,9 +60,10 @@ struct http_result {
   nlohmann::json json() const { return nlohmann::json::parse(body); }
 };
 
-/// One HTTP request on a new connection.
+/// One HTTP request on a new connection, with extra request headers (name, value).
 http_result http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                         const std::string& body = {});
+                         const std::string& body = {},
+                         const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 inline http_result http_get(std::uint16_t port, const std::string& target) {
   return http_request(port, "GET", target);

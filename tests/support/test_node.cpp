@@ -19,8 +19,17 @@ test_node::test_node(std::initializer_list<std::pair<std::string, std::string>> 
   must("http.port", "0");
   must("http.static_dir", "");
   must("scheduler.threads", "2");
-  for (auto& [k, v] : options)
+  bool named_db = false;
+  for (auto& [k, v] : options) {
     must(k, v);
+    named_db = named_db || k == "db.url" || k == "db.enabled";
+  }
+  if (!named_db) {
+    db_ = std::make_unique<scratch_database>();
+    must("db.url", db_->url());
+  }
+  if (cfg.boolean("db.enabled"))
+    db_url_ = cfg.str("db.url");
   node_ = std::make_unique<bridges::node>(cfg);
   if (!node_->start(error))
     throw std::runtime_error("node did not start: " + error);
@@ -28,6 +37,7 @@ test_node::test_node(std::initializer_list<std::pair<std::string, std::string>> 
 
 test_node::~test_node() {
   node_->stop();
+  node_.reset(); // before the database goes
 }
 
 long long test_node::metric(const std::string& name) const {

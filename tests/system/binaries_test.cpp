@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tests/support/client.hpp"
+#include "tests/support/scratch_db.hpp"
 
 using namespace dccs::test;
 
@@ -92,7 +93,8 @@ TEST_CASE("dccs --help lists the options; a bad flag is refused with exit code 2
 }
 
 TEST_CASE("a node with a simulated fleet: every drone is seen, then SIGTERM stops it cleanly") {
-  child node{{DCCS_NODE_BIN, "--http.port", "0", "--http.static_dir", "web"}};
+  scratch_database db;
+  child node{{DCCS_NODE_BIN, "--http.port", "0", "--http.static_dir", "web", "--db.url", db.url()}};
   REQUIRE(node.read_until(" port="));
   REQUIRE(node.read_until("\n"));
   auto at = node.err.find(" port=") + 6;
@@ -150,7 +152,9 @@ std::uint16_t listening_port(child& node) {
 
 TEST_CASE("simulated drones reconnect with backoff when their node restarts") {
   std::uint16_t port = 0;
-  auto first = std::make_unique<child>(std::vector<std::string>{DCCS_NODE_BIN, "--http.port", "0"});
+  scratch_database db;
+  auto first =
+    std::make_unique<child>(std::vector<std::string>{DCCS_NODE_BIN, "--http.port", "0", "--db.url", db.url()});
   port = listening_port(*first);
   child sim{{DCCS_SIM_BIN, "--url", "ws://127.0.0.1:" + std::to_string(port), "--drones", "20", "--rate", "5",
              "--duration", "8", "--json", "--report-interval", "60"}};
@@ -158,7 +162,7 @@ TEST_CASE("simulated drones reconnect with backoff when their node restarts") {
   kill(first->pid, SIGTERM);
   CHECK(first->wait_exit() == 0);
   first.reset();
-  child second{{DCCS_NODE_BIN, "--http.port", std::to_string(port)}};
+  child second{{DCCS_NODE_BIN, "--http.port", std::to_string(port), "--db.url", db.url()}};
   listening_port(second);
   CHECK(wait_for_connected(port, 20));
   CHECK(sim.wait_exit() == 0);

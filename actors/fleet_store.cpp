@@ -1,0 +1,754 @@
+#include "actors/fleet_store.hpp"
+
+#include <cmath>
+#include <ctime>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "actors/drone_json.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
+
+namespace dccs::actors {
+
+namespace {
+
+using json = nlohmann::json;
+
+/// One row of fleet.drones.
+struct registry_row {
+  std::string id;
+  std::string name;
+  std::string model;
+  std::string firmware;
+  std::optional<double> home_lat;
+  std::optional<double> home_lon;
+  std::optional<double> home_alt;
+  std::string metadata = "{}";
+  double created_ms = 0;
+  double last_seen_ms = 0; ///< 0: never seen
+};
+
+constexpr const char* registry_columns =
+  "id, name, model, firmware, home_lat, home_lon, home_alt, metadata::text,"
+  " extract(epoch from created_at) * 1000, coalesce(extract(epoch from last_seen) * 1000, 0)";
+
+registry_row read_row(const pqxx::row& r) {
+  registry_row x;
+  x.id = r[0].as<std::string>();
+  x.name = r[1].as<std::string>();
+  x.model = r[2].as<std::string>();
+  x.firmware = r[3].as<std::string>();
+  if (!r[4].is_null())
+    x.home_lat = r[4].as<double>();
+  if (!r[5].is_null())
+    x.home_lon = r[5].as<double>();
+  if (!r[6].is_null())
+    x.home_alt = r[6].as<double>();
+  x.metadata = r[7].as<std::string>();
+  x.created_ms = r[8].as<double>();
+  x.last_seen_ms = r[9].as<double>();
+  return x;
+}
+
+std::string rfc3339(double ms) {
+  auto secs = static_cast<std::time_t>(std::floor(ms / 1000));
+  auto millis = static_cast<int>(ms - static_cast<double>(secs) * 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buf;
+}
+
+json registry_json(const registry_row& r) {
+  json j;
+  j["id"] = r.id;
+  j["name"] = r.name;
+  j["model"] = r.model;
+  j["firmware"] = r.firmware;
+  if (r.home_lat && r.home_lon) {
+    j["home"] = {{"lat", *r.home_lat}, {"lon", *r.home_lon}};
+    j["home"]["alt"] = r.home_alt ? json(*r.home_alt) : json(nullptr);
+  } else {
+    j["home"] = nullptr;
+  }
+  j["metadata"] = json::parse(r.metadata, nullptr, false);
+  j["created_at"] = rfc3339(r.created_ms);
+  j["last_seen"] = r.last_seen_ms > 0 ? json(rfc3339(r.last_seen_ms)) : json(nullptr);
+  return j;
+}
+
+/// The live-view object of a drone that has only a registry entry.
+drone_state placeholder(const registry_row& r) {
+  drone_state st;
+  st.info.id = r.id;
+  st.info.model = r.model;
+  st.info.fw = r.firmware;
+  st.status = link_status::lost;
+  st.connected = false;
+  st.last_seen = r.last_seen_ms;
+  return st;
+}
+
+http_answer answer(std::uint16_t status, std::string body) {
+  return http_answer{status, "application/json", std::move(body)};
+}
+
+http_answer error_answer(std::uint16_t status, const std::string& code, const std::string& message,
+                         const std::string& field = {}) {
+  json e{{"code", code}, {"message", message}};
+  if (!field.empty())
+    e["field"] = field;
+  return answer(status, json{{"error", e}}.dump());
+}
+
+http_answer db_error_answer(const runtime::db_error& e) {
+  switch (e.code()) {
+    case runtime::db_errc::unavailable:
+    case runtime::db_errc::disabled: return error_answer(503, "unavailable", e.what());
+    case runtime::db_errc::conflict: return error_answer(409, "conflict", e.what());
+    case runtime::db_errc::invalid: return error_answer(400, "invalid", e.what());
+    default: return error_answer(500, "internal", e.what());
+  }
+}
+
+bool valid_id(const std::string& id) {
+  if (id.empty() || id.size() > 64)
+    return false;
+  for (char c : id)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'
+          || c == '-'))
+      return false;
+  return true;
+}
+
+/// The registry fields of a POST or PATCH body, checked. `error` is set (and names the field) on failure.
+struct registry_input {
+  std::optional<std::string> id, name, model, firmware;
+  bool has_home = false;
+  std::optional<double> home_lat, home_lon, home_alt; ///< all empty with has_home: clear
+  std::optional<std::string> metadata;
+};
+
+std::optional<http_answer> parse_input(const std::string& body, bool creating, registry_input& in) {
+  auto bad = [](const std::string& field, const std::string& message) {
+    return error_answer(400, "invalid_field", message, field);
+  };
+  auto doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded())
+    return error_answer(400, "malformed", "the request body is not valid JSON");
+  if (!doc.is_object())
+    return error_answer(400, "malformed", "the request body must be a JSON object");
+  for (auto& [key, v] : doc.items()) {
+    auto text = [&](std::size_t max, std::optional<std::string>& out) -> std::optional<http_answer> {
+      if (!v.is_string() || v.get_ref<const std::string&>().size() > max)
+        return bad(key, "field '" + key + "' must be a string of at most " + std::to_string(max) + " characters");
+      out = v.get<std::string>();
+      return std::nullopt;
+    };
+    std::optional<http_answer> err;
+    if (key == "id") {
+      if (!creating)
+        return bad(key, "field 'id' cannot be changed");
+      if (!v.is_string() || !valid_id(v.get<std::string>()))
+        return bad(key, "field 'id' must be 1-64 characters of A-Z a-z 0-9 _ . -");
+      in.id = v.get<std::string>();
+    } else if (key == "name") {
+      err = text(128, in.name);
+    } else if (key == "model") {
+      err = text(64, in.model);
+    } else if (key == "firmware") {
+      err = text(64, in.firmware);
+    } else if (key == "home") {
+      in.has_home = true;
+      if (v.is_null())
+        continue;
+      if (!v.is_object())
+        return bad(key, "field 'home' must be an object {lat, lon, alt} or null");
+      for (auto& [k, x] : v.items()) {
+        if (k != "lat" && k != "lon" && k != "alt")
+          return bad("home." + k, "unknown field 'home." + k + "'");
+        if (!x.is_number() || !std::isfinite(x.get<double>()))
+          return bad("home." + k, "field 'home." + k + "' must be a number");
+      }
+      if (!v.contains("lat") || !v.contains("lon"))
+        return bad(key, "field 'home' needs lat and lon");
+      auto lat = v["lat"].get<double>();
+      auto lon = v["lon"].get<double>();
+      if (lat < -90 || lat > 90)
+        return bad("home.lat", "field 'home.lat' must be between -90 and 90");
+      if (lon < -180 || lon > 180)
+        return bad("home.lon", "field 'home.lon' must be between -180 and 180");
+      in.home_lat = lat;
+      in.home_lon = lon;
+      if (v.contains("alt")) {
+        auto alt = v["alt"].get<double>();
+        if (alt < -1000 || alt > 100000)
+          return bad("home.alt", "field 'home.alt' must be between -1000 and 100000");
+        in.home_alt = alt;
+      }
+    } else if (key == "metadata") {
+      if (!v.is_object())
+        return bad(key, "field 'metadata' must be a JSON object");
+      auto dumped = v.dump();
+      if (dumped.size() > 16384)
+        return bad(key, "field 'metadata' must be at most 16384 bytes of JSON");
+      in.metadata = std::move(dumped);
+    } else {
+      return bad(key, "unknown field '" + key + "'");
+    }
+    if (err)
+      return err;
+  }
+  if (creating && !in.id)
+    return bad("id", "field 'id' is required");
+  return std::nullopt;
+}
+
+std::string nullable(pqxx::transaction_base& tx, const std::optional<double>& v) {
+  return v ? pqxx::to_string(*v) : std::string{"NULL"};
+}
+
+struct fleet_state {
+  fleet_state(fleet_settings s, runtime::node_health* health)
+    : settings(std::move(s)), link(settings.db, health ? &health->fleet_db : nullptr),
+      redis(settings.redis.endpoint, settings.redis.io_timeout, settings.redis.retry_min, settings.redis.retry_max) {}
+  fleet_settings settings;
+  runtime::pg_link link;
+  runtime::redis_client redis;
+  std::uint64_t loaded_generation = 0;
+  std::unordered_map<std::string, registry_row> registry;
+  std::unordered_map<std::string, double> seen_written; ///< last_seen written per drone
+  std::unordered_set<std::string> to_register;          ///< admitted while the database was down
+  bool restored = false;
+};
+
+using fleet_state_ptr = std::shared_ptr<fleet_state>;
+
+} // namespace
+
+bool parse_drone_state(const std::string& text, drone_state& out) {
+  auto j = json::parse(text, nullptr, false);
+  if (!j.is_object() || !j.contains("id") || !j["id"].is_string())
+    return false;
+  try {
+    out = drone_state{};
+    out.info.id = j["id"].get<std::string>();
+    out.info.model = j.value("model", "");
+    out.info.fw = j.value("fw", "");
+    auto status = j.value("status", "lost");
+    out.status = status == "online" ? link_status::online : status == "stale" ? link_status::stale : link_status::lost;
+    out.connected = j.value("connected", false);
+    out.last_seen = j.value("last_seen", 0.0);
+    if (j.contains("seq")) {
+      auto& t = out.last;
+      out.has_telemetry = true;
+      out.recv = j.value("recv", 0.0);
+      t.seq = j["seq"].get<std::uint64_t>();
+      t.ts = j.value("ts", 0.0);
+      t.lat = j.value("lat", 0.0);
+      t.lon = j.value("lon", 0.0);
+      t.alt = j.value("alt", 0.0);
+      t.heading = j.value("heading", 0.0);
+      t.speed = j.value("speed", 0.0);
+      t.vspeed = j.value("vspeed", 0.0);
+      t.battery = j.value("battery", 0.0);
+      t.armed = j.value("armed", false);
+      t.mode = j.value("mode", "");
+      auto opt = [&](const char* name, std::uint8_t bit, auto& field) {
+        if (j.contains(name)) {
+          field = j[name].get<std::remove_reference_t<decltype(field)>>();
+          t.present |= bit;
+        }
+      };
+      opt("roll", telemetry::has_roll, t.roll);
+      opt("pitch", telemetry::has_pitch, t.pitch);
+      opt("yaw", telemetry::has_yaw, t.yaw);
+      opt("voltage", telemetry::has_voltage, t.voltage);
+      opt("sats", telemetry::has_sats, t.sats);
+      opt("fix", telemetry::has_fix, t.fix);
+    }
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_ptr board, caf::actor directory,
+                          fleet_metrics metrics, runtime::node_health* health) {
+  auto st = std::make_shared<fleet_state>(std::move(s), health);
+  auto key = [st](const std::string& id) { return st->settings.redis.prefix + id; };
+  // Connects if needed and (re)loads the registry after every new connection. Throws db_error.
+  auto ensure = [st, board, key, metrics]() {
+    st->link.run([&](pqxx::connection& conn) {
+      if (st->loaded_generation == st->link.generation())
+        return 0;
+      pqxx::work tx{conn};
+      // Drones admitted while the database was down are registered now.
+      for (auto& id : st->to_register)
+        tx.exec0("INSERT INTO fleet.drones (id) VALUES (" + tx.quote(id) + ") ON CONFLICT (id) DO NOTHING");
+      auto rows = tx.exec(std::string{"SELECT "} + registry_columns + " FROM fleet.drones");
+      tx.commit();
+      st->to_register.clear();
+      st->registry.clear();
+      for (const auto& r : rows) {
+        auto row = read_row(r);
+        st->registry[row.id] = std::move(row);
+      }
+      st->loaded_generation = st->link.generation();
+      if (!st->restored) {
+        // A restarted node shows the fleet as it was: Redis states first (newest), then the registry.
+        st->restored = true;
+        std::size_t restored = 0;
+        std::unordered_set<std::string> from_redis;
+        if (st->settings.redis.enabled && st->redis.ensure_connected()) {
+          try {
+            std::vector<std::vector<std::string>> gets;
+            std::vector<std::string> ids;
+            for (auto& [id, row] : st->registry) {
+              ids.push_back(id);
+              gets.push_back({"GET", key(id)});
+            }
+            for (std::size_t i = 0; i < gets.size(); i += 1000) {
+              std::vector<std::vector<std::string>> chunk(gets.begin() + i,
+                                                         gets.begin() + std::min(gets.size(), i + 1000));
+              auto replies = st->redis.pipeline(chunk);
+              for (std::size_t k = 0; k < replies.size(); ++k) {
+                drone_state ds;
+                if (replies[k].kind == runtime::redis_reply::kind_t::string && parse_drone_state(replies[k].str, ds)) {
+                  ds.connected = false;
+                  ds.status = link_status::lost;
+                  if (board->with([&](fanout& f) { return f.restore(ds); }))
+                    ++restored;
+                  from_redis.insert(ids[i + k]);
+                }
+              }
+            }
+          } catch (const runtime::redis_error& e) {
+            runtime::log::warn("fleet", "cannot read drone states from Redis", {{"error", e.what()}});
+          }
+        }
+        for (auto& [id, row] : st->registry)
+          if (!from_redis.count(id) && board->with([&](fanout& f) { return f.restore(placeholder(row)); }))
+            ++restored;
+        if (metrics.rehydrated)
+          metrics.rehydrated->inc(restored);
+        if (restored > 0)
+          runtime::log::info("fleet", "fleet restored", {{"drones", restored}, {"from_redis", from_redis.size()}});
+      }
+      return 0;
+    });
+  };
+  // The registry row of a drone, also when another node registered it after our load. Throws db_error.
+  auto lookup = [st, ensure](const std::string& id) -> const registry_row* {
+    auto i = st->registry.find(id);
+    if (i != st->registry.end())
+      return &i->second;
+    ensure();
+    return st->link.run([&](pqxx::connection& conn) -> const registry_row* {
+      pqxx::work tx{conn};
+      auto rows = tx.exec(std::string{"SELECT "} + registry_columns + " FROM fleet.drones WHERE id = " + tx.quote(id));
+      tx.commit();
+      if (rows.empty())
+        return nullptr;
+      auto row = read_row(rows[0]);
+      return &(st->registry[id] = std::move(row));
+    });
+  };
+  // The Redis state of drones not live here: id -> drone JSON.
+  auto from_redis = [st, key](const std::vector<std::string>& ids) {
+    std::unordered_map<std::string, std::string> out;
+    if (!st->settings.redis.enabled || ids.empty() || !st->redis.ensure_connected())
+      return out;
+    try {
+      for (std::size_t i = 0; i < ids.size(); i += 1000) {
+        std::vector<std::string> cmd{"MGET"};
+        for (std::size_t k = i; k < std::min(ids.size(), i + 1000); ++k)
+          cmd.push_back(key(ids[k]));
+        auto reply = st->redis.command(cmd);
+        for (std::size_t k = 0; k < reply.elements.size(); ++k)
+          if (reply.elements[k].kind == runtime::redis_reply::kind_t::string)
+            out[ids[i + k]] = std::move(reply.elements[k].str);
+      }
+    } catch (const runtime::redis_error&) {
+      // Redis down: the registry answers instead.
+    }
+    return out;
+  };
+  // Adds "registered" (and the registry object) to a drone JSON object.
+  auto annotate = [](std::string& obj, const registry_row* row) {
+    obj.pop_back();
+    obj += ",\"registered\":";
+    obj += row ? "true" : "false";
+    if (row) {
+      obj += ",\"registry\":";
+      obj += registry_json(*row).dump();
+    }
+    obj += '}';
+  };
+  auto seen_sweep = [st, board, ensure]() {
+    std::vector<std::pair<std::string, double>> changed;
+    board->with([&](fanout& f) {
+      f.for_each([&](const drone_state& ds) {
+        if (ds.last_seen <= 0)
+          return;
+        auto i = st->seen_written.find(ds.info.id);
+        if (i == st->seen_written.end() || i->second < ds.last_seen)
+          changed.emplace_back(ds.info.id, ds.last_seen);
+      });
+    });
+    if (changed.empty())
+      return;
+    try {
+      ensure();
+      st->link.run([&](pqxx::connection& conn) {
+        std::string ids = "{";
+        std::string times = "{";
+        for (auto& [id, t] : changed) {
+          if (ids.size() > 1) {
+            ids += ',';
+            times += ',';
+          }
+          ids += id; // drone ids are [A-Za-z0-9_.-]: safe in an array literal
+          times += pqxx::to_string(t);
+        }
+        ids += '}';
+        times += '}';
+        pqxx::work tx{conn};
+        tx.exec0("UPDATE fleet.drones d SET last_seen = to_timestamp(s.t / 1000.0) FROM unnest("
+                 + tx.quote(ids) + "::text[], " + tx.quote(times)
+                 + "::float8[]) AS s(id, t) WHERE d.id = s.id AND (d.last_seen IS NULL OR d.last_seen < to_timestamp(s.t / 1000.0))");
+        tx.commit();
+        return 0;
+      });
+      for (auto& [id, t] : changed) {
+        st->seen_written[id] = t;
+        auto i = st->registry.find(id);
+        if (i != st->registry.end())
+          i->second.last_seen_ms = std::max(i->second.last_seen_ms, t);
+      }
+    } catch (const runtime::db_error&) {
+      // Next sweep.
+    }
+  };
+  self->send(self, seen_atom::value);
+  return {
+    [=](seen_atom) {
+      seen_sweep();
+      self->delayed_send(self, std::chrono::milliseconds(st->settings.seen_interval_ms), seen_atom::value);
+    },
+    [=](admit_atom, drone_info& info) -> std::uint16_t {
+      const registry_row* row = nullptr;
+      try {
+        row = lookup(info.id);
+      } catch (const runtime::db_error&) {
+        if (st->registry.count(info.id))
+          return admit_ok; // known from before the database went away
+        if (st->settings.unregistered == unregistered_policy::refuse)
+          return admit_unavailable;
+        st->to_register.insert(info.id);
+        return admit_ok;
+      }
+      try {
+        if (row == nullptr) {
+          if (st->settings.unregistered == unregistered_policy::refuse) {
+            if (metrics.refused)
+              metrics.refused->inc();
+            runtime::log::warn("fleet", "unregistered drone refused", {{"drone_id", info.id}});
+            return admit_refused;
+          }
+          st->link.run([&](pqxx::connection& conn) {
+            pqxx::work tx{conn};
+            auto rows = tx.exec("INSERT INTO fleet.drones (id, model, firmware) VALUES (" + tx.quote(info.id) + ", "
+                                + tx.quote(info.model) + ", " + tx.quote(info.fw)
+                                + ") ON CONFLICT (id) DO NOTHING RETURNING " + registry_columns);
+            tx.commit();
+            if (!rows.empty())
+              st->registry[info.id] = read_row(rows[0]);
+            return 0;
+          });
+          if (metrics.registered)
+            metrics.registered->inc();
+          runtime::log::info("fleet", "drone registered at first hello", {{"drone_id", info.id}});
+        } else if ((!info.model.empty() && info.model != row->model) || (!info.fw.empty() && info.fw != row->firmware)) {
+          // Keep model and firmware as the drone reports them.
+          st->link.run([&](pqxx::connection& conn) {
+            pqxx::work tx{conn};
+            tx.exec0("UPDATE fleet.drones SET model = " + tx.quote(info.model.empty() ? row->model : info.model)
+                     + ", firmware = " + tx.quote(info.fw.empty() ? row->firmware : info.fw)
+                     + " WHERE id = " + tx.quote(info.id));
+            tx.commit();
+            return 0;
+          });
+          auto& r = st->registry[info.id];
+          if (!info.model.empty())
+            r.model = info.model;
+          if (!info.fw.empty())
+            r.firmware = info.fw;
+        }
+      } catch (const runtime::db_error& e) {
+        runtime::log::warn("fleet", "registry update at hello failed", {{"drone_id", info.id}, {"error", e.what()}});
+      }
+      return admit_ok;
+    },
+    [=](list_atom, http_query&) -> http_answer {
+      try {
+        ensure();
+      } catch (const runtime::db_error&) {
+        // The live view goes on without the registry.
+      }
+      std::string out = "{\"drones\":[";
+      std::unordered_set<std::string> live;
+      std::string obj;
+      board->with([&](fanout& f) {
+        f.for_each([&](const drone_state& ds) {
+          if (live.size() > 0)
+            out += ',';
+          live.insert(ds.info.id);
+          obj.clear();
+          append_drone_json(obj, ds);
+          auto i = st->registry.find(ds.info.id);
+          annotate(obj, i == st->registry.end() ? nullptr : &i->second);
+          out += obj;
+        });
+      });
+      std::vector<std::string> missing;
+      for (auto& [id, row] : st->registry)
+        if (!live.count(id))
+          missing.push_back(id);
+      auto cached = from_redis(missing);
+      bool first = live.empty();
+      for (auto& id : missing) {
+        auto& row = st->registry[id];
+        obj.clear();
+        auto c = cached.find(id);
+        drone_state ds;
+        if (c != cached.end() && parse_drone_state(c->second, ds)) {
+          ds.connected = false; // it is not connected here; another node may have it
+          append_drone_json(obj, ds);
+        } else {
+          append_drone_json(obj, placeholder(row));
+        }
+        annotate(obj, &row);
+        if (!first)
+          out += ',';
+        first = false;
+        out += obj;
+      }
+      out += "]}";
+      return answer(200, std::move(out));
+    },
+    [=](get_atom, http_query& q) -> http_answer {
+      const registry_row* row = nullptr;
+      try {
+        row = lookup(q.id);
+      } catch (const runtime::db_error&) {
+        auto i = st->registry.find(q.id);
+        row = i == st->registry.end() ? nullptr : &i->second;
+      }
+      std::string obj;
+      bool found = board->with([&](fanout& f) {
+        auto ds = f.find(q.id);
+        if (ds != nullptr)
+          append_drone_json(obj, *ds);
+        return ds != nullptr;
+      });
+      if (!found) {
+        auto cached = from_redis({q.id});
+        drone_state ds;
+        if (!cached.empty() && parse_drone_state(cached.begin()->second, ds)) {
+          ds.connected = false;
+          append_drone_json(obj, ds);
+        } else if (row != nullptr) {
+          append_drone_json(obj, placeholder(*row));
+        } else {
+          return error_answer(404, "not_found", "no drone with id '" + q.id + "'");
+        }
+      }
+      annotate(obj, row);
+      return answer(200, std::move(obj));
+    },
+    [=](create_atom, http_query& q) -> http_answer {
+      registry_input in;
+      if (auto err = parse_input(q.body, true, in))
+        return *err;
+      try {
+        ensure();
+        auto row = st->link.run([&](pqxx::connection& conn) -> std::optional<registry_row> {
+          pqxx::work tx{conn};
+          auto rows = tx.exec(
+            "INSERT INTO fleet.drones (id, name, model, firmware, home_lat, home_lon, home_alt, metadata) VALUES ("
+            + tx.quote(*in.id) + ", " + tx.quote(in.name.value_or("")) + ", " + tx.quote(in.model.value_or(""))
+            + ", " + tx.quote(in.firmware.value_or("")) + ", " + nullable(tx, in.home_lat) + ", "
+            + nullable(tx, in.home_lon) + ", " + nullable(tx, in.home_alt) + ", "
+            + tx.quote(in.metadata.value_or("{}")) + "::jsonb) ON CONFLICT (id) DO NOTHING RETURNING "
+            + registry_columns);
+          tx.commit();
+          if (rows.empty())
+            return std::nullopt;
+          return read_row(rows[0]);
+        });
+        if (!row)
+          return error_answer(409, "conflict", "a drone with id '" + *in.id + "' is already registered", "id");
+        auto body = registry_json(*row).dump();
+        st->registry[row->id] = std::move(*row);
+        runtime::log::info("fleet", "drone registered", {{"drone_id", *in.id}});
+        return answer(201, std::move(body));
+      } catch (const runtime::db_error& e) {
+        return db_error_answer(e);
+      }
+    },
+    [=](patch_atom, http_query& q) -> http_answer {
+      registry_input in;
+      if (auto err = parse_input(q.body, false, in))
+        return *err;
+      try {
+        ensure();
+        auto row = st->link.run([&](pqxx::connection& conn) -> std::optional<registry_row> {
+          pqxx::work tx{conn};
+          std::string set;
+          auto add = [&](const std::string& part) {
+            if (!set.empty())
+              set += ", ";
+            set += part;
+          };
+          if (in.name)
+            add("name = " + tx.quote(*in.name));
+          if (in.model)
+            add("model = " + tx.quote(*in.model));
+          if (in.firmware)
+            add("firmware = " + tx.quote(*in.firmware));
+          if (in.has_home) {
+            add("home_lat = " + nullable(tx, in.home_lat));
+            add("home_lon = " + nullable(tx, in.home_lon));
+            add("home_alt = " + nullable(tx, in.home_alt));
+          }
+          if (in.metadata)
+            add("metadata = " + tx.quote(*in.metadata) + "::jsonb");
+          if (set.empty())
+            set = "id = id";
+          auto rows = tx.exec("UPDATE fleet.drones SET " + set + " WHERE id = " + tx.quote(q.id) + " RETURNING "
+                              + registry_columns);
+          tx.commit();
+          if (rows.empty())
+            return std::nullopt;
+          return read_row(rows[0]);
+        });
+        if (!row)
+          return error_answer(404, "not_found", "no registered drone with id '" + q.id + "'");
+        auto body = registry_json(*row).dump();
+        st->registry[row->id] = std::move(*row);
+        return answer(200, std::move(body));
+      } catch (const runtime::db_error& e) {
+        return db_error_answer(e);
+      }
+    },
+    [=](delete_atom, http_query& q) -> http_answer {
+      try {
+        ensure();
+        auto deleted = st->link.run([&](pqxx::connection& conn) {
+          pqxx::work tx{conn};
+          auto r = tx.exec("DELETE FROM fleet.drones WHERE id = " + tx.quote(q.id));
+          tx.commit();
+          return r.affected_rows() > 0;
+        });
+        if (!deleted)
+          return error_answer(404, "not_found", "no registered drone with id '" + q.id + "'");
+        st->registry.erase(q.id);
+        st->seen_written.erase(q.id);
+        board->with([&](fanout& f) { return f.remove(q.id); });
+        if (st->settings.redis.enabled && st->redis.ensure_connected()) {
+          try {
+            st->redis.command({"DEL", key(q.id)});
+          } catch (const runtime::redis_error&) {
+          }
+        }
+        if (st->settings.unregistered == unregistered_policy::refuse)
+          self->send(directory, delete_atom::value, q.id); // its live connection is no longer allowed
+        runtime::log::info("fleet", "drone removed from the registry", {{"drone_id", q.id}});
+        return answer(204, "");
+      } catch (const runtime::db_error& e) {
+        return db_error_answer(e);
+      }
+    },
+  };
+}
+
+// -- Redis mirror ---------------------------------------------------------------------------------------
+
+caf::behavior redis_mirror(caf::event_based_actor* self, redis_settings s, board_ptr board, fleet_metrics metrics,
+                           runtime::node_health* health) {
+  struct mirror_state {
+    explicit mirror_state(redis_settings x)
+      : settings(std::move(x)), client(settings.endpoint, settings.io_timeout, settings.retry_min, settings.retry_max) {}
+    redis_settings settings;
+    runtime::redis_client client;
+    /// What was last written per drone: (last_seen, status, connected).
+    std::unordered_map<std::string, std::tuple<double, link_status, bool>> written;
+  };
+  auto st = std::make_shared<mirror_state>(std::move(s));
+  auto dep = health ? &health->redis : nullptr;
+  auto write = [st, board, metrics, dep]() -> bool {
+    std::vector<drone_state> changed;
+    board->with([&](fanout& f) {
+      f.for_each([&](const drone_state& ds) {
+        auto i = st->written.find(ds.info.id);
+        auto now = std::make_tuple(ds.last_seen, ds.status, ds.connected);
+        if (i == st->written.end() || i->second != now)
+          changed.push_back(ds);
+      });
+    });
+    bool up = st->client.ensure_connected();
+    if (dep)
+      dep->set(up ? runtime::dependency_health::up : runtime::dependency_health::down);
+    if (changed.empty())
+      return up;
+    if (!up) {
+      if (metrics.redis_skipped)
+        metrics.redis_skipped->inc(changed.size());
+      return false;
+    }
+    auto ttl = std::to_string(st->settings.ttl_s);
+    std::vector<std::vector<std::string>> cmds;
+    cmds.reserve(changed.size());
+    for (auto& ds : changed) {
+      std::string json;
+      append_drone_json(json, ds);
+      cmds.push_back({"SET", st->settings.prefix + ds.info.id, std::move(json), "EX", ttl});
+    }
+    try {
+      for (std::size_t i = 0; i < cmds.size(); i += 1000) {
+        std::vector<std::vector<std::string>> chunk(cmds.begin() + i, cmds.begin() + std::min(cmds.size(), i + 1000));
+        st->client.pipeline(chunk);
+      }
+    } catch (const runtime::redis_error& e) {
+      if (dep)
+        dep->set(runtime::dependency_health::down);
+      if (metrics.redis_skipped)
+        metrics.redis_skipped->inc(changed.size());
+      runtime::log::warn("redis", "writing drone states failed", {{"error", e.what()}});
+      return false;
+    }
+    for (auto& ds : changed)
+      st->written[ds.info.id] = std::make_tuple(ds.last_seen, ds.status, ds.connected);
+    if (metrics.redis_writes)
+      metrics.redis_writes->inc(changed.size());
+    return true;
+  };
+  self->send(self, tick_atom::value);
+  return {
+    [=](tick_atom) {
+      write();
+      self->delayed_send(self, std::chrono::milliseconds(st->settings.interval_ms), tick_atom::value);
+    },
+    [=](flush_atom) -> bool { return write(); },
+  };
+}
+
+} // namespace dccs::actors
