@@ -1,5 +1,8 @@
 #include "tests/support/client.hpp"
 
+#include "runtime/clock.hpp"
+#include <cmath>
+
 #include <stdexcept>
 
 #include <boost/asio.hpp>
@@ -134,8 +137,11 @@ std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& 
   return c;
 }
 
+// Whole milliseconds of the test process's start: stored samples fall in a partition of today, inside retention.
+const double telemetry_epoch_ms = std::floor(dccs::runtime::wall_ms());
+
 nlohmann::json telemetry_frame(std::uint64_t seq, double lat, double lon, double alt) {
-  return {{"type", "telemetry"}, {"seq", seq},      {"ts", 1764189000000.0 + static_cast<double>(seq)},
+  return {{"type", "telemetry"}, {"seq", seq},      {"ts", telemetry_epoch_ms + static_cast<double>(seq)},
           {"lat", lat},          {"lon", lon},      {"alt", alt},
           {"heading", 90.0},     {"speed", 12.5},   {"vspeed", 0.5},
           {"battery", 87.5},     {"armed", true},   {"mode", "MISSION"},

@@ -50,7 +50,11 @@ private:
 /// A drone that said hello and got its welcome.
 std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& id);
 
-/// A telemetry frame with the given position and seq; the other fields hold plausible values.
+/// The `ts` of telemetry_frame(0, ...): whole milliseconds of the test process's start.
+extern const double telemetry_epoch_ms;
+
+/// A telemetry frame with the given position and seq (ts = telemetry_epoch_ms + seq); the other fields hold
+/// plausible values.
 nlohmann::json telemetry_frame(std::uint64_t seq, double lat, double lon, double alt = 100);
 
 struct http_result {
