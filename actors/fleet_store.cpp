@@ -31,6 +31,7 @@ struct registry_row {
   std::string metadata = "{}";
   double created_ms = 0;
   double last_seen_ms = 0; ///< 0: never seen
+  mutable std::string json; ///< registry_json(*this).dump(), made when first needed
 };
 
 constexpr const char* registry_columns =
@@ -225,7 +226,10 @@ struct fleet_state {
   std::uint64_t loaded_generation = 0;
   std::unordered_map<std::string, registry_row> registry;
   std::unordered_map<std::string, double> seen_written; ///< last_seen written per drone
-  std::unordered_set<std::string> to_register;          ///< admitted while the database was down
+  /// Admitted at hello, not yet in the registry: id -> (model, firmware). Inserted in one statement per batch
+  /// (a fleet of new drones connecting at once is one INSERT, not one per drone), or once the database is back.
+  std::unordered_map<std::string, std::pair<std::string, std::string>> to_register;
+  bool register_scheduled = false;
   bool restored = false;
 };
 
@@ -290,12 +294,8 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       if (st->loaded_generation == st->link.generation())
         return 0;
       pqxx::work tx{conn};
-      // Drones admitted while the database was down are registered now.
-      for (auto& id : st->to_register)
-        tx.exec0("INSERT INTO fleet.drones (id) VALUES (" + tx.quote(id) + ") ON CONFLICT (id) DO NOTHING");
       auto rows = tx.exec(std::string{"SELECT "} + registry_columns + " FROM fleet.drones");
       tx.commit();
-      st->to_register.clear();
       st->registry.clear();
       for (const auto& r : rows) {
         auto row = read_row(r);
@@ -387,10 +387,60 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
     obj += ",\"registered\":";
     obj += row ? "true" : "false";
     if (row) {
+      if (row->json.empty())
+        row->json = registry_json(*row).dump();
       obj += ",\"registry\":";
-      obj += registry_json(*row).dump();
+      obj += row->json;
     }
     obj += '}';
+  };
+  // Registers the drones admitted since the last call, in one statement. Keeps them on failure.
+  auto register_pending = [st, ensure, metrics]() {
+    st->register_scheduled = false;
+    if (st->to_register.empty())
+      return;
+    try {
+      ensure();
+      auto rows = st->link.run([&](pqxx::connection& conn) {
+        std::string ids = "{", models = "{", firmwares = "{";
+        auto element = [](std::string& out, const std::string& v) {
+          if (out.size() > 1)
+            out += ',';
+          out += '"';
+          for (char c : v) {
+            if (c == '"' || c == '\\')
+              out += '\\';
+            out += c;
+          }
+          out += '"';
+        };
+        for (auto& [id, mf] : st->to_register) {
+          element(ids, id);
+          element(models, mf.first);
+          element(firmwares, mf.second);
+        }
+        ids += '}';
+        models += '}';
+        firmwares += '}';
+        pqxx::work tx{conn};
+        auto r = tx.exec("INSERT INTO fleet.drones (id, model, firmware) SELECT * FROM unnest(" + tx.quote(ids)
+                         + "::text[], " + tx.quote(models) + "::text[], " + tx.quote(firmwares)
+                         + "::text[]) ON CONFLICT (id) DO NOTHING RETURNING " + registry_columns);
+        tx.commit();
+        return r;
+      });
+      for (const auto& r : rows) {
+        auto row = read_row(r);
+        runtime::log::info("fleet", "drone registered at first hello", {{"drone_id", row.id}});
+        st->registry[row.id] = std::move(row);
+      }
+      if (metrics.registered)
+        metrics.registered->inc(rows.size());
+      st->to_register.clear();
+    } catch (const runtime::db_error& e) {
+      runtime::log::warn("fleet", "registering new drones failed, will retry",
+                         {{"drones", st->to_register.size()}, {"error", e.what()}});
+    }
   };
   auto seen_sweep = [st, board, ensure]() {
     std::vector<std::pair<std::string, double>> changed;
@@ -430,8 +480,10 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       for (auto& [id, t] : changed) {
         st->seen_written[id] = t;
         auto i = st->registry.find(id);
-        if (i != st->registry.end())
-          i->second.last_seen_ms = std::max(i->second.last_seen_ms, t);
+        if (i != st->registry.end() && i->second.last_seen_ms < t) {
+          i->second.last_seen_ms = t;
+          i->second.json.clear();
+        }
       }
     } catch (const runtime::db_error&) {
       // Next sweep.
@@ -440,44 +492,42 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
   self->send(self, seen_atom::value);
   return {
     [=](seen_atom) {
+      register_pending();
       seen_sweep();
       self->delayed_send(self, std::chrono::milliseconds(st->settings.seen_interval_ms), seen_atom::value);
     },
     [=](admit_atom, drone_info& info) -> std::uint16_t {
       const registry_row* row = nullptr;
+      bool db_up = true;
       try {
         row = lookup(info.id);
       } catch (const runtime::db_error&) {
-        if (st->registry.count(info.id))
-          return admit_ok; // known from before the database went away
-        if (st->settings.unregistered == unregistered_policy::refuse)
-          return admit_unavailable;
-        st->to_register.insert(info.id);
+        db_up = false;
+        auto i = st->registry.find(info.id);
+        row = i == st->registry.end() ? nullptr : &i->second;
+      }
+      if (row == nullptr) {
+        if (st->to_register.count(info.id))
+          return admit_ok; // admitted before, registration pending
+        if (st->settings.unregistered == unregistered_policy::refuse) {
+          if (!db_up)
+            return admit_unavailable;
+          if (metrics.refused)
+            metrics.refused->inc();
+          runtime::log::warn("fleet", "unregistered drone refused", {{"drone_id", info.id}});
+          return admit_refused;
+        }
+        // Admitted now; registered with the next batch (at once, after the admissions already queued).
+        st->to_register.emplace(info.id, std::make_pair(info.model, info.fw));
+        if (!st->register_scheduled) {
+          st->register_scheduled = true;
+          self->send(self, create_atom::value);
+        }
         return admit_ok;
       }
-      try {
-        if (row == nullptr) {
-          if (st->settings.unregistered == unregistered_policy::refuse) {
-            if (metrics.refused)
-              metrics.refused->inc();
-            runtime::log::warn("fleet", "unregistered drone refused", {{"drone_id", info.id}});
-            return admit_refused;
-          }
-          st->link.run([&](pqxx::connection& conn) {
-            pqxx::work tx{conn};
-            auto rows = tx.exec("INSERT INTO fleet.drones (id, model, firmware) VALUES (" + tx.quote(info.id) + ", "
-                                + tx.quote(info.model) + ", " + tx.quote(info.fw)
-                                + ") ON CONFLICT (id) DO NOTHING RETURNING " + registry_columns);
-            tx.commit();
-            if (!rows.empty())
-              st->registry[info.id] = read_row(rows[0]);
-            return 0;
-          });
-          if (metrics.registered)
-            metrics.registered->inc();
-          runtime::log::info("fleet", "drone registered at first hello", {{"drone_id", info.id}});
-        } else if ((!info.model.empty() && info.model != row->model) || (!info.fw.empty() && info.fw != row->firmware)) {
-          // Keep model and firmware as the drone reports them.
+      if (db_up && ((!info.model.empty() && info.model != row->model) || (!info.fw.empty() && info.fw != row->firmware))) {
+        // Keep model and firmware as the drone reports them.
+        try {
           st->link.run([&](pqxx::connection& conn) {
             pqxx::work tx{conn};
             tx.exec0("UPDATE fleet.drones SET model = " + tx.quote(info.model.empty() ? row->model : info.model)
@@ -487,16 +537,18 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
             return 0;
           });
           auto& r = st->registry[info.id];
+          r.json.clear();
           if (!info.model.empty())
             r.model = info.model;
           if (!info.fw.empty())
             r.firmware = info.fw;
+        } catch (const runtime::db_error& e) {
+          runtime::log::warn("fleet", "registry update at hello failed", {{"drone_id", info.id}, {"error", e.what()}});
         }
-      } catch (const runtime::db_error& e) {
-        runtime::log::warn("fleet", "registry update at hello failed", {{"drone_id", info.id}, {"error", e.what()}});
       }
       return admit_ok;
     },
+    [=](create_atom) { register_pending(); },
     [=](list_atom, http_query&) -> http_answer {
       try {
         ensure();
@@ -506,18 +558,19 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       std::string out = "{\"drones\":[";
       std::unordered_set<std::string> live;
       std::string obj;
-      board->with([&](fanout& f) {
-        f.for_each([&](const drone_state& ds) {
-          if (live.size() > 0)
-            out += ',';
-          live.insert(ds.info.id);
-          obj.clear();
-          append_drone_json(obj, ds);
-          auto i = st->registry.find(ds.info.id);
-          annotate(obj, i == st->registry.end() ? nullptr : &i->second);
-          out += obj;
-        });
-      });
+      // Copied under the board's lock, serialized after it: drone actors write the board on every frame.
+      std::vector<drone_state> states;
+      board->with([&](fanout& f) { f.for_each([&](const drone_state& ds) { states.push_back(ds); }); });
+      for (auto& ds : states) {
+        if (!live.empty())
+          out += ',';
+        live.insert(ds.info.id);
+        obj.clear();
+        append_drone_json(obj, ds);
+        auto i = st->registry.find(ds.info.id);
+        annotate(obj, i == st->registry.end() ? nullptr : &i->second);
+        out += obj;
+      }
       std::vector<std::string> missing;
       for (auto& [id, row] : st->registry)
         if (!live.count(id))

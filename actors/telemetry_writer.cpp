@@ -148,6 +148,9 @@ void append_numbers(std::string& out, const telemetry_row& r) {
   append_optional(out, t.present & telemetry::has_fix, t.fix);
 }
 
+constexpr const char* maintenance_lock_shared =
+  "SELECT pg_advisory_xact_lock_shared(hashtext('dccs-telemetry-maintenance'))";
+
 constexpr const char* staging_ddl =
   "CREATE TEMP TABLE samples_in (drone_id text, seq int8, mode text, nums text) ON COMMIT DELETE ROWS";
 
@@ -167,7 +170,7 @@ struct writer_state {
   std::uint64_t prepared_generation = 0;
   std::vector<telemetry_row> batch; ///< taken from the buffer, not yet committed
   std::string text;
-  bool retry_pending = false;
+  int refusals = 0; ///< consecutive failures of the current batch that were not connection failures
 };
 
 } // namespace
@@ -186,6 +189,9 @@ caf::behavior telemetry_writer(caf::event_based_actor* self, telemetry_buffer_pt
           st->prepared_generation = st->link.generation();
         }
         pqxx::work tx{conn};
+        // Shared with other writers, exclusive with partition maintenance: a partition attached next to the
+        // default partition while this INSERT routes rows would fail it with a partition constraint error.
+        tx.exec(maintenance_lock_shared);
         {
           pqxx::stream_to copy{tx, "samples_in"};
           std::string seq;
@@ -226,15 +232,18 @@ caf::behavior telemetry_writer(caf::event_based_actor* self, telemetry_buffer_pt
       for (auto& [ptr, a] : acks)
         a.first->committed(a.second);
       st->batch.clear();
+      st->refusals = 0;
       return true;
     } catch (const runtime::db_error& e) {
       if (metrics.failures)
         metrics.failures->inc();
-      if (e.code() != runtime::db_errc::unavailable) {
-        // Not a connection problem: the batch itself is refused. Log it and give it up rather than block
-        // every later row behind it (acknowledged drones get no ack for it and resend after reconnecting).
+      if (e.code() != runtime::db_errc::unavailable && ++st->refusals >= 3) {
+        // Not a connection problem, three times over: the batch itself is refused. Log it and give it up
+        // rather than block every later row behind it (acknowledged drones get no ack for it and resend
+        // after reconnecting).
         runtime::log::error("telemetry", "telemetry batch refused by the database, dropped",
                             {{"rows", st->batch.size()}, {"error", e.what()}});
+        st->refusals = 0;
         if (metrics.dropped)
           metrics.dropped->inc(st->batch.size());
         st->batch.clear();
