@@ -129,6 +129,14 @@ bool valid_id(const std::string& id) {
   return true;
 }
 
+/// Characters (code points) of a UTF-8 string; nlohmann::json has checked that it is valid UTF-8.
+std::size_t utf8_length(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 /// The registry fields of a POST or PATCH body, checked. `error` is set (and names the field) on failure.
 struct registry_input {
   std::optional<std::string> id, name, model, firmware;
@@ -148,7 +156,7 @@ std::optional<http_answer> parse_input(const std::string& body, bool creating, r
     return error_answer(400, "malformed", "the request body must be a JSON object");
   for (auto& [key, v] : doc.items()) {
     auto text = [&](std::size_t max, std::optional<std::string>& out) -> std::optional<http_answer> {
-      if (!v.is_string() || v.get_ref<const std::string&>().size() > max)
+      if (!v.is_string() || utf8_length(v.get_ref<const std::string&>()) > max)
         return bad(key, "field '" + key + "' must be a string of at most " + std::to_string(max) + " characters");
       out = v.get<std::string>();
       return std::nullopt;
@@ -465,7 +473,10 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
             ids += ',';
             times += ',';
           }
-          ids += id; // drone ids are [A-Za-z0-9_.-]: safe in an array literal
+          // Quoted: an unquoted NULL (a valid drone id) would be read as SQL NULL.
+          ids += '"';
+          ids += id; // [A-Za-z0-9_.-]: nothing to escape inside the quotes
+          ids += '"';
           times += pqxx::to_string(t);
         }
         ids += '}';

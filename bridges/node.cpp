@@ -80,6 +80,7 @@ bool node::start(std::string& error) {
       policy = cfg_.str("node.mode") == "production" ? "refuse" : "register";
     fs.unregistered = policy == "refuse" ? actors::unregistered_policy::refuse : actors::unregistered_policy::register_it;
     fs.redis = rs;
+    fs.seen_interval_ms = cfg_.integer("fleet.last_seen_ms");
     fleet_ = system_->spawn<caf::detached>(actors::fleet_store, fs, board, directory_, fm, &health_);
     services.fleet = fleet_;
     history_ = system_->spawn<caf::detached>(actors::history_actor,

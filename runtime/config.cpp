@@ -102,6 +102,8 @@ const std::vector<option_spec>& option_specs() {
     {"fleet.unregistered", ot::string, "mode",
      "what happens when an unregistered drone says hello: register it, refuse it, or follow node.mode "
      "(development: register, production: refuse)", 0, 0, {"mode", "register", "refuse"}},
+    {"fleet.last_seen_ms", ot::integer, "10000", "how often the registry's last_seen times are written, ms", 10,
+     3600000},
     {"db.enabled", ot::boolean, "true",
      "keep the registry and telemetry history in PostgreSQL (false: live view only, nothing is stored)"},
     {"db.url", ot::string, "",
