@@ -23,10 +23,15 @@ using nlohmann::json;
 
 namespace {
 
+/// A count, or -1 while the node has not created the schema yet.
 long long count(const std::string& url, const std::string& sql) {
-  pqxx::connection conn{url};
-  pqxx::work tx{conn};
-  return tx.exec1(sql)[0].as<long long>();
+  try {
+    pqxx::connection conn{url};
+    pqxx::work tx{conn};
+    return tx.exec1(sql)[0].as<long long>();
+  } catch (const pqxx::undefined_table&) {
+    return -1;
+  }
 }
 
 /// Polls `f` until it is true or `limit` passes.
