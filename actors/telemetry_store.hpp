@@ -2,6 +2,7 @@
 /// Telemetry history: the buffer between the network threads and the node's telemetry writer, and the
 /// actors that write rows to PostgreSQL and keep its partitions.
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -70,6 +71,10 @@ public:
 
   std::size_t rows() const;
   std::size_t bytes() const;
+
+  /// Rows the writer took and has not committed yet (it keeps them while PostgreSQL is down).
+  std::size_t writing() const { return writing_.load(std::memory_order_relaxed); }
+  void set_writing(std::size_t n) { writing_.store(n, std::memory_order_relaxed); }
   std::size_t max_bytes() const { return max_bytes_; }
 
   /// Estimated memory of one row.
@@ -85,6 +90,7 @@ private:
   std::size_t max_bytes_;
   std::size_t batch_rows_;
   bool wake_sent_ = false;
+  std::atomic<std::size_t> writing_{0};
   std::function<void()> wake_;
   telemetry_metrics metrics_;
 };
@@ -101,14 +107,16 @@ struct telemetry_settings {
   std::int64_t maintenance_s = 3600;
 };
 
-/// Telemetry writer (run detached: it blocks on PostgreSQL). Every `flush_ms`, or at once when a batch is
-/// full, takes rows from the buffer and writes them in one transaction: COPY into a temporary table, then
+/// Telemetry writer (run detached: it blocks on PostgreSQL). Every `flush_ms` it writes the rows waiting at
+/// that moment, and in between it writes whenever a full batch (`batch_rows`) waits; each batch is one
+/// transaction: COPY into a temporary table, then
 /// one INSERT ... ON CONFLICT DO NOTHING into telemetry.samples (a resent frame is stored once). After the
 /// commit it tells each acknowledged connection the newest seq committed. A failed batch is kept and
 /// retried (after the connection's backoff) before anything newer, so commits stay in arrival order.
 /// Accepts:
 ///   (tick_atom)             timer
-///   (flush_atom) -> bool    write what is buffered now (true when the buffer is empty afterwards)
+///   (check_atom)            from the buffer: a full batch waits
+///   (flush_atom) -> bool    write everything buffered now (true when the buffer is empty afterwards)
 caf::behavior telemetry_writer(caf::event_based_actor* self, telemetry_buffer_ptr buffer, telemetry_settings s,
                                telemetry_metrics metrics, runtime::dependency_health* health);
 

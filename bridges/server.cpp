@@ -797,6 +797,8 @@ private:
         if (srv_->services.telemetry) {
           body += ",\"telemetry_buffer\":{\"rows\":";
           body += std::to_string(srv_->services.telemetry->rows());
+          body += ",\"writing\":";
+          body += std::to_string(srv_->services.telemetry->writing());
           body += ",\"bytes\":";
           body += std::to_string(srv_->services.telemetry->bytes());
           body += ",\"max_bytes\":";

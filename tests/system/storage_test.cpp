@@ -14,6 +14,7 @@
 #include "runtime/clock.hpp"
 #include "runtime/migrate.hpp"
 #include "tests/support/client.hpp"
+#include "tests/support/pg_server.hpp"
 #include "tests/support/scratch_db.hpp"
 #include "tests/support/test_node.hpp"
 
@@ -178,4 +179,38 @@ TEST_CASE("partition maintenance: daily partitions ahead, waiting rows moved in,
   // A second pass changes nothing.
   REQUIRE(run_maintenance(node));
   CHECK(node.metric("dccs_telemetry_partitions_dropped_total") == 1);
+}
+
+TEST_CASE("PostgreSQL stopped and restarted during ingest: the buffer drains and the counts add up") {
+  pg_server pg;
+  test_node node{{"db.url", pg.url()}, {"telemetry.flush_ms", "20"}, {"db.retry_min_ms", "50"},
+                 {"db.retry_max_ms", "500"}, {"drone.max_rate", "100000"}, {"drone.burst", "100000"}};
+  auto p = node.port();
+  auto drone = connect_drone(p, "restart-1");
+  auto ready_status = [&] { return http_get(p, "/readyz").json(); };
+  int seq = 0;
+  auto send = [&](int n) {
+    for (int i = 0; i < n; ++i)
+      drone->send(telemetry_frame(static_cast<std::uint64_t>(++seq), 47, 8));
+  };
+  send(100);
+  REQUIRE(eventually([&] { return node.metric("dccs_telemetry_rows_committed_total") == 100; }));
+  pg.stop();
+  send(100); // PostgreSQL is down: these wait in the buffer
+  REQUIRE(eventually([&] { return ready_status()["dependencies"]["postgres.telemetry"] == "down"; }));
+  CHECK(ready_status()["status"] == "degraded");
+  // The live view goes on.
+  REQUIRE(eventually([&] { return http_get(p, "/api/v1/drones/restart-1").json().value("seq", 0) == 200; }));
+  auto buffered = ready_status()["telemetry_buffer"];
+  INFO(buffered.dump());
+  CHECK(buffered["rows"].get<long long>() + buffered["writing"].get<long long>() == 100);
+  pg.start();
+  send(100);
+  REQUIRE(eventually([&] { return node.metric("dccs_telemetry_rows_committed_total") == 300; }));
+  CHECK(node.metric("dccs_telemetry_rows_dropped_total") == 0);
+  CHECK(node.metric("dccs_telemetry_write_failures_total") > 0);
+  CHECK(count(pg.url(), "SELECT count(*) FROM telemetry.samples WHERE drone_id = 'restart-1'") == 300);
+  CHECK(count(pg.url(), "SELECT count(DISTINCT seq) FROM telemetry.samples WHERE seq BETWEEN 1 AND 300") == 300);
+  REQUIRE(eventually([&] { return ready_status()["status"] == "ready"; }));
+  CHECK(ready_status()["telemetry_buffer"]["rows"] == 0);
 }
