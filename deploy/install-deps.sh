@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache pkg-config
-  libcaf-dev libboost-dev libsimdjson-dev nlohmann-json3-dev catch2 libssl-dev libpqxx-dev
+  libcaf-dev libboost-dev libsimdjson-dev nlohmann-json3-dev catch2 libssl-dev libpqxx-dev libargon2-dev
   postgresql postgresql-common redis-server libhiredis-dev
   curl procps
 )
