@@ -771,8 +771,20 @@ caf::behavior redis_mirror(caf::event_based_actor* self, redis_settings s, board
     bool up = st->client.ensure_connected();
     if (dep)
       dep->set(up ? runtime::dependency_health::up : runtime::dependency_health::down);
-    if (changed.empty())
+    if (changed.empty()) {
+      // Nothing to write: ask the server anyway, so that a Redis that went away shows as down (the
+      // connection only fails when it is used).
+      if (up) {
+        try {
+          st->client.command({"PING"});
+        } catch (const runtime::redis_error&) {
+          up = false;
+          if (dep)
+            dep->set(runtime::dependency_health::down);
+        }
+      }
       return up;
+    }
     if (!up) {
       if (metrics.redis_skipped)
         metrics.redis_skipped->inc(changed.size());
