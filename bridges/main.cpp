@@ -5,6 +5,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "auth/users_cli.hpp"
 #include "bridges/node.hpp"
 #include "runtime/config.hpp"
 #include "runtime/log.hpp"
@@ -12,6 +13,9 @@
 
 int main(int argc, char** argv) {
   using namespace dccs;
+  // `dccs user ...`: manage users and exit (auth/users_cli.hpp). Before the configuration: it has its own flags.
+  if (auto rc = auth::user_command(argc, argv))
+    return *rc;
   runtime::config cfg;
   std::string error;
   bool help = false;
