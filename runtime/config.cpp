@@ -337,7 +337,11 @@ std::string config::help_text(const std::string& program) {
   std::ostringstream out;
   out << "DCCS node: drone command & control.\n\n"
       << "Usage: " << program << " [--option value | --option=value]...\n"
-      << "       " << program << " migrate [options]   apply the database migrations and exit\n\n"
+      << "       " << program << " migrate [options]   apply the database migrations and exit\n"
+      << "       " << program << " user add NAME --role admin|operator|viewer [--groups a,b] [options]\n"
+      << "       " << program << " user passwd|disable|enable NAME [options]\n"
+      << "       " << program << " user list [options]      manage users (passwords: DCCS_USER_PASSWORD, stdin,\n"
+      << "                                     or a random one printed once)\n\n"
       << "Precedence, lowest first: built-in defaults, the config file (--config FILE or DCCS_CONFIG),\n"
       << "environment variables DCCS_<OPTION> (dots become underscores: DCCS_HTTP_PORT), flags.\n\n"
       << "Options:\n";
