@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bash deploy/install-deps.sh
 bash deploy/build.sh
+# The JWT interoperability test verifies our tokens with an independent library (npm `jose`).
+npm ci --prefix tests/auth/interop --no-audit --no-fund --loglevel=error
 cd "${DCCS_BUILD_DIR:-build}"
 
 redis_dir="$(mktemp -d "${TMPDIR:-/tmp}/dccs-test-redis.XXXXXX")"

@@ -9,6 +9,9 @@ packages=(
   curl procps
 )
 
+# Node.js and npm run the JWT interoperability test; the machine's own Node.js is used when there is one.
+command -v node > /dev/null && command -v npm > /dev/null || packages+=(nodejs npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
