@@ -41,6 +41,7 @@ using create_atom = caf::atom_constant<caf::atom("create")>;       ///< registry
 using patch_atom = caf::atom_constant<caf::atom("patch")>;       ///< registry: change a drone
 using delete_atom = caf::atom_constant<caf::atom("delete")>;       ///< registry: remove a drone
 using seen_atom = caf::atom_constant<caf::atom("seen")>;           ///< registry: record last-seen times
+using login_atom = caf::atom_constant<caf::atom("login")>;         ///< auth: log a user in
 
 // -- errors --------------------------------------------------------------------------------------------
 

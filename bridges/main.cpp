@@ -5,6 +5,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "auth/keys_cli.hpp"
 #include "auth/users_cli.hpp"
 #include "bridges/node.hpp"
 #include "runtime/config.hpp"
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (auto rc = auth::keys_command(cfg); rc >= 0)
+    return rc;
   if (!cfg.positional().empty()) {
     std::cerr << "dccs: unexpected argument '" << cfg.positional().front() << "' (see --help)\n";
     return 2;

@@ -6,6 +6,8 @@
 #include "actors/fleet_store.hpp"
 #include "actors/history.hpp"
 #include "actors/telemetry_store.hpp"
+#include "auth/keys_cli.hpp"
+#include "auth/service.hpp"
 #include "bridges/server.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/log.hpp"
@@ -72,7 +74,20 @@ bool node::start(std::string& error) {
   };
   auto retry_min = std::chrono::milliseconds(cfg_.integer("db.retry_min_ms"));
   auto retry_max = std::chrono::milliseconds(cfg_.integer("db.retry_max_ms"));
+  try {
+    services.keys = std::make_shared<const auth::key_ring>(auth::load_node_keys(cfg_));
+  } catch (const std::exception& e) {
+    error = std::string{"signing keys: "} + e.what();
+    return false;
+  }
   if (services.storage) {
+    auth::auth_settings as;
+    as.db = runtime::pg_settings{"auth", role_url("auth"), retry_min, retry_max};
+    as.issuer = cfg_.str("auth.issuer");
+    as.audience = cfg_.str("auth.audience");
+    as.access_ttl_s = cfg_.integer("auth.access_ttl_s");
+    auth_ = system_->spawn<caf::detached>(auth::auth_service, as, services.keys);
+    services.auth = auth_;
     actors::fleet_settings fs;
     fs.db = runtime::pg_settings{"fleet", role_url("fleet"), retry_min, retry_max};
     auto policy = cfg_.str("fleet.unregistered");
@@ -164,7 +179,7 @@ void node::stop() {
     self->request(mirror_, std::chrono::seconds(5), actors::flush_atom::value)
       .receive([](bool) {}, [](caf::error&) {});
   }
-  for (auto* a : {&writer_, &maintenance_, &fleet_, &history_, &mirror_}) {
+  for (auto* a : {&writer_, &maintenance_, &fleet_, &history_, &mirror_, &auth_}) {
     if (*a != nullptr)
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     *a = nullptr;

@@ -53,6 +53,7 @@ private:
   caf::actor fleet_;
   caf::actor history_;
   caf::actor mirror_;
+  caf::actor auth_;
   runtime::node_health health_;
   std::unique_ptr<server> server_;
   bool stopped_ = false;

@@ -811,6 +811,28 @@ private:
       return send(make(http::status::service_unavailable,
                        srv_->stopping ? "{\"status\":\"stopping\"}" : "{\"status\":\"starting\"}"));
     }
+    if (path == "/.well-known/jwks.json") {
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      if (!srv_->services.keys)
+        return send(make(http::status::not_found, json_error("not_found", "this node issues no tokens")));
+      auto res = make(http::status::ok, srv_->services.keys->jwks_json(), "application/jwk-set+json");
+      res.set(http::field::cache_control, "public, max-age=300");
+      return send(std::move(res));
+    }
+    if (path == "/api/v1/auth/login") {
+      if (method != http::verb::post)
+        return not_allowed("POST");
+      if (!srv_->services.auth)
+        return storage_disabled();
+      actors::http_query q;
+      q.method = "POST";
+      q.body = std::move(req.body());
+      beast::error_code ec;
+      auto remote = stream_.socket().remote_endpoint(ec);
+      q.kind = ec ? std::string{} : remote.address().to_string(); // the client's address, for the audit trail
+      return ask(srv_->services.auth, actors::login_atom::value, std::move(q));
+    }
     if (path == "/metrics") {
       if (!read_only)
         return not_allowed("GET, HEAD");

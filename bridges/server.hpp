@@ -10,6 +10,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/telemetry_store.hpp"
+#include "auth/keys.hpp"
 #include "runtime/pg.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
@@ -44,6 +45,8 @@ struct server_services {
   caf::actor fleet;                       ///< the drone registry (fleet store actor)
   caf::actor history;                     ///< telemetry history queries
   runtime::node_health* health = nullptr; ///< dependencies, for /readyz
+  std::shared_ptr<const auth::key_ring> keys; ///< published at /.well-known/jwks.json
+  caf::actor auth;                        ///< logins (auth service actor)
   bool storage = false;                   ///< db.enabled
 };
 

@@ -104,6 +104,14 @@ const std::vector<option_spec>& option_specs() {
      "(development: register, production: refuse)", 0, 0, {"mode", "register", "refuse"}},
     {"fleet.last_seen_ms", ot::integer, "10000", "how often the registry's last_seen times are written, ms", 10,
      3600000},
+    {"node.data_dir", ot::string, "var",
+     "folder for what a development node makes for itself (its signing key, under keys/)"},
+    {"auth.keys_dir", ot::string, "",
+     "folder of the Ed25519 signing keys (*.pem, mode 0600; the newest signs, all verify); empty: "
+     "<node.data_dir>/keys, where a development node generates one (production refuses to start without one)"},
+    {"auth.issuer", ot::string, "dccs", "iss of the access tokens this node issues and accepts"},
+    {"auth.audience", ot::string, "dccs-api", "aud of the access tokens this node issues and accepts"},
+    {"auth.access_ttl_s", ot::integer, "900", "lifetime of an access token, seconds", 60, 86400},
     {"db.enabled", ot::boolean, "true",
      "keep the registry and telemetry history in PostgreSQL (false: live view only, nothing is stored)"},
     {"db.url", ot::string, "",
@@ -341,7 +349,8 @@ std::string config::help_text(const std::string& program) {
       << "       " << program << " user add NAME --role admin|operator|viewer [--groups a,b] [options]\n"
       << "       " << program << " user passwd|disable|enable NAME [options]\n"
       << "       " << program << " user list [options]      manage users (passwords: DCCS_USER_PASSWORD, stdin,\n"
-      << "                                     or a random one printed once)\n\n"
+      << "                                     or a random one printed once)\n"
+      << "       " << program << " keys generate [options]  add a signing key to auth.keys_dir and exit\n\n"
       << "Precedence, lowest first: built-in defaults, the config file (--config FILE or DCCS_CONFIG),\n"
       << "environment variables DCCS_<OPTION> (dots become underscores: DCCS_HTTP_PORT), flags.\n\n"
       << "Options:\n";

@@ -1,8 +1,12 @@
 #include "tests/support/test_node.hpp"
 
+#include <cstdint>
+#include <filesystem>
 #include <sstream>
+#include <unistd.h>
 #include <stdexcept>
 
+#include "auth/keys_cli.hpp"
 #include "runtime/log.hpp"
 #include "tests/support/client.hpp"
 
@@ -19,6 +23,10 @@ test_node::test_node(std::initializer_list<std::pair<std::string, std::string>> 
   must("http.port", "0");
   must("http.static_dir", "");
   must("scheduler.threads", "2");
+  // Its own data folder (a development node generates its signing key there), removed with it.
+  data_dir_ = std::filesystem::temp_directory_path() / ("dccs-node-" + std::to_string(::getpid()) + "-"
+                                                       + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+  must("node.data_dir", data_dir_.string());
   bool named_db = false;
   for (auto& [k, v] : options) {
     must(k, v);
@@ -30,6 +38,11 @@ test_node::test_node(std::initializer_list<std::pair<std::string, std::string>> 
   }
   if (cfg.boolean("db.enabled"))
     db_url_ = cfg.str("db.url");
+  if (cfg.str("node.mode") == "production" && cfg.str("auth.keys_dir").empty()) {
+    // A production node never makes its own signing key: provision one, as `dccs keys generate` would.
+    std::string kid;
+    auth::generate_key_file(auth::keys_dir(cfg), kid);
+  }
   node_ = std::make_unique<bridges::node>(cfg);
   if (!node_->start(error))
     throw std::runtime_error("node did not start: " + error);
@@ -38,6 +51,8 @@ test_node::test_node(std::initializer_list<std::pair<std::string, std::string>> 
 test_node::~test_node() {
   node_->stop();
   node_.reset(); // before the database goes
+  std::error_code ec;
+  std::filesystem::remove_all(data_dir_, ec);
 }
 
 long long test_node::metric(const std::string& name) const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <filesystem>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -21,6 +22,9 @@ public:
   std::uint16_t port() const { return node_->port(); }
   bridges::node& node() { return *node_; }
 
+  /// The node's data folder (its development signing key is under keys/).
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+
   /// The connection string of the node's database ("" when the options named none and storage is off).
   const std::string& db_url() const { return db_url_; }
 
@@ -28,6 +32,7 @@ public:
   long long metric(const std::string& name) const;
 
 private:
+  std::filesystem::path data_dir_;
   std::unique_ptr<scratch_database> db_;
   std::string db_url_;
   std::unique_ptr<bridges::node> node_;

@@ -1,0 +1,124 @@
+// Logging in over HTTP against a node: access tokens that verify with the node's published keys, and the same
+// refusal for an unknown user and a wrong password.
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include <pqxx/pqxx>
+#include <unistd.h>
+
+#include "auth/base64url.hpp"
+#include "auth/jwt.hpp"
+#include "auth/keys.hpp"
+#include "auth/keys_cli.hpp"
+#include "auth/users.hpp"
+#include "runtime/migrate.hpp"
+#include "tests/support/client.hpp"
+#include "tests/support/test_node.hpp"
+
+using namespace dccs;
+using namespace dccs::test;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* password = "correct horse battery staple";
+
+json login(std::uint16_t port, const std::string& name, const std::string& pw, int& status) {
+  auto r = http_request(port, "POST", "/api/v1/auth/login", json{{"name", name}, {"password", pw}}.dump());
+  status = r.status;
+  return json::parse(r.body);
+}
+
+} // namespace
+
+TEST_CASE("login returns an access token that verifies with the node's JWKS keys", "[login]") {
+  test_node node;
+  {
+    pqxx::connection conn{node.db_url()};
+    runtime::migrate(conn, "auth");
+    auth::create_user(conn, "olga", password, auth::role::operator_, {"alpha", "beta"});
+  }
+  int status = 0;
+  auto ok = login(node.port(), "olga", password, status);
+  REQUIRE(status == 200);
+  CHECK(ok["token_type"] == "Bearer");
+  CHECK(ok["expires_in"] == 900);
+  auto token = ok["access_token"].get<std::string>();
+
+  auto ring = auth::key_ring::load_directory((node.data_dir() / "keys").string());
+  auth::verify_options opts;
+  opts.iss = "dccs";
+  opts.aud = "dccs-api";
+  auto v = auth::verify(ring, token, opts);
+  INFO(v.reason);
+  REQUIRE(v.ok());
+  CHECK(v.value.sub == "olga");
+  CHECK(v.value.role == "operator");
+  CHECK(v.value.groups == std::vector<std::string>{"alpha", "beta"});
+  CHECK(v.value.exp - v.value.iat == 900);
+
+  // The published JWKS holds the key that signed it (its kid), public parts only.
+  auto jwks = http_get(node.port(), "/.well-known/jwks.json");
+  REQUIRE(jwks.status == 200);
+  CHECK(jwks.content_type == "application/jwk-set+json");
+  auto header = json::parse(*auth::base64url_decode(token.substr(0, token.find('.'))));
+  bool found = false;
+  auto keys = json::parse(jwks.body)["keys"];
+  for (auto& k : keys) {
+    CHECK_FALSE(k.contains("d"));
+    found = found || k["kid"] == header["kid"];
+  }
+  CHECK(found);
+}
+
+TEST_CASE("login refuses an unknown user and a wrong password with the same answer", "[login]") {
+  test_node node;
+  {
+    pqxx::connection conn{node.db_url()};
+    runtime::migrate(conn, "auth");
+    auth::create_user(conn, "vera", password, auth::role::viewer, {});
+    auth::create_user(conn, "gone", password, auth::role::viewer, {});
+    auth::set_enabled(conn, "gone", false);
+  }
+  int s1 = 0, s2 = 0, s3 = 0;
+  auto wrong = login(node.port(), "vera", "not the password at all", s1);
+  auto unknown = login(node.port(), "nobody", password, s2);
+  auto disabled = login(node.port(), "gone", password, s3);
+  CHECK(s1 == 401);
+  CHECK(s2 == 401);
+  CHECK(s3 == 401);
+  CHECK(wrong == unknown);
+  CHECK(wrong == disabled);
+  CHECK(wrong["error"]["code"] == "invalid_credentials");
+
+  auto bad = http_request(node.port(), "POST", "/api/v1/auth/login", "{\"name\": 5}");
+  CHECK(bad.status == 400);
+  CHECK(json::parse(bad.body)["error"]["code"] == "malformed");
+  CHECK(http_get(node.port(), "/api/v1/auth/login").status == 405);
+}
+
+TEST_CASE("signing keys: production refuses to start without one, development makes one, keys generate adds one",
+          "[keys]") {
+  auto dir = std::filesystem::temp_directory_path() / ("dccs-keys-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  runtime::config cfg;
+  std::string error;
+  REQUIRE(cfg.set("auth.keys_dir", dir.string(), error));
+  REQUIRE(cfg.set("node.mode", "production", error));
+  CHECK_THROWS_WITH(auth::load_node_keys(cfg), Catch::Contains("dccs keys generate"));
+  CHECK_FALSE(std::filesystem::exists(dir)); // nothing was made
+  REQUIRE(cfg.set("node.mode", "development", error));
+  auto dev = auth::load_node_keys(cfg);
+  REQUIRE(dev.size() == 1);
+  CHECK((std::filesystem::status(dir).permissions() & std::filesystem::perms::others_all)
+        == std::filesystem::perms::none);
+  std::string kid;
+  auth::generate_key_file(dir.string(), kid);
+  REQUIRE(cfg.set("node.mode", "production", error));
+  auto ring = auth::load_node_keys(cfg);
+  CHECK(ring.size() == 2);
+  REQUIRE(ring.signer() != nullptr);
+  std::filesystem::remove_all(dir);
+}
