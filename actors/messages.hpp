@@ -42,6 +42,7 @@ using patch_atom = caf::atom_constant<caf::atom("patch")>;       ///< registry: 
 using delete_atom = caf::atom_constant<caf::atom("delete")>;       ///< registry: remove a drone
 using seen_atom = caf::atom_constant<caf::atom("seen")>;           ///< registry: record last-seen times
 using login_atom = caf::atom_constant<caf::atom("login")>;         ///< auth: log a user in
+using refresh_atom = caf::atom_constant<caf::atom("refresh")>;     ///< auth: rotate a refresh token
 
 // -- errors --------------------------------------------------------------------------------------------
 

@@ -8,7 +8,9 @@
 
 #include "actors/messages.hpp"
 #include "auth/jwt.hpp"
+#include "auth/audit.hpp"
 #include "auth/password.hpp"
+#include "auth/refresh.hpp"
 #include "auth/users.hpp"
 #include "runtime/log.hpp"
 
@@ -24,6 +26,22 @@ actors::http_answer answer(std::uint16_t status, std::string body) {
 
 actors::http_answer error_answer(std::uint16_t status, const std::string& code, const std::string& message) {
   return answer(status, json{{"error", {{"code", code}, {"message", message}}}}.dump());
+}
+
+/// Writes an audit row; a failure to audit is logged, never fatal to the request.
+void audit(pqxx::connection& conn, const std::string& actor, const char* action, const std::string& address,
+           audit_outcome outcome, nlohmann::json detail = nlohmann::json::object()) {
+  try {
+    audit_entry e;
+    e.actor = actor;
+    e.action = action;
+    e.address = address;
+    e.outcome = outcome;
+    e.detail = std::move(detail);
+    write_audit(conn, e);
+  } catch (const std::exception& x) {
+    runtime::log::error("auth", "cannot write the audit log", {{"action", action}, {"error", x.what()}});
+  }
 }
 
 } // namespace
@@ -46,6 +64,27 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
       }
       return 0;
     });
+  };
+  // An access token for the user and the refresh token that goes with it, as the login answer.
+  auto tokens = [st, keys](const user& who, const refresh_token& refresh) {
+    claims c;
+    c.iss = st->settings.issuer;
+    c.aud = st->settings.audience;
+    c.sub = who.name;
+    c.role = to_string(who.role);
+    c.groups = who.groups;
+    c.iat = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+    c.nbf = c.iat;
+    c.exp = c.iat + st->settings.access_ttl_s;
+    return answer(200, json{{"access_token", sign(*keys, c)},
+                            {"token_type", "Bearer"},
+                            {"expires_in", st->settings.access_ttl_s},
+                            {"refresh_token", refresh.token},
+                            {"refresh_expires_at",
+                             std::chrono::duration_cast<std::chrono::seconds>(refresh.expires_at.time_since_epoch())
+                               .count()}}
+                         .dump());
   };
   self->send(self, actors::tick_atom::value);
   return {
@@ -75,22 +114,50 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
         });
         if (!who) {
           runtime::log::info("auth", "login refused", {{"user", name}, {"address", q.kind}});
+          st->link.run([&](pqxx::connection& conn) {
+            audit(conn, name, audit_action::login_failed, q.kind, audit_outcome::refused);
+            return 0;
+          });
           return error_answer(401, "invalid_credentials", "wrong user name or password");
         }
-        claims c;
-        c.iss = st->settings.issuer;
-        c.aud = st->settings.audience;
-        c.sub = who->name;
-        c.role = to_string(who->role);
-        c.groups = who->groups;
-        c.iat = std::chrono::duration_cast<std::chrono::seconds>(
-                  std::chrono::system_clock::now().time_since_epoch()).count();
-        c.nbf = c.iat;
-        c.exp = c.iat + st->settings.access_ttl_s;
-        auto token = sign(*keys, c);
-        runtime::log::info("auth", "login", {{"user", who->name}, {"address", q.kind}});
-        return answer(200, json{{"access_token", token}, {"token_type", "Bearer"},
-                                {"expires_in", st->settings.access_ttl_s}}.dump());
+        return st->link.run([&](pqxx::connection& conn) {
+          auto refresh = issue_refresh(conn, who->id, std::chrono::seconds(st->settings.refresh_ttl_s));
+          audit(conn, who->name, audit_action::login, q.kind, audit_outcome::ok, {{"family", refresh.family}});
+          return tokens(*who, refresh);
+        });
+      } catch (const runtime::db_error& e) {
+        return error_answer(e.code() == runtime::db_errc::unavailable ? 503 : 500,
+                            e.code() == runtime::db_errc::unavailable ? "unavailable" : "internal", e.what());
+      }
+    },
+    [=](actors::refresh_atom, actors::http_query& q) -> actors::http_answer {
+      auto body = json::parse(q.body, nullptr, false);
+      if (!body.is_object() || !body.contains("refresh_token") || !body["refresh_token"].is_string())
+        return error_answer(400, "malformed", "the body must be {\"refresh_token\": string}");
+      try {
+        ensure();
+        return st->link.run([&](pqxx::connection& conn) {
+          auto r = rotate_refresh(conn, body["refresh_token"].get<std::string>());
+          if (!r.ok()) {
+            auto actor = r.user_name.empty() ? std::string{anonymous_actor} : r.user_name;
+            auto action = r.status == refresh_status::reused ? audit_action::refresh_reused : audit_action::token_refused;
+            json detail{{"reason", to_string(r.status)}};
+            if (!r.family.empty())
+              detail["family"] = r.family;
+            audit(conn, actor, action, q.kind, audit_outcome::refused, detail);
+            if (r.status == refresh_status::reused)
+              runtime::log::warn("auth", "a spent refresh token was presented: its family is revoked",
+                                 {{"user", r.user_name}, {"family", r.family}, {"address", q.kind}});
+            return error_answer(401, "invalid_token", "the refresh token is not valid");
+          }
+          auto who = find_by_name(conn, r.user_name);
+          if (!who || !who->enabled) {
+            revoke_family(conn, r.family);
+            return error_answer(401, "invalid_token", "the refresh token is not valid");
+          }
+          audit(conn, who->name, audit_action::refresh, q.kind, audit_outcome::ok, {{"family", r.family}});
+          return tokens(*who, r.next);
+        });
       } catch (const runtime::db_error& e) {
         return error_answer(e.code() == runtime::db_errc::unavailable ? 503 : 500,
                             e.code() == runtime::db_errc::unavailable ? "unavailable" : "internal", e.what());

@@ -86,6 +86,7 @@ bool node::start(std::string& error) {
     as.issuer = cfg_.str("auth.issuer");
     as.audience = cfg_.str("auth.audience");
     as.access_ttl_s = cfg_.integer("auth.access_ttl_s");
+    as.refresh_ttl_s = cfg_.integer("auth.refresh_ttl_s");
     auth_ = system_->spawn<caf::detached>(auth::auth_service, as, services.keys);
     services.auth = auth_;
     actors::fleet_settings fs;

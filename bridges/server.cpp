@@ -820,7 +820,7 @@ private:
       res.set(http::field::cache_control, "public, max-age=300");
       return send(std::move(res));
     }
-    if (path == "/api/v1/auth/login") {
+    if (path == "/api/v1/auth/login" || path == "/api/v1/auth/refresh") {
       if (method != http::verb::post)
         return not_allowed("POST");
       if (!srv_->services.auth)
@@ -831,7 +831,9 @@ private:
       beast::error_code ec;
       auto remote = stream_.socket().remote_endpoint(ec);
       q.kind = ec ? std::string{} : remote.address().to_string(); // the client's address, for the audit trail
-      return ask(srv_->services.auth, actors::login_atom::value, std::move(q));
+      if (path == "/api/v1/auth/login")
+        return ask(srv_->services.auth, actors::login_atom::value, std::move(q));
+      return ask(srv_->services.auth, actors::refresh_atom::value, std::move(q));
     }
     if (path == "/metrics") {
       if (!read_only)

@@ -112,6 +112,8 @@ const std::vector<option_spec>& option_specs() {
     {"auth.issuer", ot::string, "dccs", "iss of the access tokens this node issues and accepts"},
     {"auth.audience", ot::string, "dccs-api", "aud of the access tokens this node issues and accepts"},
     {"auth.access_ttl_s", ot::integer, "900", "lifetime of an access token, seconds", 60, 86400},
+    {"auth.refresh_ttl_s", ot::integer, "604800",
+     "absolute lifetime of a login's refresh tokens (rotation does not extend it), seconds", 300, 31536000},
     {"db.enabled", ot::boolean, "true",
      "keep the registry and telemetry history in PostgreSQL (false: live view only, nothing is stored)"},
     {"db.url", ot::string, "",

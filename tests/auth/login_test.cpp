@@ -122,3 +122,53 @@ TEST_CASE("signing keys: production refuses to start without one, development ma
   REQUIRE(ring.signer() != nullptr);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("refresh over HTTP: single use, a spent token revokes its family, every step audited", "[login]") {
+  test_node node;
+  {
+    pqxx::connection conn{node.db_url()};
+    runtime::migrate(conn, "auth");
+    auth::create_user(conn, "rita", password, auth::role::viewer, {"alpha"});
+  }
+  auto p = node.port();
+  int status = 0;
+  auto first = login(p, "rita", password, status);
+  REQUIRE(status == 200);
+  auto r1 = first["refresh_token"].get<std::string>();
+  auto refresh = [&](const std::string& token) {
+    auto r = http_request(p, "POST", "/api/v1/auth/refresh", json{{"refresh_token", token}}.dump());
+    status = r.status;
+    return json::parse(r.body);
+  };
+  auto second = refresh(r1);
+  REQUIRE(status == 200);
+  auto r2 = second["refresh_token"].get<std::string>();
+  CHECK(r2 != r1);
+  CHECK(second["access_token"].is_string());
+  CHECK(second["refresh_expires_at"] == first["refresh_expires_at"]); // rotation keeps the absolute lifetime
+  // r1 again: a stolen token. Refused, and its family (r2 too) is revoked.
+  CHECK(refresh(r1)["error"]["code"] == "invalid_token");
+  CHECK(status == 401);
+  refresh(r2);
+  CHECK(status == 401);
+  refresh("not-a-token");
+  CHECK(status == 401);
+  login(p, "rita", "wrong password, long enough", status);
+  CHECK(status == 401);
+
+  pqxx::connection conn{node.db_url()};
+  pqxx::work tx{conn};
+  auto count = [&](const std::string& action, const std::string& outcome) {
+    return tx.exec1("SELECT count(*) FROM auth.audit WHERE actor = 'rita' AND action = " + tx.quote(action)
+                    + " AND outcome = " + tx.quote(outcome))[0].as<int>();
+  };
+  CHECK(count("login", "ok") == 1);
+  CHECK(count("refresh", "ok") == 1);
+  CHECK(count("refresh_reused", "refused") == 1);
+  CHECK(count("token_refused", "refused") == 1); // r2, revoked with its family
+  CHECK(count("login_failed", "refused") == 1);
+  // Nothing secret in the audit trail.
+  auto all = tx.exec1("SELECT string_agg(detail::text || actor || address, ' ') FROM auth.audit")[0].as<std::string>();
+  CHECK(all.find(r1) == std::string::npos);
+  CHECK(all.find(password) == std::string::npos);
+}
