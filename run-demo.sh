@@ -141,7 +141,19 @@ else
   (set by you: this script started no database)"
 fi
 
-./build/dccs "${node_args[@]}" &
+# The first admin's password: random, made once, kept in var/ (mode 0600) for the demo's later runs. The node
+# uses it only when its user table is empty (there is no default password).
+mkdir -p "$var_dir"
+admin_file="$var_dir/admin-password"
+if [ ! -s "$admin_file" ]; then
+  (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' > "$admin_file")
+fi
+login_msg="  Log in:      user admin, password in $admin_file
+               curl -s -X POST http://127.0.0.1:$port/api/v1/auth/login \\
+                 -d \"{\\\"name\\\":\\\"admin\\\",\\\"password\\\":\\\"\$(cat $admin_file)\\\"}\"
+               (the tokens verify with http://127.0.0.1:$port/.well-known/jwks.json)"
+
+DCCS_ADMIN_PASSWORD="$(cat "$admin_file")" ./build/dccs "${node_args[@]}" &
 node_pid=$!
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && break
@@ -158,6 +170,7 @@ DCCS is running with $drones simulated drones at $rate Hz.
   Drones:      http://127.0.0.1:$port/api/v1/drones
   Health:      http://127.0.0.1:$port/healthz   http://127.0.0.1:$port/readyz
   Metrics:     http://127.0.0.1:$port/metrics
+$login_msg
 $data_msg
 Press Ctrl-C to stop.
 

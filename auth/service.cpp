@@ -59,7 +59,7 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
     st->link.run([&](pqxx::connection& conn) {
       if (!st->bootstrapped && st->settings.bootstrap) {
         if (bootstrap_admin(conn, std::cerr))
-          runtime::log::info("auth", "first admin created (its password was printed once on stderr)");
+          runtime::log::info("auth", "first admin created (user admin)");
         st->bootstrapped = true;
       }
       return 0;
