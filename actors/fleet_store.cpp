@@ -119,16 +119,6 @@ http_answer db_error_answer(const runtime::db_error& e) {
   }
 }
 
-bool valid_id(const std::string& id) {
-  if (id.empty() || id.size() > 64)
-    return false;
-  for (char c : id)
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'
-          || c == '-'))
-      return false;
-  return true;
-}
-
 /// Characters (code points) of a UTF-8 string; nlohmann::json has checked that it is valid UTF-8.
 std::size_t utf8_length(const std::string& s) {
   std::size_t n = 0;
@@ -165,7 +155,7 @@ std::optional<http_answer> parse_input(const std::string& body, bool creating, r
     if (key == "id") {
       if (!creating)
         return bad(key, "field 'id' cannot be changed");
-      if (!v.is_string() || !valid_id(v.get<std::string>()))
+      if (!v.is_string() || !valid_drone_id(v.get<std::string>()))
         return bad(key, "field 'id' must be 1-64 characters of A-Z a-z 0-9 _ . -");
       in.id = v.get<std::string>();
     } else if (key == "name") {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -43,6 +44,17 @@ using delete_atom = caf::atom_constant<caf::atom("delete")>;       ///< registry
 using seen_atom = caf::atom_constant<caf::atom("seen")>;           ///< registry: record last-seen times
 using login_atom = caf::atom_constant<caf::atom("login")>;         ///< auth: log a user in
 using refresh_atom = caf::atom_constant<caf::atom("refresh")>;     ///< auth: rotate a refresh token
+
+/// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
+inline bool valid_drone_id(std::string_view id) {
+  if (id.empty() || id.size() > 64)
+    return false;
+  for (char c : id)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'
+          || c == '-'))
+      return false;
+  return true;
+}
 
 // -- errors --------------------------------------------------------------------------------------------
 

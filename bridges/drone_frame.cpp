@@ -91,16 +91,6 @@ thread_local parser_holder tls;
 
 } // namespace
 
-bool valid_drone_id(std::string_view id) {
-  if (id.empty() || id.size() > 64)
-    return false;
-  for (char c : id)
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'
-          || c == '-'))
-      return false;
-  return true;
-}
-
 void parse_drone_frame(std::string_view text, drone_frame& out) {
   out = drone_frame{};
   auto& buf = tls.buffer;

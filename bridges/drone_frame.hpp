@@ -24,7 +24,6 @@ struct drone_frame {
 /// is `invalid` and the error fields name the problem. Thread-safe (one parser per thread).
 void parse_drone_frame(std::string_view text, drone_frame& out);
 
-/// True for 1-64 characters of A-Z a-z 0-9 _ . -
-bool valid_drone_id(std::string_view id);
+using actors::valid_drone_id;
 
 } // namespace dccs::bridges
