@@ -44,6 +44,8 @@ using delete_atom = caf::atom_constant<caf::atom("delete")>;       ///< registry
 using seen_atom = caf::atom_constant<caf::atom("seen")>;           ///< registry: record last-seen times
 using login_atom = caf::atom_constant<caf::atom("login")>;         ///< auth: log a user in
 using refresh_atom = caf::atom_constant<caf::atom("refresh")>;     ///< auth: rotate a refresh token
+using audit_atom = caf::atom_constant<caf::atom("audit")>;         ///< auth: read the audit log
+using denied_atom = caf::atom_constant<caf::atom("denied")>;       ///< auth: a refused access token, to audit
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {

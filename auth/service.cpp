@@ -1,11 +1,16 @@
 #include "auth/service.hpp"
 
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
+#include <map>
+#include <optional>
 #include <iostream>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/history.hpp"
 #include "actors/messages.hpp"
 #include "auth/jwt.hpp"
 #include "auth/audit.hpp"
@@ -42,6 +47,44 @@ void audit(pqxx::connection& conn, const std::string& actor, const char* action,
   } catch (const std::exception& x) {
     runtime::log::error("auth", "cannot write the audit log", {{"action", action}, {"error", x.what()}});
   }
+}
+
+/// name -> value of a query string (percent-decoded, '+' as space). Nothing on bad encoding or a repeated name.
+std::optional<std::map<std::string, std::string>> parse_query(const std::string& q, std::string& bad) {
+  std::map<std::string, std::string> out;
+  auto decode = [](std::string_view in, std::string& res) {
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if (in[i] == '+') {
+        res += ' ';
+      } else if (in[i] == '%') {
+        if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1]))
+            || !std::isxdigit(static_cast<unsigned char>(in[i + 2])))
+          return false;
+        res += static_cast<char>(std::stoi(std::string{in.substr(i + 1, 2)}, nullptr, 16));
+        i += 2;
+      } else {
+        res += in[i];
+      }
+    }
+    return true;
+  };
+  std::string_view rest{q};
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto part = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (part.empty())
+      continue;
+    auto eq = part.find('=');
+    std::string name, value;
+    if (!decode(part.substr(0, eq), name) || (eq != std::string_view::npos && !decode(part.substr(eq + 1), value))
+        || out.count(name)) {
+      bad = name.empty() ? std::string{part.substr(0, eq)} : name;
+      return std::nullopt;
+    }
+    out[name] = value;
+  }
+  return out;
 }
 
 } // namespace
@@ -125,6 +168,77 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
           audit(conn, who->name, audit_action::login, q.kind, audit_outcome::ok, {{"family", refresh.family}});
           return tokens(*who, refresh);
         });
+      } catch (const runtime::db_error& e) {
+        return error_answer(e.code() == runtime::db_errc::unavailable ? 503 : 500,
+                            e.code() == runtime::db_errc::unavailable ? "unavailable" : "internal", e.what());
+      }
+    },
+    [=](actors::denied_atom, std::string& reason, std::string& address) {
+      // A request with a refused access token (the bridge verified it): audited, nothing answered.
+      try {
+        st->link.run([&](pqxx::connection& conn) {
+          audit(conn, anonymous_actor, audit_action::token_refused, address, audit_outcome::refused,
+                {{"reason", reason}});
+          return 0;
+        });
+      } catch (const runtime::db_error&) {
+      }
+    },
+    [=](actors::audit_atom, actors::http_query& q) -> actors::http_answer {
+      // GET /api/v1/audit (admins; the bridge checked the token): filters actor, drone, action, outcome,
+      // from, to (RFC 3339 or ms), limit, before (the previous page's next_before).
+      std::string bad;
+      auto args = parse_query(q.query, bad);
+      auto refuse = [](const std::string& name, const std::string& message) {
+        return answer(400, json{{"error", {{"code", "invalid_parameter"}, {"parameter", name},
+                                           {"message", "parameter " + name + ": " + message}}}}.dump());
+      };
+      if (!args)
+        return refuse(bad, "bad encoding or repeated");
+      audit_filter f;
+      for (auto& [name, value] : *args) {
+        if (name == "actor") {
+          f.actor = value;
+        } else if (name == "drone") {
+          f.drone_id = value;
+        } else if (name == "action") {
+          f.action = value;
+        } else if (name == "outcome") {
+          f.outcome = parse_audit_outcome(value);
+          if (!f.outcome)
+            return refuse(name, "must be ok, refused or error");
+        } else if (name == "from" || name == "to") {
+          auto us = actors::history::parse_time(value);
+          if (!us)
+            return refuse(name, "must be RFC 3339 or milliseconds since the epoch");
+          auto tp = std::chrono::system_clock::time_point{std::chrono::microseconds{*us}};
+          (name == "from" ? f.from : f.to) = tp;
+        } else if (name == "limit" || name == "before") {
+          char* end = nullptr;
+          auto v = std::strtoll(value.c_str(), &end, 10);
+          if (value.empty() || *end != '\0' || v < 1)
+            return refuse(name, "must be a positive integer");
+          if (name == "limit")
+            f.limit = static_cast<std::size_t>(std::min<long long>(v, static_cast<long long>(audit_max_page)));
+          else
+            f.before_id = v;
+        } else {
+          return refuse(name, "unknown parameter");
+        }
+      }
+      try {
+        ensure();
+        auto page = st->link.run([&](pqxx::connection& conn) { return query_audit(conn, f); });
+        json rows = json::array();
+        for (auto& e : page.entries) {
+          auto at_us = std::chrono::duration_cast<std::chrono::microseconds>(e.at.time_since_epoch()).count();
+          rows.push_back({{"id", e.id}, {"at", actors::history::format_time(at_us)}, {"actor", e.actor},
+                          {"action", e.action}, {"drone_id", e.drone_id ? json(*e.drone_id) : json(nullptr)},
+                          {"address", e.address}, {"outcome", to_string(e.outcome)}, {"detail", e.detail}});
+        }
+        return answer(200, json{{"entries", rows},
+                                {"next_before", page.next_before_id ? json(*page.next_before_id) : json(nullptr)}}
+                             .dump());
       } catch (const runtime::db_error& e) {
         return error_answer(e.code() == runtime::db_errc::unavailable ? 503 : 500,
                             e.code() == runtime::db_errc::unavailable ? "unavailable" : "internal", e.what());

@@ -89,6 +89,8 @@ bool node::start(std::string& error) {
     as.refresh_ttl_s = cfg_.integer("auth.refresh_ttl_s");
     auth_ = system_->spawn<caf::detached>(auth::auth_service, as, services.keys);
     services.auth = auth_;
+    services.issuer = as.issuer;
+    services.audience = as.audience;
     actors::fleet_settings fs;
     fs.db = runtime::pg_settings{"fleet", role_url("fleet"), retry_min, retry_max};
     auto policy = cfg_.str("fleet.unregistered");

@@ -21,6 +21,7 @@
 #include "actors/drone_json.hpp"
 #include "actors/fleet_store.hpp"
 #include "actors/telemetry_store.hpp"
+#include "auth/jwt.hpp"
 #include "bridges/drone_frame.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
@@ -853,6 +854,18 @@ private:
       q.accept = std::string{accept.data(), accept.size()};
       return q;
     };
+    if (path == "/api/v1/audit") {
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      if (!srv_->services.auth)
+        return storage_disabled();
+      auto who = bearer(req);
+      if (!who)
+        return;
+      if (who->role != "admin")
+        return send(make(http::status::forbidden, json_error("forbidden", "the audit log is for admins")));
+      return ask(srv_->services.auth, actors::audit_atom::value, make_query("", ""));
+    }
     auto& fleet = srv_->services.fleet;
     if (path == drones_prefix || path == "/api/v1/drones/") {
       if (read_only)
@@ -891,6 +904,36 @@ private:
     if (!read_only)
       return not_allowed("GET, HEAD");
     serve_static(path, method == http::verb::head);
+  }
+
+  /// The claims of the request's bearer token (verified here, on the I/O thread: one Ed25519 verification, no
+  /// blocking). Without a valid one, answers 401 (a refused token is also audited) and returns nothing.
+  std::optional<auth::claims> bearer(const http::request<http::string_body>& req) {
+    auto header = req[http::field::authorization];
+    std::string_view value{header.data(), header.size()};
+    auto unauthorized = [&](const char* message) {
+      auto res = make(http::status::unauthorized, json_error("unauthorized", message));
+      res.set(http::field::www_authenticate, "Bearer realm=\"dccs\"");
+      send(std::move(res));
+    };
+    constexpr std::string_view scheme = "Bearer ";
+    if (value.size() <= scheme.size() || !beast::iequals(value.substr(0, scheme.size()), scheme)) {
+      unauthorized("an access token is required (Authorization: Bearer <token>)");
+      return std::nullopt;
+    }
+    auth::verify_options opts;
+    opts.iss = srv_->services.issuer;
+    opts.aud = srv_->services.audience;
+    auto v = auth::verify(*srv_->services.keys, value.substr(scheme.size()), opts);
+    if (!v.ok()) {
+      beast::error_code ec;
+      auto remote = stream_.socket().remote_endpoint(ec);
+      caf::anon_send(srv_->services.auth, actors::denied_atom::value, std::string{auth::to_string(v.error)},
+                     ec ? std::string{} : remote.address().to_string());
+      unauthorized("the access token is not valid");
+      return std::nullopt;
+    }
+    return std::move(v.value);
   }
 
   void storage_disabled() {

@@ -47,6 +47,8 @@ struct server_services {
   runtime::node_health* health = nullptr; ///< dependencies, for /readyz
   std::shared_ptr<const auth::key_ring> keys; ///< published at /.well-known/jwks.json
   caf::actor auth;                        ///< logins (auth service actor)
+  std::string issuer = "dccs";            ///< iss and aud the access tokens must carry
+  std::string audience = "dccs-api";
   bool storage = false;                   ///< db.enabled
 };
 

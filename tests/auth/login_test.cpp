@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <pqxx/pqxx>
 #include <unistd.h>
@@ -171,4 +173,57 @@ TEST_CASE("refresh over HTTP: single use, a spent token revokes its family, ever
   auto all = tx.exec1("SELECT string_agg(detail::text || actor || address, ' ') FROM auth.audit")[0].as<std::string>();
   CHECK(all.find(r1) == std::string::npos);
   CHECK(all.find(password) == std::string::npos);
+}
+
+TEST_CASE("GET /api/v1/audit: admins only, filters, and refused tokens are audited", "[login]") {
+  test_node node;
+  {
+    pqxx::connection conn{node.db_url()};
+    runtime::migrate(conn, "auth");
+    auth::create_user(conn, "ada", password, auth::role::admin, {});
+    auth::create_user(conn, "otto", password, auth::role::operator_, {"alpha"});
+  }
+  auto p = node.port();
+  int status = 0;
+  auto admin_token = login(p, "ada", password, status)["access_token"].get<std::string>();
+  REQUIRE(status == 200);
+  auto operator_token = login(p, "otto", password, status)["access_token"].get<std::string>();
+  REQUIRE(status == 200);
+  login(p, "otto", "not otto's password at all", status);
+  REQUIRE(status == 401);
+  auto get = [&](const std::string& target, const std::string& token) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!token.empty())
+      headers.emplace_back("Authorization", "Bearer " + token);
+    return http_request(p, "GET", target, {}, headers);
+  };
+  CHECK(get("/api/v1/audit", "").status == 401);
+  CHECK(get("/api/v1/audit", operator_token).status == 403);
+  auto tampered = admin_token;
+  tampered[tampered.find('.') + 5] ^= 1; // one payload character changed
+  CHECK(get("/api/v1/audit", tampered).status == 401);
+  auto all = get("/api/v1/audit", admin_token);
+  REQUIRE(all.status == 200);
+  auto failed = json::parse(get("/api/v1/audit?actor=otto&action=login_failed", admin_token).body);
+  REQUIRE(failed["entries"].size() == 1);
+  CHECK(failed["entries"][0]["outcome"] == "refused");
+  CHECK(failed["entries"][0]["address"] == "127.0.0.1");
+  // The tampered token was refused and audited (the audit write is asynchronous: poll).
+  auto refused = [&] {
+    return json::parse(get("/api/v1/audit?action=token_refused", admin_token).body)["entries"].size();
+  };
+  for (int i = 0; i < 200 && refused() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(refused() == 1);
+  auto page1 = json::parse(get("/api/v1/audit?limit=2", admin_token).body);
+  REQUIRE(page1["entries"].size() == 2);
+  REQUIRE(page1["next_before"].is_number());
+  auto page2 = json::parse(
+    get("/api/v1/audit?limit=2&before=" + std::to_string(page1["next_before"].get<long long>()), admin_token).body);
+  REQUIRE_FALSE(page2["entries"].empty());
+  CHECK(page2["entries"][0]["id"].get<long long>() < page1["entries"][1]["id"].get<long long>());
+  auto bad = get("/api/v1/audit?bogus=1", admin_token);
+  CHECK(bad.status == 400);
+  CHECK(json::parse(bad.body)["error"]["parameter"] == "bogus");
+  CHECK(get("/api/v1/audit?outcome=maybe", admin_token).status == 400);
 }
