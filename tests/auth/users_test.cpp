@@ -198,22 +198,26 @@ TEST_CASE("users: authenticate: the right password of an enabled user only; unkn
 TEST_CASE("users: an unknown user costs about what a wrong password costs") {
   auth_db a;
   create_user(a.conn, "frank", "frank's long password", role::viewer);
+  // Interleaved, so that load on the machine slows both alike; the failure this catches is an unknown user
+  // answered without the argon2id work (a ratio near 0), far outside these bounds.
   using clock = std::chrono::steady_clock;
-  auto median = [](auto f) {
-    std::vector<double> ms;
-    for (int i = 0; i < 5; ++i) {
-      auto t0 = clock::now();
-      f();
-      ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    return ms[2];
+  auto time_ms = [](auto f) {
+    auto t0 = clock::now();
+    f();
+    return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
   };
-  auto wrong = median([&] { CHECK_FALSE(authenticate(a.conn, "frank", "not frank's password")); });
-  auto unknown = median([&] { CHECK_FALSE(authenticate(a.conn, "nobody", "not frank's password")); });
-  INFO("wrong password " << wrong << " ms, unknown user " << unknown << " ms");
-  CHECK(unknown > wrong * 0.5);
-  CHECK(unknown < wrong * 2);
+  std::vector<double> wrongs, unknowns;
+  for (int i = 0; i < 7; ++i) {
+    wrongs.push_back(time_ms([&] { CHECK_FALSE(authenticate(a.conn, "frank", "not frank's password")); }));
+    unknowns.push_back(time_ms([&] { CHECK_FALSE(authenticate(a.conn, "nobody", "not frank's password")); }));
+  }
+  std::sort(wrongs.begin(), wrongs.end());
+  std::sort(unknowns.begin(), unknowns.end());
+  auto wrong = wrongs[3];
+  auto unknown = unknowns[3];
+  INFO("wrong password " << wrong << " ms, unknown user " << unknown << " ms (medians)");
+  CHECK(unknown > wrong * 0.3);
+  CHECK(unknown < wrong * 3);
 }
 
 TEST_CASE("users: a hash with weaker parameters is upgraded at the next successful login") {
