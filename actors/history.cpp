@@ -35,12 +35,6 @@ const char* const json_type = "application/json";
 const char* const csv_type = "text/csv; charset=utf-8";
 const char* const geojson_type = "application/geo+json";
 
-/// A query parameter the request got wrong: answered with 400 naming it.
-struct parameter_error : std::runtime_error {
-  parameter_error(std::string name, const std::string& message)
-    : std::runtime_error(message), parameter(std::move(name)) {}
-  std::string parameter;
-};
 
 // -- calendar (Howard Hinnant's days_from_civil / civil_from_days) --------------------------------------
 
@@ -140,29 +134,6 @@ std::optional<std::string> percent_decode(std::string_view s) {
     } else {
       out += c;
     }
-  }
-  return out;
-}
-
-/// The parameters of a query string, decoded; a repeated or badly encoded parameter is refused.
-std::map<std::string, std::string> parse_query(std::string_view query) {
-  std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto part = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (part.empty())
-      continue;
-    auto eq = part.find('=');
-    auto raw_key = part.substr(0, eq);
-    auto key = percent_decode(raw_key);
-    if (!key)
-      throw parameter_error(std::string{raw_key}, "parameter " + std::string{raw_key} + " is badly encoded");
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
-    if (!value)
-      throw parameter_error(*key, "parameter " + *key + " is badly encoded");
-    if (!out.emplace(*key, std::move(*value)).second)
-      throw parameter_error(*key, "parameter " + *key + " is given more than once");
   }
   return out;
 }
@@ -668,6 +639,28 @@ std::optional<std::int64_t> read_digits(std::string_view s, std::size_t pos, std
 }
 
 } // namespace
+
+std::map<std::string, std::string> parse_query(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (part.empty())
+      continue;
+    auto eq = part.find('=');
+    auto raw_key = part.substr(0, eq);
+    auto key = percent_decode(raw_key);
+    if (!key)
+      throw parameter_error(std::string{raw_key}, "parameter " + std::string{raw_key} + " is badly encoded");
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
+    if (!value)
+      throw parameter_error(*key, "parameter " + *key + " is badly encoded");
+    if (!out.emplace(*key, std::move(*value)).second)
+      throw parameter_error(*key, "parameter " + *key + " is given more than once");
+  }
+  return out;
+}
 
 std::optional<std::int64_t> parse_time(const std::string& text) {
   std::string_view s{text};

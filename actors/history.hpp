@@ -3,8 +3,11 @@
 /// drone over a time range, read from telemetry.samples (docs/protocol.md, "Telemetry history").
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include <caf/event_based_actor.hpp>
 
@@ -20,6 +23,17 @@ namespace dccs::actors {
 caf::behavior history_actor(caf::event_based_actor* self, runtime::pg_settings db, std::int64_t max_rows);
 
 namespace history {
+
+/// A query parameter a request got wrong: answered with 400 naming it.
+struct parameter_error : std::runtime_error {
+  parameter_error(std::string name, const std::string& message)
+    : std::runtime_error(message), parameter(std::move(name)) {}
+  std::string parameter;
+};
+
+/// The parameters of a query string (without '?'), percent-decoded ('+' is a space). Throws parameter_error,
+/// naming the parameter, for a broken escape or a parameter given twice.
+std::map<std::string, std::string> parse_query(std::string_view query);
 
 /// Microseconds since the epoch from an RFC 3339 timestamp (2026-11-26T10:00:00Z,
 /// 2026-11-26T10:00:00.250+01:00; a space where the offset's '+' was, as an unencoded '+' arrives in a query

@@ -1,6 +1,5 @@
 #include "auth/service.hpp"
 
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -47,44 +46,6 @@ void audit(pqxx::connection& conn, const std::string& actor, const char* action,
   } catch (const std::exception& x) {
     runtime::log::error("auth", "cannot write the audit log", {{"action", action}, {"error", x.what()}});
   }
-}
-
-/// name -> value of a query string (percent-decoded, '+' as space). Nothing on bad encoding or a repeated name.
-std::optional<std::map<std::string, std::string>> parse_query(const std::string& q, std::string& bad) {
-  std::map<std::string, std::string> out;
-  auto decode = [](std::string_view in, std::string& res) {
-    for (std::size_t i = 0; i < in.size(); ++i) {
-      if (in[i] == '+') {
-        res += ' ';
-      } else if (in[i] == '%') {
-        if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1]))
-            || !std::isxdigit(static_cast<unsigned char>(in[i + 2])))
-          return false;
-        res += static_cast<char>(std::stoi(std::string{in.substr(i + 1, 2)}, nullptr, 16));
-        i += 2;
-      } else {
-        res += in[i];
-      }
-    }
-    return true;
-  };
-  std::string_view rest{q};
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    auto part = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    if (part.empty())
-      continue;
-    auto eq = part.find('=');
-    std::string name, value;
-    if (!decode(part.substr(0, eq), name) || (eq != std::string_view::npos && !decode(part.substr(eq + 1), value))
-        || out.count(name)) {
-      bad = name.empty() ? std::string{part.substr(0, eq)} : name;
-      return std::nullopt;
-    }
-    out[name] = value;
-  }
-  return out;
 }
 
 } // namespace
@@ -187,16 +148,21 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
     [=](actors::audit_atom, actors::http_query& q) -> actors::http_answer {
       // GET /api/v1/audit (admins; the bridge checked the token): filters actor, drone, action, outcome,
       // from, to (RFC 3339 or ms), limit, before (the previous page's next_before).
-      std::string bad;
-      auto args = parse_query(q.query, bad);
-      auto refuse = [](const std::string& name, const std::string& message) {
+      auto refused = [](const std::string& name, const std::string& message) {
         return answer(400, json{{"error", {{"code", "invalid_parameter"}, {"parameter", name},
-                                           {"message", "parameter " + name + ": " + message}}}}.dump());
+                                           {"message", message}}}}.dump());
       };
-      if (!args)
-        return refuse(bad, "bad encoding or repeated");
+      auto refuse = [&](const std::string& name, const std::string& rule) {
+        return refused(name, "parameter " + name + " " + rule);
+      };
+      std::map<std::string, std::string> args;
+      try {
+        args = actors::history::parse_query(q.query);
+      } catch (const actors::history::parameter_error& e) {
+        return refused(e.parameter, e.what());
+      }
       audit_filter f;
-      for (auto& [name, value] : *args) {
+      for (auto& [name, value] : args) {
         if (name == "actor") {
           f.actor = value;
         } else if (name == "drone") {
@@ -223,7 +189,7 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
           else
             f.before_id = v;
         } else {
-          return refuse(name, "unknown parameter");
+          return refused(name, "unknown parameter " + name);
         }
       }
       try {

@@ -226,4 +226,7 @@ TEST_CASE("GET /api/v1/audit: admins only, filters, and refused tokens are audit
   CHECK(bad.status == 400);
   CHECK(json::parse(bad.body)["error"]["parameter"] == "bogus");
   CHECK(get("/api/v1/audit?outcome=maybe", admin_token).status == 400);
+  auto twice = get("/api/v1/audit?action=login&action=logout", admin_token);
+  CHECK(twice.status == 400);
+  CHECK(json::parse(twice.body)["error"]["parameter"] == "action");
 }
