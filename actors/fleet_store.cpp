@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 
 #include "actors/drone_json.hpp"
+#include "actors/http_errors.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 
@@ -107,16 +108,6 @@ http_answer error_answer(std::uint16_t status, const std::string& code, const st
   if (!field.empty())
     e["field"] = field;
   return answer(status, json{{"error", e}}.dump());
-}
-
-http_answer db_error_answer(const runtime::db_error& e) {
-  switch (e.code()) {
-    case runtime::db_errc::unavailable:
-    case runtime::db_errc::disabled: return error_answer(503, "unavailable", e.what());
-    case runtime::db_errc::conflict: return error_answer(409, "conflict", e.what());
-    case runtime::db_errc::invalid: return error_answer(400, "invalid", e.what());
-    default: return error_answer(500, "internal", e.what());
-  }
 }
 
 /// Characters (code points) of a UTF-8 string; nlohmann::json has checked that it is valid UTF-8.

@@ -13,6 +13,7 @@
 #include <pqxx/pqxx>
 
 #include "actors/drone_json.hpp"
+#include "actors/http_errors.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 
@@ -773,12 +774,7 @@ http_answer answer(runtime::pg_link& link, const http_query& q, std::int64_t max
   } catch (const parameter_error& e) {
     return error_answer(400, "invalid_parameter", e.what(), &e.parameter);
   } catch (const runtime::db_error& e) {
-    switch (e.code()) {
-      case runtime::db_errc::unavailable:
-      case runtime::db_errc::disabled: return error_answer(503, "unavailable", e.what());
-      case runtime::db_errc::invalid: return error_answer(400, "invalid", e.what());
-      default: return error_answer(500, "internal", e.what());
-    }
+    return db_error_answer(e);
   }
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/history.hpp"
+#include "actors/http_errors.hpp"
 #include "actors/messages.hpp"
 #include "auth/jwt.hpp"
 #include "auth/audit.hpp"
@@ -130,8 +131,7 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
           return tokens(*who, refresh);
         });
       } catch (const runtime::db_error& e) {
-        return error_answer(e.code() == runtime::db_errc::unavailable ? 503 : 500,
-                            e.code() == runtime::db_errc::unavailable ? "unavailable" : "internal", e.what());
+        return actors::db_error_answer(e);
       }
     },
     [=](actors::denied_atom, std::string& reason, std::string& address) {
@@ -206,8 +206,7 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
                                 {"next_before", page.next_before_id ? json(*page.next_before_id) : json(nullptr)}}
                              .dump());
       } catch (const runtime::db_error& e) {
-        return error_answer(e.code() == runtime::db_errc::unavailable ? 503 : 500,
-                            e.code() == runtime::db_errc::unavailable ? "unavailable" : "internal", e.what());
+        return actors::db_error_answer(e);
       }
     },
     [=](actors::refresh_atom, actors::http_query& q) -> actors::http_answer {
@@ -239,8 +238,7 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
           return tokens(*who, r.next);
         });
       } catch (const runtime::db_error& e) {
-        return error_answer(e.code() == runtime::db_errc::unavailable ? 503 : 500,
-                            e.code() == runtime::db_errc::unavailable ? "unavailable" : "internal", e.what());
+        return actors::db_error_answer(e);
       }
     },
   };
