@@ -68,6 +68,9 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, boa
 /// Accepts:
 ///   (connect_atom, drone_info, drone_link_ptr)   route a new connection to the drone's actor
 ///   (get_atom, std::string id) -> caf::actor     the drone's actor, or error "no such drone"
+///   (delete_atom, std::string id)                the drone left the registry: close its connection (4003)
+///   (kick_atom, std::string id, u16 code, std::string reason)  close its connection (credential or group
+///                                                changed: it must say hello again)
 caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, drone_settings settings,
                               actor_metrics metrics);
 
@@ -78,8 +81,9 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
 ///   (state_atom, drone_state), (status_atom, status_event)   from drone actors on other nodes
 ///   (subscribe_atom, subscription)                          from a session; answered with
 ///                                                           (snapshot_atom, fragment_batch)
-///   (list_atom) -> std::string                              every drone as {"drones":[...]}
-///   (get_atom, std::string id) -> std::string               one drone as JSON, or error
+///   (list_atom, subscription) -> std::string                every drone of the subscription's scope
+///                                                           as {"drones":[...]}
+///   (get_atom, std::string id, subscription) -> std::string one drone of the scope as JSON, or error
 ///   (flush_atom) -> bool                                    tick now (used at shutdown)
 /// Sends sessions (update_atom, fragment_batch) and (events_atom, fragment_batch).
 caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush_ms);

@@ -117,6 +117,12 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
       if (i != st->drones.end() && i->second.cell->link != nullptr)
         i->second.cell->link->close(4003, "drone is not registered");
     },
+    [=](kick_atom, const std::string& id, std::uint16_t code, std::string& reason) {
+      // The drone's credential or group changed: its live connection must say hello again.
+      auto i = st->drones.find(id);
+      if (i != st->drones.end() && i->second.cell->link != nullptr)
+        i->second.cell->link->close(code, std::move(reason));
+    },
     [=](get_atom, const std::string& id) -> caf::result<caf::actor> {
       auto i = st->drones.find(id);
       if (i == st->drones.end() || i->second.actor == nullptr)

@@ -76,6 +76,7 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, boa
       cell->link = link;
       cell->state.info.model = std::move(info.model);
       cell->state.info.fw = std::move(info.fw);
+      cell->state.info.group = std::move(info.group);
       cell->state.connected = true;
       on_frame(runtime::wall_ms());
       link->attached(caf::actor_cast<caf::actor>(self), true);

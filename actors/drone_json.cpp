@@ -105,6 +105,8 @@ void append_drone_json(std::string& out, const drone_state& st) {
   append_json_string(out, st.info.model);
   key(out, "fw");
   append_json_string(out, st.info.fw);
+  key(out, "group");
+  append_json_string(out, st.info.group);
   key(out, "last_seen");
   append_json_number(out, st.last_seen);
   if (st.has_telemetry) {

@@ -9,6 +9,7 @@ namespace {
 fragment make_fragment(const drone_state& st) {
   fragment f;
   f.drone_id = st.info.id;
+  f.group = st.info.group;
   f.json.reserve(384);
   append_drone_json(f.json, st);
   return f;
@@ -40,6 +41,14 @@ bool fanout::restore(const drone_state& st) {
   return true;
 }
 
+void fanout::regroup(const std::string& id, const std::string& group) {
+  auto it = states_.find(id);
+  if (it == states_.end() || it->second.state.info.group == group)
+    return;
+  it->second.state.info.group = group;
+  mark(id, it->second);
+}
+
 bool fanout::remove(const std::string& id) {
   auto it = states_.find(id);
   if (it == states_.end())
@@ -63,6 +72,7 @@ void fanout::subscribe(sub_id id, subscription sub) {
   sub_entry entry;
   entry.all = sub.all;
   entry.ids.insert(sub.ids.begin(), sub.ids.end());
+  entry.scope = std::move(sub.scope);
   subs_[id] = std::move(entry);
 }
 
@@ -75,11 +85,12 @@ fragment_batch fanout::snapshot(const subscription& sub) const {
   if (sub.all) {
     out->reserve(states_.size());
     for (auto& [id, e] : states_)
-      out->push_back(make_fragment(e.state));
+      if (sub.scope.covers(e.state.info.group))
+        out->push_back(make_fragment(e.state));
   } else {
     for (auto& id : sub.ids) {
       auto it = states_.find(id);
-      if (it != states_.end())
+      if (it != states_.end() && sub.scope.covers(it->second.state.info.group))
         out->push_back(make_fragment(it->second.state));
     }
   }
@@ -89,11 +100,11 @@ fragment_batch fanout::snapshot(const subscription& sub) const {
 fragment_batch fanout::filter(const fragment_batch& all, const sub_entry& sub) {
   if (all == nullptr || all->empty())
     return nullptr;
-  if (sub.all)
-    return all;
+  if (sub.all && sub.scope.all)
+    return all; // the common case for admins: every subscriber to everything shares one batch
   auto out = std::make_shared<std::vector<fragment>>();
   for (auto& f : *all)
-    if (sub.ids.count(f.drone_id) > 0)
+    if (sub.covers(f.drone_id) && sub.scope.covers(f.group))
       out->push_back(f);
   if (out->empty())
     return nullptr;
@@ -137,6 +148,9 @@ std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
     for (auto& ev : events_) {
       fragment f;
       f.drone_id = ev.drone_id;
+      auto st = states_.find(ev.drone_id);
+      if (st != states_.end())
+        f.group = st->second.state.info.group;
       append_event_json(f.json, ev);
       e->push_back(std::move(f));
     }
@@ -151,12 +165,14 @@ std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
   return result;
 }
 
-std::string fanout::list_json() const {
+std::string fanout::list_json(const auth::scope& scope) const {
   std::string out;
   out.reserve(64 + states_.size() * 384);
   out += "{\"drones\":[";
   bool first = true;
   for (auto& [id, e] : states_) {
+    if (!scope.covers(e.state.info.group))
+      continue;
     if (!first)
       out += ',';
     first = false;

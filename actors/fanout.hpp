@@ -45,7 +45,7 @@ public:
 
   void unsubscribe(sub_id id);
 
-  /// Every stored drone that `sub` covers, serialized.
+  /// Every stored drone that `sub` covers (its ids, within its scope of groups), serialized.
   fragment_batch snapshot(const subscription& sub) const;
 
   /// Produces the deliveries for this tick (monotonic time `now_ms`): every pending drone whose interval
@@ -55,8 +55,8 @@ public:
   /// Drones changed but held back by the rate bound.
   std::size_t pending() const { return dirty_.size(); }
 
-  /// `{"drones":[...]}` with every stored drone.
-  std::string list_json() const;
+  /// `{"drones":[...]}` with every stored drone of the groups in `scope`.
+  std::string list_json(const auth::scope& scope) const;
 
   const drone_state* find(const std::string& id) const;
 
@@ -71,6 +71,9 @@ public:
   /// unknown here, or when what is stored is older and not connected. Returns true when stored.
   bool restore(const drone_state& st);
 
+  /// Moves a drone to another group (the registry changed it); published with the next tick.
+  void regroup(const std::string& id, const std::string& group);
+
   /// Forgets a drone that is not connected (it left the registry). Returns false when it is connected.
   bool remove(const std::string& id);
 
@@ -78,6 +81,7 @@ private:
   struct sub_entry {
     bool all = true;
     std::unordered_set<std::string> ids;
+    auth::scope scope; ///< the drone groups the subscriber may see
     bool covers(const std::string& id) const { return all || ids.count(id) > 0; }
   };
 

@@ -13,6 +13,7 @@
 #include "actors/http_errors.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
+#include "runtime/secret.hpp"
 
 namespace dccs::actors {
 
@@ -32,12 +33,16 @@ struct registry_row {
   std::string metadata = "{}";
   double created_ms = 0;
   double last_seen_ms = 0; ///< 0: never seen
+  std::string group;
+  std::string credential = "none"; ///< none, active or revoked
+  std::string secret_hash;         ///< hex SHA-256 of the drone's secret, when active
   mutable std::string json; ///< registry_json(*this).dump(), made when first needed
 };
 
 constexpr const char* registry_columns =
   "id, name, model, firmware, home_lat, home_lon, home_alt, metadata::text,"
-  " extract(epoch from created_at) * 1000, coalesce(extract(epoch from last_seen) * 1000, 0)";
+  " extract(epoch from created_at) * 1000, coalesce(extract(epoch from last_seen) * 1000, 0), group_name,"
+  " credential, coalesce(encode(secret_hash, 'hex'), '')";
 
 registry_row read_row(const pqxx::row& r) {
   registry_row x;
@@ -54,6 +59,9 @@ registry_row read_row(const pqxx::row& r) {
   x.metadata = r[7].as<std::string>();
   x.created_ms = r[8].as<double>();
   x.last_seen_ms = r[9].as<double>();
+  x.group = r[10].as<std::string>();
+  x.credential = r[11].as<std::string>();
+  x.secret_hash = r[12].as<std::string>();
   return x;
 }
 
@@ -80,6 +88,8 @@ json registry_json(const registry_row& r) {
   } else {
     j["home"] = nullptr;
   }
+  j["group"] = r.group;
+  j["credential"] = r.credential; // never the hash
   j["metadata"] = json::parse(r.metadata, nullptr, false);
   j["created_at"] = rfc3339(r.created_ms);
   j["last_seen"] = r.last_seen_ms > 0 ? json(rfc3339(r.last_seen_ms)) : json(nullptr);
@@ -92,6 +102,7 @@ drone_state placeholder(const registry_row& r) {
   st.info.id = r.id;
   st.info.model = r.model;
   st.info.fw = r.firmware;
+  st.info.group = r.group;
   st.status = link_status::lost;
   st.connected = false;
   st.last_seen = r.last_seen_ms;
@@ -99,7 +110,7 @@ drone_state placeholder(const registry_row& r) {
 }
 
 http_answer answer(std::uint16_t status, std::string body) {
-  return http_answer{status, "application/json", std::move(body)};
+  return http_answer{status, "application/json", std::move(body), {}};
 }
 
 http_answer error_answer(std::uint16_t status, const std::string& code, const std::string& message,
@@ -120,7 +131,7 @@ std::size_t utf8_length(const std::string& s) {
 
 /// The registry fields of a POST or PATCH body, checked. `error` is set (and names the field) on failure.
 struct registry_input {
-  std::optional<std::string> id, name, model, firmware;
+  std::optional<std::string> id, name, model, firmware, group;
   bool has_home = false;
   std::optional<double> home_lat, home_lon, home_alt; ///< all empty with has_home: clear
   std::optional<std::string> metadata;
@@ -149,6 +160,10 @@ std::optional<http_answer> parse_input(const std::string& body, bool creating, r
       if (!v.is_string() || !valid_drone_id(v.get<std::string>()))
         return bad(key, "field 'id' must be 1-64 characters of A-Z a-z 0-9 _ . -");
       in.id = v.get<std::string>();
+    } else if (key == "group") {
+      if (!v.is_string() || !valid_drone_id(v.get<std::string>()))
+        return bad(key, "field 'group' must be 1-64 characters of A-Z a-z 0-9 _ . -");
+      in.group = v.get<std::string>();
     } else if (key == "name") {
       err = text(128, in.name);
     } else if (key == "model") {
@@ -201,6 +216,15 @@ std::optional<http_answer> parse_input(const std::string& body, bool creating, r
   return std::nullopt;
 }
 
+const char* describe(auth::permission p) {
+  switch (p) {
+    case auth::permission::read_drones: return "read this drone";
+    case auth::permission::manage_drones: return "change this drone or its credential";
+    case auth::permission::command: return "command this drone";
+    default: return "do this";
+  }
+}
+
 std::string nullable(pqxx::transaction_base& tx, const std::optional<double>& v) {
   return v ? pqxx::to_string(*v) : std::string{"NULL"};
 }
@@ -235,6 +259,7 @@ bool parse_drone_state(const std::string& text, drone_state& out) {
     out.info.id = j["id"].get<std::string>();
     out.info.model = j.value("model", "");
     out.info.fw = j.value("fw", "");
+    out.info.group = j.value("group", "");
     auto status = j.value("status", "lost");
     out.status = status == "online" ? link_status::online : status == "stale" ? link_status::stale : link_status::lost;
     out.connected = j.value("connected", false);
@@ -481,6 +506,60 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       // Next sweep.
     }
   };
+  auto not_found = [](const std::string& id) { return error_answer(404, "not_found", "no drone with id '" + id + "'"); };
+  // The permission check (auth/access.hpp) for a drone of `group`: a caller who may not see the drone gets the
+  // answer a missing drone gets (404: nothing tells them it exists); one who sees it but may not do `p`, 403.
+  auto permitted = [not_found](const http_query& q, const std::string& group,
+                               auth::permission p) -> std::optional<http_answer> {
+    if (!auth::allows(q.who, auth::permission::read_drones, group))
+      return not_found(q.id);
+    if (!auth::allows(q.who, p, group))
+      return error_answer(403, "forbidden", std::string{"role '"} + q.who.role + "' may not " + describe(p));
+    return std::nullopt;
+  };
+  // An audit row, written by the auth service (the audit log lives in the auth database).
+  auto audit = [st](const http_query& q, const char* action, const std::string& drone, const char* outcome,
+                    const json& detail) {
+    if (st->settings.auditor)
+      caf::anon_send(st->settings.auditor, audit_atom::value, q.who.name.empty() ? std::string{"anonymous"} : q.who.name,
+                     std::string{action}, drone, q.address, std::string{outcome}, detail.dump());
+  };
+  // Issues a new secret (rotate) or revokes the credential; either way the drone's live connection closes.
+  auto set_credential = [=](http_query& q, bool rotate) -> http_answer {
+    try {
+      ensure();
+      auto current = lookup(q.id);
+      if (current == nullptr)
+        return not_found(q.id);
+      if (auto refused = permitted(q, current->group, auth::permission::manage_drones))
+        return *refused;
+      std::string secret = rotate ? runtime::random_token(32) : std::string{};
+      auto row = st->link.run([&](pqxx::connection& conn) -> std::optional<registry_row> {
+        pqxx::work tx{conn};
+        auto rows = tx.exec(
+          std::string{"UPDATE fleet.drones SET credential = "} + (rotate ? "'active'" : "'revoked'")
+          + ", secret_hash = " + (rotate ? "decode(" + tx.quote(runtime::sha256_hex(secret)) + ", 'hex')" : "NULL")
+          + ", credential_changed_at = now() WHERE id = " + tx.quote(q.id) + " RETURNING " + registry_columns);
+        tx.commit();
+        if (rows.empty())
+          return std::nullopt;
+        return read_row(rows[0]);
+      });
+      if (!row)
+        return not_found(q.id);
+      st->registry[q.id] = std::move(*row);
+      self->send(directory, kick_atom::value, q.id, std::uint16_t{4001},
+                 std::string{rotate ? "drone credential rotated" : "drone credential revoked"});
+      runtime::log::info("fleet", rotate ? "drone credential rotated" : "drone credential revoked",
+                         {{"drone_id", q.id}, {"by", q.who.name}});
+      audit(q, rotate ? "credential_rotated" : "credential_revoked", q.id, "ok", json::object());
+      if (!rotate)
+        return answer(204, "");
+      return answer(200, json{{"id", q.id}, {"credential", "active"}, {"secret", secret}}.dump());
+    } catch (const runtime::db_error& e) {
+      return db_error_answer(e);
+    }
+  };
   self->send(self, seen_atom::value);
   return {
     [=](seen_atom) {
@@ -488,7 +567,14 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       seen_sweep();
       self->delayed_send(self, std::chrono::milliseconds(st->settings.seen_interval_ms), seen_atom::value);
     },
-    [=](admit_atom, drone_info& info) -> std::uint16_t {
+    [=](admit_atom, drone_info& info, std::string& secret) -> std::tuple<std::uint16_t, std::string> {
+      auto refuse = [&](const char* why) {
+        if (metrics.refused)
+          metrics.refused->inc();
+        // The log says why; the drone only hears "authentication failed" (it must not learn which part was wrong).
+        runtime::log::warn("fleet", "drone refused at hello", {{"drone_id", info.id}, {"reason", why}});
+        return std::make_tuple(admit_refused, std::string{});
+      };
       const registry_row* row = nullptr;
       bool db_up = true;
       try {
@@ -498,25 +584,36 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
         auto i = st->registry.find(info.id);
         row = i == st->registry.end() ? nullptr : &i->second;
       }
+      const auto& default_group = st->settings.default_group;
       if (row == nullptr) {
+        if (!secret.empty())
+          return db_up ? refuse("unknown drone presented a secret")
+                       : std::make_tuple(admit_unavailable, std::string{});
         if (st->to_register.count(info.id))
-          return admit_ok; // admitted before, registration pending
-        if (st->settings.unregistered == unregistered_policy::refuse) {
-          if (!db_up)
-            return admit_unavailable;
-          if (metrics.refused)
-            metrics.refused->inc();
-          runtime::log::warn("fleet", "unregistered drone refused", {{"drone_id", info.id}});
-          return admit_refused;
-        }
+          return std::make_tuple(admit_ok, default_group); // admitted before, registration pending
+        if (st->settings.unregistered == unregistered_policy::refuse)
+          return db_up ? refuse("not registered") : std::make_tuple(admit_unavailable, std::string{});
         // Admitted now; registered with the next batch (at once, after the admissions already queued).
         st->to_register.emplace(info.id, std::make_pair(info.model, info.fw));
         if (!st->register_scheduled) {
           st->register_scheduled = true;
           self->send(self, create_atom::value);
         }
-        return admit_ok;
+        return std::make_tuple(admit_ok, default_group);
       }
+      if (row->credential == "active") {
+        if (secret.empty())
+          return refuse("no secret presented");
+        if (!runtime::equal_constant_time(runtime::sha256_hex(secret), row->secret_hash))
+          return refuse("wrong secret");
+      } else if (row->credential == "revoked") {
+        return refuse("credential revoked");
+      } else if (!secret.empty()) {
+        return refuse("secret presented for a drone without a credential");
+      } else if (st->settings.unregistered == unregistered_policy::refuse) {
+        return refuse("no credential issued");
+      }
+      auto group = row->group;
       if (db_up && ((!info.model.empty() && info.model != row->model) || (!info.fw.empty() && info.fw != row->firmware))) {
         // Keep model and firmware as the drone reports them.
         try {
@@ -538,37 +635,42 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
           runtime::log::warn("fleet", "registry update at hello failed", {{"drone_id", info.id}, {"error", e.what()}});
         }
       }
-      return admit_ok;
+      return std::make_tuple(admit_ok, group);
     },
     [=](create_atom) { register_pending(); },
-    [=](list_atom, http_query&) -> http_answer {
+    [=](list_atom, http_query& q) -> http_answer {
       try {
         ensure();
       } catch (const runtime::db_error&) {
         // The live view goes on without the registry.
       }
+      auto scope = auth::read_scope(q.who);
       std::string out = "{\"drones\":[";
       std::unordered_set<std::string> live;
       std::string obj;
       // Copied under the board's lock, serialized after it: drone actors write the board on every frame.
       std::vector<drone_state> states;
       board->with([&](fanout& f) { f.for_each([&](const drone_state& ds) { states.push_back(ds); }); });
+      bool first = true;
       for (auto& ds : states) {
-        if (!live.empty())
-          out += ',';
         live.insert(ds.info.id);
+        auto i = st->registry.find(ds.info.id);
+        const registry_row* row = i == st->registry.end() ? nullptr : &i->second;
+        if (!scope.covers(row ? row->group : ds.info.group))
+          continue;
         obj.clear();
         append_drone_json(obj, ds);
-        auto i = st->registry.find(ds.info.id);
-        annotate(obj, i == st->registry.end() ? nullptr : &i->second);
+        annotate(obj, row);
+        if (!first)
+          out += ',';
+        first = false;
         out += obj;
       }
       std::vector<std::string> missing;
       for (auto& [id, row] : st->registry)
-        if (!live.count(id))
+        if (!live.count(id) && scope.covers(row.group))
           missing.push_back(id);
       auto cached = from_redis(missing);
-      bool first = live.empty();
       for (auto& id : missing) {
         auto& row = st->registry[id];
         obj.clear();
@@ -576,6 +678,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
         drone_state ds;
         if (c != cached.end() && parse_drone_state(c->second, ds)) {
           ds.connected = false; // it is not connected here; another node may have it
+          ds.info.group = row.group;
           append_drone_json(obj, ds);
         } else {
           append_drone_json(obj, placeholder(row));
@@ -598,53 +701,91 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
         row = i == st->registry.end() ? nullptr : &i->second;
       }
       std::string obj;
+      std::string live_group;
       bool found = board->with([&](fanout& f) {
         auto ds = f.find(q.id);
-        if (ds != nullptr)
+        if (ds == nullptr)
+          return false;
+        live_group = ds->info.group;
+        if (row == nullptr || row->group == ds->info.group) {
           append_drone_json(obj, *ds);
-        return ds != nullptr;
+        } else {
+          auto copy = *ds;
+          copy.info.group = row->group;
+          append_drone_json(obj, copy);
+        }
+        return true;
       });
+      if (auto refused = permitted(q, row ? row->group : live_group, auth::permission::read_drones);
+          refused || (!found && row == nullptr))
+        return refused ? *refused : not_found(q.id);
       if (!found) {
         auto cached = from_redis({q.id});
         drone_state ds;
         if (!cached.empty() && parse_drone_state(cached.begin()->second, ds)) {
           ds.connected = false;
+          ds.info.group = row->group;
           append_drone_json(obj, ds);
-        } else if (row != nullptr) {
-          append_drone_json(obj, placeholder(*row));
         } else {
-          return error_answer(404, "not_found", "no drone with id '" + q.id + "'");
+          append_drone_json(obj, placeholder(*row));
         }
       }
       annotate(obj, row);
       return answer(200, std::move(obj));
     },
+    [=](authorize_atom, http_query& q) -> http_answer {
+      // May the caller read this drone (its history)? 200, or the answer the request gets instead.
+      const registry_row* row = nullptr;
+      try {
+        row = lookup(q.id);
+      } catch (const runtime::db_error& e) {
+        auto i = st->registry.find(q.id);
+        if (i == st->registry.end())
+          return db_error_answer(e);
+        row = &i->second;
+      }
+      if (row == nullptr) // not (or no longer) registered: its history stays readable by those who see every group
+        return auth::read_scope(q.who).all ? answer(200, "{}") : not_found(q.id);
+      if (auto refused = permitted(q, row->group, auth::permission::read_drones))
+        return *refused;
+      return answer(200, "{}");
+    },
     [=](create_atom, http_query& q) -> http_answer {
       registry_input in;
       if (auto err = parse_input(q.body, true, in))
         return *err;
+      auto group = in.group.value_or(st->settings.default_group);
+      if (!auth::allows(q.who, auth::permission::manage_drones, group))
+        return error_answer(403, "forbidden", "you may not register drones in group '" + group + "'", "group");
+      auto secret = runtime::random_token(32);
       try {
         ensure();
         auto row = st->link.run([&](pqxx::connection& conn) -> std::optional<registry_row> {
           pqxx::work tx{conn};
           auto rows = tx.exec(
-            "INSERT INTO fleet.drones (id, name, model, firmware, home_lat, home_lon, home_alt, metadata) VALUES ("
+            "INSERT INTO fleet.drones (id, name, model, firmware, home_lat, home_lon, home_alt, metadata, group_name,"
+            " credential, secret_hash, credential_changed_at) VALUES ("
             + tx.quote(*in.id) + ", " + tx.quote(in.name.value_or("")) + ", " + tx.quote(in.model.value_or(""))
             + ", " + tx.quote(in.firmware.value_or("")) + ", " + nullable(tx, in.home_lat) + ", "
             + nullable(tx, in.home_lon) + ", " + nullable(tx, in.home_alt) + ", "
-            + tx.quote(in.metadata.value_or("{}")) + "::jsonb) ON CONFLICT (id) DO NOTHING RETURNING "
+            + tx.quote(in.metadata.value_or("{}")) + "::jsonb, " + tx.quote(group) + ", 'active', decode("
+            + tx.quote(runtime::sha256_hex(secret)) + ", 'hex'), now()) ON CONFLICT (id) DO NOTHING RETURNING "
             + registry_columns);
           tx.commit();
           if (rows.empty())
             return std::nullopt;
           return read_row(rows[0]);
         });
-        if (!row)
+        if (!row) {
+          audit(q, "drone_registered", *in.id, "refused", {{"reason", "conflict"}});
           return error_answer(409, "conflict", "a drone with id '" + *in.id + "' is already registered", "id");
-        auto body = registry_json(*row).dump();
+        }
+        auto body = registry_json(*row);
+        body["secret"] = secret; // shown once: only its hash is kept
         st->registry[row->id] = std::move(*row);
-        runtime::log::info("fleet", "drone registered", {{"drone_id", *in.id}});
-        return answer(201, std::move(body));
+        runtime::log::info("fleet", "drone registered", {{"drone_id", *in.id}, {"group", group}, {"by", q.who.name}});
+        audit(q, "drone_registered", *in.id, "ok", {{"group", group}});
+        return answer(201, body.dump());
       } catch (const runtime::db_error& e) {
         return db_error_answer(e);
       }
@@ -655,6 +796,14 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
         return *err;
       try {
         ensure();
+        auto current = lookup(q.id);
+        if (current == nullptr)
+          return not_found(q.id);
+        auto old_group = current->group;
+        if (auto refused = permitted(q, old_group, auth::permission::manage_drones))
+          return *refused;
+        if (in.group && *in.group != old_group && !auth::allows(q.who, auth::permission::manage_drones, *in.group))
+          return error_answer(403, "forbidden", "you may not move drones into group '" + *in.group + "'", "group");
         auto row = st->link.run([&](pqxx::connection& conn) -> std::optional<registry_row> {
           pqxx::work tx{conn};
           std::string set;
@@ -669,6 +818,8 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
             add("model = " + tx.quote(*in.model));
           if (in.firmware)
             add("firmware = " + tx.quote(*in.firmware));
+          if (in.group)
+            add("group_name = " + tx.quote(*in.group));
           if (in.has_home) {
             add("home_lat = " + nullable(tx, in.home_lat));
             add("home_lon = " + nullable(tx, in.home_lon));
@@ -686,9 +837,16 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
           return read_row(rows[0]);
         });
         if (!row)
-          return error_answer(404, "not_found", "no registered drone with id '" + q.id + "'");
+          return not_found(q.id);
         auto body = registry_json(*row).dump();
+        bool moved = row->group != old_group;
         st->registry[row->id] = std::move(*row);
+        if (moved) {
+          // Its live connection carries the old group: the drone reconnects and is admitted into the new one.
+          self->send(directory, kick_atom::value, q.id, std::uint16_t{1012}, std::string{"drone group changed, reconnect"});
+          board->with([&](fanout& f) { f.regroup(q.id, *in.group); });
+          audit(q, "drone_changed", q.id, "ok", {{"group", *in.group}, {"previous_group", old_group}});
+        }
         return answer(200, std::move(body));
       } catch (const runtime::db_error& e) {
         return db_error_answer(e);
@@ -697,6 +855,11 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
     [=](delete_atom, http_query& q) -> http_answer {
       try {
         ensure();
+        auto current = lookup(q.id);
+        if (current == nullptr)
+          return not_found(q.id);
+        if (auto refused = permitted(q, current->group, auth::permission::manage_drones))
+          return *refused;
         auto deleted = st->link.run([&](pqxx::connection& conn) {
           pqxx::work tx{conn};
           auto r = tx.exec("DELETE FROM fleet.drones WHERE id = " + tx.quote(q.id));
@@ -704,7 +867,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
           return r.affected_rows() > 0;
         });
         if (!deleted)
-          return error_answer(404, "not_found", "no registered drone with id '" + q.id + "'");
+          return not_found(q.id);
         st->registry.erase(q.id);
         st->seen_written.erase(q.id);
         board->with([&](fanout& f) { return f.remove(q.id); });
@@ -716,11 +879,20 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
         }
         if (st->settings.unregistered == unregistered_policy::refuse)
           self->send(directory, delete_atom::value, q.id); // its live connection is no longer allowed
-        runtime::log::info("fleet", "drone removed from the registry", {{"drone_id", q.id}});
+        runtime::log::info("fleet", "drone removed from the registry", {{"drone_id", q.id}, {"by", q.who.name}});
+        audit(q, "drone_deleted", q.id, "ok", json::object());
         return answer(204, "");
       } catch (const runtime::db_error& e) {
         return db_error_answer(e);
       }
+    },
+    [=](rotate_atom, http_query& q) -> http_answer {
+      // POST /api/v1/drones/{id}/secret: a new secret (the old one stops working; the live connection closes).
+      return set_credential(q, true);
+    },
+    [=](revoke_atom, http_query& q) -> http_answer {
+      // DELETE /api/v1/drones/{id}/secret: no secret works any more; the live connection closes.
+      return set_credential(q, false);
     },
   };
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 
 #include "actors/board.hpp"
@@ -20,7 +21,8 @@ enum class unregistered_policy { register_it, refuse };
 
 /// Answers to (admit_atom, ...): 0 admits, otherwise the WebSocket close code to refuse with.
 constexpr std::uint16_t admit_ok = 0;
-constexpr std::uint16_t admit_refused = 4003;     ///< not registered (production default)
+constexpr std::uint16_t admit_refused = 4001;     ///< authentication failed (unknown drone under refuse, wrong,
+                                                  ///< missing or revoked secret: the drone is not told which)
 constexpr std::uint16_t admit_unavailable = 1013; ///< the registry cannot be asked now: try again later
 
 /// Redis settings (the latest state per drone); `enabled` false without redis.url.
@@ -40,6 +42,8 @@ struct fleet_settings {
   unregistered_policy unregistered = unregistered_policy::register_it;
   redis_settings redis;
   std::int64_t seen_interval_ms = 10000; ///< how often last_seen is written to the registry
+  std::string default_group = "default";  ///< group of drones registered without one
+  caf::actor auditor; ///< writes audit rows: (audit_atom, actor, action, drone, address, outcome, detail JSON)
 };
 
 /// Counters of the registry and of Redis (owned by the node).
@@ -57,12 +61,18 @@ struct fleet_metrics {
 /// node from Redis, then from the registry. At its first connect it restores the drones it knows (Redis
 /// states first) into the board, so a restarted node shows the fleet as it was.
 /// Accepts:
-///   (admit_atom, drone_info) -> std::uint16_t          admit_ok or a close code
-///   (list_atom, http_query) -> http_answer             GET /api/v1/drones
+///   (admit_atom, drone_info, std::string secret) -> (u16, std::string group)   admit_ok and the drone's group,
+///                                                      or a close code (a drone with a credential must present
+///                                                      its secret; see docs/security.md)
+///   (list_atom, http_query) -> http_answer             GET /api/v1/drones (the caller's groups only)
 ///   (get_atom, http_query) -> http_answer              GET /api/v1/drones/{id}
-///   (create_atom, http_query) -> http_answer           POST /api/v1/drones
+///   (authorize_atom, http_query) -> http_answer        200 when the caller may read drone q.id (history)
+///   (create_atom, http_query) -> http_answer           POST /api/v1/drones (answer carries the secret, once)
 ///   (patch_atom, http_query) -> http_answer            PATCH /api/v1/drones/{id}
 ///   (delete_atom, http_query) -> http_answer           DELETE /api/v1/drones/{id}
+///   (rotate_atom, http_query) -> http_answer           POST /api/v1/drones/{id}/secret
+///   (revoke_atom, http_query) -> http_answer           DELETE /api/v1/drones/{id}/secret
+/// Every request is checked with auth::allows (auth/access.hpp) against q.who.
 ///   (seen_atom)                                        timer
 caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_ptr board, caf::actor directory,
                           fleet_metrics metrics, runtime::node_health* health);

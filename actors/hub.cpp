@@ -72,11 +72,13 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
       });
       self->send(sender, snapshot_atom::value, std::move(snapshot));
     },
-    [st](list_atom) { return st->board->with([](fanout& f) { return f.list_json(); }); },
-    [st](get_atom, const std::string& id) -> caf::result<std::string> {
+    [st](list_atom, const subscription& sub) {
+      return st->board->with([&](fanout& f) { return f.list_json(sub.scope); });
+    },
+    [st](get_atom, const std::string& id, const subscription& sub) -> caf::result<std::string> {
       std::string out;
       st->board->with([&](fanout& f) {
-        if (auto s = f.find(id))
+        if (auto s = f.find(id); s != nullptr && sub.scope.covers(s->info.group))
           append_drone_json(out, *s);
       });
       if (out.empty())

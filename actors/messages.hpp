@@ -13,6 +13,8 @@
 #include <caf/error.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "auth/access.hpp"
+
 namespace dccs::actors {
 
 // -- atoms (at most 10 characters) ----------------------------------------------------------------------
@@ -46,6 +48,13 @@ using login_atom = caf::atom_constant<caf::atom("login")>;         ///< auth: lo
 using refresh_atom = caf::atom_constant<caf::atom("refresh")>;     ///< auth: rotate a refresh token
 using audit_atom = caf::atom_constant<caf::atom("audit")>;         ///< auth: read the audit log
 using denied_atom = caf::atom_constant<caf::atom("denied")>;       ///< auth: a refused access token, to audit
+using users_atom = caf::atom_constant<caf::atom("users")>;         ///< auth: the user management routes
+using logout_atom = caf::atom_constant<caf::atom("logout")>;       ///< auth: end a login (refresh family)
+using authorize_atom = caf::atom_constant<caf::atom("authorize")>; ///< registry: may the caller do this to a drone?
+using deny_atom = caf::atom_constant<caf::atom("deny")>;           ///< revocation: an access token is revoked
+using rotate_atom = caf::atom_constant<caf::atom("rotate")>;       ///< registry: new drone secret
+using revoke_atom = caf::atom_constant<caf::atom("revoke")>;       ///< registry: drone secret revoked
+using kick_atom = caf::atom_constant<caf::atom("kick")>;           ///< directory: close a drone's connection
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {
@@ -117,11 +126,12 @@ struct drone_info {
   std::string id;
   std::string model;
   std::string fw;
+  std::string group; ///< drone group (from the registry at admission; not from the drone)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, drone_info& x) {
-  return f(caf::meta::type_name("drone_info"), x.id, x.model, x.fw);
+  return f(caf::meta::type_name("drone_info"), x.id, x.model, x.fw, x.group);
 }
 
 /// The live state of one drone, as operators and the REST API see it.
@@ -158,16 +168,18 @@ typename Inspector::result_type inspect(Inspector& f, status_event& x) {
 struct subscription {
   bool all = true;
   std::vector<std::string> ids;
+  auth::scope scope; ///< the drone groups the operator may see, set by the bridge from the access token
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, subscription& x) {
-  return f(caf::meta::type_name("subscription"), x.all, x.ids);
+  return f(caf::meta::type_name("subscription"), x.all, x.ids, x.scope.all, x.scope.groups);
 }
 
 /// One drone (or one event) already serialized to JSON by the hub, shared by every session it goes to.
 struct fragment {
   std::string drone_id;
+  std::string group;
   std::string json;
 };
 
@@ -180,11 +192,12 @@ struct http_answer {
   std::uint16_t status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::string> headers; ///< extra response headers: name, value, name, value, ...
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_answer& x) {
-  return f(caf::meta::type_name("http_answer"), x.status, x.content_type, x.body);
+  return f(caf::meta::type_name("http_answer"), x.status, x.content_type, x.body, x.headers);
 }
 
 /// A REST request as handed to the actor that answers it: the method, the path's parameters (for
@@ -196,11 +209,14 @@ struct http_query {
   std::string query;
   std::string body;
   std::string accept;
+  auth::principal who;  ///< the caller (verified access token); empty name on public routes
+  std::string address;  ///< the client's address, for the audit trail
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_query& x) {
-  return f(caf::meta::type_name("http_query"), x.method, x.id, x.kind, x.query, x.body, x.accept);
+  return f(caf::meta::type_name("http_query"), x.method, x.id, x.kind, x.query, x.body, x.accept, x.who,
+           x.address);
 }
 
 // -- links from actors back to sockets ---------------------------------------------------------------

@@ -38,7 +38,14 @@ constexpr const char* refresh_reused = "refresh_reused";
 constexpr const char* user_created = "user_created";
 constexpr const char* user_changed = "user_changed";
 constexpr const char* drone_registered = "drone_registered";
+constexpr const char* drone_changed = "drone_changed";   ///< moved to another group
+constexpr const char* drone_deleted = "drone_deleted";
 constexpr const char* credential_rotated = "credential_rotated";
+constexpr const char* credential_revoked = "credential_revoked";
+constexpr const char* user_disabled = "user_disabled";
+constexpr const char* user_enabled = "user_enabled";
+constexpr const char* password_changed = "password_changed";
+constexpr const char* login_limited = "login_limited";   ///< refused by the failed-login limits
 } // namespace audit_action
 
 /// The actor of anything done before anyone authenticated.

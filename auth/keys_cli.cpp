@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include "auth/jwt.hpp"
 #include "runtime/log.hpp"
 
 namespace dccs::auth {
@@ -36,12 +37,50 @@ std::string generate_key_file(const std::string& dir, std::string& kid) {
   return path;
 }
 
+namespace {
+
+/// `dccs keys token NAME ROLE [GROUP...]`: an access token for a script or a service (benchmarks, a simulator's
+/// observer), signed with the newest key of the folder, valid for auth.access_ttl_s. Whoever can read the key
+/// files can make any token: they are the secret (docs/security.md).
+int token_command(const runtime::config& cfg) {
+  auto& args = cfg.positional();
+  if (args[3] != "admin" && args[3] != "operator" && args[3] != "viewer") {
+    std::cerr << "dccs keys token: ROLE must be admin, operator or viewer\n";
+    return 2;
+  }
+  try {
+    auto dir = keys_dir(cfg);
+    auto ring = key_ring::load_directory(dir);
+    if (ring.signer() == nullptr)
+      throw std::runtime_error("no signing key in " + dir);
+    claims c;
+    c.iss = cfg.str("auth.issuer");
+    c.aud = cfg.str("auth.audience");
+    c.sub = args[2];
+    c.role = args[3];
+    c.groups.assign(args.begin() + 4, args.end());
+    c.iat = static_cast<std::int64_t>(std::time(nullptr));
+    c.nbf = c.iat;
+    c.exp = c.iat + cfg.integer("auth.access_ttl_s");
+    std::cout << sign(ring, c) << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "dccs keys token: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+} // namespace
+
 int keys_command(const runtime::config& cfg) {
   auto& args = cfg.positional();
   if (args.empty() || args.front() != "keys")
     return -1;
+  if (args.size() >= 4 && args[1] == "token")
+    return token_command(cfg);
   if (args.size() != 2 || args[1] != "generate") {
-    std::cerr << "usage: dccs keys generate [--auth.keys_dir DIR]\n";
+    std::cerr << "usage: dccs keys generate [--auth.keys_dir DIR]\n"
+                 "       dccs keys token NAME ROLE [GROUP...]   (an access token signed with the node's key)\n";
     return 2;
   }
   try {

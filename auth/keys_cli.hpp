@@ -3,6 +3,8 @@
 /// <node.data_dir>/keys), as `<UTC time>-<kid prefix>.pem` with mode 0600 in a folder of mode 0700, and prints
 /// its kid and path (never the key). The new key signs from the next start of the nodes that load the folder;
 /// older keys keep verifying until their files are removed.
+/// `dccs keys token NAME ROLE [GROUP...]`: prints an access token signed with the folder's newest key (for scripts
+/// and services; valid auth.access_ttl_s).
 
 #include <string>
 

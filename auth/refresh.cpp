@@ -198,15 +198,42 @@ std::int64_t revoke_family(pqxx::connection& conn, const std::string& family) {
 
 std::int64_t revoke_user(pqxx::connection& conn, std::int64_t user_id) {
   pqxx::work tx{conn};
-  lock_user(tx, user_id);
-  auto n = tx.exec_params("WITH r AS (UPDATE auth.refresh_tokens SET revoked_at = now()"
-                          " WHERE user_id = $1 AND revoked_at IS NULL"
-                          " RETURNING used_at IS NULL AND expires_at > now() AS live)"
-                          " SELECT count(*) FILTER (WHERE live) FROM r",
-                          user_id)[0][0]
-             .as<std::int64_t>();
+  auto n = revoke_user(tx, user_id);
   tx.commit();
   return n;
+}
+
+std::int64_t revoke_user(pqxx::transaction_base& tx, std::int64_t user_id) {
+  lock_user(tx, user_id);
+  return tx
+    .exec_params("WITH r AS (UPDATE auth.refresh_tokens SET revoked_at = now()"
+                 " WHERE user_id = $1 AND revoked_at IS NULL"
+                 " RETURNING used_at IS NULL AND expires_at > now() AS live)"
+                 " SELECT count(*) FILTER (WHERE live) FROM r",
+                 user_id)[0][0]
+    .as<std::int64_t>();
+}
+
+logout_result logout_refresh(pqxx::connection& conn, std::string_view token, const std::string& user_name) {
+  logout_result out;
+  if (token.size() != token_chars)
+    return out;
+  auto raw = base64url_decode(token);
+  if (!raw || raw->size() != token_bytes)
+    return out;
+  auto h = hex(refresh_token_hash(token));
+  pqxx::work tx{conn};
+  auto owner = tx.exec_params("SELECT t.user_id, t.family::text FROM auth.refresh_tokens t"
+                              " JOIN auth.users u ON u.id = t.user_id WHERE t.hash = decode($1, 'hex') AND u.name = $2",
+                              h, user_name);
+  if (owner.empty())
+    return out;
+  lock_user(tx, owner[0][0].as<std::int64_t>());
+  out.family = owner[0][1].as<std::string>();
+  revoke_family_locked(tx, out.family);
+  tx.commit();
+  out.revoked = true;
+  return out;
 }
 
 std::int64_t purge_refresh(pqxx::connection& conn, std::chrono::seconds grace) {

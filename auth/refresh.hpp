@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 
 namespace dccs::auth {
 
@@ -76,6 +77,21 @@ std::int64_t revoke_family(pqxx::connection& conn, const std::string& family);
 /// Revokes every token of every family of the user (user disabled, password changed, "log out everywhere").
 /// Returns how many tokens it revoked.
 std::int64_t revoke_user(pqxx::connection& conn, std::int64_t user_id);
+
+/// The same within the caller's transaction (the revocation commits, or not, with the change that causes it:
+/// see update_user's hook in auth/users.hpp). Takes the user's advisory lock until that transaction ends.
+std::int64_t revoke_user(pqxx::transaction_base& tx, std::int64_t user_id);
+
+/// What logout_refresh did.
+struct logout_result {
+  bool revoked = false; ///< the token was the user's: its family is revoked now (or was already)
+  std::string family;   ///< the family's uuid when `revoked`
+};
+
+/// Logout: when `token` is a token of the user `user_name` (spent, revoked or expired ones too), revokes its
+/// whole family. A token of another user, an unknown or malformed token: nothing is revoked (`revoked`
+/// false), and nothing tells the two apart to the caller. Never throws for anything the client sent.
+logout_result logout_refresh(pqxx::connection& conn, std::string_view token, const std::string& user_name);
 
 /// Housekeeping: deletes the tokens whose family expired more than `grace` ago (a token presented after that is
 /// `unknown` instead of `expired`). Returns how many rows it deleted.

@@ -1,10 +1,12 @@
 #include "auth/service.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <optional>
-#include <iostream>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -12,8 +14,10 @@
 #include "actors/history.hpp"
 #include "actors/http_errors.hpp"
 #include "actors/messages.hpp"
-#include "auth/jwt.hpp"
+#include "auth/access.hpp"
 #include "auth/audit.hpp"
+#include "auth/jwt.hpp"
+#include "auth/login_limits.hpp"
 #include "auth/password.hpp"
 #include "auth/refresh.hpp"
 #include "auth/users.hpp"
@@ -26,7 +30,7 @@ namespace {
 using json = nlohmann::json;
 
 actors::http_answer answer(std::uint16_t status, std::string body) {
-  return actors::http_answer{status, "application/json", std::move(body)};
+  return actors::http_answer{status, "application/json", std::move(body), {}};
 }
 
 actors::http_answer error_answer(std::uint16_t status, const std::string& code, const std::string& message) {
@@ -49,13 +53,128 @@ void audit(pqxx::connection& conn, const std::string& actor, const char* action,
   }
 }
 
+
+/// The same within the caller's transaction (the row commits with the change it records, or not at all).
+void audit(pqxx::transaction_base& tx, const std::string& actor, const char* action, const std::string& address,
+           audit_outcome outcome, nlohmann::json detail) {
+  audit_entry e;
+  e.actor = actor;
+  e.action = action;
+  e.address = address;
+  e.outcome = outcome;
+  e.detail = std::move(detail);
+  write_audit(tx, e);
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  return actors::history::format_time(
+    std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
+}
+
+/// A user as the REST API shows it: never the hash.
+json user_json(const user& u) {
+  return json{{"name", u.name},
+              {"role", to_string(u.role)},
+              {"groups", u.groups},
+              {"enabled", u.enabled},
+              {"created_at", rfc3339(u.created_at)},
+              {"updated_at", rfc3339(u.updated_at)},
+              {"password_changed_at", rfc3339(u.password_changed_at)}};
+}
+
+/// A refused field of a request body: 400 {"error":{"code":"invalid_field","field":...,"message":...}}.
+struct field_error {
+  std::string field;
+  std::string message;
+};
+
+actors::http_answer field_answer(const field_error& e) {
+  return answer(400, json{{"error", {{"code", "invalid_field"}, {"field", e.field}, {"message", e.message}}}}.dump());
+}
+
+/// What a POST or PATCH of a user asks for, checked field by field; `error` names the first bad field.
+struct user_request {
+  std::optional<std::string> name;
+  user_patch patch;
+  std::optional<field_error> error;
+};
+
+/// Reads the fields of a users body: name (POST only), password, role, groups, enabled (PATCH only). Unknown
+/// fields are refused; for POST, name, password and role are required.
+user_request parse_user_request(const json& body, bool create) {
+  user_request r;
+  auto fail = [&](const std::string& field, const std::string& message) {
+    if (!r.error)
+      r.error = field_error{field, message};
+  };
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const auto& key = it.key();
+    const auto& v = it.value();
+    if (key == "name" && create) {
+      if (!v.is_string() || !valid_user_name(v.get_ref<const std::string&>()))
+        fail(key, "name must be a string of 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
+      else
+        r.name = v.get<std::string>();
+    } else if (key == "password") {
+      if (!v.is_string()) {
+        fail(key, "password must be a string");
+      } else if (auto problem = password_problem(v.get_ref<const std::string&>()); !problem.empty()) {
+        fail(key, "password: " + problem); // names the rule, never the value
+      } else {
+        r.patch.password = v.get<std::string>();
+      }
+    } else if (key == "role") {
+      auto parsed = v.is_string() ? parse_role(v.get_ref<const std::string&>()) : std::nullopt;
+      if (!parsed)
+        fail(key, "role must be \"viewer\", \"operator\" or \"admin\"");
+      else
+        r.patch.role = *parsed;
+    } else if (key == "groups") {
+      bool ok = v.is_array();
+      std::vector<std::string> groups;
+      if (ok) {
+        for (const auto& g : v) {
+          if (!g.is_string() || !valid_group_name(g.get_ref<const std::string&>())) {
+            ok = false;
+            break;
+          }
+          groups.push_back(g.get<std::string>());
+        }
+      }
+      if (!ok)
+        fail(key, "groups must be an array of group names (1 to 64 characters of A-Z a-z 0-9 _ . -)");
+      else
+        r.patch.groups = std::move(groups);
+    } else if (key == "enabled" && !create) {
+      if (!v.is_boolean())
+        fail(key, "enabled must be true or false");
+      else
+        r.patch.enabled = v.get<bool>();
+    } else {
+      fail(key, "unknown field " + key);
+    }
+  }
+  if (create) {
+    if (!body.contains("name"))
+      fail("name", "name is required");
+    if (!body.contains("password"))
+      fail("password", "password is required");
+    if (!body.contains("role"))
+      fail("role", "role is required");
+  }
+  return r;
+}
+
+json role_groups(const user& u) { return json{{"role", to_string(u.role)}, {"groups", u.groups}}; }
+
 } // namespace
 
 caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::shared_ptr<const key_ring> keys) {
   struct state {
-    explicit state(auth_settings x) : settings(std::move(x)), link(settings.db) {}
+    explicit state(auth_settings x) : settings(std::move(x)), link(settings.db), limits(settings.limits) {}
     auth_settings settings;
     runtime::pg_link link;
+    login_limits limits;
     bool bootstrapped = false;
   };
   auto st = std::make_shared<state>(std::move(s));
@@ -78,8 +197,16 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
     c.sub = who.name;
     c.role = to_string(who.role);
     c.groups = who.groups;
-    c.iat = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-              .count();
+    // The revocation watcher refuses every token of a user issued in or before the second of the user's last
+    // change (iat <= floor(updated_at): a token issued in that second may predate the change). A token issued
+    // in that very second, after the change, would be refused too: wait for the next second (only right after
+    // a change to this user; bounded, should the database's clock run ahead of ours).
+    using namespace std::chrono;
+    auto changed_s = duration_cast<seconds>(who.updated_at.time_since_epoch()).count();
+    auto not_before = system_clock::time_point{seconds{changed_s + 1}};
+    if (system_clock::now() < not_before)
+      std::this_thread::sleep_until(std::min(not_before, system_clock::now() + seconds{2}));
+    c.iat = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
     c.nbf = c.iat;
     c.exp = c.iat + st->settings.access_ttl_s;
     return answer(200, json{{"access_token", sign(*keys, c)},
@@ -108,6 +235,25 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
         return error_answer(400, "malformed", "the body must be {\"name\": string, \"password\": string}");
       auto name = body["name"].get<std::string>();
       auto password = body["password"].get<std::string>();
+      // The limits come first, before the database and before any password work: the same answer, as fast,
+      // for a known and an unknown name.
+      auto verdict = st->limits.check(name, q.address);
+      if (verdict.limited) {
+        runtime::log::info("auth", "login refused: too many failed logins",
+                           {{"user", name}, {"address", q.address}, {"limit", verdict.limit}});
+        try {
+          st->link.run([&](pqxx::connection& conn) {
+            audit(conn, name, audit_action::login_limited, q.address, audit_outcome::refused,
+                  {{"limit", verdict.limit}, {"retry_after_s", verdict.retry_after_s}});
+            return 0;
+          });
+        } catch (const runtime::db_error& e) {
+          runtime::log::error("auth", "cannot write the audit log", {{"action", "login_limited"}, {"error", e.what()}});
+        }
+        auto a = error_answer(429, "too_many_attempts", "too many failed logins: try again later");
+        a.headers = {"Retry-After", std::to_string(verdict.retry_after_s)};
+        return a;
+      }
       try {
         ensure();
         auto who = st->link.run([&](pqxx::connection& conn) {
@@ -118,20 +264,214 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
           return authenticate(conn, name, password);
         });
         if (!who) {
-          runtime::log::info("auth", "login refused", {{"user", name}, {"address", q.kind}});
+          st->limits.failed(name, q.address);
+          runtime::log::info("auth", "login refused", {{"user", name}, {"address", q.address}});
           st->link.run([&](pqxx::connection& conn) {
-            audit(conn, name, audit_action::login_failed, q.kind, audit_outcome::refused);
+            audit(conn, name, audit_action::login_failed, q.address, audit_outcome::refused);
             return 0;
           });
           return error_answer(401, "invalid_credentials", "wrong user name or password");
         }
+        st->limits.succeeded(who->name, q.address);
         return st->link.run([&](pqxx::connection& conn) {
           auto refresh = issue_refresh(conn, who->id, std::chrono::seconds(st->settings.refresh_ttl_s));
-          audit(conn, who->name, audit_action::login, q.kind, audit_outcome::ok, {{"family", refresh.family}});
+          json detail{{"family", refresh.family}};
+          if (verdict.known_address)
+            detail["past_account_limit"] = true; // the account was locked; this address is known for it
+          audit(conn, who->name, audit_action::login, q.address, audit_outcome::ok, detail);
           return tokens(*who, refresh);
         });
       } catch (const runtime::db_error& e) {
         return actors::db_error_answer(e);
+      }
+    },
+    [=](actors::logout_atom, actors::http_query& q) -> actors::http_answer {
+      // The bridge has denied the access token already; here: the refresh side, and the audit row.
+      if (q.who.name.empty())
+        return error_answer(401, "unauthorized", "an access token is required");
+      std::optional<std::string> token;
+      if (q.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+        auto body = json::parse(q.body, nullptr, false);
+        bool ok = body.is_object();
+        for (auto it = ok ? body.begin() : body.end(); ok && it != body.end(); ++it)
+          ok = it.key() == "refresh_token" && it.value().is_string();
+        if (!ok)
+          return error_answer(400, "malformed", "the body must be empty or {\"refresh_token\": string}");
+        if (body.contains("refresh_token"))
+          token = body["refresh_token"].get<std::string>();
+      }
+      try {
+        ensure();
+        return st->link.run([&](pqxx::connection& conn) {
+          logout_result r;
+          if (token)
+            r = logout_refresh(conn, *token, q.who.name);
+          json detail{{"family_revoked", r.revoked}};
+          if (r.revoked)
+            detail["family"] = r.family;
+          audit(conn, q.who.name, audit_action::logout, q.address, audit_outcome::ok, detail);
+          // 204 whatever became of the token: whose it was is not revealed.
+          return actors::http_answer{204, "application/json", {}, {}};
+        });
+      } catch (const runtime::db_error& e) {
+        return actors::db_error_answer(e);
+      }
+    },
+    [=](actors::users_atom, actors::http_query& q) -> actors::http_answer {
+      // Admins only: the bridge checked the token and the permission; checked again here, cheaply.
+      if (!allows(q.who, permission::manage_users))
+        return error_answer(403, "forbidden", "users are managed by admins");
+      bool read = q.method == "GET" || q.method == "HEAD";
+      auto not_allowed = [&](const char* allow) {
+        auto a = error_answer(405, "method_not_allowed", "method not allowed on this path");
+        a.headers = {"Allow", allow};
+        return a;
+      };
+      if (q.id.empty() ? !(read || q.method == "POST") : !(read || q.method == "PATCH"))
+        return not_allowed(q.id.empty() ? "GET, HEAD, POST" : "GET, HEAD, PATCH");
+      auto not_found = [&] { return error_answer(404, "not_found", "no user named '" + q.id + "'"); };
+      if (!q.id.empty() && !valid_user_name(q.id))
+        return not_found(); // no user can have that name
+      const auto& actor = q.who.name;
+      // A refusal, audited in its own transaction (the change's rolled back).
+      auto refuse = [&](const char* action, const std::string& target, json detail, actors::http_answer a) {
+        detail["user"] = target;
+        try {
+          st->link.run([&](pqxx::connection& conn) {
+            audit(conn, actor, action, q.address, audit_outcome::refused, std::move(detail));
+            return 0;
+          });
+        } catch (const runtime::db_error& e) {
+          runtime::log::error("auth", "cannot write the audit log", {{"action", action}, {"error", e.what()}});
+        }
+        return a;
+      };
+      try {
+        ensure();
+        // The token may predate a change to its holder (demoted or disabled a moment ago, before the node's
+        // revocation watcher saw it): the database has the last word.
+        auto caller = st->link.run([&](pqxx::connection& conn) { return find_by_name(conn, actor); });
+        if (!caller || !caller->enabled || caller->role != role::admin)
+          return error_answer(403, "forbidden", "users are managed by admins");
+        if (read) {
+          return st->link.run([&](pqxx::connection& conn) {
+            if (q.id.empty()) {
+              json users = json::array();
+              for (const auto& u : list_users(conn))
+                users.push_back(user_json(u));
+              return answer(200, json{{"users", users}}.dump());
+            }
+            auto u = find_by_name(conn, q.id);
+            return u ? answer(200, user_json(*u).dump()) : not_found();
+          });
+        }
+        auto body = json::parse(q.body, nullptr, false);
+        if (!body.is_object())
+          return error_answer(400, "malformed", "the body must be a JSON object");
+        bool create = q.method == "POST";
+        auto req = parse_user_request(body, create);
+        auto target = create ? (body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>()
+                                                                                   : std::string{})
+                             : q.id;
+        auto bad_request = [&](const char* action, const field_error& e) {
+          return refuse(action, target, {{"reason", "invalid_field"}, {"field", e.field}}, field_answer(e));
+        };
+        if (create) {
+          if (req.error)
+            return bad_request(audit_action::user_created, *req.error);
+          try {
+            auto u = st->link.run([&](pqxx::connection& conn) {
+              return create_user(conn, *req.name, *req.patch.password, *req.patch.role,
+                                 req.patch.groups.value_or(std::vector<std::string>{}),
+                                 [&](pqxx::transaction_base& tx, const user&, const user& created) {
+                                   audit(tx, actor, audit_action::user_created, q.address, audit_outcome::ok,
+                                         {{"user", created.name}, {"new", role_groups(created)}});
+                                 });
+            });
+            runtime::log::info("auth", "user created", {{"user", u.name}, {"role", to_string(u.role)}, {"by", actor}});
+            return answer(201, user_json(u).dump());
+          } catch (const user_error& e) {
+            if (e.reason() == user_errc::duplicate)
+              return refuse(audit_action::user_created, target, {{"reason", "conflict"}},
+                            error_answer(409, "conflict", "a user named '" + target + "' exists already"));
+            return bad_request(audit_action::user_created,
+                               field_error{e.reason() == user_errc::weak_password ? "password" : "groups", e.what()});
+          }
+        }
+        // PATCH: the action a refusal is audited under is the first change asked for.
+        const char* action = req.patch.enabled && !*req.patch.enabled ? audit_action::user_disabled
+                             : req.patch.role || req.patch.groups     ? audit_action::user_changed
+                             : req.patch.password                     ? audit_action::password_changed
+                             : req.patch.enabled                      ? audit_action::user_enabled
+                                                                      : audit_action::user_changed;
+        if (req.error)
+          return bad_request(action, *req.error);
+        bool password_set = req.patch.password.has_value();
+        try {
+          auto u = st->link.run([&](pqxx::connection& conn) {
+            return update_user(conn, q.id, req.patch, [&](pqxx::transaction_base& tx, const user& before,
+                                                          const user& after) {
+              bool role_groups_changed = before.role != after.role || before.groups != after.groups;
+              bool disabled = before.enabled && !after.enabled;
+              // Their sessions end: no refresh token of theirs works any more (and updated_at moved, so the
+              // revocation watcher refuses their older access tokens and closes their sockets).
+              std::int64_t revoked = 0;
+              if (password_set || role_groups_changed || disabled)
+                revoked = revoke_user(tx, after.id);
+              json common{{"user", after.name}, {"refresh_revoked", revoked}};
+              if (password_set)
+                audit(tx, actor, audit_action::password_changed, q.address, audit_outcome::ok, common);
+              if (role_groups_changed) {
+                auto d = common;
+                d["old"] = role_groups(before);
+                d["new"] = role_groups(after);
+                audit(tx, actor, audit_action::user_changed, q.address, audit_outcome::ok, d);
+              }
+              if (before.enabled != after.enabled)
+                audit(tx, actor, after.enabled ? audit_action::user_enabled : audit_action::user_disabled, q.address,
+                      audit_outcome::ok, common);
+            });
+          });
+          runtime::log::info("auth", "user changed", {{"user", u.name}, {"by", actor}});
+          return answer(200, user_json(u).dump());
+        } catch (const user_error& e) {
+          switch (e.reason()) {
+            case user_errc::not_found:
+              return refuse(action, target, {{"reason", "not_found"}}, not_found());
+            case user_errc::last_admin:
+              return refuse(action, target, {{"reason", "last_admin"}},
+                            error_answer(409, "last_admin",
+                                         "'" + target + "' is the last enabled admin: make another admin first"));
+            case user_errc::weak_password:
+              return bad_request(action, field_error{"password", e.what()});
+            default:
+              return bad_request(action, field_error{"groups", e.what()});
+          }
+        }
+      } catch (const runtime::db_error& e) {
+        return actors::db_error_answer(e);
+      }
+    },
+    [=](actors::audit_atom, std::string& actor, std::string& action, std::string& drone, std::string& address,
+        std::string& outcome, std::string& detail) {
+      // An audit row from another part of the node (the registry: drone registration, credentials).
+      try {
+        audit_entry e;
+        e.actor = std::move(actor);
+        e.action = action;
+        if (!drone.empty())
+          e.drone_id = std::move(drone);
+        e.address = std::move(address);
+        auto o = parse_audit_outcome(outcome);
+        e.outcome = o ? *o : audit_outcome::error;
+        auto d = json::parse(detail, nullptr, false);
+        e.detail = d.is_object() ? d : json::object();
+        st->link.run([&](pqxx::connection& conn) {
+          write_audit(conn, e);
+          return 0;
+        });
+      } catch (const std::exception& x) {
+        runtime::log::error("auth", "cannot write the audit log", {{"action", action}, {"error", x.what()}});
       }
     },
     [=](actors::denied_atom, std::string& reason, std::string& address) {
@@ -223,10 +563,10 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
             json detail{{"reason", to_string(r.status)}};
             if (!r.family.empty())
               detail["family"] = r.family;
-            audit(conn, actor, action, q.kind, audit_outcome::refused, detail);
+            audit(conn, actor, action, q.address, audit_outcome::refused, detail);
             if (r.status == refresh_status::reused)
               runtime::log::warn("auth", "a spent refresh token was presented: its family is revoked",
-                                 {{"user", r.user_name}, {"family", r.family}, {"address", q.kind}});
+                                 {{"user", r.user_name}, {"family", r.family}, {"address", q.address}});
             return error_answer(401, "invalid_token", "the refresh token is not valid");
           }
           auto who = find_by_name(conn, r.user_name);
@@ -234,7 +574,7 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
             revoke_family(conn, r.family);
             return error_answer(401, "invalid_token", "the refresh token is not valid");
           }
-          audit(conn, who->name, audit_action::refresh, q.kind, audit_outcome::ok, {{"family", r.family}});
+          audit(conn, who->name, audit_action::refresh, q.address, audit_outcome::ok, {{"family", r.family}});
           return tokens(*who, r.next);
         });
       } catch (const runtime::db_error& e) {

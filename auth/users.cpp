@@ -109,12 +109,15 @@ const char* to_string(user_errc e) {
     case user_errc::weak_password: return "weak_password";
     case user_errc::duplicate: return "duplicate";
     case user_errc::not_found: return "not_found";
+    case user_errc::last_admin: return "last_admin";
   }
   return "invalid";
 }
 
 user_error::user_error(user_errc reason, const std::string& what)
-  : runtime::db_error(reason == user_errc::duplicate ? runtime::db_errc::conflict : runtime::db_errc::invalid, what),
+  : runtime::db_error(reason == user_errc::duplicate || reason == user_errc::last_admin ? runtime::db_errc::conflict
+                                                                                        : runtime::db_errc::invalid,
+                      what),
     reason_(reason) {
 }
 
@@ -123,7 +126,7 @@ bool valid_user_name(std::string_view name) { return valid_chars(name, "_.@-"); 
 bool valid_group_name(std::string_view name) { return valid_chars(name, "_.-"); }
 
 user create_user(pqxx::connection& conn, const std::string& name, std::string_view password, role r,
-                 std::vector<std::string> groups) {
+                 std::vector<std::string> groups, const user_change_hook& in_tx) {
   check_name(name);
   auto joined = checked_groups(groups);
   auto hash = checked_hash(password);
@@ -136,8 +139,61 @@ user create_user(pqxx::connection& conn, const std::string& name, std::string_vi
   if (res.empty())
     throw user_error(user_errc::duplicate, "a user named '" + name + "' exists already");
   auto u = to_user(res[0]);
+  if (in_tx)
+    in_tx(tx, u, u);
   tx.commit();
   return u;
+}
+
+user update_user(pqxx::connection& conn, const std::string& name, user_patch patch, const user_change_hook& in_tx) {
+  std::optional<std::string> joined;
+  if (patch.groups)
+    joined = checked_groups(*patch.groups);
+  std::optional<std::string> hash;
+  if (patch.password) // hashed before the transaction: argon2id takes tens of milliseconds
+    hash = checked_hash(*patch.password);
+  pqxx::work tx{conn};
+  // The row stays locked until the commit: a concurrent change of the same user waits, then sees this one.
+  auto current = tx.exec_params("SELECT " + std::string{user_columns} + " FROM auth.users WHERE name = $1 FOR UPDATE",
+                                name);
+  if (current.empty())
+    throw_not_found(name);
+  auto before = to_user(current[0]);
+  auto new_role = patch.role.value_or(before.role);
+  auto new_groups = patch.groups.value_or(before.groups);
+  auto new_enabled = patch.enabled.value_or(before.enabled);
+  bool role_groups_change = new_role != before.role || new_groups != before.groups;
+  bool enabled_change = new_enabled != before.enabled;
+  if (!role_groups_change && !enabled_change && !hash)
+    return before; // nothing to write: updated_at stays
+  bool was_admin = before.enabled && before.role == role::admin;
+  bool is_admin = new_enabled && new_role == role::admin;
+  if (was_admin && !is_admin) {
+    // Every change that takes an enabled admin away queues here, so the count below cannot go stale before
+    // this transaction commits (a concurrent demotion of the other admin waits for it, then counts again).
+    tx.exec("SELECT pg_advisory_xact_lock(hashtext('dccs-auth-admins'))");
+    auto others = tx.exec_params1("SELECT count(*) FROM auth.users WHERE role = 'admin' AND enabled AND name <> $1",
+                                  name)[0]
+                    .as<std::int64_t>();
+    if (others == 0)
+      throw user_error(user_errc::last_admin, "'" + name + "' is the last enabled admin: make another admin first");
+  }
+  auto joined_all = joined ? *joined : checked_groups(new_groups);
+  // One statement, every field, updated_at once.
+  auto res = tx.exec_params("UPDATE auth.users SET role = $2, groups = string_to_array($3, ','), enabled = $4,"
+                            " password_hash = COALESCE($5, password_hash),"
+                            " password_changed_at = CASE WHEN $5::text IS NULL THEN password_changed_at ELSE now() END,"
+                            " updated_at = now() WHERE name = $1 RETURNING "
+                              + std::string{user_columns},
+                            name, std::string{to_string(new_role)},
+                            joined_all, new_enabled, hash);
+  if (res.empty())
+    throw_not_found(name); // deleted meanwhile
+  auto after = to_user(res[0]);
+  if (in_tx)
+    in_tx(tx, before, after);
+  tx.commit();
+  return after;
 }
 
 void set_password(pqxx::connection& conn, const std::string& name, std::string_view password) {
@@ -218,7 +274,9 @@ std::optional<user> authenticate(pqxx::connection& conn, const std::string& name
     }
     pqxx::work tx{conn};
     // Only over the hash just verified: a password changed in the meantime wins.
-    auto res = tx.exec_params("UPDATE auth.users SET password_hash = $2, updated_at = now()"
+    // Not updated_at: the same password under a stronger hash changes nothing about the user, and a new
+    // updated_at would make every node refuse the user's access tokens (auth/guard.hpp).
+    auto res = tx.exec_params("UPDATE auth.users SET password_hash = $2"
                               " WHERE id = $1 AND password_hash = $3",
                               u->id, fresh, u->password_hash);
     tx.commit();

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 
 #include "auth/password.hpp"
 #include "runtime/pg.hpp"
@@ -37,11 +39,12 @@ enum class user_errc : std::uint8_t {
   weak_password = 2, ///< the password breaks the rules of auth/password.hpp
   duplicate = 3,     ///< a user with that name exists
   not_found = 4,     ///< no user with that name
+  last_admin = 5,    ///< the change would leave no enabled admin
 };
 
 const char* to_string(user_errc e);
 
-/// A refused user call. A db_error too (duplicate: conflict; the others: invalid), so that pg_link::run passes
+/// A refused user call. A db_error too (duplicate, last_admin: conflict; the others: invalid), so that pg_link::run passes
 /// it through; `reason()` tells which. `what()` names the problem and the user, never a password.
 class user_error : public runtime::db_error {
 public:
@@ -71,9 +74,33 @@ bool valid_user_name(std::string_view name);
 /// True for 1-64 characters of [A-Za-z0-9_.-] (as drone ids are spelled).
 bool valid_group_name(std::string_view name);
 
+/// Runs inside the transaction of a change, after the change and before the commit: what must commit with it
+/// or not at all (the audit row, the revocation of the user's refresh tokens). `before` is the user as it was
+/// (for create_user: the new user, as `after`). An exception rolls the whole change back.
+using user_change_hook = std::function<void(pqxx::transaction_base& tx, const user& before, const user& after)>;
+
 /// Creates a user (enabled) and returns it. Throws user_error: invalid (name, group), weak_password, duplicate.
+/// `in_tx`, when set, runs in the creating transaction (see user_change_hook).
 user create_user(pqxx::connection& conn, const std::string& name, std::string_view password, role r,
-                 std::vector<std::string> groups = {});
+                 std::vector<std::string> groups = {}, const user_change_hook& in_tx = {});
+
+/// Changes to one user (update_user): each field that is set replaces the user's.
+struct user_patch {
+  std::optional<std::string> password; ///< the new password (hashed by update_user; never logged)
+  std::optional<auth::role> role;
+  std::optional<std::vector<std::string>> groups;
+  std::optional<bool> enabled;
+};
+
+/// Applies `patch` to the user `name` in one transaction and returns the user after it. Only what differs
+/// is written (a password always differs: a new salt); when nothing differs nothing is written (updated_at
+/// stays). A change of role, groups, enabled or password sets updated_at (and password_changed_at for the
+/// password). Changes that could leave no enabled admin are serialized by a transaction-scoped advisory lock,
+/// so two admins demoting each other at once on two nodes cannot both succeed. `in_tx`, when set, runs in the
+/// same transaction when something changed. Throws user_error: invalid (group), weak_password, not_found,
+/// last_admin (demoting or disabling the last enabled admin; nothing is changed).
+user update_user(pqxx::connection& conn, const std::string& name, user_patch patch,
+                 const user_change_hook& in_tx = {});
 
 /// Replaces the password (hashed with the recommended parameters), sets password_changed_at. Throws user_error:
 /// weak_password, not_found.
@@ -96,7 +123,8 @@ std::int64_t count_users(pqxx::connection& conn);
 /// The user when `password` is theirs and they are enabled; nothing otherwise. Takes about the same time whether
 /// the user exists or not (an unknown name costs a dummy_verify()), and whether they are enabled or not (the
 /// password is checked first). A match whose stored hash is weaker than `params` is re-hashed with them and
-/// stored (unless the password changed meanwhile); the returned user carries the new hash.
+/// stored (unless the password changed meanwhile; updated_at stays: nothing about the user changed, and the
+/// revocation watcher must not end their sessions for it); the returned user carries the new hash.
 std::optional<user> authenticate(pqxx::connection& conn, const std::string& name, std::string_view password,
                                  const argon2_params& params = recommended());
 

@@ -311,7 +311,7 @@ measure() { # mode load
 
   port=$(free_port) || die "no free port"
   # shellcheck disable=SC2086
-  "$NODE_BIN" --http.port "$port" --log.level warn --db.url "$url" $PERSIST_NODE_ARGS >"$dir/node.log" 2>&1 &
+  "$NODE_BIN" --http.port "$port" --log.level warn --db.url "$url" --http.metrics_public true $PERSIST_NODE_ARGS >"$dir/node.log" 2>&1 &
   node_pid=$!
   PIDS+=("$node_pid")
   if ! wait_ready "$node_pid" "$port" 60; then

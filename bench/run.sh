@@ -192,7 +192,9 @@ measure() { # server load
   node)
     [[ -x $NODE_BIN ]] || { log "node binary $NODE_BIN missing"; row "$server" "$load" "$drones" "$rate" "$sim_threads" "node binary missing"; return 0; }
     # shellcheck disable=SC2086
-    "$NODE_BIN" --http.port "$port" --log.level warn $BENCH_NODE_ARGS >"$dir/server.log" 2>&1 &
+    # Its own data folder (its development signing key, for the observer's token); /metrics without a token.
+    "$NODE_BIN" --http.port "$port" --log.level warn --node.data_dir "$dir/data" --http.metrics_public true \
+      $BENCH_NODE_ARGS >"$dir/server.log" 2>&1 &
     ;;
   bare)
     "$BARE_BIN" --port "$port" --threads "$BENCH_BARE_THREADS" --hub-rate "$BENCH_BARE_HUB" >"$dir/server.log" 2>&1 &
@@ -217,7 +219,9 @@ measure() { # server load
   local observe=0
   [[ $BENCH_OBSERVE == 1 && ($server == node || $BENCH_BARE_HUB != 0) ]] && observe=1
   if ((observe)); then
-    "$SIM_BIN" --url "$url" --drones 0 --observe --json --duration "$safety" >"$dir/observer.json" 2>"$dir/observer.log" &
+    local token=""
+    [[ $server == node ]] && token=$("$NODE_BIN" keys token bench-observer admin --node.data_dir "$dir/data")
+    DCCS_TOKEN=$token "$SIM_BIN" --url "$url" --drones 0 --observe --json --duration "$safety" >"$dir/observer.json" 2>"$dir/observer.log" &
     obs_pid=$!
     PIDS+=("$obs_pid")
   fi

@@ -208,6 +208,8 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
       ok = read_string(v, key, 0, 64, out.info.model, out);
     } else if (key == "fw") {
       ok = read_string(v, key, 0, 64, out.info.fw, out);
+    } else if (key == "secret") {
+      ok = read_string(v, key, 1, 128, out.secret, out);
     } else if (key == "ack") {
       bool b = false;
       if (v.get_bool().get(b) != sj::SUCCESS) {

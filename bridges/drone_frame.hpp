@@ -13,6 +13,7 @@ struct drone_frame {
   kind_t kind = invalid;
   actors::drone_info info; ///< for hello
   bool ack = false;        ///< for hello: the drone asks for acknowledgements of stored telemetry
+  std::string secret;      ///< for hello: the drone's credential, when it cannot send an Authorization header
   actors::telemetry t;     ///< for telemetry
   double ts = 0;           ///< for heartbeat (0 when absent)
   std::string error_code;  ///< for invalid: malformed, unknown_type, missing_field, invalid_field

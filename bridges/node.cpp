@@ -4,6 +4,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/fleet_store.hpp"
+#include "auth/guard.hpp"
 #include "actors/history.hpp"
 #include "actors/telemetry_store.hpp"
 #include "auth/keys_cli.hpp"
@@ -87,6 +88,13 @@ bool node::start(std::string& error) {
     as.audience = cfg_.str("auth.audience");
     as.access_ttl_s = cfg_.integer("auth.access_ttl_s");
     as.refresh_ttl_s = cfg_.integer("auth.refresh_ttl_s");
+    as.limits.per_account = cfg_.integer("auth.login_failures_per_account");
+    as.limits.per_address = cfg_.integer("auth.login_failures_per_address");
+    as.limits.window_s = cfg_.integer("auth.login_window_s");
+    as.limits.redis_enabled = rs.enabled; // the fleet's Redis: the counters are shared by every node
+    as.limits.redis = rs.endpoint;
+    as.limits.retry_min = rs.retry_min;
+    as.limits.retry_max = rs.retry_max;
     auth_ = system_->spawn<caf::detached>(auth::auth_service, as, services.keys);
     services.auth = auth_;
     services.issuer = as.issuer;
@@ -99,6 +107,8 @@ bool node::start(std::string& error) {
     fs.unregistered = policy == "refuse" ? actors::unregistered_policy::refuse : actors::unregistered_policy::register_it;
     fs.redis = rs;
     fs.seen_interval_ms = cfg_.integer("fleet.last_seen_ms");
+    fs.default_group = cfg_.str("fleet.default_group");
+    fs.auditor = auth_;
     fleet_ = system_->spawn<caf::detached>(actors::fleet_store, fs, board, directory_, fm, &health_);
     services.fleet = fleet_;
     history_ = system_->spawn<caf::detached>(actors::history_actor,
@@ -142,6 +152,20 @@ bool node::start(std::string& error) {
     health_.fleet_db.set(runtime::dependency_health::disabled);
     health_.telemetry_db.set(runtime::dependency_health::disabled);
   }
+  {
+    // Logouts (through Redis) and user changes (auth.users) reach every node's revocations.
+    auth::guard_settings gs;
+    if (services.storage)
+      gs.db = runtime::pg_settings{"auth", role_url("auth"), retry_min, retry_max};
+    if (rs.enabled)
+      gs.redis = rs.endpoint;
+    gs.retry_min = retry_min;
+    gs.retry_max = std::chrono::milliseconds(cfg_.integer("redis.retry_max_ms"));
+    gs.poll = std::chrono::milliseconds(cfg_.integer("auth.revocation_poll_ms"));
+    gs.access_ttl_s = cfg_.integer("auth.access_ttl_s");
+    guard_ = system_->spawn<caf::detached>(auth::revocation_guard, gs, services.revocations);
+    services.guard = guard_;
+  }
   auto settings = server_settings::from(cfg_);
   auto node_name = settings.node_name;
   server_ = std::make_unique<server>(*system_, directory_, hub_, std::move(settings), metrics_, am,
@@ -182,7 +206,7 @@ void node::stop() {
     self->request(mirror_, std::chrono::seconds(5), actors::flush_atom::value)
       .receive([](bool) {}, [](caf::error&) {});
   }
-  for (auto* a : {&writer_, &maintenance_, &fleet_, &history_, &mirror_, &auth_}) {
+  for (auto* a : {&writer_, &maintenance_, &fleet_, &history_, &mirror_, &auth_, &guard_}) {
     if (*a != nullptr)
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     *a = nullptr;

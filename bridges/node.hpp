@@ -54,6 +54,7 @@ private:
   caf::actor history_;
   caf::actor mirror_;
   caf::actor auth_;
+  caf::actor guard_;
   runtime::node_health health_;
   std::unique_ptr<server> server_;
   bool stopped_ = false;

@@ -26,6 +26,7 @@
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "runtime/rate_limiter.hpp"
+#include "runtime/secret.hpp"
 
 namespace dccs::bridges {
 
@@ -58,6 +59,23 @@ server_settings server_settings::from(const runtime::config& cfg) {
   s.operator_max_rate = static_cast<double>(cfg.integer("operator.max_rate"));
   s.operator_max_events = static_cast<std::size_t>(cfg.integer("operator.max_events"));
   s.shutdown_grace_ms = cfg.integer("shutdown.grace_ms");
+  std::string origins = cfg.str("http.allowed_origins");
+  for (std::size_t pos = 0; pos <= origins.size();) {
+    auto comma = origins.find(',', pos);
+    auto item = origins.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    while (!item.empty() && item.front() == ' ')
+      item.erase(0, 1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '/'))
+      item.pop_back();
+    if (!item.empty())
+      s.allowed_origins.push_back(item);
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+  s.ticket_ttl_s = cfg.integer("auth.ticket_ttl_s");
+  s.metrics_public = cfg.boolean("http.metrics_public");
+  s.default_group = cfg.str("fleet.default_group");
   return s;
 }
 
@@ -71,6 +89,9 @@ public:
   /// Called after the I/O threads ended, for a connection whose close handshake did not finish in time:
   /// releases its actors.
   virtual void abandon() = 0;
+  /// Called every second from any thread: an authenticated connection whose token expired or was revoked
+  /// closes itself.
+  virtual void revalidate(std::int64_t now_s) {}
 };
 
 } // namespace
@@ -136,6 +157,71 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   }
 
   void do_accept();
+
+  // -- single-use operator WebSocket tickets (POST /api/v1/auth/ticket) --
+
+  struct ticket {
+    auth::principal who;
+    std::int64_t expires_ms;
+  };
+  static constexpr std::size_t max_tickets = 100000;
+  std::mutex tickets_mtx;
+  std::unordered_map<std::string, ticket> tickets; ///< by SHA-256 of the ticket text: never the ticket itself
+
+  /// A new ticket for `who`, or empty when too many are outstanding.
+  std::string issue_ticket(const auth::principal& who) {
+    auto text = runtime::random_token(32);
+    auto now = runtime::mono_ms();
+    std::lock_guard<std::mutex> guard{tickets_mtx};
+    if (tickets.size() >= max_tickets / 2)
+      for (auto i = tickets.begin(); i != tickets.end();)
+        i = i->second.expires_ms <= now ? tickets.erase(i) : std::next(i);
+    if (tickets.size() >= max_tickets)
+      return {};
+    tickets[runtime::sha256(text)] = ticket{who, now + settings.ticket_ttl_s * 1000};
+    return text;
+  }
+
+  /// The principal of a ticket, which is spent by this call; nothing for an unknown, spent or expired one.
+  std::optional<auth::principal> redeem_ticket(std::string_view text) {
+    if (text.empty() || text.size() > 128)
+      return std::nullopt;
+    auto key = runtime::sha256(text);
+    std::lock_guard<std::mutex> guard{tickets_mtx};
+    auto i = tickets.find(key);
+    if (i == tickets.end())
+      return std::nullopt;
+    auto t = std::move(i->second);
+    tickets.erase(i);
+    if (t.expires_ms <= runtime::mono_ms())
+      return std::nullopt;
+    return std::move(t.who);
+  }
+
+  // -- revalidation of open sockets --
+
+  std::optional<net::steady_timer> sweep_timer;
+
+  void sweep() {
+    sweep_timer->expires_after(std::chrono::seconds(1));
+    sweep_timer->async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->stopping)
+        return;
+      std::vector<std::shared_ptr<closable>> open;
+      {
+        std::lock_guard<std::mutex> guard{self->registry_mtx};
+        open.reserve(self->registry.size());
+        for (auto& [ptr, weak_c] : self->registry)
+          if (auto c = weak_c.lock())
+            open.push_back(std::move(c));
+      }
+      auto now_s = static_cast<std::int64_t>(runtime::wall_ms() / 1000);
+      for (auto& c : open)
+        c->revalidate(now_s);
+      self->sweep();
+    });
+  }
 };
 
 namespace {
@@ -287,9 +373,10 @@ class drone_session : public ws_connection<drone_session, tcp::socket>, // a pla
   friend class ws_connection<drone_session, tcp::socket>;
 
 public:
-  drone_session(tcp::socket&& socket, impl_ptr srv)
+  /// `secret`: the credential from the upgrade's Authorization header (empty when none was sent).
+  drone_session(tcp::socket&& socket, impl_ptr srv, std::string secret)
     : ws_connection(std::move(srv), std::move(socket)), link_id_(srv_->next_link_id++),
-      limiter_(srv_->settings.drone_max_rate, srv_->settings.drone_burst) {
+      limiter_(srv_->settings.drone_max_rate, srv_->settings.drone_burst), secret_(std::move(secret)) {
   }
 
   void run(http::request<http::string_body> req) {
@@ -399,11 +486,17 @@ private:
             reject("ack_unavailable", "this node does not store telemetry: no acknowledgements will be sent");
         }
         srv_->frames_accepted.inc();
-        if (srv_->services.fleet)
-          admit(std::move(frame_.info));
-        else
+        if (secret_.empty())
+          secret_ = std::move(frame_.secret);
+        if (srv_->services.fleet) {
+          admit(std::move(frame_.info), std::move(secret_));
+        } else {
+          // No registry, so no credentials: every drone is in the default group.
+          frame_.info.group = srv_->settings.default_group;
           caf::anon_send(srv_->directory, actors::connect_atom::value, std::move(frame_.info),
                          actors::drone_link_ptr{shared_from_this()});
+        }
+        secret_.clear();
         return;
       case drone_frame::telemetry:
       case drone_frame::heartbeat:
@@ -444,23 +537,25 @@ private:
     return false;
   }
 
-  /// Asks the registry whether this drone may connect (hello), then connects it or closes.
-  void admit(actors::drone_info info) {
+  /// Asks the registry whether this drone may connect (hello: its id and secret), then connects it, in the
+  /// group the registry names, or closes.
+  void admit(actors::drone_info info, std::string secret) {
     srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<drone_session> self, caf::actor fleet,
-                       caf::actor directory, actors::drone_info info) {
-      a->request(fleet, std::chrono::seconds(10), actors::admit_atom::value, info)
+                       caf::actor directory, actors::drone_info info, std::string secret) {
+      a->request(fleet, std::chrono::seconds(10), actors::admit_atom::value, info, std::move(secret))
         .then(
-          [self, directory, info](std::uint16_t code) mutable {
+          [self, directory, info](std::uint16_t code, std::string& group) mutable {
             if (code == actors::admit_ok) {
+              info.group = std::move(group);
               caf::anon_send(directory, actors::connect_atom::value, std::move(info),
                              actors::drone_link_ptr{self});
               return;
             }
-            self->post_close(code, code == actors::admit_refused ? "drone is not registered"
+            self->post_close(code, code == actors::admit_refused ? "drone authentication failed"
                                                                   : "registry unavailable, try again later");
           },
           [self](caf::error&) { self->post_close(websocket::close_code::try_again_later, "registry unavailable, try again later"); });
-    }, shared_from_this(), srv_->services.fleet, srv_->directory, std::move(info));
+    }, shared_from_this(), srv_->services.fleet, srv_->directory, std::move(info), std::move(secret));
   }
 
   void forward(bool is_telemetry, actors::telemetry&& t, double recv) {
@@ -536,6 +631,7 @@ private:
   std::string drone_id_;
   caf::actor drone_;
   std::weak_ptr<actors::ack_sink> ack_; ///< set when the drone asked for acknowledgements
+  std::string secret_;                  ///< until the hello: the credential from the upgrade request
   bool said_hello_ = false;
 };
 
@@ -549,9 +645,24 @@ class operator_session : public ws_connection<operator_session, beast::tcp_strea
   friend class ws_connection<operator_session, beast::tcp_stream>;
 
 public:
-  operator_session(tcp::socket&& socket, impl_ptr srv)
+  operator_session(tcp::socket&& socket, impl_ptr srv, auth::principal who)
     : ws_connection(std::move(srv), std::move(socket)),
-      limiter_(srv_->settings.operator_max_rate, srv_->settings.operator_max_rate * 2) {
+      limiter_(srv_->settings.operator_max_rate, srv_->settings.operator_max_rate * 2), who_(std::move(who)),
+      scope_(auth::read_scope(who_)) {
+  }
+
+  /// The token this socket was opened with expired or was revoked (logout, user disabled or changed): close
+  /// with 4001 — the client gets a new token and ticket and reconnects, with what its user may now see.
+  void revalidate(std::int64_t now_s) override {
+    const char* why = nullptr;
+    if (who_.exp <= now_s)
+      why = "access token expired";
+    else if (srv_->services.revocations && srv_->services.revocations->revoked(who_))
+      why = "access revoked";
+    if (why != nullptr && !revoked_.exchange(true)) {
+      runtime::log::info("operator", "closing a socket whose access ended", {{"user", who_.name}, {"reason", why}});
+      post_close(4001, why);
+    }
   }
 
   void run(http::request<http::string_body> req) { accept(std::move(req), srv_->settings.operator_max_frame); }
@@ -630,6 +741,7 @@ private:
     } else {
       return error("invalid_field", "field 'drones' must be \"*\" or an array of drone ids");
     }
+    sub.scope = scope_; // what this user may see: auth/access.hpp decides, the hub applies it
     caf::anon_send(session_, actors::subscribe_atom::value, std::move(sub));
   }
 
@@ -652,6 +764,9 @@ private:
   runtime::rate_limiter limiter_;
   beast::flat_buffer buffer_;
   caf::actor session_;
+  const auth::principal who_;
+  const auth::scope scope_;
+  std::atomic<bool> revoked_{false};
 };
 
 // -- HTTP -----------------------------------------------------------------------------------------------
@@ -713,13 +828,22 @@ private:
     if (websocket::is_upgrade(req)) {
       auto path = std::string_view{req.target().data(), req.target().size()};
       path = path.substr(0, path.find('?'));
-      stream_.expires_never();
       if (path == "/ws/drone") {
-        std::make_shared<drone_session>(stream_.release_socket(), srv_)->run(std::move(req));
+        // The drone's secret may come here or in its hello; the registry checks it at the hello.
+        auto secret = bearer_text(req);
+        stream_.expires_never();
+        std::make_shared<drone_session>(stream_.release_socket(), srv_, std::string{secret})->run(std::move(req));
         return;
       }
       if (path == "/ws/operator") {
-        std::make_shared<operator_session>(stream_.release_socket(), srv_)->run(std::move(req));
+        if (!origin_allowed(req))
+          return send(make(http::status::forbidden,
+                           json_error("forbidden_origin", "this origin may not open an operator WebSocket")));
+        auto who = operator_credentials(req);
+        if (!who)
+          return;
+        stream_.expires_never();
+        std::make_shared<operator_session>(stream_.release_socket(), srv_, std::move(*who))->run(std::move(req));
         return;
       }
       return send(make(http::status::not_found, json_error("not_found", "no WebSocket endpoint at this path")));
@@ -821,6 +945,11 @@ private:
       res.set(http::field::cache_control, "public, max-age=300");
       return send(std::move(res));
     }
+    auto client_address = [&] {
+      beast::error_code ec;
+      auto remote = stream_.socket().remote_endpoint(ec);
+      return ec ? std::string{} : remote.address().to_string();
+    };
     if (path == "/api/v1/auth/login" || path == "/api/v1/auth/refresh") {
       if (method != http::verb::post)
         return not_allowed("POST");
@@ -829,9 +958,7 @@ private:
       actors::http_query q;
       q.method = "POST";
       q.body = std::move(req.body());
-      beast::error_code ec;
-      auto remote = stream_.socket().remote_endpoint(ec);
-      q.kind = ec ? std::string{} : remote.address().to_string(); // the client's address, for the audit trail
+      q.address = client_address(); // for the audit trail and the failed-login limits
       if (path == "/api/v1/auth/login")
         return ask(srv_->services.auth, actors::login_atom::value, std::move(q));
       return ask(srv_->services.auth, actors::refresh_atom::value, std::move(q));
@@ -839,8 +966,22 @@ private:
     if (path == "/metrics") {
       if (!read_only)
         return not_allowed("GET, HEAD");
+      if (!srv_->settings.metrics_public) {
+        auto who = authenticate(req);
+        if (!who || !permit(*who, auth::permission::manage_keys, "the metrics are for admins"))
+          return;
+      }
       return send(make(http::status::ok, srv_->metrics.render(), "text/plain; version=0.0.4"));
     }
+    if (path.substr(0, 5) != "/api/" && path != "/api") {
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      return serve_static(path, method == http::verb::head);
+    }
+    // -- everything below needs an access token --
+    auto who = authenticate(req);
+    if (!who)
+      return;
     static constexpr std::string_view drones_prefix = "/api/v1/drones";
     auto query = target.find('?') == std::string_view::npos ? std::string_view{} : target.substr(target.find('?') + 1);
     auto make_query = [&](std::string id, std::string kind) {
@@ -852,24 +993,63 @@ private:
       q.body = std::move(req.body());
       auto accept = req[http::field::accept];
       q.accept = std::string{accept.data(), accept.size()};
+      q.who = *who;
+      q.address = client_address();
       return q;
     };
+    if (path == "/api/v1/auth/me") {
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      nlohmann::json me{{"name", who->name}, {"role", who->role}, {"groups", who->groups}, {"expires_at", who->exp}};
+      return send(make(http::status::ok, me.dump()));
+    }
+    if (path == "/api/v1/auth/ticket") {
+      if (method != http::verb::post)
+        return not_allowed("POST");
+      auto ticket = srv_->issue_ticket(*who);
+      if (ticket.empty())
+        return send(make(http::status::service_unavailable, json_error("unavailable", "too many tickets outstanding")));
+      nlohmann::json body{{"ticket", ticket}, {"expires_in", srv_->settings.ticket_ttl_s}};
+      return send(make(http::status::ok, body.dump()));
+    }
+    if (path == "/api/v1/auth/logout") {
+      if (method != http::verb::post)
+        return not_allowed("POST");
+      // The access token stops working here at once, and on every node once the watcher has shared it.
+      srv_->services.revocations->deny(who->jti, who->exp);
+      if (srv_->services.guard)
+        caf::anon_send(srv_->services.guard, actors::deny_atom::value, who->jti, who->exp);
+      if (!srv_->services.auth)
+        return send(make(http::status::no_content, ""));
+      return ask(srv_->services.auth, actors::logout_atom::value, make_query("", ""));
+    }
     if (path == "/api/v1/audit") {
       if (!read_only)
         return not_allowed("GET, HEAD");
+      if (!permit(*who, auth::permission::read_audit, "the audit log is for admins"))
+        return;
       if (!srv_->services.auth)
         return storage_disabled();
-      auto who = bearer(req);
-      if (!who)
-        return;
-      if (who->role != "admin")
-        return send(make(http::status::forbidden, json_error("forbidden", "the audit log is for admins")));
       return ask(srv_->services.auth, actors::audit_atom::value, make_query("", ""));
+    }
+    static constexpr std::string_view users_prefix = "/api/v1/users";
+    if (path == users_prefix || path == "/api/v1/users/"
+        || (path.size() > users_prefix.size() + 1 && path.substr(0, users_prefix.size() + 1) == "/api/v1/users/")) {
+      std::string name = path.size() > users_prefix.size() + 1 ? std::string{path.substr(users_prefix.size() + 1)} : "";
+      if (name.find('/') != std::string::npos)
+        return send(make(http::status::not_found, json_error("not_found", "no such API route")));
+      if (name.empty() ? !(read_only || method == http::verb::post) : !(read_only || method == http::verb::patch))
+        return not_allowed(name.empty() ? "GET, HEAD, POST" : "GET, HEAD, PATCH");
+      if (!permit(*who, auth::permission::manage_users, "users are managed by admins"))
+        return;
+      if (!srv_->services.auth)
+        return storage_disabled();
+      return ask(srv_->services.auth, actors::users_atom::value, make_query(std::move(name), ""));
     }
     auto& fleet = srv_->services.fleet;
     if (path == drones_prefix || path == "/api/v1/drones/") {
       if (read_only)
-        return fleet ? ask(fleet, actors::list_atom::value, make_query("", "")) : list_drones();
+        return fleet ? ask(fleet, actors::list_atom::value, make_query("", "")) : list_drones(*who);
       if (method == http::verb::post)
         return fleet ? ask(fleet, actors::create_atom::value, make_query("", "")) : storage_disabled();
       return not_allowed("GET, HEAD, POST");
@@ -886,54 +1066,161 @@ private:
         if (!read_only)
           return not_allowed("GET, HEAD");
         auto& history = srv_->services.history;
-        return history ? ask(history, actors::history_atom::value, make_query(std::string{id}, std::string{sub}))
-                       : storage_disabled();
+        if (!history || !fleet)
+          return storage_disabled();
+        // The registry decides whether the caller sees this drone, then the history answers.
+        return ask_then(fleet, actors::authorize_atom::value, history, actors::history_atom::value,
+                        make_query(std::string{id}, std::string{sub}));
+      }
+      if (sub == "secret") {
+        if (!fleet)
+          return storage_disabled();
+        if (method == http::verb::post)
+          return ask(fleet, actors::rotate_atom::value, make_query(std::string{id}, ""));
+        if (method == http::verb::delete_)
+          return ask(fleet, actors::revoke_atom::value, make_query(std::string{id}, ""));
+        return not_allowed("POST, DELETE");
       }
       if (slash != std::string_view::npos)
         return send(make(http::status::not_found, json_error("not_found", "no such API route")));
       if (read_only)
-        return fleet ? ask(fleet, actors::get_atom::value, make_query(std::string{id}, "")) : get_drone(std::string{id});
+        return fleet ? ask(fleet, actors::get_atom::value, make_query(std::string{id}, ""))
+                     : get_drone(std::string{id}, *who);
       if (method == http::verb::patch)
         return fleet ? ask(fleet, actors::patch_atom::value, make_query(std::string{id}, "")) : storage_disabled();
       if (method == http::verb::delete_)
         return fleet ? ask(fleet, actors::delete_atom::value, make_query(std::string{id}, "")) : storage_disabled();
       return not_allowed("GET, HEAD, PATCH, DELETE");
     }
-    if (path.substr(0, 5) == "/api/" || path == "/api")
-      return send(make(http::status::not_found, json_error("not_found", "no such API route")));
-    if (!read_only)
-      return not_allowed("GET, HEAD");
-    serve_static(path, method == http::verb::head);
+    return send(make(http::status::not_found, json_error("not_found", "no such API route")));
   }
 
-  /// The claims of the request's bearer token (verified here, on the I/O thread: one Ed25519 verification, no
-  /// blocking). Without a valid one, answers 401 (a refused token is also audited) and returns nothing.
-  std::optional<auth::claims> bearer(const http::request<http::string_body>& req) {
+  /// The text after "Bearer " in the Authorization header (empty when there is none).
+  static std::string_view bearer_text(const http::request<http::string_body>& req) {
     auto header = req[http::field::authorization];
     std::string_view value{header.data(), header.size()};
-    auto unauthorized = [&](const char* message) {
-      auto res = make(http::status::unauthorized, json_error("unauthorized", message));
-      res.set(http::field::www_authenticate, "Bearer realm=\"dccs\"");
-      send(std::move(res));
-    };
     constexpr std::string_view scheme = "Bearer ";
-    if (value.size() <= scheme.size() || !beast::iequals(value.substr(0, scheme.size()), scheme)) {
-      unauthorized("an access token is required (Authorization: Bearer <token>)");
+    if (value.size() <= scheme.size() || !beast::iequals(value.substr(0, scheme.size()), scheme))
+      return {};
+    return value.substr(scheme.size());
+  }
+
+  void unauthorized(const char* message) {
+    auto res = make(http::status::unauthorized, json_error("unauthorized", message));
+    res.set(http::field::www_authenticate, "Bearer realm=\"dccs\"");
+    send(std::move(res));
+  }
+
+  /// Checks an access token (on the I/O thread: one Ed25519 verification and a lookup in the revocations, no
+  /// blocking). A refused token is audited. Nothing when it is not valid (`why` says which).
+  std::optional<auth::principal> verify_token(std::string_view token, const char*& why) {
+    if (!srv_->services.keys) {
+      why = "this node verifies no tokens";
       return std::nullopt;
     }
     auth::verify_options opts;
     opts.iss = srv_->services.issuer;
     opts.aud = srv_->services.audience;
-    auto v = auth::verify(*srv_->services.keys, value.substr(scheme.size()), opts);
-    if (!v.ok()) {
+    auto v = auth::verify(*srv_->services.keys, token, opts);
+    std::string refusal;
+    if (!v.ok())
+      refusal = auth::to_string(v.error);
+    auth::principal who;
+    if (v.ok()) {
+      who.name = std::move(v.value.sub);
+      who.role = std::move(v.value.role);
+      who.groups = std::move(v.value.groups);
+      who.jti = std::move(v.value.jti);
+      who.iat = v.value.iat;
+      who.exp = v.value.exp;
+      if (srv_->services.revocations && srv_->services.revocations->revoked(who))
+        refusal = "revoked";
+    }
+    if (refusal.empty())
+      return who;
+    if (srv_->services.auth) {
       beast::error_code ec;
       auto remote = stream_.socket().remote_endpoint(ec);
-      caf::anon_send(srv_->services.auth, actors::denied_atom::value, std::string{auth::to_string(v.error)},
+      caf::anon_send(srv_->services.auth, actors::denied_atom::value, refusal,
                      ec ? std::string{} : remote.address().to_string());
-      unauthorized("the access token is not valid");
+    }
+    why = refusal == "revoked" ? "the access token has been revoked" : "the access token is not valid";
+    return std::nullopt;
+  }
+
+  /// The caller of a REST request (Authorization: Bearer <access token>). Without a valid token, answers 401
+  /// (with WWW-Authenticate) and returns nothing.
+  std::optional<auth::principal> authenticate(const http::request<http::string_body>& req) {
+    auto token = bearer_text(req);
+    if (token.empty()) {
+      unauthorized("an access token is required (Authorization: Bearer <token>)");
       return std::nullopt;
     }
-    return std::move(v.value);
+    const char* why = "";
+    auto who = verify_token(token, why);
+    if (!who)
+      unauthorized(why);
+    return who;
+  }
+
+  /// A permission without a drone (auth/access.hpp decides); answers 403 and returns false when refused.
+  bool permit(const auth::principal& who, auth::permission p, const char* message) {
+    if (auth::allows(who, p))
+      return true;
+    send(make(http::status::forbidden, json_error("forbidden", message)));
+    return false;
+  }
+
+  /// Browsers send Origin with every WebSocket upgrade; a page of another origin must not open an operator
+  /// socket with the user's credentials (cross-site WebSocket hijacking). Allowed: no Origin (not a browser),
+  /// the node's own origin (scheme://Host), or an origin of http.allowed_origins.
+  bool origin_allowed(const http::request<http::string_body>& req) const {
+    auto header = req[http::field::origin];
+    if (header.empty())
+      return true;
+    std::string origin{header.data(), header.size()};
+    while (!origin.empty() && origin.back() == '/')
+      origin.pop_back();
+    auto host_header = req[http::field::host];
+    std::string host{host_header.data(), host_header.size()};
+    if (!host.empty() && (beast::iequals(origin, "http://" + host) || beast::iequals(origin, "https://" + host)))
+      return true;
+    for (auto& allowed : srv_->settings.allowed_origins)
+      if (beast::iequals(origin, allowed))
+        return true;
+    return false;
+  }
+
+  /// The operator of a WebSocket upgrade: a single-use ticket (?ticket=..., from POST /api/v1/auth/ticket: what
+  /// browsers use, as they cannot set headers on a WebSocket) or an Authorization header. 401 otherwise.
+  std::optional<auth::principal> operator_credentials(const http::request<http::string_body>& req) {
+    auto target = std::string_view{req.target().data(), req.target().size()};
+    auto q = target.find('?');
+    if (q != std::string_view::npos) {
+      auto query = target.substr(q + 1);
+      for (std::size_t pos = 0; pos <= query.size();) {
+        auto amp = query.find('&', pos);
+        auto part = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+        if (part.substr(0, 7) == "ticket=") {
+          auto who = srv_->redeem_ticket(part.substr(7));
+          const char* why = nullptr;
+          if (who && srv_->services.revocations && srv_->services.revocations->revoked(*who))
+            why = "the access token behind this ticket has been revoked";
+          if (who && !why)
+            return who;
+          unauthorized(why ? why : "the ticket is not valid (unknown, used or expired)");
+          return std::nullopt;
+        }
+        if (amp == std::string_view::npos)
+          break;
+        pos = amp + 1;
+      }
+    }
+    if (bearer_text(req).empty()) {
+      unauthorized("a ticket (POST /api/v1/auth/ticket, then ?ticket=...) or an access token is required");
+      return std::nullopt;
+    }
+    return authenticate(req);
   }
 
   void storage_disabled() {
@@ -955,44 +1242,75 @@ private:
     }, shared_from_this(), target, atom, std::move(q));
   }
 
+  /// Asks `first` (which answers 200 when the request may go on), then `second` for the answer.
+  template <class Atom1, class Atom2>
+  void ask_then(const caf::actor& first, Atom1 atom1, const caf::actor& second, Atom2 atom2, actors::http_query q) {
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor first, Atom1 atom1,
+                       caf::actor second, Atom2 atom2, actors::http_query q) {
+      auto failed = [self](caf::error& err) {
+        self->send_later(http::status::service_unavailable,
+                         json_error("unavailable", "the request could not be answered in time: " + caf::to_string(err)));
+      };
+      a->request(first, std::chrono::seconds(30), atom1, q)
+        .then(
+          [a, self, second, atom2, q, failed](actors::http_answer& ans) mutable {
+            if (ans.status != 200)
+              return self->send_answer(std::move(ans));
+            a->request(second, std::chrono::seconds(30), atom2, std::move(q))
+              .then([self](actors::http_answer& ans) { self->send_answer(std::move(ans)); }, failed);
+          },
+          failed);
+    }, shared_from_this(), first, atom1, second, atom2, std::move(q));
+  }
+
   void send_answer(actors::http_answer ans) {
     net::post(stream_.get_executor(), [self = shared_from_this(), ans = std::move(ans)]() mutable {
       auto res = self->make(static_cast<http::status>(ans.status), std::move(ans.body), ans.content_type.c_str());
+      for (std::size_t i = 0; i + 1 < ans.headers.size(); i += 2)
+        res.set(ans.headers[i], ans.headers[i + 1]);
       self->send(std::move(res));
     });
   }
 
   // The request actors take their inputs as spawn arguments, not captures: CAF 0.17 dereferences a null
   // argument tuple when a function-based actor is spawned without arguments (UBSan reports it).
-  void list_drones() {
-    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor hub) {
-      a->request(hub, std::chrono::seconds(5), actors::list_atom::value)
+  // Without a registry (db.enabled = false) the hub answers, within the caller's groups.
+  void list_drones(const auth::principal& who) {
+    actors::subscription scope;
+    scope.scope = auth::read_scope(who);
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor hub,
+                       actors::subscription scope) {
+      a->request(hub, std::chrono::seconds(5), actors::list_atom::value, scope)
         .then([self](std::string& body) { self->send_later(http::status::ok, std::move(body)); },
               [self](caf::error& err) {
                 self->send_later(http::status::service_unavailable,
                                  json_error("unavailable", "fleet state unavailable: " + caf::to_string(err)));
               });
-    }, shared_from_this(), srv_->hub);
+    }, shared_from_this(), srv_->hub, std::move(scope));
   }
 
-  void get_drone(std::string id) {
+  void get_drone(std::string id, const auth::principal& who) {
+    actors::subscription scope;
+    scope.scope = auth::read_scope(who);
     auto fn = [](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor dir, caf::actor hub,
-                 std::string id) {
+                 std::string id, actors::subscription scope) {
       auto not_found = [self, id] {
         self->send_later(http::status::not_found, json_error("not_found", "no drone with id '" + id + "'"));
       };
-      auto from_hub = [a, self, hub, id, not_found] {
+      auto from_hub = [a, self, hub, id, not_found, scope] {
         // The drone has no active actor: answer from the last state the hub saw.
-        a->request(hub, std::chrono::seconds(5), actors::get_atom::value, id)
+        a->request(hub, std::chrono::seconds(5), actors::get_atom::value, id, scope)
           .then([self](std::string& body) { self->send_later(http::status::ok, std::move(body)); },
                 [not_found](caf::error&) { not_found(); });
       };
       a->request(dir, std::chrono::seconds(5), actors::get_atom::value, id)
         .then(
-          [a, self, from_hub](caf::actor& drone) {
+          [a, self, from_hub, scope, not_found](caf::actor& drone) {
             a->request(drone, std::chrono::seconds(5), actors::get_atom::value)
               .then(
-                [self](actors::drone_state& st) {
+                [self, scope, not_found](actors::drone_state& st) {
+                  if (!scope.scope.covers(st.info.group))
+                    return not_found();
                   std::string body;
                   actors::append_drone_json(body, st);
                   self->send_later(http::status::ok, std::move(body));
@@ -1001,7 +1319,7 @@ private:
           },
           [from_hub](caf::error&) { from_hub(); });
     };
-    srv_->sys.spawn(fn, shared_from_this(), srv_->directory, srv_->hub, std::move(id));
+    srv_->sys.spawn(fn, shared_from_this(), srv_->directory, srv_->hub, std::move(id), std::move(scope));
   }
 
   void serve_static(std::string_view path, bool head) {
@@ -1073,6 +1391,7 @@ server::~server() {
   // Destroys the handlers still queued (and the connections they hold); the actors that held connections
   // are gone by now (node::stop waits for them).
   impl_->acceptor.reset();
+  impl_->sweep_timer.reset();
   impl_->ioc_holder.reset();
 }
 
@@ -1098,6 +1417,8 @@ bool server::start(std::string& error) {
     return false;
   }
   impl_->do_accept();
+  impl_->sweep_timer.emplace(net::make_strand(impl_->ioc));
+  impl_->sweep();
   for (int i = 0; i < impl_->settings.threads; ++i)
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });
   return true;
@@ -1123,6 +1444,8 @@ void server::stop() {
     beast::error_code ec;
     self->acceptor->close(ec);
   });
+  if (impl_->sweep_timer)
+    net::post(impl_->sweep_timer->get_executor(), [self = impl_] { self->sweep_timer->cancel(); });
   std::vector<std::shared_ptr<closable>> open;
   {
     std::lock_guard<std::mutex> guard{impl_->registry_mtx};

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -11,6 +12,7 @@
 #include "actors/actors.hpp"
 #include "actors/telemetry_store.hpp"
 #include "auth/keys.hpp"
+#include "auth/revocations.hpp"
 #include "runtime/pg.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
@@ -35,6 +37,10 @@ struct server_settings {
   double operator_max_rate = 20;
   std::size_t operator_max_events = 1000;
   std::int64_t shutdown_grace_ms = 5000;
+  std::vector<std::string> allowed_origins; ///< browser origins allowed to open /ws/operator besides our own
+  std::int64_t ticket_ttl_s = 30;
+  bool metrics_public = false;
+  std::string default_group = "default";    ///< group of every drone when there is no registry
 
   static server_settings from(const runtime::config& cfg);
 };
@@ -50,6 +56,9 @@ struct server_services {
   std::string issuer = "dccs";            ///< iss and aud the access tokens must carry
   std::string audience = "dccs-api";
   bool storage = false;                   ///< db.enabled
+  /// Revoked access tokens (logouts, changed users), consulted for every request and open operator socket.
+  std::shared_ptr<auth::revocations> revocations = std::make_shared<auth::revocations>();
+  caf::actor guard;                       ///< the revocation watcher: (deny_atom, jti, exp) after a logout
 };
 
 /// The node's one HTTP port (Boost.Beast): drone WebSockets at /ws/drone, operator WebSockets at

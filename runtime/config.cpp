@@ -66,6 +66,12 @@ const std::vector<option_spec>& option_specs() {
     {"http.threads", ot::integer, "1", "network I/O threads", 1, 64},
     {"http.static_dir", ot::string, "web", "folder served as static files at / (empty: none)"},
     {"http.max_body", ot::integer, "1048576", "largest accepted HTTP request body, bytes", 0, 1 << 30},
+    {"http.allowed_origins", ot::string, "",
+     "comma-separated origins (scheme://host[:port]) allowed to open an operator WebSocket from a browser, "
+     "besides the node's own origin; other cross-origin upgrades are refused with 403"},
+    {"http.metrics_public", ot::boolean, "false",
+     "serve /metrics without an access token (for a Prometheus on a private network; otherwise an admin token "
+     "is required)"},
     {"http.backlog", ot::integer, "4096", "listen backlog of the HTTP port", 16, 65535},
     {"scheduler.policy", ot::string, "stealing", "CAF scheduler policy (see docs/architecture.md)", 0, 0,
      {"sharing", "stealing"}},
@@ -102,6 +108,8 @@ const std::vector<option_spec>& option_specs() {
     {"fleet.unregistered", ot::string, "mode",
      "what happens when an unregistered drone says hello: register it, refuse it, or follow node.mode "
      "(development: register, production: refuse)", 0, 0, {"mode", "register", "refuse"}},
+    {"fleet.default_group", ot::string, "default",
+     "drone group of drones registered without one (at first hello or by POST without \"group\")"},
     {"fleet.last_seen_ms", ot::integer, "10000", "how often the registry's last_seen times are written, ms", 10,
      3600000},
     {"node.data_dir", ot::string, "var",
@@ -114,6 +122,18 @@ const std::vector<option_spec>& option_specs() {
     {"auth.access_ttl_s", ot::integer, "900", "lifetime of an access token, seconds", 60, 86400},
     {"auth.refresh_ttl_s", ot::integer, "604800",
      "absolute lifetime of a login's refresh tokens (rotation does not extend it), seconds", 300, 31536000},
+    {"auth.ticket_ttl_s", ot::integer, "30",
+     "lifetime of a single-use operator WebSocket ticket (POST /api/v1/auth/ticket), seconds", 1, 300},
+    {"auth.login_failures_per_account", ot::integer, "10",
+     "failed logins for one account within auth.login_window_s before it is locked for the rest of the window",
+     1, 1000000},
+    {"auth.login_failures_per_address", ot::integer, "50",
+     "failed logins from one client address within auth.login_window_s before the address is refused for the "
+     "rest of the window", 1, 1000000},
+    {"auth.login_window_s", ot::integer, "900", "window of the failed-login limits, seconds", 1, 86400},
+    {"auth.revocation_poll_ms", ot::integer, "1000",
+     "how often a node reads logouts (Redis) and user changes (PostgreSQL) to refuse revoked tokens and close "
+     "their sockets, ms", 100, 60000},
     {"db.enabled", ot::boolean, "true",
      "keep the registry and telemetry history in PostgreSQL (false: live view only, nothing is stored)"},
     {"db.url", ot::string, "",

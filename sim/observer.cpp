@@ -43,6 +43,10 @@ void observer::connect() {
   to.idle_timeout = websocket::stream_base::none();
   to.keep_alive_pings = false;
   ws_->set_option(to);
+  if (!opts_.token.empty())
+    ws_->set_option(websocket::stream_base::decorator([token = opts_.token](websocket::request_type& req) {
+      req.set(beast::http::field::authorization, "Bearer " + token);
+    }));
   buf_.clear();
   state_ = state::connecting;
   ++ops_;

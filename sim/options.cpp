@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <string_view>
 
@@ -86,6 +87,10 @@ usage: dccs-sim --url ws://HOST:PORT --drones N --rate HZ [options]
   --seed N               seed of every random choice; same seed, same flights (default 1)
   --observe              also open one operator socket, subscribe to "*" and report the
                          drone-to-operator latency (operator arrival time - entry ts)
+                         The operator socket needs an access token (POST /api/v1/auth/login): from
+                         the environment variable DCCS_TOKEN, or from a file with --token-file
+  --token-file FILE      read the observer's access token from FILE (not a flag value: command
+                         lines are visible to every user of the machine)
   --json                 print one final JSON object line on stdout with all counters
   --max-handshakes N     connection attempts in flight at once while ramping up (default 256)
   --connect-timeout S    limit for TCP connect + WebSocket upgrade + welcome (default 10)
@@ -189,6 +194,13 @@ parse_result parse_options(int argc, const char* const* argv) {
         o.ack_max_rate = to_double(name, value);
       else if (name == "ack-report")
         o.ack_report = value;
+      else if (name == "token-file") {
+        std::ifstream in{value};
+        if (!in || !std::getline(in, o.token))
+          throw std::invalid_argument("--token-file: cannot read " + value);
+        while (!o.token.empty() && (o.token.back() == '\r' || o.token.back() == ' '))
+          o.token.pop_back();
+      }
       else if (name == "stop-when-acked")
         o.stop_when_acked = true;
       else if (name == "drain-timeout")
@@ -203,6 +215,9 @@ parse_result parse_options(int argc, const char* const* argv) {
       } else
         throw std::invalid_argument("unknown option --" + name);
     }
+    if (o.token.empty())
+      if (const char* t = std::getenv("DCCS_TOKEN"))
+        o.token = t;
     parse_url(o);
     if (o.drones > 99999)
       throw std::invalid_argument("--drones: at most 99999 (ids have a 5-digit index)");

@@ -28,6 +28,7 @@ struct options {
   double home_lon = 8.5456;
   std::uint64_t seed = 1;
   bool observe = false;
+  std::string token;                 ///< access token of the observer (DCCS_TOKEN, or --token-file)
   bool json = false;
   std::size_t max_handshakes = 256; ///< connection attempts in flight at once (ramp)
   double connect_timeout = 10.0;    ///< seconds for TCP connect + upgrade + welcome

@@ -1,11 +1,19 @@
-// DCCS operator page: one WebSocket to /ws/operator, a sortable table of the drones and a canvas map.
+// DCCS operator page: a login, one WebSocket to /ws/operator, a sortable table of the drones and a canvas map.
 // Plain modern JavaScript, no dependencies. Incoming frames only mutate state and set dirty flags; all
 // DOM and canvas work happens at most once per animation frame (requestAnimationFrame), only the first
 // `rowLimit` rows of the sorted/filtered list are rendered, and table rows are pooled and patched in place.
+// Authentication (see README.md): the access token lives in memory only, the single-use refresh token in
+// sessionStorage; every (re)connect asks POST /api/v1/auth/ticket for a fresh single-use WebSocket ticket.
+// Everything put into the DOM goes through textContent / DOM properties, never innerHTML.
 'use strict';
 
 (() => {
   const WS_PATH = '/ws/operator';
+  const API = '/api/v1';
+  const REQUEST_TIMEOUT_MS = 15000;
+  const STORE_KEY = 'dccs.operator.session'; // sessionStorage: { sid, refresh_token, refresh_expires_at }
+  const TAB_CHANNEL = 'dccs.operator.session'; // BroadcastChannel used to spot a duplicated tab
+  const RENEW_RETRY_MS = 15000; // a failed early renewal is retried after this long
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
   const MAX_NOTICES = 20;
@@ -23,6 +31,7 @@
   const num = (v) => (isNum(v) ? v : undefined);
   const fix = (v, n) => (isNum(v) ? v.toFixed(n) : '–');
   const statusKey = (d) => (d.status in STATUS_RANK ? d.status : 'unknown');
+  const groupOf = (d) => (typeof d.group === 'string' && d.group !== '' ? d.group : undefined);
 
   function fmtAgo(seconds) {
     if (!isNum(seconds)) return '–';
@@ -71,6 +80,7 @@
   let clockOffset = 0;
   let selectedId = null;
   let filterText = '';
+  let groupFilter = null; // exact group name, or null for every group
   let rowLimit = 200;
   let sortKey = 'id';
   let sortDir = 1;
@@ -84,6 +94,7 @@
   let mapDirty = true;
   let headerDirty = true;
   let detailDirty = true;
+  let groupsDirty = true; // the set of known group names changed (the group <select>)
   let rafPending = false;
 
   const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
@@ -91,6 +102,8 @@
   let filteredIds = []; // ids matching the filter, natural order
   let filteredSet = null; // Set of filteredIds when a filter is active, else null
   let topIds = []; // the rows to render, in display order
+  const groupCounts = new Map(); // group name -> number of known drones in it
+  let groupOptionsKey = null; // the option list last rendered into the group <select>
 
   // statistics over the last second
   let latWindow = [];
@@ -103,6 +116,7 @@
 
   const COLUMNS = [
     { key: 'id', label: 'id', width: 160 },
+    { key: 'group', label: 'group', width: 110, str: true, value: groupOf, text: (d) => groupOf(d) ?? '–' },
     { key: 'status', label: 'status', width: 80, small: true, value: (d) => STATUS_RANK[d.status] ?? 3 },
     { key: 'mode', label: 'mode', width: 90, str: true, value: (d) => (typeof d.mode === 'string' ? d.mode : undefined) },
     { key: 'armed', label: 'armed', width: 60, small: true, value: (d) => (typeof d.armed === 'boolean' ? +d.armed : undefined) },
@@ -132,6 +146,19 @@
     noticeList: $('notice-list'),
     noticeClear: $('notice-clear'),
     filter: $('filter'),
+    groupFilter: $('group-filter'),
+    who: $('who'),
+    whoName: $('who-name'),
+    whoRole: $('who-role'),
+    whoGroups: $('who-groups'),
+    logout: $('logout'),
+    login: $('login'),
+    loginForm: $('login-form'),
+    loginMsg: $('login-msg'),
+    loginName: $('login-name'),
+    loginPass: $('login-pass'),
+    loginError: $('login-error'),
+    loginSubmit: $('login-submit'),
     limit: $('limit'),
     shown: $('shown'),
     cols: $('cols'),
@@ -281,8 +308,14 @@
     }
     if (filterDirty) {
       const f = filterText;
-      if (f) {
-        filteredIds = idsSorted.filter((id) => id.toLowerCase().includes(f));
+      const g = groupFilter;
+      if (f || g !== null) {
+        // The text matches the id or the group (case-insensitive substring); the <select> picks one group.
+        filteredIds = idsSorted.filter((id) => {
+          const dg = groupOf(drones.get(id));
+          if (g !== null && dg !== g) return false;
+          return !f || id.toLowerCase().includes(f) || (dg !== undefined && dg.toLowerCase().includes(f));
+        });
         filteredSet = new Set(filteredIds);
       } else {
         filteredIds = idsSorted;
@@ -386,6 +419,30 @@
     if (mapDirty) drawMap();
     if (headerDirty) renderHeader();
     if (detailDirty) renderDetail(now);
+    if (groupsDirty) renderGroupOptions();
+  }
+
+  function renderGroupOptions() {
+    groupsDirty = false;
+    const names = new Set(groupCounts.keys());
+    if (user && Array.isArray(user.groups)) for (const g of user.groups) if (typeof g === 'string' && g) names.add(g);
+    if (groupFilter !== null) names.add(groupFilter);
+    const list = Array.from(names).sort(collator.compare);
+    const key = list.join('\u0000');
+    if (key === groupOptionsKey) return;
+    groupOptionsKey = key;
+    const all = document.createElement('option');
+    all.value = '';
+    all.textContent = 'all';
+    const opts = [all];
+    for (const g of list) {
+      const o = document.createElement('option');
+      o.value = g;
+      o.textContent = g;
+      opts.push(o);
+    }
+    el.groupFilter.replaceChildren(...opts);
+    el.groupFilter.value = groupFilter ?? '';
   }
 
   function renderTable(now) {
@@ -413,7 +470,7 @@
     const rest = total - shown;
     setText(el.more, rest > 0 ? `… and ${rest} more not shown — refine the filter, change the sort or raise "rows".` : '');
     let shownText = `${shown} of ${total} shown`;
-    if (filterText) shownText += ` · filter matches ${total} of ${drones.size}`;
+    if (filterText || groupFilter !== null) shownText += ` · filter matches ${total} of ${drones.size}`;
     setText(el.shown, shownText);
   }
 
@@ -436,6 +493,7 @@
   }
 
   const DETAIL_FIELDS = [
+    ['group', (v) => String(v)],
     ['status', (v) => v],
     ['model', (v) => v],
     ['fw', (v) => v],
@@ -705,16 +763,41 @@
     if (!membershipReset) newIds.push(id);
   }
 
+  function countGroup(g, delta) {
+    if (g === undefined) return;
+    const n = (groupCounts.get(g) ?? 0) + delta;
+    if (n > 0) {
+      if (!groupCounts.has(g)) groupsDirty = true;
+      groupCounts.set(g, n);
+    } else if (groupCounts.delete(g)) {
+      groupsDirty = true;
+    }
+  }
+
   function applyDrone(d, now) {
     if (!d || typeof d !== 'object' || typeof d.id !== 'string') return false;
     d._lat = isNum(d.ts) ? now - d.ts : undefined;
-    if (!drones.has(d.id)) addedId(d.id);
+    const old = drones.get(d.id);
+    const g = groupOf(d);
+    if (!old) {
+      addedId(d.id);
+      countGroup(g, 1);
+    } else {
+      const og = groupOf(old);
+      if (g !== og) {
+        countGroup(og, -1);
+        countGroup(g, 1);
+        if (filterText || groupFilter !== null) filterDirty = true; // it may enter or leave the filter
+      }
+    }
     drones.set(d.id, d); // each entry replaces the drone's whole state
     return true;
   }
 
   function onSnapshot(msg, now) {
     drones.clear();
+    groupCounts.clear();
+    groupsDirty = true;
     membershipDirty = membershipReset = true;
     newIds = [];
     if (Array.isArray(msg.drones)) for (const d of msg.drones) applyDrone(d, now);
@@ -776,6 +859,564 @@
     }
   }
 
+  // ---------------------------------------------------------------- REST
+
+  // Errors of the session flow. Stop: the session is over or was replaced (the login form is shown, or a
+  // newer session runs); whoever gets it does nothing more. Transient: the node could not be reached or could
+  // not answer now; the caller tries again later with the tokens it holds.
+  class Stop extends Error {}
+  class Transient extends Error {}
+
+  // One JSON request to the node. Resolves to { status, ok, data, headers } for every HTTP answer (data: the
+  // parsed JSON body, or null); rejects only when there is no answer (network error, timeout).
+  async function request(method, path, { token, body, keepalive } = {}) {
+    const headers = { Accept: 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const init = { method, headers, cache: 'no-store', credentials: 'same-origin', keepalive: !!keepalive };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), REQUEST_TIMEOUT_MS);
+    init.signal = ctl.signal;
+    try {
+      const res = await fetch(path, init);
+      const text = res.status === 204 ? '' : await res.text();
+      let data = null;
+      if (text) {
+        try {
+          data = JSON.parse(text);
+        } catch {
+          data = null;
+        }
+      }
+      return { status: res.status, ok: res.ok, data, headers: res.headers };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function netMessage(e) {
+    return e && e.name === 'AbortError' ? 'no answer within 15 s' : (e && e.message) || 'network error';
+  }
+
+  function errorBody(res) {
+    const e = res.data && typeof res.data === 'object' ? res.data.error : null;
+    return {
+      code: e && typeof e.code === 'string' ? e.code : '',
+      message: e && typeof e.message === 'string' ? e.message : '',
+    };
+  }
+
+  function errorText(res) {
+    const { code, message } = errorBody(res);
+    return `HTTP ${res.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
+  }
+
+  // Retry-After: delay-seconds or an HTTP date. Returns whole seconds, or null when absent/unreadable.
+  function retryAfterSeconds(value) {
+    if (!value) return null;
+    const v = value.trim();
+    if (/^\d+$/.test(v)) return parseInt(v, 10);
+    const t = Date.parse(v);
+    return isNaN(t) ? null : Math.max(0, Math.ceil((t - Date.now()) / 1000));
+  }
+
+  function randomId() {
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  }
+
+  // ---------------------------------------------------------------- session
+
+  let sessionGen = 0; // bumped when a session begins or ends: async work of an older session stops
+  let sessionId = null; // random id of this login, stored with the refresh token (see takenByAnotherTab)
+  let refreshToken = null; // single use; null = logged out. Mirrored in sessionStorage.
+  let refreshExpiresAt = null; // unix seconds, node clock: the login's absolute end
+  let accessToken = null; // memory only, never stored, never put in a URL
+  let accessExpAt = 0; // page clock, ms
+  let refreshDueAt = Infinity; // page clock, ms: renew the access token from then on
+  let refreshing = null; // { gen, promise }: the one refresh in flight
+  let user = null; // the GET /auth/me answer
+
+  function store() {
+    try {
+      return window.sessionStorage;
+    } catch {
+      return null; // storage disabled: the session then lives until the tab is reloaded
+    }
+  }
+
+  function persist() {
+    try {
+      const s = store();
+      if (!s) return;
+      if (refreshToken) {
+        s.setItem(
+          STORE_KEY,
+          JSON.stringify({ sid: sessionId, refresh_token: refreshToken, refresh_expires_at: refreshExpiresAt }),
+        );
+      } else {
+        s.removeItem(STORE_KEY);
+      }
+    } catch {
+      /* quota or privacy mode: keep the session in memory only */
+    }
+  }
+
+  function unpersist() {
+    try {
+      store()?.removeItem(STORE_KEY);
+    } catch {
+      /* nothing stored */
+    }
+  }
+
+  function loadStored() {
+    let raw = null;
+    try {
+      raw = store()?.getItem(STORE_KEY) ?? null;
+    } catch {
+      return null;
+    }
+    if (!raw) return null;
+    try {
+      const v = JSON.parse(raw);
+      if (v && typeof v.refresh_token === 'string' && v.refresh_token && typeof v.sid === 'string') return v;
+    } catch {
+      /* fall through */
+    }
+    unpersist();
+    return null;
+  }
+
+  // "Duplicate tab" copies sessionStorage, so two tabs could hold the same single-use refresh token; the
+  // second to use it would make the node revoke the whole login. A page that finds a stored session first
+  // asks the other tabs of this origin whether one of them is using it, and leaves it alone if so.
+  const channel = (() => {
+    try {
+      return typeof BroadcastChannel === 'function' ? new BroadcastChannel(TAB_CHANNEL) : null;
+    } catch {
+      return null;
+    }
+  })();
+  if (channel) {
+    channel.addEventListener('message', (ev) => {
+      const m = ev.data;
+      if (m && m.type === 'probe' && sessionId !== null && m.sid === sessionId) {
+        channel.postMessage({ type: 'taken', nonce: m.nonce });
+      }
+    });
+  }
+
+  function takenByAnotherTab(sid) {
+    if (!channel) return Promise.resolve(false);
+    const nonce = randomId();
+    return new Promise((resolve) => {
+      let timer = 0;
+      const onMsg = (ev) => {
+        if (ev.data && ev.data.type === 'taken' && ev.data.nonce === nonce) done(true);
+      };
+      function done(v) {
+        clearTimeout(timer);
+        channel.removeEventListener('message', onMsg);
+        resolve(v);
+      }
+      channel.addEventListener('message', onMsg);
+      timer = setTimeout(() => done(false), 300);
+      channel.postMessage({ type: 'probe', sid, nonce });
+    });
+  }
+
+  function parseGrant(data) {
+    if (!data || typeof data !== 'object') return null;
+    if (typeof data.access_token !== 'string' || !data.access_token) return null;
+    if (typeof data.refresh_token !== 'string' || !data.refresh_token) return null;
+    return {
+      access_token: data.access_token,
+      refresh_token: data.refresh_token,
+      // Unknown lifetime: assume a short one (renewing early costs one request).
+      expires_in: isNum(data.expires_in) && data.expires_in > 0 ? data.expires_in : 60,
+      refresh_expires_at: isNum(data.refresh_expires_at) ? data.refresh_expires_at : null,
+    };
+  }
+
+  function applyGrant(g) {
+    const now = Date.now();
+    const life = g.expires_in * 1000;
+    accessToken = g.access_token;
+    accessExpAt = now + life;
+    // Renew a quarter of the lifetime (at most 2 min) before the end: background tabs run timers about
+    // once a minute, and the page clock measures from the answer, a little after the node issued it.
+    refreshDueAt = now + life - Math.min(120000, life / 4);
+    refreshToken = g.refresh_token;
+    refreshExpiresAt = g.refresh_expires_at;
+    persist();
+    renderWho();
+    syncUser();
+  }
+
+  // Spends the refresh token for a new pair. At most one refresh per session runs at a time: every caller
+  // (early renewal, a 401, a 4001 close, the first connect) shares the one in flight, because the node
+  // treats a second use of the same refresh token as theft and revokes the whole login.
+  // Resolves to the grant; rejects with Stop (the token was refused: the login form is shown) or Transient.
+  function refreshTokens() {
+    if (refreshing && refreshing.gen === sessionGen) return refreshing.promise;
+    const gen = sessionGen;
+    const rt = refreshToken;
+    if (!rt) return Promise.reject(new Stop('not logged in'));
+    const promise = (async () => {
+      // While the token is being spent it is not in storage: a reload in that moment must not find and
+      // reuse it (that would revoke the login); it finds nothing and shows the login form instead.
+      unpersist();
+      let res;
+      try {
+        res = await request('POST', `${API}/auth/refresh`, { body: { refresh_token: rt } });
+      } catch (e) {
+        // No answer: the node may or may not have spent it. Keeping it is the only chance to go on; if it
+        // was spent, its next use ends the login and the form is shown.
+        if (gen === sessionGen) persist();
+        throw new Transient(`cannot reach the node to renew the session (${netMessage(e)})`);
+      }
+      if (res.ok) {
+        const g = parseGrant(res.data);
+        if (!g) {
+          if (gen === sessionGen) endSession('The node answered the session renewal with an unexpected body. Please log in again.');
+          throw new Stop('unexpected refresh answer');
+        }
+        if (gen === sessionGen) applyGrant(g);
+        return g;
+      }
+      if (res.status === 400 || res.status === 401) {
+        if (gen === sessionGen) endSession('Your session has ended. Please log in again.');
+        throw new Stop(`session refused (${errorText(res)})`);
+      }
+      if (gen === sessionGen) persist(); // not spent (429, 5xx): put it back
+      throw new Transient(`the node could not renew the session (${errorText(res)})`);
+    })();
+    const entry = { gen, promise };
+    refreshing = entry;
+    promise
+      .finally(() => {
+        if (refreshing === entry) refreshing = null;
+      })
+      .catch(() => {});
+    return promise;
+  }
+
+  function renewAccess() {
+    if (refreshing && refreshing.gen === sessionGen) return;
+    refreshTokens().catch((e) => {
+      if (e instanceof Transient) {
+        refreshDueAt = Date.now() + RENEW_RETRY_MS;
+        notice(e.message);
+      }
+    });
+  }
+
+  function renewIfDue() {
+    if (refreshToken && accessToken && Date.now() >= refreshDueAt) renewAccess();
+  }
+
+  // A REST call with the access token. Renews the token first when it is missing or due for renewal (a
+  // fixed share of its lifetime, so a fresh token never counts as due, however short-lived); on a 401 renews
+  // once and retries; a second 401 ends the session (login form). Resolves to the answer of any other
+  // status; rejects with Stop or Transient.
+  async function authed(method, path, body) {
+    const gen = sessionGen;
+    const check = () => {
+      if (gen !== sessionGen) throw new Stop('the session changed');
+    };
+    if (!accessToken || Date.now() >= refreshDueAt) {
+      try {
+        await refreshTokens();
+      } catch (e) {
+        check();
+        // A failed early renewal is no reason not to use a token that is still valid.
+        if (!(e instanceof Transient) || !accessToken || Date.now() >= accessExpAt) throw e;
+      }
+      check();
+    }
+    for (let retried = false; ; retried = true) {
+      const token = accessToken;
+      let res;
+      try {
+        res = await request(method, path, { token, body });
+      } catch (e) {
+        check();
+        throw new Transient(`${method} ${path}: ${netMessage(e)}`);
+      }
+      check();
+      if (res.status !== 401) return res;
+      if (retried) {
+        endSession('The node refused the renewed session. Please log in again.');
+        throw new Stop(`${method} ${path}: ${errorText(res)}`);
+      }
+      // Renew unless another caller already did while this request was under way.
+      if (accessToken === token) await refreshTokens();
+      check();
+    }
+  }
+
+  let meRunning = -1; // session generation of the running syncUser loop
+  let meAgain = false;
+
+  // Reads GET /auth/me after every new access token (the role or the groups may have changed: 4001).
+  async function syncUser() {
+    if (meRunning === sessionGen) {
+      meAgain = true;
+      return;
+    }
+    const gen = sessionGen;
+    meRunning = gen;
+    try {
+      do {
+        meAgain = false;
+        const res = await authed('GET', `${API}/auth/me`);
+        if (res.ok && res.data && typeof res.data === 'object' && typeof res.data.name === 'string') {
+          user = res.data;
+          renderWho();
+        } else {
+          notice(`cannot read the logged-in user (${errorText(res)})`);
+        }
+      } while (meAgain && gen === sessionGen);
+    } catch (e) {
+      if (!(e instanceof Stop)) notice(`cannot read the logged-in user: ${e.message}`);
+    } finally {
+      if (meRunning === gen) meRunning = -1;
+    }
+  }
+
+  function renderWho() {
+    el.who.hidden = !refreshToken;
+    const u = user;
+    setText(el.whoName, u ? u.name : '…');
+    const role = u && typeof u.role === 'string' ? u.role : '';
+    setText(el.whoRole, role || '?');
+    setClass(el.whoRole, `role ${role === 'admin' || role === 'operator' || role === 'viewer' ? role : ''}`);
+    const groups = u && Array.isArray(u.groups) ? u.groups.filter((g) => typeof g === 'string') : [];
+    setText(el.whoGroups, groups.length ? `groups: ${groups.join(', ')}` : 'no groups');
+    let title = u ? `${u.name} · ${role || 'unknown role'} · ${groups.length ? groups.join(', ') : 'no groups'}` : '';
+    if (isNum(refreshExpiresAt)) title += `\nthe login ends ${new Date(refreshExpiresAt * 1000).toLocaleString()}`;
+    el.who.title = title;
+    groupsDirty = true;
+    schedule();
+  }
+
+  function resetView() {
+    drones.clear();
+    groupCounts.clear();
+    groupsDirty = true;
+    membershipDirty = membershipReset = true;
+    newIds = [];
+    selectedId = null;
+    groupFilter = null;
+    el.groupFilter.value = '';
+    filterDirty = true;
+    latWindow = [];
+    framesThisSecond = 0;
+    entriesThisSecond = 0;
+    latencyText = '–';
+    rateText = '–';
+    clockOffset = 0;
+    attempt = 0;
+    everLive = false;
+    detailDirty = true;
+    markAllDirty();
+  }
+
+  function beginSession(g) {
+    sessionGen++;
+    sessionId = randomId();
+    user = null;
+    forceRefresh = false;
+    resetView();
+    applyGrant(g); // stores the refresh token, renders the header, reads /auth/me
+    showApp();
+    connect();
+  }
+
+  // Ends the session locally: forgets the tokens, closes the socket, clears the drones of this user and shows
+  // the login form with `message`. (logout() also tells the node.)
+  function endSession(message) {
+    sessionGen++;
+    connectSeq++;
+    forceRefresh = false;
+    const sock = ws;
+    ws = null;
+    if (sock) {
+      try {
+        sock.close(1000, 'logged out');
+      } catch {
+        /* already closing */
+      }
+    }
+    clearTimeout(reconnectTimer);
+    reconnectTimer = 0;
+    accessToken = null;
+    accessExpAt = 0;
+    refreshDueAt = Infinity;
+    refreshToken = null;
+    refreshExpiresAt = null;
+    sessionId = null;
+    user = null;
+    unpersist();
+    resetView();
+    notices.length = 0;
+    renderNotices();
+    renderWho();
+    showLogin(message);
+  }
+
+  function logout() {
+    const at = accessToken;
+    const rt = refreshToken;
+    const inflight = refreshing && refreshing.gen === sessionGen ? refreshing.promise : null;
+    endSession('You are logged out.');
+    revokeOnNode(at, rt, inflight);
+  }
+
+  // POST /auth/logout for the pair this tab held. A refresh still in flight is waited for (its new pair is
+  // the live one); an expired access token (401) is renewed once with the refresh token, then logged out.
+  async function revokeOnNode(at, rt, inflight) {
+    if (inflight) {
+      try {
+        const g = await inflight;
+        at = g.access_token;
+        rt = g.refresh_token;
+      } catch (e) {
+        if (e instanceof Stop) return; // the node refused that refresh token: nothing left to revoke
+      }
+    }
+    if (!rt) return;
+    try {
+      if (at) {
+        const res = await request('POST', `${API}/auth/logout`, { token: at, body: { refresh_token: rt }, keepalive: true });
+        if (res.status !== 401) return;
+      }
+      const r = await request('POST', `${API}/auth/refresh`, { body: { refresh_token: rt } });
+      const g = r.ok ? parseGrant(r.data) : null;
+      if (g) {
+        await request('POST', `${API}/auth/logout`, {
+          token: g.access_token,
+          body: { refresh_token: g.refresh_token },
+          keepalive: true,
+        });
+      }
+    } catch {
+      /* the node is unreachable: the tab has forgotten the tokens anyway */
+    }
+  }
+
+  // ---------------------------------------------------------------- login form
+
+  let loginBusy = false;
+  let loginBlockedUntil = 0; // page clock, ms: 429 Retry-After
+  let loginRateLimited = false;
+
+  function showLogin(message) {
+    document.body.classList.add('signed-out');
+    el.login.hidden = false;
+    setLoginError('');
+    loginRateLimited = false;
+    el.loginMsg.textContent = message || '';
+    el.loginMsg.hidden = !message;
+    el.loginPass.value = '';
+    updateLoginButton();
+    (el.loginName.value ? el.loginPass : el.loginName).focus();
+  }
+
+  function showApp() {
+    document.body.classList.remove('signed-out');
+    el.login.hidden = true;
+    setLoginError('');
+  }
+
+  function setLoginError(text) {
+    el.loginError.textContent = text;
+    el.loginError.hidden = !text;
+  }
+
+  function updateLoginButton() {
+    const wait = Math.ceil((loginBlockedUntil - Date.now()) / 1000);
+    el.loginSubmit.disabled = loginBusy || wait > 0;
+    el.loginSubmit.textContent = loginBusy ? 'Logging in…' : wait > 0 ? `Wait ${fmtAgo(wait)}` : 'Log in';
+    if (loginRateLimited) {
+      setLoginError(
+        wait > 0
+          ? `Too many login attempts. Try again in ${fmtAgo(wait)}.`
+          : 'Too many login attempts. You can try again now.',
+      );
+      if (wait <= 0) loginRateLimited = false;
+    }
+  }
+
+  async function submitLogin(e) {
+    e.preventDefault();
+    if (loginBusy || refreshToken || Date.now() < loginBlockedUntil) return;
+    const name = el.loginName.value.trim();
+    const password = el.loginPass.value;
+    if (!name || !password) {
+      setLoginError('Enter your user name and your password.');
+      return;
+    }
+    if (!location.host) {
+      setLoginError('Open this page from the node (http://host:port/), not from a file.');
+      return;
+    }
+    loginBusy = true;
+    loginRateLimited = false;
+    setLoginError('');
+    el.loginMsg.hidden = true;
+    updateLoginButton();
+    let res = null;
+    let failure = null;
+    try {
+      res = await request('POST', `${API}/auth/login`, { body: { name, password } });
+    } catch (err) {
+      failure = err;
+    }
+    loginBusy = false;
+    updateLoginButton();
+    if (refreshToken) return; // another way in won meanwhile (cannot happen today; be safe)
+    if (!res) {
+      setLoginError(`Cannot reach the node (${netMessage(failure)}). Check the connection and try again.`);
+      return;
+    }
+    if (res.ok) {
+      const g = parseGrant(res.data);
+      if (!g) {
+        setLoginError('The node answered the login with an unexpected body.');
+        return;
+      }
+      el.loginPass.value = '';
+      beginSession(g);
+      return;
+    }
+    const { message } = errorBody(res);
+    if (res.status === 401) {
+      el.loginPass.value = '';
+      el.loginPass.focus();
+      setLoginError('Wrong user name or password.');
+    } else if (res.status === 429) {
+      const s = retryAfterSeconds(res.headers.get('Retry-After'));
+      if (s !== null && s > 0) {
+        loginBlockedUntil = Date.now() + s * 1000;
+        loginRateLimited = true;
+        updateLoginButton();
+      } else {
+        setLoginError('Too many login attempts. Wait a while and try again.');
+      }
+    } else if (res.status === 400) {
+      setLoginError(`The node refused the login request${message ? `: ${message}` : '.'}`);
+    } else if (res.status === 503) {
+      setLoginError('The node cannot check logins right now (unavailable). Try again in a moment.');
+    } else {
+      setLoginError(`Login failed (${errorText(res)}).`);
+    }
+  }
+
   // ---------------------------------------------------------------- connection
 
   let ws = null;
@@ -784,6 +1425,8 @@
   let reconnectTimer = 0;
   let reconnectAt = 0;
   let connState = '';
+  let connectSeq = 0; // each connect() attempt; an older attempt that is still waiting gives up
+  let forceRefresh = false; // the node closed with 4001: renew the tokens before the next ticket
 
   const CLOSE_REASONS = {
     1000: 'normal close',
@@ -792,6 +1435,7 @@
     1008: 'policy violation',
     1009: 'frame too large',
     1011: 'node internal error',
+    4001: 'authentication ended',
   };
 
   function setConn(state, text, title) {
@@ -808,29 +1452,58 @@
     setConn('live');
   }
 
+  // Without the ticket: this is what the page shows; the ticket is added only when the socket is opened.
   function wsUrl() {
     return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${WS_PATH}`;
   }
 
   function connect() {
     reconnectTimer = 0;
+    if (!refreshToken) return; // logged out: the login form is shown
     if (!location.host) {
       setConn('reconnecting', 'no host');
       notice('open this page from the node (http://host:port/), not from a file');
       return;
     }
-    setConn(everLive ? 'reconnecting' : 'connecting', everLive ? 'reconnecting…' : 'connecting');
+    const seq = ++connectSeq;
+    openSocket(seq, sessionGen);
+  }
+
+  // Every connect and reconnect: (renew the tokens if needed) → POST /auth/ticket → /ws/operator?ticket=…
+  async function openSocket(seq, gen) {
+    const current = () => seq === connectSeq && gen === sessionGen;
+    if (everLive) setConn('reconnecting', 'reconnecting…');
+    else setConn('connecting', accessToken ? 'connecting' : 'signing in…');
+    let ticket;
+    try {
+      if (forceRefresh) {
+        await refreshTokens();
+        forceRefresh = false;
+      }
+      const res = await authed('POST', `${API}/auth/ticket`);
+      if (!res.ok) throw new Transient(`no WebSocket ticket (${errorText(res)})`);
+      ticket = res.data && typeof res.data === 'object' ? res.data.ticket : undefined;
+      if (typeof ticket !== 'string' || !ticket) throw new Transient('the node answered the ticket request without a ticket');
+    } catch (e) {
+      if (!current() || e instanceof Stop) return;
+      notice(`cannot connect: ${e.message}`);
+      scheduleReconnect();
+      return;
+    }
+    if (!current()) return;
     let sock;
     try {
-      sock = new WebSocket(wsUrl());
+      sock = new WebSocket(`${wsUrl()}?ticket=${encodeURIComponent(ticket)}`);
     } catch (e) {
       notice(`cannot open ${wsUrl()}: ${e.message}`);
       scheduleReconnect();
       return;
     }
     ws = sock;
+    let opened = false;
     sock.onopen = () => {
       if (ws !== sock) return;
+      opened = true;
       sock.send(JSON.stringify({ type: 'subscribe', drones: '*' }));
     };
     sock.onmessage = (ev) => {
@@ -840,8 +1513,17 @@
     sock.onclose = (ev) => {
       if (ws !== sock) return;
       ws = null;
-      const why = CLOSE_REASONS[ev.code] ?? 'closed';
-      notice(`connection closed (${ev.code} ${why}${ev.reason ? `: ${ev.reason}` : ''})`);
+      if (ev.code === 4001) {
+        // Token expired, logged out elsewhere, user disabled or role changed: renew, then reconnect with a
+        // new ticket (if the renewal is refused, the login form is shown). Routine, so no notice.
+        forceRefresh = true;
+      } else if (!opened) {
+        // Refused upgrades (e.g. HTTP 401 for a bad ticket) look like any failed connection to a browser.
+        notice('the WebSocket did not open (ticket refused or node unreachable); retrying with a new ticket');
+      } else {
+        const why = CLOSE_REASONS[ev.code] ?? 'closed';
+        notice(`connection closed (${ev.code} ${why}${ev.reason ? `: ${ev.reason}` : ''})`);
+      }
       scheduleReconnect();
     };
   }
@@ -886,9 +1568,41 @@
     framesThisSecond = 0;
     entriesThisSecond = 0;
     showCountdown();
+    renewIfDue();
+    if (!el.login.hidden && (loginRateLimited || el.loginSubmit.disabled)) updateLoginButton();
     // "last seen" ages and the detail panel move with the clock.
     tableDirty = headerDirty = detailDirty = true;
     schedule();
+  }
+
+  // ---------------------------------------------------------------- start
+
+  // A reload of the tab finds the refresh token in sessionStorage and goes on with it (the access token was
+  // only in memory, so the first connect renews the pair); otherwise the login form is shown.
+  async function start() {
+    if (!location.host) {
+      showLogin('Open this page from the node (http://host:port/), not from a file.');
+      return;
+    }
+    const stored = loadStored();
+    if (!stored) {
+      showLogin('');
+      return;
+    }
+    if (await takenByAnotherTab(stored.sid)) {
+      unpersist();
+      showLogin('This tab is a copy of another tab that is logged in, and a login can be used by one tab only. Log in again here.');
+      return;
+    }
+    if (refreshToken) return;
+    sessionGen++;
+    sessionId = stored.sid;
+    refreshToken = stored.refresh_token;
+    refreshExpiresAt = isNum(stored.refresh_expires_at) ? stored.refresh_expires_at : null;
+    user = null;
+    showApp();
+    renderWho();
+    connect(); // no access token yet: renews the pair, which also reads /auth/me
   }
 
   // ---------------------------------------------------------------- wiring
@@ -906,6 +1620,11 @@
       el.filter.dispatchEvent(new Event('input'));
     }
   });
+  el.groupFilter.addEventListener('change', () => {
+    groupFilter = el.groupFilter.value === '' ? null : el.groupFilter.value;
+    filterDirty = true;
+    schedule();
+  });
   el.limit.addEventListener('change', () => {
     rowLimit = parseInt(el.limit.value, 10) || 200;
     orderDirty = true;
@@ -920,16 +1639,20 @@
     notices.length = 0;
     renderNotices();
   });
+  el.loginForm.addEventListener('submit', submitLogin);
+  el.logout.addEventListener('click', logout);
   new ResizeObserver(() => {
     mapDirty = true;
     schedule();
   }).observe(el.map);
   window.addEventListener('online', reconnectNow);
   document.addEventListener('visibilitychange', () => {
-    if (!document.hidden) reconnectNow();
+    if (document.hidden) return;
+    renewIfDue(); // timers of a background tab may have run late
+    reconnectNow();
   });
 
   setInterval(tick, 1000);
-  connect();
   schedule();
+  start();
 })();

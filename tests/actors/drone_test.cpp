@@ -59,7 +59,7 @@ struct fixture : dccs::test::deterministic_system {
 
   std::shared_ptr<recording_link> connect(const std::string& id, std::uint64_t link_id) {
     auto link = std::make_shared<recording_link>(link_id);
-    self->send(dir, connect_atom::value, drone_info{id, "quad-x", "2.1"}, drone_link_ptr{link});
+    self->send(dir, connect_atom::value, drone_info{id, "quad-x", "2.1", "default"}, drone_link_ptr{link});
     sched.run();
     return link;
   }

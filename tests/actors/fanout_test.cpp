@@ -5,6 +5,7 @@
 #include "actors/fanout.hpp"
 
 using namespace dccs::actors;
+namespace auth = dccs::auth;
 using nlohmann::json;
 
 namespace {
@@ -20,8 +21,14 @@ drone_state state(const std::string& id, std::uint64_t seq, double lat) {
   return st;
 }
 
+auth::scope every_group() {
+  auth::scope s;
+  s.all = true;
+  return s;
+}
+
 subscription all() {
-  return {true, {}};
+  return {true, {}, every_group()};
 }
 
 json parse(const fragment& f) {
@@ -103,7 +110,7 @@ TEST_CASE("subscribers to all drones share one serialized batch") {
 
 TEST_CASE("a list subscription sees only its drones, in updates, events and snapshots") {
   fanout hub;
-  hub.subscribe(1, {false, {"b"}});
+  hub.subscribe(1, {false, {"b"}, every_group()});
   hub.update(state("a", 1, 47));
   hub.update(state("b", 2, 47));
   hub.event({"a", link_status::stale, link_status::online, 1.0});
@@ -120,7 +127,7 @@ TEST_CASE("a list subscription sees only its drones, in updates, events and snap
   CHECK(ev["drone_id"] == "b");
   CHECK(ev["status"] == "lost");
   CHECK(ev["previous"] == "stale");
-  auto snap = hub.snapshot({false, {"a", "zzz"}});
+  auto snap = hub.snapshot({false, {"a", "zzz"}, every_group()});
   REQUIRE(snap->size() == 1);
   CHECK(parse(snap->front())["id"] == "a");
   CHECK(parse(snap->front())["status"] == "stale"); // events update the stored state
@@ -133,7 +140,50 @@ TEST_CASE("an unsubscribed session gets nothing; the list holds every drone") {
   hub.update(state("a", 1, 47));
   hub.update(state("b", 1, 47));
   CHECK(hub.tick(1000).empty());
-  auto list = json::parse(hub.list_json());
+  auto list = json::parse(hub.list_json(every_group()));
   CHECK(list["drones"].size() == 2);
   CHECK(hub.snapshot(all())->size() == 2);
+}
+
+TEST_CASE("a subscriber sees only the drones of its groups: snapshot, updates, events and the list") {
+  fanout hub;
+  auto in = [](const char* id, const char* group) {
+    auto st = state(id, 1, 47);
+    st.info.group = group;
+    return st;
+  };
+  auth::scope red;
+  red.groups = {"red"};
+  hub.subscribe(1, {true, {}, red});                 // everything, within group red
+  hub.subscribe(2, {false, {"b1", "r1"}, red});      // a list naming a drone of another group
+  hub.subscribe(3, {true, {}, auth::scope{}});       // no group at all
+  hub.update(in("r1", "red"));
+  hub.update(in("b1", "blue"));
+  auto out = hub.tick(1000);
+  REQUIRE(out.size() == 2);
+  for (auto& d : out) {
+    CHECK(d.subscriber != 3);
+    REQUIRE(d.drones->size() == 1);
+    CHECK(parse(d.drones->front())["id"] == "r1");
+    CHECK(parse(d.drones->front())["group"] == "red");
+  }
+  hub.event({"b1", link_status::stale, link_status::online, 1.0});
+  hub.event({"r1", link_status::stale, link_status::online, 1.0});
+  out = hub.tick(2000);
+  for (auto& d : out) {
+    CHECK(d.subscriber != 3);
+    if (d.events) {
+      REQUIRE(d.events->size() == 1);
+      CHECK(parse(d.events->front())["drone_id"] == "r1");
+    }
+  }
+  auto snap = hub.snapshot({true, {}, red});
+  REQUIRE(snap->size() == 1);
+  CHECK(parse(snap->front())["id"] == "r1");
+  CHECK(hub.snapshot({false, {"b1"}, red})->empty());
+  CHECK(hub.snapshot({true, {}, auth::scope{}})->empty());
+  auto list = json::parse(hub.list_json(red));
+  REQUIRE(list["drones"].size() == 1);
+  CHECK(list["drones"][0]["id"] == "r1");
+  CHECK(json::parse(hub.list_json(auth::scope{}))["drones"].empty());
 }

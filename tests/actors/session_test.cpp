@@ -11,6 +11,7 @@
 #include "actors/drone_json.hpp"
 
 using namespace dccs::actors;
+namespace auth = dccs::auth;
 using nlohmann::json;
 
 namespace {
@@ -31,7 +32,7 @@ fragment_batch batch_of(std::vector<std::pair<std::string, std::uint64_t>> drone
     st.has_telemetry = true;
     st.last.seq = seq;
     st.last.mode = "M";
-    fragment f{id, {}};
+    fragment f{id, {}, {}};
     append_drone_json(f.json, st);
     out->push_back(std::move(f));
   }
@@ -40,7 +41,7 @@ fragment_batch batch_of(std::vector<std::pair<std::string, std::uint64_t>> drone
 
 fragment_batch event_batch(const std::string& id, link_status s) {
   auto out = std::make_shared<std::vector<fragment>>();
-  fragment f{id, {}};
+  fragment f{id, {}, {}};
   append_event_json(f.json, status_event{id, s, link_status::online, 1.0});
   out->push_back(std::move(f));
   return out;
@@ -52,7 +53,7 @@ struct fixture : dccs::test::deterministic_system {
     metrics.operator_events_dropped = &events_dropped;
     hub = sys.spawn(hub_actor, board, 5);
     session = sys.spawn(session_actor, operator_link_ptr{link}, hub, std::size_t{3}, metrics);
-    self->send(session, subscribe_atom::value, subscription{true, {}});
+    self->send(session, subscribe_atom::value, subscription{true, {}, auth::scope{true, {}}});
     sched.run();
   }
 

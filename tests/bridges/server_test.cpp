@@ -31,14 +31,21 @@ TEST_CASE("health, readiness, metrics and JSON errors") {
   auto ready = http_get(p, "/readyz");
   CHECK(ready.status == 200);
   CHECK(ready.json()["status"] == "ready");
-  auto metrics = http_get(p, "/metrics");
+  check_json_error(http_get(p, "/metrics"), 401, "unauthorized"); // metrics are for admins (http.metrics_public)
+  check_json_error(http_get(p, "/metrics", node.bearer(node.token("viewer", {"default"}))), 403, "forbidden");
+  auto metrics = http_get(p, "/metrics", node.admin());
   CHECK(metrics.status == 200);
   CHECK(metrics.body.find("dccs_frames_accepted_total 0") != std::string::npos);
-  CHECK(http_get(p, "/api/v1/drones").json()["drones"].empty());
-  check_json_error(http_get(p, "/api/v1/drones/ghost"), 404, "not_found");
-  check_json_error(http_get(p, "/api/v1/drones/bad%20id"), 400, "invalid_drone_id");
-  check_json_error(http_get(p, "/api/v1/fleet"), 404, "not_found");
-  check_json_error(http_request(p, "PUT", "/api/v1/drones", "{}"), 405, "method_not_allowed");
+  auto& admin = node.admin();
+  CHECK(http_get(p, "/api/v1/drones", admin).json()["drones"].empty());
+  check_json_error(http_get(p, "/api/v1/drones/ghost", admin), 404, "not_found");
+  check_json_error(http_get(p, "/api/v1/drones/bad%20id", admin), 400, "invalid_drone_id");
+  check_json_error(http_get(p, "/api/v1/fleet", admin), 404, "not_found");
+  check_json_error(http_request(p, "PUT", "/api/v1/drones", "{}", admin), 405, "method_not_allowed");
+  // Nothing under /api answers without a token (not even with a 404 or a 405).
+  for (auto target : {"/api/v1/drones", "/api/v1/drones/ghost", "/api/v1/fleet", "/api", "/api/v1/users"})
+    check_json_error(http_get(p, target), 401, "unauthorized");
+  check_json_error(http_request(p, "PUT", "/api/v1/drones", "{}"), 401, "unauthorized");
   check_json_error(http_request(p, "DELETE", "/healthz"), 405, "method_not_allowed");
   check_json_error(http_get(p, "/index.html"), 404, "not_found"); // no static folder configured
   check_json_error(http_request(p, "POST", "/api/v1/drones", std::string(2 << 20, 'x')), 413,
@@ -84,7 +91,7 @@ TEST_CASE("bad drone frames get an error frame, change nothing, and keep the con
   // Still connected: a good frame lands and is the drone's state.
   c.send(telemetry_frame(4, 47.5, 8.5));
   c.send(json{{"type", "heartbeat"}, {"ts", 1.0}});
-  ws_client op{node.port(), "/ws/operator"};
+  ws_client op{node.port(), "/ws/operator", node.admin()};
   op.send(json{{"type", "subscribe"}, {"drones", "*"}});
   operator_view view;
   REQUIRE(view.read_until(op, [&] { return view.drones.count("d1") && view.drones["d1"].value("seq", 0) == 4; }));
@@ -122,7 +129,7 @@ TEST_CASE("a second connection with the same drone id replaces the first, which 
   auto second = connect_drone(node.port(), "twin");
   CHECK(first->read_until_close() == 4000);
   second->send(telemetry_frame(9, 46.5, 7.5));
-  ws_client op{node.port(), "/ws/operator"};
+  ws_client op{node.port(), "/ws/operator", node.admin()};
   op.send(json{{"type", "subscribe"}, {"drones", "*"}});
   operator_view view;
   REQUIRE(view.read_until(op, [&] { return view.drones.count("twin") && view.drones["twin"].value("seq", 0) == 9; }));
@@ -131,7 +138,7 @@ TEST_CASE("a second connection with the same drone id replaces the first, which 
 
 TEST_CASE("operators see link status go stale, lost, and online again") {
   test_node node{{"drone.stale_after_ms", "300"}, {"drone.lost_after_ms", "600"}};
-  ws_client op{node.port(), "/ws/operator"};
+  ws_client op{node.port(), "/ws/operator", node.admin()};
   op.send(json{{"type", "subscribe"}, {"drones", "*"}});
   operator_view view;
   REQUIRE(view.read_until(op, [&] { return view.snapshots == 1; }));
@@ -146,7 +153,7 @@ TEST_CASE("operators see link status go stale, lost, and online again") {
   REQUIRE(view.read_until(op, [&] { return has_event("lost") && view.drones["quiet"]["status"] == "lost"; }));
   CHECK(has_event("stale"));
   CHECK(view.drones["quiet"]["status"] == "lost");
-  auto api = http_get(node.port(), "/api/v1/drones/quiet").json();
+  auto api = http_get(node.port(), "/api/v1/drones/quiet", node.admin()).json();
   CHECK(api["status"] == "lost");
   d->send(json{{"type", "heartbeat"}});
   REQUIRE(view.read_until(op, [&] { return has_event("online"); }));
@@ -159,7 +166,7 @@ TEST_CASE("an operator subscribed to a list sees only those drones") {
   auto b = connect_drone(node.port(), "b");
   a->send(telemetry_frame(1, 47, 8));
   b->send(telemetry_frame(1, 46, 7));
-  ws_client op{node.port(), "/ws/operator"};
+  ws_client op{node.port(), "/ws/operator", node.admin()};
   op.send(json{{"type", "subscribe"}, {"drones", json::array({"b"})}});
   operator_view view;
   REQUIRE(view.read_until(op, [&] { return view.drones.count("b") && view.drones["b"].value("seq", 0) == 1; }));
@@ -171,7 +178,7 @@ TEST_CASE("an operator subscribed to a list sees only those drones") {
 
 TEST_CASE("bad operator frames get error frames and change nothing") {
   test_node node;
-  ws_client op{node.port(), "/ws/operator"};
+  ws_client op{node.port(), "/ws/operator", node.admin()};
   op.send(std::string{"nonsense"});
   CHECK(op.read_json()["code"] == "malformed");
   op.send(json{{"type", "unsubscribe-everything"}});
@@ -188,7 +195,7 @@ TEST_CASE("shutdown closes every socket with a close frame (1001)") {
   auto node = std::make_unique<test_node>(
     std::initializer_list<std::pair<std::string, std::string>>{{"shutdown.grace_ms", "300"}});
   auto d = connect_drone(node->port(), "d");
-  ws_client op{node->port(), "/ws/operator"};
+  ws_client op{node->port(), "/ws/operator", node->admin()};
   op.send(json{{"type", "subscribe"}, {"drones", "*"}});
   CHECK(op.read_json()["type"] == "snapshot");
   node->node().stop();

@@ -42,11 +42,20 @@ struct ws_client::impl {
 };
 
 ws_client::ws_client(std::uint16_t port, const std::string& path, std::chrono::milliseconds timeout)
+  : ws_client(port, path, headers{}, timeout) {
+}
+
+ws_client::ws_client(std::uint16_t port, const std::string& path, const headers& extra,
+                     std::chrono::milliseconds timeout)
   : impl_(std::make_unique<impl>()) {
   impl_->timeout = timeout;
   auto& sock = impl_->ws.next_layer();
   sock.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
   set_timeout(sock, timeout);
+  impl_->ws.set_option(websocket::stream_base::decorator([extra](websocket::request_type& req) {
+    for (auto& [name, value] : extra)
+      req.set(name, value);
+  }));
   impl_->ws.handshake("127.0.0.1:" + std::to_string(port), path);
   impl_->ws.text(true);
 }
@@ -128,9 +137,12 @@ void ws_client::close() {
   impl_->closed = true;
 }
 
-std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& id) {
+std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& id, const std::string& secret) {
   auto c = std::make_unique<ws_client>(port, "/ws/drone");
-  c->send(nlohmann::json{{"type", "hello"}, {"drone_id", id}, {"model", "test-quad"}, {"fw", "1.2.3"}});
+  nlohmann::json hello{{"type", "hello"}, {"drone_id", id}, {"model", "test-quad"}, {"fw", "1.2.3"}};
+  if (!secret.empty())
+    hello["secret"] = secret;
+  c->send(hello);
   auto welcome = c->read_json();
   if (welcome.value("type", "") != "welcome")
     throw std::runtime_error("expected welcome, got " + welcome.dump());
@@ -173,7 +185,22 @@ http_result http_request(std::uint16_t port, const std::string& method, const st
   out.status = static_cast<int>(res.result_int());
   out.content_type = std::string{res[http::field::content_type]};
   out.body = res.body();
+  for (auto& f : res) {
+    std::string name{f.name_string()};
+    for (auto& ch : name)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    out.headers.emplace_back(std::move(name), std::string{f.value()});
+  }
   return out;
+}
+
+http_result ws_upgrade(std::uint16_t port, const std::string& path, const headers& extra) {
+  headers h{{"Upgrade", "websocket"},
+            {"Connection", "Upgrade"},
+            {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+            {"Sec-WebSocket-Version", "13"}};
+  h.insert(h.end(), extra.begin(), extra.end());
+  return http_request(port, "GET", path, {}, h);
 }
 
 } // namespace dccs::test

@@ -15,9 +15,15 @@ namespace dccs::test {
 
 /// A blocking WebSocket client. Every read gives up after `timeout` (a bound on a failing test, not a
 /// pause: reads return as soon as a frame arrives); a timed-out client counts as closed.
+/// Extra request headers: (name, value) pairs.
+using headers = std::vector<std::pair<std::string, std::string>>;
+
 class ws_client {
 public:
   ws_client(std::uint16_t port, const std::string& path,
+            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  /// With extra headers on the upgrade request (Authorization, Origin).
+  ws_client(std::uint16_t port, const std::string& path, const headers& extra,
             std::chrono::milliseconds timeout = std::chrono::seconds(10));
   ~ws_client();
 
@@ -47,8 +53,8 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// A drone that said hello and got its welcome.
-std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& id);
+/// A drone that said hello (with its secret in the hello, when given) and got its welcome.
+std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& id, const std::string& secret = {});
 
 /// The `ts` of telemetry_frame(0, ...): whole milliseconds of the test process's start.
 extern const double telemetry_epoch_ms;
@@ -61,6 +67,14 @@ struct http_result {
   int status = 0;
   std::string content_type;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers; ///< every response header, names in lower case
+  /// The value of a response header ("" when absent); `name` in lower case.
+  std::string header(const std::string& name) const {
+    for (auto& [n, v] : headers)
+      if (n == name)
+        return v;
+    return {};
+  }
   nlohmann::json json() const { return nlohmann::json::parse(body); }
 };
 
@@ -69,8 +83,11 @@ http_result http_request(std::uint16_t port, const std::string& method, const st
                          const std::string& body = {},
                          const std::vector<std::pair<std::string, std::string>>& headers = {});
 
-inline http_result http_get(std::uint16_t port, const std::string& target) {
-  return http_request(port, "GET", target);
+inline http_result http_get(std::uint16_t port, const std::string& target, const headers& extra = {}) {
+  return http_request(port, "GET", target, {}, extra);
 }
+
+/// The status of a WebSocket upgrade the server refused (101 when it was accepted), and the refusal's body.
+http_result ws_upgrade(std::uint16_t port, const std::string& path, const headers& extra = {});
 
 } // namespace dccs::test

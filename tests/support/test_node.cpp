@@ -1,11 +1,13 @@
 #include "tests/support/test_node.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <sstream>
 #include <unistd.h>
 #include <stdexcept>
 
+#include "auth/jwt.hpp"
 #include "auth/keys_cli.hpp"
 #include "runtime/log.hpp"
 #include "tests/support/client.hpp"
@@ -46,6 +48,23 @@ test_node::test_node(std::initializer_list<std::pair<std::string, std::string>> 
   node_ = std::make_unique<bridges::node>(cfg);
   if (!node_->start(error))
     throw std::runtime_error("node did not start: " + error);
+  keys_ = std::make_shared<const auth::key_ring>(auth::load_node_keys(cfg)); // what the node loaded (or made)
+  issuer_ = cfg.str("auth.issuer");
+  audience_ = cfg.str("auth.audience");
+  admin_ = bearer(token("admin", {}, "test-admin"));
+}
+
+std::string test_node::token(const std::string& role, std::vector<std::string> groups, const std::string& name) const {
+  auth::claims c;
+  c.iss = issuer_;
+  c.aud = audience_;
+  c.sub = name.empty() ? "test-" + role : name;
+  c.role = role;
+  c.groups = std::move(groups);
+  c.iat = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  c.nbf = c.iat;
+  c.exp = c.iat + 900;
+  return auth::sign(*keys_, c);
 }
 
 test_node::~test_node() {
@@ -56,7 +75,7 @@ test_node::~test_node() {
 }
 
 long long test_node::metric(const std::string& name) const {
-  auto res = http_get(port(), "/metrics");
+  auto res = http_get(port(), "/metrics", admin_);
   std::istringstream in{res.body};
   std::string line;
   while (std::getline(in, line)) {

@@ -5,8 +5,11 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "auth/keys.hpp"
 #include "bridges/node.hpp"
+#include "tests/support/client.hpp"
 #include "tests/support/scratch_db.hpp"
 
 namespace dccs::test {
@@ -28,10 +31,24 @@ public:
   /// The connection string of the node's database ("" when the options named none and storage is off).
   const std::string& db_url() const { return db_url_; }
 
-  /// The value of a counter or gauge from /metrics (over HTTP, as an operator would read it).
+  /// The value of a counter or gauge from /metrics (over HTTP with an admin token, as an operator would read it).
   long long metric(const std::string& name) const;
 
+  /// An access token signed with the node's own key ring (as its login would issue one) for a user `name` with
+  /// `role` and drone `groups`. The user need not exist: the node checks tokens, not users, on each request.
+  std::string token(const std::string& role = "admin", std::vector<std::string> groups = {},
+                    const std::string& name = "") const;
+
+  /// {"Authorization": "Bearer <admin token>"}: the headers of a request made as an admin.
+  const headers& admin() const { return admin_; }
+
+  /// The headers of a request made with `token`.
+  static headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
 private:
+  std::shared_ptr<const auth::key_ring> keys_;
+  std::string issuer_, audience_;
+  headers admin_;
   std::filesystem::path data_dir_;
   std::unique_ptr<scratch_database> db_;
   std::string db_url_;

@@ -21,6 +21,25 @@ using namespace dccs::test;
 
 namespace {
 
+// The first admin's password for the nodes these tests start (their first start creates the admin with it).
+constexpr const char* admin_password = "binaries-test admin password";
+const bool admin_password_set = setenv("DCCS_ADMIN_PASSWORD", admin_password, 1) == 0;
+
+/// Logs in as the first admin (retrying while the node's auth service connects); the Authorization headers.
+headers admin_login(std::uint16_t port) {
+  for (int i = 0; i < 400; ++i) {
+    try {
+      auto r = http_request(port, "POST", "/api/v1/auth/login",
+                            nlohmann::json{{"name", "admin"}, {"password", admin_password}}.dump());
+      if (r.status == 200)
+        return {{"Authorization", "Bearer " + r.json()["access_token"].get<std::string>()}};
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50)); // polling interval
+  }
+  throw std::runtime_error("cannot log in as admin");
+}
+
 /// A child process with its stderr (and optionally stdout) captured through a pipe.
 struct child {
   pid_t pid = -1;
@@ -104,8 +123,12 @@ TEST_CASE("a node with a simulated fleet: every drone is seen, then SIGTERM stop
   auto at = node.err.find(" port=") + 6;
   auto port = static_cast<std::uint16_t>(std::stoi(node.err.substr(at)));
   REQUIRE(port > 0);
+  REQUIRE(admin_password_set);
+  auto admin = admin_login(port);
+  setenv("DCCS_TOKEN", admin.front().second.substr(7).c_str(), 1); // the observer's token, as a user would pass it
   child sim{{DCCS_SIM_BIN, "--url", "ws://127.0.0.1:" + std::to_string(port), "--drones", "100", "--rate", "5",
              "--duration", "3", "--observe", "--json", "--report-interval", "60"}};
+  unsetenv("DCCS_TOKEN");
   CHECK(sim.wait_exit() == 0);
   auto json_at = sim.err.rfind("\n{");
   REQUIRE(json_at != std::string::npos);
@@ -113,7 +136,7 @@ TEST_CASE("a node with a simulated fleet: every drone is seen, then SIGTERM stop
   CHECK(report["errors"] == 0);
   CHECK(report["frames_sent"].get<long>() >= 100);
   CHECK(report["drones_seen"] == 100);
-  auto list = http_get(port, "/api/v1/drones").json()["drones"];
+  auto list = http_get(port, "/api/v1/drones", admin).json()["drones"];
   CHECK(list.size() == 100);
   for (auto& d : list) {
     CHECK(d["id"].get<std::string>().rfind("sim-", 0) == 0);
@@ -129,9 +152,10 @@ namespace {
 
 /// Polls `GET /api/v1/drones` until it lists `n` connected drones, for at most 20 s.
 bool wait_for_connected(std::uint16_t port, std::size_t n) {
+  auto admin = admin_login(port);
   for (int i = 0; i < 400; ++i) {
     try {
-      auto list = http_get(port, "/api/v1/drones").json()["drones"];
+      auto list = http_get(port, "/api/v1/drones", admin).json()["drones"];
       std::size_t connected = 0;
       for (auto& d : list)
         connected += d["connected"] == true ? 1 : 0;

@@ -39,7 +39,7 @@ TEST_CASE("an operator sees 100 drones at the positions they sent, and the REST 
     drones.back()->send(telemetry_frame(1, lat_of(i) - 0.5, lon_of(i))); // an earlier position
     drones.back()->send(telemetry_frame(2, lat_of(i), lon_of(i), 100 + i));
   }
-  ws_client op{node.port(), "/ws/operator"};
+  ws_client op{node.port(), "/ws/operator", node.admin()};
   op.send(json{{"type", "subscribe"}, {"drones", "*"}});
   operator_view view;
   auto all_arrived = [&] {
@@ -64,7 +64,7 @@ TEST_CASE("an operator sees 100 drones at the positions they sent, and the REST 
     CHECK(d["recv"].get<double>() > 0);
     CHECK(d["ts"].get<double>() == telemetry_epoch_ms + 2);
   }
-  auto list = http_get(node.port(), "/api/v1/drones");
+  auto list = http_get(node.port(), "/api/v1/drones", node.admin());
   REQUIRE(list.status == 200);
   auto api = list.json()["drones"];
   REQUIRE(api.size() == n);
@@ -74,7 +74,7 @@ TEST_CASE("an operator sees 100 drones at the positions they sent, and the REST 
     CHECK(d["lon"] == seen["lon"]);
     CHECK(d["seq"] == 2);
   }
-  auto one = http_get(node.port(), "/api/v1/drones/" + drone_id(42));
+  auto one = http_get(node.port(), "/api/v1/drones/" + drone_id(42), node.admin());
   REQUIRE(one.status == 200);
   CHECK(one.json()["lat"].get<double>() == lat_of(42));
   CHECK(node.metric("dccs_drone_connections") == n);
@@ -84,7 +84,7 @@ TEST_CASE("an operator sees 100 drones at the positions they sent, and the REST 
 TEST_CASE("a flood of malformed frames from one client does not disturb a well-behaved drone") {
   test_node node{{"drone.max_rate", "50"}, {"drone.burst", "100"}};
   auto good = connect_drone(node.port(), "good");
-  ws_client op{node.port(), "/ws/operator"};
+  ws_client op{node.port(), "/ws/operator", node.admin()};
   op.send(json{{"type", "subscribe"}, {"drones", json::array({"good"})}});
   operator_view view;
   REQUIRE(view.read_until(op, [&] { return view.snapshots == 1; }));

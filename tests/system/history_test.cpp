@@ -88,7 +88,7 @@ struct history_client {
 
   http_answer ask(const std::string& query, const std::string& kind = "telemetry", const std::string& id = "d1",
                   const std::string& accept = "application/json") {
-    http_query q{"GET", id, kind, query, "", accept};
+    http_query q{"GET", id, kind, query, "", accept, {}, {}};
     http_answer out;
     self->request(actor, std::chrono::seconds(30), history_atom::value, q)
       .receive([&](const http_answer& a) { out = a; },
@@ -457,7 +457,7 @@ TEST_CASE("history over HTTP: rows, CSV, track and errors", "[http]") {
   }
   db.fill();
   auto base = std::string{"/api/v1/drones/d1/"};
-  auto rows = test::http_get(node.port(), base + "telemetry?" + range + "&limit=4");
+  auto rows = test::http_get(node.port(), base + "telemetry?" + range + "&limit=4", node.admin());
   INFO(rows.body);
   REQUIRE(rows.status == 200);
   CHECK(rows.content_type == "application/json");
@@ -466,27 +466,28 @@ TEST_CASE("history over HTTP: rows, CSV, track and errors", "[http]") {
   CHECK(j["rows"][1]["lat"] == 1.0);
   REQUIRE(j["next_cursor"].is_string());
   auto next = test::http_get(node.port(), base + "telemetry?" + range + "&limit=10&cursor="
-                                            + j["next_cursor"].get<std::string>());
+                                            + j["next_cursor"].get<std::string>(), node.admin());
   REQUIRE(next.status == 200);
   CHECK(next.json()["rows"].size() == 6);
   CHECK(next.json()["rows"][0]["seq"] == 5);
 
-  auto csv = test::http_request(node.port(), "GET", base + "telemetry?" + range, {}, {{"Accept", "text/csv"}});
+  auto csv = test::http_request(node.port(), "GET", base + "telemetry?" + range, {},
+                                {{"Accept", "text/csv"}, node.admin().front()});
   CHECK(csv.status == 200);
   CHECK(csv.content_type == "text/csv; charset=utf-8");
   CHECK(csv.body.rfind("time,ts,seq,received,lat,", 0) == 0);
   CHECK(std::count(csv.body.begin(), csv.body.end(), '\n') == 11);
 
-  auto buckets = test::http_get(node.port(), base + "telemetry?" + range + "&bucket=10s");
+  auto buckets = test::http_get(node.port(), base + "telemetry?" + range + "&bucket=10s", node.admin());
   REQUIRE(buckets.status == 200);
   CHECK(buckets.json()["rows"][0]["lat"] == 4.5);
 
-  auto track = test::http_get(node.port(), base + "track?" + range);
+  auto track = test::http_get(node.port(), base + "track?" + range, node.admin());
   REQUIRE(track.status == 200);
   CHECK(track.content_type == "application/geo+json");
   CHECK(track.json()["features"][0]["geometry"]["coordinates"][0] == json::array({10.0, 0.0, 100.0}));
 
-  auto bad = test::http_get(node.port(), base + "telemetry?" + range + "&limit=0");
+  auto bad = test::http_get(node.port(), base + "telemetry?" + range + "&limit=0", node.admin());
   CHECK(bad.status == 400);
   CHECK(bad.json()["error"]["parameter"] == "limit");
 }

@@ -60,8 +60,8 @@ long long buffer_rows(std::uint16_t port) {
 }
 
 /// Seq of the drone as GET /api/v1/drones/{id} shows it (-1 on an error answer or without seq).
-long long rest_seq(std::uint16_t port, const std::string& id) {
-  auto res = http_get(port, "/api/v1/drones/" + id);
+long long rest_seq(const test_node& node, const std::string& id) {
+  auto res = http_get(node.port(), "/api/v1/drones/" + id, node.admin());
   if (res.status != 200)
     return -1;
   return res.json().value("seq", -1LL);
@@ -137,7 +137,7 @@ TEST_CASE("PostgreSQL cut during ingest: the live view goes on, rows wait, and a
   std::vector<std::unique_ptr<ws_client>> drones;
   for (int i = 0; i < drones_n; ++i)
     drones.push_back(connect_drone(port, id(i)));
-  ws_client op{port, "/ws/operator"};
+  ws_client op{port, "/ws/operator", node.admin()};
   op.send(json{{"type", "subscribe"}, {"drones", "*"}});
   operator_view view;
   auto send_range = [&](long long from, long long to) {
@@ -181,7 +181,7 @@ TEST_CASE("PostgreSQL cut during ingest: the live view goes on, rows wait, and a
     return true;
   }));
   for (int i = 0; i < drones_n; ++i)
-    CHECK(rest_seq(port, id(i)) == frames);
+    CHECK(rest_seq(node, id(i)) == frames);
   {
     auto [status, r] = readyz(port);
     INFO(r.dump());
@@ -246,7 +246,7 @@ TEST_CASE("a bounded buffer: past its bound the oldest best-effort rows are drop
   constexpr long long last = 2011; // far more than 64 KiB of rows
   for (long long s = 12; s <= last; ++s)
     send(s);
-  REQUIRE(eventually([&] { return rest_seq(port, "bounded") == last; })); // every frame handled
+  REQUIRE(eventually([&] { return rest_seq(node, "bounded") == last; })); // every frame handled
   auto dropped = node.metric("dccs_telemetry_rows_dropped_total");
   CHECK(dropped > 0);
   {
@@ -308,7 +308,7 @@ TEST_CASE("an acknowledged drone gets no ack while PostgreSQL is down, is closed
   // Best-effort rows in the buffer: they make room for acknowledged rows before any is refused.
   for (long long s = 6; s <= 105; ++s)
     best->send(telemetry_frame(static_cast<std::uint64_t>(s), 46, 9));
-  REQUIRE(eventually([&] { return rest_seq(port, "best") == 105; }));
+  REQUIRE(eventually([&] { return rest_seq(node, "best") == 105; }));
   REQUIRE(node.metric("dccs_telemetry_rows_dropped_total") == 0);
 
   // The acknowledged drone sends until the node closes it (it keeps every frame not acknowledged).
@@ -411,7 +411,7 @@ TEST_CASE("Redis stopped: the live view goes on, /readyz says degraded, writes a
   const std::string id = "mirrored";
   const std::string key = "dccs:drone:" + id;
   auto drone = connect_drone(port, id);
-  ws_client op{port, "/ws/operator"};
+  ws_client op{port, "/ws/operator", node.admin()};
   op.send(json{{"type", "subscribe"}, {"drones", json::array({id})}});
   operator_view view;
   long long seq = 0;
@@ -460,7 +460,7 @@ TEST_CASE("Redis stopped: the live view goes on, /readyz says degraded, writes a
     auto d = view.drones.find(id);
     return d != view.drones.end() && d->second.value("seq", 0LL) == newest;
   }));
-  CHECK(rest_seq(port, id) == newest);
+  CHECK(rest_seq(node, id) == newest);
   {
     auto [status, r] = readyz(port);
     CHECK(status == 200);

@@ -43,8 +43,9 @@ bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds withi
   return true;
 }
 
-http_result send_json(std::uint16_t port, const std::string& method, const std::string& target, const json& body) {
-  return http_request(port, method, target, body.dump());
+/// A request with a JSON body, made as an admin of `node`.
+http_result send_json(const test_node& node, const std::string& method, const std::string& target, const json& body) {
+  return http_request(node.port(), method, target, body.dump(), node.admin());
 }
 
 std::string drone_path(const std::string& id) {
@@ -87,9 +88,12 @@ bool registry_ready(const std::string& url) {
 }
 
 /// A drone that says hello; returns the close code it is answered with (0 when it was welcomed instead).
-std::uint16_t hello_close_code(std::uint16_t port, const std::string& id) {
+std::uint16_t hello_close_code(std::uint16_t port, const std::string& id, const std::string& secret = {}) {
   ws_client c{port, "/ws/drone"};
-  c.send(json{{"type", "hello"}, {"drone_id", id}, {"model", "test-quad"}, {"fw", "1.2.3"}});
+  json hello{{"type", "hello"}, {"drone_id", id}, {"model", "test-quad"}, {"fw", "1.2.3"}};
+  if (!secret.empty())
+    hello["secret"] = secret;
+  c.send(hello);
   auto frame = c.read();
   if (frame) {
     UNSCOPED_INFO("expected a close, got " << *frame);
@@ -107,7 +111,8 @@ json find_drone(const json& list, const std::string& id) {
 }
 
 /// One request on a new connection; returns (status, Allow header).
-std::pair<int, std::string> status_and_allow(std::uint16_t port, const std::string& method, const std::string& target) {
+std::pair<int, std::string> status_and_allow(const test_node& node, const std::string& method, const std::string& target) {
+  auto port = node.port();
   namespace beast = boost::beast;
   namespace http = beast::http;
   namespace net = boost::asio;
@@ -117,6 +122,7 @@ std::pair<int, std::string> status_and_allow(std::uint16_t port, const std::stri
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "127.0.0.1");
   req.keep_alive(false);
+  req.set(http::field::authorization, node.admin().front().second);
   req.prepare_payload();
   http::write(sock, req);
   beast::flat_buffer buf;
@@ -132,13 +138,17 @@ TEST_CASE("registry CRUD: create, read, change, clear home, delete; a second cre
   auto p = node.port();
   json home{{"lat", 47.5}, {"lon", 8.25}, {"alt", 410.5}};
   json metadata{{"team", "north"}, {"tags", {"survey", "night"}}, {"serial", 1234}};
-  auto created = send_json(p, "POST", drones_path,
+  auto created = send_json(node, "POST", drones_path,
                            {{"id", "reg-1"}, {"name", "Alpha"}, {"model", "X8"}, {"firmware", "4.2.0"},
                             {"home", home}, {"metadata", metadata}});
   INFO(created.body);
   REQUIRE(created.status == 201);
   CHECK(created.content_type == "application/json");
   auto c = created.json();
+  // The drone's secret is in this answer only (docs/security.md, drone credentials).
+  REQUIRE(c["secret"].is_string());
+  CHECK(c["credential"] == "active");
+  c.erase("secret");
   CHECK(c["id"] == "reg-1");
   CHECK(c["name"] == "Alpha");
   CHECK(c["model"] == "X8");
@@ -151,7 +161,7 @@ TEST_CASE("registry CRUD: create, read, change, clear home, delete; a second cre
   CHECK(created_at.back() == 'Z');
   CHECK(c["last_seen"].is_null());
 
-  auto got = http_get(p, drone_path("reg-1"));
+  auto got = http_get(p, drone_path("reg-1"), node.admin());
   INFO(got.body);
   REQUIRE(got.status == 200);
   auto g = got.json();
@@ -162,14 +172,14 @@ TEST_CASE("registry CRUD: create, read, change, clear home, delete; a second cre
   CHECK(g["registry"] == c);
 
   // The list has it too, registered.
-  auto listed = find_drone(http_get(p, drones_path).json(), "reg-1");
+  auto listed = find_drone(http_get(p, drones_path, node.admin()).json(), "reg-1");
   REQUIRE(listed.is_object());
   CHECK(listed["registered"] == true);
   CHECK(listed["registry"]["name"] == "Alpha");
 
   // PATCH changes what it names and keeps the rest.
   json new_home{{"lat", -33.85}, {"lon", 151.2}};
-  auto patched = send_json(p, "PATCH", drone_path("reg-1"),
+  auto patched = send_json(node, "PATCH", drone_path("reg-1"),
                            {{"name", "Beta"}, {"metadata", {{"team", "south"}}}, {"home", new_home}});
   INFO(patched.body);
   REQUIRE(patched.status == 200);
@@ -182,7 +192,7 @@ TEST_CASE("registry CRUD: create, read, change, clear home, delete; a second cre
   CHECK(pj["home"]["lon"] == 151.2);
   CHECK(pj["home"]["alt"].is_null());
   CHECK(pj["created_at"] == created_at);
-  CHECK(http_get(p, drone_path("reg-1")).json()["registry"] == pj);
+  CHECK(http_get(p, drone_path("reg-1"), node.admin()).json()["registry"] == pj);
   auto row = db_row(node.db_url(), "reg-1");
   INFO(row.dump());
   CHECK(row["name"] == "Beta");
@@ -191,22 +201,22 @@ TEST_CASE("registry CRUD: create, read, change, clear home, delete; a second cre
   CHECK(row["metadata"] == json{{"team", "south"}});
 
   // home: null clears it; nothing else changes.
-  auto cleared = http_request(p, "PATCH", drone_path("reg-1"), R"({"home":null})");
+  auto cleared = http_request(p, "PATCH", drone_path("reg-1"), R"({"home":null})", node.admin());
   INFO(cleared.body);
   REQUIRE(cleared.status == 200);
   CHECK(cleared.json()["home"].is_null());
   CHECK(cleared.json()["name"] == "Beta");
-  CHECK(http_get(p, drone_path("reg-1")).json()["registry"]["home"].is_null());
+  CHECK(http_get(p, drone_path("reg-1"), node.admin()).json()["registry"]["home"].is_null());
   row = db_row(node.db_url(), "reg-1");
   CHECK(row["home_lat"].is_null());
   CHECK(row["home_lon"].is_null());
   CHECK(row["name"] == "Beta");
 
   // PATCH of an unknown drone: 404.
-  CHECK(send_json(p, "PATCH", drone_path("ghost"), {{"name", "x"}}).status == 404);
+  CHECK(send_json(node, "PATCH", drone_path("ghost"), {{"name", "x"}}).status == 404);
 
   // A second POST of the same id: 409 naming the id, and the row is unchanged.
-  auto again = send_json(p, "POST", drones_path, {{"id", "reg-1"}, {"name", "Impostor"}});
+  auto again = send_json(node, "POST", drones_path, {{"id", "reg-1"}, {"name", "Impostor"}});
   INFO(again.body);
   CHECK(again.status == 409);
   CHECK(again.json()["error"]["code"] == "conflict");
@@ -214,7 +224,7 @@ TEST_CASE("registry CRUD: create, read, change, clear home, delete; a second cre
   CHECK(db_row(node.db_url(), "reg-1")["name"] == "Beta");
 
   // A minimal POST: defaults.
-  auto minimal = send_json(p, "POST", drones_path, {{"id", "reg-2"}});
+  auto minimal = send_json(node, "POST", drones_path, {{"id", "reg-2"}});
   INFO(minimal.body);
   REQUIRE(minimal.status == 201);
   auto m = minimal.json();
@@ -225,22 +235,22 @@ TEST_CASE("registry CRUD: create, read, change, clear home, delete; a second cre
   CHECK(m["last_seen"].is_null());
 
   // DELETE: 204, then 404 on GET and on a second DELETE; the row is gone.
-  auto deleted = http_request(p, "DELETE", drone_path("reg-1"));
+  auto deleted = http_request(p, "DELETE", drone_path("reg-1"), {}, node.admin());
   CHECK(deleted.status == 204);
   CHECK(deleted.body.empty());
-  auto gone = http_get(p, drone_path("reg-1"));
+  auto gone = http_get(p, drone_path("reg-1"), node.admin());
   CHECK(gone.status == 404);
   CHECK(gone.json()["error"]["code"] == "not_found");
-  CHECK(http_request(p, "DELETE", drone_path("reg-1")).status == 404);
+  CHECK(http_request(p, "DELETE", drone_path("reg-1"), {}, node.admin()).status == 404);
   CHECK(db_row(node.db_url(), "reg-1").is_null());
-  CHECK(find_drone(http_get(p, drones_path).json(), "reg-1").is_null());
+  CHECK(find_drone(http_get(p, drones_path, node.admin()).json(), "reg-1").is_null());
   CHECK(db_row(node.db_url(), "reg-2").is_object());
 }
 
 TEST_CASE("registry validation: each bad request is a 400 naming the field, and the database is unchanged") {
   test_node node;
   auto p = node.port();
-  REQUIRE(send_json(p, "POST", drones_path,
+  REQUIRE(send_json(node, "POST", drones_path,
                     {{"id", "val-1"}, {"name", "Keep"}, {"home", {{"lat", 1.0}, {"lon", 2.0}, {"alt", 3.0}}},
                      {"metadata", {{"k", "v"}}}})
             .status == 201);
@@ -251,7 +261,7 @@ TEST_CASE("registry validation: each bad request is a 400 naming the field, and 
   SECTION("malformed bodies") {
     for (auto* body : {"{not json", "[1,2,3]", "\"val-9\"", "42"}) {
       for (auto* method : {"POST", "PATCH"}) {
-        auto r = http_request(p, method, std::string{method} == "POST" ? drones_path : drone_path("val-1"), body);
+        auto r = http_request(p, method, std::string{method} == "POST" ? drones_path : drone_path("val-1"), body, node.admin());
         INFO(method << " " << body << ": " << r.status << " " << r.body);
         CHECK(r.status == 400);
         CHECK(r.json()["error"]["code"] == "malformed");
@@ -290,7 +300,7 @@ TEST_CASE("registry validation: each bad request is a 400 naming the field, and 
     };
     for (auto& [body, field] : cases) {
       INFO("POST " << body.dump());
-      check_field_error(send_json(p, "POST", drones_path, body), field);
+      check_field_error(send_json(node, "POST", drones_path, body), field);
     }
   }
 
@@ -310,19 +320,19 @@ TEST_CASE("registry validation: each bad request is a 400 naming the field, and 
     };
     for (auto& [body, field] : cases) {
       INFO("PATCH " << body.dump());
-      check_field_error(send_json(p, "PATCH", drone_path("val-1"), body), field);
+      check_field_error(send_json(node, "PATCH", drone_path("val-1"), body), field);
     }
   }
 
   SECTION("wrong methods are 405 with an Allow header") {
     for (auto* m : {"PUT", "PATCH", "DELETE"}) {
-      auto [status, allow] = status_and_allow(p, m, drones_path);
+      auto [status, allow] = status_and_allow(node, m, drones_path);
       INFO(m << " " << drones_path);
       CHECK(status == 405);
       CHECK(allow == "GET, HEAD, POST");
     }
     for (auto* m : {"PUT", "POST"}) {
-      auto [status, allow] = status_and_allow(p, m, drone_path("val-1"));
+      auto [status, allow] = status_and_allow(node, m, drone_path("val-1"));
       INFO(m << " " << drone_path("val-1"));
       CHECK(status == 405);
       CHECK(allow == "GET, HEAD, PATCH, DELETE");
@@ -330,43 +340,45 @@ TEST_CASE("registry validation: each bad request is a 400 naming the field, and 
   }
 
   CHECK(db_dump(node.db_url()) == before);
-  auto got = http_get(p, drone_path("val-1")).json()["registry"];
+  auto got = http_get(p, drone_path("val-1"), node.admin()).json()["registry"];
   CHECK(got["name"] == "Keep");
   CHECK(got["home"] == json{{"lat", 1.0}, {"lon", 2.0}, {"alt", 3.0}});
   CHECK(got["metadata"] == json{{"k", "v"}});
 
   // The limits themselves are accepted.
-  auto edge = send_json(p, "POST", drones_path,
+  auto edge = send_json(node, "POST", drones_path,
                         {{"id", std::string(64, 'e')}, {"name", std::string(128, 'n')},
                          {"home", {{"lat", -90}, {"lon", 180}, {"alt", -1000}}}});
   INFO(edge.body);
   CHECK(edge.status == 201);
 }
 
-TEST_CASE("fleet.unregistered=refuse: an unregistered drone is closed with 4003 until it is registered") {
+TEST_CASE("fleet.unregistered=refuse: an unregistered drone is refused (4001) until it is registered") {
   test_node node{{"fleet.unregistered", "refuse"}};
   auto p = node.port();
-  CHECK(hello_close_code(p, "pol-1") == 4003);
+  CHECK(hello_close_code(p, "pol-1") == 4001);
   REQUIRE(registry_ready(node.db_url()));
   CHECK(db_row(node.db_url(), "pol-1").is_null());
   CHECK(node.metric("dccs_drones_refused_total") == 1);
   CHECK(node.metric("dccs_drones_registered_total") == 0);
-  CHECK(http_get(p, drone_path("pol-1")).status == 404);
+  CHECK(http_get(p, drone_path("pol-1"), node.admin()).status == 404);
 
-  REQUIRE(send_json(p, "POST", drones_path, {{"id", "pol-1"}, {"name", "Allowed"}}).status == 201);
-  auto drone = connect_drone(p, "pol-1"); // throws unless welcomed
+  auto created = send_json(node, "POST", drones_path, {{"id", "pol-1"}, {"name", "Allowed"}});
+  REQUIRE(created.status == 201);
+  auto secret = created.json()["secret"].get<std::string>();
+  auto drone = connect_drone(p, "pol-1", secret); // throws unless welcomed
   // The registry keeps model and firmware as the drone reports them at hello.
   auto row = db_row(node.db_url(), "pol-1");
   INFO(row.dump());
   CHECK(row["model"] == "test-quad");
   CHECK(row["firmware"] == "1.2.3");
   CHECK(row["name"] == "Allowed");
-  CHECK(http_get(p, drone_path("pol-1")).json()["connected"] == true);
+  CHECK(http_get(p, drone_path("pol-1"), node.admin()).json()["connected"] == true);
 
   // Removing it from the registry ends its connection, and it cannot come back.
-  CHECK(http_request(p, "DELETE", drone_path("pol-1")).status == 204);
+  CHECK(http_request(p, "DELETE", drone_path("pol-1"), {}, node.admin()).status == 204);
   CHECK(drone->read_until_close() == 4003);
-  CHECK(hello_close_code(p, "pol-1") == 4003);
+  CHECK(hello_close_code(p, "pol-1", secret) == 4001);
   CHECK(db_row(node.db_url(), "pol-1").is_null());
   CHECK(node.metric("dccs_drones_refused_total") == 2);
 }
@@ -374,12 +386,14 @@ TEST_CASE("fleet.unregistered=refuse: an unregistered drone is closed with 4003 
 TEST_CASE("node.mode=production refuses unregistered drones by default") {
   test_node node{{"node.mode", "production"}};
   auto p = node.port();
-  CHECK(hello_close_code(p, "prod-1") == 4003);
+  CHECK(hello_close_code(p, "prod-1") == 4001);
   REQUIRE(registry_ready(node.db_url()));
   CHECK(db_row(node.db_url(), "prod-1").is_null());
   CHECK(node.metric("dccs_drones_refused_total") == 1);
-  REQUIRE(send_json(p, "POST", drones_path, {{"id", "prod-1"}}).status == 201);
-  CHECK_NOTHROW(connect_drone(p, "prod-1"));
+  auto created = send_json(node, "POST", drones_path, {{"id", "prod-1"}});
+  REQUIRE(created.status == 201);
+  CHECK(hello_close_code(p, "prod-1") == 4001); // registered: now its secret is required
+  CHECK_NOTHROW(connect_drone(p, "prod-1", created.json()["secret"].get<std::string>()));
 }
 
 TEST_CASE("fleet.unregistered=register overrides node.mode=production") {
@@ -405,7 +419,7 @@ TEST_CASE("in development an unknown drone is registered at its first hello") {
   CHECK(row["name"] == "");
   CHECK(eventually([&] { return node.metric("dccs_drones_registered_total") == 1; }, std::chrono::seconds(5)));
   CHECK(node.metric("dccs_drones_refused_total") == 0);
-  auto got = http_get(p, drone_path("dev-1")).json();
+  auto got = http_get(p, drone_path("dev-1"), node.admin()).json();
   INFO(got.dump());
   CHECK(got["registered"] == true);
   CHECK(got["connected"] == true);
@@ -437,7 +451,7 @@ TEST_CASE("last_seen reaches the registry within the sweep interval after teleme
   CHECK(seen_ms <= static_cast<double>(sent_ms) + 60000);
   json got;
   CHECK(eventually([&] {
-    got = http_get(p, drone_path("seen-1")).json();
+    got = http_get(p, drone_path("seen-1"), node.admin()).json();
     return got["registry"]["last_seen"].is_string();
   }, std::chrono::seconds(5)));
   INFO(got.dump());
@@ -479,7 +493,7 @@ TEST_CASE("a restarted node restores the fleet from Redis and the registry, and 
   REQUIRE(runtime::parse_redis_url(redis.url(), ep, error));
   {
     test_node a{options};
-    REQUIRE(send_json(a.port(), "POST", drones_path, {{"id", "rs-parked"}, {"name", "Parked"}}).status == 201);
+    REQUIRE(send_json(a, "POST", drones_path, {{"id", "rs-parked"}, {"name", "Parked"}}).status == 201);
     auto drone = connect_drone(a.port(), "rs-live");
     drone->send(telemetry_frame(1, lat, lon));
     runtime::redis_client rc{ep, std::chrono::milliseconds(1000), std::chrono::milliseconds(20),
@@ -500,7 +514,7 @@ TEST_CASE("a restarted node restores the fleet from Redis and the registry, and 
   json listed;
   {
     test_node b{options};
-    auto list = http_get(b.port(), drones_path);
+    auto list = http_get(b.port(), drones_path, b.admin());
     INFO(list.body);
     REQUIRE(list.status == 200);
     listed = list.json();
@@ -518,7 +532,7 @@ TEST_CASE("a restarted node restores the fleet from Redis and the registry, and 
     CHECK(parked["registered"] == true);
     CHECK(parked["registry"]["name"] == "Parked");
     CHECK_FALSE(parked.contains("lat"));
-    auto one = http_get(b.port(), drone_path("rs-live"));
+    auto one = http_get(b.port(), drone_path("rs-live"), b.admin());
     REQUIRE(one.status == 200);
     CHECK(one.json()["lat"] == lat);
     CHECK(b.metric("dccs_drones_restored_total") == 2);
@@ -536,7 +550,7 @@ TEST_CASE("a restarted node restores the fleet from Redis and the registry, and 
     INFO(ready.dump());
     CHECK(ready_status == 200);
     CHECK(ready["status"] == "degraded");
-    auto still = http_get(b.port(), drones_path);
+    auto still = http_get(b.port(), drones_path, b.admin());
     REQUIRE(still.status == 200);
     CHECK(find_drone(still.json(), "rs-live").is_object());
     CHECK(find_drone(still.json(), "rs-parked").is_object());
@@ -544,7 +558,7 @@ TEST_CASE("a restarted node restores the fleet from Redis and the registry, and 
 
   // Node C starts while Redis is down: the registry alone lists both drones, without telemetry values.
   test_node c{options};
-  auto list = http_get(c.port(), drones_path);
+  auto list = http_get(c.port(), drones_path, c.admin());
   INFO(list.body);
   REQUIRE(list.status == 200);
   auto j = list.json();
@@ -558,7 +572,7 @@ TEST_CASE("a restarted node restores the fleet from Redis and the registry, and 
   auto parked = find_drone(j, "rs-parked");
   REQUIRE(parked.is_object());
   CHECK(parked["registry"]["name"] == "Parked");
-  auto one = http_get(c.port(), drone_path("rs-parked"));
+  auto one = http_get(c.port(), drone_path("rs-parked"), c.admin());
   CHECK(one.status == 200);
   json ready;
   int ready_status = 0;
@@ -580,17 +594,17 @@ TEST_CASE("db.enabled=false: the live list still works and the registry answers 
   drone->send(telemetry_frame(1, 45.5, 9.5));
   json d;
   CHECK(eventually([&] {
-    auto list = http_get(p, drones_path);
+    auto list = http_get(p, drones_path, node.admin());
     d = list.status == 200 ? find_drone(list.json(), "nodb-1") : json{};
     return d.is_object() && d.value("lat", 0.0) == 45.5;
   }, std::chrono::seconds(10)));
   INFO(d.dump());
   CHECK(d["connected"] == true);
-  CHECK(http_get(p, drone_path("nodb-1")).status == 200);
-  auto post = send_json(p, "POST", drones_path, {{"id", "nodb-2"}});
+  CHECK(http_get(p, drone_path("nodb-1"), node.admin()).status == 200);
+  auto post = send_json(node, "POST", drones_path, {{"id", "nodb-2"}});
   INFO(post.body);
   CHECK(post.status == 503);
   CHECK(post.json()["error"]["code"] == "storage_disabled");
-  CHECK(send_json(p, "PATCH", drone_path("nodb-1"), {{"name", "x"}}).json()["error"]["code"] == "storage_disabled");
-  CHECK(http_request(p, "DELETE", drone_path("nodb-1")).json()["error"]["code"] == "storage_disabled");
+  CHECK(send_json(node, "PATCH", drone_path("nodb-1"), {{"name", "x"}}).json()["error"]["code"] == "storage_disabled");
+  CHECK(http_request(p, "DELETE", drone_path("nodb-1"), {}, node.admin()).json()["error"]["code"] == "storage_disabled");
 }

@@ -200,7 +200,7 @@ TEST_CASE("PostgreSQL stopped and restarted during ingest: the buffer drains and
   REQUIRE(eventually([&] { return ready_status()["dependencies"]["postgres.telemetry"] == "down"; }));
   CHECK(ready_status()["status"] == "degraded");
   // The live view goes on.
-  REQUIRE(eventually([&] { return http_get(p, "/api/v1/drones/restart-1").json().value("seq", 0) == 200; }));
+  REQUIRE(eventually([&] { return http_get(p, "/api/v1/drones/restart-1", node.admin()).json().value("seq", 0) == 200; }));
   auto buffered = ready_status()["telemetry_buffer"];
   INFO(buffered.dump());
   CHECK(buffered["rows"].get<long long>() + buffered["writing"].get<long long>() == 100);

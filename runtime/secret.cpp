@@ -1,0 +1,64 @@
+#include "runtime/secret.hpp"
+
+#include <stdexcept>
+#include <vector>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+namespace dccs::runtime {
+
+std::string random_token(std::size_t bytes) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::vector<unsigned char> buf(bytes);
+  if (bytes > 0 && RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  std::string out;
+  out.reserve((bytes * 4 + 2) / 3);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes; i += 3) {
+    unsigned v = (buf[i] << 16) | (buf[i + 1] << 8) | buf[i + 2];
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
+  }
+  if (bytes - i == 1) {
+    unsigned v = buf[i] << 16;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+  } else if (bytes - i == 2) {
+    unsigned v = (buf[i] << 16) | (buf[i + 1] << 8);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+  }
+  return out;
+}
+
+std::string sha256(std::string_view text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 failed");
+  return std::string{reinterpret_cast<const char*>(md), len};
+}
+
+std::string sha256_hex(std::string_view text) {
+  static constexpr char digits[] = "0123456789abcdef";
+  auto raw = sha256(text);
+  std::string out;
+  out.reserve(raw.size() * 2);
+  for (unsigned char c : raw) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+bool equal_constant_time(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+} // namespace dccs::runtime
