@@ -148,10 +148,11 @@ admin_file="$var_dir/admin-password"
 if [ ! -s "$admin_file" ]; then
   (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' > "$admin_file")
 fi
-login_msg="  Log in:      user admin, password in $admin_file
-               curl -s -X POST http://127.0.0.1:$port/api/v1/auth/login \\
-                 -d \"{\\\"name\\\":\\\"admin\\\",\\\"password\\\":\\\"\$(cat $admin_file)\\\"}\"
-               (the tokens verify with http://127.0.0.1:$port/.well-known/jwks.json)"
+login_msg="  Log in:      user admin, password $(cat "$admin_file")   (kept in $admin_file)
+  REST:        token=\$(curl -s -X POST http://127.0.0.1:$port/api/v1/auth/login \\
+                 -d \"{\\\"name\\\":\\\"admin\\\",\\\"password\\\":\\\"\$(cat $admin_file)\\\"}\" | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')
+               curl -s -H \"Authorization: Bearer \$token\" http://127.0.0.1:$port/api/v1/drones
+               (tokens verify with http://127.0.0.1:$port/.well-known/jwks.json)"
 
 DCCS_ADMIN_PASSWORD="$(cat "$admin_file")" ./build/dccs "${node_args[@]}" &
 node_pid=$!
@@ -167,10 +168,8 @@ cat <<MSG
 
 DCCS is running with $drones simulated drones at $rate Hz.
   Dashboard:   http://127.0.0.1:$port/
-  Drones:      http://127.0.0.1:$port/api/v1/drones
-  Health:      http://127.0.0.1:$port/healthz   http://127.0.0.1:$port/readyz
-  Metrics:     http://127.0.0.1:$port/metrics
 $login_msg
+  Health:      http://127.0.0.1:$port/healthz   http://127.0.0.1:$port/readyz
 $data_msg
 Press Ctrl-C to stop.
 

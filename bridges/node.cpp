@@ -47,6 +47,11 @@ bool node::start(std::string& error) {
   server_services services;
   services.health = &health_;
   services.storage = cfg_.boolean("db.enabled");
+  if (!services.storage && cfg_.str("node.mode") == "production") {
+    // Without the registry there are no drone credentials and no users: nothing could be authenticated.
+    error = "production mode needs db.enabled = true (drone credentials and users live in PostgreSQL)";
+    return false;
+  }
   actors::fleet_metrics fm;
   fm.refused = &metrics_.make_counter("dccs_drones_refused_total", "hellos refused: drone not registered");
   fm.registered = &metrics_.make_counter("dccs_drones_registered_total", "drones registered automatically at hello");

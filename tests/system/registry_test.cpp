@@ -608,3 +608,8 @@ TEST_CASE("db.enabled=false: the live list still works and the registry answers 
   CHECK(send_json(node, "PATCH", drone_path("nodb-1"), {{"name", "x"}}).json()["error"]["code"] == "storage_disabled");
   CHECK(http_request(p, "DELETE", drone_path("nodb-1"), {}, node.admin()).json()["error"]["code"] == "storage_disabled");
 }
+
+TEST_CASE("a production node refuses to run without the registry (no way to authenticate drones or users)") {
+  CHECK_THROWS_WITH((test_node{{"node.mode", "production"}, {"db.enabled", "false"}}),
+                    Catch::Contains("production mode needs db.enabled = true"));
+}
