@@ -59,6 +59,9 @@ TEST_CASE("static files are served from the configured folder, and only from it"
   CHECK(index.status == 200);
   CHECK(index.content_type.find("text/html") == 0);
   CHECK(index.body.find("<html") != std::string::npos);
+  CHECK(index.header("content-security-policy").find("default-src 'self'") == 0);
+  CHECK(index.header("cache-control") == "no-cache");
+  CHECK(index.header("x-content-type-options") == "nosniff");
   CHECK(http_get(node.port(), "/app.js").content_type.find("text/javascript") == 0);
   check_json_error(http_get(node.port(), "/../CMakeLists.txt"), 404, "not_found");
   check_json_error(http_get(node.port(), "/nope.html"), 404, "not_found");
