@@ -94,6 +94,7 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
 /// Accepts:
 ///   (subscribe_atom, subscription)          from the socket
 ///   (error_atom, std::string code, std::string message)  an error frame to send
+///   (notice_atom, std::string frame)        a control frame to send as it is (before updates)
 ///   (snapshot_atom | update_atom | events_atom, fragment_batch)  from the hub
 ///   (ready_atom)                            the socket wrote the previous frame
 caf::behavior session_actor(caf::event_based_actor* self, operator_link_ptr link, caf::actor hub,

@@ -55,6 +55,7 @@ using deny_atom = caf::atom_constant<caf::atom("deny")>;           ///< revocati
 using rotate_atom = caf::atom_constant<caf::atom("rotate")>;       ///< registry: new drone secret
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;       ///< registry: drone secret revoked
 using kick_atom = caf::atom_constant<caf::atom("kick")>;           ///< directory: close a drone's connection
+using notice_atom = caf::atom_constant<caf::atom("notice")>;       ///< socket -> session: a control frame to send
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {

@@ -127,6 +127,11 @@ caf::behavior session_actor(caf::event_based_actor* self, operator_link_ptr link
         st->control.push_back(std::move(frame));
       pump();
     },
+    [st, pump](notice_atom, std::string& frame) {
+      if (st->control.size() < 64)
+        st->control.push_back(std::move(frame));
+      pump();
+    },
     [st, pump](snapshot_atom, fragment_batch& batch) {
       // A snapshot supersedes every update that waits.
       st->snapshot = std::move(batch);

@@ -158,6 +158,39 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   void do_accept();
 
+  /// Checks an access token (on an I/O thread: one Ed25519 verification and a lookup in the revocations, no
+  /// blocking). A refused token is audited (client `address`). Nothing when it is not valid (`why` says which).
+  std::optional<auth::principal> verify_token(std::string_view token, const std::string& address, const char*& why) {
+    if (!services.keys) {
+      why = "this node verifies no tokens";
+      return std::nullopt;
+    }
+    auth::verify_options opts;
+    opts.iss = services.issuer;
+    opts.aud = services.audience;
+    auto v = auth::verify(*services.keys, token, opts);
+    std::string refusal;
+    if (!v.ok())
+      refusal = auth::to_string(v.error);
+    auth::principal who;
+    if (v.ok()) {
+      who.name = std::move(v.value.sub);
+      who.role = std::move(v.value.role);
+      who.groups = std::move(v.value.groups);
+      who.jti = std::move(v.value.jti);
+      who.iat = v.value.iat;
+      who.exp = v.value.exp;
+      if (services.revocations && services.revocations->revoked(who))
+        refusal = "revoked";
+    }
+    if (refusal.empty())
+      return who;
+    if (services.auth)
+      caf::anon_send(services.auth, actors::denied_atom::value, refusal, address);
+    why = refusal == "revoked" ? "the access token has been revoked" : "the access token is not valid";
+    return std::nullopt;
+  }
+
   // -- single-use operator WebSocket tickets (POST /api/v1/auth/ticket) --
 
   struct ticket {
@@ -655,12 +688,17 @@ public:
   /// with 4001 — the client gets a new token and ticket and reconnects, with what its user may now see.
   void revalidate(std::int64_t now_s) override {
     const char* why = nullptr;
-    if (who_.exp <= now_s)
-      why = "access token expired";
-    else if (srv_->services.revocations && srv_->services.revocations->revoked(who_))
-      why = "access revoked";
+    std::string name;
+    {
+      std::lock_guard<std::mutex> guard{who_mtx_};
+      name = who_.name;
+      if (who_.exp <= now_s)
+        why = "access token expired";
+      else if (srv_->services.revocations && srv_->services.revocations->revoked(who_))
+        why = "access revoked";
+    }
     if (why != nullptr && !revoked_.exchange(true)) {
-      runtime::log::info("operator", "closing a socket whose access ended", {{"user", who_.name}, {"reason", why}});
+      runtime::log::info("operator", "closing a socket whose access ended", {{"user", name}, {"reason", why}});
       post_close(4001, why);
     }
   }
@@ -723,6 +761,8 @@ private:
     auto type = msg.find("type");
     if (type == msg.end() || !type->is_string())
       return error("missing_field", "field 'type' is required");
+    if (*type == "auth")
+      return renew(msg);
     if (*type != "subscribe")
       return error("unknown_type", "unknown frame type '" + type->get<std::string>().substr(0, 32) + "'");
     actors::subscription sub;
@@ -745,6 +785,34 @@ private:
     caf::anon_send(session_, actors::subscribe_atom::value, std::move(sub));
   }
 
+  /// {"type":"auth","token":"<access token>"}: the same user's newer token (after a refresh) carries the socket
+  /// on past the old token's expiry, without a new snapshot. A token of another user, role or groups closes the
+  /// socket (4001: reconnect with what the new token allows); an invalid one is an error frame.
+  void renew(const nlohmann::json& msg) {
+    auto token = msg.find("token");
+    if (token == msg.end() || !token->is_string())
+      return error("missing_field", "field 'token' is required");
+    beast::error_code ec;
+    auto remote = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+    const char* why = "";
+    auto next = srv_->verify_token(token->get_ref<const std::string&>(), ec ? std::string{} : remote.address().to_string(), why);
+    if (!next)
+      return error("invalid_token", why);
+    {
+      std::lock_guard<std::mutex> guard{who_mtx_};
+      if (next->name != who_.name || next->role != who_.role || next->groups != who_.groups) {
+        if (!revoked_.exchange(true))
+          start_close(4001, "a token of another user, role or groups: reconnect");
+        return;
+      }
+      who_ = std::move(*next);
+    }
+    std::string frame = "{\"type\":\"authenticated\",\"expires_at\":";
+    frame += std::to_string(who_.exp);
+    frame += '}';
+    caf::anon_send(session_, actors::notice_atom::value, std::move(frame));
+  }
+
   /// A frame the session actor delivered was written: it may send the next.
   void on_written() { caf::anon_send(session_, actors::ready_atom::value); }
 
@@ -764,7 +832,8 @@ private:
   runtime::rate_limiter limiter_;
   beast::flat_buffer buffer_;
   caf::actor session_;
-  const auth::principal who_;
+  std::mutex who_mtx_;   ///< who_ is read by the revalidation sweep, from another thread
+  auth::principal who_;
   const auth::scope scope_;
   std::atomic<bool> revoked_{false};
 };
@@ -1111,41 +1180,11 @@ private:
     send(std::move(res));
   }
 
-  /// Checks an access token (on the I/O thread: one Ed25519 verification and a lookup in the revocations, no
-  /// blocking). A refused token is audited. Nothing when it is not valid (`why` says which).
+  /// Checks an access token (see server::impl::verify_token), for this connection's client.
   std::optional<auth::principal> verify_token(std::string_view token, const char*& why) {
-    if (!srv_->services.keys) {
-      why = "this node verifies no tokens";
-      return std::nullopt;
-    }
-    auth::verify_options opts;
-    opts.iss = srv_->services.issuer;
-    opts.aud = srv_->services.audience;
-    auto v = auth::verify(*srv_->services.keys, token, opts);
-    std::string refusal;
-    if (!v.ok())
-      refusal = auth::to_string(v.error);
-    auth::principal who;
-    if (v.ok()) {
-      who.name = std::move(v.value.sub);
-      who.role = std::move(v.value.role);
-      who.groups = std::move(v.value.groups);
-      who.jti = std::move(v.value.jti);
-      who.iat = v.value.iat;
-      who.exp = v.value.exp;
-      if (srv_->services.revocations && srv_->services.revocations->revoked(who))
-        refusal = "revoked";
-    }
-    if (refusal.empty())
-      return who;
-    if (srv_->services.auth) {
-      beast::error_code ec;
-      auto remote = stream_.socket().remote_endpoint(ec);
-      caf::anon_send(srv_->services.auth, actors::denied_atom::value, refusal,
-                     ec ? std::string{} : remote.address().to_string());
-    }
-    why = refusal == "revoked" ? "the access token has been revoked" : "the access token is not valid";
-    return std::nullopt;
+    beast::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    return srv_->verify_token(token, ec ? std::string{} : remote.address().to_string(), why);
   }
 
   /// The caller of a REST request (Authorization: Bearer <access token>). Without a valid token, answers 401

@@ -1055,6 +1055,9 @@
     persist();
     renderWho();
     syncUser();
+    // The open socket lives as long as the token it was opened with: hand it the new one, so it goes on
+    // without a reconnect and a new snapshot (docs/protocol.md, "auth" frame).
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'auth', token: accessToken }));
   }
 
   // Spends the refresh token for a new pair. At most one refresh per session runs at a time: every caller

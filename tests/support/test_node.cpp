@@ -54,7 +54,8 @@ test_node::test_node(std::initializer_list<std::pair<std::string, std::string>> 
   admin_ = bearer(token("admin", {}, "test-admin"));
 }
 
-std::string test_node::token(const std::string& role, std::vector<std::string> groups, const std::string& name) const {
+std::string test_node::token(const std::string& role, std::vector<std::string> groups, const std::string& name,
+                             std::int64_t ttl_s) const {
   auth::claims c;
   c.iss = issuer_;
   c.aud = audience_;
@@ -63,7 +64,7 @@ std::string test_node::token(const std::string& role, std::vector<std::string> g
   c.groups = std::move(groups);
   c.iat = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   c.nbf = c.iat;
-  c.exp = c.iat + 900;
+  c.exp = c.iat + ttl_s;
   return auth::sign(*keys_, c);
 }
 

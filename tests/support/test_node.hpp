@@ -37,7 +37,7 @@ public:
   /// An access token signed with the node's own key ring (as its login would issue one) for a user `name` with
   /// `role` and drone `groups`. The user need not exist: the node checks tokens, not users, on each request.
   std::string token(const std::string& role = "admin", std::vector<std::string> groups = {},
-                    const std::string& name = "") const;
+                    const std::string& name = "", std::int64_t ttl_s = 900) const;
 
   /// {"Authorization": "Bearer <admin token>"}: the headers of a request made as an admin.
   const headers& admin() const { return admin_; }

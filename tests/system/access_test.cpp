@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <set>
@@ -390,4 +391,32 @@ TEST_CASE("drone credentials: a secret per drone, shown once, stored hashed; rot
     return false;
   };
   CHECK(eventually([&] { return has("drone_registered") && has("credential_rotated") && has("credential_revoked"); }));
+}
+
+TEST_CASE("an operator socket ends with its token, unless the same user hands it a newer one (\"auth\" frame)") {
+  test_node node;
+  auto p = node.port();
+  auto short_lived = [&] { return node.token("viewer", {"red"}, "vic", 2); };
+  ws_client plain{p, "/ws/operator", test_node::bearer(short_lived()), std::chrono::seconds(8)};
+  ws_client renewed{p, "/ws/operator", test_node::bearer(short_lived()), std::chrono::seconds(8)};
+  for (auto* op : {&plain, &renewed}) {
+    op->send(json{{"type", "subscribe"}, {"drones", "*"}});
+    CHECK(op->read_json()["type"] == "snapshot");
+  }
+  // Wrong or malformed renewals are error frames; the socket stays.
+  renewed.send(json{{"type", "auth"}});
+  CHECK(renewed.read_json()["code"] == "missing_field");
+  renewed.send(json{{"type", "auth"}, {"token", "not-a-token"}});
+  CHECK(renewed.read_json()["code"] == "invalid_token");
+  renewed.send(json{{"type", "auth"}, {"token", node.token("viewer", {"red"}, "vic")}});
+  auto ok = renewed.read_json();
+  CHECK(ok["type"] == "authenticated");
+  CHECK(ok["expires_at"].get<std::int64_t>() > std::time(nullptr) + 600);
+  // The socket that was not renewed closes when its token expires; the renewed one is still served.
+  CHECK(plain.read_until_close() == 4001);
+  renewed.send(json{{"type", "subscribe"}, {"drones", "*"}});
+  CHECK(renewed.read_json()["type"] == "snapshot");
+  // A token of another user (or role, or groups) is not a renewal: the socket closes, to be reopened with it.
+  renewed.send(json{{"type", "auth"}, {"token", node.token("viewer", {"red", "blue"}, "vic")}});
+  CHECK(renewed.read_until_close() == 4001);
 }
