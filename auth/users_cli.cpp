@@ -7,9 +7,12 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <unistd.h>
 
+#include "auth/audit.hpp"
+#include "auth/refresh.hpp"
 #include "auth/users.hpp"
 #include "runtime/config.hpp"
 #include "runtime/migrate.hpp"
@@ -167,6 +170,28 @@ void print_generated(std::ostream& out, const std::string& name, const std::stri
 
 } // namespace
 
+namespace {
+
+/// What a change from the command line does in its transaction, as the REST route does: the user's refresh
+/// tokens are revoked (disabling, a new password: their sessions end) and the change is audited, with the
+/// machine account that ran the command as the actor.
+user_change_hook cli_change(const char* action) {
+  return [action](pqxx::transaction_base& tx, const user& before, const user& after) {
+    auto revoked = (before.enabled && !after.enabled) || std::string{action} == audit_action::password_changed
+                     ? revoke_user(tx, after.id)
+                     : 0;
+    audit_entry e;
+    const char* login = std::getenv("USER");
+    e.actor = std::string{"cli:"} + (login != nullptr && *login != '\0' ? login : "unknown");
+    e.action = action;
+    e.outcome = audit_outcome::ok;
+    e.detail = nlohmann::json{{"user", after.name}, {"refresh_revoked", revoked}};
+    write_audit(tx, e);
+  };
+}
+
+} // namespace
+
 std::optional<int> user_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   auto args = split_args(argc, argv);
   if (first_positional(args.config_args) != "user")
@@ -219,7 +244,10 @@ std::optional<int> user_command(int argc, const char* const* argv, std::ostream&
     if (cmd == "list") {
       print_table(out, list_users(conn));
     } else if (cmd == "disable" || cmd == "enable") {
-      set_enabled(conn, name, cmd == "enable");
+      user_patch patch;
+      patch.enabled = cmd == "enable";
+      update_user(conn, name, std::move(patch), cli_change(cmd == "enable" ? audit_action::user_enabled
+                                                                          : audit_action::user_disabled));
       out << "user '" << name << "' " << cmd << "d\n";
     } else {
       auto supplied = supplied_password();
@@ -228,7 +256,9 @@ std::optional<int> user_command(int argc, const char* const* argv, std::ostream&
         auto u = create_user(conn, name, password, *new_role, groups);
         out << "user '" << u.name << "' created (role " << to_string(u.role) << ")\n";
       } else {
-        set_password(conn, name, password);
+        user_patch patch;
+        patch.password = password;
+        update_user(conn, name, std::move(patch), cli_change(audit_action::password_changed));
         out << "password of user '" << name << "' changed\n";
       }
       if (!supplied)

@@ -20,6 +20,7 @@
 
 #include <pqxx/pqxx>
 
+#include "auth/refresh.hpp"
 #include "auth/users.hpp"
 #include "runtime/migrate.hpp"
 #include "tests/support/scratch_db.hpp"
@@ -444,9 +445,23 @@ TEST_CASE("users: `dccs user` end to end through the binary") {
   CHECK(r.status == 0);
   CHECK_FALSE(authenticate(conn, "judy", "judy's long password"));
   CHECK(authenticate(conn, "judy", "judy's new long password"));
+  auto judy = find_by_name(conn, "judy");
+  REQUIRE(judy);
+  auto session = issue_refresh(conn, judy->id, std::chrono::hours(1));
   r = run_dccs(with({"user", "disable", "judy"}));
   CHECK(r.status == 0);
   CHECK_FALSE(authenticate(conn, "judy", "judy's new long password"));
+  // As over REST: her sessions end (refresh tokens revoked) and the change is audited, by the machine account.
+  CHECK(rotate_refresh(conn, session.token).status == refresh_status::revoked);
+  {
+    pqxx::work tx{conn};
+    auto rows = tx.exec("SELECT action, actor FROM auth.audit WHERE detail->>'user' = 'judy' ORDER BY id");
+    tx.commit();
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0][0].as<std::string>() == "password_changed");
+    CHECK(rows[1][0].as<std::string>() == "user_disabled");
+    CHECK(rows[1][1].as<std::string>().rfind("cli:", 0) == 0);
+  }
 
   r = run_dccs(with({"user", "list"}));
   CHECK(r.status == 0);
