@@ -36,6 +36,29 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+namespace {
+
+/// The items of a comma-separated list, without surrounding spaces (and without trailing `strip` characters).
+std::vector<std::string> split_list(const std::string& text, const char* strip) {
+  std::vector<std::string> out;
+  for (std::size_t pos = 0; pos <= text.size();) {
+    auto comma = text.find(',', pos);
+    auto item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    while (!item.empty() && item.front() == ' ')
+      item.erase(0, 1);
+    while (!item.empty() && (item.back() == ' ' || std::string_view{strip}.find(item.back()) != std::string_view::npos))
+      item.pop_back();
+    if (!item.empty())
+      out.push_back(item);
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+} // namespace
+
 server_settings server_settings::from(const runtime::config& cfg) {
   server_settings s;
   s.node_name = cfg.str("node.name");
@@ -59,20 +82,8 @@ server_settings server_settings::from(const runtime::config& cfg) {
   s.operator_max_rate = static_cast<double>(cfg.integer("operator.max_rate"));
   s.operator_max_events = static_cast<std::size_t>(cfg.integer("operator.max_events"));
   s.shutdown_grace_ms = cfg.integer("shutdown.grace_ms");
-  std::string origins = cfg.str("http.allowed_origins");
-  for (std::size_t pos = 0; pos <= origins.size();) {
-    auto comma = origins.find(',', pos);
-    auto item = origins.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    while (!item.empty() && item.front() == ' ')
-      item.erase(0, 1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '/'))
-      item.pop_back();
-    if (!item.empty())
-      s.allowed_origins.push_back(item);
-    if (comma == std::string::npos)
-      break;
-    pos = comma + 1;
-  }
+  s.allowed_origins = split_list(cfg.str("http.allowed_origins"), "/");
+  s.trusted_proxies = split_list(cfg.str("http.trusted_proxies"), "");
   s.ticket_ttl_s = cfg.integer("auth.ticket_ttl_s");
   s.metrics_public = cfg.boolean("http.metrics_public");
   s.default_group = cfg.str("fleet.default_group");
@@ -1014,11 +1025,7 @@ private:
       res.set(http::field::cache_control, "public, max-age=300");
       return send(std::move(res));
     }
-    auto client_address = [&] {
-      beast::error_code ec;
-      auto remote = stream_.socket().remote_endpoint(ec);
-      return ec ? std::string{} : remote.address().to_string();
-    };
+    auto client_address = [&] { return this->client_address(req); };
     if (path == "/api/v1/auth/login" || path == "/api/v1/auth/refresh") {
       if (method != http::verb::post)
         return not_allowed("POST");
@@ -1180,11 +1187,34 @@ private:
     send(std::move(res));
   }
 
-  /// Checks an access token (see server::impl::verify_token), for this connection's client.
-  std::optional<auth::principal> verify_token(std::string_view token, const char*& why) {
+  /// The client's address: the peer's, or, when the peer is a trusted reverse proxy (http.trusted_proxies), the
+  /// nearest address in X-Forwarded-For that is not one of those proxies.
+  std::string client_address(const http::request<http::string_body>& req) {
     beast::error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
-    return srv_->verify_token(token, ec ? std::string{} : remote.address().to_string(), why);
+    if (ec)
+      return {};
+    auto peer = remote.address().to_string();
+    auto& trusted = srv_->settings.trusted_proxies;
+    auto is_trusted = [&](const std::string& a) { return std::find(trusted.begin(), trusted.end(), a) != trusted.end(); };
+    if (trusted.empty() || !is_trusted(peer))
+      return peer;
+    auto header = req["X-Forwarded-For"];
+    auto hops = split_list(std::string{header.data(), header.size()}, "");
+    for (auto i = hops.rbegin(); i != hops.rend(); ++i) {
+      net::ip::make_address(*i, ec);
+      if (ec)
+        return peer; // a malformed hop: believe nothing past our proxy
+      if (!is_trusted(*i))
+        return *i;
+    }
+    return peer;
+  }
+
+  /// Checks an access token (see server::impl::verify_token), for this connection's client.
+  std::optional<auth::principal> verify_token(std::string_view token, const char*& why,
+                                              const http::request<http::string_body>& req) {
+    return srv_->verify_token(token, client_address(req), why);
   }
 
   /// The caller of a REST request (Authorization: Bearer <access token>). Without a valid token, answers 401
@@ -1196,7 +1226,7 @@ private:
       return std::nullopt;
     }
     const char* why = "";
-    auto who = verify_token(token, why);
+    auto who = verify_token(token, why, req);
     if (!who)
       unauthorized(why);
     return who;

@@ -40,6 +40,7 @@ struct server_settings {
   std::vector<std::string> allowed_origins; ///< browser origins allowed to open /ws/operator besides our own
   std::int64_t ticket_ttl_s = 30;
   bool metrics_public = false;
+  std::vector<std::string> trusted_proxies; ///< peers whose X-Forwarded-For is believed
   std::string default_group = "default";    ///< group of every drone when there is no registry
 
   static server_settings from(const runtime::config& cfg);

@@ -69,6 +69,9 @@ const std::vector<option_spec>& option_specs() {
     {"http.allowed_origins", ot::string, "",
      "comma-separated origins (scheme://host[:port]) allowed to open an operator WebSocket from a browser, "
      "besides the node's own origin; other cross-origin upgrades are refused with 403"},
+    {"http.trusted_proxies", ot::string, "",
+     "comma-separated addresses of reverse proxies whose X-Forwarded-For names the client (for the audit log and "
+     "the per-address login limits); from any other peer the header is ignored"},
     {"http.metrics_public", ot::boolean, "false",
      "serve /metrics without an access token (for a Prometheus on a private network; otherwise an admin token "
      "is required)"},

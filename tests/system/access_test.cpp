@@ -420,3 +420,26 @@ TEST_CASE("an operator socket ends with its token, unless the same user hands it
   renewed.send(json{{"type", "auth"}, {"token", node.token("viewer", {"red", "blue"}, "vic")}});
   CHECK(renewed.read_until_close() == 4001);
 }
+
+TEST_CASE("X-Forwarded-For names the client only when the peer is a trusted proxy (audit, login limits)") {
+  auto failed_login_address = [](test_node& node) {
+    auto r = http_request(node.port(), "POST", "/api/v1/auth/login",
+                          json{{"name", "nobody"}, {"password", "not the password at all"}}.dump(),
+                          {{"X-Forwarded-For", "198.51.100.9, 203.0.113.7"}});
+    CHECK(r.status == 401);
+    std::string address;
+    CHECK(eventually([&] {
+      auto a = http_get(node.port(), "/api/v1/audit?action=login_failed", node.admin());
+      auto j = a.json();
+      if (a.status != 200 || j["entries"].empty())
+        return false;
+      address = j["entries"][0]["address"].get<std::string>();
+      return true;
+    }));
+    return address;
+  };
+  test_node behind_proxy{{"http.trusted_proxies", "127.0.0.1"}};
+  CHECK(failed_login_address(behind_proxy) == "203.0.113.7"); // the nearest hop our proxy saw
+  test_node direct;
+  CHECK(failed_login_address(direct) == "127.0.0.1"); // a client cannot choose its own address
+}
