@@ -56,6 +56,7 @@ struct actor_metrics {
 ///   (alive_atom, u64 link)                        any other frame (heartbeat)
 ///   (detach_atom, u64 link)                       the connection closed
 ///   (get_atom) -> drone_state
+///   (patch_atom, std::string group)               the registry moved the drone to another group
 ///   (fault_atom)                                  throws (fault injection for supervision tests)
 /// Writes its newest state to the node's board on every change, and a status event on every link status
 /// change (board.hpp says why this is not a message).
@@ -69,8 +70,9 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, boa
 ///   (connect_atom, drone_info, drone_link_ptr)   route a new connection to the drone's actor
 ///   (get_atom, std::string id) -> caf::actor     the drone's actor, or error "no such drone"
 ///   (delete_atom, std::string id)                the drone left the registry: close its connection (4003)
-///   (kick_atom, std::string id, u16 code, std::string reason)  close its connection (credential or group
-///                                                changed: it must say hello again)
+///   (kick_atom, std::string id, u16 code, std::string reason)  close its connection (credential changed: it
+///                                                must say hello again)
+///   (patch_atom, std::string id, std::string group)  the registry moved the drone to another group
 caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, drone_settings settings,
                               actor_metrics metrics);
 

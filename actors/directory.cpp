@@ -117,6 +117,15 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
       if (i != st->drones.end() && i->second.cell->link != nullptr)
         i->second.cell->link->close(4003, "drone is not registered");
     },
+    [=](patch_atom, const std::string& id, std::string& group) {
+      // The drone's group changed in the registry: its actor (if any) publishes it in its new group; without
+      // one, the board's copy is moved.
+      auto i = st->drones.find(id);
+      if (i != st->drones.end() && i->second.actor != nullptr)
+        self->send(i->second.actor, patch_atom::value, std::move(group));
+      else
+        board->with([&](fanout& f) { f.regroup(id, group); });
+    },
     [=](kick_atom, const std::string& id, std::uint16_t code, std::string& reason) {
       // The drone's credential or group changed: its live connection must say hello again.
       auto i = st->drones.find(id);

@@ -102,6 +102,11 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, boa
       cell->state.connected = false;
       board->with([&](fanout& f) { f.update(cell->state); });
     },
+    [=](patch_atom, std::string& group) {
+      // The registry moved the drone to another group: operators see it there from now on.
+      cell->state.info.group = std::move(group);
+      board->with([&](fanout& f) { f.update(cell->state); });
+    },
     [=](check_atom) {
       rt->timer_pending = false;
       check();

@@ -337,6 +337,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
                 drone_state ds;
                 if (replies[k].kind == runtime::redis_reply::kind_t::string && parse_drone_state(replies[k].str, ds)) {
                   ds.connected = false;
+                  ds.info.group = st->registry[ids[i + k]].group; // the registry decides, not the cached copy
                   ds.status = link_status::lost;
                   if (board->with([&](fanout& f) { return f.restore(ds); }))
                     ++restored;
@@ -437,9 +438,10 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
         models += '}';
         firmwares += '}';
         pqxx::work tx{conn};
-        auto r = tx.exec("INSERT INTO fleet.drones (id, model, firmware) SELECT * FROM unnest(" + tx.quote(ids)
+        auto r = tx.exec("INSERT INTO fleet.drones (id, model, firmware, group_name) SELECT u.*, "
+                         + tx.quote(st->settings.default_group) + " FROM unnest(" + tx.quote(ids)
                          + "::text[], " + tx.quote(models) + "::text[], " + tx.quote(firmwares)
-                         + "::text[]) ON CONFLICT (id) DO NOTHING RETURNING " + registry_columns);
+                         + "::text[]) AS u ON CONFLICT (id) DO NOTHING RETURNING " + registry_columns);
         tx.commit();
         return r;
       });
@@ -842,9 +844,8 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
         bool moved = row->group != old_group;
         st->registry[row->id] = std::move(*row);
         if (moved) {
-          // Its live connection carries the old group: the drone reconnects and is admitted into the new one.
-          self->send(directory, kick_atom::value, q.id, std::uint16_t{1012}, std::string{"drone group changed, reconnect"});
-          board->with([&](fanout& f) { f.regroup(q.id, *in.group); });
+          // The live view follows at once: the drone's actor (or the board's copy) takes the new group.
+          self->send(directory, patch_atom::value, q.id, *in.group);
           audit(q, "drone_changed", q.id, "ok", {{"group", *in.group}, {"previous_group", old_group}});
         }
         return answer(200, std::move(body));

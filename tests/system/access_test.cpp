@@ -229,13 +229,23 @@ TEST_CASE("operator sockets carry only the drones of the user's groups: snapshot
     CHECK(view->drones["red-1"]["group"] == "red");
   }
 
-  // Moving a drone to another group moves who sees it (its connection says hello again, in the new group).
+  // Moving a drone to another group moves who sees it, at once and without touching its connection; a viewer of
+  // its old group stops hearing about it.
+  ws_client blue_viewer{p, "/ws/operator", test_node::bearer(node.token("viewer", {"blue"}))};
+  blue_viewer.send(json{{"type", "subscribe"}, {"drones", "*"}});
+  operator_view bv;
+  REQUIRE(bv.read_until(blue_viewer, [&] { return bv.snapshots == 1; }));
+  CHECK(bv.drones.count("blue-1") == 1);
   REQUIRE(http_request(p, "PATCH", "/api/v1/drones/blue-1", json{{"group", "red"}}.dump(), node.admin()).status == 200);
-  CHECK(blue->read_until_close() == 1012);
-  auto moved = connect_drone(p, "blue-1", blue_secret);
-  moved->send(telemetry_frame(3, 46.2, 7));
-  REQUIRE(v.read_until(viewer, [&] { return v.drones.count("blue-1") && v.drones["blue-1"].value("seq", 0) == 3; }));
-  CHECK(v.drones["blue-1"]["group"] == "red");
+  REQUIRE(v.read_until(viewer, [&] { return v.drones.count("blue-1") && v.drones["blue-1"]["group"] == "red"; }));
+  blue->send(telemetry_frame(3, 46.2, 7));
+  REQUIRE(v.read_until(viewer, [&] { return v.drones["blue-1"].value("seq", 0) == 3; }));
+  // The old group's viewer: a fresh subscription no longer has it.
+  bv = operator_view{};
+  blue_viewer.send(json{{"type", "subscribe"}, {"drones", "*"}});
+  REQUIRE(bv.read_until(blue_viewer, [&] { return bv.snapshots == 1; }));
+  CHECK(bv.drones.count("blue-1") == 0);
+  CHECK(http_get(p, "/api/v1/drones/blue-1", test_node::bearer(node.token("viewer", {"blue"}))).status == 404);
 }
 
 TEST_CASE("operator socket authentication: single-use tickets, bearer tokens, and the origin allowlist") {
