@@ -361,17 +361,19 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
     });
   };
   // The registry row of a drone, also when another node registered it after our load. Throws db_error.
+  // The registry row of a drone, read fresh from the database (another node may have changed its group or its
+  // credential, or removed it), and kept in the cache. Every decision about one drone (admission, permissions,
+  // changes) goes through here; only lists use the cache, reloaded every sweep. Throws db_error.
   auto lookup = [st, ensure](const std::string& id) -> const registry_row* {
-    auto i = st->registry.find(id);
-    if (i != st->registry.end())
-      return &i->second;
     ensure();
     return st->link.run([&](pqxx::connection& conn) -> const registry_row* {
       pqxx::work tx{conn};
       auto rows = tx.exec(std::string{"SELECT "} + registry_columns + " FROM fleet.drones WHERE id = " + tx.quote(id));
       tx.commit();
-      if (rows.empty())
+      if (rows.empty()) {
+        st->registry.erase(id);
         return nullptr;
+      }
       auto row = read_row(rows[0]);
       return &(st->registry[id] = std::move(row));
     });
@@ -509,6 +511,11 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
     }
   };
   auto not_found = [](const std::string& id) { return error_answer(404, "not_found", "no drone with id '" + id + "'"); };
+  // A change checked against the drone's group, which another node changed (or the drone was removed) before it
+  // was written: nothing is changed.
+  auto changed_meanwhile = [](const std::string& id) {
+    return error_answer(409, "conflict", "drone '" + id + "' was changed or removed meanwhile: read it and retry");
+  };
   // The permission check (auth/access.hpp) for a drone of `group`: a caller who may not see the drone gets the
   // answer a missing drone gets (404: nothing tells them it exists); one who sees it but may not do `p`, 403.
   auto permitted = [not_found](const http_query& q, const std::string& group,
@@ -541,14 +548,15 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
         auto rows = tx.exec(
           std::string{"UPDATE fleet.drones SET credential = "} + (rotate ? "'active'" : "'revoked'")
           + ", secret_hash = " + (rotate ? "decode(" + tx.quote(runtime::sha256_hex(secret)) + ", 'hex')" : "NULL")
-          + ", credential_changed_at = now() WHERE id = " + tx.quote(q.id) + " RETURNING " + registry_columns);
+          + ", credential_changed_at = now() WHERE id = " + tx.quote(q.id) + " AND group_name = "
+          + tx.quote(current->group) + " RETURNING " + registry_columns); // as checked: not moved meanwhile
         tx.commit();
         if (rows.empty())
           return std::nullopt;
         return read_row(rows[0]);
       });
       if (!row)
-        return not_found(q.id);
+        return changed_meanwhile(q.id);
       st->registry[q.id] = std::move(*row);
       self->send(directory, kick_atom::value, q.id, std::uint16_t{4001},
                  std::string{rotate ? "drone credential rotated" : "drone credential revoked"});
@@ -567,6 +575,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
     [=](seen_atom) {
       register_pending();
       seen_sweep();
+      st->loaded_generation = 0; // the next list reloads the registry: changes made on other nodes show up
       self->delayed_send(self, std::chrono::milliseconds(st->settings.seen_interval_ms), seen_atom::value);
     },
     [=](admit_atom, drone_info& info, std::string& secret) -> std::tuple<std::uint16_t, std::string> {
@@ -831,15 +840,15 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
             add("metadata = " + tx.quote(*in.metadata) + "::jsonb");
           if (set.empty())
             set = "id = id";
-          auto rows = tx.exec("UPDATE fleet.drones SET " + set + " WHERE id = " + tx.quote(q.id) + " RETURNING "
-                              + registry_columns);
+          auto rows = tx.exec("UPDATE fleet.drones SET " + set + " WHERE id = " + tx.quote(q.id)
+                              + " AND group_name = " + tx.quote(old_group) + " RETURNING " + registry_columns);
           tx.commit();
           if (rows.empty())
             return std::nullopt;
           return read_row(rows[0]);
         });
         if (!row)
-          return not_found(q.id);
+          return changed_meanwhile(q.id);
         auto body = registry_json(*row).dump();
         bool moved = row->group != old_group;
         st->registry[row->id] = std::move(*row);
@@ -863,12 +872,13 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
           return *refused;
         auto deleted = st->link.run([&](pqxx::connection& conn) {
           pqxx::work tx{conn};
-          auto r = tx.exec("DELETE FROM fleet.drones WHERE id = " + tx.quote(q.id));
+          auto r = tx.exec("DELETE FROM fleet.drones WHERE id = " + tx.quote(q.id) + " AND group_name = "
+                           + tx.quote(current->group));
           tx.commit();
           return r.affected_rows() > 0;
         });
         if (!deleted)
-          return not_found(q.id);
+          return changed_meanwhile(q.id);
         st->registry.erase(q.id);
         st->seen_written.erase(q.id);
         board->with([&](fanout& f) { return f.remove(q.id); });

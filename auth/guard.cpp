@@ -1,5 +1,6 @@
 #include "auth/guard.hpp"
 
+#include <cstdlib>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -52,8 +53,14 @@ caf::behavior revocation_guard(caf::event_based_actor* self, guard_settings s, s
                                             {"ZREMRANGEBYSCORE", st->settings.denied_key, "-inf",
                                              "(" + std::to_string(now)}});
         auto& items = replies[0].elements;
-        for (std::size_t i = 0; i + 1 < items.size(); i += 2)
-          out->deny(items[i].str, std::stoll(items[i + 1].str));
+        for (std::size_t i = 0; i + 1 < items.size(); i += 2) {
+          // The score is the token's exp; an entry that is not a plausible time is skipped, not the rest.
+          char* end = nullptr;
+          auto exp = std::strtod(items[i + 1].str.c_str(), &end);
+          if (end == items[i + 1].str.c_str() || !(exp >= static_cast<double>(now)) || exp > 4102444800.0)
+            continue;
+          out->deny(items[i].str, static_cast<std::int64_t>(exp));
+        }
         st->redis_down_logged = false;
       } catch (const std::exception& e) {
         if (!st->redis_down_logged)
@@ -84,8 +91,6 @@ caf::behavior revocation_guard(caf::event_based_actor* self, guard_settings s, s
         });
       } catch (const runtime::db_error&) {
         // pg_link logs the state change; the last known users stay in force.
-      } catch (const pqxx::sql_error&) {
-        // auth.users does not exist yet (the auth service migrates it at its first connection).
       }
     }
     out->purge(now, st->settings.access_ttl_s + 60);

@@ -122,6 +122,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       drones_backlogged(m.make_counter("dccs_drone_backlog_closed_total",
                                        "acknowledged drone connections closed (1013) because the telemetry buffer was full")),
       http_requests(m.make_counter("dccs_http_requests_total", "HTTP requests served")),
+      tokens_refused(m.make_counter("dccs_auth_tokens_refused_total", "access tokens refused (invalid, expired, revoked)")),
+      tokens_refused_unaudited(m.make_counter("dccs_auth_tokens_refused_unaudited_total",
+                                              "refused access tokens not written to the audit log (over 20/s)")),
       drones_connected(m.make_gauge("dccs_drone_connections", "open drone WebSockets")),
       operators_connected(m.make_gauge("dccs_operator_connections", "open operator WebSockets")),
       actor_metrics_(am), metrics(m) {
@@ -151,6 +154,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   runtime::counter& drones_replaced;
   runtime::counter& drones_backlogged;
   runtime::counter& http_requests;
+  runtime::counter& tokens_refused;
+  runtime::counter& tokens_refused_unaudited;
   runtime::gauge& drones_connected;
   runtime::gauge& operators_connected;
   actors::actor_metrics actor_metrics_;
@@ -196,11 +201,24 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     }
     if (refusal.empty())
       return who;
-    if (services.auth)
+    tokens_refused.inc();
+    // Audited, but at a bounded rate: anyone can send junk tokens, and each row is a database write in the
+    // actor that also answers logins. What is over the bound is counted only.
+    bool audit_it = false;
+    {
+      std::lock_guard<std::mutex> guard{refusal_audit_mtx};
+      audit_it = refusal_audit.allow(runtime::mono_ms());
+    }
+    if (!audit_it)
+      tokens_refused_unaudited.inc();
+    else if (services.auth)
       caf::anon_send(services.auth, actors::denied_atom::value, refusal, address);
     why = refusal == "revoked" ? "the access token has been revoked" : "the access token is not valid";
     return std::nullopt;
   }
+
+  std::mutex refusal_audit_mtx;
+  runtime::rate_limiter refusal_audit{20, 200}; ///< refused tokens audited: 20/s, bursts of 200
 
   // -- single-use operator WebSocket tickets (POST /api/v1/auth/ticket) --
 
@@ -209,20 +227,37 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     std::int64_t expires_ms;
   };
   static constexpr std::size_t max_tickets = 100000;
+  static constexpr int max_tickets_per_user = 16;
   std::mutex tickets_mtx;
   std::unordered_map<std::string, ticket> tickets; ///< by SHA-256 of the ticket text: never the ticket itself
+  std::unordered_map<std::string, int> tickets_of;  ///< outstanding tickets per user
 
-  /// A new ticket for `who`, or empty when too many are outstanding.
+  void forget_ticket(std::unordered_map<std::string, ticket>::iterator i) {
+    auto u = tickets_of.find(i->second.who.name);
+    if (u != tickets_of.end() && --u->second <= 0)
+      tickets_of.erase(u);
+    tickets.erase(i);
+  }
+
+  /// A new ticket for `who`, or empty when too many are outstanding (for the node, or for this user: one user
+  /// cannot take the table from everyone else).
   std::string issue_ticket(const auth::principal& who) {
     auto text = runtime::random_token(32);
     auto now = runtime::mono_ms();
     std::lock_guard<std::mutex> guard{tickets_mtx};
-    if (tickets.size() >= max_tickets / 2)
-      for (auto i = tickets.begin(); i != tickets.end();)
-        i = i->second.expires_ms <= now ? tickets.erase(i) : std::next(i);
-    if (tickets.size() >= max_tickets)
+    auto outstanding = tickets_of.find(who.name);
+    if (tickets.size() >= max_tickets / 2 || (outstanding != tickets_of.end() && outstanding->second >= max_tickets_per_user))
+      for (auto i = tickets.begin(); i != tickets.end();) {
+        auto next = std::next(i);
+        if (i->second.expires_ms <= now)
+          forget_ticket(i);
+        i = next;
+      }
+    outstanding = tickets_of.find(who.name);
+    if (tickets.size() >= max_tickets || (outstanding != tickets_of.end() && outstanding->second >= max_tickets_per_user))
       return {};
     tickets[runtime::sha256(text)] = ticket{who, now + settings.ticket_ttl_s * 1000};
+    ++tickets_of[who.name];
     return text;
   }
 
@@ -235,10 +270,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     auto i = tickets.find(key);
     if (i == tickets.end())
       return std::nullopt;
-    auto t = std::move(i->second);
-    tickets.erase(i);
-    if (t.expires_ms <= runtime::mono_ms())
-      return std::nullopt;
+    auto t = i->second; // copied: forget_ticket reads the user's name
+    forget_ticket(i);
+    if (t.expires_ms <= runtime::mono_ms() || t.who.exp <= static_cast<std::int64_t>(runtime::wall_ms() / 1000))
+      return std::nullopt; // the ticket, or the token it was issued for, has expired
     return std::move(t.who);
   }
 
@@ -1084,7 +1119,8 @@ private:
         return not_allowed("POST");
       auto ticket = srv_->issue_ticket(*who);
       if (ticket.empty())
-        return send(make(http::status::service_unavailable, json_error("unavailable", "too many tickets outstanding")));
+        return send(make(http::status::too_many_requests,
+                         json_error("too_many_tickets", "too many tickets outstanding: use or let expire the ones issued")));
       nlohmann::json body{{"ticket", ticket}, {"expires_in", srv_->settings.ticket_ttl_s}};
       return send(make(http::status::ok, body.dump()));
     }
@@ -1199,8 +1235,15 @@ private:
     auto is_trusted = [&](const std::string& a) { return std::find(trusted.begin(), trusted.end(), a) != trusted.end(); };
     if (trusted.empty() || !is_trusted(peer))
       return peer;
-    auto header = req["X-Forwarded-For"];
-    auto hops = split_list(std::string{header.data(), header.size()}, "");
+    // Every X-Forwarded-For line, in order (a proxy may add its own line instead of extending the client's).
+    std::string joined;
+    auto lines = req.equal_range("X-Forwarded-For");
+    for (auto l = lines.first; l != lines.second; ++l) {
+      if (!joined.empty())
+        joined += ',';
+      joined.append(l->value().data(), l->value().size());
+    }
+    auto hops = split_list(joined, "");
     for (auto i = hops.rbegin(); i != hops.rend(); ++i) {
       net::ip::make_address(*i, ec);
       if (ec)

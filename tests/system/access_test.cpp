@@ -453,3 +453,18 @@ TEST_CASE("X-Forwarded-For names the client only when the peer is a trusted prox
   test_node direct;
   CHECK(failed_login_address(direct) == "127.0.0.1"); // a client cannot choose its own address
 }
+
+TEST_CASE("one user cannot take every ticket: 16 outstanding per user, then 429; others are unaffected") {
+  test_node node;
+  auto alice = node.token("viewer", {"red"}, "alice");
+  std::vector<std::string> issued;
+  for (int i = 0; i < 16; ++i)
+    issued.push_back(ticket(node, alice));
+  auto refused = http_request(node.port(), "POST", "/api/v1/auth/ticket", {}, test_node::bearer(alice));
+  CHECK(refused.status == 429);
+  CHECK(refused.json()["error"]["code"] == "too_many_tickets");
+  CHECK_NOTHROW(ticket(node, node.token("viewer", {"red"}, "bob")));
+  // Using one frees its place.
+  CHECK(ws_upgrade(node.port(), "/ws/operator?ticket=" + issued.front()).status == 101);
+  CHECK_NOTHROW(ticket(node, alice));
+}
