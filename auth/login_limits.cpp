@@ -9,21 +9,13 @@
 #include "auth/refresh.hpp"
 #include "auth/users.hpp"
 #include "runtime/log.hpp"
+#include "runtime/secret.hpp"
 
 namespace dccs::auth {
 
 namespace {
 
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
+using runtime::hex;
 
 /// 128 bits of the SHA-256 of `text`, in hex: a bounded key for anything that is not a name or an address.
 std::string digest_key(std::string_view text) { return hex(refresh_token_hash(text).substr(0, 16)); }

@@ -1,11 +1,10 @@
 #include "auth/refresh.hpp"
 
 #include "auth/base64url.hpp"
+#include "runtime/secret.hpp"
 
 #include <stdexcept>
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <pqxx/pqxx>
 
 namespace dccs::auth {
@@ -21,22 +20,10 @@ std::chrono::system_clock::time_point from_us(std::int64_t us) {
     std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds{us})};
 }
 
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
+using runtime::hex;
 
 std::string new_token() {
-  unsigned char buf[token_bytes];
-  if (RAND_bytes(buf, sizeof buf) != 1)
-    throw std::runtime_error("RAND_bytes failed");
-  return base64url_encode(std::string_view{reinterpret_cast<const char*>(buf), sizeof buf});
+  return runtime::random_token(token_bytes);
 }
 
 /// Serializes every change to one user's tokens (two int4 keys: a space apart from the bigint-keyed locks of
@@ -86,11 +73,7 @@ const char* to_string(refresh_status s) {
 }
 
 std::string refresh_token_hash(std::string_view token) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("SHA-256 failed");
-  return std::string{reinterpret_cast<const char*>(md), len};
+  return runtime::sha256(token);
 }
 
 refresh_token issue_refresh(pqxx::connection& conn, std::int64_t user_id, std::chrono::seconds lifetime) {

@@ -45,16 +45,19 @@ std::string sha256(std::string_view text) {
   return std::string{reinterpret_cast<const char*>(md), len};
 }
 
-std::string sha256_hex(std::string_view text) {
+std::string hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
-  auto raw = sha256(text);
   std::string out;
-  out.reserve(raw.size() * 2);
-  for (unsigned char c : raw) {
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
     out += digits[c >> 4];
     out += digits[c & 15];
   }
   return out;
+}
+
+std::string sha256_hex(std::string_view text) {
+  return hex(sha256(text));
 }
 
 bool equal_constant_time(std::string_view a, std::string_view b) {

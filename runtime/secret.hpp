@@ -15,6 +15,9 @@ std::string random_token(std::size_t bytes = 32);
 /// so there is nothing to guess and nothing a slow hash would protect (docs/security.md).
 std::string sha256(std::string_view text);
 
+/// `bytes` as lowercase hex digits.
+std::string hex(std::string_view bytes);
+
 /// The SHA-256 of `text` as 64 lowercase hex digits.
 std::string sha256_hex(std::string_view text);
 
