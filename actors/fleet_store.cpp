@@ -533,14 +533,18 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       caf::anon_send(st->settings.auditor, audit_atom::value, q.who.name.empty() ? std::string{"anonymous"} : q.who.name,
                      std::string{action}, drone, q.address, std::string{outcome}, detail.dump());
   };
+  // The registry row of q.id, fresh, when the caller may manage it; otherwise the answer they get. Throws db_error.
+  auto managed = [=](const http_query& q, const registry_row*& current) -> std::optional<http_answer> {
+    current = lookup(q.id);
+    if (current == nullptr)
+      return not_found(q.id);
+    return permitted(q, current->group, auth::permission::manage_drones);
+  };
   // Issues a new secret (rotate) or revokes the credential; either way the drone's live connection closes.
   auto set_credential = [=](http_query& q, bool rotate) -> http_answer {
     try {
-      ensure();
-      auto current = lookup(q.id);
-      if (current == nullptr)
-        return not_found(q.id);
-      if (auto refused = permitted(q, current->group, auth::permission::manage_drones))
+      const registry_row* current = nullptr;
+      if (auto refused = managed(q, current))
         return *refused;
       std::string secret = rotate ? runtime::random_token(32) : std::string{};
       auto row = st->link.run([&](pqxx::connection& conn) -> std::optional<registry_row> {
@@ -864,11 +868,8 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
     },
     [=](delete_atom, http_query& q) -> http_answer {
       try {
-        ensure();
-        auto current = lookup(q.id);
-        if (current == nullptr)
-          return not_found(q.id);
-        if (auto refused = permitted(q, current->group, auth::permission::manage_drones))
+        const registry_row* current = nullptr;
+        if (auto refused = managed(q, current))
           return *refused;
         auto deleted = st->link.run([&](pqxx::connection& conn) {
           pqxx::work tx{conn};

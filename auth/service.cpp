@@ -38,16 +38,21 @@ actors::http_answer error_answer(std::uint16_t status, const std::string& code, 
 }
 
 /// Writes an audit row; a failure to audit is logged, never fatal to the request.
+audit_entry entry(const std::string& actor, const char* action, const std::string& address, audit_outcome outcome,
+                  nlohmann::json detail) {
+  audit_entry e;
+  e.actor = actor;
+  e.action = action;
+  e.address = address;
+  e.outcome = outcome;
+  e.detail = std::move(detail);
+  return e;
+}
+
 void audit(pqxx::connection& conn, const std::string& actor, const char* action, const std::string& address,
            audit_outcome outcome, nlohmann::json detail = nlohmann::json::object()) {
   try {
-    audit_entry e;
-    e.actor = actor;
-    e.action = action;
-    e.address = address;
-    e.outcome = outcome;
-    e.detail = std::move(detail);
-    write_audit(conn, e);
+    write_audit(conn, entry(actor, action, address, outcome, std::move(detail)));
   } catch (const std::exception& x) {
     runtime::log::error("auth", "cannot write the audit log", {{"action", action}, {"error", x.what()}});
   }
@@ -57,13 +62,7 @@ void audit(pqxx::connection& conn, const std::string& actor, const char* action,
 /// The same within the caller's transaction (the row commits with the change it records, or not at all).
 void audit(pqxx::transaction_base& tx, const std::string& actor, const char* action, const std::string& address,
            audit_outcome outcome, nlohmann::json detail) {
-  audit_entry e;
-  e.actor = actor;
-  e.action = action;
-  e.address = address;
-  e.outcome = outcome;
-  e.detail = std::move(detail);
-  write_audit(tx, e);
+  write_audit(tx, entry(actor, action, address, outcome, std::move(detail)));
 }
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
