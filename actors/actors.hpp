@@ -87,7 +87,7 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
 ///                                                           as {"drones":[...]}
 ///   (get_atom, std::string id, subscription) -> std::string one drone of the scope as JSON, or error
 ///   (flush_atom) -> bool                                    tick now (used at shutdown)
-/// Sends sessions (update_atom, fragment_batch) and (events_atom, fragment_batch).
+/// Sends sessions (update_atom, fragment_batch), (events_atom, fragment_batch) and (removed_atom, fragment_batch).
 caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush_ms);
 
 /// Operator session: one per operator WebSocket. Holds the subscription and a bounded outbound queue:
@@ -98,6 +98,7 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
 ///   (error_atom, std::string code, std::string message)  an error frame to send
 ///   (notice_atom, std::string frame)        a control frame to send as it is (before updates)
 ///   (snapshot_atom | update_atom | events_atom, fragment_batch)  from the hub
+///   (removed_atom, fragment_batch)          drones it may no longer see: a {"type":"remove"} frame
 ///   (ready_atom)                            the socket wrote the previous frame
 caf::behavior session_actor(caf::event_based_actor* self, operator_link_ptr link, caf::actor hub,
                             std::size_t max_events, actor_metrics metrics);

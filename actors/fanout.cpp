@@ -26,6 +26,8 @@ void fanout::mark(const std::string& id, entry& e) {
 
 void fanout::update(const drone_state& st) {
   auto& e = states_[st.info.id];
+  if (!e.state.info.id.empty() && e.state.info.group != st.info.group)
+    removals_.emplace_back(st.info.id, e.state.info.group); // moved (its actor republished it in a new group)
   e.state = st;
   mark(st.info.id, e);
 }
@@ -45,6 +47,7 @@ void fanout::regroup(const std::string& id, const std::string& group) {
   auto it = states_.find(id);
   if (it == states_.end() || it->second.state.info.group == group)
     return;
+  removals_.emplace_back(id, it->second.state.info.group);
   it->second.state.info.group = group;
   mark(id, it->second);
 }
@@ -55,6 +58,7 @@ bool fanout::remove(const std::string& id) {
     return true;
   if (it->second.state.connected)
     return false;
+  removals_.emplace_back(id, it->second.state.info.group);
   states_.erase(it);
   return true;
 }
@@ -113,7 +117,7 @@ fragment_batch fanout::filter(const fragment_batch& all, const sub_entry& sub) {
 
 std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
   std::vector<delivery> result;
-  if (dirty_.empty() && events_.empty())
+  if (dirty_.empty() && events_.empty() && removals_.empty())
     return result;
   fragment_batch drones;
   fragment_batch events;
@@ -157,9 +161,28 @@ std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
     events = std::move(e);
   }
   events_.clear();
+  auto removals = std::move(removals_);
+  removals_.clear();
   for (auto& [id, sub] : subs_) {
-    delivery d{id, filter(drones, sub), filter(events, sub)};
-    if (d.drones || d.events)
+    delivery d{id, filter(drones, sub), filter(events, sub), nullptr};
+    // Gone for this subscriber: it covered the drone in its old group, and does not see it where it is now.
+    std::shared_ptr<std::vector<fragment>> gone;
+    for (auto& [drone, old_group] : removals) {
+      if (!sub.covers(drone) || !sub.scope.covers(old_group))
+        continue;
+      auto now = states_.find(drone);
+      if (now != states_.end() && sub.scope.covers(now->second.state.info.group))
+        continue;
+      if (!gone)
+        gone = std::make_shared<std::vector<fragment>>();
+      fragment f;
+      f.drone_id = drone;
+      f.group = old_group;
+      append_json_string(f.json, drone);
+      gone->push_back(std::move(f));
+    }
+    d.removed = std::move(gone);
+    if (d.drones || d.events || d.removed)
       result.push_back(std::move(d));
   }
   return result;

@@ -32,6 +32,8 @@ public:
     sub_id subscriber;
     fragment_batch drones; ///< null when no subscribed drone changed
     fragment_batch events; ///< null when no subscribed drone changed status
+    fragment_batch removed; ///< drones the subscriber saw that it may no longer see (moved to another group,
+                            ///< deleted); each fragment's json is the id as a JSON string. Null when none.
   };
 
   /// Stores the newest state of a drone and marks it changed.
@@ -71,10 +73,12 @@ public:
   /// unknown here, or when what is stored is older and not connected. Returns true when stored.
   bool restore(const drone_state& st);
 
-  /// Moves a drone to another group (the registry changed it); published with the next tick.
+  /// Moves a drone to another group (the registry changed it); published with the next tick, and subscribers
+  /// that saw it in its old group but do not reach the new one are told it is gone.
   void regroup(const std::string& id, const std::string& group);
 
-  /// Forgets a drone that is not connected (it left the registry). Returns false when it is connected.
+  /// Forgets a drone that is not connected (it left the registry); subscribers are told it is gone. Returns
+  /// false when it is connected.
   bool remove(const std::string& id);
 
 private:
@@ -99,6 +103,7 @@ private:
   std::unordered_map<std::string, entry> states_;
   std::vector<std::string> dirty_;
   std::vector<status_event> events_;
+  std::vector<std::pair<std::string, std::string>> removals_; ///< (drone id, the group it was visible in)
   std::unordered_map<sub_id, sub_entry> subs_;
 };
 

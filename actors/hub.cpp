@@ -33,6 +33,8 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
       auto i = st->sessions.find(d.subscriber);
       if (i == st->sessions.end())
         continue;
+      if (d.removed)
+        self->send(i->second, removed_atom::value, std::move(d.removed));
       if (d.events)
         self->send(i->second, events_atom::value, std::move(d.events));
       if (d.drones)

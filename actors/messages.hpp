@@ -56,6 +56,7 @@ using rotate_atom = caf::atom_constant<caf::atom("rotate")>;       ///< registry
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;       ///< registry: drone secret revoked
 using kick_atom = caf::atom_constant<caf::atom("kick")>;           ///< directory: close a drone's connection
 using notice_atom = caf::atom_constant<caf::atom("notice")>;       ///< socket -> session: a control frame to send
+using removed_atom = caf::atom_constant<caf::atom("removed")>;     ///< hub -> session: drones no longer visible
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {

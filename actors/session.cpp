@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/all.hpp>
 
@@ -128,6 +129,42 @@ caf::behavior session_actor(caf::event_based_actor* self, operator_link_ptr link
       pump();
     },
     [st, pump](notice_atom, std::string& frame) {
+      if (st->control.size() < 64)
+        st->control.push_back(std::move(frame));
+      pump();
+    },
+    [st, pump](removed_atom, fragment_batch& batch) {
+      // Drones this operator may no longer see: told before anything else, and nothing older about them follows.
+      if (st->direct) {
+        for (auto& f : *st->direct)
+          st->merged[f.drone_id] = f.json;
+        st->direct = nullptr;
+      }
+      // Status events still waiting about these drones are dropped too (rare: copies are fine here).
+      std::unordered_set<std::string> gone;
+      for (auto& f : *batch)
+        gone.insert(f.drone_id);
+      std::deque<fragment_batch> events;
+      for (auto& batch_of_events : st->events) {
+        auto kept = std::make_shared<std::vector<fragment>>();
+        for (auto& f : *batch_of_events)
+          if (!gone.count(f.drone_id))
+            kept->push_back(f);
+        st->queued_events -= batch_of_events->size() - kept->size();
+        if (!kept->empty())
+          events.push_back(std::move(kept));
+      }
+      st->events = std::move(events);
+      std::string frame = "{\"type\":\"remove\",\"drones\":[";
+      bool first = true;
+      for (auto& f : *batch) {
+        st->merged.erase(f.drone_id);
+        if (!first)
+          frame += ',';
+        first = false;
+        frame += f.json;
+      }
+      frame += "]}";
       if (st->control.size() < 64)
         st->control.push_back(std::move(frame));
       pump();

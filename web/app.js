@@ -815,6 +815,20 @@
     markAllDirty();
   }
 
+  // Drones this user may no longer see (moved to a group they do not reach, or deleted).
+  function onRemove(msg) {
+    if (!Array.isArray(msg.drones)) return;
+    for (const id of msg.drones) {
+      if (typeof id !== 'string') continue;
+      const old = drones.get(id);
+      if (!old) continue;
+      countGroup(groupOf(old), -1);
+      drones.delete(id);
+    }
+    membershipDirty = membershipReset = true; // ids have gone: re-sort everything
+    markAllDirty();
+  }
+
   function onStatus(msg) {
     if (!Array.isArray(msg.events)) return;
     for (const ev of msg.events) {
@@ -850,6 +864,9 @@
         break;
       case 'status':
         onStatus(msg);
+        break;
+      case 'remove':
+        onRemove(msg);
         break;
       case 'error':
         notice(`node error${msg.code ? ` [${msg.code}]` : ''}: ${msg.message ?? ''}`);

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "actors/fanout.hpp"
@@ -186,4 +188,50 @@ TEST_CASE("a subscriber sees only the drones of its groups: snapshot, updates, e
   REQUIRE(list["drones"].size() == 1);
   CHECK(list["drones"][0]["id"] == "r1");
   CHECK(json::parse(hub.list_json(auth::scope{}))["drones"].empty());
+}
+
+TEST_CASE("a drone moved out of a subscriber's groups, or removed, is announced as gone to those who saw it") {
+  fanout hub;
+  auto in = [](const char* id, const char* group) {
+    auto st = state(id, 1, 47);
+    st.info.group = group;
+    return st;
+  };
+  auth::scope red, blue;
+  red.groups = {"red"};
+  blue.groups = {"blue"};
+  hub.subscribe(1, {true, {}, red});
+  hub.subscribe(2, {true, {}, blue});
+  hub.subscribe(3, {true, {}, every_group()});
+  hub.subscribe(4, {false, {"other"}, red}); // never covered the drone
+  hub.update(in("m1", "red"));
+  hub.update(in("gone", "red"));
+  hub.tick(1000);
+  hub.regroup("m1", "blue");
+  hub.remove("gone");
+  auto out = hub.tick(2000);
+  std::map<fanout::sub_id, std::vector<std::string>> removed;
+  std::map<fanout::sub_id, std::vector<std::string>> updated;
+  for (auto& d : out) {
+    if (d.removed)
+      for (auto& f : *d.removed)
+        removed[d.subscriber].push_back(json::parse(f.json).get<std::string>());
+    if (d.drones)
+      for (auto& f : *d.drones)
+        updated[d.subscriber].push_back(f.drone_id);
+  }
+  CHECK(removed[1] == std::vector<std::string>{"m1", "gone"}); // saw both in red
+  CHECK(removed[2].empty());                                   // sees m1 now: an update, not a removal
+  CHECK(updated[2] == std::vector<std::string>{"m1"});
+  CHECK(removed[3] == std::vector<std::string>{"gone"});       // sees every group: only the deleted one
+  CHECK(removed.count(4) == 0);
+  CHECK(updated.count(1) == 0);                                // nothing more about m1 in red
+  // The same through update(): a drone actor republishing its state in a new group.
+  hub.update(in("m1", "red"));
+  out = hub.tick(3000);
+  bool told_blue = false;
+  for (auto& d : out)
+    if (d.subscriber == 2 && d.removed)
+      told_blue = json::parse(d.removed->front().json) == "m1";
+  CHECK(told_blue);
 }

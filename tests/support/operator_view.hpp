@@ -16,6 +16,7 @@ struct operator_view {
   std::map<std::string, nlohmann::json> drones;
   std::vector<nlohmann::json> events;
   std::vector<nlohmann::json> errors;
+  std::vector<std::string> removed; ///< ids of "remove" frames, in order
   int snapshots = 0;
   int updates = 0;
 
@@ -30,6 +31,11 @@ struct operator_view {
         events.push_back(e);
     } else if (type == "error") {
       errors.push_back(frame);
+    } else if (type == "remove") {
+      for (auto& id : frame["drones"]) {
+        drones.erase(id.get<std::string>());
+        removed.push_back(id.get<std::string>());
+      }
     }
   }
 

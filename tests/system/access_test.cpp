@@ -238,6 +238,10 @@ TEST_CASE("operator sockets carry only the drones of the user's groups: snapshot
   CHECK(bv.drones.count("blue-1") == 1);
   REQUIRE(http_request(p, "PATCH", "/api/v1/drones/blue-1", json{{"group", "red"}}.dump(), node.admin()).status == 200);
   REQUIRE(v.read_until(viewer, [&] { return v.drones.count("blue-1") && v.drones["blue-1"]["group"] == "red"; }));
+  // The old group's viewer is told it is gone ({"type":"remove"}).
+  REQUIRE(bv.read_until(blue_viewer, [&] { return !bv.removed.empty(); }));
+  CHECK(bv.removed == std::vector<std::string>{"blue-1"});
+  CHECK(bv.drones.count("blue-1") == 0);
   blue->send(telemetry_frame(3, 46.2, 7));
   REQUIRE(v.read_until(viewer, [&] { return v.drones["blue-1"].value("seq", 0) == 3; }));
   // The old group's viewer: a fresh subscription no longer has it.
