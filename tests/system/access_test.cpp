@@ -16,6 +16,7 @@
 #include "auth/users.hpp"
 #include "runtime/migrate.hpp"
 #include "tests/support/client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/operator_view.hpp"
 #include "tests/support/test_node.hpp"
 
@@ -26,17 +27,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* password = "correct horse battery staple";
-
-/// Polls `ok` until it holds or `within` has passed (a bound on a failing test, not a pause).
-bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds within = std::chrono::seconds(20)) {
-  auto deadline = std::chrono::steady_clock::now() + within;
-  while (!ok()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
 
 /// A drone registered by an admin into `group`; returns its secret.
 std::string register_drone(const test_node& node, const std::string& id, const std::string& group) {

@@ -20,6 +20,7 @@
 
 #include "runtime/redis.hpp"
 #include "tests/support/client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/operator_view.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/scratch_db.hpp"
@@ -32,18 +33,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-/// Polls `done` until it holds or `timeout` passes (a bound on a failing test; returns as soon as it holds).
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (done())
-      return true;
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(10ms); // polling interval
-  }
-}
 
 /// GET /readyz: (HTTP status, body).
 std::pair<int, json> readyz(std::uint16_t port) {

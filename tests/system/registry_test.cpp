@@ -20,6 +20,7 @@
 
 #include "runtime/redis.hpp"
 #include "tests/support/client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/scratch_db.hpp"
 #include "tests/support/test_node.hpp"
@@ -31,17 +32,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* drones_path = "/api/v1/drones";
-
-/// Polls `ok` until it holds or `within` has passed (a bound on a failing test, not a pause).
-bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds within = std::chrono::seconds(25)) {
-  auto deadline = std::chrono::steady_clock::now() + within;
-  while (!ok()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
 
 /// A request with a JSON body, made as an admin of `node`.
 http_result send_json(const test_node& node, const std::string& method, const std::string& target, const json& body) {

@@ -14,6 +14,7 @@
 #include "runtime/clock.hpp"
 #include "runtime/migrate.hpp"
 #include "tests/support/client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/pg_server.hpp"
 #include "tests/support/scratch_db.hpp"
 #include "tests/support/test_node.hpp"
@@ -33,18 +34,6 @@ long long count(const std::string& url, const std::string& sql) {
   } catch (const pqxx::undefined_table&) {
     return -1;
   }
-}
-
-/// Polls `f` until it is true or `limit` passes.
-template <class F>
-bool eventually(F f, std::chrono::seconds limit = std::chrono::seconds(20)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
 }
 
 bool run_maintenance(test_node& node) {
