@@ -3,6 +3,7 @@
 #include "auth/base64url.hpp"
 #include "runtime/secret.hpp"
 
+#include <optional>
 #include <stdexcept>
 
 #include <pqxx/pqxx>
@@ -19,8 +20,6 @@ std::chrono::system_clock::time_point from_us(std::int64_t us) {
   return std::chrono::system_clock::time_point{
     std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds{us})};
 }
-
-using runtime::hex;
 
 std::string new_token() {
   return runtime::random_token(token_bytes);
@@ -87,22 +86,34 @@ refresh_token issue_refresh(pqxx::connection& conn, std::int64_t user_id, std::c
                             " VALUES (decode($1, 'hex'), gen_random_uuid(), $2, now() + $3::int8 * interval '1 second')"
                             " RETURNING t.family::text, "
                               + std::string{epoch_us_expires},
-                            hex(refresh_token_hash(out.token)), user_id, static_cast<std::int64_t>(lifetime.count()));
+                            runtime::sha256_hex(out.token), user_id, static_cast<std::int64_t>(lifetime.count()));
   out.family = res[0][0].as<std::string>();
   out.expires_at = from_us(res[0][1].as<std::int64_t>());
   tx.commit();
   return out;
 }
 
-rotate_result rotate_refresh(pqxx::connection& conn, std::string_view token) {
-  rotate_result out;
-  // Anything but 43 base64url characters of 32 bytes is not ours: refused before any query.
+namespace {
+
+/// The stored key of a presented token (hex SHA-256), or nothing for anything but 43 base64url characters of 32
+/// bytes: that is not ours, and is refused before any query.
+std::optional<std::string> token_key(std::string_view token) {
   if (token.size() != token_chars)
-    return out;
+    return std::nullopt;
   auto raw = base64url_decode(token);
   if (!raw || raw->size() != token_bytes)
+    return std::nullopt;
+  return runtime::sha256_hex(token);
+}
+
+} // namespace
+
+rotate_result rotate_refresh(pqxx::connection& conn, std::string_view token) {
+  rotate_result out;
+  auto key = token_key(token);
+  if (!key)
     return out;
-  auto h = hex(refresh_token_hash(token));
+  const auto& h = *key;
 
   pqxx::work tx{conn};
   auto owner = tx.exec_params("SELECT user_id FROM auth.refresh_tokens WHERE hash = decode($1, 'hex')", h);
@@ -154,7 +165,7 @@ rotate_result rotate_refresh(pqxx::connection& conn, std::string_view token) {
   tx.exec_params("INSERT INTO auth.refresh_tokens (hash, family, user_id, expires_at)"
                  " SELECT decode($1, 'hex'), family, user_id, expires_at FROM auth.refresh_tokens"
                  " WHERE hash = decode($2, 'hex')",
-                 hex(refresh_token_hash(next)), h);
+                 runtime::sha256_hex(next), h);
   tx.commit();
   out.status = refresh_status::ok;
   out.next.token = std::move(next);
@@ -199,12 +210,10 @@ std::int64_t revoke_user(pqxx::transaction_base& tx, std::int64_t user_id) {
 
 logout_result logout_refresh(pqxx::connection& conn, std::string_view token, const std::string& user_name) {
   logout_result out;
-  if (token.size() != token_chars)
+  auto key = token_key(token);
+  if (!key)
     return out;
-  auto raw = base64url_decode(token);
-  if (!raw || raw->size() != token_bytes)
-    return out;
-  auto h = hex(refresh_token_hash(token));
+  const auto& h = *key;
   pqxx::work tx{conn};
   auto owner = tx.exec_params("SELECT t.user_id, t.family::text FROM auth.refresh_tokens t"
                               " JOIN auth.users u ON u.id = t.user_id WHERE t.hash = decode($1, 'hex') AND u.name = $2",
