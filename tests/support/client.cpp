@@ -149,6 +149,18 @@ std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& 
   return c;
 }
 
+std::uint16_t hello_close_code(std::uint16_t port, const std::string& id, const std::string& secret,
+                               const headers& extra) {
+  ws_client c{port, "/ws/drone", extra};
+  nlohmann::json hello{{"type", "hello"}, {"drone_id", id}, {"model", "test-quad"}, {"fw", "1.2.3"}};
+  if (!secret.empty())
+    hello["secret"] = secret;
+  c.send(hello);
+  if (c.read())
+    return 0;
+  return c.close_code();
+}
+
 // Whole milliseconds of the test process's start: stored samples fall in a partition of today, inside retention.
 const double telemetry_epoch_ms = std::floor(dccs::runtime::wall_ms());
 

@@ -56,6 +56,11 @@ private:
 /// A drone that said hello (with its secret in the hello, when given) and got its welcome.
 std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& id, const std::string& secret = {});
 
+/// A drone that says hello (with `secret` in it, when given; `extra` headers on the upgrade); returns the close
+/// code it is answered with, or 0 when it was welcomed instead.
+std::uint16_t hello_close_code(std::uint16_t port, const std::string& id, const std::string& secret = {},
+                               const headers& extra = {});
+
 /// The `ts` of telemetry_frame(0, ...): whole milliseconds of the test process's start.
 extern const double telemetry_epoch_ms;
 

@@ -46,22 +46,6 @@ std::set<std::string> listed_ids(const http_result& r) {
   return out;
 }
 
-/// Says hello and returns the close code (0 when welcomed instead) and the close reason is not checked here.
-std::uint16_t hello_refusal(std::uint16_t port, const std::string& id, const std::string& secret,
-                            const headers& extra = {}) {
-  ws_client c{port, "/ws/drone", extra};
-  json hello{{"type", "hello"}, {"drone_id", id}};
-  if (!secret.empty())
-    hello["secret"] = secret;
-  c.send(hello);
-  auto frame = c.read();
-  if (frame) {
-    UNSCOPED_INFO("expected a close, got " << *frame);
-    return 0;
-  }
-  return c.close_code();
-}
-
 /// Creates a user directly in the node's database (as `dccs user add` would).
 void add_user(const test_node& node, const std::string& name, auth::role r, std::vector<std::string> groups) {
   pqxx::connection conn{node.db_url()};
@@ -360,11 +344,11 @@ TEST_CASE("drone credentials: a secret per drone, shown once, stored hashed; rot
     c.send(json{{"type", "hello"}, {"drone_id", "cred-1"}});
     CHECK(c.read_json()["type"] == "welcome");
   }
-  CHECK(hello_refusal(p, "cred-2", secret) == 4001);      // another drone's secret
-  CHECK(hello_refusal(p, "cred-1", "") == 4001);          // no secret
-  CHECK(hello_refusal(p, "cred-1", secret + "x") == 4001); // a wrong one
-  CHECK(hello_refusal(p, "ghost-1", secret) == 4001);     // an unknown drone
-  CHECK(hello_refusal(p, "cred-1", "", test_node::bearer("wrong")) == 4001);
+  CHECK(hello_close_code(p, "cred-2", secret) == 4001);      // another drone's secret
+  CHECK(hello_close_code(p, "cred-1", "") == 4001);          // no secret
+  CHECK(hello_close_code(p, "cred-1", secret + "x") == 4001); // a wrong one
+  CHECK(hello_close_code(p, "ghost-1", secret) == 4001);     // an unknown drone
+  CHECK(hello_close_code(p, "cred-1", "", test_node::bearer("wrong")) == 4001);
 
   // Rotation: the live connection closes, the old secret stops working, the new one works.
   auto live = connect_drone(p, "cred-1", secret);
@@ -373,12 +357,12 @@ TEST_CASE("drone credentials: a secret per drone, shown once, stored hashed; rot
   auto fresh = rotated.json()["secret"].get<std::string>();
   CHECK(fresh != secret);
   CHECK(live->read_until_close() == 4001);
-  CHECK(hello_refusal(p, "cred-1", secret) == 4001);
+  CHECK(hello_close_code(p, "cred-1", secret) == 4001);
   live = connect_drone(p, "cred-1", fresh);
   // Revocation: closed, and refused from then on, with any secret.
   CHECK(http_request(p, "DELETE", "/api/v1/drones/cred-1/secret", {}, node.admin()).status == 204);
   CHECK(live->read_until_close() == 4001);
-  CHECK(hello_refusal(p, "cred-1", fresh) == 4001);
+  CHECK(hello_close_code(p, "cred-1", fresh) == 4001);
   CHECK(http_get(p, "/api/v1/drones/cred-1", node.admin()).json()["registry"]["credential"] == "revoked");
   CHECK(node.metric("dccs_drones_refused_total") >= 7);
 

@@ -77,21 +77,6 @@ bool registry_ready(const std::string& url) {
   return !tx.exec1("SELECT to_regclass('fleet.drones') IS NULL")[0].as<bool>();
 }
 
-/// A drone that says hello; returns the close code it is answered with (0 when it was welcomed instead).
-std::uint16_t hello_close_code(std::uint16_t port, const std::string& id, const std::string& secret = {}) {
-  ws_client c{port, "/ws/drone"};
-  json hello{{"type", "hello"}, {"drone_id", id}, {"model", "test-quad"}, {"fw", "1.2.3"}};
-  if (!secret.empty())
-    hello["secret"] = secret;
-  c.send(hello);
-  auto frame = c.read();
-  if (frame) {
-    UNSCOPED_INFO("expected a close, got " << *frame);
-    return 0;
-  }
-  return c.close_code();
-}
-
 /// The drone with `id` in a GET /api/v1/drones answer, or null.
 json find_drone(const json& list, const std::string& id) {
   for (auto& d : list["drones"])
