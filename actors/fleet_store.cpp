@@ -1,6 +1,7 @@
 #include "actors/fleet_store.hpp"
 
 #include <cmath>
+#include <functional>
 #include <ctime>
 #include <unordered_map>
 #include <unordered_set>
@@ -540,6 +541,20 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       return not_found(q.id);
     return permitted(q, current->group, auth::permission::manage_drones);
   };
+  // Applies `set(tx)` (an SQL SET list) to drone `id` only if it is still in `group`, the group its permission was
+  // checked against (another node may have moved or removed it meanwhile). The row after it, or nothing.
+  auto update_checked = [st](const std::string& id, const std::string& group,
+                             const std::function<std::string(pqxx::work&)>& set) {
+    return st->link.run([&](pqxx::connection& conn) -> std::optional<registry_row> {
+      pqxx::work tx{conn};
+      auto rows = tx.exec("UPDATE fleet.drones SET " + set(tx) + " WHERE id = " + tx.quote(id) + " AND group_name = "
+                          + tx.quote(group) + " RETURNING " + registry_columns);
+      tx.commit();
+      if (rows.empty())
+        return std::nullopt;
+      return read_row(rows[0]);
+    });
+  };
   // Issues a new secret (rotate) or revokes the credential; either way the drone's live connection closes.
   auto set_credential = [=](http_query& q, bool rotate) -> http_answer {
     try {
@@ -547,17 +562,10 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       if (auto refused = managed(q, current))
         return *refused;
       std::string secret = rotate ? runtime::random_token(32) : std::string{};
-      auto row = st->link.run([&](pqxx::connection& conn) -> std::optional<registry_row> {
-        pqxx::work tx{conn};
-        auto rows = tx.exec(
-          std::string{"UPDATE fleet.drones SET credential = "} + (rotate ? "'active'" : "'revoked'")
-          + ", secret_hash = " + (rotate ? "decode(" + tx.quote(runtime::sha256_hex(secret)) + ", 'hex')" : "NULL")
-          + ", credential_changed_at = now() WHERE id = " + tx.quote(q.id) + " AND group_name = "
-          + tx.quote(current->group) + " RETURNING " + registry_columns); // as checked: not moved meanwhile
-        tx.commit();
-        if (rows.empty())
-          return std::nullopt;
-        return read_row(rows[0]);
+      auto row = update_checked(q.id, current->group, [&](pqxx::work& tx) {
+        return std::string{"credential = "} + (rotate ? "'active'" : "'revoked'") + ", secret_hash = "
+               + (rotate ? "decode(" + tx.quote(runtime::sha256_hex(secret)) + ", 'hex')" : "NULL")
+               + ", credential_changed_at = now()";
       });
       if (!row)
         return changed_meanwhile(q.id);
@@ -810,17 +818,13 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       if (auto err = parse_input(q.body, false, in))
         return *err;
       try {
-        ensure();
-        auto current = lookup(q.id);
-        if (current == nullptr)
-          return not_found(q.id);
-        auto old_group = current->group;
-        if (auto refused = permitted(q, old_group, auth::permission::manage_drones))
+        const registry_row* current = nullptr;
+        if (auto refused = managed(q, current))
           return *refused;
+        auto old_group = current->group;
         if (in.group && *in.group != old_group && !auth::allows(q.who, auth::permission::manage_drones, *in.group))
           return error_answer(403, "forbidden", "you may not move drones into group '" + *in.group + "'", "group");
-        auto row = st->link.run([&](pqxx::connection& conn) -> std::optional<registry_row> {
-          pqxx::work tx{conn};
+        auto row = update_checked(q.id, old_group, [&](pqxx::work& tx) {
           std::string set;
           auto add = [&](const std::string& part) {
             if (!set.empty())
@@ -842,14 +846,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
           }
           if (in.metadata)
             add("metadata = " + tx.quote(*in.metadata) + "::jsonb");
-          if (set.empty())
-            set = "id = id";
-          auto rows = tx.exec("UPDATE fleet.drones SET " + set + " WHERE id = " + tx.quote(q.id)
-                              + " AND group_name = " + tx.quote(old_group) + " RETURNING " + registry_columns);
-          tx.commit();
-          if (rows.empty())
-            return std::nullopt;
-          return read_row(rows[0]);
+          return set.empty() ? std::string{"id = id"} : set;
         });
         if (!row)
           return changed_meanwhile(q.id);
