@@ -23,6 +23,7 @@
 #include "actors/telemetry_store.hpp"
 #include "auth/jwt.hpp"
 #include "bridges/drone_frame.hpp"
+#include "bridges/operator_frame.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "runtime/rate_limiter.hpp"
@@ -801,47 +802,23 @@ private:
   }
 
   void handle(const std::string& text) {
-    auto msg = nlohmann::json::parse(text, nullptr, false);
-    if (msg.is_discarded() || !msg.is_object())
-      return error("malformed", "frame is not a JSON object");
-    auto type = msg.find("type");
-    if (type == msg.end() || !type->is_string())
-      return error("missing_field", "field 'type' is required");
-    if (*type == "auth")
-      return renew(msg);
-    if (*type != "subscribe")
-      return error("unknown_type", "unknown frame type '" + type->get<std::string>().substr(0, 32) + "'");
-    actors::subscription sub;
-    auto drones = msg.find("drones");
-    if (drones == msg.end() || (drones->is_string() && *drones == "*")) {
-      sub.all = true;
-    } else if (drones->is_array()) {
-      if (drones->size() > 10000)
-        return error("invalid_field", "field 'drones' lists more than 10000 ids");
-      sub.all = false;
-      for (auto& id : *drones) {
-        if (!id.is_string() || !valid_drone_id(id.get_ref<const std::string&>()))
-          return error("invalid_field", "field 'drones' must be \"*\" or an array of drone ids");
-        sub.ids.push_back(id.get<std::string>());
-      }
-    } else {
-      return error("invalid_field", "field 'drones' must be \"*\" or an array of drone ids");
-    }
-    sub.scope = scope_; // what this user may see: auth/access.hpp decides, the hub applies it
-    caf::anon_send(session_, actors::subscribe_atom::value, std::move(sub));
+    auto frame = parse_operator_frame(text);
+    if (frame.kind == operator_frame::invalid)
+      return error(frame.error_code.c_str(), std::move(frame.error_message));
+    if (frame.kind == operator_frame::auth)
+      return renew(frame.token);
+    frame.sub.scope = scope_; // what this user may see: auth/access.hpp decides, the hub applies it
+    caf::anon_send(session_, actors::subscribe_atom::value, std::move(frame.sub));
   }
 
   /// {"type":"auth","token":"<access token>"}: the same user's newer token (after a refresh) carries the socket
   /// on past the old token's expiry, without a new snapshot. A token of another user, role or groups closes the
   /// socket (4001: reconnect with what the new token allows); an invalid one is an error frame.
-  void renew(const nlohmann::json& msg) {
-    auto token = msg.find("token");
-    if (token == msg.end() || !token->is_string())
-      return error("missing_field", "field 'token' is required");
+  void renew(const std::string& token) {
     beast::error_code ec;
     auto remote = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
     const char* why = "";
-    auto next = srv_->verify_token(token->get_ref<const std::string&>(), ec ? std::string{} : remote.address().to_string(), why);
+    auto next = srv_->verify_token(token, ec ? std::string{} : remote.address().to_string(), why);
     if (!next)
       return error("invalid_token", why);
     {
