@@ -16,6 +16,7 @@
 #include "actors/http_errors.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
+#include "runtime/secret.hpp"
 
 namespace dccs::actors {
 
@@ -139,6 +140,62 @@ std::optional<std::string> percent_decode(std::string_view s) {
   return out;
 }
 
+/// UTF-8 text without NUL: what a UTF-8 PostgreSQL stores. (A local copy until runtime::valid_text, written
+/// alongside for the frame parser, is on main: then use that one.)
+bool valid_text(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c == 0)
+        return false;
+      ++i;
+      continue;
+    }
+    std::size_t n;
+    unsigned char lo = 0x80, hi = 0xBF; // the second byte's range
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      lo = c == 0xE0 ? 0xA0 : 0x80; // overlong
+      hi = c == 0xED ? 0x9F : 0xBF; // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      lo = c == 0xF0 ? 0x90 : 0x80; // overlong
+      hi = c == 0xF4 ? 0x8F : 0xBF; // past U+10FFFF
+    } else {
+      return false;
+    }
+    if (i + n >= s.size())
+      return false;
+    auto second = static_cast<unsigned char>(s[i + 1]);
+    if (second < lo || second > hi)
+      return false;
+    for (std::size_t k = 2; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80)
+        return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+/// `s` with every byte outside printable ASCII percent-encoded: a name that can be quoted in an error.
+std::string printable(std::string_view s) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (c > 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  return out;
+}
+
 // -- cursors --------------------------------------------------------------------------------------------
 
 constexpr const char* b64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -205,52 +262,64 @@ bool parse_int(std::string_view s, std::int64_t& out) {
   return res.ec == std::errc{} && res.ptr == s.data() + s.size();
 }
 
-/// Where the next page starts: after the row (time, seq), or (buckets) at the bucket after `time`.
-struct cursor {
-  char kind = 'r'; ///< 'r' raw rows, 'b' buckets
-  std::int64_t time_us = 0;
-  std::int64_t second = 0; ///< seq of the last row, or the bucket width in seconds
-};
+constexpr std::size_t cursor_mac_bytes = 16;
 
-std::string encode_cursor(const cursor& c) {
-  std::string s{c.kind};
-  s += '1'; // format version
-  s += ':';
-  s += std::to_string(c.time_us);
-  s += ':';
-  s += std::to_string(c.second);
-  return base64url(s);
+/// What a cursor's MAC covers: the cursor's text and the query it belongs to, each field length-prefixed.
+std::string cursor_message(std::string_view payload, std::string_view drone_id, const parameters& p) {
+  std::string m = "dccs-cursor";
+  auto field = [&m](std::string_view v) {
+    m += '|';
+    m += std::to_string(v.size());
+    m += ':';
+    m += v;
+  };
+  field(payload);
+  field(drone_id);
+  field(p.from_given ? std::to_string(p.from_us) : "-");
+  field(p.to_given ? std::to_string(p.to_us) : "-");
+  field(p.bucket_s ? std::to_string(*p.bucket_s) : "-");
+  return m;
 }
 
-std::optional<cursor> decode_cursor(std::string_view text) {
-  auto s = unbase64url(text);
-  if (!s || s->size() < 3 || ((*s)[0] != 'r' && (*s)[0] != 'b') || (*s)[1] != '1' || (*s)[2] != ':')
+std::string cursor_mac(std::string_view key, std::string_view payload, std::string_view drone_id,
+                       const parameters& p) {
+  return runtime::hmac_sha256(key, cursor_message(payload, drone_id, p)).substr(0, cursor_mac_bytes);
+}
+
+/// The cursor in `text` when it is one this node made for this query (drone, from, to, bucket).
+std::optional<cursor> decode_cursor(std::string_view text, std::string_view drone_id, const parameters& p,
+                                    const cursor_keys& keys) {
+  auto dot = text.find('.');
+  if (dot == std::string_view::npos)
     return std::nullopt;
-  std::string_view body{*s};
+  auto payload = unbase64url(text.substr(0, dot));
+  auto mac = unbase64url(text.substr(dot + 1));
+  if (!payload || !mac || mac->size() != cursor_mac_bytes)
+    return std::nullopt;
+  bool signed_here = false;
+  for (auto& key : keys)
+    signed_here = runtime::equal_constant_time(cursor_mac(key, *payload, drone_id, p), *mac) || signed_here;
+  if (!signed_here)
+    return std::nullopt;
+  // Made by a node with our keys: still checked, as any input is.
+  auto& s = *payload;
+  if (s.size() < 3 || (s[0] != 'r' && s[0] != 'b') || s[1] != '2' || s[2] != ':')
+    return std::nullopt;
+  std::string_view body{s};
   body.remove_prefix(3);
   auto colon = body.find(':');
   if (colon == std::string_view::npos)
     return std::nullopt;
   cursor c;
-  c.kind = (*s)[0];
+  c.kind = s[0];
   if (!parse_int(body.substr(0, colon), c.time_us) || !parse_int(body.substr(colon + 1), c.second))
     return std::nullopt;
-  if (c.time_us < min_time_us || c.time_us > max_time_us)
+  if (c.time_us < min_time_us || c.time_us > max_time_us || c.second < 0)
     return std::nullopt;
   return c;
 }
 
 // -- parameters -----------------------------------------------------------------------------------------
-
-struct parameters {
-  std::int64_t from_us = 0;
-  std::int64_t to_us = 0;
-  std::int64_t limit = 0;
-  std::optional<std::int64_t> bucket_s;
-  std::string bucket_text;
-  std::optional<cursor> after;
-  bool csv = false;
-};
 
 bool accepts_csv(const std::string& accept) {
   auto lower = accept;
@@ -259,7 +328,8 @@ bool accepts_csv(const std::string& accept) {
   return lower.find("text/csv") != std::string::npos && lower.find("application/json") == std::string::npos;
 }
 
-parameters parse_parameters(const http_query& q, std::int64_t max_rows, bool track) {
+parameters parse_request(const http_query& q, std::int64_t max_rows, const cursor_keys& keys) {
+  bool track = q.kind == "track";
   auto args = parse_query(q.query);
   for (auto& [k, v] : args) {
     bool known = k == "from" || k == "to"
@@ -280,8 +350,10 @@ parameters parse_parameters(const http_query& q, std::int64_t max_rows, bool tra
     return *t;
   };
   parameters p;
-  p.to_us = get("to") ? time_of("to") : static_cast<std::int64_t>(runtime::wall_ms()) * us_per_ms;
-  p.from_us = get("from") ? time_of("from") : p.to_us - default_range_us;
+  p.to_given = get("to") != nullptr;
+  p.from_given = get("from") != nullptr;
+  p.to_us = p.to_given ? time_of("to") : static_cast<std::int64_t>(runtime::wall_ms()) * us_per_ms;
+  p.from_us = p.from_given ? time_of("from") : p.to_us - default_range_us;
   if (p.from_us >= p.to_us)
     throw parameter_error("from", "parameter from must be before to");
   if (p.to_us - p.from_us > max_range_us)
@@ -300,11 +372,12 @@ parameters parse_parameters(const http_query& q, std::int64_t max_rows, bool tra
     p.bucket_text = *v;
   }
   if (auto v = get("cursor")) {
-    p.after = decode_cursor(*v);
+    p.after = decode_cursor(*v, q.id, p, keys);
     bool fits = p.after && (p.bucket_s ? p.after->kind == 'b' && p.after->second == *p.bucket_s
                                        : p.after->kind == 'r');
     if (!fits)
-      throw parameter_error("cursor", "parameter cursor is not a cursor of this query (use next_cursor as is)");
+      throw parameter_error("cursor", "parameter cursor is not a cursor of this query (pass next_cursor as is, "
+                                      "with the same drone, from, to and bucket)");
   }
   p.csv = accepts_csv(q.accept);
   if (auto v = get("format")) {
@@ -431,11 +504,12 @@ void append_head(std::string& out, const http_query& q, const parameters& p) {
   append_time_string(out, p.to_us);
 }
 
-void append_cursor(std::string& out, const std::optional<cursor>& next) {
+void append_cursor(std::string& out, const std::optional<cursor>& next, const http_query& q, const parameters& p,
+                   const cursor_keys& keys) {
   out += "],\"next_cursor\":";
   if (next) {
     out += '"';
-    out += encode_cursor(*next);
+    out += encode_cursor(*next, q.id, p, keys.front());
     out += '"';
   } else {
     out += "null";
@@ -443,7 +517,7 @@ void append_cursor(std::string& out, const std::optional<cursor>& next) {
   out += '}';
 }
 
-http_answer raw_rows(runtime::pg_link& link, const http_query& q, const parameters& p) {
+http_answer raw_rows(runtime::pg_link& link, const http_query& q, const parameters& p, const cursor_keys& keys) {
   auto result = read(link, [&](pqxx::transaction_base& tx) {
     if (p.after)
       return tx.exec_params(std::string{raw_columns} + " AND (time, seq) > ($5::timestamptz, $6::int8)" + raw_order,
@@ -511,11 +585,11 @@ http_answer raw_rows(runtime::pg_link& link, const http_query& q, const paramete
     out += p.csv ? "\r\n" : "}";
   }
   if (!p.csv)
-    append_cursor(out, next);
+    append_cursor(out, next, q, p, keys);
   return a;
 }
 
-http_answer bucket_rows(runtime::pg_link& link, const http_query& q, const parameters& p) {
+http_answer bucket_rows(runtime::pg_link& link, const http_query& q, const parameters& p, const cursor_keys& keys) {
   auto width_s = *p.bucket_s;
   auto result = read(link, [&](pqxx::transaction_base& tx) {
     if (p.after) // the bucket after the cursor's starts at cursor + width (buckets are aligned to the epoch)
@@ -570,7 +644,7 @@ http_answer bucket_rows(runtime::pg_link& link, const http_query& q, const param
     out += p.csv ? "\r\n" : "}";
   }
   if (!p.csv)
-    append_cursor(out, next);
+    append_cursor(out, next, q, p, keys);
   return a;
 }
 
@@ -641,6 +715,31 @@ std::optional<std::int64_t> read_digits(std::string_view s, std::size_t pos, std
 
 } // namespace
 
+parameters parse_parameters(const http_query& q, std::int64_t max_rows, const cursor_keys& keys) {
+  return parse_request(q, max_rows, keys);
+}
+
+std::string encode_cursor(const cursor& c, std::string_view drone_id, const parameters& p, std::string_view key) {
+  std::string payload{c.kind};
+  payload += "2:"; // format version 2: signed
+  payload += std::to_string(c.time_us);
+  payload += ':';
+  payload += std::to_string(c.second);
+  return sign_cursor(payload, drone_id, p, key);
+}
+
+std::string sign_cursor(std::string_view payload, std::string_view drone_id, const parameters& p,
+                        std::string_view key) {
+  return base64url(payload) + "." + base64url(cursor_mac(key, payload, drone_id, p));
+}
+
+std::optional<std::int64_t> parse_integer(std::string_view s) {
+  std::int64_t v = 0;
+  if (!parse_int(s, v))
+    return std::nullopt;
+  return v;
+}
+
 std::map<std::string, std::string> parse_query(std::string_view query) {
   std::map<std::string, std::string> out;
   while (!query.empty()) {
@@ -652,11 +751,16 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
     auto eq = part.find('=');
     auto raw_key = part.substr(0, eq);
     auto key = percent_decode(raw_key);
-    if (!key)
-      throw parameter_error(std::string{raw_key}, "parameter " + std::string{raw_key} + " is badly encoded");
+    if (!key || !valid_text(*key)) {
+      auto name = printable(raw_key);
+      throw parameter_error(name, "parameter " + name
+                                    + (key ? " is not UTF-8 text without NUL characters" : " is badly encoded"));
+    }
     auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
     if (!value)
       throw parameter_error(*key, "parameter " + *key + " is badly encoded");
+    if (!valid_text(*value))
+      throw parameter_error(*key, "parameter " + *key + " must be UTF-8 text without NUL characters");
     if (!out.emplace(*key, std::move(*value)).second)
       throw parameter_error(*key, "parameter " + *key + " is given more than once");
   }
@@ -760,17 +864,16 @@ std::optional<std::int64_t> parse_bucket(const std::string& s) {
   return seconds;
 }
 
-http_answer answer(runtime::pg_link& link, const http_query& q, std::int64_t max_rows) {
+http_answer answer(runtime::pg_link& link, const http_query& q, std::int64_t max_rows, const cursor_keys& keys) {
   if (q.kind != "telemetry" && q.kind != "track")
     return error_answer(404, "not_found", "no history resource " + q.kind);
   if (q.method != "GET")
     return error_answer(405, "method_not_allowed", "history answers GET only");
-  bool is_track = q.kind == "track";
   try {
-    auto p = parse_parameters(q, max_rows, is_track);
-    if (is_track)
+    auto p = parse_request(q, max_rows, keys);
+    if (q.kind == "track")
       return track(link, q, p, max_rows);
-    return p.bucket_s ? bucket_rows(link, q, p) : raw_rows(link, q, p);
+    return p.bucket_s ? bucket_rows(link, q, p, keys) : raw_rows(link, q, p, keys);
   } catch (const parameter_error& e) {
     return error_answer(400, "invalid_parameter", e.what(), &e.parameter);
   } catch (const runtime::db_error& e) {
@@ -780,13 +883,17 @@ http_answer answer(runtime::pg_link& link, const http_query& q, std::int64_t max
 
 } // namespace history
 
-caf::behavior history_actor(caf::event_based_actor* self, runtime::pg_settings db, std::int64_t max_rows) {
+caf::behavior history_actor(caf::event_based_actor* self, runtime::pg_settings db, std::int64_t max_rows,
+                            history::cursor_keys keys) {
   auto link = std::make_shared<runtime::pg_link>(std::move(db));
   max_rows = std::max<std::int64_t>(1, max_rows);
+  if (keys.empty())
+    keys.push_back(runtime::random_token(32));
+  auto shared_keys = std::make_shared<const history::cursor_keys>(std::move(keys));
   (void)self;
   return {
-    [link, max_rows](history_atom, const http_query& q) -> http_answer {
-      return history::answer(*link, q, max_rows);
+    [link, max_rows, shared_keys](history_atom, const http_query& q) -> http_answer {
+      return history::answer(*link, q, max_rows, *shared_keys);
     },
   };
 }

@@ -6,6 +6,8 @@
 
 #include <pqxx/pqxx>
 
+#include "actors/history.hpp"
+
 namespace dccs::auth {
 
 namespace {
@@ -171,6 +173,41 @@ std::int64_t write_audit(pqxx::connection& conn, const audit_entry& entry) {
   auto id = write_audit(tx, entry);
   tx.commit();
   return id;
+}
+
+audit_filter parse_audit_query(std::string_view query) {
+  using actors::history::parameter_error;
+  auto args = actors::history::parse_query(query);
+  audit_filter f;
+  for (auto& [name, value] : args) {
+    if (name == "actor") {
+      f.actor = value;
+    } else if (name == "drone") {
+      f.drone_id = value;
+    } else if (name == "action") {
+      f.action = value;
+    } else if (name == "outcome") {
+      f.outcome = parse_audit_outcome(value);
+      if (!f.outcome)
+        throw parameter_error(name, "parameter outcome must be ok, refused or error");
+    } else if (name == "from" || name == "to") {
+      auto us = actors::history::parse_time(value);
+      if (!us)
+        throw parameter_error(name, "parameter " + name + " must be RFC 3339 or milliseconds since the epoch");
+      (name == "from" ? f.from : f.to) = std::chrono::system_clock::time_point{std::chrono::microseconds{*us}};
+    } else if (name == "limit" || name == "before") {
+      auto v = actors::history::parse_integer(value);
+      if (!v || *v < 1)
+        throw parameter_error(name, "parameter " + name + " must be an integer from 1 to 9223372036854775807");
+      if (name == "limit")
+        f.limit = static_cast<std::size_t>(std::min<std::int64_t>(*v, static_cast<std::int64_t>(audit_max_page)));
+      else
+        f.before_id = *v;
+    } else {
+      throw parameter_error(name, "unknown parameter " + name);
+    }
+  }
+  return f;
 }
 
 audit_page query_audit(pqxx::connection& conn, const audit_filter& f) {

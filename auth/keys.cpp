@@ -1,6 +1,7 @@
 #include "auth/keys.hpp"
 
 #include "auth/base64url.hpp"
+#include "runtime/secret.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -151,6 +152,19 @@ std::string raw_public_key(const signing_key& key) {
     throw std::runtime_error("cannot read the raw Ed25519 public key");
   }
   return out;
+}
+
+std::string derive_secret(const signing_key& key, std::string_view label) {
+  std::string raw(ed25519_key_bytes, '\0');
+  std::size_t len = raw.size();
+  if (!key.pkey || EVP_PKEY_get_raw_private_key(key.pkey.get(), reinterpret_cast<unsigned char*>(raw.data()),
+                                                &len) != 1 || len != ed25519_key_bytes) {
+    ERR_clear_error();
+    throw std::runtime_error("cannot read the raw Ed25519 private key");
+  }
+  auto secret = runtime::hmac_sha256(raw, label);
+  OPENSSL_cleanse(raw.data(), raw.size());
+  return secret;
 }
 
 std::string jwk_thumbprint(std::string_view raw_public) {
@@ -309,6 +323,14 @@ const signing_key* key_ring::find(std::string_view kid) const {
     if (k.kid == kid)
       return &k;
   return nullptr;
+}
+
+std::vector<std::string> key_ring::derive_secrets(std::string_view label) const {
+  std::vector<std::string> out;
+  out.reserve(keys_.size());
+  for (auto& k : keys_)
+    out.push_back(derive_secret(k, label));
+  return out;
 }
 
 std::string key_ring::jwks_json() const {

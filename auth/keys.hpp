@@ -37,6 +37,12 @@ signing_key key_from_raw_private(std::string_view raw32, std::int64_t created = 
 /// The 32 raw public key bytes.
 std::string raw_public_key(const signing_key& key);
 
+/// A 32-byte secret for another purpose than signing, derived from the key's private part:
+/// HMAC-SHA256(raw private key, `label`). Every node holding the same key file derives the same secret, and the
+/// secret reveals nothing of the key. Each use names its own label ("dccs history cursor v1"), so secrets of
+/// different uses are unrelated. Throws std::runtime_error when the private part cannot be read.
+std::string derive_secret(const signing_key& key, std::string_view label);
+
 /// The RFC 7638 thumbprint of an Ed25519 public key given as its 32 raw bytes.
 std::string jwk_thumbprint(std::string_view raw_public);
 
@@ -83,6 +89,10 @@ public:
   const std::vector<signing_key>& keys() const { return keys_; }
   std::size_t size() const { return keys_.size(); }
   bool empty() const { return keys_.empty(); }
+
+  /// derive_secret(key, label) of every key, newest first: the first for making, all of them for checking (a
+  /// secret of a key still in the ring stays valid through a rotation).
+  std::vector<std::string> derive_secrets(std::string_view label) const;
 
   /// The JWKS document for `/.well-known/jwks.json`: {"keys":[public JWK, ...]}, newest first, public parts only.
   std::string jwks_json() const;

@@ -493,45 +493,11 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
         return answer(400, json{{"error", {{"code", "invalid_parameter"}, {"parameter", name},
                                            {"message", message}}}}.dump());
       };
-      auto refuse = [&](const std::string& name, const std::string& rule) {
-        return refused(name, "parameter " + name + " " + rule);
-      };
-      std::map<std::string, std::string> args;
+      audit_filter f;
       try {
-        args = actors::history::parse_query(q.query);
+        f = parse_audit_query(q.query);
       } catch (const actors::history::parameter_error& e) {
         return refused(e.parameter, e.what());
-      }
-      audit_filter f;
-      for (auto& [name, value] : args) {
-        if (name == "actor") {
-          f.actor = value;
-        } else if (name == "drone") {
-          f.drone_id = value;
-        } else if (name == "action") {
-          f.action = value;
-        } else if (name == "outcome") {
-          f.outcome = parse_audit_outcome(value);
-          if (!f.outcome)
-            return refuse(name, "must be ok, refused or error");
-        } else if (name == "from" || name == "to") {
-          auto us = actors::history::parse_time(value);
-          if (!us)
-            return refuse(name, "must be RFC 3339 or milliseconds since the epoch");
-          auto tp = std::chrono::system_clock::time_point{std::chrono::microseconds{*us}};
-          (name == "from" ? f.from : f.to) = tp;
-        } else if (name == "limit" || name == "before") {
-          char* end = nullptr;
-          auto v = std::strtoll(value.c_str(), &end, 10);
-          if (value.empty() || *end != '\0' || v < 1)
-            return refuse(name, "must be a positive integer");
-          if (name == "limit")
-            f.limit = static_cast<std::size_t>(std::min<long long>(v, static_cast<long long>(audit_max_page)));
-          else
-            f.before_id = v;
-        } else {
-          return refused(name, "unknown parameter " + name);
-        }
       }
       try {
         ensure();

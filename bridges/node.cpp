@@ -118,7 +118,8 @@ bool node::start(std::string& error) {
     services.fleet = fleet_;
     history_ = system_->spawn<caf::detached>(actors::history_actor,
                                              runtime::pg_settings{"telemetry", role_url("telemetry"), retry_min, retry_max},
-                                             cfg_.integer("history.max_rows"));
+                                             cfg_.integer("history.max_rows"),
+                                             services.keys->derive_secrets(actors::history::cursor_key_label));
     services.history = history_;
     actors::telemetry_settings ts;
     ts.db.role = "telemetry";

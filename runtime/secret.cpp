@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 namespace dccs::runtime {
@@ -58,6 +59,18 @@ std::string hex(std::string_view bytes) {
 
 std::string sha256_hex(std::string_view text) {
   return hex(sha256(text));
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  // Empty input goes as a non-null pointer: HMAC() reads a null key as "no key given".
+  static const unsigned char empty = 0;
+  const auto* k = key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data());
+  const auto* d = data.empty() ? &empty : reinterpret_cast<const unsigned char*>(data.data());
+  if (HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), md, &len) == nullptr)
+    throw std::runtime_error("HMAC-SHA256 failed");
+  return std::string{reinterpret_cast<const char*>(md), len};
 }
 
 bool equal_constant_time(std::string_view a, std::string_view b) {

@@ -1,5 +1,6 @@
 #pragma once
-/// Random secrets and their hashes (OpenSSL): single-use tickets, drone credentials, refresh tokens.
+/// Random secrets, their hashes and MACs (OpenSSL): single-use tickets, drone credentials, refresh tokens,
+/// history cursors.
 
 #include <cstddef>
 #include <string>
@@ -20,6 +21,9 @@ std::string hex(std::string_view bytes);
 
 /// The SHA-256 of `text` as 64 lowercase hex digits.
 std::string sha256_hex(std::string_view text);
+
+/// HMAC-SHA256 (RFC 2104) of `data` under `key`: 32 raw bytes. Throws std::runtime_error when OpenSSL fails.
+std::string hmac_sha256(std::string_view key, std::string_view data);
 
 /// Compares two byte strings in time that depends only on their lengths (CRYPTO_memcmp).
 bool equal_constant_time(std::string_view a, std::string_view b);

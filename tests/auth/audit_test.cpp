@@ -11,6 +11,7 @@
 
 #include <pqxx/pqxx>
 
+#include "actors/history.hpp"
 #include "auth/audit.hpp"
 #include "runtime/migrate.hpp"
 #include "tests/support/scratch_db.hpp"
@@ -360,4 +361,40 @@ TEST_CASE("audit: within the caller's transaction, and the schema's own checks",
   CHECK(refused("('bob', 'Login', 'ok', '{}')"));
   CHECK(refused("('bob', 'login', 'ok', '[]')"));
   CHECK_FALSE(refused("('bob', 'login', 'ok', '{}')"));
+}
+
+TEST_CASE("audit: the query of GET /api/v1/audit, every parameter checked strictly", "[audit]") {
+  auto f = parse_audit_query("actor=ada&drone=d1&action=login&outcome=refused&from=2026-11-26T10:00:00Z&to=0"
+                             "&limit=5000&before=42");
+  CHECK(f.actor == "ada");
+  CHECK(f.drone_id == "d1");
+  CHECK(f.action == "login");
+  CHECK(f.outcome == audit_outcome::refused);
+  CHECK(f.from == std::chrono::system_clock::time_point{std::chrono::milliseconds{1795687200000}});
+  CHECK(f.to == std::chrono::system_clock::time_point{});
+  CHECK(f.limit == audit_max_page); // capped
+  CHECK(f.before_id == 42);
+  CHECK(parse_audit_query("before=9223372036854775807").before_id == std::numeric_limits<std::int64_t>::max());
+  auto refused = [](const std::string& query) -> std::string {
+    try {
+      parse_audit_query(query);
+    } catch (const dccs::actors::history::parameter_error& e) {
+      return e.parameter;
+    }
+    return "(accepted)";
+  };
+  // Out of 64 bits, signed, empty, spaced, zero, negative: refused, never saturated.
+  for (auto name : {"limit", "before"})
+    for (auto bad : {"99999999999999999999", "9223372036854775808", "%2B5", "", "%205", "5%20", "0", "-1", "1e3", "x"})
+      CHECK(refused(std::string{name} + "=" + bad) == name);
+  // Text the database would refuse.
+  CHECK(refused("actor=%00") == "actor");
+  CHECK(refused("actor=%C3%28") == "actor");
+  CHECK(refused("drone=a%00") == "drone");
+  CHECK(refused("action=%FF") == "action");
+  CHECK(refused("%C3%28=x") == "%C3%28");
+  CHECK(refused("outcome=maybe") == "outcome");
+  CHECK(refused("from=yesterday") == "from");
+  CHECK(refused("bogus=1") == "bogus");
+  CHECK(refused("limit=1&limit=2") == "limit");
 }

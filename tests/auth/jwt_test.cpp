@@ -3,6 +3,7 @@
 #include "auth/base64url.hpp"
 #include "auth/jwt.hpp"
 #include "auth/keys.hpp"
+#include "runtime/secret.hpp"
 
 #include <atomic>
 #include <cstdio>
@@ -531,6 +532,40 @@ TEST_CASE("keys: JWKS document") {
   }
   CHECK(doc["keys"][0]["kid"] == ring.signer()->kid);
   CHECK(json::parse(key_ring{}.jwks_json()) == json::parse(R"({"keys":[]})"));
+}
+
+TEST_CASE("keys: secrets derived for other uses (history cursors)") {
+  auto d = base64url_decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"); // RFC 8037's private key
+  REQUIRE(d);
+  auto key = key_from_raw_private(*d, 1);
+  auto secret = derive_secret(key, "dccs history cursor v1");
+  CHECK(secret.size() == 32);
+  // HMAC-SHA256(private key, label): the same on every node holding the key file, fixed across releases.
+  CHECK(dccs::runtime::hex(secret) == dccs::runtime::hex(dccs::runtime::hmac_sha256(*d, "dccs history cursor v1")));
+  CHECK(derive_secret(key_from_raw_private(*d, 2), "dccs history cursor v1") == secret);
+  CHECK(derive_secret(key, "another use") != secret);
+  auto other = generate_key(now_s);
+  CHECK(derive_secret(other, "dccs history cursor v1") != secret);
+  CHECK(secret.find(*d) == std::string::npos);
+  std::vector<signing_key> keys;
+  keys.push_back(key_from_raw_private(*d, now_s - 20));
+  keys.push_back(generate_key(now_s - 10));
+  key_ring ring{std::move(keys)};
+  auto secrets = ring.derive_secrets("dccs history cursor v1");
+  REQUIRE(secrets.size() == 2);
+  CHECK(secrets[0] == derive_secret(*ring.signer(), "dccs history cursor v1")); // newest first
+  CHECK(secrets[1] == secret);
+  CHECK(key_ring{}.derive_secrets("x").empty());
+}
+
+TEST_CASE("runtime: HMAC-SHA256 (RFC 4231 test cases 1 and 2)") {
+  using dccs::runtime::hex;
+  using dccs::runtime::hmac_sha256;
+  CHECK(hex(hmac_sha256(std::string(20, '\x0b'), "Hi There"))
+        == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  CHECK(hex(hmac_sha256("Jefe", "what do ya want for nothing?"))
+        == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  CHECK(hmac_sha256("", "").size() == 32);
 }
 
 TEST_CASE("jwt: concurrent verification on one ring") {

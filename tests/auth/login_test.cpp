@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <pqxx/pqxx>
 #include <unistd.h>
@@ -229,4 +231,17 @@ TEST_CASE("GET /api/v1/audit: admins only, filters, and refused tokens are audit
   auto twice = get("/api/v1/audit?action=login&action=logout", admin_token);
   CHECK(twice.status == 400);
   CHECK(json::parse(twice.body)["error"]["parameter"] == "action");
+  // Strict integers (no saturation), text without NUL and valid UTF-8, names included: a 400 naming it.
+  for (auto [query, parameter] : std::vector<std::pair<std::string, std::string>>{
+         {"before=99999999999999999999", "before"}, {"limit=99999999999999999999", "limit"}, {"limit=%2B2", "limit"},
+         {"before=", "before"}, {"actor=%00", "actor"}, {"actor=%C3%28", "actor"}, {"%C3%28=1", "%C3%28"},
+         {"\xC3(=1", "%C3("}}) {
+    auto r = get("/api/v1/audit?" + query, admin_token);
+    INFO(query << " -> " << r.body);
+    CHECK(r.status == 400);
+    auto body = json::parse(r.body, nullptr, false);
+    REQUIRE(body.is_object());
+    CHECK(body["error"]["parameter"] == parameter);
+  }
+  CHECK(get("/api/v1/audit", admin_token).status == 200); // the service is still there
 }

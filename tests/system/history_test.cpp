@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -74,15 +75,20 @@ struct telemetry_db {
   pqxx::connection conn;
 };
 
-/// The history actor in its own actor system.
+/// A cursor key, 32 bytes as a node derives them.
+const std::string key_a(32, 'a');
+const std::string key_b(32, 'b');
+
+/// The history actor in its own actor system, signing cursors with `keys` (the first signs).
 struct history_client {
-  explicit history_client(const std::string& url, std::int64_t max_rows = 10000)
+  explicit history_client(const std::string& url, std::int64_t max_rows = 10000,
+                          history::cursor_keys keys = {key_a})
     : sys((add_message_types(cfg), cfg)), self(sys) {
     runtime::log::configure(runtime::log::level::error, runtime::log::format::text);
     runtime::pg_settings s;
     s.role = "telemetry";
     s.url = url;
-    actor = sys.spawn<caf::detached>(history_actor, s, max_rows);
+    actor = sys.spawn<caf::detached>(history_actor, s, max_rows, std::move(keys));
   }
   ~history_client() { caf::anon_send_exit(actor, caf::exit_reason::user_shutdown); }
 
@@ -119,6 +125,63 @@ std::vector<std::string> lines(const std::string& body) {
     pos = end + 2;
   }
   return out;
+}
+
+/// base64url without padding (RFC 4648 §5), for editing cursors.
+std::string b64url(const std::string& in) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8)
+                 | static_cast<unsigned char>(in[i + 2]);
+    for (int k = 18; k >= 0; k -= 6)
+      out += alphabet[(v >> k) & 63];
+  }
+  if (in.size() - i == 1) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+  } else if (in.size() - i == 2) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+  }
+  return out;
+}
+
+std::string unb64url(const std::string& in) {
+  std::string out;
+  unsigned v = 0;
+  int bits = 0;
+  for (char c : in) {
+    auto pos = std::string{"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"}.find(c);
+    REQUIRE(pos != std::string::npos);
+    v = (v << 6) | static_cast<unsigned>(pos);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((v >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+/// A cursor whose readable part ("r2:<time us>:<seq>") was edited by `edit`, its MAC kept.
+template <class F>
+std::string edited(const std::string& cursor, F edit) {
+  auto dot = cursor.find('.');
+  REQUIRE(dot != std::string::npos);
+  auto payload = unb64url(cursor.substr(0, dot));
+  auto first = payload.find(':');
+  auto second = payload.find(':', first + 1);
+  REQUIRE(second != std::string::npos);
+  auto time = std::stoll(payload.substr(first + 1, second - first - 1));
+  auto seq = std::stoll(payload.substr(second + 1));
+  edit(time, seq);
+  return b64url(payload.substr(0, first + 1) + std::to_string(time) + ":" + std::to_string(seq)) + "."
+         + cursor.substr(dot + 1);
 }
 
 void check_bad(const http_answer& a, const std::string& parameter) {
@@ -273,6 +336,65 @@ TEST_CASE("paging with next_cursor returns every row exactly once, in order, acr
   CHECK(k["next_cursor"].is_null());
 }
 
+TEST_CASE("a cursor is tamper-evident: edited, another drone's, another query's or another node's is a 400") {
+  telemetry_db db;
+  for (int i = 0; i < 6; ++i) {
+    db.insert("d1", t0_ms + i * 1000, 100 + i, i, i, i, i, false, "AUTO");
+    db.insert("d2", t0_ms + i * 1000, 100 + i, i, i, i, i, false, "AUTO");
+  }
+  history_client h{db.db.url()};
+  std::string q = std::string{range} + "&limit=2";
+  auto first = h.ask_json(q);
+  REQUIRE(first["next_cursor"].is_string());
+  auto cursor = first["next_cursor"].get<std::string>();
+  // Untouched, it pages on.
+  auto next = h.ask_json(q + "&cursor=" + cursor);
+  REQUIRE(next["rows"].size() == 2);
+  CHECK(next["rows"][0]["seq"] == 102);
+  // The readable part is the position: an edit that keeps the MAC is refused.
+  CHECK(edited(cursor, [](auto&, auto&) {}) == cursor); // the editor itself changes nothing
+  check_bad(h.ask(q + "&cursor=" + edited(cursor, [](auto&, auto& seq) { seq += 1000; })), "cursor");
+  check_bad(h.ask(q + "&cursor=" + edited(cursor, [](auto& t, auto&) { t -= 3600LL * 1000000; })), "cursor");
+  check_bad(h.ask(q + "&cursor=" + edited(cursor, [](auto&, auto& seq) { seq = -1; })), "cursor");
+  // One MAC bit flipped.
+  auto flipped = cursor;
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  check_bad(h.ask(q + "&cursor=" + flipped), "cursor");
+  // Another drone's cursor, and the same cursor with another from, to or bucket.
+  check_bad(h.ask(q + "&cursor=" + cursor, "telemetry", "d2"), "cursor");
+  check_bad(h.ask("from=2026-11-26T09:00:00Z&to=2026-11-26T10:01:00Z&limit=2&cursor=" + cursor), "cursor");
+  check_bad(h.ask("from=2026-11-26T10:00:00Z&to=2026-11-26T10:02:00Z&limit=2&cursor=" + cursor), "cursor");
+  check_bad(h.ask("to=2026-11-26T10:01:00Z&limit=2&cursor=" + cursor), "cursor"); // `from` absent: to - 1 h
+  check_bad(h.ask(q + "&bucket=1s&cursor=" + cursor), "cursor");
+  // The same query written otherwise (milliseconds, an offset) is the same query.
+  auto same = h.ask_json("from=" + std::to_string(t0_ms) + "&to=2026-11-26T11:01:00%2B01:00&limit=2&cursor=" + cursor);
+  CHECK(same["rows"] == next["rows"]);
+  // The page size and the format are not part of the query: change them between pages.
+  CHECK(h.ask_json(std::string{range} + "&limit=10&cursor=" + cursor)["rows"].size() == 4);
+  CHECK(h.ask(q + "&format=csv&cursor=" + cursor).status == 200);
+
+  SECTION("a node with other keys refuses it; one that still holds the signing key after a rotation takes it") {
+    history_client other{db.db.url(), 10000, {key_b}};
+    check_bad(other.ask(q + "&cursor=" + cursor), "cursor");
+    history_client rotated{db.db.url(), 10000, {key_b, key_a}};
+    auto k = rotated.ask_json(q + "&cursor=" + cursor);
+    CHECK(k["rows"] == next["rows"]);
+    // It signs with its newest key: a node that dropped key_a still takes the new cursors.
+    auto newer = k["next_cursor"].get<std::string>();
+    CHECK(other.ask_json(q + "&cursor=" + newer)["rows"][0]["seq"] == 104);
+  }
+  SECTION("bucket cursors too") {
+    auto b = h.ask_json(std::string{range} + "&bucket=2s&limit=1");
+    auto bc = b["next_cursor"].get<std::string>();
+    CHECK(h.ask_json(std::string{range} + "&bucket=2s&limit=1&cursor=" + bc)["rows"][0]["count"] == 2);
+    check_bad(h.ask(std::string{range} + "&bucket=2s&limit=1&cursor=" + bc, "telemetry", "d2"), "cursor");
+    check_bad(h.ask(std::string{range} + "&bucket=2s&limit=1&cursor="
+                    + edited(bc, [](auto& t, auto&) { t -= 2000000; })),
+              "cursor");
+    check_bad(h.ask(std::string{range} + "&limit=1&cursor=" + bc), "cursor"); // not a raw cursor
+  }
+}
+
 TEST_CASE("buckets average each interval aligned to the epoch") {
   telemetry_db db;
   db.fill();
@@ -408,6 +530,12 @@ TEST_CASE("every bad parameter is a 400 naming it") {
   check_bad(h.ask("from=2026-10-01T00:00:00Z&to=2026-11-26T00:00:00Z"), "from");
   CHECK(h.ask("from=2026-10-26T00:00:00Z&to=2026-11-26T00:00:00Z").status == 200); // exactly 31 days
   check_bad(h.ask(r + "&limit=0"), "limit");
+  check_bad(h.ask(r + "&limit=99999999999999999999"), "limit"); // past 64 bits: refused, never saturated
+  check_bad(h.ask(r + "&limit=%2B5"), "limit");
+  check_bad(h.ask(r + "&limit="), "limit");
+  check_bad(h.ask(r + "&limit=%205"), "limit");
+  check_bad(h.ask(r + "&bucket=99999999999999999999s"), "bucket");
+  check_bad(h.ask("from=99999999999999999999"), "from");
   check_bad(h.ask(r + "&limit=-5"), "limit");
   check_bad(h.ask(r + "&limit=ten"), "limit");
   check_bad(h.ask(r + "&limit=1&limit=2"), "limit");
@@ -420,11 +548,51 @@ TEST_CASE("every bad parameter is a 400 naming it") {
   check_bad(h.ask(r + "&cursor=cjE6MTJ4OjQ1Ng"), "cursor"); // "r1:12x:456"
   check_bad(h.ask(r + "&cursor=eDE6MToy"), "cursor");       // "x1:1:2"
   check_bad(h.ask(r + "&cursor=cjE6MTIzOjQ1Nh"), "cursor"); // non-canonical base64url
+  check_bad(h.ask(r + "&cursor=cjE6MTc5NTY4NzIwMDAwMDAwMDox"), "cursor"); // an unsigned cursor of version 1
+  // Text the database would refuse, and names that are not text: named (a bad name by its encoded form).
+  check_bad(h.ask(r + "&format=%00"), "format");
+  check_bad(h.ask(r + "&cursor=%C3%28"), "cursor");
+  check_bad(h.ask(r + "&actor=%00"), "actor");
+  check_bad(h.ask(r + "&%C3%28=1"), "%C3%28");
+  check_bad(h.ask(r + "&\xff=1"), "%FF");
+  check_bad(h.ask(r + "&a%00b=1"), "a%00b");
   check_bad(h.ask(r + "&format=xml"), "format");
   check_bad(h.ask(r + "&limit=%zz"), "limit");
   check_bad(h.ask(r + "&limit=5", "track"), "limit");
   check_bad(h.ask(r + "&bucket=10s", "track"), "bucket");
   check_bad(h.ask("from=x", "track"), "from");
+}
+
+TEST_CASE("query strings: percent-decoding, UTF-8 text without NUL, strict integers") {
+  using history::parameter_error;
+  using history::parse_query;
+  auto args = parse_query("a=1&b=x%20y+z&&c&d=%C3%A9");
+  CHECK(args == std::map<std::string, std::string>{{"a", "1"}, {"b", "x y z"}, {"c", ""}, {"d", "\xC3\xA9"}});
+  auto refused = [](const std::string& query) -> std::string {
+    try {
+      parse_query(query);
+    } catch (const parameter_error& e) {
+      return e.parameter;
+    }
+    return "(accepted)";
+  };
+  CHECK(refused("actor=%00") == "actor");
+  CHECK(refused("actor=%C3%28") == "actor");   // invalid UTF-8
+  CHECK(refused("actor=%ED%A0%80") == "actor"); // a UTF-16 surrogate (U+D800) in UTF-8
+  CHECK(refused("actor=%C0%AF") == "actor");   // overlong
+  CHECK(refused("actor=\xff") == "actor");     // a raw byte, not an escape
+  CHECK(refused("%C3%28=1") == "%C3%28");
+  CHECK(refused("\xff\x01=1") == "%FF%01");
+  CHECK(refused("x=%4") == "x");
+  CHECK(refused("%4=1") == "%4");
+  CHECK(refused("x=1&x=2") == "x");
+  using history::parse_integer;
+  CHECK(parse_integer("0") == 0);
+  CHECK(parse_integer("-12") == -12);
+  CHECK(parse_integer("9223372036854775807") == std::numeric_limits<std::int64_t>::max());
+  CHECK(parse_integer("-9223372036854775808") == std::numeric_limits<std::int64_t>::min());
+  for (auto bad : {"", "+5", " 5", "5 ", "9223372036854775808", "99999999999999999999", "-", "1e3", "0x10", "5a"})
+    CHECK_FALSE(parse_integer(bad));
 }
 
 TEST_CASE("a database that is down is a 503") {
