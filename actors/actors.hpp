@@ -24,6 +24,9 @@ struct drone_settings {
   std::int64_t lost_after_ms = 10000;
   std::size_t max_restarts = 5;        ///< restarts allowed within restart_window_ms ...
   std::int64_t restart_window_ms = 60000; ///< ... before the supervisor gives up on the drone
+  /// A drone with no connection for this long is passivated: its actor stops, its directory entry and its
+  /// live-view entry go (its state stays in Redis and PostgreSQL). 0: never.
+  std::int64_t passivate_after_ms = 600000;
 };
 
 /// The state of one drone that outlives its actor: the supervisor keeps it and hands it to the actor it
@@ -36,6 +39,7 @@ struct drone_cell {
   drone_link_ptr link;
   link_watchdog watchdog;
   link_status reported = link_status::online; ///< the status operators were last told
+  std::uint64_t attaches = 0; ///< attach messages received (the directory counts those it sent: passivation)
 };
 
 using drone_cell_ptr = std::shared_ptr<drone_cell>;
@@ -47,6 +51,7 @@ struct actor_metrics {
   runtime::counter* operator_updates_dropped = nullptr;
   runtime::counter* operator_events_dropped = nullptr;
   runtime::gauge* drone_actors = nullptr;
+  runtime::counter* drones_passivated = nullptr; ///< drone actors stopped after passivate_after_ms unconnected
 };
 
 /// Drone actor: one per drone id, owns its live state and link status.
@@ -58,6 +63,8 @@ struct actor_metrics {
 ///   (get_atom) -> drone_state
 ///   (patch_atom, std::string group)               the registry moved the drone to another group
 ///   (fault_atom)                                  throws (fault injection for supervision tests)
+///   (passivate_atom) -> (bool idle, u64 attaches)  whether it has had no connection for passivate_after_ms,
+///                                                 and how many attach messages it has received
 /// Writes its newest state to the node's board on every change, and a status event on every link status
 /// change (board.hpp says why this is not a message).
 caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, board_ptr board,
@@ -73,6 +80,12 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, boa
 ///   (kick_atom, std::string id, u16 code, std::string reason)  close its connection (credential changed: it
 ///                                                must say hello again)
 ///   (patch_atom, std::string id, std::string group)  the registry moved the drone to another group
+///   (sweep_atom)                                 timer: passivation (below)
+/// Passivation: a drone actor without a connection for `passivate_after_ms` is stopped and forgotten (its
+/// entry here and on the board; operators are told it is gone), so that memory follows the live fleet and not
+/// every id ever seen. The directory asks each actor it has not routed a connection to for that long; the actor
+/// answers whether it is idle and how many attaches it has seen, and only when no attach is in flight (the
+/// count matches what was sent) is it stopped — a drone that reconnects meanwhile keeps its actor.
 caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, drone_settings settings,
                               actor_metrics metrics);
 
@@ -83,8 +96,10 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
 ///   (state_atom, drone_state), (status_atom, status_event)   from drone actors on other nodes
 ///   (subscribe_atom, subscription)                          from a session; answered with
 ///                                                           (snapshot_atom, fragment_batch)
-///   (list_atom, subscription) -> std::string                every drone of the subscription's scope
-///                                                           as {"drones":[...]}
+///   (list_atom, subscription, u64 limit, std::string after) -> std::string
+///                                                           the drones of the subscription's scope, in
+///                                                           id order, a page of at most `limit` after the id
+///                                                           `after`, as {"drones":[...],"next_cursor":...}
 ///   (get_atom, std::string id, subscription) -> std::string one drone of the scope as JSON, or error
 ///   (flush_atom) -> bool                                    tick now (used at shutdown)
 /// Sends sessions (update_atom, fragment_batch), (events_atom, fragment_batch) and (removed_atom, fragment_batch).

@@ -1,6 +1,8 @@
 #include "actors/actors.hpp"
 
+#include <algorithm>
 #include <deque>
+#include <vector>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -17,6 +19,9 @@ struct directory_entry {
   drone_cell_ptr cell;
   std::deque<std::int64_t> restarts; ///< monotonic times of recent restarts
   bool failed = false;               ///< the supervisor gave up; the next connection starts afresh
+  std::uint64_t attaches = 0;        ///< attach messages sent to the drone's actors
+  std::int64_t last_connect = 0;     ///< monotonic ms of the last connection routed here
+  bool asked = false;                ///< a passivation question is out
 };
 
 struct directory_state {
@@ -55,8 +60,8 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
     if (metrics.drone_actors)
       metrics.drone_actors->add(-1);
     auto j = st->drones.find(id);
-    if (j == st->drones.end())
-      return;
+    if (j == st->drones.end() || j->second.actor.address() != dm.source)
+      return; // passivated: the entry went already (and may be a new one of a drone that came back)
     auto& e = j->second;
     e.actor = nullptr;
     if (dm.reason == caf::exit_reason::normal || dm.reason == caf::exit_reason::user_shutdown
@@ -90,6 +95,19 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
                        {{"drone_id", id}, {"restarts_in_window", e.restarts.size()}});
     start(id, e);
   });
+  // Forgets a drone that has had no connection for passivate_after_ms: its entry, and its live-view entry
+  // (operators are told it is gone; REST still finds it in Redis and the registry).
+  auto passivate = [=](const std::string& id) {
+    st->drones.erase(id);
+    board->with([&](fanout& f) { f.remove(id); });
+    if (metrics.drones_passivated)
+      metrics.drones_passivated->inc();
+  };
+  // Often enough that an idle drone goes within a quarter of passivate_after_ms of its due time.
+  const auto sweep_every = std::chrono::milliseconds(
+    std::clamp<std::int64_t>(settings.passivate_after_ms / 4, 100, 30000));
+  if (settings.passivate_after_ms > 0)
+    self->delayed_send(self, sweep_every, sweep_atom::value);
   return {
     [=](connect_atom, drone_info& info, drone_link_ptr& link) {
       auto id = info.id;
@@ -109,7 +127,58 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
       }
       if (i->second.actor == nullptr)
         start(id, i->second);
+      ++i->second.attaches;
+      i->second.last_connect = runtime::mono_ms();
       self->send(i->second.actor, attach_atom::value, std::move(link), std::move(info));
+    },
+    [=](sweep_atom) {
+      auto now = runtime::mono_ms();
+      std::vector<std::string> failed;
+      for (auto& [drone_id, e] : st->drones) {
+        const std::string& id = drone_id; // (a structured binding cannot be captured in C++17)
+        if (now - e.last_connect < settings.passivate_after_ms)
+          continue;
+        if (e.actor == nullptr) {
+          failed.push_back(id); // given up on, and not back since
+          continue;
+        }
+        if (e.asked)
+          continue;
+        e.asked = true;
+        self->request(e.actor, std::chrono::seconds(10), passivate_atom::value)
+          .then(
+            [=, id = id, actor = e.actor](bool idle, std::uint64_t attaches) {
+              auto j = st->drones.find(id);
+              if (j == st->drones.end() || j->second.actor != actor)
+                return;
+              j->second.asked = false;
+              // Not idle, or an attach is on its way to it: it stays.
+              if (!idle || attaches != j->second.attaches)
+                return;
+              passivate(id);
+              self->send_exit(actor, caf::exit_reason::user_shutdown);
+            },
+            [=, id = id, actor = e.actor](caf::error&) {
+              auto j = st->drones.find(id);
+              if (j != st->drones.end() && j->second.actor == actor)
+                j->second.asked = false;
+            });
+      }
+      for (auto& id : failed)
+        passivate(id);
+      // Drones on the board without an actor here (restored from Redis or the registry at startup and never
+      // connected since) go the same way once their last sign of life is as old.
+      auto cutoff = runtime::wall_ms() - static_cast<double>(settings.passivate_after_ms);
+      board->with([&](fanout& f) {
+        std::vector<std::string> stale;
+        f.for_each([&](const drone_state& ds) {
+          if (!ds.connected && ds.last_seen < cutoff && st->drones.count(ds.info.id) == 0)
+            stale.push_back(ds.info.id);
+        });
+        for (auto& id : stale)
+          f.remove(id);
+      });
+      self->delayed_send(self, sweep_every, sweep_atom::value);
     },
     [=](delete_atom, const std::string& id) {
       // The drone left the registry: its live connection is no longer allowed.

@@ -15,6 +15,7 @@ namespace {
 /// Per-incarnation state of a drone actor: what does not survive a restart.
 struct drone_runtime {
   bool timer_pending = false;
+  std::int64_t idle_since = 0;  ///< monotonic ms since when the drone has had no connection
 };
 
 } // namespace
@@ -67,8 +68,10 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, boa
     cell->link->attached(caf::actor_cast<caf::actor>(self), false);
   if (cell->state.last_seen > 0)
     check();
+  rt->idle_since = runtime::mono_ms();
   return {
     [=](attach_atom, drone_link_ptr& link, drone_info& info) {
+      ++cell->attaches;
       if (cell->link != nullptr && cell->link->id() != link->id()) {
         runtime::log::info("drone", "connection replaced", {{"drone_id", info.id}});
         cell->link->close(4000, "replaced by a newer connection with the same drone id");
@@ -100,7 +103,13 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, boa
         return;
       cell->link = nullptr;
       cell->state.connected = false;
+      rt->idle_since = runtime::mono_ms();
       board->with([&](fanout& f) { f.update(cell->state); });
+    },
+    [=](passivate_atom) {
+      bool idle = cell->link == nullptr && settings.passivate_after_ms > 0
+                  && runtime::mono_ms() - rt->idle_since >= settings.passivate_after_ms;
+      return std::make_tuple(idle, cell->attaches);
     },
     [=](patch_atom, std::string& group) {
       // The registry moved the drone to another group: operators see it there from now on.

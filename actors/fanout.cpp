@@ -1,5 +1,9 @@
 #include "actors/fanout.hpp"
 
+#include <iterator>
+#include <map>
+#include <string_view>
+
 #include "actors/drone_json.hpp"
 
 namespace dccs::actors {
@@ -188,20 +192,34 @@ std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
   return result;
 }
 
-std::string fanout::list_json(const auth::scope& scope) const {
+std::string fanout::list_json(const auth::scope& scope, std::size_t limit, const std::string& after) const {
+  std::map<std::string_view, const drone_state*> page; // the first `limit` after `after`, in id order
+  bool more = false;
+  for (auto& [id, e] : states_) {
+    if ((!after.empty() && id <= after) || !scope.covers(e.state.info.group))
+      continue;
+    page.emplace(id, &e.state);
+    if (page.size() > limit) {
+      page.erase(std::prev(page.end()));
+      more = true;
+    }
+  }
   std::string out;
-  out.reserve(64 + states_.size() * 384);
+  out.reserve(64 + page.size() * 384);
   out += "{\"drones\":[";
   bool first = true;
-  for (auto& [id, e] : states_) {
-    if (!scope.covers(e.state.info.group))
-      continue;
+  for (auto& [id, st] : page) {
     if (!first)
       out += ',';
     first = false;
-    append_drone_json(out, e.state);
+    append_drone_json(out, *st);
   }
-  out += "]}";
+  out += "],\"next_cursor\":";
+  if (more && !page.empty())
+    append_json_string(out, std::prev(page.end())->first);
+  else
+    out += "null";
+  out += '}';
   return out;
 }
 

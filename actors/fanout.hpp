@@ -57,10 +57,14 @@ public:
   /// Drones changed but held back by the rate bound.
   std::size_t pending() const { return dirty_.size(); }
 
-  /// `{"drones":[...]}` with every stored drone of the groups in `scope`.
-  std::string list_json(const auth::scope& scope) const;
+  /// `{"drones":[...],"next_cursor":...}`: the stored drones of the groups in `scope`, in id order, at most
+  /// `limit` of them after the id `after` (empty: from the first).
+  std::string list_json(const auth::scope& scope, std::size_t limit = SIZE_MAX, const std::string& after = {}) const;
 
   const drone_state* find(const std::string& id) const;
+
+  /// Drones stored.
+  std::size_t size() const { return states_.size(); }
 
   /// Calls `f(const drone_state&)` for every stored drone.
   template <class F>

@@ -1,7 +1,10 @@
 #include "actors/fleet_store.hpp"
+#include "actors/list_page.hpp"
 
 #include <cmath>
 #include <functional>
+#include <map>
+#include <optional>
 #include <ctime>
 #include <unordered_map>
 #include <unordered_set>
@@ -14,6 +17,7 @@
 #include "actors/http_errors.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
+#include "runtime/text.hpp"
 #include "runtime/secret.hpp"
 
 namespace dccs::actors {
@@ -130,6 +134,22 @@ std::size_t utf8_length(const std::string& s) {
   return n;
 }
 
+/// True when PostgreSQL's jsonb stores `v`: no key and no string anywhere in it holds a NUL ("\u0000").
+bool storable_json(const json& v) {
+  if (v.is_string())
+    return runtime::valid_text(v.get_ref<const std::string&>());
+  if (v.is_object()) {
+    for (auto& [k, x] : v.items())
+      if (!runtime::valid_text(k) || !storable_json(x))
+        return false;
+  } else if (v.is_array()) {
+    for (auto& x : v)
+      if (!storable_json(x))
+        return false;
+  }
+  return true;
+}
+
 /// The registry fields of a POST or PATCH body, checked. `error` is set (and names the field) on failure.
 struct registry_input {
   std::optional<std::string> id, name, model, firmware, group;
@@ -151,6 +171,8 @@ std::optional<http_answer> parse_input(const std::string& body, bool creating, r
     auto text = [&](std::size_t max, std::optional<std::string>& out) -> std::optional<http_answer> {
       if (!v.is_string() || utf8_length(v.get_ref<const std::string&>()) > max)
         return bad(key, "field '" + key + "' must be a string of at most " + std::to_string(max) + " characters");
+      if (!runtime::valid_text(v.get_ref<const std::string&>()))
+        return bad(key, "field '" + key + "' must be text without NUL characters");
       out = v.get<std::string>();
       return std::nullopt;
     };
@@ -202,6 +224,8 @@ std::optional<http_answer> parse_input(const std::string& body, bool creating, r
     } else if (key == "metadata") {
       if (!v.is_object())
         return bad(key, "field 'metadata' must be a JSON object");
+      if (!storable_json(v))
+        return bad(key, "field 'metadata' must not hold NUL characters (\\u0000) in its keys or strings");
       auto dumped = v.dump();
       if (dumped.size() > 16384)
         return bad(key, "field 'metadata' must be at most 16384 bytes of JSON");
@@ -412,42 +436,46 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
     }
     obj += '}';
   };
-  // Registers the drones admitted since the last call, in one statement. Keeps them on failure.
-  auto register_pending = [st, ensure, metrics]() {
+  // Registers the drones admitted since the last call, in one statement. Keeps them while the database is
+  // unavailable. When the database refuses the statement for its content, each drone is tried alone: one
+  // drone it refuses is skipped (logged, counted, tried again at its next hello), the others are registered.
+  using pending_drone = std::pair<const std::string, std::pair<std::string, std::string>>;
+  auto insert_drones = [st](const std::vector<const pending_drone*>& drones) {
+    return st->link.run([&](pqxx::connection& conn) {
+      std::string ids = "{", models = "{", firmwares = "{";
+      auto element = [](std::string& out, const std::string& v) {
+        if (out.size() > 1)
+          out += ',';
+        out += '"';
+        for (char c : v) {
+          if (c == '"' || c == '\\')
+            out += '\\';
+          out += c;
+        }
+        out += '"';
+      };
+      for (const auto* d : drones) {
+        element(ids, d->first);
+        element(models, d->second.first);
+        element(firmwares, d->second.second);
+      }
+      ids += '}';
+      models += '}';
+      firmwares += '}';
+      pqxx::work tx{conn};
+      auto r = tx.exec("INSERT INTO fleet.drones (id, model, firmware, group_name) SELECT u.*, "
+                       + tx.quote(st->settings.default_group) + " FROM unnest(" + tx.quote(ids)
+                       + "::text[], " + tx.quote(models) + "::text[], " + tx.quote(firmwares)
+                       + "::text[]) AS u ON CONFLICT (id) DO NOTHING RETURNING " + registry_columns);
+      tx.commit();
+      return r;
+    });
+  };
+  auto register_pending = [st, ensure, metrics, insert_drones]() {
     st->register_scheduled = false;
     if (st->to_register.empty())
       return;
-    try {
-      ensure();
-      auto rows = st->link.run([&](pqxx::connection& conn) {
-        std::string ids = "{", models = "{", firmwares = "{";
-        auto element = [](std::string& out, const std::string& v) {
-          if (out.size() > 1)
-            out += ',';
-          out += '"';
-          for (char c : v) {
-            if (c == '"' || c == '\\')
-              out += '\\';
-            out += c;
-          }
-          out += '"';
-        };
-        for (auto& [id, mf] : st->to_register) {
-          element(ids, id);
-          element(models, mf.first);
-          element(firmwares, mf.second);
-        }
-        ids += '}';
-        models += '}';
-        firmwares += '}';
-        pqxx::work tx{conn};
-        auto r = tx.exec("INSERT INTO fleet.drones (id, model, firmware, group_name) SELECT u.*, "
-                         + tx.quote(st->settings.default_group) + " FROM unnest(" + tx.quote(ids)
-                         + "::text[], " + tx.quote(models) + "::text[], " + tx.quote(firmwares)
-                         + "::text[]) AS u ON CONFLICT (id) DO NOTHING RETURNING " + registry_columns);
-        tx.commit();
-        return r;
-      });
+    auto registered = [&](const pqxx::result& rows) {
       for (const auto& r : rows) {
         auto row = read_row(r);
         runtime::log::info("fleet", "drone registered at first hello", {{"drone_id", row.id}});
@@ -455,15 +483,49 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       }
       if (metrics.registered)
         metrics.registered->inc(rows.size());
+    };
+    std::vector<const pending_drone*> all;
+    all.reserve(st->to_register.size());
+    for (const auto& d : st->to_register)
+      all.push_back(&d);
+    try {
+      ensure();
+      registered(insert_drones(all));
       st->to_register.clear();
+      return;
     } catch (const runtime::db_error& e) {
-      runtime::log::warn("fleet", "registering new drones failed, will retry",
-                         {{"drones", st->to_register.size()}, {"error", e.what()}});
+      if (e.code() == runtime::db_errc::unavailable) {
+        runtime::log::warn("fleet", "registering new drones failed, will retry",
+                           {{"drones", st->to_register.size()}, {"error", e.what()}});
+        return;
+      }
     }
+    // Refused for its content: one drone at a time, so that one bad row costs no other drone its registration.
+    std::vector<std::string> done;
+    for (const auto* d : all) {
+      try {
+        registered(insert_drones({d}));
+        done.push_back(d->first);
+      } catch (const runtime::db_error& e) {
+        if (e.code() == runtime::db_errc::unavailable)
+          break; // the rest wait for the next attempt
+        runtime::log::warn("fleet", "drone could not be registered, skipped until its next hello",
+                           {{"drone_id", d->first}, {"error", e.what()}});
+        if (metrics.register_refused)
+          metrics.register_refused->inc();
+        done.push_back(d->first);
+      }
+    }
+    for (auto& id : done)
+      st->to_register.erase(id);
   };
   auto seen_sweep = [st, board, ensure]() {
     std::vector<std::pair<std::string, double>> changed;
     board->with([&](fanout& f) {
+      // Drones that left the board (passivated, removed) are forgotten here too: memory follows the board.
+      if (st->seen_written.size() > 2 * f.size() + 1024)
+        for (auto i = st->seen_written.begin(); i != st->seen_written.end();)
+          i = f.find(i->first) == nullptr ? st->seen_written.erase(i) : std::next(i);
       f.for_each([&](const drone_state& ds) {
         if (ds.last_seen <= 0)
           return;
@@ -585,6 +647,9 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
   self->send(self, seen_atom::value);
   return {
     [=](seen_atom) {
+      // With nothing to write, the connection is still checked, so that /readyz tells the truth about the
+      // registry's database from the start and while the node is idle.
+      st->link.probe();
       register_pending();
       seen_sweep();
       st->loaded_generation = 0; // the next list reloads the registry: changes made on other nodes show up
@@ -662,57 +727,78 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
     },
     [=](create_atom) { register_pending(); },
     [=](list_atom, http_query& q) -> http_answer {
+      list_page page;
+      if (auto bad = parse_list_page(q.query, page))
+        return error_answer(400, "invalid_parameter", bad->second, bad->first);
       try {
         ensure();
       } catch (const runtime::db_error&) {
         // The live view goes on without the registry.
       }
       auto scope = auth::read_scope(q.who);
+      // Every drone the caller may see, live here or registered, in id order; this page is the first `limit`
+      // after the cursor. Live states are copied under the board's lock (drone actors write it on every frame)
+      // and serialized after it.
+      std::map<std::string, std::optional<drone_state>> visible;
+      board->with([&](fanout& f) {
+        f.for_each([&](const drone_state& ds) {
+          if (ds.info.id <= page.after && !page.after.empty())
+            return;
+          auto i = st->registry.find(ds.info.id);
+          if (!scope.covers(i == st->registry.end() ? ds.info.group : i->second.group))
+            return;
+          visible.emplace(ds.info.id, std::nullopt);
+        });
+      });
+      for (auto& [id, row] : st->registry)
+        if ((page.after.empty() || id > page.after) && scope.covers(row.group))
+          visible.emplace(id, std::nullopt);
+      bool more = visible.size() > page.limit;
+      while (visible.size() > page.limit)
+        visible.erase(std::prev(visible.end()));
+      board->with([&](fanout& f) {
+        for (auto& [id, ds] : visible)
+          if (auto live = f.find(id))
+            ds = *live;
+      });
+      std::vector<std::string> missing;
+      for (auto& [id, ds] : visible)
+        if (!ds && st->registry.count(id))
+          missing.push_back(id);
+      auto cached = from_redis(missing);
       std::string out = "{\"drones\":[";
-      std::unordered_set<std::string> live;
       std::string obj;
-      // Copied under the board's lock, serialized after it: drone actors write the board on every frame.
-      std::vector<drone_state> states;
-      board->with([&](fanout& f) { f.for_each([&](const drone_state& ds) { states.push_back(ds); }); });
       bool first = true;
-      for (auto& ds : states) {
-        live.insert(ds.info.id);
-        auto i = st->registry.find(ds.info.id);
+      std::string last;
+      for (auto& [id, live] : visible) {
+        auto i = st->registry.find(id);
         const registry_row* row = i == st->registry.end() ? nullptr : &i->second;
-        if (!scope.covers(row ? row->group : ds.info.group))
-          continue;
         obj.clear();
-        append_drone_json(obj, ds);
+        if (live) {
+          append_drone_json(obj, *live);
+        } else if (row == nullptr) {
+          continue; // left the board meanwhile (passivated) and not registered
+        } else {
+          drone_state ds;
+          auto c = cached.find(id);
+          if (c != cached.end() && parse_drone_state(c->second, ds)) {
+            ds.connected = false; // it is not connected here; another node may have it
+            ds.info.group = row->group;
+          } else {
+            ds = placeholder(*row);
+          }
+          append_drone_json(obj, ds);
+        }
         annotate(obj, row);
         if (!first)
           out += ',';
         first = false;
         out += obj;
+        last = id;
       }
-      std::vector<std::string> missing;
-      for (auto& [id, row] : st->registry)
-        if (!live.count(id) && scope.covers(row.group))
-          missing.push_back(id);
-      auto cached = from_redis(missing);
-      for (auto& id : missing) {
-        auto& row = st->registry[id];
-        obj.clear();
-        auto c = cached.find(id);
-        drone_state ds;
-        if (c != cached.end() && parse_drone_state(c->second, ds)) {
-          ds.connected = false; // it is not connected here; another node may have it
-          ds.info.group = row.group;
-          append_drone_json(obj, ds);
-        } else {
-          append_drone_json(obj, placeholder(row));
-        }
-        annotate(obj, &row);
-        if (!first)
-          out += ',';
-        first = false;
-        out += obj;
-      }
-      out += "]}";
+      out += ']';
+      out += next_cursor_json(more, last);
+      out += '}';
       return answer(200, std::move(out));
     },
     [=](get_atom, http_query& q) -> http_answer {
@@ -922,13 +1008,19 @@ caf::behavior redis_mirror(caf::event_based_actor* self, redis_settings s, board
   auto dep = health ? &health->redis : nullptr;
   auto write = [st, board, metrics, dep]() -> bool {
     std::vector<drone_state> changed;
+    std::size_t on_board = 0;
     board->with([&](fanout& f) {
       f.for_each([&](const drone_state& ds) {
+        ++on_board;
         auto i = st->written.find(ds.info.id);
         auto now = std::make_tuple(ds.last_seen, ds.status, ds.connected);
         if (i == st->written.end() || i->second != now)
           changed.push_back(ds);
       });
+      // Drones that left the board (passivated, removed) are forgotten here too: memory follows the board.
+      if (st->written.size() > 2 * on_board + 1024)
+        for (auto i = st->written.begin(); i != st->written.end();)
+          i = f.find(i->first) == nullptr ? st->written.erase(i) : std::next(i);
     });
     bool up = st->client.ensure_connected();
     if (dep)

@@ -50,6 +50,7 @@ struct fleet_settings {
 struct fleet_metrics {
   runtime::counter* refused = nullptr;         ///< hellos refused (unregistered)
   runtime::counter* registered = nullptr;      ///< drones registered automatically at hello
+  runtime::counter* register_refused = nullptr; ///< drones the database refused to register (skipped)
   runtime::counter* redis_writes = nullptr;    ///< drone states written to Redis
   runtime::counter* redis_skipped = nullptr;   ///< drone states not written because Redis was down
   runtime::counter* rehydrated = nullptr;      ///< drone states restored at startup

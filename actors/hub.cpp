@@ -13,6 +13,8 @@ namespace dccs::actors {
 
 namespace {
 
+constexpr std::chrono::milliseconds idle_period{1000};
+
 struct hub_state {
   explicit hub_state(board_ptr b) : board(std::move(b)) {
   }
@@ -20,6 +22,10 @@ struct hub_state {
   std::unordered_map<caf::actor_addr, fanout::sub_id> ids;
   std::unordered_map<fanout::sub_id, caf::actor> sessions;
   fanout::sub_id next_id = 1;
+  /// Ticks come every flush_ms while someone is subscribed, and once a second while nobody is (an idle node
+  /// stays idle). A tick carries the epoch it was scheduled in: the first subscriber starts a new epoch with an
+  /// immediate tick, and the slow tick of the old epoch is ignored.
+  std::uint64_t epoch = 0;
 };
 
 } // namespace
@@ -49,7 +55,7 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
     st->sessions.erase(i->second);
     st->ids.erase(i);
   });
-  self->delayed_send(self, period, tick_atom::value);
+  self->delayed_send(self, idle_period, tick_atom::value, st->epoch);
   return {
     [st](state_atom, const drone_state& s) { st->board->with([&](fanout& f) { f.update(s); }); },
     [st](status_atom, const status_event& ev) { st->board->with([&](fanout& f) { f.event(ev); }); },
@@ -64,6 +70,8 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
         st->ids.emplace(sender.address(), id);
         st->sessions.emplace(id, sender);
         self->monitor(sender);
+        if (st->sessions.size() == 1) // from idle to fast ticks, at once
+          self->send(self, tick_atom::value, ++st->epoch);
       } else {
         id = i->second;
       }
@@ -74,8 +82,8 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
       });
       self->send(sender, snapshot_atom::value, std::move(snapshot));
     },
-    [st](list_atom, const subscription& sub) {
-      return st->board->with([&](fanout& f) { return f.list_json(sub.scope); });
+    [st](list_atom, const subscription& sub, std::uint64_t limit, const std::string& after) {
+      return st->board->with([&](fanout& f) { return f.list_json(sub.scope, limit, after); });
     },
     [st](get_atom, const std::string& id, const subscription& sub) -> caf::result<std::string> {
       std::string out;
@@ -87,9 +95,14 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
         return make_error(errc::no_such_drone);
       return out;
     },
-    [self, push, period](tick_atom) {
+    [self, st, push, period](tick_atom, std::uint64_t epoch) {
+      if (epoch != st->epoch)
+        return;
       push();
-      self->delayed_send(self, period, tick_atom::value);
+      if (st->sessions.empty())
+        self->delayed_send(self, idle_period, tick_atom::value, epoch);
+      else
+        self->delayed_send(self, period, tick_atom::value, epoch);
     },
     [push](flush_atom) {
       push();

@@ -57,10 +57,13 @@ using revoke_atom = caf::atom_constant<caf::atom("revoke")>;       ///< registry
 using kick_atom = caf::atom_constant<caf::atom("kick")>;           ///< directory: close a drone's connection
 using notice_atom = caf::atom_constant<caf::atom("notice")>;       ///< socket -> session: a control frame to send
 using removed_atom = caf::atom_constant<caf::atom("removed")>;     ///< hub -> session: drones no longer visible
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>; ///< directory <-> drone: idle long enough to stop?
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;         ///< directory: look for idle drone actors
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {
-  if (id.empty() || id.size() > 64)
+  // "." and ".." are path segments, not names: /api/v1/drones/.. would never reach them.
+  if (id.empty() || id.size() > 64 || id == "." || id == "..")
     return false;
   for (char c : id)
     if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'

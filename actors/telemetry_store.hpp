@@ -26,6 +26,9 @@ public:
   /// Every telemetry frame this connection handed to the buffer, up to and including the one with `seq`,
   /// is committed. Called on the writer's thread, in commit order; must return at once.
   virtual void committed(std::uint64_t seq) = 0;
+  /// The database refused the row of the frame with `seq` for its content: it is dropped, never stored.
+  /// Called before any `committed` that passes `seq`, on the writer's thread; must return at once.
+  virtual void refused(std::uint64_t seq) = 0;
 };
 
 /// One telemetry sample on its way to the database.
@@ -42,6 +45,7 @@ struct telemetry_metrics {
   runtime::counter* committed = nullptr;     ///< rows committed
   runtime::counter* duplicates = nullptr;    ///< rows already stored (resent frames)
   runtime::counter* dropped = nullptr;       ///< best-effort rows dropped because the buffer was full
+  runtime::counter* dropped_refused = nullptr; ///< rows dropped because the database refused their content
   runtime::counter* refused = nullptr;       ///< acknowledged rows refused because the buffer was full
   runtime::counter* batches = nullptr;       ///< transactions committed
   runtime::counter* failures = nullptr;      ///< batch writes that failed (retried)
@@ -111,8 +115,11 @@ struct telemetry_settings {
 /// that moment, and in between it writes whenever a full batch (`batch_rows`) waits; each batch is one
 /// transaction: COPY into a temporary table, then
 /// one INSERT ... ON CONFLICT DO NOTHING into telemetry.samples (a resent frame is stored once). After the
-/// commit it tells each acknowledged connection the newest seq committed. A failed batch is kept and
-/// retried (after the connection's backoff) before anything newer, so commits stay in arrival order.
+/// commit it tells each acknowledged connection the newest seq committed. A batch that fails because the
+/// database is unavailable is kept and retried (after the connection's backoff) before anything newer, so
+/// commits stay in arrival order. A batch the database refuses for its content is split in halves, each its
+/// own transaction, down to the single rows it refuses: those are dropped (counted, logged once per batch,
+/// and told to their acknowledged connection before any ack past them), every other row is stored.
 /// Accepts:
 ///   (tick_atom)             timer
 ///   (check_atom)            from the buffer: a full batch waits

@@ -172,8 +172,49 @@ struct writer_state {
   std::uint64_t prepared_generation = 0;
   std::vector<telemetry_row> batch; ///< taken from the buffer, not yet committed
   std::string text;
-  int refusals = 0; ///< consecutive failures of the current batch that were not connection failures
+  // The batch in hand is written as ranges of it, each one transaction: the whole batch first; a range the
+  // database refuses for its content is split in two until the rows it refuses stand alone. `todo` is a stack
+  // (front half on top, so that each connection's rows commit in arrival order); it survives an outage.
+  std::vector<std::pair<std::size_t, std::size_t>> todo;
+  std::vector<bool> refused;          ///< per row of the batch: the database refused it (dropped)
+  std::string refused_error;          ///< the first refusal's message, for the log
+  std::size_t inserted = 0;           ///< rows of the batch committed so far (not counting duplicates)
+  std::size_t written = 0;            ///< rows of the batch written so far (committed or already stored)
+  int refusals = 0; ///< consecutive failures of the range on top of `todo` that were not about its content
 };
+
+/// Writes rows [b, e) of the batch in one transaction; returns the rows inserted (duplicates are not).
+std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
+  return st.link.run([&](pqxx::connection& conn) -> std::size_t {
+    if (st.prepared_generation != st.link.generation()) {
+      pqxx::nontransaction ddl{conn};
+      ddl.exec0(staging_ddl);
+      conn.prepare("dccs_samples_insert", staging_insert);
+      st.prepared_generation = st.link.generation();
+    }
+    pqxx::work tx{conn};
+    // Shared with other writers, exclusive with partition maintenance: a partition attached next to the
+    // default partition while this INSERT routes rows would fail it with a partition constraint error.
+    tx.exec(maintenance_lock_shared);
+    {
+      pqxx::stream_to copy{tx, "samples_in"};
+      std::string seq;
+      for (auto i = b; i < e; ++i) {
+        auto& r = st.batch[i];
+        auto& nums = st.text;
+        nums.clear();
+        append_numbers(nums, r);
+        seq.clear();
+        append_integer(seq, r.t.seq);
+        copy << std::tie(r.drone_id, seq, r.t.mode, nums);
+      }
+      copy.complete();
+    }
+    auto r = tx.exec_prepared("dccs_samples_insert");
+    tx.commit();
+    return static_cast<std::size_t>(r.affected_rows());
+  });
+}
 
 } // namespace
 
@@ -181,80 +222,105 @@ caf::behavior telemetry_writer(caf::event_based_actor* self, telemetry_buffer_pt
                                telemetry_metrics metrics, runtime::dependency_health* health) {
   auto st = std::make_shared<writer_state>(std::move(s), health);
   st->batch.reserve(st->settings.batch_rows);
-  // Writes st->batch in one transaction. Returns false (batch kept) when the database is unavailable.
+  // Writes st->batch: every row the database accepts is committed, every row it refuses for its content is
+  // dropped (counted with reason "refused", and its connection told, when it asked for acks). Returns false
+  // (the rest of the batch kept, for the next attempt) when the database is unavailable.
   auto write_batch = [st, metrics]() -> bool {
-    try {
-      auto inserted = st->link.run([&](pqxx::connection& conn) -> std::size_t {
-        if (st->prepared_generation != st->link.generation()) {
-          pqxx::nontransaction ddl{conn};
-          ddl.exec0(staging_ddl);
-          conn.prepare("dccs_samples_insert", staging_insert);
-          st->prepared_generation = st->link.generation();
-        }
-        pqxx::work tx{conn};
-        // Shared with other writers, exclusive with partition maintenance: a partition attached next to the
-        // default partition while this INSERT routes rows would fail it with a partition constraint error.
-        tx.exec(maintenance_lock_shared);
-        {
-          pqxx::stream_to copy{tx, "samples_in"};
-          std::string seq;
-          for (auto& r : st->batch) {
-            auto& nums = st->text;
-            nums.clear();
-            append_numbers(nums, r);
-            seq.clear();
-            append_integer(seq, r.t.seq);
-            copy << std::tie(r.drone_id, seq, r.t.mode, nums);
-          }
-          copy.complete();
-        }
-        auto r = tx.exec_prepared("dccs_samples_insert");
-        tx.commit();
-        return static_cast<std::size_t>(r.affected_rows());
-      });
-      auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now().time_since_epoch()).count();
-      if (metrics.committed)
-        metrics.committed->inc(inserted);
-      if (metrics.duplicates)
-        metrics.duplicates->inc(st->batch.size() - inserted);
-      if (metrics.batches)
-        metrics.batches->inc();
-      // Acknowledge, once per connection: the last row of each connection in this batch (rows of one
-      // connection are in arrival order, and every earlier batch is committed already).
-      std::unordered_map<ack_sink*, std::pair<std::shared_ptr<ack_sink>, std::uint64_t>> acks;
-      for (auto& r : st->batch) {
-        if (metrics.latency)
-          metrics.latency->observe(static_cast<double>(now_us - r.received_us) / 1000.0);
-        if (auto sink = r.ack.lock()) {
-          auto& a = acks[sink.get()];
-          a.first = std::move(sink);
-          a.second = r.t.seq;
-        }
-      }
-      for (auto& [ptr, a] : acks)
-        a.first->committed(a.second);
-      st->batch.clear();
-      st->refusals = 0;
+    if (st->batch.empty())
       return true;
-    } catch (const runtime::db_error& e) {
-      if (metrics.failures)
-        metrics.failures->inc();
-      if (e.code() != runtime::db_errc::unavailable && ++st->refusals >= 3) {
-        // Not a connection problem, three times over: the batch itself is refused. Log it and give it up
-        // rather than block every later row behind it (acknowledged drones get no ack for it and resend
-        // after reconnecting).
-        runtime::log::error("telemetry", "telemetry batch refused by the database, dropped",
-                            {{"rows", st->batch.size()}, {"error", e.what()}});
-        st->refusals = 0;
-        if (metrics.dropped)
-          metrics.dropped->inc(st->batch.size());
-        st->batch.clear();
-        st->link.drop("batch refused");
-        return true;
-      }
-      return false;
+    if (st->todo.empty() && st->written == 0) {
+      st->todo.emplace_back(0, st->batch.size());
+      st->refused.assign(st->batch.size(), false);
     }
+    while (!st->todo.empty()) {
+      auto [b, e] = st->todo.back();
+      try {
+        st->inserted += write_rows(*st, b, e);
+        st->written += e - b;
+        st->todo.pop_back();
+        st->refusals = 0;
+        if (metrics.batches)
+          metrics.batches->inc();
+      } catch (const runtime::db_error& x) {
+        if (metrics.failures)
+          metrics.failures->inc();
+        if (x.code() == runtime::db_errc::unavailable)
+          return false;
+        // Refused. A value the database refuses (db_errc::invalid: a data exception, a check) is the rows'
+        // fault: split at once. Anything else may pass: retried as it is up to three times, then split too, so
+        // that nothing blocks every later row behind it.
+        if (x.code() != runtime::db_errc::invalid && ++st->refusals < 3)
+          return false;
+        st->refusals = 0;
+        st->todo.pop_back();
+        if (e - b == 1) {
+          st->refused[b] = true;
+          if (st->refused_error.empty())
+            st->refused_error = x.what();
+        } else {
+          auto mid = b + (e - b) / 2;
+          st->todo.emplace_back(mid, e);
+          st->todo.emplace_back(b, mid);
+        }
+      }
+    }
+    auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch()).count();
+    std::size_t refused = 0;
+    // Per connection that asked for acks, in arrival order: the newest committed seq, and the seqs refused
+    // (told before the ack, so that no ack ever covers a refused frame unannounced).
+    struct outcome {
+      std::shared_ptr<ack_sink> sink;
+      std::uint64_t committed = 0;
+      bool any_committed = false;
+      std::vector<std::uint64_t> refused;
+    };
+    std::unordered_map<ack_sink*, outcome> acks;
+    const telemetry_row* first_refused = nullptr;
+    for (std::size_t i = 0; i < st->batch.size(); ++i) {
+      auto& r = st->batch[i];
+      if (st->refused[i]) {
+        ++refused;
+        if (!first_refused)
+          first_refused = &r;
+      } else if (metrics.latency) {
+        metrics.latency->observe(static_cast<double>(now_us - r.received_us) / 1000.0);
+      }
+      if (auto sink = r.ack.lock()) {
+        auto& a = acks[sink.get()];
+        a.sink = std::move(sink);
+        if (st->refused[i]) {
+          a.refused.push_back(r.t.seq);
+        } else {
+          a.committed = r.t.seq;
+          a.any_committed = true;
+        }
+      }
+    }
+    if (metrics.committed)
+      metrics.committed->inc(st->inserted);
+    if (metrics.duplicates)
+      metrics.duplicates->inc(st->written - st->inserted);
+    if (refused > 0) {
+      if (metrics.dropped_refused)
+        metrics.dropped_refused->inc(refused);
+      // One line per batch, however many rows were refused.
+      runtime::log::error("telemetry", "telemetry rows refused by the database, dropped; the rest of the batch is stored",
+                          {{"rows", refused}, {"batch", st->batch.size()}, {"drone_id", first_refused->drone_id},
+                           {"seq", first_refused->t.seq}, {"error", st->refused_error}});
+    }
+    for (auto& [ptr, a] : acks) {
+      for (auto seq : a.refused)
+        a.sink->refused(seq);
+      if (a.any_committed)
+        a.sink->committed(a.committed);
+    }
+    st->batch.clear();
+    st->refused.clear();
+    st->refused_error.clear();
+    st->inserted = 0;
+    st->written = 0;
+    return true;
   };
   // Writes until the buffer is empty or the database is unavailable. True when everything is written.
   // Writes what the buffer holds, in batches of at most batch_rows, and returns false when the database is
@@ -288,6 +354,8 @@ caf::behavior telemetry_writer(caf::event_based_actor* self, telemetry_buffer_pt
   self->send(self, tick_atom::value);
   return {
     [=](tick_atom) {
+      if (st->batch.empty() && buffer->rows() == 0)
+        st->link.probe(); // nothing to write: keep /readyz true about PostgreSQL while idle
       drain(drain_mode::tick);
       self->delayed_send(self, std::chrono::milliseconds(st->settings.flush_ms), tick_atom::value);
     },

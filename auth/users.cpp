@@ -132,12 +132,12 @@ user create_user(pqxx::connection& conn, const std::string& name, std::string_vi
   auto hash = checked_hash(password);
   pqxx::work tx{conn};
   auto res = tx.exec_params("INSERT INTO auth.users (name, password_hash, role, groups)"
-                            " VALUES ($1, $2, $3, string_to_array($4, ',')) ON CONFLICT (name) DO NOTHING"
+                            " VALUES ($1, $2, $3, string_to_array($4, ',')) ON CONFLICT DO NOTHING"
                             " RETURNING "
                               + std::string{user_columns},
                             name, hash, std::string{to_string(r)}, joined);
   if (res.empty())
-    throw user_error(user_errc::duplicate, "a user named '" + name + "' exists already");
+    throw user_error(user_errc::duplicate, "a user named '" + name + "' exists already (names are unique regardless of case)");
   auto u = to_user(res[0]);
   if (in_tx)
     in_tx(tx, u, u);

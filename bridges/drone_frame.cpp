@@ -1,9 +1,12 @@
 #include "bridges/drone_frame.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include <simdjson.h>
+
+#include "runtime/text.hpp"
 
 namespace dccs::bridges {
 
@@ -34,11 +37,72 @@ struct range {
   double hi;
 };
 
+/// True when `token` (a scalar's raw text, trailing whitespace included) is a JSON number by RFC 8259's
+/// grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool json_number_syntax(std::string_view token) {
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' || token.back() == '\r'))
+    token.remove_suffix(1);
+  std::size_t i = 0;
+  auto digit = [&](std::size_t k) { return k < token.size() && token[k] >= '0' && token[k] <= '9'; };
+  if (i < token.size() && token[i] == '-')
+    ++i;
+  if (!digit(i))
+    return false;
+  if (token[i] == '0')
+    ++i;
+  else
+    while (digit(i))
+      ++i;
+  if (i < token.size() && token[i] == '.') {
+    ++i;
+    if (!digit(i))
+      return false;
+    while (digit(i))
+      ++i;
+  }
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    if (i < token.size() && (token[i] == '+' || token[i] == '-'))
+      ++i;
+    if (!digit(i))
+      return false;
+    while (digit(i))
+      ++i;
+  }
+  return i == token.size();
+}
+
+/// True when the value `v` is valid JSON: a value that is JSON but of the wrong type or out of range is an
+/// invalid_field, one that is not JSON at all (NaN, Infinity, -Infinity, tru, 01, a lone '-') is malformed.
+bool json_value_syntax(od::value& v) {
+  od::json_type type;
+  if (v.type().get(type) != sj::SUCCESS)
+    return false; // NaN, Infinity: no JSON value starts like that
+  std::string_view raw = v.raw_json_token();
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' || raw.back() == '\r'))
+    raw.remove_suffix(1);
+  switch (type) {
+    case od::json_type::number: return json_number_syntax(raw);
+    case od::json_type::boolean: return raw == "true" || raw == "false";
+    case od::json_type::null: return raw == "null";
+    default: return true; // strings, objects, arrays: their own checks name the field
+  }
+}
+
+/// Records the error for a value that could not be read as the field needs: malformed when the value is
+/// not JSON, else invalid_field with `message`.
+void fail_value(od::value& v, std::string message, drone_frame& out) {
+  if (!json_value_syntax(v))
+    fail(out, "malformed", "frame is not valid JSON (NaN and infinities are not JSON numbers)");
+  else
+    fail(out, "invalid_field", std::move(message));
+}
+
 /// Reads a number within [lo, hi]; records an invalid_field error otherwise.
 bool read_number(od::value& v, std::string_view key, range r, double& dst, drone_frame& out) {
   double x;
   if (v.get_double().get(x) != sj::SUCCESS) {
-    fail(out, "invalid_field", "field '" + std::string{key} + "' must be a number");
+    fail_value(v, "field '" + std::string{key} + "' must be a number", out);
     return false;
   }
   if (!std::isfinite(x) || x < r.lo || x > r.hi) {
@@ -56,9 +120,10 @@ bool read_int(od::value& v, std::string_view key, std::int64_t lo, std::int64_t 
               drone_frame& out) {
   std::int64_t x;
   if (v.get_int64().get(x) != sj::SUCCESS || x < lo || x > hi) {
-    fail(out, "invalid_field",
-         "field '" + std::string{key} + "' must be an integer in [" + std::to_string(lo) + ", "
-           + std::to_string(hi) + "]");
+    fail_value(v,
+               "field '" + std::string{key} + "' must be an integer in [" + std::to_string(lo) + ", "
+                 + std::to_string(hi) + "]",
+               out);
     return false;
   }
   dst = static_cast<std::int32_t>(x);
@@ -68,8 +133,18 @@ bool read_int(od::value& v, std::string_view key, std::int64_t lo, std::int64_t 
 bool read_string(od::value& v, std::string_view key, std::size_t min_len, std::size_t max_len,
                  std::string& dst, drone_frame& out) {
   std::string_view s;
-  if (v.get_string().get(s) != sj::SUCCESS) {
-    fail(out, "invalid_field", "field '" + std::string{key} + "' must be a string");
+  auto e = v.get_string().get(s);
+  if (e == sj::STRING_ERROR) { // a broken escape or a lone UTF-16 surrogate (\ud800)
+    fail(out, "invalid_field", "field '" + std::string{key} + "' must be valid Unicode text");
+    return false;
+  }
+  if (e != sj::SUCCESS) {
+    fail_value(v, "field '" + std::string{key} + "' must be a string", out);
+    return false;
+  }
+  // What the database would refuse is refused here, for this frame alone (a NUL is legal JSON, "\u0000").
+  if (!runtime::valid_text(s)) {
+    fail(out, "invalid_field", "field '" + std::string{key} + "' must be UTF-8 text without NUL characters");
     return false;
   }
   if (s.size() < min_len || s.size() > max_len) {
@@ -128,7 +203,11 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
     if (key == "type") {
       std::string_view s;
       if (v.get_string().get(s) != sj::SUCCESS) {
-        fail(out, "invalid_field", "field 'type' must be a string");
+        fail_value(v, "field 'type' must be a string", out);
+        return;
+      }
+      if (!runtime::valid_text(s)) {
+        fail(out, "invalid_field", "field 'type' must be UTF-8 text without NUL characters");
         return;
       }
       // The parser's string buffer stays valid until the next document: copy into the output struct.
@@ -139,7 +218,7 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
       std::uint64_t x;
       ok = v.get_uint64().get(x) == sj::SUCCESS && x <= (std::uint64_t{1} << 63) - 1;
       if (!ok) {
-        fail(out, "invalid_field", "field 'seq' must be an unsigned integer");
+        fail_value(v, "field 'seq' must be an unsigned integer", out);
         return;
       }
       t.seq = x;
@@ -171,7 +250,7 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
     } else if (key == "armed") {
       bool b;
       if (v.get_bool().get(b) != sj::SUCCESS) {
-        fail(out, "invalid_field", "field 'armed' must be true or false");
+        fail_value(v, "field 'armed' must be true or false", out);
         return;
       }
       t.armed = b;
@@ -213,7 +292,7 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
     } else if (key == "ack") {
       bool b = false;
       if (v.get_bool().get(b) != sj::SUCCESS) {
-        fail(out, "invalid_field", "field 'ack' must be true or false");
+        fail_value(v, "field 'ack' must be true or false", out);
         return;
       }
       out.ack = b;
@@ -250,7 +329,10 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
     }
     out.kind = drone_frame::hello;
   } else {
-    std::string shown{type.substr(0, 32)};
+    auto cut = std::min<std::size_t>(type.size(), 32);
+    while (cut > 0 && cut < type.size() && (static_cast<unsigned char>(type[cut]) & 0xC0) == 0x80)
+      --cut; // never split a UTF-8 sequence: the error frame stays valid UTF-8
+    std::string shown{type.substr(0, cut)};
     fail(out, "unknown_type", "unknown frame type '" + shown + "'");
     return;
   }

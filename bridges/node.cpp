@@ -32,6 +32,7 @@ bool node::start(std::string& error) {
   ds.lost_after_ms = cfg_.integer("drone.lost_after_ms");
   ds.max_restarts = static_cast<std::size_t>(cfg_.integer("drone.max_restarts"));
   ds.restart_window_ms = cfg_.integer("drone.restart_window_ms");
+  ds.passivate_after_ms = cfg_.integer("drone.passivate_after_s") * 1000;
   actors::actor_metrics am;
   am.drone_restarts = &metrics_.make_counter("dccs_drone_restarts_total", "drone actor restarts");
   am.drone_escalations =
@@ -41,6 +42,8 @@ bool node::start(std::string& error) {
   am.operator_events_dropped =
     &metrics_.make_counter("dccs_operator_events_dropped_total", "status events dropped for slow operators");
   am.drone_actors = &metrics_.make_gauge("dccs_drone_actors", "active drone actors");
+  am.drones_passivated = &metrics_.make_counter(
+    "dccs_drones_passivated_total", "drone actors stopped after drone.passivate_after_s without a connection");
   auto board = std::make_shared<actors::board>(1000 / cfg_.integer("hub.rate"));
   hub_ = system_->spawn(actors::hub_actor, board, static_cast<int>(cfg_.integer("hub.flush_ms")));
   directory_ = system_->spawn(actors::directory_actor, board, ds, am);
@@ -55,6 +58,8 @@ bool node::start(std::string& error) {
   actors::fleet_metrics fm;
   fm.refused = &metrics_.make_counter("dccs_drones_refused_total", "hellos refused: drone not registered");
   fm.registered = &metrics_.make_counter("dccs_drones_registered_total", "drones registered automatically at hello");
+  fm.register_refused = &metrics_.make_counter("dccs_drones_register_refused_total",
+                                               "drones the database refused to register at hello (skipped)");
   fm.redis_writes = &metrics_.make_counter("dccs_redis_writes_total", "drone states written to Redis");
   fm.redis_skipped = &metrics_.make_counter("dccs_redis_skipped_total",
                                             "drone state writes skipped because Redis was unavailable");
@@ -135,8 +140,12 @@ bool node::start(std::string& error) {
     tm.committed = &metrics_.make_counter("dccs_telemetry_rows_committed_total", "telemetry rows committed");
     tm.duplicates = &metrics_.make_counter("dccs_telemetry_rows_duplicate_total",
                                            "telemetry rows already stored (resent frames), not stored again");
-    tm.dropped = &metrics_.make_counter("dccs_telemetry_rows_dropped_total",
-                                        "best-effort telemetry rows dropped because the buffer was full");
+    // One family, by reason: buffer_full (best-effort rows, the oldest first, while PostgreSQL is slow or down and
+    // the buffer reached telemetry.buffer_bytes), refused (rows the database refused for their content).
+    static const char* dropped_help = "telemetry rows never stored, by reason: buffer_full (best-effort rows dropped"
+                                      " while the buffer was full), refused (the database refused the row)";
+    tm.dropped = &metrics_.make_counter("dccs_telemetry_rows_dropped_total", dropped_help, "reason=\"buffer_full\"");
+    tm.dropped_refused = &metrics_.make_counter("dccs_telemetry_rows_dropped_total", dropped_help, "reason=\"refused\"");
     tm.refused = &metrics_.make_counter("dccs_telemetry_rows_refused_total",
                                         "acknowledged telemetry rows refused because the buffer was full");
     tm.batches = &metrics_.make_counter("dccs_telemetry_batches_total", "telemetry transactions committed");

@@ -20,6 +20,7 @@
 #include "actors/actors.hpp"
 #include "actors/drone_json.hpp"
 #include "actors/fleet_store.hpp"
+#include "actors/list_page.hpp"
 #include "actors/telemetry_store.hpp"
 #include "auth/jwt.hpp"
 #include "bridges/drone_frame.hpp"
@@ -487,6 +488,16 @@ public:
       std::string frame = "{\"type\":\"ack\",\"seq\":";
       frame += std::to_string(seq);
       frame += '}';
+      self->write(std::move(frame));
+    });
+  }
+
+  void refused(std::uint64_t seq) override {
+    // Written like an ack (never dropped): the drone must learn of it before any ack that passes this seq.
+    net::post(ws_.get_executor(), [self = shared_from_this(), seq] {
+      std::string frame = "{\"type\":\"error\",\"code\":\"storage_refused\",\"seq\":";
+      frame += std::to_string(seq);
+      frame += ",\"message\":\"the database refused this frame; it is not stored and acks do not cover it\"}";
       self->write(std::move(frame));
     });
   }
@@ -1007,8 +1018,10 @@ private:
         auto* health = srv_->services.health;
         if (health == nullptr)
           return send(make(http::status::ok, "{\"status\":\"ready\"}"));
+        // Until every dependency has been reached (or has refused) once, the node is still starting: 503.
+        bool starting = health->starting();
         std::string body = "{\"status\":\"";
-        body += health->degraded() ? "degraded" : "ready";
+        body += starting ? "starting" : health->degraded() ? "degraded" : "ready";
         body += "\",\"dependencies\":";
         body += health->json();
         if (srv_->services.telemetry) {
@@ -1023,7 +1036,7 @@ private:
           body += '}';
         }
         body += '}';
-        return send(make(http::status::ok, std::move(body)));
+        return send(make(starting ? http::status::service_unavailable : http::status::ok, std::move(body)));
       }
       return send(make(http::status::service_unavailable,
                        srv_->stopping ? "{\"status\":\"stopping\"}" : "{\"status\":\"starting\"}"));
@@ -1138,7 +1151,7 @@ private:
     auto& fleet = srv_->services.fleet;
     if (path == drones_prefix || path == "/api/v1/drones/") {
       if (read_only)
-        return fleet ? ask(fleet, actors::list_atom::value, make_query("", "")) : list_drones(*who);
+        return fleet ? ask(fleet, actors::list_atom::value, make_query("", "")) : list_drones(*who, query);
       if (method == http::verb::post)
         return fleet ? ask(fleet, actors::create_atom::value, make_query("", "")) : storage_disabled();
       return not_allowed("GET, HEAD, POST");
@@ -1364,18 +1377,21 @@ private:
   // The request actors take their inputs as spawn arguments, not captures: CAF 0.17 dereferences a null
   // argument tuple when a function-based actor is spawned without arguments (UBSan reports it).
   // Without a registry (db.enabled = false) the hub answers, within the caller's groups.
-  void list_drones(const auth::principal& who) {
+  void list_drones(const auth::principal& who, std::string_view query) {
+    actors::list_page page;
+    if (auto bad = actors::parse_list_page(query, page))
+      return send(make(http::status::bad_request, json_error("invalid_parameter", bad->second)));
     actors::subscription scope;
     scope.scope = auth::read_scope(who);
     srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor hub,
-                       actors::subscription scope) {
-      a->request(hub, std::chrono::seconds(5), actors::list_atom::value, scope)
+                       actors::subscription scope, std::uint64_t limit, std::string after) {
+      a->request(hub, std::chrono::seconds(5), actors::list_atom::value, scope, limit, std::move(after))
         .then([self](std::string& body) { self->send_later(http::status::ok, std::move(body)); },
               [self](caf::error& err) {
                 self->send_later(http::status::service_unavailable,
                                  json_error("unavailable", "fleet state unavailable: " + caf::to_string(err)));
               });
-    }, shared_from_this(), srv_->hub, std::move(scope));
+    }, shared_from_this(), srv_->hub, std::move(scope), std::uint64_t{page.limit}, std::move(page.after));
   }
 
   void get_drone(std::string id, const auth::principal& who) {

@@ -97,6 +97,10 @@ const std::vector<option_spec>& option_specs() {
      1000},
     {"drone.restart_window_ms", ot::integer, "60000", "window for counting drone actor restarts", 1,
      86400000},
+    {"drone.passivate_after_s", ot::integer, "600",
+     "a drone with no connection for this long leaves memory (its actor stops; its state stays in Redis and "
+     "PostgreSQL); 0 never",
+     0, 31536000},
     {"hub.rate", ot::integer, "10", "updates per drone per second pushed to each operator (coalesced)", 1,
      1000},
     {"hub.flush_ms", ot::integer, "5", "longest wait to gather changed drones into one operator frame, ms", 1,

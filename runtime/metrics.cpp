@@ -37,11 +37,12 @@ histogram& metrics::make_histogram(std::string name, std::string help, std::vect
   return e.value;
 }
 
-counter& metrics::make_counter(std::string name, std::string help) {
+counter& metrics::make_counter(std::string name, std::string help, std::string labels) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto& e = counters_.emplace_back();
   e.name = std::move(name);
   e.help = std::move(help);
+  e.labels = std::move(labels);
   return e.value;
 }
 
@@ -56,9 +57,23 @@ gauge& metrics::make_gauge(std::string name, std::string help) {
 std::string metrics::render() const {
   std::lock_guard<std::mutex> guard{mtx_};
   std::string out;
-  for (auto& e : counters_) {
-    out += "# HELP " + e.name + " " + e.help + "\n# TYPE " + e.name + " counter\n";
-    out += e.name + " " + std::to_string(e.value.value()) + "\n";
+  // A family's samples follow its HELP and TYPE lines: counters that share a name are rendered together.
+  std::vector<bool> done(counters_.size());
+  for (std::size_t i = 0; i < counters_.size(); ++i) {
+    if (done[i])
+      continue;
+    auto& first = counters_[i];
+    out += "# HELP " + first.name + " " + first.help + "\n# TYPE " + first.name + " counter\n";
+    for (std::size_t j = i; j < counters_.size(); ++j) {
+      auto& e = counters_[j];
+      if (done[j] || e.name != first.name)
+        continue;
+      done[j] = true;
+      out += e.name;
+      if (!e.labels.empty())
+        out += "{" + e.labels + "}";
+      out += " " + std::to_string(e.value.value()) + "\n";
+    }
   }
   for (auto& e : gauges_) {
     out += "# HELP " + e.name + " " + e.help + "\n# TYPE " + e.name + " gauge\n";

@@ -52,7 +52,9 @@ private:
 /// are created once at startup and live as long as the registry; references to them stay valid.
 class metrics {
 public:
-  counter& make_counter(std::string name, std::string help);
+  /// `labels`: empty, or Prometheus labels without braces (`reason="buffer_full"`): counters of one name with
+  /// different labels are one family, rendered under one HELP and TYPE (the help of the first).
+  counter& make_counter(std::string name, std::string help, std::string labels = {});
   gauge& make_gauge(std::string name, std::string help);
   histogram& make_histogram(std::string name, std::string help, std::vector<double> bounds_ms);
 
@@ -65,6 +67,7 @@ private:
     std::string name;
     std::string help;
     T value;
+    std::string labels;
   };
   mutable std::mutex mtx_;
   std::deque<entry<counter>> counters_;

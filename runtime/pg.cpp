@@ -47,6 +47,11 @@ std::string node_health::json() const {
   return out;
 }
 
+bool node_health::starting() const {
+  auto unknown = [](const dependency_health& d) { return d.state.load() == dependency_health::connecting; };
+  return unknown(fleet_db) || unknown(telemetry_db) || unknown(redis);
+}
+
 bool node_health::degraded() const {
   auto bad = [](const dependency_health& d) { return d.state.load() == dependency_health::down; };
   return bad(fleet_db) || bad(telemetry_db) || bad(redis);
@@ -114,6 +119,50 @@ void pg_link::drop(const std::string& why) {
   logged_down_ = true;
   delay_ms_ = 0;
   next_attempt_ms_ = 0; // the first reconnect is immediate
+}
+
+std::int64_t pg_link::now_ms() {
+  return mono_ms();
+}
+
+bool pg_link::lost_before_commit(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const pqxx::in_doubt_error&) {
+    return false;
+  } catch (const pqxx::broken_connection& x) {
+    drop(x.what());
+    return true;
+  } catch (const pqxx::sql_error& x) {
+    // The server ended the session (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now) or
+    // the connection failed (class 08).
+    auto state = x.sqlstate();
+    if (state.rfind("57P0", 0) == 0 || state.rfind("08", 0) == 0 || (conn_ && !conn_->is_open())) {
+      drop(x.what());
+      return true;
+    }
+    return false;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool pg_link::probe(std::int64_t idle_ms) {
+  try {
+    bool fresh = !conn_;
+    if (!fresh && mono_ms() - last_used_ms_ < idle_ms)
+      return true;
+    run([&](pqxx::connection& conn) {
+      if (!fresh) {
+        pqxx::nontransaction tx{conn};
+        tx.exec("SELECT 1");
+      }
+      return 0;
+    });
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 void pg_link::rethrow_typed(std::exception_ptr e) {

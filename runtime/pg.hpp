@@ -53,6 +53,8 @@ struct node_health {
   std::string json() const;
   /// True when something the node is configured to use is down.
   bool degraded() const;
+  /// True while a dependency the node is configured to use has not been reached or refused yet (first contact).
+  bool starting() const;
 };
 
 /// Settings of one role's connection.
@@ -78,16 +80,31 @@ public:
 
   pqxx::connection& get();
 
-  /// Runs `f(conn)`; converts exceptions to db_error (dropping the connection when it broke).
+  /// Runs `f(conn)`; converts exceptions to db_error (dropping the connection when it broke). A connection
+  /// found dead on the first try (the server restarted while this worker was idle) is re-established and `f`
+  /// runs once more: nothing of a transaction that never reached its commit was kept, so the caller sees the
+  /// database as it is now instead of a 503 for a connection it did not know was gone. Lost during a commit
+  /// (outcome unknown) is never retried.
   template <class F>
   auto run(F&& f) -> decltype(f(std::declval<pqxx::connection&>())) {
-    auto& conn = get();
-    try {
-      return f(conn);
-    } catch (...) {
-      rethrow_typed(std::current_exception());
+    for (int attempt = 0;; ++attempt) {
+      auto& conn = get();
+      last_used_ms_ = now_ms();
+      try {
+        return f(conn);
+      } catch (...) {
+        auto e = std::current_exception();
+        if (attempt == 0 && lost_before_commit(e))
+          continue;
+        rethrow_typed(e);
+      }
     }
   }
+
+  /// For a worker with nothing to do: connects when there is no connection (and the backoff allows), and,
+  /// when the connection has been idle for `idle_ms`, checks it with `SELECT 1`. Keeps the dependency's health
+  /// true for /readyz while no work comes. Returns true when the database answered. Never throws.
+  bool probe(std::int64_t idle_ms = 2000);
 
   bool connected() const { return conn_ != nullptr; }
 
@@ -112,6 +129,10 @@ private:
   std::unique_ptr<pqxx::connection> conn_;
   std::uint64_t generation_ = 0;
   std::int64_t next_attempt_ms_ = 0;
+  std::int64_t last_used_ms_ = 0;
+  static std::int64_t now_ms();
+  /// True (and the connection dropped) when `e` says the connection was lost outside a commit.
+  bool lost_before_commit(std::exception_ptr e);
   std::int64_t delay_ms_ = 0;
   bool logged_down_ = false;
 };

@@ -137,6 +137,12 @@ TEST_CASE("users: invalid names, groups and passwords, and duplicates are refuse
     CHECK(e.code() == dccs::runtime::db_errc::conflict); // as pg_link::run passes it on
     CHECK(std::string{e.what()}.find("another long password") == std::string::npos);
   }
+  // Names are unique regardless of case: "Carol" is taken by "carol", and nothing of hers changed.
+  CHECK(reason_of([&] { create_user(a.conn, "Carol", "another long password", role::admin); })
+        == user_errc::duplicate);
+  CHECK(reason_of([&] { create_user(a.conn, "CAROL", "another long password", role::admin); })
+        == user_errc::duplicate);
+  CHECK(authenticate(a.conn, "carol", "carol's long password"));
   for (auto name : {"", "with space", "semi;colon", "ünïcode", "x'y"})
     CHECK(reason_of([&] { create_user(a.conn, name, "a long enough password", role::viewer); })
           == user_errc::invalid);

@@ -93,9 +93,34 @@ TEST_CASE("the malformed-frame corpus is refused with the right error, naming th
     {with(R"("lat":90.0001)"), {"", "invalid_field", "lat"}},
     {with(R"("lat":-91)"), {"", "invalid_field", "lat"}},
     {with(R"("lat":"47")"), {"", "invalid_field", "lat"}},
-    {with(R"("lat":NaN)"), {"", "", ""}},
+    // NaN and infinities are not JSON (docs/protocol.md): malformed, like any other token that is not JSON.
+    {with(R"("lat":NaN)"), {"", "malformed", "JSON"}},
+    {with(R"("lat":Infinity)"), {"", "malformed", "JSON"}},
+    {with(R"("lat":-Infinity)"), {"", "malformed", "JSON"}},
+    {with(R"("lat":nan)"), {"", "malformed", "JSON"}},
+    {with(R"("lat":-)"), {"", "malformed", "JSON"}},
+    {with(R"("lat":01)"), {"", "malformed", "JSON"}},
+    {R"({"type":"telemetry","armed":tru})", {"", "malformed", "JSON"}},
+    {R"({"type":"telemetry","sats":Infinity})", {"", "malformed", "JSON"}},
+    {R"({"type":NaN})", {"", "malformed", "JSON"}},
     {with(R"("lat":null)"), {"", "invalid_field", "lat"}},
-    {with(R"("lat":1e400)"), {"", "", ""}},
+    {with(R"("lat":1e400)"), {"", "invalid_field", "lat"}}, // JSON, but beyond any double
+    // What PostgreSQL's text refuses is refused at the edge, for this frame alone: a NUL ("\u0000" is
+    // legal JSON), a lone UTF-16 surrogate; raw bytes that are not UTF-8 are not JSON at all.
+    {R"({"type":"telemetry","mode":"A\u0000B"})", {"", "invalid_field", "mode"}},
+    {R"({"type":"telemetry","mode":"\u0000"})", {"", "invalid_field", "mode"}},
+    {R"({"type":"telemetry","mode":"\ud800"})", {"", "invalid_field", "mode"}},
+    {R"({"type":"telemetry","mode":"\udc00x"})", {"", "invalid_field", "mode"}},
+    {R"({"type":"telemetry","mode":"bad \q escape"})", {"", "invalid_field", "mode"}},
+    {"{\"type\":\"telemetry\",\"mode\":\"A\xff\"}", {"", "malformed", "JSON"}},
+    {"{\"type\":\"telemetry\",\"mode\":\"\xc3\x28\"}", {"", "malformed", "JSON"}},
+    {"{\"type\":\"telemetry\",\"mode\":\"\xed\xa0\x80\"}", {"", "malformed", "JSON"}},
+    {R"({"type":"hello","drone_id":"d1","model":"X\u0000"})", {"", "invalid_field", "model"}},
+    {R"({"type":"hello","drone_id":"d1","fw":"\u0000"})", {"", "invalid_field", "fw"}},
+    {R"({"type":"hello","drone_id":"d1","secret":"s\u0000"})", {"", "invalid_field", "secret"}},
+    {R"({"type":"tele\u0000metry"})", {"", "invalid_field", "type"}},
+    {R"({"type":"hello","drone_id":"."})", {"", "invalid_field", "drone_id"}},
+    {R"({"type":"hello","drone_id":".."})", {"", "invalid_field", "drone_id"}},
     {R"({"type":"telemetry","seq":-1})", {"", "invalid_field", "seq"}},
     {R"({"type":"telemetry","seq":1.5})", {"", "invalid_field", "seq"}},
     {R"({"type":"telemetry","battery":-1})", {"", "invalid_field", "battery"}},
@@ -130,4 +155,16 @@ TEST_CASE("a parse failure leaves no state behind for the next frame") {
   CHECK(f.kind == drone_frame::telemetry);
   CHECK(f.error_code.empty());
   CHECK(f.error_message.empty());
+}
+
+TEST_CASE("string fields keep any valid UTF-8 text, and an unknown type is echoed without splitting a character") {
+  auto f = parse("{\"type\":\"telemetry\",\"seq\":1,\"ts\":1,\"lat\":1,\"lon\":8,\"alt\":1,\"heading\":1,"
+                 "\"speed\":1,\"vspeed\":1,\"battery\":50,\"armed\":true,\"mode\":\"\xc3\xa9t\xc3\xa9 \\u00e9 \xf0\x9f\x9a\x81\"}");
+  REQUIRE(f.kind == drone_frame::telemetry);
+  CHECK(f.t.mode == "\xc3\xa9t\xc3\xa9 \xc3\xa9 \xf0\x9f\x9a\x81");
+  // 31 ASCII characters, then a two-byte character across the 32-byte cut.
+  auto u = parse("{\"type\":\"" + std::string(31, 'x') + "\xc3\xa9\"}");
+  REQUIRE(u.kind == drone_frame::invalid);
+  CHECK(u.error_code == "unknown_type");
+  CHECK(u.error_message.find("\xc3") == std::string::npos);
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/support/client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/operator_view.hpp"
 #include "tests/support/test_node.hpp"
 
@@ -28,8 +29,9 @@ TEST_CASE("health, readiness, metrics and JSON errors") {
   auto health = http_get(p, "/healthz");
   CHECK(health.status == 200);
   CHECK(health.json()["node"] == "test-node");
-  auto ready = http_get(p, "/readyz");
-  CHECK(ready.status == 200);
+  // 503 "starting" until the node has reached its database once (at start, without waiting for a drone).
+  http_result ready;
+  CHECK(eventually([&] { return (ready = http_get(p, "/readyz")).status == 200; }));
   CHECK(ready.json()["status"] == "ready");
   check_json_error(http_get(p, "/metrics"), 401, "unauthorized"); // metrics are for admins (http.metrics_public)
   check_json_error(http_get(p, "/metrics", node.bearer(node.token("viewer", {"default"}))), 403, "forbidden");

@@ -180,7 +180,7 @@ TEST_CASE("PostgreSQL cut during ingest: the live view goes on, rows wait, and a
     CHECK(r["telemetry_buffer"]["bytes"].get<long long>() > 0);
   }
   CHECK(node.metric("dccs_telemetry_rows_committed_total") == drones_n * frames / 2);
-  CHECK(node.metric("dccs_telemetry_rows_dropped_total") == 0);
+  CHECK(node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}") == 0);
 
   proxy->up();
   long long committed = 0;
@@ -189,10 +189,10 @@ TEST_CASE("PostgreSQL cut during ingest: the live view goes on, rows wait, and a
     return committed == drones_n * frames && buffer_rows(port) == 0;
   });
   INFO("committed " << committed << ", duplicates " << node.metric("dccs_telemetry_rows_duplicate_total")
-                    << ", dropped " << node.metric("dccs_telemetry_rows_dropped_total") << ", failures "
+                    << ", dropped " << node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}") << ", failures "
                     << node.metric("dccs_telemetry_write_failures_total"));
   REQUIRE(drained);
-  CHECK(node.metric("dccs_telemetry_rows_dropped_total") == 0);
+  CHECK(node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}") == 0);
   CHECK(node.metric("dccs_telemetry_write_failures_total") > 0);
 
   // Straight from the database, not through the proxy.
@@ -236,7 +236,7 @@ TEST_CASE("a bounded buffer: past its bound the oldest best-effort rows are drop
   for (long long s = 12; s <= last; ++s)
     send(s);
   REQUIRE(eventually([&] { return rest_seq(node, "bounded") == last; })); // every frame handled
-  auto dropped = node.metric("dccs_telemetry_rows_dropped_total");
+  auto dropped = node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}");
   CHECK(dropped > 0);
   {
     auto [status, r] = readyz(port);
@@ -252,12 +252,12 @@ TEST_CASE("a bounded buffer: past its bound the oldest best-effort rows are drop
 
   proxy->up();
   REQUIRE(eventually([&] {
-    return node.metric("dccs_telemetry_rows_committed_total") + node.metric("dccs_telemetry_rows_dropped_total")
+    return node.metric("dccs_telemetry_rows_committed_total") + node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}")
              == last
            && buffer_rows(port) == 0;
   }));
   auto committed = node.metric("dccs_telemetry_rows_committed_total");
-  dropped = node.metric("dccs_telemetry_rows_dropped_total");
+  dropped = node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}");
   CHECK(committed + dropped == last);
   CHECK(node.metric("dccs_telemetry_rows_duplicate_total") == 0);
 
@@ -298,7 +298,7 @@ TEST_CASE("an acknowledged drone gets no ack while PostgreSQL is down, is closed
   for (long long s = 6; s <= 105; ++s)
     best->send(telemetry_frame(static_cast<std::uint64_t>(s), 46, 9));
   REQUIRE(eventually([&] { return rest_seq(node, "best") == 105; }));
-  REQUIRE(node.metric("dccs_telemetry_rows_dropped_total") == 0);
+  REQUIRE(node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}") == 0);
 
   // The acknowledged drone sends until the node closes it (it keeps every frame not acknowledged).
   long long last_sent = 2;
@@ -324,7 +324,7 @@ TEST_CASE("an acknowledged drone gets no ack while PostgreSQL is down, is closed
   CHECK(node.metric("dccs_drone_backlog_closed_total") == 1);
   CHECK(node.metric("dccs_telemetry_rows_refused_total") >= 1);
   // Every best-effort row was dropped before an acknowledged row was refused.
-  CHECK(node.metric("dccs_telemetry_rows_dropped_total") == 100);
+  CHECK(node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}") == 100);
   CHECK(node.metric("dccs_telemetry_rows_committed_total") == 6);
 
   proxy->up();
@@ -502,11 +502,11 @@ TEST_CASE("telemetry sent while the node starts (and maintains partitions) is st
   }
   REQUIRE(maintained);
   REQUIRE(eventually([&] {
-    return node.metric("dccs_telemetry_rows_committed_total") + node.metric("dccs_telemetry_rows_dropped_total")
+    return node.metric("dccs_telemetry_rows_committed_total") + node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}")
              == drones_n * seq
            && buffer_rows(port) == 0;
   }));
-  CHECK(node.metric("dccs_telemetry_rows_dropped_total") == 0);
+  CHECK(node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}") == 0);
   for (int i = 0; i < drones_n; ++i)
     CHECK(stored_seqs(node.db_url(), "early-" + std::to_string(i)) == range(1, seq));
 }

@@ -90,7 +90,7 @@ TEST_CASE("the writer stores every telemetry frame with the values the drone sen
     CHECK(r[11].as<bool>());
   }
   CHECK(node.metric("dccs_telemetry_rows_committed_total") == n);
-  CHECK(node.metric("dccs_telemetry_rows_dropped_total") == 0);
+  CHECK(node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}") == 0);
 }
 
 TEST_CASE("a full batch is written at once, without waiting for the flush interval") {
@@ -196,7 +196,7 @@ TEST_CASE("PostgreSQL stopped and restarted during ingest: the buffer drains and
   pg.start();
   send(100);
   REQUIRE(eventually([&] { return node.metric("dccs_telemetry_rows_committed_total") == 300; }));
-  CHECK(node.metric("dccs_telemetry_rows_dropped_total") == 0);
+  CHECK(node.metric("dccs_telemetry_rows_dropped_total{reason=\"buffer_full\"}") == 0);
   CHECK(node.metric("dccs_telemetry_write_failures_total") > 0);
   CHECK(count(pg.url(), "SELECT count(*) FROM telemetry.samples WHERE drone_id = 'restart-1'") == 300);
   CHECK(count(pg.url(), "SELECT count(DISTINCT seq) FROM telemetry.samples WHERE seq BETWEEN 1 AND 300") == 300);

@@ -1,0 +1,55 @@
+#pragma once
+/// What PostgreSQL's text (and jsonb) accept, checked at the edge: a string that fails here is refused with
+/// `invalid_field` / 400 before it can reach a batch and make the database refuse the whole of it.
+
+#include <cstdint>
+#include <string_view>
+
+namespace dccs::runtime {
+
+/// True when `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no UTF-16 surrogates, nothing above
+/// U+10FFFF) and holds no NUL byte: exactly the strings a UTF-8 PostgreSQL database stores in a text column.
+/// (JSON parsers turn "\u0000" into a NUL byte; PostgreSQL refuses it in text, COPY and jsonb alike.)
+inline bool valid_text(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    unsigned c = *p;
+    if (c < 0x80) {
+      if (c == 0)
+        return false;
+      ++p;
+      continue;
+    }
+    int n;
+    unsigned lo = 0x80, hi = 0xBF; // the allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0)
+        lo = 0xA0; // overlong
+      else if (c == 0xED)
+        hi = 0x9F; // surrogates U+D800..U+DFFF
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0)
+        lo = 0x90; // overlong
+      else if (c == 0xF4)
+        hi = 0x8F; // above U+10FFFF
+    } else {
+      return false; // a continuation byte first, C0/C1 (overlong), or F5..FF
+    }
+    if (end - p <= n)
+      return false;
+    if (p[1] < lo || p[1] > hi)
+      return false;
+    for (int i = 2; i <= n; ++i)
+      if ((p[i] & 0xC0) != 0x80)
+        return false;
+    p += n + 1;
+  }
+  return true;
+}
+
+} // namespace dccs::runtime
