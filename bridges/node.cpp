@@ -1,5 +1,7 @@
 #include "bridges/node.hpp"
 
+#include <sys/resource.h>
+
 #include <caf/all.hpp>
 
 #include "actors/actors.hpp"
@@ -15,6 +17,28 @@
 
 namespace dccs::bridges {
 
+namespace {
+
+/// Raises the soft limit of open file descriptors to the hard limit (every connection is one; the default soft
+/// limit, often 1024, is far below what a node serves) and logs what it is now.
+void raise_descriptor_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return;
+  auto before = rl.rlim_cur;
+  if (rl.rlim_cur != rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      rl = raised;
+  }
+  auto show = [](rlim_t v) { return v == RLIM_INFINITY ? nlohmann::json("unlimited") : nlohmann::json(v); };
+  runtime::log::info("node", "file descriptor limit", {{"limit", show(rl.rlim_cur)}, {"hard", show(rl.rlim_max)},
+                                                       {"was", show(before)}});
+}
+
+} // namespace
+
 node::node(runtime::config cfg) : cfg_(std::move(cfg)) {
 }
 
@@ -23,6 +47,7 @@ node::~node() {
 }
 
 bool node::start(std::string& error) {
+  raise_descriptor_limit(); // before the limits of the HTTP port are derived from it
   auto sys_cfg = std::make_unique<runtime::node_system_config>(cfg_);
   actors::add_message_types(*sys_cfg);
   sys_cfg_ = std::move(sys_cfg);

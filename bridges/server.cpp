@@ -2,9 +2,12 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <fcntl.h>
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
@@ -23,7 +26,11 @@
 #include "actors/list_page.hpp"
 #include "actors/telemetry_store.hpp"
 #include "auth/jwt.hpp"
+#include "bridges/close_code_filter.hpp"
+#include "bridges/connection_gate.hpp"
 #include "bridges/drone_frame.hpp"
+#include "bridges/http_request.hpp"
+#include "bridges/static_files.hpp"
 #include "bridges/operator_frame.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
@@ -75,6 +82,10 @@ server_settings server_settings::from(const runtime::config& cfg) {
   s.static_dir = cfg.str("http.static_dir");
   s.max_body = static_cast<std::size_t>(cfg.integer("http.max_body"));
   s.backlog = static_cast<int>(cfg.integer("http.backlog"));
+  s.reserve_connections = static_cast<std::size_t>(cfg.integer("http.reserve_connections"));
+  auto max_connections = cfg.integer("http.max_connections");
+  s.max_connections = max_connections > 0 ? static_cast<std::size_t>(max_connections)
+                                          : automatic_max_connections(descriptor_limit(), s.reserve_connections);
   s.drone_max_frame = static_cast<std::size_t>(cfg.integer("drone.max_frame"));
   s.drone_max_rate = static_cast<double>(cfg.integer("drone.max_rate"));
   s.drone_burst = static_cast<double>(cfg.integer("drone.burst"));
@@ -107,6 +118,41 @@ public:
   virtual void revalidate(std::int64_t now_s) {}
 };
 
+/// A connection in the reserve (past http.max_connections) that has not sent its request yet: when the reserve
+/// is full, the oldest of them is closed to make room for a new connection (an idle client cannot keep health
+/// checks and operators out).
+class reserve_waiter {
+public:
+  virtual ~reserve_waiter() = default;
+  /// Ends the wait: true for the first caller only (the connection itself when its request arrived, or the
+  /// server that evicts it).
+  bool claim() { return waiting_.exchange(false); }
+  /// Closes the connection (from any thread; after a successful claim()).
+  virtual void evict() = 0;
+
+private:
+  std::atomic<bool> waiting_{true};
+};
+
+/// Answers a connection the node cannot take with a 503 (without reading its request: the answer fits in an
+/// empty socket buffer) and shuts it down; the caller closes it.
+void refuse_connection(int fd) {
+  static const std::string answer = [] {
+    std::string body = "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"the node has no room for "
+                       "another connection, try again later\"}}";
+    return "HTTP/1.1 503 Service Unavailable\r\nServer: dccs\r\nContent-Type: application/json\r\n"
+           "Cache-Control: no-store\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: "
+           + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  [[maybe_unused]] auto sent = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::shutdown(fd, SHUT_WR);
+  // Read what the client already sent: closing a socket with unread data resets the connection, and the reset
+  // can overtake the answer.
+  char scratch[4096];
+  for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0; ++i) {
+  }
+}
+
 } // namespace
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
@@ -129,7 +175,23 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                                               "refused access tokens not written to the audit log (over 20/s)")),
       drones_connected(m.make_gauge("dccs_drone_connections", "open drone WebSockets")),
       operators_connected(m.make_gauge("dccs_operator_connections", "open operator WebSockets")),
-      actor_metrics_(am), metrics(m) {
+      connections_refused(m.make_counter("dccs_http_connections_refused_total",
+                                         "connections answered 503 too_many_connections and closed: past "
+                                         "http.max_connections and its reserve, or while out of file descriptors")),
+      reserve_refused(m.make_counter("dccs_http_reserve_refused_total",
+                                     "requests on a reserve connection that the reserve does not serve (503)")),
+      reserve_evicted(m.make_counter("dccs_http_reserve_evicted_total",
+                                     "reserve connections closed before their request to make room for a new one")),
+      accept_errors(m.make_counter("dccs_http_accept_errors_total",
+                                   "failed accepts (EMFILE, ENFILE, ...); out of descriptors, accepting pauses 50 ms")),
+      gate(this->settings.max_connections, this->settings.reserve_connections,
+           &m.make_gauge("dccs_http_connections", "open connections of the HTTP port (HTTP and WebSocket)")),
+      static_dir(this->settings.static_dir), actor_metrics_(am), metrics(m) {
+  }
+
+  ~impl() {
+    if (spare_fd >= 0)
+      ::close(spare_fd);
   }
 
   caf::actor_system& sys;
@@ -160,6 +222,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   runtime::counter& tokens_refused_unaudited;
   runtime::gauge& drones_connected;
   runtime::gauge& operators_connected;
+  runtime::counter& connections_refused;
+  runtime::counter& reserve_refused;
+  runtime::counter& reserve_evicted;
+  runtime::counter& accept_errors;
+  connection_gate gate;
+  const static_files static_dir;
   actors::actor_metrics actor_metrics_;
   runtime::metrics& metrics;
 
@@ -174,7 +242,48 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       registry_empty.notify_all();
   }
 
+  // -- the accept loop: the connection cap, the reserve, and running out of file descriptors --
+
   void do_accept();
+  /// A new connection: regular, in the reserve, or refused.
+  void admit(tcp::socket socket);
+  /// An accept failed: counts and logs it (at most once per 10 s), and when the process is out of file
+  /// descriptors answers the clients waiting in the backlog with a 503 (with the spare descriptor) and pauses
+  /// accepting for 50 ms. True when paused (the pause timer accepts again).
+  bool accept_failed(const beast::error_code& ec);
+  /// Accepts and refuses (503) up to `max` connections waiting in the backlog, each through the spare
+  /// descriptor; the number refused.
+  std::size_t shed_backlog(std::size_t max);
+
+  std::optional<net::steady_timer> accept_timer; ///< the pause after running out of descriptors
+  int spare_fd = -1;                              ///< /dev/null, given up to accept a connection to refuse
+  log_throttle accept_log{10000};
+  std::uint64_t shed_since_log = 0;
+
+  std::mutex waiting_mtx;
+  std::deque<std::weak_ptr<reserve_waiter>> waiting; ///< reserve connections, oldest first
+
+  void wait_in_reserve(const std::shared_ptr<reserve_waiter>& w) {
+    std::lock_guard<std::mutex> guard{waiting_mtx};
+    while (!waiting.empty() && waiting.front().expired())
+      waiting.pop_front();
+    waiting.push_back(w);
+  }
+
+  /// Closes the oldest reserve connection still waiting for its request; false when there is none.
+  bool evict_waiting() {
+    std::lock_guard<std::mutex> guard{waiting_mtx};
+    while (!waiting.empty()) {
+      auto w = waiting.front().lock();
+      waiting.pop_front();
+      if (w && w->claim()) {
+        w->evict();
+        reserve_evicted.inc();
+        return true;
+      }
+    }
+    return false;
+  }
 
   /// Checks an access token (on an I/O thread: one Ed25519 verification and a lookup in the revocations, no
   /// blocking). A refused token is audited (client `address`). Nothing when it is not valid (`why` says which).
@@ -346,7 +455,8 @@ public:
   }
 
 protected:
-  ws_connection(impl_ptr srv, tcp::socket&& socket) : srv_(std::move(srv)), ws_(std::move(socket)) {
+  ws_connection(impl_ptr srv, tcp::socket&& socket, connection_slot slot)
+    : srv_(std::move(srv)), slot_(std::move(slot)), ws_(std::move(socket)) {
   }
 
   Derived& derived() { return static_cast<Derived&>(*this); }
@@ -396,7 +506,9 @@ protected:
   // srv_ first: members die in reverse order, and the stream must go before the io_context that srv_ may
   // be the last to keep alive (a connection can die on an actor thread after the server stopped).
   impl_ptr srv_;
-  websocket::stream<NextLayer> ws_;
+  connection_slot slot_; ///< released once the stream (below) is gone
+  /// The client's close codes pass a filter: Beast alone would echo a code of 5000 or more (close_code_filter.hpp).
+  websocket::stream<close_code_filter<NextLayer>> ws_;
   bool registered_ = false;
   bool closing_ = false;
   bool finished_ = false;
@@ -455,8 +567,8 @@ class drone_session : public ws_connection<drone_session, tcp::socket>, // a pla
 
 public:
   /// `secret`: the credential from the upgrade's Authorization header (empty when none was sent).
-  drone_session(tcp::socket&& socket, impl_ptr srv, std::string secret)
-    : ws_connection(std::move(srv), std::move(socket)), link_id_(srv_->next_link_id++),
+  drone_session(tcp::socket&& socket, impl_ptr srv, connection_slot slot, std::string secret)
+    : ws_connection(std::move(srv), std::move(socket), std::move(slot)), link_id_(srv_->next_link_id++),
       limiter_(srv_->settings.drone_max_rate, srv_->settings.drone_burst), secret_(std::move(secret)) {
   }
 
@@ -736,8 +848,8 @@ class operator_session : public ws_connection<operator_session, beast::tcp_strea
   friend class ws_connection<operator_session, beast::tcp_stream>;
 
 public:
-  operator_session(tcp::socket&& socket, impl_ptr srv, auth::principal who)
-    : ws_connection(std::move(srv), std::move(socket)),
+  operator_session(tcp::socket&& socket, impl_ptr srv, connection_slot slot, auth::principal who)
+    : ws_connection(std::move(srv), std::move(socket), std::move(slot)),
       limiter_(srv_->settings.operator_max_rate, srv_->settings.operator_max_rate * 2), who_(std::move(who)),
       scope_(auth::read_scope(who_)) {
   }
@@ -874,60 +986,106 @@ private:
 
 // -- HTTP -----------------------------------------------------------------------------------------------
 
-const char* mime_type(std::string_view path) {
-  auto dot = path.rfind('.');
-  auto ext = dot == std::string_view::npos ? std::string_view{} : path.substr(dot);
-  if (ext == ".html" || ext == ".htm") return "text/html; charset=utf-8";
-  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
-  if (ext == ".css") return "text/css; charset=utf-8";
-  if (ext == ".json") return "application/json";
-  if (ext == ".svg") return "image/svg+xml";
-  if (ext == ".png") return "image/png";
-  if (ext == ".ico") return "image/vnd.microsoft.icon";
-  if (ext == ".woff2") return "font/woff2";
-  return "application/octet-stream";
-}
-
 /// One HTTP connection: reads requests, answers REST and static files, and hands WebSocket upgrades to
 /// the drone or operator session classes. Answers that need an actor are produced asynchronously: a
 /// short-lived actor makes the request and posts the response back onto this connection's strand.
-class http_session : public std::enable_shared_from_this<http_session> {
+class http_session : public std::enable_shared_from_this<http_session>, public reserve_waiter {
 public:
-  http_session(tcp::socket&& socket, impl_ptr srv) : srv_(std::move(srv)), stream_(std::move(socket)) {
+  /// `reserve`: a connection past http.max_connections, which serves one request of the kinds the reserve is
+  /// for (allowed_in_reserve) and closes.
+  http_session(tcp::socket&& socket, impl_ptr srv, connection_slot slot, bool reserve)
+    : srv_(std::move(srv)), slot_(std::move(slot)), stream_(std::move(socket)), reserve_(reserve) {
   }
 
   void run() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
   }
 
+  void evict() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { close_socket(self->stream_); });
+  }
+
 private:
   using response = http::response<http::string_body>;
 
+  /// Reads the next request's head; the body follows once the head passed its checks.
   void do_read() {
     parser_.emplace();
     parser_->body_limit(srv_->settings.max_body);
-    parser_->header_limit(16 * 1024);
-    stream_.expires_after(std::chrono::seconds(30));
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+    parser_->header_limit(max_request_head);
+    head_ = false;
+    // A reserve connection has a few seconds to send its request: it holds a scarce place.
+    stream_.expires_after(reserve_ ? std::chrono::seconds(5) : std::chrono::seconds(30));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&http_session::on_header, shared_from_this()));
   }
 
-  void on_read(beast::error_code ec, std::size_t) {
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec)
+      return on_failure(ec);
+    if (reserve_ && !claim())
+      return; // evicted meanwhile: the socket is being closed
+    auto& req = parser_->get();
+    version_ = req.version() == 10 ? 10 : 11;
+    keep_alive_ = req.keep_alive() && !reserve_;
+    head_ = req.method() == http::verb::head;
+    if (auto bad = check_request(req))
+      return refuse(*bad);
+    auto target = std::string_view{req.target().data(), req.target().size()};
+    if (auto origin = origin_form(target); origin && origin->data() != target.data())
+      req.target(std::string{*origin}); // absolute-form: routed by its path
+    if (reserve_) {
+      target = std::string_view{req.target().data(), req.target().size()};
+      auto kind = classify_path(target.substr(0, target.find('?')));
+      bool credentials = !bearer_text(req).empty() || (kind == route_kind::ws_operator && has_ticket(target));
+      if (!allowed_in_reserve(kind, credentials)) {
+        srv_->reserve_refused.inc();
+        return refuse({503, "too_many_connections",
+                       "the node is at http.max_connections: only health checks, metrics, logins and "
+                       "authenticated operators are served now, try again later"});
+      }
+    }
+    if (parser_->is_done())
+      return on_read({}, 0);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  /// A request that could not be read: answered when the parser refused it (400, 413, 414, 431), closed
+  /// otherwise (the client left, a timeout).
+  void on_failure(beast::error_code ec) {
     if (ec == http::error::end_of_stream) {
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
       return;
     }
-    if (ec == http::error::body_limit) {
-      keep_alive_ = false;
-      return send(make(http::status::payload_too_large, json_error("payload_too_large", "request body too large")));
-    }
+    auto data = buffer_.cdata();
+    bool line_read = parser_ && !parser_->get().target().empty();
+    if (auto bad = parse_failure(ec, line_read, {static_cast<const char*>(data.data()), data.size()}))
+      return refuse(*bad);
+  }
+
+  /// Answers with an error and closes the connection (what follows the request cannot be trusted).
+  void refuse(const request_error& e) {
+    keep_alive_ = false;
+    auto res = make(static_cast<http::status>(e.status), json_error(e.code, e.message));
+    if (e.status == 503)
+      res.set(http::field::retry_after, "5");
+    send(std::move(res));
+  }
+
+  static bool has_ticket(std::string_view target) {
+    auto q = target.find('?');
+    if (q == std::string_view::npos)
+      return false;
+    auto query = target.substr(q + 1);
+    return query.substr(0, 7) == "ticket=" || query.find("&ticket=") != std::string_view::npos;
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
     if (ec)
-      return;
+      return on_failure(ec);
     auto req = parser_->release();
     srv_->http_requests.inc();
-    keep_alive_ = req.keep_alive();
-    version_ = req.version();
     if (websocket::is_upgrade(req)) {
       auto path = std::string_view{req.target().data(), req.target().size()};
       path = path.substr(0, path.find('?'));
@@ -935,7 +1093,8 @@ private:
         // The drone's secret may come here or in its hello; the registry checks it at the hello.
         auto secret = bearer_text(req);
         stream_.expires_never();
-        std::make_shared<drone_session>(stream_.release_socket(), srv_, std::string{secret})->run(std::move(req));
+        std::make_shared<drone_session>(stream_.release_socket(), srv_, std::move(slot_), std::string{secret})
+          ->run(std::move(req));
         return;
       }
       if (path == "/ws/operator") {
@@ -946,7 +1105,8 @@ private:
         if (!who)
           return;
         stream_.expires_never();
-        std::make_shared<operator_session>(stream_.release_socket(), srv_, std::move(*who))->run(std::move(req));
+        std::make_shared<operator_session>(stream_.release_socket(), srv_, std::move(slot_), std::move(*who))
+          ->run(std::move(req));
         return;
       }
       return send(make(http::status::not_found, json_error("not_found", "no WebSocket endpoint at this path")));
@@ -954,6 +1114,8 @@ private:
     route(req);
   }
 
+  /// A response to the request being served. The answer to a HEAD request has the headers of the GET answer
+  /// (its Content-Length too) and no body.
   response make(http::status status, std::string body, const char* type = "application/json") {
     response res{status, version_};
     res.set(http::field::server, "dccs");
@@ -962,6 +1124,8 @@ private:
     res.keep_alive(keep_alive_);
     res.body() = std::move(body);
     res.prepare_payload();
+    if (head_)
+      res.body().clear();
     return res;
   }
 
@@ -974,12 +1138,28 @@ private:
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
       if (ec)
         return;
-      if (!res->keep_alive()) {
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
+      if (!res->keep_alive())
+        return self->linger();
       self->do_read();
+    });
+  }
+
+  /// After the last answer: no more writes, and what the client still sends is read and dropped (for at most 2 s
+  /// and 64 KiB) before the socket closes. Closing with unread data would reset the connection, and the reset can
+  /// destroy the answer before the client read it.
+  void linger(std::size_t drained = 0) {
+    if (drained == 0) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.expires_after(std::chrono::seconds(2));
+      buffer_.consume(buffer_.size());
+    }
+    if (drained > 64 * 1024)
+      return;
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this(), drained](beast::error_code ec, std::size_t n) {
+      if (ec)
+        return;
+      self->linger(drained + n + 1);
     });
   }
 
@@ -1440,21 +1620,19 @@ private:
   }
 
   void serve_static(std::string_view path, bool head) {
-    auto& root = srv_->settings.static_dir;
-    if (root.empty() || path.empty() || path.front() != '/' || path.find("..") != std::string_view::npos
-        || path.find('\0') != std::string_view::npos)
-      return send(make(http::status::not_found, json_error("not_found", "no such file")));
-    std::string file = root + std::string{path};
-    if (file.back() == '/')
-      file += "index.html";
+    auto found = srv_->static_dir.open(path);
+    if (found.what == static_files::outcome::unavailable)
+      return send(make(http::status::service_unavailable,
+                       json_error("unavailable", "the node is out of file descriptors, try again later")));
     beast::error_code ec;
     http::file_body::value_type body;
-    body.open(file.c_str(), beast::file_mode::scan, ec);
-    if (ec)
+    if (found.what == static_files::outcome::found)
+      body.reset(std::move(found.file), ec);
+    if (found.what != static_files::outcome::found || ec)
       return send(make(http::status::not_found, json_error("not_found", "no such file")));
     auto size = body.size();
     if (head) {
-      auto res = make(http::status::ok, "", mime_type(file));
+      auto res = make(http::status::ok, "", found.mime);
       set_static_headers(res);
       res.content_length(size);
       return send(std::move(res));
@@ -1462,7 +1640,7 @@ private:
     auto res = std::make_shared<http::response<http::file_body>>(
       std::piecewise_construct, std::make_tuple(std::move(body)), std::make_tuple(http::status::ok, version_));
     res->set(http::field::server, "dccs");
-    res->set(http::field::content_type, mime_type(file));
+    res->set(http::field::content_type, found.mime);
     set_static_headers(*res);
     res->content_length(size);
     res->keep_alive(keep_alive_);
@@ -1470,10 +1648,13 @@ private:
   }
 
   impl_ptr srv_; // before stream_: see ws_connection
+  connection_slot slot_; // handed to the WebSocket session on an upgrade
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  const bool reserve_;
   bool keep_alive_ = true;
+  bool head_ = false; ///< the request being answered is a HEAD
   unsigned version_ = 11;
 };
 
@@ -1487,16 +1668,84 @@ void server::impl::do_accept() {
     auto self = weak.lock();
     if (!self || self->stopping)
       return;
-    if (!ec) {
-      socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<http_session>(std::move(socket), self)->run();
-    } else if (ec == net::error::operation_aborted) {
+    if (!ec)
+      self->admit(std::move(socket));
+    else if (ec == net::error::operation_aborted)
       return;
-    } else {
-      runtime::log::warn("http", "accept failed", {{"error", ec.message()}});
-    }
+    else if (self->accept_failed(ec))
+      return;
     self->do_accept();
   });
+}
+
+void server::impl::admit(tcp::socket socket) {
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  if (spare_fd < 0)
+    spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC); // given up earlier, or lost to another thread
+  auto tier = gate.admit();
+  if (tier == connection_gate::tier::full) {
+    if (!evict_waiting()) {
+      connections_refused.inc();
+      refuse_connection(socket.native_handle());
+      return; // the socket closes here
+    }
+    gate.admit_anyway(); // in the place of the evicted connection, whose socket is closing
+    tier = connection_gate::tier::reserve;
+  }
+  bool reserve = tier == connection_gate::tier::reserve;
+  auto session = std::make_shared<http_session>(std::move(socket), shared_from_this(), connection_slot{&gate}, reserve);
+  if (reserve)
+    wait_in_reserve(session);
+  session->run();
+}
+
+std::size_t server::impl::shed_backlog(std::size_t max) {
+  std::size_t refused = 0;
+  while (refused < max && spare_fd >= 0) {
+    ::close(spare_fd);
+    int fd = ::accept4(acceptor->native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      refuse_connection(fd);
+      ::close(fd);
+      ++refused;
+    }
+    spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      break; // nothing waits (EAGAIN), or the descriptor went elsewhere meanwhile
+  }
+  connections_refused.inc(refused);
+  return refused;
+}
+
+bool server::impl::accept_failed(const beast::error_code& ec) {
+  accept_errors.inc();
+  // Out of descriptors (or kernel memory), the waiting connection stays in the backlog and every new accept
+  // fails at once: accepting again right away would spin (and log) without end.
+  bool exhausted = ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system
+                   || ec == net::error::no_buffer_space || ec == net::error::no_memory;
+  if (exhausted)
+    shed_since_log += shed_backlog(64);
+  // A client that gave up while waiting in the backlog only costs that one accept; any other failure may
+  // repeat at once: pause.
+  bool pause = ec != net::error::connection_aborted;
+  if (auto count = accept_log.hit(runtime::mono_ms())) {
+    runtime::log::warn("http", pause ? "accept failed, pausing 50 ms" : "accept failed",
+                       {{"error", ec.message()},
+                        {"count", count},
+                        {"refused", shed_since_log},
+                        {"open_connections", gate.open()}});
+    shed_since_log = 0;
+  }
+  if (!pause)
+    return false;
+  accept_timer->expires_after(std::chrono::milliseconds(50));
+  accept_timer->async_wait([weak = weak_from_this()](beast::error_code ec) {
+    auto self = weak.lock();
+    if (!ec && self && !self->stopping)
+      self->do_accept();
+  });
+  return true;
 }
 
 server::server(caf::actor_system& sys, caf::actor directory, caf::actor hub, server_settings settings,
@@ -1510,6 +1759,7 @@ server::~server() {
   // Destroys the handlers still queued (and the connections they hold); the actors that held connections
   // are gone by now (node::stop waits for them).
   impl_->acceptor.reset();
+  impl_->accept_timer.reset();
   impl_->sweep_timer.reset();
   impl_->ioc_holder.reset();
 }
@@ -1530,11 +1780,27 @@ bool server::start(std::string& error) {
     acc.bind(ep, ec);
   if (!ec)
     acc.listen(impl_->settings.backlog, ec);
+  if (!ec)
+    acc.non_blocking(true, ec); // shed_backlog accepts directly and must never wait
   if (ec) {
     error = "cannot listen on " + impl_->settings.address + ":" + std::to_string(impl_->settings.port) + ": "
             + ec.message();
     return false;
   }
+  // One descriptor kept spare: when the process runs out, it is given up to accept and refuse the waiting
+  // clients (they get a 503 instead of silence).
+  impl_->spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  impl_->accept_timer.emplace(acc.get_executor());
+  auto fds = descriptor_limit();
+  auto& s = impl_->settings;
+  runtime::log::info("http", "connection limits",
+                     {{"max_connections", s.max_connections},
+                      {"reserve_connections", s.reserve_connections},
+                      {"fd_limit", fds}});
+  if (s.max_connections + s.reserve_connections + reserved_descriptors(fds) > fds)
+    runtime::log::warn("http", "http.max_connections and its reserve leave too few of the process's file "
+                               "descriptors for the rest: past them, new clients are refused (503)",
+                       {{"max_connections", s.max_connections}, {"fd_limit", fds}});
   impl_->do_accept();
   impl_->sweep_timer.emplace(net::make_strand(impl_->ioc));
   impl_->sweep();
@@ -1562,6 +1828,8 @@ void server::stop() {
   net::post(impl_->acceptor->get_executor(), [self = impl_] {
     beast::error_code ec;
     self->acceptor->close(ec);
+    if (self->accept_timer)
+      self->accept_timer->cancel();
   });
   if (impl_->sweep_timer)
     net::post(impl_->sweep_timer->get_executor(), [self = impl_] { self->sweep_timer->cancel(); });

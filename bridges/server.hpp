@@ -28,6 +28,12 @@ struct server_settings {
   std::string static_dir;
   std::size_t max_body = 1 << 20;
   int backlog = 4096;
+  /// Open connections of the HTTP port (HTTP and WebSocket) served normally (http.max_connections; 0 in the
+  /// configuration is resolved here from the file-descriptor limit, see automatic_max_connections).
+  std::size_t max_connections = 1000;
+  /// Connections past max_connections kept for health checks, metrics, logins and operators with credentials
+  /// (http.reserve_connections).
+  std::size_t reserve_connections = 32;
   std::size_t drone_max_frame = 16384;
   double drone_max_rate = 100;
   double drone_burst = 200;

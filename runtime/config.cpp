@@ -76,6 +76,13 @@ const std::vector<option_spec>& option_specs() {
      "serve /metrics without an access token (for a Prometheus on a private network; otherwise an admin token "
      "is required)"},
     {"http.backlog", ot::integer, "4096", "listen backlog of the HTTP port", 16, 65535},
+    {"http.max_connections", ot::integer, "0",
+     "open connections (HTTP and WebSocket) the HTTP port serves; past them (and the reserve) new connections "
+     "get 503 and are closed. 0: the file-descriptor limit less a tenth of it (at least 64) and the reserve",
+     0, 100000000},
+    {"http.reserve_connections", ot::integer, "32",
+     "connections past http.max_connections kept for health and readiness checks, metrics, logins and operators "
+     "with an access token or ticket (one request each, then closed)", 0, 1000000},
     {"scheduler.policy", ot::string, "stealing", "CAF scheduler policy (see docs/architecture.md)", 0, 0,
      {"sharing", "stealing"}},
     {"scheduler.threads", ot::integer, "0", "CAF scheduler worker threads (0: one per core)", 0, 256},

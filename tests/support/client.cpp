@@ -137,6 +137,18 @@ void ws_client::close() {
   impl_->closed = true;
 }
 
+std::uint16_t ws_client::close_with(std::uint16_t code) {
+  if (impl_->closed)
+    return impl_->code;
+  beast::error_code ec;
+  impl_->ws.close(websocket::close_reason{code}, ec); // reads until the server's close frame (or the timeout)
+  impl_->closed = true;
+  impl_->code = impl_->ws.reason().code;
+  if (ec)
+    impl_->error = ec.message();
+  return impl_->code;
+}
+
 std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& id, const std::string& secret) {
   auto c = std::make_unique<ws_client>(port, "/ws/drone");
   nlohmann::json hello{{"type", "hello"}, {"drone_id", id}, {"model", "test-quad"}, {"fw", "1.2.3"}};

@@ -48,6 +48,10 @@ public:
 
   void close();
 
+  /// Sends a close frame with `code` (valid or not) and waits for the server's; returns the code it carries (0
+  /// when none came).
+  std::uint16_t close_with(std::uint16_t code);
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;

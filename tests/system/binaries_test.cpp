@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/child.hpp"
 #include "tests/support/client.hpp"
 #include "tests/support/scratch_db.hpp"
 
@@ -39,65 +40,6 @@ headers admin_login(std::uint16_t port) {
   }
   throw std::runtime_error("cannot log in as admin");
 }
-
-/// A child process with its stderr (and optionally stdout) captured through a pipe.
-struct child {
-  pid_t pid = -1;
-  int err_fd = -1;
-  std::string err;
-
-  explicit child(std::vector<std::string> argv) {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      dup2(fds[1], 2);
-      dup2(fds[1], 1);
-      close(fds[0]);
-      std::vector<char*> args;
-      for (auto& a : argv)
-        args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    err_fd = fds[0];
-  }
-
-  ~child() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    if (err_fd >= 0)
-      close(err_fd);
-  }
-
-  /// Reads output until `needle` appears (true) or the output ends or 20 s pass (false).
-  bool read_until(const std::string& needle) {
-    while (err.find(needle) == std::string::npos) {
-      pollfd p{err_fd, POLLIN, 0};
-      if (poll(&p, 1, 20000) <= 0)
-        return false;
-      char buf[4096];
-      auto n = read(err_fd, buf, sizeof(buf));
-      if (n <= 0)
-        return false;
-      err.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  int wait_exit() {
-    read_until("\x01never"); // drain until the pipe closes
-    int status = 0;
-    waitpid(pid, &status, 0);
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-};
 
 } // namespace
 
