@@ -1,6 +1,7 @@
 #pragma once
 /// Telemetry history over REST: raw samples (JSON or CSV), per-bucket aggregates and a GeoJSON track of one
 /// drone over a time range, read from telemetry.samples (docs/protocol.md, "Telemetry history").
+/// history_query.cpp parses (query strings, times, cursors; no database), history.cpp answers.
 
 #include <cstdint>
 #include <map>
@@ -64,6 +65,10 @@ std::optional<std::int64_t> parse_time(const std::string& s);
 
 /// RFC 3339 in UTC with millisecond precision: 2026-11-26T10:00:00.250Z (sub-millisecond digits dropped).
 std::string format_time(std::int64_t us);
+
+/// A timestamptz literal PostgreSQL reads the same whatever the session's TimeZone and DateStyle:
+/// 2026-11-26 10:00:00.250000+00.
+std::string sql_time(std::int64_t us);
 
 /// Seconds of a bucket width (10s, 1m, 5m, 1h, 1d: an integer and one of s, m, h, d), within 1 s..1 day.
 std::optional<std::int64_t> parse_bucket(const std::string& s);
