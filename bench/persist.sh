@@ -48,100 +48,25 @@ NODE_BIN=$BUILD/dccs
 SIM_BIN=$BUILD/sim/dccs-sim
 RUN_DIR=$ROOT/$BUILD/bench-runs/persist-$(date -u +%Y%m%d-%H%M%S)
 RESULTS=$RUN_DIR/results.tsv
-CLK_TCK=$(getconf CLK_TCK)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 BATCH_ROWS=5000 # the node's telemetry.batch_rows (its default unless PERSIST_NODE_ARGS sets it)
 [[ $PERSIST_NODE_ARGS =~ telemetry.batch_rows[=\ ]+([0-9]+) ]] && BATCH_ROWS=${BASH_REMATCH[1]}
 
-log() { printf '[persist %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG=persist
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 # ------------------------------------------------------------------------------------------------
 # Processes we start are stopped on exit, whatever happens; so is the throwaway cluster.
-PIDS=()
-STOP_RC=0
-PGDIR=""
-stop_pid() { # pid [grace seconds]
-  local pid=$1 grace=${2:-10} i
-  if ! kill -0 "$pid" 2>/dev/null; then
-    wait "$pid" 2>/dev/null
-    STOP_RC=$?
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < grace * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "pid $pid did not stop in ${grace}s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null
-  fi
-  wait "$pid" 2>/dev/null
-  STOP_RC=$?
-  return 0
-}
-as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do stop_pid "$pid" 5; done
-  PIDS=()
-  if [[ -n $PGDIR && -d $PGDIR ]]; then
-    as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1
-    rm -rf "$PGDIR"
-  fi
+  stop_all
   [[ $PERSIST_KEEP_DUMPS == 1 ]] || rm -f "$RUN_DIR"/*/rows.txt "$RUN_DIR"/*/staging.txt "$RUN_DIR"/*/chunk-* 2>/dev/null
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # ------------------------------------------------------------------------------------------------
-# Helpers (same conventions as bench/run.sh)
+# Helpers (the rest in bench/lib.sh)
 
-http_get() { # port path [timeout s]
-  curl -sf --max-time "${3:-3}" "http://127.0.0.1:$1$2"
-}
-scrape() { http_get "$1" /metrics 15 >"$2" || : >"$2"; } # port file: /metrics, empty file on failure
-metric() { # file name -> value (sum over labels), empty if absent
-  awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $NF; k++ } END { if (k) printf "%.0f", s }' "$1" 2>/dev/null
-}
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
-pg_ticks() { # postmaster pid -> utime+stime of the postmaster, its reaped children and its live children
-  awk -v pm="$1" '{ sub(/^[0-9]+ \(.*\) /, ""); pid = FILENAME; sub(/^\/proc\//, "", pid); sub(/\/stat$/, "", pid)
-      if (pid == pm) s += $12 + $13 + $14 + $15; else if ($2 == pm) s += $12 + $13 } END { print s + 0 }' \
-    /proc/[0-9]*/stat 2>/dev/null
-}
-machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; } # user nice system irq softirq steal
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-json_get() { grep -o "\"$2\":[^,}]*" "$1" 2>/dev/null | head -1 | cut -d: -f2- | tr -d '"'; }
-free_port() {
-  local lo p i
-  lo=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-  for ((i = 0; i < 500; i++)); do
-    p=$((10000 + RANDOM % (lo - 10000)))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  return 1
-}
-wait_ready() { # pid port seconds
-  local pid=$1 port=$2 deadline=$((SECONDS + $3))
-  while ((SECONDS < deadline)); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    http_get "$port" /readyz >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  return 1
-}
-wait_fleet() {
-  local pid=$1 logf=$2 deadline=$((SECONDS + $3))
-  while ((SECONDS < deadline)); do
-    grep -q "fleet connected" "$logf" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.2
-  done
-  return 1
-}
 # Quantile from the difference of two scrapes of a Prometheus histogram: "upper-bound interpolated".
 # The result is only as fine as the buckets: the upper bound is the bucket's le, the second figure a linear
 # interpolation inside the bucket.
@@ -174,33 +99,13 @@ if [[ $PERSIST_BUILD == 1 ]]; then
     { tail -30 "$RUN_DIR/build.log" >&2; die "build failed (log: $RUN_DIR/build.log)"; }
 fi
 [[ -x $NODE_BIN && -x $SIM_BIN ]] || die "$NODE_BIN or $SIM_BIN missing"
-[[ -x $PGBIN/initdb ]] || die "PostgreSQL 15 not found in $PGBIN (set PGBIN)"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/dccs-persist-pg.XXXXXX")
-chmod 755 "$PGDIR"
-[[ $(id -u) == 0 ]] && chown postgres:postgres "$PGDIR"
-PGPORT_=$(free_port) || die "no free port for PostgreSQL"
-as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --locale C >"$RUN_DIR/initdb.log" 2>&1 ||
-  { tail -20 "$RUN_DIR/initdb.log" >&2; die "initdb failed"; }
-{
-  echo "listen_addresses = ''"
-  echo "unix_socket_directories = '$PGDIR'"
-  echo "port = $PGPORT_"
-  IFS=';' read -ra extra <<<"$PERSIST_PG_CONF"
-  for l in "${extra[@]}"; do [[ -n ${l// /} ]] && echo "$l"; done
-} >>"$PGDIR/data/postgresql.conf"
-as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 60 start >"$RUN_DIR/pg_ctl.log" 2>&1 ||
-  { cat "$PGDIR/server.log" >&2; die "PostgreSQL did not start"; }
-export PGHOST=$PGDIR PGPORT=$PGPORT_ PGUSER=postgres
-unset PGPASSWORD PGDATABASE PGSERVICE
-PM_PID=$(head -1 "$PGDIR/data/postmaster.pid")
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; } # psql, quiet, unaligned
-PG_VERSION=$(q -d postgres -c "SHOW server_version")
+pg_start "$PERSIST_PG_CONF"
 PG_SETTINGS=$(q -d postgres -F ' = ' -c "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN
   ('shared_buffers','synchronous_commit','fsync','wal_level','full_page_writes','max_wal_size','checkpoint_timeout',
    'wal_compression','wal_buffers','autovacuum') ORDER BY name" | paste -sd ';' | sed 's/;/; /g')
-log "PostgreSQL $PG_VERSION in $PGDIR (port $PGPORT_): $PG_SETTINGS"
+log "PostgreSQL $PG_VERSION in $PGDIR (port $PGPORT): $PG_SETTINGS"
 
 # ------------------------------------------------------------------------------------------------
 # One measurement: mode (best|ack) x load -> one line of $RESULTS
@@ -307,7 +212,8 @@ measure() { # mode load
   R[mode]=$mode; R[load]=$load; R[drones]=$drones; R[rate]=$rate; R[sim_threads]=$sim_threads
   local status="" port node_pid sim_pid
   q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" || die "cannot create database $db"
-  local url="host=$PGHOST port=$PGPORT user=postgres dbname=$db"
+  local url
+  url=$(pg_url "$db")
 
   port=$(free_port) || die "no free port"
   # shellcheck disable=SC2086
@@ -322,11 +228,9 @@ measure() { # mode load
   local sim_cmd=("$SIM_BIN" --url "ws://127.0.0.1:$port" --drones "$drones" --rate "$rate" --threads "$sim_threads"
     --seed "$BENCH_SEED" --json --duration "$safety")
   [[ $mode == ack ]] && sim_cmd+=(--ack)
-  echo "${sim_cmd[*]}" >"$dir/sim.cmd"
   echo "$NODE_BIN --http.port $port --log.level warn --db.url '$url' $PERSIST_NODE_ARGS" >"$dir/node.cmd"
-  "${sim_cmd[@]}" >"$dir/sim.json" 2>"$dir/sim.log" &
-  sim_pid=$!
-  PIDS+=("$sim_pid")
+  start_sim "$dir" "${sim_cmd[@]}"
+  sim_pid=$SIM_PID
   log "$mode: $drones drones x $rate Hz (sim threads $sim_threads), node port $port, db $db: connecting"
   if ! wait_fleet "$sim_pid" "$dir/sim.log" "$BENCH_CONNECT_TIMEOUT"; then
     status="${status}; fleet not fully connected after ${BENCH_CONNECT_TIMEOUT}s"
