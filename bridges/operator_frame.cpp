@@ -1,5 +1,7 @@
 #include "bridges/operator_frame.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace dccs::bridges {
@@ -31,8 +33,15 @@ operator_frame parse_operator_frame(std::string_view text) {
     f.token = token->get<std::string>();
     return f;
   }
-  if (*type != "subscribe")
-    return fail("unknown_type", "unknown frame type '" + type->get<std::string>().substr(0, 32) + "'");
+  if (*type != "subscribe") {
+    // At most 32 bytes of the type, never half a UTF-8 sequence: the error goes back in a text frame, and a
+    // browser fails the connection on invalid UTF-8 (RFC 6455 §8.1).
+    const auto& name = type->get_ref<const std::string&>();
+    auto cut = std::min<std::size_t>(name.size(), 32);
+    while (cut > 0 && cut < name.size() && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80)
+      --cut;
+    return fail("unknown_type", "unknown frame type '" + name.substr(0, cut) + "'");
+  }
   auto drones = msg.find("drones");
   if (drones == msg.end() || (drones->is_string() && *drones == "*")) {
     f.sub.all = true;
