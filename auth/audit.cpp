@@ -194,7 +194,14 @@ audit_filter parse_audit_query(std::string_view query) {
       auto us = actors::history::parse_time(value);
       if (!us)
         throw parameter_error(name, "parameter " + name + " must be RFC 3339 or milliseconds since the epoch");
-      (name == "from" ? f.from : f.to) = std::chrono::system_clock::time_point{std::chrono::microseconds{*us}};
+      // A time_point holds nanoseconds since 1970 (years 1678-2262): an accepted time outside (0001-9999) is
+      // clamped, which selects the same entries, instead of overflowing.
+      using clock = std::chrono::system_clock;
+      constexpr auto lo = std::chrono::duration_cast<std::chrono::microseconds>(clock::duration::min()).count() + 1;
+      constexpr auto hi = std::chrono::duration_cast<std::chrono::microseconds>(clock::duration::max()).count() - 1;
+      auto clamped = std::clamp<std::int64_t>(*us, lo, hi);
+      (name == "from" ? f.from : f.to) = clock::time_point{
+        std::chrono::duration_cast<clock::duration>(std::chrono::microseconds{clamped})};
     } else if (name == "limit" || name == "before") {
       auto v = actors::history::parse_integer(value);
       if (!v || *v < 1)

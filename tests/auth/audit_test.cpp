@@ -375,6 +375,15 @@ TEST_CASE("audit: the query of GET /api/v1/audit, every parameter checked strict
   CHECK(f.limit == audit_max_page); // capped
   CHECK(f.before_id == 42);
   CHECK(parse_audit_query("before=9223372036854775807").before_id == std::numeric_limits<std::int64_t>::max());
+  // Times a time_point cannot hold (nanoseconds since 1970: 1678-2262) select what they mean, without overflow
+  // (the fuzz target found it under UBSan; `to` then wrapped around to the year 1816 and selected nothing).
+  auto wide = parse_audit_query("from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59Z");
+  REQUIRE(wide.from);
+  REQUIRE(wide.to);
+  CHECK(*wide.from < std::chrono::system_clock::time_point{});
+  CHECK(*wide.to > std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100));
+  auto ms = parse_audit_query("from=-62135596800000&to=253402300799999");
+  CHECK(*ms.from < *ms.to);
   auto refused = [](const std::string& query) -> std::string {
     try {
       parse_audit_query(query);
