@@ -189,7 +189,7 @@ TEST_CASE("out of descriptors by default: the reserve answers health checks, the
     CHECK(idle.closed_by_node() == idle_count - 159);
     auto w = watch(node, 3);
     INFO("cpu " << w.cpu_s << " s, log " << w.log_bytes << " bytes");
-    CHECK(w.cpu_s < 1.5);       // a spinning accept loop burns the whole window
+    CHECK(w.cpu_s < 0.6); // an idle node uses ~0.03 s here; the spinning accept loop used 1.7 s (and logged 35 MB)
     CHECK(w.log_bytes < 4096);
     CHECK(w.accept_failed_lines == 0); // the cap keeps the node from running out at all
     CHECK(healthz(port) == 200);
@@ -223,7 +223,7 @@ TEST_CASE("a cap above the descriptors: at EMFILE accepting pauses, waiting clie
                      std::chrono::seconds(20)));
     auto w = watch(node, 3);
     INFO("cpu " << w.cpu_s << " s, log " << w.log_bytes << " bytes");
-    CHECK(w.cpu_s < 1.5);
+    CHECK(w.cpu_s < 0.6);
     CHECK(w.log_bytes < 4096);
     CHECK(w.accept_failed_lines <= 1); // once per 10 s, with a count
     // A new client gets an answer (503) or a close, at once, not silence.
