@@ -128,6 +128,8 @@ std::optional<request_error> parse_failure(const boost::system::error_code& ec, 
     return std::nullopt; // the peer closed (with or without a whole request): no one to answer
   if (ec == http::error::body_limit)
     return request_error{413, "payload_too_large", "request body too large"};
+  if (ec == http::error::buffer_overflow)
+    return request_error{400, "malformed_request", "a chunk header or trailer is too long"};
   if (ec == http::error::header_limit) {
     if (!request_line_read)
       return request_error{414, "uri_too_long", "the request line is longer than 16384 bytes"};

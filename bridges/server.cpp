@@ -1650,7 +1650,7 @@ private:
   impl_ptr srv_; // before stream_: see ws_connection
   connection_slot slot_; // handed to the WebSocket session on an upgrade
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{max_request_buffer};
   std::optional<http::request_parser<http::string_body>> parser_;
   const bool reserve_;
   bool keep_alive_ = true;

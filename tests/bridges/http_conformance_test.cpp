@@ -175,6 +175,14 @@ TEST_CASE("framing that cannot be trusted is refused with 400 and the connection
                 "unsupported_transfer_encoding");
   check_refused(p, "POST /api/v1/drones HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400,
                 "malformed_request");
+  // A chunk extension whose quoted value never ends, not even at the line's end: Beast parses it again from its
+  // start at every read, so trickled in, it cost time quadratic in its length on the I/O thread (4 MB in 4 KiB
+  // writes: 1.3 s), and without a bound it was buffered until the read timed out. The node buffers 24 KiB of it.
+  for (auto chunk : {"5;x=\"\r\n", "5;x=\""})
+    check_refused(p,
+                  "POST /api/v1/drones HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string{chunk}
+                    + std::string(50000, 'a'),
+                  400, "malformed_request");
 }
 
 TEST_CASE("Host is required once in HTTP/1.1") {

@@ -38,13 +38,13 @@ struct connection {
   std::string_view in;
   std::size_t at = 0;
   std::size_t read_size = 0;
-  boost::beast::flat_buffer buffer;
+  boost::beast::flat_buffer buffer{max_request_buffer}; // as the session's
 
   /// One read: false at the end of the input (the client closed).
   bool read() {
     if (at == in.size())
       return false;
-    auto n = std::min(read_size, in.size() - at);
+    auto n = std::min({read_size, in.size() - at, buffer.max_size() - buffer.size()});
     auto dst = buffer.prepare(n);
     std::memcpy(dst.data(), in.data() + at, n);
     buffer.commit(n);
@@ -67,6 +67,8 @@ struct connection {
         if (ec && ec != http::error::need_more)
           return ec;
       }
+      if (buffer.size() == buffer.max_size())
+        return http::error::buffer_overflow; // what Beast's read reports when the buffer has no room left
       if (!read()) {
         if (!p.got_some())
           return http::error::end_of_stream;
