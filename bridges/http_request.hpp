@@ -17,11 +17,14 @@ inline constexpr std::size_t max_request_target = 8192;
 /// alone does not fit).
 inline constexpr std::size_t max_request_head = 16384;
 
-/// The most a connection buffers of what it has read and the parser has not taken yet (a request head, a chunk
-/// header, the start of a pipelined request): past it, 400. Beast re-reads an unfinished chunk header from its
+/// The most a connection buffers of what it has read and the parser has not taken yet (a request head, the start
+/// of a pipelined request): past it, 400. Beast re-reads an unfinished chunk header from its
 /// start at every read, so without a bound a chunk extension that never ends, sent a byte at a time, would cost
 /// time quadratic in its length on the I/O thread.
 inline constexpr std::size_t max_request_buffer = max_request_head + 8192;
+/// The same bound while a body is read (chunk headers and trailers are all that may wait in the buffer then):
+/// re-parsing at most this much per read keeps the worst case to milliseconds.
+inline constexpr std::size_t max_body_buffer = 8192;
 
 /// A request refused before routing: the HTTP status and the JSON error's code and message. The connection is
 /// closed after the answer (the framing of what follows cannot be trusted).

@@ -1014,6 +1014,7 @@ private:
     parser_->body_limit(srv_->settings.max_body);
     parser_->header_limit(max_request_head);
     head_ = false;
+    buffer_.max_size(std::max(buffer_.size(), max_request_buffer));
     // A reserve connection has a few seconds to send its request: it holds a scarce place.
     stream_.expires_after(reserve_ ? std::chrono::seconds(5) : std::chrono::seconds(30));
     http::async_read_header(stream_, buffer_, *parser_,
@@ -1047,6 +1048,8 @@ private:
     }
     if (parser_->is_done())
       return on_read({}, 0);
+    // Not below what is buffered already: a dynamic buffer must never hold more than its maximum.
+    buffer_.max_size(std::max(buffer_.size(), max_body_buffer));
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
   }
 

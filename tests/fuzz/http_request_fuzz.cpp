@@ -108,6 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   c.read_size = data[0] == 0 ? size : data[0];
   c.in = std::string_view{reinterpret_cast<const char*>(data + 1), size - 1};
   for (int request = 0; request < 16; ++request) {
+    c.buffer.max_size(std::max(c.buffer.size(), max_request_buffer));
     http::request_parser<http::string_body> p;
     p.header_limit(max_request_head);
     p.body_limit(max_body);
@@ -138,6 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(allowed_in_reserve(kind, false));
       if (kind == route_kind::ws_drone || kind == route_kind::static_file)
         FUZZ_CHECK(!allowed_in_reserve(kind, true));
+      c.buffer.max_size(std::max(c.buffer.size(), max_body_buffer)); // as the session does for the body
       ec = c.read_part(p, false);
       if (!ec) {
         FUZZ_CHECK(p.get().body().size() <= max_body);
