@@ -166,13 +166,14 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
       }
       for (auto& id : failed)
         passivate(id);
-      // Drones on the board without an actor here (restored from Redis or the registry at startup and never
-      // connected since) go the same way once their last sign of life is as old.
+      // Drones on the board without an actor here (restored from Redis at startup and never connected since) go
+      // the same way once their last sign of life is as old. Registered drones never seen at all (last_seen 0) stay:
+      // the registry bounds them, and operators keep seeing them as lost.
       auto cutoff = runtime::wall_ms() - static_cast<double>(settings.passivate_after_ms);
       board->with([&](fanout& f) {
         std::vector<std::string> stale;
         f.for_each([&](const drone_state& ds) {
-          if (!ds.connected && ds.last_seen < cutoff && st->drones.count(ds.info.id) == 0)
+          if (!ds.connected && ds.last_seen > 0 && ds.last_seen < cutoff && st->drones.count(ds.info.id) == 0)
             stale.push_back(ds.info.id);
         });
         for (auto& id : stale)
