@@ -135,6 +135,9 @@ TEST_CASE("origin_form: a path as it is, the path of an absolute URI") {
   CHECK(origin_form("/a?b") == std::string_view{"/a?b"});
   CHECK(origin_form("http://host:80/a?b") == std::string_view{"/a?b"});
   CHECK(origin_form("HTTPS://host") == std::string_view{"/"});
+  CHECK(origin_form("htTp://host/a") == std::string_view{"/a"});
+  std::string ends_here = "htTp://"; // compared up to its last byte, never past it (AddressSanitizer)
+  CHECK(origin_form(std::string_view{ends_here}) == std::string_view{"/"});
   CHECK_FALSE(origin_form("http://host?q"));
   CHECK_FALSE(origin_form("*"));
   CHECK_FALSE(origin_form(""));
