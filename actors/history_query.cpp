@@ -88,16 +88,6 @@ civil_time to_civil(std::int64_t us) {
 
 // -- query string ---------------------------------------------------------------------------------------
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /// Percent-decodes `s` ('+' is a space, as in a form). Nothing when an escape is broken.
 std::optional<std::string> percent_decode(std::string_view s) {
   std::string out;
@@ -109,8 +99,8 @@ std::optional<std::string> percent_decode(std::string_view s) {
     } else if (c == '%') {
       if (i + 2 >= s.size())
         return std::nullopt;
-      auto hi = hex_value(s[i + 1]);
-      auto lo = hex_value(s[i + 2]);
+      auto hi = runtime::hex_digit(s[i + 1]);
+      auto lo = runtime::hex_digit(s[i + 2]);
       if (hi < 0 || lo < 0)
         return std::nullopt;
       out += static_cast<char>(hi * 16 + lo);

@@ -4,6 +4,15 @@
 
 namespace dccs::bridges {
 
+void close_code_scanner::length_known() {
+  if (masked_) {
+    key_at_ = 0;
+    at_ = at::mask_key;
+  } else {
+    start_payload();
+  }
+}
+
 void close_code_scanner::start_payload() {
   left_ = length_;
   if (left_ == 0)
@@ -35,25 +44,14 @@ std::size_t close_code_scanner::scan(unsigned char* data, std::size_t n) {
           break;
         }
         length_ = len7;
-        if (masked_) {
-          key_at_ = 0;
-          at_ = at::mask_key;
-        } else {
-          start_payload();
-        }
+        length_known();
         break;
       }
       case at::extended_length:
         length_ = (length_ << 8) | b;
         ++i;
-        if (--extended_left_ == 0) {
-          if (masked_) {
-            key_at_ = 0;
-            at_ = at::mask_key;
-          } else {
-            start_payload();
-          }
-        }
+        if (--extended_left_ == 0)
+          length_known();
         break;
       case at::mask_key:
         key_[key_at_++] = b;

@@ -39,6 +39,7 @@ public:
 
 private:
   enum class at { opcode, length, extended_length, mask_key, code, payload };
+  void length_known(); ///< the payload length is read: the mask key or the payload follows
   void start_payload();
 
   at at_ = at::opcode;

@@ -1,5 +1,7 @@
 #include "bridges/http_request.hpp"
 
+#include "runtime/text.hpp"
+
 #include <vector>
 
 #include <boost/beast/http/error.hpp>
@@ -70,24 +72,7 @@ std::vector<std::string_view> list_items(std::string_view value) {
   return out;
 }
 
-/// ASCII case-insensitive equality. Not beast::iequals: Boost 1.74's reads one byte past the end of its
-/// arguments when they differ in case (found by the http_request fuzz target under AddressSanitizer, on a request
-/// target that ends the parser's buffer).
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = static_cast<unsigned char>(a[i]);
-    auto y = static_cast<unsigned char>(b[i]);
-    if (x >= 'A' && x <= 'Z')
-      x = static_cast<unsigned char>(x + ('a' - 'A'));
-    if (y >= 'A' && y <= 'Z')
-      y = static_cast<unsigned char>(y + ('a' - 'A'));
-    if (x != y)
-      return false;
-  }
-  return true;
-}
+using runtime::iequals_ascii;
 
 std::string_view view(boost::beast::string_view s) {
   return {s.data(), s.size()};
@@ -125,11 +110,11 @@ std::optional<request_error> check_request(const http::request_header<>& req) {
     for (auto f = codings_fields.first; f != codings_fields.second; ++f)
       for (auto item : list_items(view(f->value())))
         codings.push_back(item);
-    if (codings.empty() || !iequals(codings.back(), "chunked"))
+    if (codings.empty() || !iequals_ascii(codings.back(), "chunked"))
       return request_error{400, "bad_transfer_encoding", "the last transfer coding must be chunked"};
     if (codings.size() > 1) {
       for (std::size_t i = 0; i + 1 < codings.size(); ++i)
-        if (iequals(codings[i], "chunked"))
+        if (iequals_ascii(codings[i], "chunked"))
           return request_error{400, "bad_transfer_encoding", "chunked may be applied only once"};
       return request_error{501, "unsupported_transfer_encoding", "only the chunked transfer coding is supported"};
     }
@@ -171,7 +156,7 @@ std::optional<std::string_view> origin_form(std::string_view target) {
     return target;
   // absolute-form (RFC 9112 §3.2.2): a server must accept it.
   for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.size() < scheme.size() || !iequals(target.substr(0, scheme.size()), scheme))
+    if (target.size() < scheme.size() || !iequals_ascii(target.substr(0, scheme.size()), scheme))
       continue;
     auto rest = target.substr(scheme.size());
     auto end = rest.find_first_of("/?#");

@@ -36,6 +36,7 @@
 #include "runtime/log.hpp"
 #include "runtime/rate_limiter.hpp"
 #include "runtime/secret.hpp"
+#include "runtime/text.hpp"
 
 namespace dccs::bridges {
 
@@ -1385,7 +1386,7 @@ private:
     auto header = req[http::field::authorization];
     std::string_view value{header.data(), header.size()};
     constexpr std::string_view scheme = "Bearer ";
-    if (value.size() <= scheme.size() || !beast::iequals(value.substr(0, scheme.size()), scheme))
+    if (value.size() <= scheme.size() || !runtime::iequals_ascii(value.substr(0, scheme.size()), scheme))
       return {};
     return value.substr(scheme.size());
   }
@@ -1468,10 +1469,10 @@ private:
       origin.pop_back();
     auto host_header = req[http::field::host];
     std::string host{host_header.data(), host_header.size()};
-    if (!host.empty() && (beast::iequals(origin, "http://" + host) || beast::iequals(origin, "https://" + host)))
+    if (!host.empty() && (runtime::iequals_ascii(origin, "http://" + host) || runtime::iequals_ascii(origin, "https://" + host)))
       return true;
     for (auto& allowed : srv_->settings.allowed_origins)
-      if (beast::iequals(origin, allowed))
+      if (runtime::iequals_ascii(origin, allowed))
         return true;
     return false;
   }

@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include "runtime/log.hpp"
+#include "runtime/text.hpp"
 
 namespace dccs::runtime {
 
@@ -28,16 +29,6 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
     if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i])
       return false;
   return true;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 /// Decodes %XX sequences; false on a malformed one.

@@ -25,6 +25,7 @@
 #include "tests/support/redis_server.hpp"
 #include "tests/support/scratch_db.hpp"
 #include "tests/support/tcp_proxy.hpp"
+#include "tests/support/telemetry_db.hpp"
 #include "tests/support/test_node.hpp"
 
 using namespace dccs;
@@ -56,44 +57,9 @@ long long rest_seq(const test_node& node, const std::string& id) {
   return res.json().value("seq", -1LL);
 }
 
-/// A drone that asked for acknowledgements (hello with "ack":true) and got its welcome.
+/// A drone that asked for acknowledgements and got its welcome.
 std::unique_ptr<ws_client> connect_acked_drone(std::uint16_t port, const std::string& id) {
-  auto c = std::make_unique<ws_client>(port, "/ws/drone");
-  c->send(json{{"type", "hello"}, {"drone_id", id}, {"model", "test-quad"}, {"fw", "1.2.3"}, {"ack", true}});
-  auto welcome = c->read_json();
-  if (welcome.value("type", "") != "welcome")
-    throw std::runtime_error("expected welcome, got " + welcome.dump());
-  return c;
-}
-
-/// The seqs stored for `drone` in telemetry.samples, in order (duplicates kept, so they would show).
-std::vector<long long> stored_seqs(const std::string& conn_url, const std::string& drone) {
-  pqxx::connection conn{conn_url};
-  pqxx::read_transaction tx{conn};
-  std::vector<long long> out;
-  for (const auto& row : tx.exec_params("SELECT seq FROM telemetry.samples WHERE drone_id = $1 ORDER BY seq", drone))
-    out.push_back(row[0].as<long long>());
-  return out;
-}
-
-long long count_rows(const std::string& conn_url, const std::string& sql) {
-  pqxx::connection conn{conn_url};
-  pqxx::read_transaction tx{conn};
-  return tx.exec1(sql)[0].as<long long>();
-}
-
-/// Waits until the node's partition maintenance has made its first pass (today's partitions exist), so that
-/// a test's telemetry does not race it (see the [!mayfail] test at the end of this file).
-bool partitions_ready(const std::string& conn_url) {
-  return eventually([&] {
-    try {
-      return count_rows(conn_url, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                                  " WHERE n.nspname = 'telemetry' AND c.relname ~ '^samples_[0-9]{8}$'")
-             >= 5; // yesterday, today and telemetry.partitions_ahead (3) days
-    } catch (const std::exception&) {
-      return false; // schema not there yet
-    }
-  });
+  return connect_acked(port, id, {{"model", "test-quad"}, {"fw", "1.2.3"}});
 }
 
 std::vector<long long> range(long long from, long long to) {
