@@ -1,109 +1,104 @@
 #pragma once
-/// Every DCCS actor: what it is, what it accepts, and how to spawn it. Message types: messages.hpp.
+/// Every DCCS actor of the live path: its typed interface (what it accepts, what it answers) and how to spawn
+/// it. Message types: messages.hpp; the CAF type-ID block of all of them: the end of this file.
+///
+/// The actors share nothing: each one's state is its own, and whatever another actor needs crosses as a
+/// serializable message, so that any of these handles may be an actor on another node.
+///
+///   socket (bridge) --frames--> drone actor --state (coalesced)--> hub --batches--> session --frames--> link
+///        ^                          |                                                                   |
+///        +---- drone link actor <---+ (attached, hangup: welcome, close codes)          operator socket <+
+///
+/// A drone's socket sends its frames straight to the drone actor, with its link id; the drone actor answers
+/// only through the socket's link actor, which it monitors (the link's end is the connection's end).
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <tuple>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/type_id.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
-#include "actors/board.hpp"
 #include "actors/link_watchdog.hpp"
 #include "actors/messages.hpp"
 #include "runtime/metrics.hpp"
 
 namespace dccs::actors {
 
-/// Registers the message types of messages.hpp with CAF (needed before the actor system starts).
+/// Registers the message types of the type-ID block below with CAF (needed before the actor system starts),
+/// and the `dccs` error category.
 void add_message_types(caf::actor_system_config& cfg);
 
-/// Tunables of drone actors and their supervisor.
-struct drone_settings {
-  std::int64_t stale_after_ms = 3000;
-  std::int64_t lost_after_ms = 10000;
-  std::size_t max_restarts = 5;        ///< restarts allowed within restart_window_ms ...
-  std::int64_t restart_window_ms = 60000; ///< ... before the supervisor gives up on the drone
-  /// A drone with no connection for this long is passivated: its actor stops, its directory entry and its
-  /// live-view entry go (its state stays in Redis and PostgreSQL). 0: never.
-  std::int64_t passivate_after_ms = 600000;
-};
+// -- interfaces ------------------------------------------------------------------------------------------
 
-/// The state of one drone that outlives its actor: the supervisor keeps it and hands it to the actor it
-/// restarts after a crash. Only the live actor touches it.
-struct drone_cell {
-  drone_cell(drone_info info, const drone_settings& s) : watchdog(s.stale_after_ms, s.lost_after_ms) {
-    state.info = std::move(info);
-  }
-  drone_state state;
-  drone_link_ptr link;
-  link_watchdog watchdog;
-  link_status reported = link_status::online; ///< the status operators were last told
-  std::uint64_t attaches = 0; ///< attach messages received (the directory counts those it sent: passivation)
-};
+/// The socket of one drone connection, on the node that accepted it (the bridge implements it).
+/// Accepts:
+///   (attached_atom, bool first)          the sender (a drone actor) now serves this connection; `first`: after
+///                                        the hello (the drone gets its welcome), not after a restart
+///   (hangup_atom, u16 code, std::string reason)   close the WebSocket with this code
+///   (detach_atom)                        the socket closed: the link actor stops (its monitors learn it)
+using drone_link_actor = caf::typed_actor<caf::reacts_to<attached_atom, bool>,
+                                          caf::reacts_to<hangup_atom, std::uint16_t, std::string>,
+                                          caf::reacts_to<detach_atom>>;
 
-using drone_cell_ptr = std::shared_ptr<drone_cell>;
-
-/// Counters the actors bump (owned by the node, outlive the actor system).
-struct actor_metrics {
-  runtime::counter* drone_restarts = nullptr;
-  runtime::counter* drone_escalations = nullptr;
-  runtime::counter* operator_updates_dropped = nullptr;
-  runtime::counter* operator_events_dropped = nullptr;
-  runtime::gauge* drone_actors = nullptr;
-  runtime::counter* drones_passivated = nullptr; ///< drone actors stopped after passivate_after_ms unconnected
-};
+/// The socket of one operator connection, on the node that accepted it (the bridge implements it).
+/// Accepts:
+///   (deliver_atom, std::string frame)   write one text frame; the socket tells the session (ready_atom) once it
+///                                       is written, and the session sends no further frame before that
+///   (hangup_atom, u16 code, std::string reason)   close the WebSocket with this code
+///   (detach_atom)                       the socket closed: the link actor stops
+using operator_link_actor = caf::typed_actor<caf::reacts_to<deliver_atom, std::string>,
+                                             caf::reacts_to<hangup_atom, std::uint16_t, std::string>,
+                                             caf::reacts_to<detach_atom>>;
 
 /// Drone actor: one per drone id, owns its live state and link status.
 /// Accepts:
-///   (attach_atom, drone_link_ptr, drone_info)     a connection said hello; replaces an older connection
-///   (telemetry_atom, telemetry, double recv, u64 link)  a telemetry frame from connection `link`
-///   (alive_atom, u64 link)                        any other frame (heartbeat)
-///   (detach_atom, u64 link)                       the connection closed
+///   (attach_atom, drone_link_actor, link_id, drone_info)  a connection said hello; replaces an older one (4000)
+///   (telemetry_atom, telemetry, double recv, link_id)     a telemetry frame of connection `link_id`
+///   (alive_atom, link_id)                                 any other frame (heartbeat)
 ///   (get_atom) -> drone_state
-///   (patch_atom, std::string group)               the registry moved the drone to another group
-///   (fault_atom)                                  throws (fault injection for supervision tests)
-///   (passivate_atom) -> (bool idle, u64 attaches)  whether it has had no connection for passivate_after_ms,
-///                                                 and how many attach messages it has received
-/// Writes its newest state to the node's board on every change, and a status event on every link status
-/// change (board.hpp says why this is not a message).
-caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, board_ptr board,
-                          drone_settings settings);
+///   (regroup_atom, std::string group)                     the registry moved the drone to another group
+///   (kick_atom, u16 code, std::string reason)             close its connection (credential changed, deleted)
+///   (passivate_atom) -> (bool idle, u64 attaches)          whether it has had no connection for
+///                                                         passivate_after_ms, and the attaches it has received
+///   (fault_atom)                                          throws (fault injection for supervision tests)
+///   (check_atom), (coalesce_atom)                         its own timers (watchdog, held-back publication)
+/// Publishes its state to the hub by message: at once when the connection or the link status changes,
+/// otherwise at most once per `publish_interval_ms` (the newest state; what changes sooner waits).
+using drone_actor = caf::typed_actor<
+  caf::reacts_to<attach_atom, drone_link_actor, link_id, drone_info>,
+  caf::reacts_to<telemetry_atom, telemetry, double, link_id>, caf::reacts_to<alive_atom, link_id>,
+  caf::replies_to<get_atom>::with<drone_state>, caf::reacts_to<regroup_atom, std::string>,
+  caf::reacts_to<kick_atom, std::uint16_t, std::string>,
+  caf::replies_to<passivate_atom>::with<bool, std::uint64_t>, caf::reacts_to<fault_atom>,
+  caf::reacts_to<check_atom>, caf::reacts_to<coalesce_atom>>;
 
 /// Fleet directory and drone supervisor: the single way to reach a drone actor. Spawns a drone's actor on
-/// first contact, restarts a crashed one with its last state, and gives up (logs, closes the drone's
-/// connection with 1011) after more than `max_restarts` restarts within `restart_window_ms`.
+/// first contact, restarts a crashed one from its snapshot, and gives up (closes the drone's connection with
+/// 1011, tells the hub the drone is offline) after more than `max_restarts` restarts within `restart_window_ms`.
 /// Accepts:
-///   (connect_atom, drone_info, drone_link_ptr)   route a new connection to the drone's actor
-///   (get_atom, std::string id) -> caf::actor     the drone's actor, or error "no such drone"
-///   (delete_atom, std::string id)                the drone left the registry: close its connection (4003)
-///   (kick_atom, std::string id, u16 code, std::string reason)  close its connection (credential changed: it
-///                                                must say hello again)
-///   (patch_atom, std::string id, std::string group)  the registry moved the drone to another group
-///   (sweep_atom)                                 timer: passivation (below)
+///   (connect_atom, drone_info, drone_link_actor, link_id)  route a new connection to the drone's actor
+///   (get_atom, std::string id) -> drone_actor              the drone's actor, or error no_such_drone
+///   (kick_atom, std::string id, u16 code, std::string reason)  close its connection (credential changed:
+///                                                         it must say hello again; 4003: left the registry)
+///   (regroup_atom, std::string id, std::string group)     the registry moved the drone to another group
+///   (sweep_atom)                                          timer: passivation (below)
 /// Passivation: a drone actor without a connection for `passivate_after_ms` is stopped and forgotten (its
-/// entry here and on the board; operators are told it is gone), so that memory follows the live fleet and not
+/// entry here and at the hub; operators are told it is gone), so that memory follows the live fleet and not
 /// every id ever seen. The directory asks each actor it has not routed a connection to for that long; the actor
 /// answers whether it is idle and how many attaches it has seen, and only when no attach is in flight (the
 /// count matches what was sent) is it stopped — a drone that reconnects meanwhile keeps its actor.
-caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, drone_settings settings,
-                              actor_metrics metrics);
-
-/// Fan-out hub: every `flush_ms` takes from the board what is due (each drone at most hub.rate times per
-/// second, newest state only) and pushes it to the subscribed sessions, so that many drones share one
-/// batch (one batch per tick per session, one JSON serialization per published drone).
-/// Accepts:
-///   (state_atom, drone_state), (status_atom, status_event)   from drone actors on other nodes
-///   (subscribe_atom, subscription)                          from a session; answered with
-///                                                           (snapshot_atom, fragment_batch)
-///   (list_atom, subscription, u64 limit, std::string after) -> std::string
-///                                                           the drones of the subscription's scope, in
-///                                                           id order, a page of at most `limit` after the id
-///                                                           `after`, as {"drones":[...],"next_cursor":...}
-///   (get_atom, std::string id, subscription) -> std::string one drone of the scope as JSON, or error
-///   (flush_atom) -> bool                                    tick now (used at shutdown)
-/// Sends sessions (update_atom, fragment_batch), (events_atom, fragment_batch) and (removed_atom, fragment_batch).
-caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush_ms);
+using directory_actor = caf::typed_actor<
+  caf::reacts_to<connect_atom, drone_info, drone_link_actor, link_id>,
+  caf::replies_to<get_atom, std::string>::with<drone_actor>,
+  caf::reacts_to<kick_atom, std::string, std::uint16_t, std::string>,
+  caf::reacts_to<regroup_atom, std::string, std::string>, caf::reacts_to<sweep_atom>>;
 
 /// Operator session: one per operator WebSocket. Holds the subscription and a bounded outbound queue:
 /// only the newest state per drone and at most `max_events` status events wait for a slow socket, and at
@@ -115,7 +110,125 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
 ///   (snapshot_atom | update_atom | events_atom, fragment_batch)  from the hub
 ///   (removed_atom, fragment_batch)          drones it may no longer see: a {"type":"remove"} frame
 ///   (ready_atom)                            the socket wrote the previous frame
-caf::behavior session_actor(caf::event_based_actor* self, operator_link_ptr link, caf::actor hub,
-                            std::size_t max_events, actor_metrics metrics);
+using session_actor = caf::typed_actor<
+  caf::reacts_to<subscribe_atom, subscription>, caf::reacts_to<error_atom, std::string, std::string>,
+  caf::reacts_to<notice_atom, std::string>, caf::reacts_to<snapshot_atom, fragment_batch>,
+  caf::reacts_to<update_atom, fragment_batch>, caf::reacts_to<events_atom, fragment_batch>,
+  caf::reacts_to<removed_atom, fragment_batch>, caf::reacts_to<ready_atom>>;
+
+/// Fan-out hub: the node's live view of the fleet. Drone actors publish their states to it; every `flush_ms`
+/// it pushes what changed to the subscribed sessions (each drone at most hub.rate times per second, newest
+/// state only), so that many drones share one batch (one batch per tick per session, one JSON serialization
+/// per published drone).
+/// Accepts:
+///   (state_atom, drone_state), (status_atom, status_event)  from drone actors
+///   (subscribe_atom, subscription)            from a session (the sender); answered with
+///                                             (snapshot_atom, fragment_batch) to it
+///   (list_atom, subscription, u64 limit, std::string after) -> std::string
+///                                             the drones of the subscription's scope, in id order, a page of
+///                                             at most `limit` after the id `after`, as
+///                                             {"drones":[...],"next_cursor":...}
+///   (get_atom, std::string id, subscription) -> std::string   one drone of the scope as JSON, or error
+///   (get_atom, std::string id) -> drone_state                  one drone's live state, or error
+///   (states_atom, subscription, u64 limit, std::string after) -> state_list   a page of live states
+///   (changes_atom, u64 since) -> state_list   every state changed after version `since`
+///   (restore_atom, state_list) -> u64         states remembered elsewhere (Redis, the registry) after a
+///                                             restart; answers how many were taken
+///   (remove_atom, std::string id)             forget a drone (passivated, deleted); operators are told
+///   (offline_atom, std::string id)            no actor serves the drone any more: not connected, lost
+///   (regroup_atom, std::string id, std::string group)  a drone without an actor moved to another group
+///   (flush_atom) -> bool                      tick now (used at shutdown)
+///   (tick_atom, u64 epoch), (sweep_atom)      its own timers
+/// Sends sessions (update_atom, fragment_batch), (events_atom, fragment_batch) and (removed_atom, fragment_batch).
+using hub_actor = caf::typed_actor<
+  caf::reacts_to<state_atom, drone_state>, caf::reacts_to<status_atom, status_event>,
+  caf::reacts_to<subscribe_atom, subscription>,
+  caf::replies_to<list_atom, subscription, std::uint64_t, std::string>::with<std::string>,
+  caf::replies_to<get_atom, std::string, subscription>::with<std::string>,
+  caf::replies_to<get_atom, std::string>::with<drone_state>,
+  caf::replies_to<states_atom, subscription, std::uint64_t, std::string>::with<state_list>,
+  caf::replies_to<changes_atom, std::uint64_t>::with<state_list>,
+  caf::replies_to<restore_atom, state_list>::with<std::uint64_t>, caf::reacts_to<remove_atom, std::string>,
+  caf::reacts_to<offline_atom, std::string>, caf::reacts_to<regroup_atom, std::string, std::string>,
+  caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<sweep_atom>>;
+
+// -- settings and spawning ---------------------------------------------------------------------------------
+
+/// Tunables of drone actors and their supervisor.
+struct drone_settings {
+  std::int64_t stale_after_ms = 3000;
+  std::int64_t lost_after_ms = 10000;
+  std::size_t max_restarts = 5;        ///< restarts allowed within restart_window_ms ...
+  std::int64_t restart_window_ms = 60000; ///< ... before the supervisor gives up on the drone
+  /// A drone with no connection for this long is passivated: its actor stops, its directory entry and its
+  /// live-view entry go (its state stays in Redis and PostgreSQL). 0: never.
+  std::int64_t passivate_after_ms = 600000;
+  /// A drone actor publishes its state to the hub at most this often (1000 / hub.rate): what changes sooner
+  /// waits, and only the newest state goes.
+  std::int64_t publish_interval_ms = 100;
+};
+
+/// What a drone actor starts from: all the supervisor keeps to re-create it after a crash (or, later, on
+/// another node). Its last telemetry is not here: the new actor asks the hub for the drone's last state.
+struct drone_snapshot {
+  drone_info info;
+  drone_link_actor link; ///< the connection it serves (invalid: none)
+  link_id connection;    ///< that connection's id
+  bool restarted = false; ///< re-created after a crash (the connection is not welcomed again)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drone_snapshot& x) {
+  return f(caf::meta::type_name("drone_snapshot"), x.info, x.link, x.connection, x.restarted);
+}
+
+/// Counters the actors bump (owned by the node, outlive the actor system).
+struct actor_metrics {
+  runtime::counter* drone_restarts = nullptr;
+  runtime::counter* drone_escalations = nullptr;
+  runtime::counter* operator_updates_dropped = nullptr;
+  runtime::counter* operator_events_dropped = nullptr;
+  runtime::gauge* drone_actors = nullptr;
+  runtime::counter* drones_passivated = nullptr; ///< drone actors stopped after passivate_after_ms unconnected
+};
+
+drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot snapshot, hub_actor hub,
+                                      drone_settings settings);
+
+directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub_actor hub,
+                                              drone_settings settings, actor_metrics metrics);
+
+/// `min_interval_ms`: 1000 / hub.rate; `passivate_after_ms`: live states of drones not connected for this long
+/// (and without an actor: restored ones) go, as drone actors do (0: never).
+hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_interval_ms, int flush_ms,
+                                  std::int64_t passivate_after_ms);
+
+session_actor::behavior_type session_impl(session_actor::pointer self, operator_link_actor link, hub_actor hub,
+                                          std::size_t max_events, actor_metrics metrics);
 
 } // namespace dccs::actors
+
+// -- the type-ID block: every type that crosses an actor boundary ------------------------------------------
+// (CAF_ENABLE_TYPE_ID_CHECKS is on for the whole build: a message with a type missing here does not compile.)
+
+CAF_BEGIN_TYPE_ID_BLOCK(dccs, caf::first_custom_type_id)
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::link_status))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::telemetry))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::drone_info))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::drone_state))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::status_event))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::subscription))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::fragment))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::fragment_batch))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::http_answer))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::http_query))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::link_id))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::state_list))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::drone_snapshot))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::drone_link_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::operator_link_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::drone_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::directory_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::session_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::hub_actor))
+CAF_END_TYPE_ID_BLOCK(dccs)

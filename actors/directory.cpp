@@ -15,10 +15,9 @@ namespace dccs::actors {
 namespace {
 
 struct directory_entry {
-  caf::actor actor;
-  drone_cell_ptr cell;
+  drone_actor actor;
+  drone_snapshot snapshot;           ///< what the drone's actor is (re)started from: the last connection routed
   std::deque<std::int64_t> restarts; ///< monotonic times of recent restarts
-  bool failed = false;               ///< the supervisor gave up; the next connection starts afresh
   std::uint64_t attaches = 0;        ///< attach messages sent to the drone's actors
   std::int64_t last_connect = 0;     ///< monotonic ms of the last connection routed here
   bool asked = false;                ///< a passivation question is out
@@ -31,19 +30,17 @@ struct directory_state {
 
 } // namespace
 
-caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, drone_settings settings,
-                              actor_metrics metrics) {
+directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub_actor hub,
+                                              drone_settings settings, actor_metrics metrics) {
   auto st = std::make_shared<directory_state>();
-  auto start = [self, st, board, settings, metrics](const std::string& id, directory_entry& e) {
-    e.actor = self->spawn(drone_actor, e.cell, board, settings);
+  auto start = [self, st, hub, settings, metrics](const std::string& id, directory_entry& e) {
+    e.actor = self->spawn(drone_impl, e.snapshot, hub, settings);
     self->monitor(e.actor);
     st->by_addr[e.actor.address()] = id;
-    e.failed = false;
     if (metrics.drone_actors)
       metrics.drone_actors->add(1);
   };
-  // Drone actors end with their directory (at shutdown). The cells go too: they hold the connections,
-  // which hold the server, which holds this actor (a cycle that would outlive the node).
+  // Drone actors end with their directory (at shutdown).
   self->attach_functor([st](const caf::error&) {
     for (auto& [id, e] : st->drones)
       if (e.actor != nullptr)
@@ -80,12 +77,12 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
                            {"reason", caf::to_string(dm.reason)}});
       if (metrics.drone_escalations)
         metrics.drone_escalations->inc();
-      e.failed = true;
-      if (e.cell->link != nullptr) {
-        e.cell->link->close(1011, "drone actor failed repeatedly");
-        e.cell->link = nullptr;
-        e.cell->state.connected = false;
+      if (e.snapshot.link != nullptr) {
+        self->send(e.snapshot.link, hangup_atom::value, std::uint16_t{1011}, std::string{"drone actor failed repeatedly"});
+        e.snapshot.link = nullptr;
       }
+      // Nothing serves the drone now: operators see it offline (lost), not connected forever.
+      self->send(hub, offline_atom::value, id);
       return;
     }
     e.restarts.push_back(now);
@@ -93,13 +90,14 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
       metrics.drone_restarts->inc();
     runtime::log::warn("supervisor", "restarting drone actor with its last state",
                        {{"drone_id", id}, {"restarts_in_window", e.restarts.size()}});
+    e.snapshot.restarted = true;
     start(id, e);
   });
   // Forgets a drone that has had no connection for passivate_after_ms: its entry, and its live-view entry
   // (operators are told it is gone; REST still finds it in Redis and the registry).
   auto passivate = [=](const std::string& id) {
     st->drones.erase(id);
-    board->with([&](fanout& f) { f.remove(id); });
+    self->send(hub, remove_atom::value, id);
     if (metrics.drones_passivated)
       metrics.drones_passivated->inc();
   };
@@ -109,27 +107,26 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
   if (settings.passivate_after_ms > 0)
     self->delayed_send(self, sweep_every, sweep_atom::value);
   return {
-    [=](connect_atom, drone_info& info, drone_link_ptr& link) {
+    [=](connect_atom, drone_info& info, drone_link_actor& link, link_id& connection) {
       auto id = info.id;
       auto i = st->drones.find(id);
-      if (i == st->drones.end()) {
-        directory_entry e;
-        e.cell = std::make_shared<drone_cell>(info, settings);
-        // A drone restored after a restart (Redis, the registry) starts from its last known state.
-        board->with([&](fanout& f) {
-          if (auto known = f.find(id); known != nullptr && known->has_telemetry) {
-            e.cell->state.has_telemetry = true;
-            e.cell->state.last = known->last;
-            e.cell->state.recv = known->recv;
-          }
-        });
-        i = st->drones.emplace(id, std::move(e)).first;
+      if (i == st->drones.end())
+        i = st->drones.emplace(id, directory_entry{}).first;
+      auto& e = i->second;
+      // The supervisor's snapshot follows the newest connection: a restart serves that one.
+      e.snapshot.info = info;
+      e.snapshot.link = link;
+      e.snapshot.connection = connection;
+      e.snapshot.restarted = false;
+      ++e.attaches;
+      e.last_connect = runtime::mono_ms();
+      if (e.actor == nullptr) {
+        // A new actor (first contact, or after the supervisor gave up) starts serving this connection itself.
+        e.restarts.clear();
+        start(id, e);
+        return;
       }
-      if (i->second.actor == nullptr)
-        start(id, i->second);
-      ++i->second.attaches;
-      i->second.last_connect = runtime::mono_ms();
-      self->send(i->second.actor, attach_atom::value, std::move(link), std::move(info));
+      self->send(e.actor, attach_atom::value, std::move(link), std::move(connection), std::move(info));
     },
     [=](sweep_atom) {
       auto now = runtime::mono_ms();
@@ -166,43 +163,28 @@ caf::behavior directory_actor(caf::event_based_actor* self, board_ptr board, dro
       }
       for (auto& id : failed)
         passivate(id);
-      // Drones on the board without an actor here (restored from Redis at startup and never connected since) go
-      // the same way once their last sign of life is as old. Registered drones never seen at all (last_seen 0) stay:
-      // the registry bounds them, and operators keep seeing them as lost.
-      auto cutoff = runtime::wall_ms() - static_cast<double>(settings.passivate_after_ms);
-      board->with([&](fanout& f) {
-        std::vector<std::string> stale;
-        f.for_each([&](const drone_state& ds) {
-          if (!ds.connected && ds.last_seen > 0 && ds.last_seen < cutoff && st->drones.count(ds.info.id) == 0)
-            stale.push_back(ds.info.id);
-        });
-        for (auto& id : stale)
-          f.remove(id);
-      });
       self->delayed_send(self, sweep_every, sweep_atom::value);
     },
-    [=](delete_atom, const std::string& id) {
-      // The drone left the registry: its live connection is no longer allowed.
-      auto i = st->drones.find(id);
-      if (i != st->drones.end() && i->second.cell->link != nullptr)
-        i->second.cell->link->close(4003, "drone is not registered");
-    },
-    [=](patch_atom, const std::string& id, std::string& group) {
+    [=](regroup_atom, const std::string& id, std::string& group) {
       // The drone's group changed in the registry: its actor (if any) publishes it in its new group; without
-      // one, the board's copy is moved.
+      // one, the hub moves its copy.
       auto i = st->drones.find(id);
-      if (i != st->drones.end() && i->second.actor != nullptr)
-        self->send(i->second.actor, patch_atom::value, std::move(group));
-      else
-        board->with([&](fanout& f) { f.regroup(id, group); });
+      if (i != st->drones.end()) {
+        i->second.snapshot.info.group = group;
+        if (i->second.actor != nullptr) {
+          self->send(i->second.actor, regroup_atom::value, std::move(group));
+          return;
+        }
+      }
+      self->send(hub, regroup_atom::value, id, std::move(group));
     },
     [=](kick_atom, const std::string& id, std::uint16_t code, std::string& reason) {
-      // The drone's credential or group changed: its live connection must say hello again.
+      // The drone's credential changed or it left the registry: its live connection must say hello again.
       auto i = st->drones.find(id);
-      if (i != st->drones.end() && i->second.cell->link != nullptr)
-        i->second.cell->link->close(code, std::move(reason));
+      if (i != st->drones.end() && i->second.actor != nullptr)
+        self->send(i->second.actor, kick_atom::value, code, std::move(reason));
     },
-    [=](get_atom, const std::string& id) -> caf::result<caf::actor> {
+    [=](get_atom, const std::string& id) -> caf::result<drone_actor> {
       auto i = st->drones.find(id);
       if (i == st->drones.end() || i->second.actor == nullptr)
         return make_error(errc::no_such_drone);

@@ -1,7 +1,9 @@
 #include "actors/actors.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
+#include <tuple>
 
 #include <caf/all.hpp>
 
@@ -12,20 +14,32 @@ namespace dccs::actors {
 
 namespace {
 
-/// Per-incarnation state of a drone actor: what does not survive a restart.
-struct drone_runtime {
+/// Everything a drone actor knows; its own, touched by no one else.
+struct drone_data {
+  drone_data(drone_snapshot snap, const drone_settings& s)
+    : watchdog(s.stale_after_ms, s.lost_after_ms), link(std::move(snap.link)), connection(std::move(snap.connection)) {
+    state.info = std::move(snap.info);
+  }
+  drone_state state;
+  link_watchdog watchdog;
+  link_status reported = link_status::online; ///< the status operators were last told
+  drone_link_actor link;                      ///< the connection served (invalid: none)
+  link_id connection;
+  std::uint64_t attaches = 0;                 ///< attach messages received (the directory counts those it sent)
   bool timer_pending = false;
-  std::int64_t idle_since = 0;  ///< monotonic ms since when the drone has had no connection
+  std::int64_t idle_since = 0;                ///< monotonic ms since when the drone has had no connection
+  std::int64_t last_published = -1000000000;  ///< monotonic ms of the last publication to the hub
+  bool dirty = false;                         ///< changed since the last publication
+  bool coalesce_pending = false;              ///< a coalesce timer is out
 };
 
 } // namespace
 
-caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, board_ptr board,
-                          drone_settings settings) {
-  auto rt = std::make_shared<drone_runtime>();
-  // Captures the id, not the cell: the handler outlives the actor's behavior, and the cell holds the
-  // connection that holds this actor (a cycle).
-  self->set_exception_handler([id = cell->state.info.id](caf::scheduled_actor*, std::exception_ptr& eptr)
+drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot snapshot, hub_actor hub,
+                                      drone_settings settings) {
+  bool restarted = snapshot.restarted;
+  auto d = std::make_shared<drone_data>(std::move(snapshot), settings);
+  self->set_exception_handler([id = d->state.info.id](caf::scheduled_actor*, std::exception_ptr& eptr)
                                 -> caf::error {
     std::string what = "unknown exception";
     try {
@@ -37,91 +51,131 @@ caf::behavior drone_actor(caf::event_based_actor* self, drone_cell_ptr cell, boa
     runtime::log::warn("drone", "drone actor failed", {{"drone_id", id}, {"error", what}});
     return caf::exit_reason::unhandled_exception;
   });
-  // Re-evaluates the link status and schedules the next check, if any.
-  auto check = [self, cell, board, rt] {
+  // Sends the newest state to the hub now, or once the publish interval has passed (coalesced).
+  auto publish = [self, d, hub, settings](bool now_please) {
+    d->dirty = true;
     auto now = runtime::mono_ms();
-    auto status = cell->watchdog.status(now);
-    if (status != cell->reported) {
-      status_event ev{cell->state.info.id, status, cell->reported, runtime::wall_ms()};
-      cell->reported = status;
-      cell->state.status = status;
-      board->with([&](fanout& f) { f.event(ev); });
+    auto due = d->last_published + settings.publish_interval_ms;
+    if (now_please || now >= due) {
+      d->dirty = false;
+      d->last_published = now;
+      self->send(hub, state_atom::value, d->state);
+    } else if (!d->coalesce_pending) {
+      d->coalesce_pending = true;
+      self->delayed_send(self, std::chrono::milliseconds(due - now), coalesce_atom::value);
     }
-    auto next = cell->watchdog.next_change(now);
-    if (next >= 0 && !rt->timer_pending) {
-      rt->timer_pending = true;
+  };
+  // Re-evaluates the link status and schedules the next check, if any.
+  auto check = [self, d, hub] {
+    auto now = runtime::mono_ms();
+    auto status = d->watchdog.status(now);
+    if (status != d->reported) {
+      status_event ev{d->state.info.id, status, d->reported, runtime::wall_ms()};
+      d->reported = status;
+      d->state.status = status;
+      self->send(hub, status_atom::value, std::move(ev));
+    }
+    auto next = d->watchdog.next_change(now);
+    if (next >= 0 && !d->timer_pending) {
+      d->timer_pending = true;
       self->delayed_send(self, std::chrono::milliseconds(std::max<std::int64_t>(1, next - now)),
                          check_atom::value);
     }
   };
   // Any frame from the current connection.
-  auto on_frame = [cell, check](double wall) {
-    cell->watchdog.on_frame(runtime::mono_ms());
-    cell->state.last_seen = wall;
+  auto on_frame = [d, check](double wall) {
+    d->watchdog.on_frame(runtime::mono_ms());
+    d->state.last_seen = wall;
     check();
   };
-  auto is_current = [cell](std::uint64_t link_id) {
-    return cell->link != nullptr && cell->link->id() == link_id;
+  auto is_current = [d](const link_id& id) { return d->link != nullptr && d->connection == id; };
+  // The connection's link actor is monitored: its end (socket closed, its node lost) is the connection's end.
+  self->set_down_handler([self, d, publish](caf::down_msg& dm) {
+    if (d->link == nullptr || dm.source != d->link.address())
+      return;
+    d->link = nullptr;
+    d->state.connected = false;
+    d->idle_since = runtime::mono_ms();
+    publish(true);
+  });
+  auto serve = [self, d, on_frame, publish](bool first) {
+    self->monitor(d->link);
+    d->state.connected = true;
+    on_frame(runtime::wall_ms());
+    self->send(d->link, attached_atom::value, first);
+    publish(true);
   };
-  // After a restart: serve the connection the previous incarnation had, and resume the watchdog.
-  if (cell->link != nullptr)
-    cell->link->attached(caf::actor_cast<caf::actor>(self), false);
-  if (cell->state.last_seen > 0)
-    check();
-  rt->idle_since = runtime::mono_ms();
+  // The drone's last known state (a restart, or a restart of the node: Redis) comes from the hub; whatever the
+  // drone sent meanwhile is newer and stays.
+  self->request(hub, std::chrono::seconds(5), get_atom::value, d->state.info.id)
+    .then(
+      [d](drone_state& known) {
+        if (!d->state.has_telemetry && known.has_telemetry) {
+          d->state.has_telemetry = true;
+          d->state.last = std::move(known.last);
+          d->state.recv = known.recv;
+        }
+        d->state.last_seen = std::max(d->state.last_seen, known.last_seen);
+      },
+      [](caf::error&) {});
+  // After a restart: serve the connection the previous incarnation had.
+  if (d->link != nullptr)
+    serve(!restarted);
+  d->idle_since = runtime::mono_ms();
   return {
-    [=](attach_atom, drone_link_ptr& link, drone_info& info) {
-      ++cell->attaches;
-      if (cell->link != nullptr && cell->link->id() != link->id()) {
+    [=](attach_atom, drone_link_actor& link, link_id& id, drone_info& info) {
+      ++d->attaches;
+      if (d->link != nullptr && d->connection != id) {
         runtime::log::info("drone", "connection replaced", {{"drone_id", info.id}});
-        cell->link->close(4000, "replaced by a newer connection with the same drone id");
+        self->demonitor(d->link.address());
+        self->send(d->link, hangup_atom::value, std::uint16_t{4000},
+                   std::string{"replaced by a newer connection with the same drone id"});
       }
-      cell->link = link;
-      cell->state.info.model = std::move(info.model);
-      cell->state.info.fw = std::move(info.fw);
-      cell->state.info.group = std::move(info.group);
-      cell->state.connected = true;
-      on_frame(runtime::wall_ms());
-      link->attached(caf::actor_cast<caf::actor>(self), true);
-      board->with([&](fanout& f) { f.update(cell->state); });
+      d->link = std::move(link);
+      d->connection = std::move(id);
+      d->state.info.model = std::move(info.model);
+      d->state.info.fw = std::move(info.fw);
+      d->state.info.group = std::move(info.group);
+      serve(true);
     },
-    [=](telemetry_atom, telemetry& t, double recv, std::uint64_t link_id) {
-      if (!is_current(link_id))
+    [=](telemetry_atom, telemetry& t, double recv, link_id& id) {
+      if (!is_current(id))
         return; // a frame still in flight from a replaced connection
-      cell->state.last = std::move(t);
-      cell->state.has_telemetry = true;
-      cell->state.recv = recv;
+      d->state.last = std::move(t);
+      d->state.has_telemetry = true;
+      d->state.recv = recv;
       on_frame(recv);
-      board->with([&](fanout& f) { f.update(cell->state); });
+      publish(false);
     },
-    [=](alive_atom, std::uint64_t link_id) {
-      if (is_current(link_id))
+    [=](alive_atom, link_id& id) {
+      if (is_current(id))
         on_frame(runtime::wall_ms());
     },
-    [=](detach_atom, std::uint64_t link_id) {
-      if (!is_current(link_id))
-        return;
-      cell->link = nullptr;
-      cell->state.connected = false;
-      rt->idle_since = runtime::mono_ms();
-      board->with([&](fanout& f) { f.update(cell->state); });
-    },
     [=](passivate_atom) {
-      bool idle = cell->link == nullptr && settings.passivate_after_ms > 0
-                  && runtime::mono_ms() - rt->idle_since >= settings.passivate_after_ms;
-      return std::make_tuple(idle, cell->attaches);
+      bool idle = d->link == nullptr && settings.passivate_after_ms > 0
+                  && runtime::mono_ms() - d->idle_since >= settings.passivate_after_ms;
+      return std::make_tuple(idle, d->attaches);
     },
-    [=](patch_atom, std::string& group) {
+    [=](regroup_atom, std::string& group) {
       // The registry moved the drone to another group: operators see it there from now on.
-      cell->state.info.group = std::move(group);
-      board->with([&](fanout& f) { f.update(cell->state); });
+      d->state.info.group = std::move(group);
+      publish(true);
+    },
+    [=](kick_atom, std::uint16_t code, std::string& reason) {
+      if (d->link != nullptr)
+        self->send(d->link, hangup_atom::value, code, std::move(reason));
     },
     [=](check_atom) {
-      rt->timer_pending = false;
+      d->timer_pending = false;
       check();
     },
-    [=](get_atom) { return cell->state; },
-    [=](fault_atom) -> bool { throw std::runtime_error("injected fault"); },
+    [=](coalesce_atom) {
+      d->coalesce_pending = false;
+      if (d->dirty)
+        publish(true); // the interval has passed (the timer was set for its end)
+    },
+    [=](get_atom) { return d->state; },
+    [=](fault_atom) { throw std::runtime_error("injected fault"); },
   };
 }
 

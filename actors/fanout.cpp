@@ -22,6 +22,7 @@ fragment make_fragment(const drone_state& st) {
 } // namespace
 
 void fanout::mark(const std::string& id, entry& e) {
+  e.version = ++version_;
   if (!e.dirty) {
     e.dirty = true;
     dirty_.push_back(id);
@@ -106,7 +107,7 @@ fragment_batch fanout::snapshot(const subscription& sub) const {
 }
 
 fragment_batch fanout::filter(const fragment_batch& all, const sub_entry& sub) {
-  if (all == nullptr || all->empty())
+  if (!all || all->empty())
     return nullptr;
   if (sub.all && sub.scope.all)
     return all; // the common case for admins: every subscriber to everything shares one batch
@@ -192,9 +193,10 @@ std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
   return result;
 }
 
-std::string fanout::list_json(const auth::scope& scope, std::size_t limit, const std::string& after) const {
-  std::map<std::string_view, const drone_state*> page; // the first `limit` after `after`, in id order
-  bool more = false;
+std::map<std::string_view, const drone_state*> fanout::first_after(const auth::scope& scope, std::size_t limit,
+                                                                    const std::string& after, bool& more) const {
+  std::map<std::string_view, const drone_state*> page;
+  more = false;
   for (auto& [id, e] : states_) {
     if ((!after.empty() && id <= after) || !scope.covers(e.state.info.group))
       continue;
@@ -204,6 +206,52 @@ std::string fanout::list_json(const auth::scope& scope, std::size_t limit, const
       more = true;
     }
   }
+  return page;
+}
+
+state_list fanout::page(const auth::scope& scope, std::size_t limit, const std::string& after) const {
+  bool more = false;
+  state_list out;
+  out.version = version_;
+  for (auto& [id, st] : first_after(scope, limit, after, more))
+    out.states.push_back(*st);
+  return out;
+}
+
+state_list fanout::changes(std::uint64_t since) const {
+  state_list out;
+  out.version = version_;
+  for (auto& [id, e] : states_)
+    if (e.version > since)
+      out.states.push_back(e.state);
+  return out;
+}
+
+void fanout::offline(const std::string& id, double at) {
+  auto it = states_.find(id);
+  if (it == states_.end())
+    return;
+  auto& st = it->second.state;
+  st.connected = false;
+  if (st.status != link_status::lost)
+    event(status_event{id, link_status::lost, st.status, at});
+  else
+    mark(id, it->second);
+}
+
+std::size_t fanout::sweep(double cutoff) {
+  std::vector<std::string> old;
+  for (auto& [id, e] : states_)
+    if (!e.state.connected && e.state.last_seen > 0 && e.state.last_seen < cutoff)
+      old.push_back(id);
+  for (auto& id : old)
+    remove(id);
+  return old.size();
+}
+
+std::string fanout::list_json(const auth::scope& scope, std::size_t limit, const std::string& after) const {
+  bool more = false;
+  auto page = first_after(scope, limit, after, more); // the first `limit` after `after`, in id order
   std::string out;
   out.reserve(64 + page.size() * 384);
   out += "{\"drones\":[";

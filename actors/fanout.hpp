@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -63,6 +65,20 @@ public:
 
   const drone_state* find(const std::string& id) const;
 
+  /// The stored states of the groups in `scope`, in id order, at most `limit` of them after the id `after`.
+  state_list page(const auth::scope& scope, std::size_t limit, const std::string& after) const;
+
+  /// Every stored state changed (updated, status, group) after version `since`; the answer carries the
+  /// current version, the `since` of the next call.
+  state_list changes(std::uint64_t since) const;
+
+  /// No actor serves the drone any more (its supervisor gave up): not connected, and lost from now on.
+  void offline(const std::string& id, double at);
+
+  /// Forgets the drones not connected whose last sign of life (node wall clock, ms) is older than `cutoff`;
+  /// drones never seen (last_seen 0: registered, restored) stay. Returns how many went.
+  std::size_t sweep(double cutoff);
+
   /// Drones stored.
   std::size_t size() const { return states_.size(); }
 
@@ -98,12 +114,16 @@ private:
     std::int64_t last_published = -1000000000;
     bool published_telemetry = false; ///< the last publication carried telemetry
     bool dirty = false;
+    std::uint64_t version = 0; ///< version_ when it last changed
   };
 
+  std::map<std::string_view, const drone_state*> first_after(const auth::scope& scope, std::size_t limit,
+                                                             const std::string& after, bool& more) const;
   static fragment_batch filter(const fragment_batch& all, const sub_entry& sub);
   void mark(const std::string& id, entry& e);
 
   std::int64_t min_interval_;
+  std::uint64_t version_ = 0; ///< bumped by every change of a stored state
   std::unordered_map<std::string, entry> states_;
   std::vector<std::string> dirty_;
   std::vector<status_event> events_;

@@ -263,7 +263,8 @@ struct fleet_state {
   runtime::redis_client redis;
   std::uint64_t loaded_generation = 0;
   std::unordered_map<std::string, registry_row> registry;
-  std::unordered_map<std::string, double> seen_written; ///< last_seen written per drone
+  std::uint64_t seen_version = 0; ///< the hub's version up to which last-seen times are written
+  bool seen_query_out = false;    ///< a changes query to the hub is on its way
   /// Admitted at hello, not yet in the registry: id -> (model, firmware). Inserted in one statement per batch
   /// (a fleet of new drones connecting at once is one INSERT, not one per drone), or once the database is back.
   std::unordered_map<std::string, std::pair<std::string, std::string>> to_register;
@@ -323,12 +324,12 @@ bool parse_drone_state(const std::string& text, drone_state& out) {
   }
 }
 
-caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_ptr board, caf::actor directory,
+caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_actor hub, directory_actor directory,
                           fleet_metrics metrics, runtime::node_health* health) {
   auto st = std::make_shared<fleet_state>(std::move(s), health);
   auto key = [st](const std::string& id) { return st->settings.redis.prefix + id; };
   // Connects if needed and (re)loads the registry after every new connection. Throws db_error.
-  auto ensure = [st, board, key, metrics]() {
+  auto ensure = [self, st, hub, key, metrics]() {
     st->link.run([&](pqxx::connection& conn) {
       if (st->loaded_generation == st->link.generation())
         return 0;
@@ -344,7 +345,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       if (!st->restored) {
         // A restarted node shows the fleet as it was: Redis states first (newest), then the registry.
         st->restored = true;
-        std::size_t restored = 0;
+        state_list remembered;
         std::unordered_set<std::string> from_redis;
         if (st->settings.redis.enabled && st->redis.ensure_connected()) {
           try {
@@ -364,8 +365,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
                   ds.connected = false;
                   ds.info.group = st->registry[ids[i + k]].group; // the registry decides, not the cached copy
                   ds.status = link_status::lost;
-                  if (board->with([&](fanout& f) { return f.restore(ds); }))
-                    ++restored;
+                  remembered.states.push_back(std::move(ds));
                   from_redis.insert(ids[i + k]);
                 }
               }
@@ -375,17 +375,24 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
           }
         }
         for (auto& [id, row] : st->registry)
-          if (!from_redis.count(id) && board->with([&](fanout& f) { return f.restore(placeholder(row)); }))
-            ++restored;
-        if (metrics.rehydrated)
-          metrics.rehydrated->inc(restored);
-        if (restored > 0)
-          runtime::log::info("fleet", "fleet restored", {{"drones", restored}, {"from_redis", from_redis.size()}});
+          if (!from_redis.count(id))
+            remembered.states.push_back(placeholder(row));
+        auto from_cache = from_redis.size();
+        self->request(hub, std::chrono::seconds(30), restore_atom::value, std::move(remembered))
+          .then(
+            [metrics, from_cache](std::uint64_t restored) {
+              if (metrics.rehydrated)
+                metrics.rehydrated->inc(restored);
+              if (restored > 0)
+                runtime::log::info("fleet", "fleet restored", {{"drones", restored}, {"from_redis", from_cache}});
+            },
+            [](caf::error& e) {
+              runtime::log::warn("fleet", "the live view did not take the restored fleet", {{"error", caf::to_string(e)}});
+            });
       }
       return 0;
     });
   };
-  // The registry row of a drone, also when another node registered it after our load. Throws db_error.
   // The registry row of a drone, read fresh from the database (another node may have changed its group or its
   // credential, or removed it), and kept in the cache. Every decision about one drone (admission, permissions,
   // changes) goes through here; only lists use the cache, reloaded every sweep. Throws db_error.
@@ -519,23 +526,10 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
     for (auto& id : done)
       st->to_register.erase(id);
   };
-  auto seen_sweep = [st, board, ensure]() {
-    std::vector<std::pair<std::string, double>> changed;
-    board->with([&](fanout& f) {
-      // Drones that left the board (passivated, removed) are forgotten here too: memory follows the board.
-      if (st->seen_written.size() > 2 * f.size() + 1024)
-        for (auto i = st->seen_written.begin(); i != st->seen_written.end();)
-          i = f.find(i->first) == nullptr ? st->seen_written.erase(i) : std::next(i);
-      f.for_each([&](const drone_state& ds) {
-        if (ds.last_seen <= 0)
-          return;
-        auto i = st->seen_written.find(ds.info.id);
-        if (i == st->seen_written.end() || i->second < ds.last_seen)
-          changed.emplace_back(ds.info.id, ds.last_seen);
-      });
-    });
+  // Writes last-seen times into the registry (only ever forward). False when the database did not take them.
+  auto write_seen = [st, ensure](const std::vector<std::pair<std::string, double>>& changed) -> bool {
     if (changed.empty())
-      return;
+      return true;
     try {
       ensure();
       st->link.run([&](pqxx::connection& conn) {
@@ -562,16 +556,35 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
         return 0;
       });
       for (auto& [id, t] : changed) {
-        st->seen_written[id] = t;
         auto i = st->registry.find(id);
         if (i != st->registry.end() && i->second.last_seen_ms < t) {
           i->second.last_seen_ms = t;
           i->second.json.clear();
         }
       }
+      return true;
     } catch (const runtime::db_error&) {
-      // Next sweep.
+      return false; // next sweep
     }
+  };
+  // Records the last-seen times of the drones whose live state changed since the previous sweep (the hub's
+  // version is the cursor: it moves on only once the times are written).
+  auto seen_sweep = [self, st, hub, write_seen]() {
+    if (st->seen_query_out)
+      return;
+    st->seen_query_out = true;
+    self->request(hub, std::chrono::seconds(10), changes_atom::value, st->seen_version)
+      .then(
+        [st, write_seen](state_list& list) {
+          st->seen_query_out = false;
+          std::vector<std::pair<std::string, double>> changed;
+          for (auto& ds : list.states)
+            if (ds.last_seen > 0)
+              changed.emplace_back(ds.info.id, ds.last_seen);
+          if (write_seen(changed))
+            st->seen_version = list.version;
+        },
+        [st](caf::error&) { st->seen_query_out = false; });
   };
   auto not_found = [](const std::string& id) { return error_answer(404, "not_found", "no drone with id '" + id + "'"); };
   // A change checked against the drone's group, which another node changed (or the drone was removed) before it
@@ -644,6 +657,109 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       return db_error_answer(e);
     }
   };
+  // GET /api/v1/drones, once the hub answered with the live states of the page (`live`: the first
+  // page.limit + 1 live drones after the cursor that the caller may see, in id order).
+  auto list_answer = [=](const http_query& q, const list_page& page, std::vector<drone_state>& live_states)
+    -> http_answer {
+      try {
+        ensure();
+      } catch (const runtime::db_error&) {
+        // The live view goes on without the registry.
+      }
+      auto scope = auth::read_scope(q.who);
+      // Every drone the caller may see, live here or registered, in id order; this page is the first `limit`
+      // after the cursor.
+      std::map<std::string, std::optional<drone_state>> visible;
+      for (auto& ds : live_states) {
+        auto i = st->registry.find(ds.info.id);
+        if (scope.covers(i == st->registry.end() ? ds.info.group : i->second.group))
+          visible.emplace(ds.info.id, std::move(ds));
+      }
+      for (auto& [id, row] : st->registry)
+        if ((page.after.empty() || id > page.after) && scope.covers(row.group))
+          visible.emplace(id, std::nullopt);
+      bool more = visible.size() > page.limit;
+      while (visible.size() > page.limit)
+        visible.erase(std::prev(visible.end()));
+      std::vector<std::string> missing;
+      for (auto& [id, ds] : visible)
+        if (!ds && st->registry.count(id))
+          missing.push_back(id);
+      auto cached = from_redis(missing);
+      std::string out = "{\"drones\":[";
+      std::string obj;
+      bool first = true;
+      std::string last;
+      for (auto& [id, live] : visible) {
+        auto i = st->registry.find(id);
+        const registry_row* row = i == st->registry.end() ? nullptr : &i->second;
+        obj.clear();
+        if (live) {
+          append_drone_json(obj, *live);
+        } else if (row == nullptr) {
+          continue; // not live, and not registered
+        } else {
+          drone_state ds;
+          auto c = cached.find(id);
+          if (c != cached.end() && parse_drone_state(c->second, ds)) {
+            ds.connected = false; // it is not connected here; another node may have it
+            ds.info.group = row->group;
+          } else {
+            ds = placeholder(*row);
+          }
+          append_drone_json(obj, ds);
+        }
+        annotate(obj, row);
+        if (!first)
+          out += ',';
+        first = false;
+        out += obj;
+        last = id;
+      }
+      out += ']';
+      out += next_cursor_json(more, last);
+      out += '}';
+      return answer(200, std::move(out));
+    };
+  // GET /api/v1/drones/{id}, once the hub answered with the drone's live state (null: not live here).
+  auto get_answer = [=](const http_query& q, const drone_state* live) -> http_answer {
+      const registry_row* row = nullptr;
+      try {
+        row = lookup(q.id);
+      } catch (const runtime::db_error&) {
+        auto i = st->registry.find(q.id);
+        row = i == st->registry.end() ? nullptr : &i->second;
+      }
+      std::string obj;
+      std::string live_group;
+      bool found = live != nullptr;
+      if (found) {
+        live_group = live->info.group;
+        if (row == nullptr || row->group == live->info.group) {
+          append_drone_json(obj, *live);
+        } else {
+          auto copy = *live;
+          copy.info.group = row->group;
+          append_drone_json(obj, copy);
+        }
+      }
+      if (auto refused = permitted(q, row ? row->group : live_group, auth::permission::read_drones);
+          refused || (!found && row == nullptr))
+        return refused ? *refused : not_found(q.id);
+      if (!found) {
+        auto cached = from_redis({q.id});
+        drone_state ds;
+        if (!cached.empty() && parse_drone_state(cached.begin()->second, ds)) {
+          ds.connected = false;
+          ds.info.group = row->group;
+          append_drone_json(obj, ds);
+        } else {
+          append_drone_json(obj, placeholder(*row));
+        }
+      }
+      annotate(obj, row);
+      return answer(200, std::move(obj));
+    };
   self->send(self, seen_atom::value);
   return {
     [=](seen_atom) {
@@ -726,121 +842,27 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
       return std::make_tuple(admit_ok, group);
     },
     [=](create_atom) { register_pending(); },
-    [=](list_atom, http_query& q) -> http_answer {
+    [=](list_atom, http_query& q) -> caf::result<http_answer> {
       list_page page;
       if (auto bad = parse_list_page(q.query, page))
         return error_answer(400, "invalid_parameter", bad->second, bad->first);
-      try {
-        ensure();
-      } catch (const runtime::db_error&) {
-        // The live view goes on without the registry.
-      }
-      auto scope = auth::read_scope(q.who);
-      // Every drone the caller may see, live here or registered, in id order; this page is the first `limit`
-      // after the cursor. Live states are copied under the board's lock (drone actors write it on every frame)
-      // and serialized after it.
-      std::map<std::string, std::optional<drone_state>> visible;
-      board->with([&](fanout& f) {
-        f.for_each([&](const drone_state& ds) {
-          if (ds.info.id <= page.after && !page.after.empty())
-            return;
-          auto i = st->registry.find(ds.info.id);
-          if (!scope.covers(i == st->registry.end() ? ds.info.group : i->second.group))
-            return;
-          visible.emplace(ds.info.id, std::nullopt);
-        });
-      });
-      for (auto& [id, row] : st->registry)
-        if ((page.after.empty() || id > page.after) && scope.covers(row.group))
-          visible.emplace(id, std::nullopt);
-      bool more = visible.size() > page.limit;
-      while (visible.size() > page.limit)
-        visible.erase(std::prev(visible.end()));
-      board->with([&](fanout& f) {
-        for (auto& [id, ds] : visible)
-          if (auto live = f.find(id))
-            ds = *live;
-      });
-      std::vector<std::string> missing;
-      for (auto& [id, ds] : visible)
-        if (!ds && st->registry.count(id))
-          missing.push_back(id);
-      auto cached = from_redis(missing);
-      std::string out = "{\"drones\":[";
-      std::string obj;
-      bool first = true;
-      std::string last;
-      for (auto& [id, live] : visible) {
-        auto i = st->registry.find(id);
-        const registry_row* row = i == st->registry.end() ? nullptr : &i->second;
-        obj.clear();
-        if (live) {
-          append_drone_json(obj, *live);
-        } else if (row == nullptr) {
-          continue; // left the board meanwhile (passivated) and not registered
-        } else {
-          drone_state ds;
-          auto c = cached.find(id);
-          if (c != cached.end() && parse_drone_state(c->second, ds)) {
-            ds.connected = false; // it is not connected here; another node may have it
-            ds.info.group = row->group;
-          } else {
-            ds = placeholder(*row);
-          }
-          append_drone_json(obj, ds);
-        }
-        annotate(obj, row);
-        if (!first)
-          out += ',';
-        first = false;
-        out += obj;
-        last = id;
-      }
-      out += ']';
-      out += next_cursor_json(more, last);
-      out += '}';
-      return answer(200, std::move(out));
+      subscription sub;
+      sub.scope = auth::read_scope(q.who);
+      auto rp = self->make_response_promise<http_answer>();
+      self->request(hub, std::chrono::seconds(5), states_atom::value, sub, std::uint64_t{page.limit + 1}, page.after)
+        .then([=](state_list& live) mutable { rp.deliver(list_answer(q, page, live.states)); },
+              [=](caf::error&) mutable {
+                std::vector<drone_state> none; // the live view did not answer: the registry alone
+                rp.deliver(list_answer(q, page, none));
+              });
+      return rp;
     },
-    [=](get_atom, http_query& q) -> http_answer {
-      const registry_row* row = nullptr;
-      try {
-        row = lookup(q.id);
-      } catch (const runtime::db_error&) {
-        auto i = st->registry.find(q.id);
-        row = i == st->registry.end() ? nullptr : &i->second;
-      }
-      std::string obj;
-      std::string live_group;
-      bool found = board->with([&](fanout& f) {
-        auto ds = f.find(q.id);
-        if (ds == nullptr)
-          return false;
-        live_group = ds->info.group;
-        if (row == nullptr || row->group == ds->info.group) {
-          append_drone_json(obj, *ds);
-        } else {
-          auto copy = *ds;
-          copy.info.group = row->group;
-          append_drone_json(obj, copy);
-        }
-        return true;
-      });
-      if (auto refused = permitted(q, row ? row->group : live_group, auth::permission::read_drones);
-          refused || (!found && row == nullptr))
-        return refused ? *refused : not_found(q.id);
-      if (!found) {
-        auto cached = from_redis({q.id});
-        drone_state ds;
-        if (!cached.empty() && parse_drone_state(cached.begin()->second, ds)) {
-          ds.connected = false;
-          ds.info.group = row->group;
-          append_drone_json(obj, ds);
-        } else {
-          append_drone_json(obj, placeholder(*row));
-        }
-      }
-      annotate(obj, row);
-      return answer(200, std::move(obj));
+    [=](get_atom, http_query& q) -> caf::result<http_answer> {
+      auto rp = self->make_response_promise<http_answer>();
+      self->request(hub, std::chrono::seconds(5), get_atom::value, q.id)
+        .then([=](drone_state& live) mutable { rp.deliver(get_answer(q, &live)); },
+              [=](caf::error&) mutable { rp.deliver(get_answer(q, nullptr)); });
+      return rp;
     },
     [=](authorize_atom, http_query& q) -> http_answer {
       // May the caller read this drone (its history)? 200, or the answer the request gets instead.
@@ -940,8 +962,8 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
         bool moved = row->group != old_group;
         st->registry[row->id] = std::move(*row);
         if (moved) {
-          // The live view follows at once: the drone's actor (or the board's copy) takes the new group.
-          self->send(directory, patch_atom::value, q.id, *in.group);
+          // The live view follows at once: the drone's actor (or the hub's copy) takes the new group.
+          self->send(directory, regroup_atom::value, q.id, *in.group);
           audit(q, "drone_changed", q.id, "ok", {{"group", *in.group}, {"previous_group", old_group}});
         }
         return answer(200, std::move(body));
@@ -964,8 +986,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
         if (!deleted)
           return changed_meanwhile(q.id);
         st->registry.erase(q.id);
-        st->seen_written.erase(q.id);
-        board->with([&](fanout& f) { return f.remove(q.id); });
+        self->send(hub, remove_atom::value, q.id);
         if (st->settings.redis.enabled && st->redis.ensure_connected()) {
           try {
             st->redis.command({"DEL", key(q.id)});
@@ -973,7 +994,8 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
           }
         }
         if (st->settings.unregistered == unregistered_policy::refuse)
-          self->send(directory, delete_atom::value, q.id); // its live connection is no longer allowed
+          // Its live connection is no longer allowed.
+          self->send(directory, kick_atom::value, q.id, std::uint16_t{4003}, std::string{"drone is not registered"});
         runtime::log::info("fleet", "drone removed from the registry", {{"drone_id", q.id}, {"by", q.who.name}});
         audit(q, "drone_deleted", q.id, "ok", json::object());
         return answer(204, "");
@@ -994,34 +1016,19 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
 
 // -- Redis mirror ---------------------------------------------------------------------------------------
 
-caf::behavior redis_mirror(caf::event_based_actor* self, redis_settings s, board_ptr board, fleet_metrics metrics,
+caf::behavior redis_mirror(caf::event_based_actor* self, redis_settings s, hub_actor hub, fleet_metrics metrics,
                            runtime::node_health* health) {
   struct mirror_state {
     explicit mirror_state(redis_settings x)
       : settings(std::move(x)), client(settings.endpoint, settings.io_timeout, settings.retry_min, settings.retry_max) {}
     redis_settings settings;
     runtime::redis_client client;
-    /// What was last written per drone: (last_seen, status, connected).
-    std::unordered_map<std::string, std::tuple<double, link_status, bool>> written;
+    std::uint64_t version = 0; ///< the hub's version up to which states are written
   };
   auto st = std::make_shared<mirror_state>(std::move(s));
   auto dep = health ? &health->redis : nullptr;
-  auto write = [st, board, metrics, dep]() -> bool {
-    std::vector<drone_state> changed;
-    std::size_t on_board = 0;
-    board->with([&](fanout& f) {
-      f.for_each([&](const drone_state& ds) {
-        ++on_board;
-        auto i = st->written.find(ds.info.id);
-        auto now = std::make_tuple(ds.last_seen, ds.status, ds.connected);
-        if (i == st->written.end() || i->second != now)
-          changed.push_back(ds);
-      });
-      // Drones that left the board (passivated, removed) are forgotten here too: memory follows the board.
-      if (st->written.size() > 2 * on_board + 1024)
-        for (auto i = st->written.begin(); i != st->written.end();)
-          i = f.find(i->first) == nullptr ? st->written.erase(i) : std::next(i);
-    });
+  // Writes the states that changed (`changed`, from the hub); false when Redis did not take them.
+  auto write = [st, metrics, dep](const std::vector<drone_state>& changed) -> bool {
     bool up = st->client.ensure_connected();
     if (dep)
       dep->set(up ? runtime::dependency_health::up : runtime::dependency_health::down);
@@ -1065,19 +1072,37 @@ caf::behavior redis_mirror(caf::event_based_actor* self, redis_settings s, board
       runtime::log::warn("redis", "writing drone states failed", {{"error", e.what()}});
       return false;
     }
-    for (auto& ds : changed)
-      st->written[ds.info.id] = std::make_tuple(ds.last_seen, ds.status, ds.connected);
     if (metrics.redis_writes)
       metrics.redis_writes->inc(changed.size());
     return true;
   };
+  // One round: the states the hub changed since the version last written, written; then `done(ok)`.
+  auto round = [self, st, hub, write](std::function<void(bool)> done) {
+    self->request(hub, std::chrono::seconds(10), changes_atom::value, st->version)
+      .then(
+        [st, write, done](state_list& list) {
+          bool ok = write(list.states);
+          if (ok)
+            st->version = list.version;
+          done(ok);
+        },
+        [done](caf::error&) { done(false); });
+  };
+  auto busy = std::make_shared<bool>(false);
   self->send(self, tick_atom::value);
   return {
     [=](tick_atom) {
-      write();
+      if (!*busy) {
+        *busy = true;
+        round([busy](bool) { *busy = false; });
+      }
       self->delayed_send(self, std::chrono::milliseconds(st->settings.interval_ms), tick_atom::value);
     },
-    [=](flush_atom) -> bool { return write(); },
+    [=](flush_atom) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      round([rp](bool ok) mutable { rp.deliver(ok); });
+      return rp;
+    },
   };
 }
 

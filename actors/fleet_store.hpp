@@ -9,7 +9,7 @@
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 
-#include "actors/board.hpp"
+#include "actors/actors.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/pg.hpp"
 #include "runtime/redis.hpp"
@@ -60,7 +60,8 @@ struct fleet_metrics {
 /// memory (loaded at each connect), answers the registry REST routes, decides at hello whether a drone may
 /// connect, writes last-seen times every `seen_interval_ms`, and serves drones that are not live on this
 /// node from Redis, then from the registry. At its first connect it restores the drones it knows (Redis
-/// states first) into the board, so a restarted node shows the fleet as it was.
+/// states first) into the hub, so a restarted node shows the fleet as it was. Live states come from the hub, by
+/// message.
 /// Accepts:
 ///   (admit_atom, drone_info, std::string secret) -> (u16, std::string group)   admit_ok and the drone's group,
 ///                                                      or a close code (a drone with a credential must present
@@ -75,7 +76,7 @@ struct fleet_metrics {
 ///   (revoke_atom, http_query) -> http_answer           DELETE /api/v1/drones/{id}/secret
 /// Every request is checked with auth::allows (auth/access.hpp) against q.who.
 ///   (seen_atom)                                        timer
-caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_ptr board, caf::actor directory,
+caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_actor hub, directory_actor directory,
                           fleet_metrics metrics, runtime::node_health* health);
 
 /// Mirrors the latest state of every drone to Redis (run detached): every `interval_ms`, the drones whose
@@ -85,7 +86,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, board_
 /// Accepts:
 ///   (tick_atom)            timer
 ///   (flush_atom) -> bool   write now (true when Redis took everything)
-caf::behavior redis_mirror(caf::event_based_actor* self, redis_settings s, board_ptr board, fleet_metrics metrics,
+caf::behavior redis_mirror(caf::event_based_actor* self, redis_settings s, hub_actor hub, fleet_metrics metrics,
                            runtime::node_health* health);
 
 /// Parses a drone JSON object (as written by append_drone_json) back into a state. False on failure.

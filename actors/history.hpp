@@ -13,7 +13,7 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/messages.hpp"
+#include "actors/actors.hpp"
 #include "runtime/pg.hpp"
 
 namespace dccs::actors {

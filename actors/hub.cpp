@@ -1,5 +1,6 @@
 #include "actors/actors.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 
@@ -16,11 +17,11 @@ namespace {
 constexpr std::chrono::milliseconds idle_period{1000};
 
 struct hub_state {
-  explicit hub_state(board_ptr b) : board(std::move(b)) {
+  explicit hub_state(std::int64_t min_interval_ms) : core(min_interval_ms) {
   }
-  board_ptr board;
+  fanout core; ///< the newest state of every drone this node shows; the hub's own
   std::unordered_map<caf::actor_addr, fanout::sub_id> ids;
-  std::unordered_map<fanout::sub_id, caf::actor> sessions;
+  std::unordered_map<fanout::sub_id, session_actor> sessions;
   fanout::sub_id next_id = 1;
   /// Ticks come every flush_ms while someone is subscribed, and once a second while nobody is (an idle node
   /// stays idle). A tick carries the epoch it was scheduled in: the first subscriber starts a new epoch with an
@@ -30,11 +31,12 @@ struct hub_state {
 
 } // namespace
 
-caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush_ms) {
-  auto st = std::make_shared<hub_state>(std::move(board));
+hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_interval_ms, int flush_ms,
+                                  std::int64_t passivate_after_ms) {
+  auto st = std::make_shared<hub_state>(min_interval_ms);
   auto period = std::chrono::milliseconds(std::max(1, flush_ms));
   auto push = [self, st] {
-    auto deliveries = st->board->with([](fanout& f) { return f.tick(runtime::mono_ms()); });
+    auto deliveries = st->core.tick(runtime::mono_ms());
     for (auto& d : deliveries) {
       auto i = st->sessions.find(d.subscriber);
       if (i == st->sessions.end())
@@ -51,16 +53,21 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
     auto i = st->ids.find(dm.source);
     if (i == st->ids.end())
       return;
-    st->board->with([&](fanout& f) { f.unsubscribe(i->second); });
+    st->core.unsubscribe(i->second);
     st->sessions.erase(i->second);
     st->ids.erase(i);
   });
   self->delayed_send(self, idle_period, tick_atom::value, st->epoch);
+  // Live states of drones gone for passivate_after_ms without an actor here (restored at startup from Redis and
+  // never connected since) go as drone actors do; registered drones never seen (last_seen 0) stay.
+  const auto sweep_every = std::chrono::milliseconds(std::clamp<std::int64_t>(passivate_after_ms / 4, 100, 30000));
+  if (passivate_after_ms > 0)
+    self->delayed_send(self, sweep_every, sweep_atom::value);
   return {
-    [st](state_atom, const drone_state& s) { st->board->with([&](fanout& f) { f.update(s); }); },
-    [st](status_atom, const status_event& ev) { st->board->with([&](fanout& f) { f.event(ev); }); },
+    [st](state_atom, drone_state& s) { st->core.update(s); },
+    [st](status_atom, status_event& ev) { st->core.event(ev); },
     [self, st](subscribe_atom, subscription& sub) {
-      auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+      auto sender = caf::actor_cast<session_actor>(self->current_sender());
       if (sender == nullptr)
         return;
       auto i = st->ids.find(sender.address());
@@ -75,26 +82,40 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
       } else {
         id = i->second;
       }
-      auto snapshot = st->board->with([&](fanout& f) {
-        auto snap = f.snapshot(sub);
-        f.subscribe(id, std::move(sub));
-        return snap;
-      });
+      auto snapshot = st->core.snapshot(sub);
+      st->core.subscribe(id, std::move(sub));
       self->send(sender, snapshot_atom::value, std::move(snapshot));
     },
     [st](list_atom, const subscription& sub, std::uint64_t limit, const std::string& after) {
-      return st->board->with([&](fanout& f) { return f.list_json(sub.scope, limit, after); });
+      return st->core.list_json(sub.scope, limit, after);
     },
     [st](get_atom, const std::string& id, const subscription& sub) -> caf::result<std::string> {
       std::string out;
-      st->board->with([&](fanout& f) {
-        if (auto s = f.find(id); s != nullptr && sub.scope.covers(s->info.group))
-          append_drone_json(out, *s);
-      });
+      if (auto s = st->core.find(id); s != nullptr && sub.scope.covers(s->info.group))
+        append_drone_json(out, *s);
       if (out.empty())
         return make_error(errc::no_such_drone);
       return out;
     },
+    [st](get_atom, const std::string& id) -> caf::result<drone_state> {
+      if (auto s = st->core.find(id))
+        return *s;
+      return make_error(errc::no_such_drone);
+    },
+    [st](states_atom, const subscription& sub, std::uint64_t limit, const std::string& after) {
+      return st->core.page(sub.scope, limit, after);
+    },
+    [st](changes_atom, std::uint64_t since) { return st->core.changes(since); },
+    [st](restore_atom, state_list& list) {
+      std::uint64_t taken = 0;
+      for (auto& s : list.states)
+        if (st->core.restore(s))
+          ++taken;
+      return taken;
+    },
+    [st](remove_atom, const std::string& id) { st->core.remove(id); },
+    [st](offline_atom, const std::string& id) { st->core.offline(id, runtime::wall_ms()); },
+    [st](regroup_atom, const std::string& id, const std::string& group) { st->core.regroup(id, group); },
     [self, st, push, period](tick_atom, std::uint64_t epoch) {
       if (epoch != st->epoch)
         return;
@@ -103,6 +124,10 @@ caf::behavior hub_actor(caf::event_based_actor* self, board_ptr board, int flush
         self->delayed_send(self, idle_period, tick_atom::value, epoch);
       else
         self->delayed_send(self, period, tick_atom::value, epoch);
+    },
+    [self, st, sweep_every, passivate_after_ms](sweep_atom) {
+      st->core.sweep(runtime::wall_ms() - static_cast<double>(passivate_after_ms));
+      self->delayed_send(self, sweep_every, sweep_atom::value);
     },
     [push](flush_atom) {
       push();

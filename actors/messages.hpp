@@ -1,6 +1,7 @@
 #pragma once
 /// Every message type and atom of the DCCS actor protocol, in one place.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -8,32 +9,44 @@
 #include <vector>
 
 #include <caf/actor.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/node_id.hpp>
+#include <caf/none.hpp>
 
 #include "auth/access.hpp"
 
 namespace dccs::actors {
 
-// -- atoms (at most 10 characters) ----------------------------------------------------------------------
+// -- atoms (at most 10 characters; one meaning each, whichever actor receives it) --------------------------
 
-using connect_atom = caf::atom_constant<caf::atom("connect")>;     ///< link a drone connection
-using attach_atom = caf::atom_constant<caf::atom("attach")>;       ///< directory -> drone actor
-using detach_atom = caf::atom_constant<caf::atom("detach")>;       ///< connection closed
+using connect_atom = caf::atom_constant<caf::atom("connect")>;     ///< route a drone connection to its actor
+using attach_atom = caf::atom_constant<caf::atom("attach")>;       ///< serve this connection (directory -> drone)
+using attached_atom = caf::atom_constant<caf::atom("attached")>;   ///< you are served by the sender (drone -> link)
+using hangup_atom = caf::atom_constant<caf::atom("hangup")>;       ///< close the socket with a code (-> link)
+using detach_atom = caf::atom_constant<caf::atom("detach")>;       ///< the socket closed: the link actor stops
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;     ///< write one frame (session -> operator link)
 using telemetry_atom = caf::atom_constant<caf::atom("telemetry")>; ///< a telemetry frame
 using alive_atom = caf::atom_constant<caf::atom("alive")>;         ///< a frame that carries no state
 using check_atom = caf::atom_constant<caf::atom("check")>;         ///< watchdog timer
-using get_atom = caf::atom_constant<caf::atom("get")>;             ///< read one drone
-using list_atom = caf::atom_constant<caf::atom("list")>;           ///< read all drones
-using state_atom = caf::atom_constant<caf::atom("state")>;         ///< drone -> hub: newest state
-using status_atom = caf::atom_constant<caf::atom("status")>;       ///< drone -> hub: link status change
+using coalesce_atom = caf::atom_constant<caf::atom("coalesce")>;   ///< publish the state held back (timer)
+using get_atom = caf::atom_constant<caf::atom("get")>;             ///< read one item
+using list_atom = caf::atom_constant<caf::atom("list")>;           ///< read a page of items
+using state_atom = caf::atom_constant<caf::atom("state")>;         ///< a drone's newest state (drone -> hub)
+using states_atom = caf::atom_constant<caf::atom("states")>;       ///< live states of a page of drones (-> hub)
+using changes_atom = caf::atom_constant<caf::atom("changes")>;     ///< states changed since a version (-> hub)
+using restore_atom = caf::atom_constant<caf::atom("restore")>;     ///< states remembered elsewhere (-> hub)
+using remove_atom = caf::atom_constant<caf::atom("remove")>;       ///< forget a drone's live state (-> hub)
+using offline_atom = caf::atom_constant<caf::atom("offline")>;     ///< no actor serves the drone now (-> hub)
+using regroup_atom = caf::atom_constant<caf::atom("regroup")>;     ///< the registry moved a drone to a group
+using status_atom = caf::atom_constant<caf::atom("status")>;       ///< a link status change (drone -> hub)
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>; ///< session -> hub
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;   ///< hub -> session
 using update_atom = caf::atom_constant<caf::atom("update")>;       ///< hub -> session
 using events_atom = caf::atom_constant<caf::atom("events")>;       ///< hub -> session
-using tick_atom = caf::atom_constant<caf::atom("tick")>;           ///< hub timer
+using tick_atom = caf::atom_constant<caf::atom("tick")>;           ///< an actor's own periodic timer
 using flush_atom = caf::atom_constant<caf::atom("flush")>;         ///< push everything pending now
 using ready_atom = caf::atom_constant<caf::atom("ready")>;         ///< socket -> session: frame written
 using error_atom = caf::atom_constant<caf::atom("error")>;         ///< socket -> session: error frame
@@ -41,7 +54,8 @@ using fault_atom = caf::atom_constant<caf::atom("fault")>;         ///< fault in
 using history_atom = caf::atom_constant<caf::atom("history")>;     ///< a telemetry history query
 using admit_atom = caf::atom_constant<caf::atom("admit")>;         ///< may this drone connect?
 using create_atom = caf::atom_constant<caf::atom("create")>;       ///< registry: add a drone
-using patch_atom = caf::atom_constant<caf::atom("patch")>;       ///< registry: change a drone
+using register_atom = caf::atom_constant<caf::atom("register")>;   ///< registry: store the drones seen (timer)
+using patch_atom = caf::atom_constant<caf::atom("patch")>;         ///< registry: change a drone
 using delete_atom = caf::atom_constant<caf::atom("delete")>;       ///< registry: remove a drone
 using seen_atom = caf::atom_constant<caf::atom("seen")>;           ///< registry: record last-seen times
 using login_atom = caf::atom_constant<caf::atom("login")>;         ///< auth: log a user in
@@ -54,11 +68,11 @@ using authorize_atom = caf::atom_constant<caf::atom("authorize")>; ///< registry
 using deny_atom = caf::atom_constant<caf::atom("deny")>;           ///< revocation: an access token is revoked
 using rotate_atom = caf::atom_constant<caf::atom("rotate")>;       ///< registry: new drone secret
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;       ///< registry: drone secret revoked
-using kick_atom = caf::atom_constant<caf::atom("kick")>;           ///< directory: close a drone's connection
+using kick_atom = caf::atom_constant<caf::atom("kick")>;           ///< close a drone's connection with a code
 using notice_atom = caf::atom_constant<caf::atom("notice")>;       ///< socket -> session: a control frame to send
 using removed_atom = caf::atom_constant<caf::atom("removed")>;     ///< hub -> session: drones no longer visible
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>; ///< directory <-> drone: idle long enough to stop?
-using sweep_atom = caf::atom_constant<caf::atom("sweep")>;         ///< directory: look for idle drone actors
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;         ///< look for what is old enough to go (timer)
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {
@@ -188,8 +202,45 @@ struct fragment {
   std::string json;
 };
 
-/// An immutable batch of fragments; copied between node-local actors by pointer, never serialized.
-using fragment_batch = std::shared_ptr<const std::vector<fragment>>;
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fragment& x) {
+  return f(caf::meta::type_name("fragment"), x.drone_id, x.group, x.json);
+}
+
+/// An immutable batch of fragments. Between actors of one node it travels by pointer (one batch, many
+/// sessions); serialized (to another node) it is the list of fragments, and read back into a new batch.
+class fragment_batch {
+public:
+  using list = std::vector<fragment>;
+  fragment_batch() = default;
+  fragment_batch(std::nullptr_t) {
+  }
+  template <class List>
+  fragment_batch(std::shared_ptr<List> ptr) : ptr_(std::move(ptr)) {
+  }
+  const list& operator*() const { return *ptr_; }
+  const list* operator->() const { return ptr_.get(); }
+  explicit operator bool() const { return ptr_ != nullptr; }
+  const list* get() const { return ptr_.get(); }
+  friend bool operator==(const fragment_batch& x, std::nullptr_t) { return x.ptr_ == nullptr; }
+  friend bool operator!=(const fragment_batch& x, std::nullptr_t) { return x.ptr_ != nullptr; }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, fragment_batch& x) {
+    // Saving copies the list (only a remote send or to_string inspects a batch); loading builds a new one.
+    auto items = std::make_shared<list>();
+    if (x.ptr_ != nullptr)
+      *items = *x.ptr_;
+    auto load = caf::meta::load_callback([&]() -> caf::error {
+      x.ptr_ = std::move(items);
+      return caf::none;
+    });
+    return f(caf::meta::type_name("fragment_batch"), *items, load);
+  }
+
+private:
+  std::shared_ptr<const list> ptr_;
+};
 
 /// A complete answer to an HTTP request, produced by an actor (REST handlers that need the database):
 /// the bridge writes it as it is.
@@ -224,37 +275,33 @@ typename Inspector::result_type inspect(Inspector& f, http_query& x) {
            x.address);
 }
 
-// -- links from actors back to sockets ---------------------------------------------------------------
+// -- connections ---------------------------------------------------------------------------------------
 
-/// The network side of a drone connection, as its drone actor sees it. Implemented by the bridge; every
-/// call is thread-safe and returns at once (the bridge posts onto the connection's strand).
-class drone_link {
-public:
-  virtual ~drone_link() = default;
-  /// The drone actor now serving this connection (after a hello, and again after a restart).
-  virtual void attached(caf::actor drone, bool first) = 0;
-  /// Close the connection with a WebSocket close code and reason.
-  virtual void close(std::uint16_t code, std::string reason) = 0;
-  /// Identifies this connection among the drone's successive connections.
-  virtual std::uint64_t id() const = 0;
+/// Identifies one connection among all of a cluster's: the node that accepted the socket, and a counter of
+/// that node. A drone actor serves one connection at a time and ignores frames of any other.
+struct link_id {
+  caf::node_id node;
+  std::uint64_t n = 0;
+  friend bool operator==(const link_id& a, const link_id& b) { return a.n == b.n && a.node == b.node; }
+  friend bool operator!=(const link_id& a, const link_id& b) { return !(a == b); }
 };
 
-using drone_link_ptr = std::shared_ptr<drone_link>;
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_id& x) {
+  return f(caf::meta::type_name("link_id"), x.node, x.n);
+}
 
-/// The network side of an operator WebSocket, as its session actor sees it.
-class operator_link {
-public:
-  virtual ~operator_link() = default;
-  /// Write one text frame. The link answers with `ready_atom` to the session once it is written, and the
-  /// session sends no further frame before that (one frame in flight per operator).
-  virtual void deliver(std::string frame) = 0;
-  virtual void close(std::uint16_t code, std::string reason) = 0;
+// -- what the hub answers ----------------------------------------------------------------------------
+
+/// The live states of drones, in id order (one page of them, or those changed since a version).
+struct state_list {
+  std::uint64_t version = 0; ///< the hub's version when it answered (a cursor for the next changes query)
+  std::vector<drone_state> states;
 };
 
-using operator_link_ptr = std::shared_ptr<operator_link>;
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, state_list& x) {
+  return f(caf::meta::type_name("state_list"), x.version, x.states);
+}
 
 } // namespace dccs::actors
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dccs::actors::fragment_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dccs::actors::drone_link_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dccs::actors::operator_link_ptr)

@@ -14,7 +14,7 @@ namespace dccs::actors {
 namespace {
 
 struct session_state {
-  operator_link_ptr link;
+  operator_link_actor link;
   bool in_flight = false;
   std::deque<std::string> control;             ///< error frames: always sent first
   fragment_batch snapshot;                     ///< a snapshot waiting to go out
@@ -44,12 +44,12 @@ void append_frame(std::string& out, const char* type, const char* key, const fra
 
 } // namespace
 
-caf::behavior session_actor(caf::event_based_actor* self, operator_link_ptr link, caf::actor hub,
-                            std::size_t max_events, actor_metrics metrics) {
+session_actor::behavior_type session_impl(session_actor::pointer self, operator_link_actor link, hub_actor hub,
+                                          std::size_t max_events, actor_metrics metrics) {
   auto st = std::make_shared<session_state>();
   st->link = std::move(link);
   // Sends the next frame if the socket is free: errors, then the snapshot, then events, then updates.
-  auto pump = [st] {
+  auto pump = [self, st] {
     if (st->in_flight)
       return;
     std::string frame;
@@ -94,7 +94,7 @@ caf::behavior session_actor(caf::event_based_actor* self, operator_link_ptr link
       return;
     }
     st->in_flight = true;
-    st->link->deliver(std::move(frame));
+    self->send(st->link, deliver_atom::value, std::move(frame));
   };
   // Folds a batch into what waits, keeping only the newest state per drone.
   auto merge = [st, metrics](const fragment_batch& batch) {

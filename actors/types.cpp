@@ -1,18 +1,26 @@
 #include "actors/actors.hpp"
 
+#include <string>
+
 #include <caf/all.hpp>
 
 namespace dccs::actors {
 
+namespace {
+
+std::string render_error(std::uint8_t code, caf::atom_value, const caf::message&) {
+  switch (static_cast<errc>(code)) {
+    case errc::no_such_drone: return "dccs::no_such_drone";
+  }
+  return "dccs::error(" + std::to_string(code) + ")";
+}
+
+} // namespace
+
 void add_message_types(caf::actor_system_config& cfg) {
-  cfg.add_message_type<link_status>("dccs::link_status");
-  cfg.add_message_type<telemetry>("dccs::telemetry");
-  cfg.add_message_type<drone_info>("dccs::drone_info");
-  cfg.add_message_type<drone_state>("dccs::drone_state");
-  cfg.add_message_type<status_event>("dccs::status_event");
-  cfg.add_message_type<subscription>("dccs::subscription");
-  cfg.add_message_type<http_answer>("dccs::http_answer");
-  cfg.add_message_type<http_query>("dccs::http_query");
+  // Every type of the block, under the name the block gives it (the same on every node).
+  cfg.add_message_types<caf::id_block::dccs>();
+  cfg.add_error_category(caf::atom("dccs"), render_error);
 }
 
 } // namespace dccs::actors

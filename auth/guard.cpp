@@ -7,7 +7,7 @@
 #include <caf/all.hpp>
 #include <pqxx/pqxx>
 
-#include "actors/messages.hpp"
+#include "actors/actors.hpp" // the message types and their type-ID block
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 

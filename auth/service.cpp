@@ -13,7 +13,7 @@
 
 #include "actors/history.hpp"
 #include "actors/http_errors.hpp"
-#include "actors/messages.hpp"
+#include "actors/actors.hpp" // the message types and their type-ID block
 #include "auth/access.hpp"
 #include "auth/audit.hpp"
 #include "auth/jwt.hpp"

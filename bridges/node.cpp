@@ -69,9 +69,10 @@ bool node::start(std::string& error) {
   am.drone_actors = &metrics_.make_gauge("dccs_drone_actors", "active drone actors");
   am.drones_passivated = &metrics_.make_counter(
     "dccs_drones_passivated_total", "drone actors stopped after drone.passivate_after_s without a connection");
-  auto board = std::make_shared<actors::board>(1000 / cfg_.integer("hub.rate"));
-  hub_ = system_->spawn(actors::hub_actor, board, static_cast<int>(cfg_.integer("hub.flush_ms")));
-  directory_ = system_->spawn(actors::directory_actor, board, ds, am);
+  ds.publish_interval_ms = 1000 / cfg_.integer("hub.rate");
+  hub_ = system_->spawn(actors::hub_impl, ds.publish_interval_ms, static_cast<int>(cfg_.integer("hub.flush_ms")),
+                        ds.passivate_after_ms);
+  directory_ = system_->spawn(actors::directory_impl, hub_, ds, am);
   server_services services;
   services.health = &health_;
   services.storage = cfg_.boolean("db.enabled");
@@ -100,7 +101,7 @@ bool node::start(std::string& error) {
     rs.interval_ms = cfg_.integer("redis.interval_ms");
     rs.retry_min = std::chrono::milliseconds(cfg_.integer("db.retry_min_ms"));
     rs.retry_max = std::chrono::milliseconds(cfg_.integer("redis.retry_max_ms"));
-    mirror_ = system_->spawn<caf::detached>(actors::redis_mirror, rs, board, fm, &health_);
+    mirror_ = system_->spawn<caf::detached>(actors::redis_mirror, rs, hub_, fm, &health_);
   } else {
     health_.redis.set(runtime::dependency_health::disabled);
   }
@@ -144,7 +145,7 @@ bool node::start(std::string& error) {
     fs.seen_interval_ms = cfg_.integer("fleet.last_seen_ms");
     fs.default_group = cfg_.str("fleet.default_group");
     fs.auditor = auth_;
-    fleet_ = system_->spawn<caf::detached>(actors::fleet_store, fs, board, directory_, fm, &health_);
+    fleet_ = system_->spawn<caf::detached>(actors::fleet_store, fs, hub_, directory_, fm, &health_);
     services.fleet = fleet_;
     history_ = system_->spawn<caf::detached>(actors::history_actor,
                                              runtime::pg_settings{"telemetry", role_url("telemetry"), retry_min, retry_max},
@@ -255,7 +256,7 @@ void node::stop() {
   caf::anon_send_exit(hub_, caf::exit_reason::user_shutdown);
   directory_ = nullptr;
   hub_ = nullptr;
-  // Actors may hold connections (drone cells, operator sessions): let them all end before the server's
+  // Link actors hold their sockets: let every actor end before the server's
   // io_context goes.
   system_->await_all_actors_done();
   server_.reset();

@@ -7,6 +7,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "actors/actors.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/pg.hpp"
@@ -31,8 +32,8 @@ public:
 
   std::uint16_t port() const;
   caf::actor_system& system();
-  caf::actor directory() const { return directory_; }
-  caf::actor hub() const { return hub_; }
+  actors::directory_actor directory() const { return directory_; }
+  actors::hub_actor hub() const { return hub_; }
   caf::actor telemetry_writer() const { return writer_; }
   caf::actor telemetry_maintenance() const { return maintenance_; }
   caf::actor fleet() const { return fleet_; }
@@ -46,8 +47,8 @@ private:
   runtime::metrics metrics_;
   std::unique_ptr<caf::actor_system_config> sys_cfg_;
   std::unique_ptr<caf::actor_system> system_;
-  caf::actor directory_;
-  caf::actor hub_;
+  actors::directory_actor directory_;
+  actors::hub_actor hub_;
   caf::actor writer_;
   caf::actor maintenance_;
   caf::actor fleet_;

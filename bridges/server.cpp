@@ -157,7 +157,7 @@ void refuse_connection(int fd) {
 } // namespace
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
-  impl(caf::actor_system& sys, caf::actor directory, caf::actor hub, server_settings settings,
+  impl(caf::actor_system& sys, actors::directory_actor directory, actors::hub_actor hub, server_settings settings,
        runtime::metrics& m, actors::actor_metrics am, server_services services)
     : sys(sys), directory(std::move(directory)), hub(std::move(hub)), settings(std::move(settings)),
       services(std::move(services)),
@@ -196,8 +196,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   }
 
   caf::actor_system& sys;
-  caf::actor directory;
-  caf::actor hub;
+  actors::directory_actor directory;
+  actors::hub_actor hub;
   server_settings settings;
   server_services services;
   /// Owned apart so that the server can destroy it (and the handlers it holds, which hold connections,
@@ -560,16 +560,29 @@ private:
 
 /// One drone connection. Reads frames, parses each once, and sends them to the drone's actor; writes
 /// welcome and error frames. All state is touched only on the connection's strand.
+class drone_session;
+class operator_session;
+
+/// The link actor of one drone socket: the socket's only face to the actor system. The drone actor serving the
+/// socket (wherever it runs) tells it `attached` and `hangup`; it monitors that actor, and stops when the socket
+/// closes (`detach`), which is how the drone actor, monitoring it, learns that the connection ended.
+actors::drone_link_actor::behavior_type drone_link_impl(actors::drone_link_actor::pointer self,
+                                                       std::weak_ptr<drone_session> socket);
+
+/// The link actor of one operator socket: writes what its session actor delivers; stops when the socket closes.
+actors::operator_link_actor::behavior_type operator_link_impl(actors::operator_link_actor::pointer self,
+                                                             std::weak_ptr<operator_session> socket);
+
 class drone_session : public ws_connection<drone_session, tcp::socket>, // a plain socket: the WebSocket's
-                      public actors::drone_link,                       // own idle timeout is enough
-                      public actors::ack_sink,
+                      public actors::ack_sink,                         // own idle timeout is enough
                       public std::enable_shared_from_this<drone_session> {
   friend class ws_connection<drone_session, tcp::socket>;
 
 public:
   /// `secret`: the credential from the upgrade's Authorization header (empty when none was sent).
   drone_session(tcp::socket&& socket, impl_ptr srv, connection_slot slot, std::string secret)
-    : ws_connection(std::move(srv), std::move(socket), std::move(slot)), link_id_(srv_->next_link_id++),
+    : ws_connection(std::move(srv), std::move(socket), std::move(slot)),
+      link_id_{srv_->sys.node(), srv_->next_link_id++},
       limiter_(srv_->settings.drone_max_rate, srv_->settings.drone_burst), secret_(std::move(secret)) {
   }
 
@@ -578,21 +591,19 @@ public:
     accept(std::move(req), srv_->settings.drone_max_frame);
   }
 
-  // -- drone_link (called from actor threads) --
+  // -- from the link actor (called from actor threads) --
 
-  void attached(caf::actor drone, bool first) override {
+  void attached(actors::drone_actor drone, bool first) {
     net::post(ws_.get_executor(), [self = shared_from_this(), drone = std::move(drone), first]() mutable {
       self->on_attached(std::move(drone), first);
     });
   }
 
-  void close(std::uint16_t code, std::string reason) override {
+  void hangup(std::uint16_t code, std::string reason) {
     if (code == 4000)
       srv_->drones_replaced.inc();
     post_close(code, std::move(reason));
   }
-
-  std::uint64_t id() const override { return link_id_; }
 
   // -- ack_sink (called from the telemetry writer's thread) --
 
@@ -651,7 +662,7 @@ private:
     if (!limiter_.allow(runtime::mono_ms())) {
       srv_->drones_closed_rate.inc();
       runtime::log::warn("drone", "rate limit exceeded, closing",
-                         {{"drone_id", drone_id_}, {"link", link_id_}});
+                         {{"drone_id", drone_id_}, {"link", link_id_.n}});
       start_close(websocket::close_code::policy_error, "rate limit exceeded");
       return;
     }
@@ -692,13 +703,13 @@ private:
         srv_->frames_accepted.inc();
         if (secret_.empty())
           secret_ = std::move(frame_.secret);
+        link_ = srv_->sys.spawn(drone_link_impl, std::weak_ptr<drone_session>{shared_from_this()});
         if (srv_->services.fleet) {
           admit(std::move(frame_.info), std::move(secret_));
         } else {
           // No registry, so no credentials: every drone is in the default group.
           frame_.info.group = srv_->settings.default_group;
-          caf::anon_send(srv_->directory, actors::connect_atom::value, std::move(frame_.info),
-                         actors::drone_link_ptr{shared_from_this()});
+          caf::anon_send(srv_->directory, actors::connect_atom::value, std::move(frame_.info), link_, link_id_);
         }
         secret_.clear();
         return;
@@ -736,7 +747,7 @@ private:
       return true;
     srv_->drones_backlogged.inc();
     runtime::log::warn("drone", "telemetry buffer full, closing acknowledged connection",
-                       {{"drone_id", drone_id_}, {"link", link_id_}});
+                       {{"drone_id", drone_id_}, {"link", link_id_.n}});
     start_close(websocket::close_code::try_again_later, "telemetry storage is behind, resend later");
     return false;
   }
@@ -745,14 +756,13 @@ private:
   /// group the registry names, or closes.
   void admit(actors::drone_info info, std::string secret) {
     srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<drone_session> self, caf::actor fleet,
-                       caf::actor directory, actors::drone_info info, std::string secret) {
+                       actors::directory_actor directory, actors::drone_info info, std::string secret) {
       a->request(fleet, std::chrono::seconds(10), actors::admit_atom::value, info, std::move(secret))
         .then(
           [self, directory, info](std::uint16_t code, std::string& group) mutable {
             if (code == actors::admit_ok) {
               info.group = std::move(group);
-              caf::anon_send(directory, actors::connect_atom::value, std::move(info),
-                             actors::drone_link_ptr{self});
+              caf::anon_send(directory, actors::connect_atom::value, std::move(info), self->link_, self->link_id_);
               return;
             }
             self->post_close(code, code == actors::admit_refused ? "drone authentication failed"
@@ -771,13 +781,10 @@ private:
       caf::anon_send(drone_, actors::alive_atom::value, link_id_);
   }
 
-  void on_attached(caf::actor drone, bool first) {
+  void on_attached(actors::drone_actor drone, bool first) {
     drone_ = std::move(drone);
-    if (finished_) {
-      // The socket closed while the actor was being attached.
-      caf::anon_send(drone_, actors::detach_atom::value, link_id_);
-      return;
-    }
+    if (finished_)
+      return; // the socket closed while the actor was being attached (its link actor is gone: the actor knows)
     if (first && !closing_) {
       std::string welcome = "{\"type\":\"welcome\",\"server_time\":";
       actors::append_json_number(welcome, runtime::wall_ms());
@@ -812,8 +819,8 @@ private:
       return;
     finished_ = true;
     hello_timer_.reset();
-    if (drone_)
-      caf::anon_send(drone_, actors::detach_atom::value, link_id_);
+    if (link_ != nullptr)
+      caf::anon_send(link_, actors::detach_atom::value); // the drone actor monitors it: this is the detach
     if (registered_) {
       srv_->drones_connected.add(-1);
       srv_->remove(this);
@@ -826,14 +833,15 @@ private:
     double recv;
   };
 
-  std::uint64_t link_id_;
+  actors::link_id link_id_;
+  actors::drone_link_actor link_; ///< this socket's face to the actor system (from the hello on)
   runtime::rate_limiter limiter_;
   beast::flat_buffer buffer_;
   drone_frame frame_;
   std::optional<net::steady_timer> hello_timer_;
   std::vector<pending_frame> pending_;
   std::string drone_id_;
-  caf::actor drone_;
+  actors::drone_actor drone_;
   std::weak_ptr<actors::ack_sink> ack_; ///< set when the drone asked for acknowledgements
   std::string secret_;                  ///< until the hello: the credential from the upgrade request
   bool said_hello_ = false;
@@ -844,7 +852,6 @@ private:
 /// One operator connection: forwards subscriptions to its session actor and writes what the actor
 /// delivers, one frame at a time.
 class operator_session : public ws_connection<operator_session, beast::tcp_stream>,
-                         public actors::operator_link,
                          public std::enable_shared_from_this<operator_session> {
   friend class ws_connection<operator_session, beast::tcp_stream>;
 
@@ -876,13 +883,15 @@ public:
 
   void run(http::request<http::string_body> req) { accept(std::move(req), srv_->settings.operator_max_frame); }
 
-  void deliver(std::string frame) override {
+  // -- from the link actor (called from actor threads) --
+
+  void deliver(std::string frame) {
     net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
       self->write(std::move(frame), true);
     });
   }
 
-  void close(std::uint16_t code, std::string reason) override { post_close(code, std::move(reason)); }
+  void hangup(std::uint16_t code, std::string reason) { post_close(code, std::move(reason)); }
 
 private:
   void on_accept(beast::error_code ec) {
@@ -891,8 +900,9 @@ private:
     srv_->add(shared_from_this());
     srv_->operators_connected.add(1);
     registered_ = true;
-    session_ = srv_->sys.spawn(actors::session_actor, actors::operator_link_ptr{shared_from_this()},
-                               srv_->hub, srv_->settings.operator_max_events, srv_->actor_metrics_);
+    link_ = srv_->sys.spawn(operator_link_impl, std::weak_ptr<operator_session>{shared_from_this()});
+    session_ = srv_->sys.spawn(actors::session_impl, link_, srv_->hub, srv_->settings.operator_max_events,
+                               srv_->actor_metrics_);
     if (srv_->stopping) {
       start_close(websocket::close_code::going_away, "node shutting down");
       return;
@@ -970,6 +980,9 @@ private:
     if (session_)
       caf::anon_send_exit(session_, caf::exit_reason::user_shutdown);
     session_ = nullptr;
+    if (link_)
+      caf::anon_send(link_, actors::detach_atom::value);
+    link_ = nullptr;
     if (registered_) {
       srv_->operators_connected.add(-1);
       srv_->remove(this);
@@ -978,12 +991,62 @@ private:
 
   runtime::rate_limiter limiter_;
   beast::flat_buffer buffer_;
-  caf::actor session_;
+  actors::operator_link_actor link_;
+  actors::session_actor session_;
   std::mutex who_mtx_;   ///< who_ is read by the revalidation sweep, from another thread
   auth::principal who_;
   const auth::scope scope_;
   std::atomic<bool> revoked_{false};
 };
+
+actors::drone_link_actor::behavior_type drone_link_impl(actors::drone_link_actor::pointer self,
+                                                       std::weak_ptr<drone_session> socket) {
+  auto drone = std::make_shared<caf::actor_addr>(); // the drone actor serving the socket, monitored
+  self->set_down_handler([socket, drone](caf::down_msg& dm) {
+    if (dm.source != *drone)
+      return;
+    *drone = caf::actor_addr{};
+    if (dm.reason == caf::exit_reason::unhandled_exception)
+      return; // its supervisor restarts it (and it attaches again) or gives up (and hangs up with 1011)
+    if (auto s = socket.lock())
+      s->hangup(websocket::close_code::going_away, "the drone actor stopped: reconnect");
+  });
+  return {
+    [self, socket, drone](actors::attached_atom, bool first) {
+      auto sender = caf::actor_cast<actors::drone_actor>(self->current_sender());
+      if (sender == nullptr)
+        return;
+      if (*drone != sender.address()) {
+        if (*drone)
+          self->demonitor(*drone);
+        *drone = sender.address();
+        self->monitor(sender);
+      }
+      if (auto s = socket.lock())
+        s->attached(std::move(sender), first);
+    },
+    [socket](actors::hangup_atom, std::uint16_t code, std::string& reason) {
+      if (auto s = socket.lock())
+        s->hangup(code, std::move(reason));
+    },
+    [self](actors::detach_atom) { self->quit(); },
+  };
+}
+
+actors::operator_link_actor::behavior_type operator_link_impl(actors::operator_link_actor::pointer self,
+                                                             std::weak_ptr<operator_session> socket) {
+  return {
+    [socket](actors::deliver_atom, std::string& frame) {
+      if (auto s = socket.lock())
+        s->deliver(std::move(frame));
+    },
+    [socket](actors::hangup_atom, std::uint16_t code, std::string& reason) {
+      if (auto s = socket.lock())
+        s->hangup(code, std::move(reason));
+    },
+    [self](actors::detach_atom) { self->quit(); },
+  };
+}
 
 // -- HTTP -----------------------------------------------------------------------------------------------
 
@@ -1567,7 +1630,7 @@ private:
       return send(make(http::status::bad_request, json_error("invalid_parameter", bad->second)));
     actors::subscription scope;
     scope.scope = auth::read_scope(who);
-    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor hub,
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, actors::hub_actor hub,
                        actors::subscription scope, std::uint64_t limit, std::string after) {
       a->request(hub, std::chrono::seconds(5), actors::list_atom::value, scope, limit, std::move(after))
         .then([self](std::string& body) { self->send_later(http::status::ok, std::move(body)); },
@@ -1581,8 +1644,8 @@ private:
   void get_drone(std::string id, const auth::principal& who) {
     actors::subscription scope;
     scope.scope = auth::read_scope(who);
-    auto fn = [](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor dir, caf::actor hub,
-                 std::string id, actors::subscription scope) {
+    auto fn = [](caf::event_based_actor* a, std::shared_ptr<http_session> self, actors::directory_actor dir,
+                 actors::hub_actor hub, std::string id, actors::subscription scope) {
       auto not_found = [self, id] {
         self->send_later(http::status::not_found, json_error("not_found", "no drone with id '" + id + "'"));
       };
@@ -1594,7 +1657,7 @@ private:
       };
       a->request(dir, std::chrono::seconds(5), actors::get_atom::value, id)
         .then(
-          [a, self, from_hub, scope, not_found](caf::actor& drone) {
+          [a, self, from_hub, scope, not_found](actors::drone_actor& drone) {
             a->request(drone, std::chrono::seconds(5), actors::get_atom::value)
               .then(
                 [self, scope, not_found](actors::drone_state& st) {
@@ -1752,7 +1815,8 @@ bool server::impl::accept_failed(const beast::error_code& ec) {
   return true;
 }
 
-server::server(caf::actor_system& sys, caf::actor directory, caf::actor hub, server_settings settings,
+server::server(caf::actor_system& sys, actors::directory_actor directory, actors::hub_actor hub,
+               server_settings settings,
                runtime::metrics& metrics, const actors::actor_metrics& am, server_services services)
   : impl_(std::make_shared<impl>(sys, std::move(directory), std::move(hub), std::move(settings), metrics, am,
                                  std::move(services))) {

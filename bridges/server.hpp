@@ -73,7 +73,7 @@ struct server_services {
 /// own threads; it talks to actors only with asynchronous messages and never blocks on one.
 class server {
 public:
-  server(caf::actor_system& sys, caf::actor directory, caf::actor hub, server_settings settings,
+  server(caf::actor_system& sys, actors::directory_actor directory, actors::hub_actor hub, server_settings settings,
          runtime::metrics& metrics, const actors::actor_metrics& am, server_services services = {});
   ~server();
 

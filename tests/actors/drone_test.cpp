@@ -2,7 +2,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <mutex>
+#include <memory>
+#include <vector>
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
@@ -15,39 +16,46 @@ using namespace dccs::actors;
 
 namespace {
 
-/// Records what the drone actor does to its connection (stands in for the bridge's socket session).
-class recording_link : public drone_link {
-public:
-  explicit recording_link(std::uint64_t id) : id_(id) {
-  }
-  void attached(caf::actor drone, bool first) override {
-    std::lock_guard<std::mutex> g{mtx};
-    actor = std::move(drone);
-    attach_calls.push_back(first);
-  }
-  void close(std::uint16_t code, std::string reason) override {
-    std::lock_guard<std::mutex> g{mtx};
-    close_codes.push_back(code);
-  }
-  std::uint64_t id() const override { return id_; }
+/// What the drone actor did to a connection, as its link actor saw it.
+struct link_record {
+  drone_actor actor;                      ///< the drone actor serving it (the last `attached`)
+  std::vector<bool> attach_calls;         ///< `first` of every `attached`
+  std::vector<std::uint16_t> close_codes; ///< every `hangup`
+};
 
-  std::mutex mtx;
-  caf::actor actor;
-  std::vector<bool> attach_calls;
-  std::vector<std::uint16_t> close_codes;
+/// Stands in for the bridge's link actor of one drone socket.
+drone_link_actor::behavior_type recording_link(drone_link_actor::pointer self, std::shared_ptr<link_record> rec) {
+  return {
+    [self, rec](attached_atom, bool first) {
+      rec->actor = caf::actor_cast<drone_actor>(self->current_sender());
+      rec->attach_calls.push_back(first);
+    },
+    [rec](hangup_atom, std::uint16_t code, const std::string&) { rec->close_codes.push_back(code); },
+    [self](detach_atom) { self->quit(); },
+  };
+}
 
-private:
-  std::uint64_t id_;
+/// One test connection: its link actor, its id and what it saw.
+struct test_link {
+  drone_link_actor handle;
+  link_id id;
+  std::shared_ptr<link_record> rec = std::make_shared<link_record>();
+  link_record* operator->() const { return rec.get(); }
 };
 
 struct fixture : dccs::test::deterministic_system {
   fixture() {
     settings.max_restarts = 2;
     settings.restart_window_ms = 60000;
+    settings.publish_interval_ms = 0; // every change goes to the hub at once (coalescing: its own test)
     metrics.drone_restarts = &restarts;
     metrics.drone_escalations = &escalations;
-    hub = sys.spawn(hub_actor, board, 5);
-    dir = sys.spawn(directory_actor, board, settings, metrics);
+    start();
+  }
+
+  void start() {
+    hub = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0});
+    dir = sys.spawn(directory_impl, hub, settings, metrics);
     sched.run();
   }
 
@@ -57,33 +65,41 @@ struct fixture : dccs::test::deterministic_system {
     sched.run();
   }
 
-  std::shared_ptr<recording_link> connect(const std::string& id, std::uint64_t link_id) {
-    auto link = std::make_shared<recording_link>(link_id);
-    self->send(dir, connect_atom::value, drone_info{id, "quad-x", "2.1", "default"}, drone_link_ptr{link});
+  test_link connect(const std::string& id, std::uint64_t n) {
+    test_link link;
+    link.handle = sys.spawn(recording_link, link.rec);
+    link.id = link_id{sys.node(), n};
+    self->send(dir, connect_atom::value, drone_info{id, "quad-x", "2.1", "default"}, link.handle, link.id);
     sched.run();
     return link;
   }
 
-  void send_telemetry(const caf::actor& drone, std::uint64_t seq, double lat, std::uint64_t link_id) {
+  /// The socket closed: its link actor stops.
+  void close(const test_link& link) {
+    self->send(link.handle, detach_atom::value);
+    sched.run();
+  }
+
+  void send_telemetry(const drone_actor& drone, std::uint64_t seq, double lat, const test_link& link) {
     telemetry t;
     t.seq = seq;
     t.lat = lat;
     t.lon = 8.5;
     t.mode = "MISSION";
-    self->send(drone, telemetry_atom::value, t, 1000.0 + static_cast<double>(seq), link_id);
+    self->send(drone, telemetry_atom::value, t, 1000.0 + static_cast<double>(seq), link.id);
     sched.run();
   }
 
   /// The drone's actor as the directory knows it, or an invalid handle.
-  caf::actor lookup(const std::string& id) {
-    caf::actor result;
+  drone_actor lookup(const std::string& id) {
+    drone_actor result;
     self->send(dir, get_atom::value, id);
     sched.run();
-    self->receive([&](caf::actor& a) { result = a; }, [&](caf::error&) {});
+    self->receive([&](drone_actor& a) { result = a; }, [&](caf::error&) {});
     return result;
   }
 
-  drone_state state_of(const caf::actor& drone) {
+  drone_state state_of(const drone_actor& drone) {
     drone_state result;
     self->send(drone, get_atom::value);
     sched.run();
@@ -91,7 +107,16 @@ struct fixture : dccs::test::deterministic_system {
     return result;
   }
 
-  void crash(const caf::actor& drone) {
+  /// The drone as the hub (what operators and REST see) has it; id empty when the hub does not know it.
+  drone_state at_hub(const std::string& id) {
+    drone_state result;
+    self->send(hub, get_atom::value, id);
+    sched.run();
+    self->receive([&](drone_state& st) { result = st; }, [&](caf::error&) {});
+    return result;
+  }
+
+  void crash(const drone_actor& drone) {
     self->send(drone, fault_atom::value);
     sched.run();
   }
@@ -100,9 +125,8 @@ struct fixture : dccs::test::deterministic_system {
   dccs::runtime::counter restarts;
   dccs::runtime::counter escalations;
   actor_metrics metrics;
-  board_ptr board = std::make_shared<dccs::actors::board>(100);
-  caf::actor hub;
-  caf::actor dir;
+  hub_actor hub;
+  directory_actor dir;
 };
 
 } // namespace
@@ -113,7 +137,7 @@ TEST_CASE_METHOD(fixture, "a hello spawns one actor per drone id and attaches th
   CHECK(link->attach_calls == std::vector<bool>{true});
   CHECK(lookup("d1") == link->actor);
   CHECK(lookup("nope") == nullptr);
-  send_telemetry(link->actor, 5, 47.25, 1);
+  send_telemetry(link->actor, 5, 47.25, link);
   auto st = state_of(link->actor);
   CHECK(st.info.id == "d1");
   CHECK(st.info.model == "quad-x");
@@ -127,7 +151,7 @@ TEST_CASE_METHOD(fixture, "a hello spawns one actor per drone id and attaches th
 TEST_CASE_METHOD(fixture, "a crashed drone actor comes back with its last state and its connection") {
   auto link = connect("d1", 1);
   auto first = link->actor;
-  send_telemetry(first, 42, 47.5, 1);
+  send_telemetry(first, 42, 47.5, link);
   crash(first);
   CHECK(restarts.value() == 1);
   auto second = lookup("d1");
@@ -142,7 +166,7 @@ TEST_CASE_METHOD(fixture, "a crashed drone actor comes back with its last state 
   CHECK(st.info.model == "quad-x");
   CHECK(st.connected);
   // And it keeps serving the same connection.
-  send_telemetry(second, 43, 47.6, 1);
+  send_telemetry(second, 43, 47.6, link);
   CHECK(state_of(second).last.seq == 43);
   CHECK(link->close_codes.empty());
 }
@@ -157,6 +181,11 @@ TEST_CASE_METHOD(fixture, "a crash loop is escalated, never restarted without bo
   CHECK(escalations.value() == 1);
   CHECK(lookup("d1") == nullptr);
   CHECK(link->close_codes == std::vector<std::uint16_t>{1011});
+  // Nothing serves it now: operators see it offline and lost, not connected forever.
+  auto seen = at_hub("d1");
+  CHECK(seen.info.id == "d1");
+  CHECK_FALSE(seen.connected);
+  CHECK(seen.status == link_status::lost);
   // The drone reconnecting starts its actor afresh, with the state it had.
   auto again = connect("d1", 2);
   REQUIRE(again->actor != nullptr);
@@ -169,15 +198,62 @@ TEST_CASE_METHOD(fixture, "a second connection with the same id replaces the fir
   CHECK(a->close_codes == std::vector<std::uint16_t>{4000});
   CHECK(b->close_codes.empty());
   CHECK(a->actor == b->actor);
-  send_telemetry(b->actor, 10, 47.1, 2);
-  send_telemetry(b->actor, 99, 10.0, 1); // late frame from the replaced connection: ignored
+  send_telemetry(b->actor, 10, 47.1, b);
+  send_telemetry(b->actor, 99, 10.0, a); // late frame from the replaced connection: ignored
   auto st = state_of(b->actor);
   CHECK(st.last.seq == 10);
   // Closing the replaced connection does not mark the drone disconnected.
-  self->send(b->actor, detach_atom::value, std::uint64_t{1});
-  sched.run();
+  close(a);
   CHECK(state_of(b->actor).connected);
-  self->send(b->actor, detach_atom::value, std::uint64_t{2});
-  sched.run();
+  close(b);
   CHECK_FALSE(state_of(b->actor).connected);
+  CHECK_FALSE(at_hub("d1").connected);
+}
+
+TEST_CASE_METHOD(fixture, "a drone actor publishes to the hub coalesced: at most once per interval, the newest state") {
+  // A fresh directory whose drones publish at most once a minute: what changes sooner waits for the timer.
+  caf::anon_send_exit(dir, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+  sched.run();
+  settings.publish_interval_ms = 60000;
+  start();
+  auto link = connect("d1", 1);
+  CHECK(at_hub("d1").connected); // a connection change goes at once
+  send_telemetry(link->actor, 1, 47.1, link);
+  send_telemetry(link->actor, 2, 47.2, link);
+  send_telemetry(link->actor, 3, 47.3, link);
+  CHECK(state_of(link->actor).last.seq == 3);
+  CHECK_FALSE(at_hub("d1").has_telemetry); // held back: one publication per interval
+  sched.trigger_timeouts();
+  sched.run();
+  auto published = at_hub("d1");
+  CHECK(published.has_telemetry);
+  CHECK(published.last.seq == 3); // the newest only
+  // The connection's end goes at once too.
+  close(link);
+  CHECK_FALSE(at_hub("d1").connected);
+}
+
+TEST_CASE_METHOD(fixture, "a drone actor serves only through its link actor and learns of the socket's end by monitoring it") {
+  auto link = connect("d1", 1);
+  REQUIRE(link->actor != nullptr);
+  send_telemetry(link->actor, 1, 47.0, link);
+  // A frame that names another connection of this node is not this connection's.
+  test_link stranger;
+  stranger.id = link_id{sys.node(), 77};
+  send_telemetry(link->actor, 2, 10.0, stranger);
+  CHECK(state_of(link->actor).last.seq == 1);
+  close(link);
+  auto st = state_of(link->actor);
+  CHECK_FALSE(st.connected);
+  // A kick reaches nobody now, and a new connection is served again.
+  self->send(dir, kick_atom::value, std::string{"d1"}, std::uint16_t{4001}, std::string{"credential changed"});
+  sched.run();
+  CHECK(link->close_codes.empty());
+  auto again = connect("d1", 2);
+  CHECK(again->actor == link->actor);
+  CHECK(again->attach_calls == std::vector<bool>{true});
+  self->send(dir, kick_atom::value, std::string{"d1"}, std::uint16_t{4001}, std::string{"credential changed"});
+  sched.run();
+  CHECK(again->close_codes == std::vector<std::uint16_t>{4001});
 }

@@ -235,3 +235,81 @@ TEST_CASE("a drone moved out of a subscriber's groups, or removed, is announced 
       told_blue = json::parse(d.removed->front().json) == "m1";
   CHECK(told_blue);
 }
+
+TEST_CASE("changes since a version: what changed after it, and the version to ask from next") {
+  fanout hub{100};
+  hub.update(state("a", 1, 47.0));
+  hub.update(state("b", 1, 46.0));
+  auto first = hub.changes(0);
+  CHECK(first.states.size() == 2);
+  auto none = hub.changes(first.version);
+  CHECK(none.states.empty());
+  CHECK(none.version == first.version);
+  hub.update(state("b", 2, 46.1));
+  hub.event(status_event{"a", link_status::stale, link_status::online, 1.0});
+  auto next = hub.changes(first.version);
+  REQUIRE(next.states.size() == 2); // b's telemetry and a's status
+  for (auto& s : next.states)
+    CHECK((s.info.id == "b" ? s.last.seq == 2 : s.status == link_status::stale));
+  CHECK(next.version > first.version);
+}
+
+TEST_CASE("a page of live states: the caller's groups, in id order, after the cursor") {
+  fanout hub{100};
+  for (auto id : {"d3", "d1", "d4", "d2"}) {
+    auto s = state(id, 1, 47.0);
+    s.info.group = std::string{id} == "d4" ? "other" : "alpha";
+    hub.update(s);
+  }
+  auth::scope alpha;
+  alpha.all = false;
+  alpha.groups = {"alpha"};
+  auto page = hub.page(alpha, 2, "");
+  REQUIRE(page.states.size() == 2);
+  CHECK(page.states[0].info.id == "d1");
+  CHECK(page.states[1].info.id == "d2");
+  auto rest = hub.page(alpha, 2, "d2");
+  REQUIRE(rest.states.size() == 1);
+  CHECK(rest.states[0].info.id == "d3"); // d4 is in another group
+  CHECK(hub.page(every_group(), 10, "d3").states.size() == 1);
+}
+
+TEST_CASE("a drone no actor serves is offline: not connected, lost, and operators are told") {
+  fanout hub{100};
+  hub.subscribe(1, all());
+  auto s = state("a", 1, 47.0);
+  s.connected = true;
+  hub.update(s);
+  hub.tick(1000);
+  hub.offline("a", 5.0);
+  REQUIRE(hub.find("a") != nullptr);
+  CHECK_FALSE(hub.find("a")->connected);
+  CHECK(hub.find("a")->status == link_status::lost);
+  auto out = hub.tick(2000);
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].events);
+  CHECK(parse((*out[0].events)[0])["status"] == "lost");
+  hub.offline("nobody", 5.0); // unknown: nothing happens
+  CHECK(hub.size() == 1);
+}
+
+TEST_CASE("the sweep forgets drones not connected and not seen since the cutoff, and keeps never-seen ones") {
+  fanout hub{100};
+  auto old_one = state("old", 1, 47.0);
+  old_one.last_seen = 1000;
+  auto connected = state("connected", 1, 47.0);
+  connected.last_seen = 1000;
+  connected.connected = true;
+  auto fresh = state("fresh", 1, 47.0);
+  fresh.last_seen = 9000;
+  auto registered = state("registered", 0, 0);
+  registered.has_telemetry = false;
+  registered.last_seen = 0;
+  for (auto& s : {old_one, connected, fresh, registered})
+    hub.update(s);
+  CHECK(hub.sweep(5000) == 1);
+  CHECK(hub.find("old") == nullptr);
+  CHECK(hub.find("connected") != nullptr);
+  CHECK(hub.find("fresh") != nullptr);
+  CHECK(hub.find("registered") != nullptr);
+}

@@ -16,13 +16,20 @@ using nlohmann::json;
 
 namespace {
 
-/// Stands in for the operator's socket: keeps every frame the session hands it.
-class recording_operator : public operator_link {
-public:
-  void deliver(std::string frame) override { frames.push_back(json::parse(frame)); }
-  void close(std::uint16_t, std::string) override {}
+/// What the operator's socket was handed.
+struct recording_operator {
   std::vector<json> frames;
 };
+
+/// Stands in for the bridge's link actor of the operator's socket: keeps every frame the session delivers.
+operator_link_actor::behavior_type recording_link(operator_link_actor::pointer self,
+                                                  std::shared_ptr<recording_operator> rec) {
+  return {
+    [rec](deliver_atom, const std::string& frame) { rec->frames.push_back(json::parse(frame)); },
+    [](hangup_atom, std::uint16_t, const std::string&) {},
+    [self](detach_atom) { self->quit(); },
+  };
+}
 
 fragment_batch batch_of(std::vector<std::pair<std::string, std::uint64_t>> drones) {
   auto out = std::make_shared<std::vector<fragment>>();
@@ -51,8 +58,8 @@ struct fixture : dccs::test::deterministic_system {
   fixture() {
     metrics.operator_updates_dropped = &updates_dropped;
     metrics.operator_events_dropped = &events_dropped;
-    hub = sys.spawn(hub_actor, board, 5);
-    session = sys.spawn(session_actor, operator_link_ptr{link}, hub, std::size_t{3}, metrics);
+    hub = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0});
+    session = sys.spawn(session_impl, sys.spawn(recording_link, link), hub, std::size_t{3}, metrics);
     self->send(session, subscribe_atom::value, subscription{true, {}, auth::scope{true, {}}});
     sched.run();
   }
@@ -64,7 +71,7 @@ struct fixture : dccs::test::deterministic_system {
   }
 
   void to_session(caf::message msg) {
-    self->send(session, std::move(msg));
+    self->send(caf::actor_cast<caf::actor>(session), std::move(msg));
     sched.run();
   }
 
@@ -72,9 +79,8 @@ struct fixture : dccs::test::deterministic_system {
   dccs::runtime::counter updates_dropped;
   dccs::runtime::counter events_dropped;
   actor_metrics metrics;
-  board_ptr board = std::make_shared<dccs::actors::board>(100);
-  caf::actor hub;
-  caf::actor session;
+  hub_actor hub;
+  session_actor session;
 };
 
 } // namespace
