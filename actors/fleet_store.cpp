@@ -801,7 +801,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_ac
         st->to_register.emplace(info.id, std::make_pair(info.model, info.fw));
         if (!st->register_scheduled) {
           st->register_scheduled = true;
-          self->send(self, create_atom::value);
+          self->send(self, register_atom::value);
         }
         return std::make_tuple(admit_ok, default_group);
       }
@@ -841,7 +841,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_ac
       }
       return std::make_tuple(admit_ok, group);
     },
-    [=](create_atom) { register_pending(); },
+    [=](register_atom) { register_pending(); },
     [=](list_atom, http_query& q) -> caf::result<http_answer> {
       list_page page;
       if (auto bad = parse_list_page(q.query, page))

@@ -75,7 +75,7 @@ struct fleet_metrics {
 ///   (rotate_atom, http_query) -> http_answer           POST /api/v1/drones/{id}/secret
 ///   (revoke_atom, http_query) -> http_answer           DELETE /api/v1/drones/{id}/secret
 /// Every request is checked with auth::allows (auth/access.hpp) against q.who.
-///   (seen_atom)                                        timer
+///   (seen_atom), (register_atom)                       timers (last-seen times; drones seen, to register)
 caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_actor hub, directory_actor directory,
                           fleet_metrics metrics, runtime::node_health* health);
 

@@ -64,8 +64,11 @@ class telemetry_buffer {
 public:
   telemetry_buffer(std::size_t max_bytes, std::size_t batch_rows, telemetry_metrics metrics);
 
-  /// Called (outside the lock) when the buffer holds a full batch, once per batch.
-  void on_batch(std::function<void()> wake) { wake_ = std::move(wake); }
+  /// Called (outside the lock) when the buffer holds a full batch, once per batch. Set and read under the lock.
+  void on_batch(std::function<void()> wake) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    wake_ = std::move(wake);
+  }
 
   /// Adds a row. Returns false when an acknowledged row was refused (never for best-effort rows).
   bool push(telemetry_row&& row);

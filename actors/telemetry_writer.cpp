@@ -34,7 +34,7 @@ bool telemetry_buffer::push(telemetry_row&& row) {
   auto size = static_cast<std::int64_t>(row_bytes(row));
   bool acked = !row.ack.expired();
   bool stored = false;
-  bool wake = false;
+  std::function<void()> wake; // copied under the lock, called outside it
   std::int64_t dropped = 0;
   std::int64_t rows_delta = 0;
   std::int64_t bytes_delta = 0;
@@ -57,7 +57,7 @@ bool telemetry_buffer::push(telemetry_row&& row) {
       bytes_delta += size;
       if (!wake_sent_ && acked_.size() + best_effort_.size() >= batch_rows_) {
         wake_sent_ = true;
-        wake = true;
+        wake = wake_;
       }
     } else if (!acked) {
       ++dropped; // only acknowledged rows wait: the newest best-effort row goes too
@@ -68,8 +68,8 @@ bool telemetry_buffer::push(telemetry_row&& row) {
     metrics_.dropped->inc(static_cast<std::uint64_t>(dropped));
   if (!stored && acked && metrics_.refused)
     metrics_.refused->inc();
-  if (wake && wake_)
-    wake_();
+  if (wake)
+    wake();
   return stored || !acked;
 }
 

@@ -111,6 +111,11 @@ bool node::start(std::string& error) {
   };
   auto retry_min = std::chrono::milliseconds(cfg_.integer("db.retry_min_ms"));
   auto retry_max = std::chrono::milliseconds(cfg_.integer("db.retry_max_ms"));
+  auto pg = [&](const std::string& role) {
+    runtime::pg_settings p{role, role_url(role), retry_min, retry_max};
+    p.connect_timeout_s = static_cast<int>(cfg_.integer("db.connect_timeout_s"));
+    return p;
+  };
   try {
     services.keys = std::make_shared<const auth::key_ring>(auth::load_node_keys(cfg_));
   } catch (const std::exception& e) {
@@ -119,7 +124,7 @@ bool node::start(std::string& error) {
   }
   if (services.storage) {
     auth::auth_settings as;
-    as.db = runtime::pg_settings{"auth", role_url("auth"), retry_min, retry_max};
+    as.db = pg("auth");
     as.issuer = cfg_.str("auth.issuer");
     as.audience = cfg_.str("auth.audience");
     as.access_ttl_s = cfg_.integer("auth.access_ttl_s");
@@ -136,7 +141,7 @@ bool node::start(std::string& error) {
     services.issuer = as.issuer;
     services.audience = as.audience;
     actors::fleet_settings fs;
-    fs.db = runtime::pg_settings{"fleet", role_url("fleet"), retry_min, retry_max};
+    fs.db = pg("fleet");
     auto policy = cfg_.str("fleet.unregistered");
     if (policy == "mode")
       policy = cfg_.str("node.mode") == "production" ? "refuse" : "register";
@@ -148,15 +153,12 @@ bool node::start(std::string& error) {
     fleet_ = system_->spawn<caf::detached>(actors::fleet_store, fs, hub_, directory_, fm, &health_);
     services.fleet = fleet_;
     history_ = system_->spawn<caf::detached>(actors::history_actor,
-                                             runtime::pg_settings{"telemetry", role_url("telemetry"), retry_min, retry_max},
+                                             pg("telemetry"),
                                              cfg_.integer("history.max_rows"),
                                              services.keys->derive_secrets(actors::history::cursor_key_label));
     services.history = history_;
     actors::telemetry_settings ts;
-    ts.db.role = "telemetry";
-    ts.db.url = role_url("telemetry");
-    ts.db.retry_min = std::chrono::milliseconds(cfg_.integer("db.retry_min_ms"));
-    ts.db.retry_max = std::chrono::milliseconds(cfg_.integer("db.retry_max_ms"));
+    ts.db = pg("telemetry");
     ts.flush_ms = cfg_.integer("telemetry.flush_ms");
     ts.batch_rows = static_cast<std::size_t>(cfg_.integer("telemetry.batch_rows"));
     ts.retention_days = cfg_.integer("telemetry.retention_days");
@@ -197,7 +199,7 @@ bool node::start(std::string& error) {
     // Logouts (through Redis) and user changes (auth.users) reach every node's revocations.
     auth::guard_settings gs;
     if (services.storage)
-      gs.db = runtime::pg_settings{"auth", role_url("auth"), retry_min, retry_max};
+      gs.db = pg("auth");
     if (rs.enabled)
       gs.redis = rs.endpoint;
     gs.retry_min = retry_min;

@@ -481,7 +481,22 @@ protected:
   void write(std::string frame, bool notify = false) {
     if (closing_ || finished_)
       return;
-    queue_.push_back({std::move(frame), notify});
+    queue_.push_back({std::move(frame), notify, false});
+    if (!writing_)
+      do_write();
+  }
+
+  /// Writes a frame that a later one of the same kind makes useless (a cumulative ack): while it waits, the next
+  /// such frame replaces it, so a client that reads slowly costs one queued frame, not one per row.
+  void write_superseded(std::string frame) {
+    if (closing_ || finished_)
+      return;
+    bool in_flight_only = writing_ && queue_.size() == 1;
+    if (!queue_.empty() && queue_.back().superseded && !in_flight_only) {
+      queue_.back().frame = std::move(frame);
+      return;
+    }
+    queue_.push_back({std::move(frame), false, true});
     if (!writing_)
       do_write();
   }
@@ -518,6 +533,7 @@ private:
   struct out_frame {
     std::string frame;
     bool notify;
+    bool superseded; ///< the next frame written with write_superseded replaces it while it waits
   };
 
   void do_write() {
@@ -532,7 +548,7 @@ private:
     if (queue_.empty())
       return;
     bool notify = queue_.front().notify;
-    queue_.erase(queue_.begin());
+    queue_.pop_front();
     if (ec || finished_) {
       queue_.clear();
       return;
@@ -550,7 +566,7 @@ private:
     ws_.async_close(close_reason_, [self = shared()](beast::error_code) { self->finish(); });
   }
 
-  std::vector<out_frame> queue_;
+  std::deque<out_frame> queue_;
   websocket::close_reason close_reason_;
   bool writing_ = false;
   bool close_pending_ = false;
@@ -562,6 +578,10 @@ private:
 /// welcome and error frames. All state is touched only on the connection's strand.
 class drone_session;
 class operator_session;
+
+/// Frames a drone connection may have waiting for the socket before it is closed (1008): what it is told that
+/// cannot be merged (refusals; acks are merged into one).
+constexpr std::size_t max_unread_frames = 1024;
 
 /// The link actor of one drone socket: the socket's only face to the actor system. The drone actor serving the
 /// socket (wherever it runs) tells it `attached` and `hangup`; it monitors that actor, and stops when the socket
@@ -612,7 +632,7 @@ public:
       std::string frame = "{\"type\":\"ack\",\"seq\":";
       frame += std::to_string(seq);
       frame += '}';
-      self->write(std::move(frame));
+      self->write_superseded(std::move(frame)); // acks are cumulative: a waiting one is replaced by the next
     });
   }
 
@@ -622,6 +642,11 @@ public:
       std::string frame = "{\"type\":\"error\",\"code\":\"storage_refused\",\"seq\":";
       frame += std::to_string(seq);
       frame += ",\"message\":\"the database refused this frame; it is not stored and acks do not cover it\"}";
+      if (self->queued() >= max_unread_frames) {
+        // It does not read what it is told: it reconnects and resends from its last ack instead.
+        self->start_close(websocket::close_code::policy_error, "too many unread frames");
+        return;
+      }
       self->write(std::move(frame));
     });
   }

@@ -159,6 +159,8 @@ const std::vector<option_spec>& option_specs() {
      3600000},
     {"db.retry_max_ms", ot::integer, "10000", "longest wait between PostgreSQL reconnect attempts, ms", 1,
      3600000},
+    {"db.connect_timeout_s", ot::integer, "5",
+     "longest wait for a PostgreSQL connection to open, s (libpq connect_timeout; 0: no limit)", 0, 600},
     {"telemetry.flush_ms", ot::integer, "100", "longest time a telemetry row waits before its batch is written, ms",
      1, 60000},
     {"telemetry.batch_rows", ot::integer, "5000", "rows that make a batch be written at once", 1, 10000000},

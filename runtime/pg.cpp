@@ -67,6 +67,15 @@ std::int64_t pg_link::retry_in_ms() const {
   return conn_ ? 0 : std::max<std::int64_t>(0, next_attempt_ms_ - mono_ms());
 }
 
+std::string with_connect_timeout(const std::string& url, int seconds) {
+  if (seconds <= 0 || url.find("connect_timeout") != std::string::npos)
+    return url;
+  auto param = "connect_timeout=" + std::to_string(seconds);
+  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0)
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + param;
+  return url.empty() ? param : url + " " + param;
+}
+
 pqxx::connection& pg_link::get() {
   if (conn_)
     return *conn_;
@@ -74,7 +83,7 @@ pqxx::connection& pg_link::get() {
   if (now < next_attempt_ms_)
     throw db_error(db_errc::unavailable, "PostgreSQL (" + settings_.role + ") is unavailable");
   try {
-    auto conn = std::make_unique<pqxx::connection>(settings_.url);
+    auto conn = std::make_unique<pqxx::connection>(with_connect_timeout(settings_.url, settings_.connect_timeout_s));
     auto result = migrate(*conn, settings_.role);
     if (!result.applied.empty())
       log::info("db", "schema migrated",

@@ -63,7 +63,12 @@ struct pg_settings {
   std::string url;  ///< libpq connection string (empty: libpq defaults and PG* variables)
   std::chrono::milliseconds retry_min{250};
   std::chrono::milliseconds retry_max{10000};
+  int connect_timeout_s = 5; ///< libpq connect_timeout: a server that does not answer costs this, not forever
 };
+
+/// `url` with libpq's connect_timeout set to `seconds` (URI or key=value form), unless it sets one itself or
+/// `seconds` is 0.
+std::string with_connect_timeout(const std::string& url, int seconds);
 
 /// One worker's connection. Blocking and not thread-safe: it belongs to one dedicated thread (a detached
 /// actor). `get()` connects when there is no connection and the backoff allows, applies the role's
