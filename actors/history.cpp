@@ -34,18 +34,8 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 
 http_answer error_answer(std::uint16_t status, const char* code, const std::string& message,
                          const std::string* parameter = nullptr) {
-  http_answer a;
-  a.status = status;
+  auto a = error_answer_json(status, code, message, parameter ? "parameter" : "", parameter ? *parameter : "");
   a.content_type = json_type;
-  a.body = "{\"error\":{\"code\":";
-  append_json_string(a.body, code);
-  a.body += ",\"message\":";
-  append_json_string(a.body, message);
-  if (parameter) {
-    a.body += ",\"parameter\":";
-    append_json_string(a.body, *parameter);
-  }
-  a.body += "}}";
   return a;
 }
 

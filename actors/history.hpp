@@ -15,6 +15,7 @@
 
 #include "actors/actors.hpp"
 #include "runtime/pg.hpp"
+#include "runtime/query_text.hpp"
 
 namespace dccs::actors {
 
@@ -41,34 +42,13 @@ caf::behavior history_actor(caf::event_based_actor* self, runtime::pg_settings d
 
 namespace history {
 
-/// A query parameter a request got wrong: answered with 400 naming it.
-struct parameter_error : std::runtime_error {
-  parameter_error(std::string name, const std::string& message)
-    : std::runtime_error(message), parameter(std::move(name)) {}
-  std::string parameter;
-};
-
-/// The parameters of a query string (without '?'), percent-decoded ('+' is a space). Throws parameter_error,
-/// naming the parameter, for a broken escape, a parameter given twice, or a name or value that is not UTF-8
-/// text without NUL (runtime::valid_text). A bad name is named by its percent-encoded form (printable ASCII),
-/// so an error answer always carries valid text.
-std::map<std::string, std::string> parse_query(std::string_view query);
-
-/// A decimal integer, strictly: an optional '-', then digits, fitting in 64 bits; no '+', no spaces, nothing
-/// empty. Nothing otherwise (never saturates).
-std::optional<std::int64_t> parse_integer(std::string_view s);
-
-/// Microseconds since the epoch from an RFC 3339 timestamp (2026-11-26T10:00:00Z,
-/// 2026-11-26T10:00:00.250+01:00; a space where the offset's '+' was, as an unencoded '+' arrives in a query
-/// string) or from an integer of milliseconds since the epoch. Nothing when `s` is neither.
-std::optional<std::int64_t> parse_time(const std::string& s);
-
-/// RFC 3339 in UTC with millisecond precision: 2026-11-26T10:00:00.250Z (sub-millisecond digits dropped).
-std::string format_time(std::int64_t us);
-
-/// A timestamptz literal PostgreSQL reads the same whatever the session's TimeZone and DateStyle:
-/// 2026-11-26 10:00:00.250000+00.
-std::string sql_time(std::int64_t us);
+// Query strings and times are read by runtime/query_text.hpp (the audit log reads its queries the same way).
+using runtime::format_time;
+using runtime::parameter_error;
+using runtime::parse_integer;
+using runtime::parse_query;
+using runtime::parse_time;
+using runtime::sql_time;
 
 /// Seconds of a bucket width (10s, 1m, 5m, 1h, 1d: an integer and one of s, m, h, d), within 1 s..1 day.
 std::optional<std::int64_t> parse_bucket(const std::string& s);

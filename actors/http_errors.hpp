@@ -7,18 +7,18 @@
 
 #include "actors/drone_json.hpp"
 #include "actors/messages.hpp"
+#include "runtime/http_error.hpp"
 #include "runtime/pg.hpp"
 
 namespace dccs::actors {
 
-inline http_answer error_answer_json(std::uint16_t status, std::string_view code, std::string_view message) {
+/// An error answer (runtime/http_error.hpp: the one shape); `key`/`value` name what was wrong ("field",
+/// "parameter"), when known.
+inline http_answer error_answer_json(std::uint16_t status, std::string_view code, std::string_view message,
+                                     std::string_view key = {}, std::string_view value = {}) {
   http_answer a;
   a.status = status;
-  a.body = "{\"error\":{\"code\":";
-  append_json_string(a.body, code);
-  a.body += ",\"message\":";
-  append_json_string(a.body, message);
-  a.body += "}}";
+  a.body = runtime::error_body(code, message, key, value);
   return a;
 }
 

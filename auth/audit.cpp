@@ -6,7 +6,7 @@
 
 #include <pqxx/pqxx>
 
-#include "actors/history.hpp"
+#include "runtime/query_text.hpp"
 
 namespace dccs::auth {
 
@@ -176,8 +176,8 @@ std::int64_t write_audit(pqxx::connection& conn, const audit_entry& entry) {
 }
 
 audit_filter parse_audit_query(std::string_view query) {
-  using actors::history::parameter_error;
-  auto args = actors::history::parse_query(query);
+  using runtime::parameter_error;
+  auto args = runtime::parse_query(query);
   audit_filter f;
   for (auto& [name, value] : args) {
     if (name == "actor") {
@@ -191,7 +191,7 @@ audit_filter parse_audit_query(std::string_view query) {
       if (!f.outcome)
         throw parameter_error(name, "parameter outcome must be ok, refused or error");
     } else if (name == "from" || name == "to") {
-      auto us = actors::history::parse_time(value);
+      auto us = runtime::parse_time(value);
       if (!us)
         throw parameter_error(name, "parameter " + name + " must be RFC 3339 or milliseconds since the epoch");
       // A time_point holds nanoseconds since 1970 (years 1678-2262): an accepted time outside (0001-9999) is
@@ -203,7 +203,7 @@ audit_filter parse_audit_query(std::string_view query) {
       (name == "from" ? f.from : f.to) = clock::time_point{
         std::chrono::duration_cast<clock::duration>(std::chrono::microseconds{clamped})};
     } else if (name == "limit" || name == "before") {
-      auto v = actors::history::parse_integer(value);
+      auto v = runtime::parse_integer(value);
       if (!v || *v < 1)
         throw parameter_error(name, "parameter " + name + " must be an integer from 1 to 9223372036854775807");
       if (name == "limit")

@@ -103,8 +103,8 @@ constexpr std::size_t audit_max_page = 1000;
 /// The filter of `GET /api/v1/audit` from its query string (without '?'): `actor`, `drone`, `action`, `outcome`,
 /// `from`, `to` (RFC 3339 or milliseconds since the epoch), `limit` (an integer >= 1, capped at audit_max_page) and
 /// `before` (an entry id >= 1: the previous page's next_before). Query strings are parsed as the history API's
-/// (actors::history::parse_query: UTF-8 text without NUL, no repeats) and integers strictly (no sign '+', nothing
-/// past 64 bits). Throws actors::history::parameter_error naming the first bad or unknown parameter.
+/// (runtime::parse_query: UTF-8 text without NUL, no repeats) and integers strictly (no sign '+', nothing
+/// past 64 bits). Throws runtime::parameter_error naming the first bad or unknown parameter.
 audit_filter parse_audit_query(std::string_view query);
 
 /// One page of entries, newest (greatest id) first.

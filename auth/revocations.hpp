@@ -2,7 +2,7 @@
 /// Access tokens revoked before they expire: logged-out tokens (their jti), every token of a disabled user, and
 /// every token of a user issued before a change to that user (role, groups or password changed; to the second:
 /// a token issued in the same second as the change is still accepted). The node's revocation watcher
-/// (auth/guard.hpp) fills it from Redis and PostgreSQL; the bridge consults it, on its I/O threads, for every
+/// (actors/revocation_guard.hpp) fills it from Redis and PostgreSQL; the bridge consults it, on its I/O threads, for every
 /// request and every open operator socket. Thread-safe; every call is a short lock and a hash lookup.
 
 #include <cstdint>

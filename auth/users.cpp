@@ -275,7 +275,7 @@ std::optional<user> authenticate(pqxx::connection& conn, const std::string& name
     pqxx::work tx{conn};
     // Only over the hash just verified: a password changed in the meantime wins.
     // Not updated_at: the same password under a stronger hash changes nothing about the user, and a new
-    // updated_at would make every node refuse the user's access tokens (auth/guard.hpp).
+    // updated_at would make every node refuse the user's access tokens (actors/revocation_guard.hpp).
     auto res = tx.exec_params("UPDATE auth.users SET password_hash = $2"
                               " WHERE id = $1 AND password_hash = $3",
                               u->id, fresh, u->password_hash);

@@ -6,11 +6,11 @@
 
 #include "actors/actors.hpp"
 #include "actors/fleet_store.hpp"
-#include "auth/guard.hpp"
+#include "actors/revocation_guard.hpp"
 #include "actors/history.hpp"
 #include "actors/telemetry_store.hpp"
 #include "auth/keys_cli.hpp"
-#include "auth/service.hpp"
+#include "actors/auth_service.hpp"
 #include "bridges/server.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/log.hpp"

@@ -33,6 +33,7 @@
 #include "bridges/operator_frame.hpp"
 #include "bridges/static_files.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/http_error.hpp"
 #include "runtime/log.hpp"
 #include "runtime/rate_limiter.hpp"
 #include "runtime/secret.hpp"
@@ -139,8 +140,8 @@ private:
 /// empty socket buffer) and shuts it down; the caller closes it.
 void refuse_connection(int fd) {
   static const std::string answer = [] {
-    std::string body = "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"the node has no room for "
-                       "another connection, try again later\"}}";
+    auto body = runtime::error_body("too_many_connections",
+                                    "the node has no room for another connection, try again later");
     return "HTTP/1.1 503 Service Unavailable\r\nServer: dccs\r\nContent-Type: application/json\r\n"
            "Cache-Control: no-store\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: "
            + std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -420,12 +421,7 @@ namespace {
 using impl_ptr = std::shared_ptr<server::impl>;
 
 std::string json_error(std::string_view code, std::string_view message) {
-  std::string out = "{\"error\":{\"code\":";
-  actors::append_json_string(out, code);
-  out += ",\"message\":";
-  actors::append_json_string(out, message);
-  out += "}}";
-  return out;
+  return runtime::error_body(code, message);
 }
 
 // -- WebSocket connections ------------------------------------------------------------------------------

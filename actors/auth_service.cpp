@@ -1,4 +1,4 @@
-#include "auth/service.hpp"
+#include "actors/auth_service.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -11,7 +11,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/history.hpp"
+#include "runtime/query_text.hpp"
 #include "actors/http_errors.hpp"
 #include "actors/actors.hpp" // the message types and their type-ID block
 #include "auth/access.hpp"
@@ -34,7 +34,7 @@ actors::http_answer answer(std::uint16_t status, std::string body) {
 }
 
 actors::http_answer error_answer(std::uint16_t status, const std::string& code, const std::string& message) {
-  return answer(status, json{{"error", {{"code", code}, {"message", message}}}}.dump());
+  return actors::error_answer_json(status, code, message);
 }
 
 /// Writes an audit row; a failure to audit is logged, never fatal to the request.
@@ -66,7 +66,7 @@ void audit(pqxx::transaction_base& tx, const std::string& actor, const char* act
 }
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
-  return actors::history::format_time(
+  return runtime::format_time(
     std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
 }
 
@@ -88,7 +88,7 @@ struct field_error {
 };
 
 actors::http_answer field_answer(const field_error& e) {
-  return answer(400, json{{"error", {{"code", "invalid_field"}, {"field", e.field}, {"message", e.message}}}}.dump());
+  return actors::error_answer_json(400, "invalid_field", e.message, "field", e.field);
 }
 
 /// What a POST or PATCH of a user asks for, checked field by field; `error` names the first bad field.
@@ -490,13 +490,12 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
       // GET /api/v1/audit (admins; the bridge checked the token): filters actor, drone, action, outcome,
       // from, to (RFC 3339 or ms), limit, before (the previous page's next_before).
       auto refused = [](const std::string& name, const std::string& message) {
-        return answer(400, json{{"error", {{"code", "invalid_parameter"}, {"parameter", name},
-                                           {"message", message}}}}.dump());
+        return actors::error_answer_json(400, "invalid_parameter", message, "parameter", name);
       };
       audit_filter f;
       try {
         f = parse_audit_query(q.query);
-      } catch (const actors::history::parameter_error& e) {
+      } catch (const runtime::parameter_error& e) {
         return refused(e.parameter, e.what());
       }
       try {
@@ -505,7 +504,7 @@ caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::s
         json rows = json::array();
         for (auto& e : page.entries) {
           auto at_us = std::chrono::duration_cast<std::chrono::microseconds>(e.at.time_since_epoch()).count();
-          rows.push_back({{"id", e.id}, {"at", actors::history::format_time(at_us)}, {"actor", e.actor},
+          rows.push_back({{"id", e.id}, {"at", runtime::format_time(at_us)}, {"actor", e.actor},
                           {"action", e.action}, {"drone_id", e.drone_id ? json(*e.drone_id) : json(nullptr)},
                           {"address", e.address}, {"outcome", to_string(e.outcome)}, {"detail", e.detail}});
         }

@@ -1,4 +1,4 @@
-#include "auth/guard.hpp"
+#include "actors/revocation_guard.hpp"
 
 #include <cstdlib>
 #include <unordered_map>
