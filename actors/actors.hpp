@@ -1,5 +1,5 @@
 #pragma once
-/// Every DCCS actor of the live path: its typed interface (what it accepts, what it answers) and how to spawn
+/// Every DCCS actor: its typed interface (what it accepts, what it answers) and how to spawn
 /// it. Message types: messages.hpp; the CAF type-ID block of all of them: the end of this file.
 ///
 /// The actors share nothing: each one's state is its own, and whatever another actor needs crosses as a
@@ -152,6 +152,44 @@ using hub_actor = caf::typed_actor<
   caf::reacts_to<offline_atom, std::string>, caf::reacts_to<regroup_atom, std::string, std::string>,
   caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<sweep_atom>>;
 
+/// Telemetry history (detached: the telemetry role's database), GET /api/v1/drones/{id}/telemetry|track.
+/// Accepts:
+///   (history_atom, http_query) -> http_answer
+using history_actor = caf::typed_actor<caf::replies_to<history_atom, http_query>::with<http_answer>>;
+
+/// The auth service (detached: the auth role's database): logins, refresh rotation, logout, users, the audit log.
+/// Accepts:
+///   (login_atom | refresh_atom | logout_atom | users_atom | audit_atom, http_query) -> http_answer  the routes
+///   (audit_atom, actor, action, drone, address, outcome, detail JSON)  an audit row from another actor (strings)
+///   (denied_atom, std::string reason, std::string address)            a refused access token, to audit
+///   (tick_atom)                                                        its timer (the database's health)
+using auth_actor = caf::typed_actor<
+  caf::replies_to<login_atom, http_query>::with<http_answer>, caf::replies_to<refresh_atom, http_query>::with<http_answer>,
+  caf::replies_to<logout_atom, http_query>::with<http_answer>, caf::replies_to<users_atom, http_query>::with<http_answer>,
+  caf::replies_to<audit_atom, http_query>::with<http_answer>,
+  caf::reacts_to<audit_atom, std::string, std::string, std::string, std::string, std::string, std::string>,
+  caf::reacts_to<denied_atom, std::string, std::string>, caf::reacts_to<tick_atom>>;
+
+/// The revocation watcher (detached): fills the node's revocation set from Redis and PostgreSQL.
+/// Accepts:
+///   (deny_atom, std::string jti, i64 exp)   a logout on this node: revoke now, and tell the other nodes
+///   (tick_atom)                             its timer (auth.revocation_poll_ms)
+using guard_actor = caf::typed_actor<caf::reacts_to<deny_atom, std::string, std::int64_t>, caf::reacts_to<tick_atom>>;
+
+/// The telemetry writer (detached: the telemetry role's database), see telemetry_store.hpp.
+/// Accepts:
+///   (flush_atom) -> bool   write everything buffered now (true when it is committed)
+///   (check_atom)           a full batch waits (from the buffer)
+///   (tick_atom)            its timer (telemetry.flush_ms)
+using writer_actor = caf::typed_actor<caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<check_atom>,
+                                      caf::reacts_to<tick_atom>>;
+
+/// Partition maintenance (detached): partitions ahead, the default partition emptied, retention.
+/// Accepts:
+///   (flush_atom) -> bool   one pass now (true when it succeeded)
+///   (tick_atom)            its timer (telemetry.maintenance_s)
+using maintenance_actor = caf::typed_actor<caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<tick_atom>>;
+
 // -- settings and spawning ---------------------------------------------------------------------------------
 
 /// Tunables of drone actors and their supervisor.
@@ -231,4 +269,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(dccs, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::directory_actor))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::session_actor))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::hub_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::history_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::auth_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::guard_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::writer_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::maintenance_actor))
 CAF_END_TYPE_ID_BLOCK(dccs)

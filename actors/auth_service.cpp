@@ -168,7 +168,8 @@ json role_groups(const user& u) { return json{{"role", to_string(u.role)}, {"gro
 
 } // namespace
 
-caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::shared_ptr<const key_ring> keys) {
+actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self, auth_settings s,
+                                               std::shared_ptr<const key_ring> keys) {
   struct state {
     explicit state(auth_settings x) : settings(std::move(x)), link(settings.db), limits(settings.limits) {}
     auth_settings settings;

@@ -7,6 +7,8 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include "actors/actors.hpp"
+
 #include "auth/keys.hpp"
 #include "auth/login_limits.hpp"
 #include "runtime/pg.hpp"
@@ -52,6 +54,7 @@ struct auth_settings {
 ///       change and refusal is audited (user_created, user_changed, user_disabled, user_enabled,
 ///       password_changed), never with a password or hash.
 /// Every login, failed login, limited login, refresh, logout, user change and refusal is written to auth.audit.
-caf::behavior auth_service(caf::event_based_actor* self, auth_settings s, std::shared_ptr<const key_ring> keys);
+actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self, auth_settings s,
+                                               std::shared_ptr<const key_ring> keys);
 
 } // namespace dccs::auth

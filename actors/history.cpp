@@ -351,8 +351,8 @@ http_answer answer(runtime::pg_link& link, const http_query& q, std::int64_t max
 
 } // namespace history
 
-caf::behavior history_actor(caf::event_based_actor* self, runtime::pg_settings db, std::int64_t max_rows,
-                            history::cursor_keys keys) {
+history_actor::behavior_type history_impl(history_actor::pointer self, runtime::pg_settings db,
+                                          std::int64_t max_rows, history::cursor_keys keys) {
   auto link = std::make_shared<runtime::pg_link>(std::move(db));
   max_rows = std::max<std::int64_t>(1, max_rows);
   if (keys.empty())

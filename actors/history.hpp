@@ -37,8 +37,8 @@ constexpr const char* cursor_key_label = "dccs history cursor v1";
 /// for kind "telemetry" (GET /api/v1/drones/{id}/telemetry) and kind "track" (GET .../track). A bad query
 /// parameter is a 400 naming it; an unavailable database a 503. `max_rows` caps `limit` and track points.
 /// Cursors are signed with `keys` (with none, a random key: cursors then die with the actor).
-caf::behavior history_actor(caf::event_based_actor* self, runtime::pg_settings db, std::int64_t max_rows,
-                            history::cursor_keys keys);
+history_actor::behavior_type history_impl(history_actor::pointer self, runtime::pg_settings db,
+                                          std::int64_t max_rows, history::cursor_keys keys);
 
 namespace history {
 

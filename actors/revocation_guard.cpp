@@ -13,7 +13,8 @@
 
 namespace dccs::auth {
 
-caf::behavior revocation_guard(caf::event_based_actor* self, guard_settings s, std::shared_ptr<revocations> out) {
+actors::guard_actor::behavior_type revocation_guard(actors::guard_actor::pointer self, guard_settings s,
+                                                    std::shared_ptr<revocations> out) {
   struct state {
     explicit state(guard_settings x) : settings(std::move(x)) {
       if (settings.db)

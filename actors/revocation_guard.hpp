@@ -10,6 +10,8 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include "actors/actors.hpp"
+
 #include "auth/revocations.hpp"
 #include "runtime/pg.hpp"
 #include "runtime/redis.hpp"
@@ -37,6 +39,7 @@ struct guard_settings {
 ///   (deny_atom, std::string jti, std::int64_t exp)   a logout on this node: shared through Redis (kept and
 ///                                                     retried while Redis is down)
 ///   (tick_atom)                                       timer
-caf::behavior revocation_guard(caf::event_based_actor* self, guard_settings s, std::shared_ptr<revocations> out);
+actors::guard_actor::behavior_type revocation_guard(actors::guard_actor::pointer self, guard_settings s,
+                                                    std::shared_ptr<revocations> out);
 
 } // namespace dccs::auth

@@ -127,8 +127,9 @@ struct telemetry_settings {
 ///   (tick_atom)             timer
 ///   (check_atom)            from the buffer: a full batch waits
 ///   (flush_atom) -> bool    write everything buffered now (true when the buffer is empty afterwards)
-caf::behavior telemetry_writer(caf::event_based_actor* self, telemetry_buffer_ptr buffer, telemetry_settings s,
-                               telemetry_metrics metrics, runtime::dependency_health* health);
+writer_actor::behavior_type telemetry_writer(writer_actor::pointer self, telemetry_buffer_ptr buffer,
+                                             telemetry_settings s, telemetry_metrics metrics,
+                                             runtime::dependency_health* health);
 
 /// Partition maintenance (run detached). At start and every `maintenance_s`: creates the daily partitions
 /// from yesterday to `partitions_ahead` days ahead (moving rows that waited in the default partition),
@@ -137,8 +138,8 @@ caf::behavior telemetry_writer(caf::event_based_actor* self, telemetry_buffer_pt
 /// Accepts:
 ///   (tick_atom)            timer
 ///   (flush_atom) -> bool   run now (tests)
-caf::behavior telemetry_maintenance(caf::event_based_actor* self, telemetry_settings s,
-                                    telemetry_metrics metrics);
+maintenance_actor::behavior_type telemetry_maintenance(maintenance_actor::pointer self, telemetry_settings s,
+                                                       telemetry_metrics metrics);
 
 /// The partition of telemetry.samples that holds UTC day `day` (days since 1970-01-01): samples_YYYYMMDD.
 std::string partition_name(std::int64_t day);

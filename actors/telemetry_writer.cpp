@@ -218,8 +218,9 @@ std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
 
 } // namespace
 
-caf::behavior telemetry_writer(caf::event_based_actor* self, telemetry_buffer_ptr buffer, telemetry_settings s,
-                               telemetry_metrics metrics, runtime::dependency_health* health) {
+writer_actor::behavior_type telemetry_writer(writer_actor::pointer self, telemetry_buffer_ptr buffer,
+                                             telemetry_settings s, telemetry_metrics metrics,
+                                             runtime::dependency_health* health) {
   auto st = std::make_shared<writer_state>(std::move(s), health);
   st->batch.reserve(st->settings.batch_rows);
   // Writes st->batch: every row the database accepts is committed, every row it refuses for its content is
@@ -441,8 +442,8 @@ std::pair<int, int> maintain(pqxx::connection& conn, const telemetry_settings& s
 
 } // namespace
 
-caf::behavior telemetry_maintenance(caf::event_based_actor* self, telemetry_settings s,
-                                    telemetry_metrics metrics) {
+maintenance_actor::behavior_type telemetry_maintenance(maintenance_actor::pointer self, telemetry_settings s,
+                                                       telemetry_metrics metrics) {
   auto link = std::make_shared<runtime::pg_link>(s.db);
   auto settings = std::make_shared<telemetry_settings>(std::move(s));
   auto pass = [link, settings, metrics]() -> bool {

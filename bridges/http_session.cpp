@@ -557,9 +557,9 @@ private:
   }
 
   /// Asks an actor that answers with a complete http_answer (registry, history) and writes it.
-  template <class Atom>
-  void ask(const caf::actor& target, Atom atom, actors::http_query q) {
-    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor target, Atom atom,
+  template <class Handle, class Atom>
+  void ask(const Handle& target, Atom atom, actors::http_query q) {
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, Handle target, Atom atom,
                        actors::http_query q) {
       a->request(target, std::chrono::seconds(30), atom, std::move(q))
         .then([self](actors::http_answer& ans) { self->send_answer(std::move(ans)); },
@@ -571,10 +571,10 @@ private:
   }
 
   /// Asks `first` (which answers 200 when the request may go on), then `second` for the answer.
-  template <class Atom1, class Atom2>
-  void ask_then(const caf::actor& first, Atom1 atom1, const caf::actor& second, Atom2 atom2, actors::http_query q) {
-    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, caf::actor first, Atom1 atom1,
-                       caf::actor second, Atom2 atom2, actors::http_query q) {
+  template <class Handle1, class Atom1, class Handle2, class Atom2>
+  void ask_then(const Handle1& first, Atom1 atom1, const Handle2& second, Atom2 atom2, actors::http_query q) {
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, Handle1 first, Atom1 atom1,
+                       Handle2 second, Atom2 atom2, actors::http_query q) {
       auto failed = [self](caf::error& err) {
         self->send_later(http::status::service_unavailable,
                          json_error("unavailable", "the request could not be answered in time: " + caf::to_string(err)));

@@ -149,10 +149,10 @@ bool node::start(std::string& error) {
     fs.redis = rs;
     fs.seen_interval_ms = cfg_.integer("fleet.last_seen_ms");
     fs.default_group = cfg_.str("fleet.default_group");
-    fs.auditor = auth_;
+    fs.auditor = caf::actor_cast<caf::actor>(auth_);
     fleet_ = system_->spawn<caf::detached>(actors::fleet_store, fs, hub_, directory_, fm, &health_);
     services.fleet = fleet_;
-    history_ = system_->spawn<caf::detached>(actors::history_actor,
+    history_ = system_->spawn<caf::detached>(actors::history_impl,
                                              pg("telemetry"),
                                              cfg_.integer("history.max_rows"),
                                              services.keys->derive_secrets(actors::history::cursor_key_label));
@@ -249,11 +249,18 @@ void node::stop() {
     self->request(mirror_, std::chrono::seconds(5), actors::flush_atom::value)
       .receive([](bool) {}, [](caf::error&) {});
   }
-  for (auto* a : {&writer_, &maintenance_, &fleet_, &history_, &mirror_, &auth_, &guard_}) {
-    if (*a != nullptr)
-      caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
-    *a = nullptr;
-  }
+  auto stop_actor = [](auto& a) {
+    if (a != nullptr)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    a = nullptr;
+  };
+  stop_actor(writer_);
+  stop_actor(maintenance_);
+  stop_actor(fleet_);
+  stop_actor(history_);
+  stop_actor(mirror_);
+  stop_actor(auth_);
+  stop_actor(guard_);
   caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(hub_, caf::exit_reason::user_shutdown);
   directory_ = nullptr;

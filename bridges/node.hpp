@@ -34,8 +34,8 @@ public:
   caf::actor_system& system();
   actors::directory_actor directory() const { return directory_; }
   actors::hub_actor hub() const { return hub_; }
-  caf::actor telemetry_writer() const { return writer_; }
-  caf::actor telemetry_maintenance() const { return maintenance_; }
+  actors::writer_actor telemetry_writer() const { return writer_; }
+  actors::maintenance_actor telemetry_maintenance() const { return maintenance_; }
   caf::actor fleet() const { return fleet_; }
   caf::actor redis_mirror() const { return mirror_; }
   runtime::node_health& health() { return health_; }
@@ -49,13 +49,13 @@ private:
   std::unique_ptr<caf::actor_system> system_;
   actors::directory_actor directory_;
   actors::hub_actor hub_;
-  caf::actor writer_;
-  caf::actor maintenance_;
+  actors::writer_actor writer_;
+  actors::maintenance_actor maintenance_;
   caf::actor fleet_;
-  caf::actor history_;
+  actors::history_actor history_;
   caf::actor mirror_;
-  caf::actor auth_;
-  caf::actor guard_;
+  actors::auth_actor auth_;
+  actors::guard_actor guard_;
   runtime::node_health health_;
   std::unique_ptr<server> server_;
   bool stopped_ = false;

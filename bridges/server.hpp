@@ -56,16 +56,16 @@ struct server_settings {
 struct server_services {
   actors::telemetry_buffer_ptr telemetry; ///< telemetry rows go here (null: nothing is stored)
   caf::actor fleet;                       ///< the drone registry (fleet store actor)
-  caf::actor history;                     ///< telemetry history queries
+  actors::history_actor history;          ///< telemetry history queries
   runtime::node_health* health = nullptr; ///< dependencies, for /readyz
   std::shared_ptr<const auth::key_ring> keys; ///< published at /.well-known/jwks.json
-  caf::actor auth;                        ///< logins (auth service actor)
+  actors::auth_actor auth;                ///< logins (auth service actor)
   std::string issuer = "dccs";            ///< iss and aud the access tokens must carry
   std::string audience = "dccs-api";
   bool storage = false;                   ///< db.enabled
   /// Revoked access tokens (logouts, changed users), consulted for every request and open operator socket.
   std::shared_ptr<auth::revocations> revocations = std::make_shared<auth::revocations>();
-  caf::actor guard;                       ///< the revocation watcher: (deny_atom, jti, exp) after a logout
+  actors::guard_actor guard;              ///< the revocation watcher: (deny_atom, jti, exp) after a logout
 };
 
 /// The node's one HTTP port (Boost.Beast): drone WebSockets at /ws/drone, operator WebSockets at

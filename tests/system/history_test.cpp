@@ -88,7 +88,7 @@ struct history_client {
     runtime::pg_settings s;
     s.role = "telemetry";
     s.url = url;
-    actor = sys.spawn<caf::detached>(history_actor, s, max_rows, std::move(keys));
+    actor = sys.spawn<caf::detached>(history_impl, s, max_rows, std::move(keys));
   }
   ~history_client() { caf::anon_send_exit(actor, caf::exit_reason::user_shutdown); }
 
@@ -112,7 +112,7 @@ struct history_client {
   caf::actor_system_config cfg;
   caf::actor_system sys;
   caf::scoped_actor self;
-  caf::actor actor;
+  history_actor actor;
 };
 
 std::vector<std::string> lines(const std::string& body) {
