@@ -1,6 +1,7 @@
 #include "actors/actors.hpp"
 
 #include <deque>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -22,6 +23,8 @@ struct session_state {
   std::size_t queued_events = 0;
   fragment_batch direct;                       ///< the newest update batch, while nothing else waits
   std::unordered_map<std::string, std::string> merged; ///< newest JSON per drone, once updates pile up
+  bool subscribing = false;                    ///< a subscription is at the hub, its snapshot not back yet
+  std::optional<subscription> next;            ///< the newest subscription asked for meanwhile
 };
 
 void append_frame(std::string& out, const char* type, const char* key, const fragment_batch& batch) {
@@ -115,7 +118,14 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
       metrics.operator_updates_dropped->inc(replaced);
   };
   return {
-    [self, hub](subscribe_atom, subscription& sub) {
+    [self, hub, st](subscribe_atom, subscription& sub) {
+      // One subscription at the hub at a time: each costs a snapshot of what it covers, so an operator who
+      // changes it faster than the hub answers gets the newest one only, not a snapshot per change.
+      if (st->subscribing) {
+        st->next = std::move(sub);
+        return;
+      }
+      st->subscribing = true;
       self->send(hub, subscribe_atom::value, std::move(sub));
     },
     [st, pump](error_atom, const std::string& code, const std::string& message) {
@@ -169,7 +179,15 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
         st->control.push_back(std::move(frame));
       pump();
     },
-    [st, pump](snapshot_atom, fragment_batch& batch) {
+    [self, hub, st, pump](snapshot_atom, fragment_batch& batch) {
+      st->subscribing = false;
+      if (st->next) {
+        // Already out of date: the newer subscription's snapshot follows.
+        st->subscribing = true;
+        self->send(hub, subscribe_atom::value, std::move(*st->next));
+        st->next.reset();
+        return;
+      }
       // A snapshot supersedes every update that waits.
       st->snapshot = std::move(batch);
       st->direct = nullptr;

@@ -132,3 +132,27 @@ TEST_CASE_METHOD(fixture, "error frames go out before queued updates") {
   REQUIRE(link->frames.size() == 3);
   CHECK(link->frames[2]["type"] == "update");
 }
+
+TEST_CASE_METHOD(fixture, "subscriptions changed faster than the hub answers cost one snapshot: the newest") {
+  for (auto id : {"a", "b", "c"}) {
+    drone_state st;
+    st.info.id = id;
+    st.info.group = "default";
+    self->send(hub, state_atom::value, st);
+  }
+  sched.run();
+  to_session(caf::make_message(ready_atom::value)); // the first snapshot (empty: before the drones) is written
+  REQUIRE(link->frames.size() == 1);
+  // Three subscriptions before the hub answers any: the first goes, the next two wait and the newest wins.
+  for (auto ids : {std::vector<std::string>{"a"}, std::vector<std::string>{"b"}, std::vector<std::string>{"c"}})
+    self->send(session, subscribe_atom::value, subscription{false, ids, auth::scope{true, {}}});
+  sched.run();
+  REQUIRE(link->frames.size() == 2);
+  auto& snap = link->frames[1];
+  CHECK(snap["type"] == "snapshot");
+  REQUIRE(snap["drones"].size() == 1);
+  CHECK(snap["drones"][0]["id"] == "c");
+  // Nothing else is on its way.
+  to_session(caf::make_message(ready_atom::value));
+  CHECK(link->frames.size() == 2);
+}
