@@ -31,6 +31,13 @@ const char* describe(auth::permission p) {
   }
 }
 
+/// A hello waiting for its answer: admissions are answered in batches (see flush_admissions).
+struct pending_admission {
+  drone_info info;
+  std::string secret;
+  caf::typed_response_promise<std::uint16_t, std::string> promise;
+};
+
 struct fleet_state {
   fleet_state(fleet_settings s, runtime::node_health* health)
     : settings(std::move(s)), link(settings.db, health ? &health->fleet_db : nullptr),
@@ -52,6 +59,9 @@ struct fleet_state {
   std::unordered_map<std::string, new_drone> to_register;
   bool register_scheduled = false;
   bool restored = false;
+  /// Hellos waiting for their answer, and whether the message that answers them is on its way.
+  std::vector<pending_admission> admissions;
+  bool admissions_scheduled = false;
 };
 
 using fleet_state_ptr = std::shared_ptr<fleet_state>;
@@ -124,17 +134,25 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_ac
     st->loaded_generation = st->link.generation();
     restore();
   };
-  // The registry row of a drone, read fresh from the database (another node may have changed its group or its
-  // credential, or removed it), and kept in the copy. Every decision about one drone (admission, permissions,
-  // changes) goes through here; only lists use the copy, reloaded every sweep. Throws db_error.
-  auto lookup = [st, ensure](const std::string& id) -> const registry_row* {
+  // The registry rows of drones, read fresh from the database (another node may have changed their group or their
+  // credential, or removed them), and kept in the copy. Every decision about a drone (admission, permissions,
+  // changes) goes through here; only lists use the copy. Throws db_error.
+  auto lookup_many = [st, ensure](const std::vector<std::string>& ids) {
     ensure();
-    auto row = st->store.find(id);
-    if (!row) {
-      st->registry.erase(id);
-      return nullptr;
+    auto rows = st->store.find_many(ids);
+    std::unordered_set<std::string> found;
+    for (auto& row : rows) {
+      found.insert(row.id);
+      st->registry[row.id] = std::move(row);
     }
-    return &(st->registry[id] = std::move(*row));
+    for (auto& id : ids)
+      if (!found.count(id))
+        st->registry.erase(id);
+  };
+  auto lookup = [st, lookup_many](const std::string& id) -> const registry_row* {
+    lookup_many({id});
+    auto i = st->registry.find(id);
+    return i == st->registry.end() ? nullptr : &i->second;
   };
   // The Redis state of drones not live here: id -> drone JSON.
   auto from_redis = [st, key](const std::vector<std::string>& ids) {
@@ -398,28 +416,30 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_ac
       annotate(obj, row);
       return json_answer(200, std::move(obj));
     };
-  self->send(self, seen_atom::value);
-  return {
-    [=](seen_atom) {
-      // With nothing to write, the connection is still checked, so that /readyz tells the truth about the
-      // registry's database from the start and while the node is idle.
-      st->link.probe();
-      register_pending();
-      seen_sweep();
-      st->loaded_generation = 0; // the next list reloads the registry: changes made on other nodes show up
-      self->delayed_send(self, std::chrono::milliseconds(st->settings.seen_interval_ms), seen_atom::value);
-    },
-    [=](admit_atom, drone_info& info, std::string& secret) -> std::tuple<std::uint16_t, std::string> {
-      const registry_row* row = nullptr;
-      bool db_up = true;
-      try {
-        row = lookup(info.id);
-      } catch (const runtime::db_error&) {
-        db_up = false; // decided on the last known copy: see admission_policy::decide
-        auto i = st->registry.find(info.id);
-        row = i == st->registry.end() ? nullptr : &i->second;
-      }
-      auto verdict = st->admission.decide(row, secret, db_up, st->to_register.count(info.id) > 0);
+  // Answers every hello waiting (st->admissions) with one query for all their rows: under a reconnect storm the
+  // hellos that queued up while the previous batch was read are answered together, so the database round trips
+  // grow with the number of batches, not with the number of drones. Each row is still read fresh.
+  auto flush_admissions = [=]() {
+    st->admissions_scheduled = false;
+    auto batch = std::move(st->admissions);
+    st->admissions.clear();
+    std::vector<std::string> ids;
+    std::unordered_set<std::string> asked;
+    for (auto& a : batch)
+      if (asked.insert(a.info.id).second)
+        ids.push_back(a.info.id);
+    bool db_up = true;
+    try {
+      lookup_many(ids);
+    } catch (const runtime::db_error&) {
+      db_up = false; // decided on the last known copy: see admission_policy::decide
+    }
+    std::map<std::string, reported_drone> reported;
+    for (auto& a : batch) {
+      const auto& info = a.info;
+      auto i = st->registry.find(info.id);
+      const registry_row* row = i == st->registry.end() ? nullptr : &i->second;
+      auto verdict = st->admission.decide(row, a.secret, db_up, st->to_register.count(info.id) > 0);
       switch (verdict.what) {
         case admission_verdict::kind::refuse:
           if (metrics.refused)
@@ -436,24 +456,57 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_ac
           }
           break;
         case admission_verdict::kind::admit:
-          if (db_up && ((!info.model.empty() && info.model != row->model) || (!info.fw.empty() && info.fw != row->firmware))) {
-            // Keep model and firmware as the drone reports them.
-            reported_drone d{info.id, info.model.empty() ? row->model : info.model, info.fw.empty() ? row->firmware : info.fw};
-            try {
-              st->store.record_reported({d});
-              auto& r = st->registry[info.id];
-              r.json.clear();
-              r.model = d.model;
-              r.firmware = d.firmware;
-            } catch (const runtime::db_error& e) {
-              runtime::log::warn("fleet", "registry update at hello failed", {{"drone_id", info.id}, {"error", e.what()}});
-            }
-          }
+          // Keep model and firmware as the drone reports them.
+          if (db_up && row != nullptr
+              && ((!info.model.empty() && info.model != row->model) || (!info.fw.empty() && info.fw != row->firmware)))
+            reported[info.id] = reported_drone{info.id, info.model.empty() ? row->model : info.model,
+                                               info.fw.empty() ? row->firmware : info.fw};
           break;
         default: break;
       }
-      return std::make_tuple(verdict.code(), std::move(verdict.group));
+      a.promise.deliver(verdict.code(), std::move(verdict.group));
+    }
+    if (reported.empty())
+      return;
+    std::vector<reported_drone> changed;
+    for (auto& [id, d] : reported)
+      changed.push_back(std::move(d));
+    try {
+      st->store.record_reported(changed);
+      for (auto& d : changed) {
+        auto i = st->registry.find(d.id);
+        if (i == st->registry.end())
+          continue;
+        i->second.model = d.model;
+        i->second.firmware = d.firmware;
+        i->second.json.clear();
+      }
+    } catch (const runtime::db_error& e) {
+      runtime::log::warn("fleet", "registry update at hello failed", {{"drones", changed.size()}, {"error", e.what()}});
+    }
+  };
+  self->send(self, seen_atom::value);
+  return {
+    [=](seen_atom) {
+      // With nothing to write, the connection is still checked, so that /readyz tells the truth about the
+      // registry's database from the start and while the node is idle.
+      st->link.probe();
+      register_pending();
+      seen_sweep();
+      st->loaded_generation = 0; // the next list reloads the registry: changes made on other nodes show up
+      self->delayed_send(self, std::chrono::milliseconds(st->settings.seen_interval_ms), seen_atom::value);
     },
+    [=](admit_atom, drone_info& info, std::string& secret) -> caf::result<std::uint16_t, std::string> {
+      // Answered with the hellos waiting behind it, in one query (flush_admissions).
+      auto promise = self->make_response_promise<std::uint16_t, std::string>();
+      st->admissions.push_back(pending_admission{std::move(info), std::move(secret), promise});
+      if (!st->admissions_scheduled) {
+        st->admissions_scheduled = true;
+        self->send(self, admit_atom::value);
+      }
+      return promise;
+    },
+    [=](admit_atom) { flush_admissions(); },
     [=](register_atom) { register_pending(); },
     [=](list_atom, http_query& q) -> caf::result<http_answer> {
       list_page page;

@@ -36,7 +36,9 @@ struct fleet_settings {
 /// Accepts:
 ///   (admit_atom, drone_info, std::string secret) -> (u16, std::string group)   admit_ok and the drone's group,
 ///                                                      or a close code (a drone with a credential must present
-///                                                      its secret; see docs/security.md)
+///                                                      its secret; see docs/security.md). The hellos waiting
+///                                                      in the mailbox are answered together: one query reads
+///                                                      all their rows, fresh
 ///   (list_atom, http_query) -> http_answer             GET /api/v1/drones (the caller's groups only)
 ///   (get_atom, http_query) -> http_answer              GET /api/v1/drones/{id}
 ///   (authorize_atom, http_query) -> http_answer        200 when the caller may read drone q.id (history)
@@ -47,6 +49,7 @@ struct fleet_settings {
 ///   (revoke_atom, http_query) -> http_answer           DELETE /api/v1/drones/{id}/secret
 /// Every request is checked with auth::allows (auth/access.hpp) against q.who.
 ///   (seen_atom), (register_atom)                       timers (last-seen times; drones seen, to register)
+///   (admit_atom)                                       to itself: answer the hellos waiting
 caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_actor hub, directory_actor directory,
                           fleet_metrics metrics, runtime::node_health* health);
 

@@ -101,6 +101,18 @@ std::optional<registry_row> registry_store::find(const std::string& id) {
   });
 }
 
+std::vector<registry_row> registry_store::find_many(const std::vector<std::string>& ids) {
+  if (ids.empty())
+    return {};
+  return link_.run([&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    auto rows = tx.exec(std::string{"SELECT "} + registry_columns + " FROM fleet.drones WHERE id = ANY("
+                        + tx.quote(text_array(ids)) + "::text[])");
+    tx.commit();
+    return read_rows(rows);
+  });
+}
+
 registry_store::registration registry_store::register_drones(const std::vector<new_drone>& drones) {
   auto insert = [&](std::vector<const new_drone*> batch) {
     return link_.run([&](pqxx::connection& conn) {

@@ -33,6 +33,9 @@ public:
   /// The row of one drone, or nothing.
   std::optional<registry_row> find(const std::string& id);
 
+  /// The rows of these drones (those that have one), in one query.
+  std::vector<registry_row> find_many(const std::vector<std::string>& ids);
+
   /// The outcome of `register_drones`.
   struct registration {
     std::vector<registry_row> registered;                   ///< rows inserted (an id registered meanwhile is not)

@@ -63,6 +63,14 @@ TEST_CASE("registry store: drones registered at hello go into the default group;
   CHECK(d1->model == "X8"); // registered first, not overwritten
 }
 
+TEST_CASE("registry store: many rows in one query, an id spelled NULL included") {
+  store_fixture f;
+  f.store.register_drones({{"a", "", ""}, {"NULL", "", ""}, {"b\"c", "", ""}});
+  CHECK(ids_of(f.store.find_many({"a", "NULL", "missing"})) == std::vector<std::string>{"NULL", "a"});
+  CHECK(f.store.find_many({}).empty());
+  CHECK_FALSE(f.store.find("missing"));
+}
+
 TEST_CASE("registry store: changes are written only to a drone still in the group they were checked against") {
   store_fixture f;
   registry_input in;
