@@ -22,6 +22,10 @@ namespace {
 
 using json = nlohmann::json;
 
+/// A full reload of the registry every this many refreshes (about 5 minutes at the default 10 s): a backstop for a
+/// change whose commit took longer than the refresh's overlap, which the refreshes in between would not see.
+constexpr unsigned full_reload_every = 30;
+
 const char* describe(auth::permission p) {
   switch (p) {
     case auth::permission::read_drones: return "read this drone";
@@ -48,10 +52,14 @@ struct fleet_state {
   registry_store store;
   admission_policy admission;
   runtime::redis_client redis;
-  /// The copy of the registry (lists read it; every decision about one drone reads its row fresh), loaded whole
-  /// on each new connection and after each sweep.
+  /// The copy of the registry (lists read it; every decision about one drone reads its row fresh). Loaded whole
+  /// on each new connection and every full_reload_every refreshes; in between, refreshed from the changes since
+  /// `loaded_as_of_ms` (the database's clock at the previous read).
   std::unordered_map<std::string, registry_row> registry;
-  std::uint64_t loaded_generation = 0; ///< the connection the copy was loaded on (0: reload at next use)
+  std::uint64_t loaded_generation = 0; ///< the connection the copy was loaded on (0: none yet)
+  double loaded_as_of_ms = 0;
+  bool refresh_due = false;            ///< set by the sweep: the next use of the copy refreshes it first
+  unsigned refreshes_since_full = 0;
   std::uint64_t seen_version = 0; ///< the hub's version up to which last-seen times are written
   bool seen_query_out = false;    ///< a changes query to the hub is on its way
   /// Admitted at hello, not yet in the registry. Inserted in one statement per batch (a fleet of new drones
@@ -123,16 +131,53 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_ac
           runtime::log::warn("fleet", "the live view did not take the restored fleet", {{"error", caf::to_string(e)}});
         });
   };
-  // Connects if needed and (re)loads the registry after every new connection. Throws db_error.
+  // Connects if needed and keeps the copy of the registry current: a full load after every new connection (and
+  // as a periodic backstop), otherwise, once the sweep asked for it, only what changed since the last read —
+  // rows changed, last-seen times moved, and deletions or inserts found by comparing the number of rows.
+  // Throws db_error.
   auto ensure = [st, restore]() {
-    if (st->link.connected() && st->loaded_generation == st->link.generation())
+    bool full = !st->link.connected() || st->loaded_generation != st->link.generation()
+                || (st->refresh_due && st->refreshes_since_full + 1 >= full_reload_every);
+    if (full) {
+      auto snap = st->store.load();
+      st->registry.clear();
+      for (auto& row : snap.rows)
+        st->registry[row.id] = std::move(row);
+      st->loaded_generation = st->link.generation();
+      st->loaded_as_of_ms = snap.as_of_ms;
+      st->refresh_due = false;
+      st->refreshes_since_full = 0;
+      restore();
       return;
-    auto rows = st->store.load();
-    st->registry.clear();
-    for (auto& row : rows)
+    }
+    if (!st->refresh_due)
+      return;
+    auto changes = st->store.changes_since(st->loaded_as_of_ms);
+    for (auto& row : changes.changed)
       st->registry[row.id] = std::move(row);
-    st->loaded_generation = st->link.generation();
-    restore();
+    for (auto& [id, t] : changes.seen) {
+      auto i = st->registry.find(id);
+      if (i != st->registry.end() && i->second.last_seen_ms < t) {
+        i->second.last_seen_ms = t;
+        i->second.json.clear();
+      }
+    }
+    if (changes.count != st->registry.size()) {
+      // A row deleted (or one this copy never got): reconcile the ids, and read the rows that are missing here.
+      auto ids = st->store.ids();
+      std::unordered_set<std::string> present(ids.begin(), ids.end());
+      for (auto i = st->registry.begin(); i != st->registry.end();)
+        i = present.count(i->first) ? std::next(i) : st->registry.erase(i);
+      std::vector<std::string> missing;
+      for (auto& id : ids)
+        if (!st->registry.count(id))
+          missing.push_back(id);
+      for (auto& row : st->store.find_many(missing))
+        st->registry[row.id] = std::move(row);
+    }
+    st->loaded_as_of_ms = changes.as_of_ms;
+    st->refresh_due = false;
+    ++st->refreshes_since_full;
   };
   // The registry rows of drones, read fresh from the database (another node may have changed their group or their
   // credential, or removed them), and kept in the copy. Every decision about a drone (admission, permissions,
@@ -493,7 +538,7 @@ caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_ac
       st->link.probe();
       register_pending();
       seen_sweep();
-      st->loaded_generation = 0; // the next list reloads the registry: changes made on other nodes show up
+      st->refresh_due = true; // the next use of the copy reads what other nodes changed meanwhile
       self->delayed_send(self, std::chrono::milliseconds(st->settings.seen_interval_ms), seen_atom::value);
     },
     [=](admit_atom, drone_info& info, std::string& secret) -> caf::result<std::uint16_t, std::string> {

@@ -27,8 +27,8 @@ struct fleet_settings {
   caf::actor auditor; ///< writes audit rows: (audit_atom, actor, action, drone, address, outcome, detail JSON)
 };
 
-/// Drone registry (run detached: it blocks on PostgreSQL and Redis). Keeps every registered drone in
-/// memory (loaded at each connect), answers the registry REST routes, decides at hello whether a drone may
+/// Drone registry (run detached: it blocks on PostgreSQL and Redis). Keeps a copy of every registered drone in
+/// memory for lists (loaded at each connect, then refreshed from what changed every `seen_interval_ms`), answers the registry REST routes, decides at hello whether a drone may
 /// connect, writes last-seen times every `seen_interval_ms`, and serves drones that are not live on this
 /// node from Redis, then from the registry. At its first connect it restores the drones it knows (Redis
 /// states first) into the hub, so a restarted node shows the fleet as it was. Live states come from the hub, by

@@ -13,6 +13,11 @@ constexpr const char* registry_columns =
   " extract(epoch from created_at) * 1000, coalesce(extract(epoch from last_seen) * 1000, 0), group_name,"
   " credential, coalesce(encode(secret_hash, 'hex'), '')";
 
+/// How far back `changes_since` reads before its cursor. A change is stamped when its row is written but seen
+/// by others only once it commits; every write to fleet.drones is one short statement, so a change stamped
+/// before a reader's snapshot and committed after it lands well within this window (and is read twice at most).
+constexpr const char* change_overlap = "interval '10 seconds'";
+
 registry_row read_row(const pqxx::row& r) {
   registry_row x;
   x.id = r[0].as<std::string>();
@@ -65,6 +70,11 @@ std::string nullable(const std::optional<double>& v) {
   return v ? pqxx::to_string(*v) : std::string{"NULL"};
 }
 
+/// The database's clock at the start of the transaction, in milliseconds.
+double clock_ms(pqxx::transaction_base& tx) {
+  return tx.exec1("SELECT extract(epoch from now()) * 1000")[0].as<double>();
+}
+
 /// Applies `set(tx)` (an SQL SET list) to drone `id` only if it is still in `group`. The row after it, or nothing.
 std::optional<registry_row> update_where(runtime::pg_link& link, const std::string& id, const std::string& group,
                                          const std::function<std::string(pqxx::work&)>& set) {
@@ -79,14 +89,46 @@ std::optional<registry_row> update_where(runtime::pg_link& link, const std::stri
   });
 }
 
+using snapshot_tx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
+
 } // namespace
 
-std::vector<registry_row> registry_store::load() {
+registry_store::snapshot registry_store::load() {
   return link_.run([&](pqxx::connection& conn) {
-    pqxx::work tx{conn};
-    auto rows = read_rows(tx.exec(std::string{"SELECT "} + registry_columns + " FROM fleet.drones"));
+    snapshot_tx tx{conn};
+    snapshot s;
+    s.as_of_ms = clock_ms(tx);
+    s.rows = read_rows(tx.exec(std::string{"SELECT "} + registry_columns + " FROM fleet.drones"));
     tx.commit();
-    return rows;
+    return s;
+  });
+}
+
+registry_store::changes registry_store::changes_since(double since_ms) {
+  return link_.run([&](pqxx::connection& conn) {
+    snapshot_tx tx{conn};
+    changes c;
+    c.as_of_ms = clock_ms(tx);
+    auto since = "to_timestamp(" + pqxx::to_string(since_ms) + " / 1000.0) - " + change_overlap;
+    c.changed = read_rows(
+      tx.exec(std::string{"SELECT "} + registry_columns + " FROM fleet.drones WHERE updated_at > " + since));
+    for (const auto& r : tx.exec("SELECT id, extract(epoch from last_seen) * 1000 FROM fleet.drones WHERE seen_at > "
+                                 + since + " AND last_seen IS NOT NULL"))
+      c.seen.emplace_back(r[0].as<std::string>(), r[1].as<double>());
+    c.count = tx.exec1("SELECT count(*) FROM fleet.drones")[0].as<std::size_t>();
+    tx.commit();
+    return c;
+  });
+}
+
+std::vector<std::string> registry_store::ids() {
+  return link_.run([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx{conn};
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec("SELECT id FROM fleet.drones"))
+      out.push_back(r[0].as<std::string>());
+    tx.commit();
+    return out;
   });
 }
 

@@ -27,8 +27,27 @@ public:
   registry_store(runtime::pg_link& link, std::string default_group)
     : link_(link), default_group_(std::move(default_group)) {}
 
-  /// Every row.
-  std::vector<registry_row> load();
+  /// Every row, and the database's clock when they were read (the cursor of the next `changes_since`).
+  struct snapshot {
+    std::vector<registry_row> rows;
+    double as_of_ms = 0;
+  };
+  snapshot load();
+
+  /// What changed since `since_ms` (a snapshot's or a previous change set's `as_of_ms`), read in one
+  /// consistent snapshot: rows new or changed but for last_seen (whole), last_seen times moved (id, time), and
+  /// how many rows there are (a copy holding a different number after applying the changes has missed a delete
+  /// or an insert: see `ids`).
+  struct changes {
+    std::vector<registry_row> changed;
+    std::vector<std::pair<std::string, double>> seen;
+    std::size_t count = 0;
+    double as_of_ms = 0;
+  };
+  changes changes_since(double since_ms);
+
+  /// The id of every row.
+  std::vector<std::string> ids();
 
   /// The row of one drone, or nothing.
   std::optional<registry_row> find(const std::string& id);

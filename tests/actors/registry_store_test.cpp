@@ -102,3 +102,59 @@ TEST_CASE("registry store: changes are written only to a drone still in the grou
   CHECK(f.store.remove("d-1", "blue"));
   CHECK_FALSE(f.store.find("d-1"));
 }
+
+TEST_CASE("registry store: a refresh reads what changed since the last read, last-seen times apart") {
+  store_fixture f;
+  f.store.register_drones({{"d-1", "", ""}, {"d-2", "", ""}, {"d-3", "", ""}});
+  // Stamp every row an hour back (with the stamping trigger off), as rows written long before the last read.
+  f.elsewhere("SET session_replication_role = replica;"
+              " UPDATE fleet.drones SET updated_at = now() - interval '1 hour', seen_at = NULL");
+  auto snap = f.store.load();
+  CHECK(snap.rows.size() == 3);
+  auto none = f.store.changes_since(snap.as_of_ms);
+  CHECK(none.changed.empty());
+  CHECK(none.seen.empty());
+  CHECK(none.count == 3);
+
+  // Another node moves d-1, this node writes d-2's last-seen time, another node deletes d-3.
+  f.elsewhere("UPDATE fleet.drones SET group_name = 'blue' WHERE id = 'd-1'");
+  f.store.write_seen({{"d-2", 1700000001000.0}});
+  f.store.write_seen({{"d-2", 1600000000000.0}}); // never backwards
+  f.elsewhere("DELETE FROM fleet.drones WHERE id = 'd-3'");
+  auto c = f.store.changes_since(snap.as_of_ms);
+  REQUIRE(ids_of(c.changed) == std::vector<std::string>{"d-1"});
+  CHECK(c.changed[0].group == "blue");
+  REQUIRE(c.seen.size() == 1);
+  CHECK(c.seen[0].first == "d-2");
+  CHECK(c.seen[0].second == Approx(1700000001000.0));
+  CHECK(c.count == 2); // the copy holds 3: a deletion to reconcile
+  auto ids = f.store.ids();
+  std::sort(ids.begin(), ids.end());
+  CHECK(ids == std::vector<std::string>{"d-1", "d-2"});
+  CHECK(c.as_of_ms >= snap.as_of_ms);
+
+  // What the drones report at hello is a change like any other.
+  f.store.record_reported({{"d-2", "X9", "2.0"}});
+  auto d2 = f.store.find("d-2");
+  REQUIRE(d2);
+  CHECK(d2->model == "X9");
+  CHECK(d2->firmware == "2.0");
+  CHECK(ids_of(f.store.changes_since(c.as_of_ms).changed) == std::vector<std::string>{"d-1", "d-2"});
+}
+
+TEST_CASE("registry store: a change to any column but last_seen is read again by the next refresh") {
+  store_fixture f;
+  f.store.load(); // migrates the scratch database
+  // The stamping trigger fires by the columns a statement sets: every column of fleet.drones must be named in it,
+  // but last_seen (stamped apart) and the stamps themselves. A column added without it would change unseen.
+  pqxx::connection conn{f.db.url()};
+  pqxx::work tx{conn};
+  auto unstamped = tx.exec(
+    "SELECT c.column_name FROM information_schema.columns c WHERE c.table_schema = 'fleet'"
+    " AND c.table_name = 'drones' AND c.column_name NOT IN ('last_seen', 'updated_at', 'seen_at')"
+    " AND NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_attribute a ON a.attrelid = t.tgrelid"
+    " AND a.attnum = ANY (t.tgattr::int2[]) WHERE t.tgname = 'drones_updated' AND a.attname = c.column_name)");
+  for (const auto& r : unstamped)
+    FAIL_CHECK("column fleet.drones." << r[0].as<std::string>() << " is not stamped by trigger drones_updated");
+  CHECK(unstamped.empty());
+}
