@@ -1,0 +1,61 @@
+#pragma once
+/// The drone registry's model (a row of fleet.drones), how a REST body becomes a change to it, and how it is
+/// shown. Plain functions: no database, no actor.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/messages.hpp"
+
+namespace dccs::actors {
+
+/// One row of fleet.drones.
+struct registry_row {
+  std::string id;
+  std::string name;
+  std::string model;
+  std::string firmware;
+  std::optional<double> home_lat;
+  std::optional<double> home_lon;
+  std::optional<double> home_alt;
+  std::string metadata = "{}";
+  double created_ms = 0;
+  double last_seen_ms = 0; ///< 0: never seen
+  std::string group;
+  std::string credential = "none"; ///< none, active or revoked
+  std::string secret_hash;         ///< hex SHA-256 of the drone's secret, when active
+  mutable std::string json; ///< registry_json(*this).dump(), made when first needed
+};
+
+/// The registry fields of a POST or PATCH body, checked by parse_input.
+struct registry_input {
+  std::optional<std::string> id, name, model, firmware, group;
+  bool has_home = false;
+  std::optional<double> home_lat, home_lon, home_alt; ///< all empty with has_home: clear
+  std::optional<std::string> metadata;
+};
+
+/// Reads a POST (`creating`) or PATCH body into `in`. On a refusal, the 400 answer to give: `malformed` when the
+/// body is not a JSON object, otherwise `invalid_field` naming the first bad field (unknown fields, `id` on a
+/// PATCH, texts too long or holding NUL, a home out of range, metadata that is not an object of at most 16 KiB).
+std::optional<http_answer> parse_input(const std::string& body, bool creating, registry_input& in);
+
+/// The registry object of a drone as the API shows it: id, name, model, firmware, home ({lat, lon, alt} or
+/// null), group, credential (never the secret or its hash), metadata, created_at and last_seen (RFC 3339, UTC,
+/// milliseconds; last_seen null when never seen).
+nlohmann::json registry_json(const registry_row& r);
+
+/// The live-view object of a drone that has only a registry entry: not connected, link lost.
+drone_state placeholder(const registry_row& r);
+
+/// An answer with a JSON body.
+http_answer json_answer(std::uint16_t status, std::string body);
+
+/// {"error":{"code":..., "message":..., "field":...}} with `status` (no "field" when `field` is empty).
+http_answer registry_error(std::uint16_t status, const std::string& code, const std::string& message,
+                           const std::string& field = {});
+
+} // namespace dccs::actors
