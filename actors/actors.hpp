@@ -184,11 +184,33 @@ using guard_actor = caf::typed_actor<caf::reacts_to<deny_atom, std::string, std:
 using writer_actor = caf::typed_actor<caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<check_atom>,
                                       caf::reacts_to<tick_atom>>;
 
-/// Partition maintenance (detached): partitions ahead, the default partition emptied, retention.
+/// A periodic worker (detached): does its job on its timer, or now when asked.
 /// Accepts:
-///   (flush_atom) -> bool   one pass now (true when it succeeded)
-///   (tick_atom)            its timer (telemetry.maintenance_s)
-using maintenance_actor = caf::typed_actor<caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<tick_atom>>;
+///   (flush_atom) -> bool   one round now (true when it succeeded)
+///   (tick_atom)            its timer
+using worker_actor = caf::typed_actor<caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<tick_atom>>;
+
+/// Partition maintenance: partitions ahead, the default partition emptied, retention (telemetry.maintenance_s).
+using maintenance_actor = worker_actor;
+
+/// The drone registry (detached: the fleet role's database), see actors/fleet_store.hpp.
+/// Accepts:
+///   (admit_atom, drone_info, std::string secret) -> (u16 code, std::string group)   may this drone connect?
+///   (list_atom | get_atom | authorize_atom | create_atom | patch_atom | delete_atom | rotate_atom | revoke_atom,
+///    http_query) -> http_answer                                                  the registry's routes
+///   (admit_atom), (seen_atom), (register_atom)                                    its own batches and timers
+using fleet_actor = caf::typed_actor<
+  caf::replies_to<admit_atom, drone_info, std::string>::with<std::uint16_t, std::string>,
+  caf::replies_to<list_atom, http_query>::with<http_answer>, caf::replies_to<get_atom, http_query>::with<http_answer>,
+  caf::replies_to<authorize_atom, http_query>::with<http_answer>,
+  caf::replies_to<create_atom, http_query>::with<http_answer>, caf::replies_to<patch_atom, http_query>::with<http_answer>,
+  caf::replies_to<delete_atom, http_query>::with<http_answer>, caf::replies_to<rotate_atom, http_query>::with<http_answer>,
+  caf::replies_to<revoke_atom, http_query>::with<http_answer>, caf::reacts_to<admit_atom>, caf::reacts_to<seen_atom>,
+  caf::reacts_to<register_atom>>;
+
+/// The Redis mirror: the latest state of every drone to Redis (redis.interval_ms; flush: true when Redis took
+/// it), see actors/redis_mirror.hpp.
+using mirror_actor = worker_actor;
 
 // -- settings and spawning ---------------------------------------------------------------------------------
 
@@ -273,5 +295,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(dccs, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::auth_actor))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::guard_actor))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::writer_actor))
-  CAF_ADD_TYPE_ID(dccs, (dccs::actors::maintenance_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::worker_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::fleet_actor))
 CAF_END_TYPE_ID_BLOCK(dccs)

@@ -76,8 +76,8 @@ using fleet_state_ptr = std::shared_ptr<fleet_state>;
 
 } // namespace
 
-caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_actor hub, directory_actor directory,
-                          fleet_metrics metrics, runtime::node_health* health) {
+fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings s, hub_actor hub,
+                                       directory_actor directory, fleet_metrics metrics, runtime::node_health* health) {
   auto st = std::make_shared<fleet_state>(std::move(s), health);
   auto key = [st](const std::string& id) { return st->settings.redis.prefix + id; };
   // Restores, once, the fleet this node knew into the hub, so that a restarted node shows the fleet as it was:

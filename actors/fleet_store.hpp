@@ -24,7 +24,7 @@ struct fleet_settings {
   redis_settings redis;
   std::int64_t seen_interval_ms = 10000; ///< how often last_seen is written to the registry
   std::string default_group = "default";  ///< group of drones registered without one
-  caf::actor auditor; ///< writes audit rows: (audit_atom, actor, action, drone, address, outcome, detail JSON)
+  auth_actor auditor; ///< writes audit rows: (audit_atom, actor, action, drone, address, outcome, detail JSON)
 };
 
 /// Drone registry (run detached: it blocks on PostgreSQL and Redis). Keeps a copy of every registered drone in
@@ -50,7 +50,8 @@ struct fleet_settings {
 /// Every request is checked with auth::allows (auth/access.hpp) against q.who.
 ///   (seen_atom), (register_atom)                       timers (last-seen times; drones seen, to register)
 ///   (admit_atom)                                       to itself: answer the hellos waiting
-caf::behavior fleet_store(caf::event_based_actor* self, fleet_settings s, hub_actor hub, directory_actor directory,
+fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings s, hub_actor hub,
+                                       directory_actor directory,
                           fleet_metrics metrics, runtime::node_health* health);
 
 } // namespace dccs::actors

@@ -60,8 +60,8 @@ bool parse_drone_state(const std::string& text, drone_state& out) {
   }
 }
 
-caf::behavior redis_mirror(caf::event_based_actor* self, redis_settings s, hub_actor hub, fleet_metrics metrics,
-                           runtime::node_health* health) {
+mirror_actor::behavior_type redis_mirror(mirror_actor::pointer self, redis_settings s, hub_actor hub,
+                                         fleet_metrics metrics, runtime::node_health* health) {
   struct mirror_state {
     explicit mirror_state(redis_settings x)
       : settings(std::move(x)), client(settings.endpoint, settings.io_timeout, settings.retry_min, settings.retry_max) {}

@@ -33,7 +33,8 @@ struct redis_settings {
 /// Accepts:
 ///   (tick_atom)            timer
 ///   (flush_atom) -> bool   write now (true when Redis took everything)
-caf::behavior redis_mirror(caf::event_based_actor* self, redis_settings s, hub_actor hub, fleet_metrics metrics,
+mirror_actor::behavior_type redis_mirror(mirror_actor::pointer self, redis_settings s, hub_actor hub,
+                                         fleet_metrics metrics,
                            runtime::node_health* health);
 
 /// Parses a drone JSON object (as written by append_drone_json) back into a state. False on failure.

@@ -224,7 +224,7 @@ private:
   /// Asks the registry whether this drone may connect (hello: its id and secret), then connects it, in the
   /// group the registry names, or closes.
   void admit(actors::drone_info info, std::string secret) {
-    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<drone_session> self, caf::actor fleet,
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<drone_session> self, actors::fleet_actor fleet,
                        actors::directory_actor directory, actors::drone_info info, std::string secret) {
       a->request(fleet, std::chrono::seconds(10), actors::admit_atom::value, info, std::move(secret))
         .then(

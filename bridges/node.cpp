@@ -149,7 +149,7 @@ bool node::start(std::string& error) {
     fs.redis = rs;
     fs.seen_interval_ms = cfg_.integer("fleet.last_seen_ms");
     fs.default_group = cfg_.str("fleet.default_group");
-    fs.auditor = caf::actor_cast<caf::actor>(auth_);
+    fs.auditor = auth_;
     fleet_ = system_->spawn<caf::detached>(actors::fleet_store, fs, hub_, directory_, fm, &health_);
     services.fleet = fleet_;
     history_ = system_->spawn<caf::detached>(actors::history_impl,

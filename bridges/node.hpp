@@ -36,8 +36,8 @@ public:
   actors::hub_actor hub() const { return hub_; }
   actors::writer_actor telemetry_writer() const { return writer_; }
   actors::maintenance_actor telemetry_maintenance() const { return maintenance_; }
-  caf::actor fleet() const { return fleet_; }
-  caf::actor redis_mirror() const { return mirror_; }
+  actors::fleet_actor fleet() const { return fleet_; }
+  actors::mirror_actor redis_mirror() const { return mirror_; }
   runtime::node_health& health() { return health_; }
   runtime::metrics& metrics() { return metrics_; }
   const runtime::config& config() const { return cfg_; }
@@ -51,9 +51,9 @@ private:
   actors::hub_actor hub_;
   actors::writer_actor writer_;
   actors::maintenance_actor maintenance_;
-  caf::actor fleet_;
+  actors::fleet_actor fleet_;
   actors::history_actor history_;
-  caf::actor mirror_;
+  actors::mirror_actor mirror_;
   actors::auth_actor auth_;
   actors::guard_actor guard_;
   runtime::node_health health_;

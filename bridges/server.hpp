@@ -55,7 +55,7 @@ struct server_settings {
 /// What the bridge reaches besides the directory and the hub (each may be absent: storage off, no Redis).
 struct server_services {
   actors::telemetry_buffer_ptr telemetry; ///< telemetry rows go here (null: nothing is stored)
-  caf::actor fleet;                       ///< the drone registry (fleet store actor)
+  actors::fleet_actor fleet;              ///< the drone registry (fleet store actor)
   actors::history_actor history;          ///< telemetry history queries
   runtime::node_health* health = nullptr; ///< dependencies, for /readyz
   std::shared_ptr<const auth::key_ring> keys; ///< published at /.well-known/jwks.json
