@@ -7,6 +7,7 @@
 #include <map>
 #include <utility>
 
+#include "auth/base64url.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/query_text.hpp"
 #include "runtime/secret.hpp"
@@ -31,62 +32,9 @@ constexpr std::int64_t default_range_us = 3600 * us_per_s;
 
 // -- cursors --------------------------------------------------------------------------------------------
 
-constexpr const char* b64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url(std::string_view in) {
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    auto v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8)
-             | static_cast<unsigned char>(in[i + 2]);
-    for (int k = 18; k >= 0; k -= 6)
-      out += b64_alphabet[(v >> k) & 63];
-  }
-  auto rest = in.size() - i;
-  if (rest == 1) {
-    auto v = static_cast<unsigned char>(in[i]) << 16;
-    out += b64_alphabet[(v >> 18) & 63];
-    out += b64_alphabet[(v >> 12) & 63];
-  } else if (rest == 2) {
-    auto v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += b64_alphabet[(v >> 18) & 63];
-    out += b64_alphabet[(v >> 12) & 63];
-    out += b64_alphabet[(v >> 6) & 63];
-  }
-  return out;
-}
-
-std::optional<std::string> unbase64url(std::string_view in) {
-  if (in.size() % 4 == 1)
-    return std::nullopt;
-  std::string out;
-  unsigned v = 0;
-  int bits = 0;
-  for (char c : in) {
-    int x;
-    if (c >= 'A' && c <= 'Z')
-      x = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      x = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      x = c - '0' + 52;
-    else if (c == '-')
-      x = 62;
-    else if (c == '_')
-      x = 63;
-    else
-      return std::nullopt;
-    v = (v << 6) | static_cast<unsigned>(x);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((v >> bits) & 0xff);
-    }
-  }
-  if (base64url(out) != in) // non-canonical trailing bits
-    return std::nullopt;
-  return out;
-}
+// Cursor texts are unpadded base64url (canonical: auth/base64url.hpp refuses texts with stray trailing bits).
+using auth::base64url_decode;
+using auth::base64url_encode;
 
 bool parse_int(std::string_view s, std::int64_t& out) {
   auto v = runtime::parse_integer(s);
@@ -126,8 +74,8 @@ std::optional<cursor> decode_cursor(std::string_view text, std::string_view dron
   auto dot = text.find('.');
   if (dot == std::string_view::npos)
     return std::nullopt;
-  auto payload = unbase64url(text.substr(0, dot));
-  auto mac = unbase64url(text.substr(dot + 1));
+  auto payload = base64url_decode(text.substr(0, dot));
+  auto mac = base64url_decode(text.substr(dot + 1));
   if (!payload || !mac || mac->size() != cursor_mac_bytes)
     return std::nullopt;
   bool signed_here = false;
@@ -242,7 +190,7 @@ std::string encode_cursor(const cursor& c, std::string_view drone_id, const para
 
 std::string sign_cursor(std::string_view payload, std::string_view drone_id, const parameters& p,
                         std::string_view key) {
-  return base64url(payload) + "." + base64url(cursor_mac(key, payload, drone_id, p));
+  return base64url_encode(payload) + "." + base64url_encode(cursor_mac(key, payload, drone_id, p));
 }
 
 std::optional<std::int64_t> parse_bucket(const std::string& s) {
