@@ -65,6 +65,12 @@ public:
   json_line& add(const char* key, bool v) { return raw(key, v ? "true" : "false"); }
   json_line& add(const char* key, const std::string& v) { return raw(key, "\"" + v + "\""); }
   json_line& add(const char* key, std::optional<double> v) { return v ? add(key, *v) : raw(key, "null"); }
+  json_line& add(const char* key, const std::vector<std::int64_t>& v) {
+    std::string a = "[";
+    for (std::size_t i = 0; i < v.size(); ++i)
+      a += (i ? "," : "") + std::to_string(v[i]);
+    return raw(key, a + "]");
+  }
   std::string str() const { return "{" + body_ + "}"; }
 
 private:
@@ -80,6 +86,17 @@ private:
   std::string body_;
 };
 
+/// "20/20/20": drones connected per node, in --url order.
+std::string per_node_text(const std::vector<std::int64_t>& per_node) {
+  std::string out;
+  for (const auto n : per_node) {
+    if (!out.empty())
+      out += '/';
+    out += std::to_string(n);
+  }
+  return out;
+}
+
 class app {
 public:
   explicit app(const options& o)
@@ -90,32 +107,40 @@ public:
 
   int run() {
     raise_fd_limit(opts_.drones + (opts_.observe ? 1 : 0) + 64);
-    net::ip::tcp::endpoint ep;
-    try {
-      net::ip::tcp::resolver resolver(ioc_);
-      const auto results = resolver.resolve(opts_.host, opts_.port);
-      auto best = results.begin();
-      for (auto it = results.begin(); it != results.end(); ++it)
-        if (it->endpoint().address().is_v4()) {
-          best = it;
-          break;
-        }
-      ep = best->endpoint();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "[dccs-sim] cannot resolve %s:%s: %s\n", opts_.host.c_str(), opts_.port.c_str(), e.what());
-      return 1;
+    std::vector<node_target> nodes;
+    std::string to;
+    for (const node_url& u : opts_.nodes()) {
+      net::ip::tcp::endpoint ep;
+      try {
+        net::ip::tcp::resolver resolver(ioc_);
+        const auto results = resolver.resolve(u.host, u.port);
+        auto best = results.begin();
+        for (auto it = results.begin(); it != results.end(); ++it)
+          if (it->endpoint().address().is_v4()) {
+            best = it;
+            break;
+          }
+        ep = best->endpoint();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "[dccs-sim] cannot resolve %s:%s (%s): %s\n", u.host.c_str(), u.port.c_str(), u.url.c_str(), e.what());
+        return 1;
+      }
+      if (!to.empty())
+        to += ", ";
+      to += "ws://" + u.host_header() + u.drone_path() + " (" + ep.address().to_string() + ")";
+      nodes.push_back(node_target{u.url, ep, u.host_header(), u.drone_path()});
     }
     std::fprintf(stderr,
-                 "[dccs-sim] %zu drones at %g Hz to ws://%s%s (%s), %zu thread(s), scheduler %s, seed %llu%s%s\n",
-                 opts_.drones, opts_.rate, opts_.host_header().c_str(), opts_.drone_path().c_str(),
-                 ep.address().to_string().c_str(), opts_.threads,
+                 "[dccs-sim] %zu drones at %g Hz %s %s, %zu thread(s), scheduler %s, seed %llu%s%s\n",
+                 opts_.drones, opts_.rate, nodes.size() > 1 ? "spread over" : "to", to.c_str(), opts_.threads,
                  opts_.scheduler == scheduler_kind::wheel ? "wheel" : "timers",
                  static_cast<unsigned long long>(opts_.seed), opts_.observe ? ", observing /ws/operator" : "",
                  opts_.ack ? ", acknowledged telemetry" : "");
+    const net::ip::tcp::endpoint observer_ep = nodes.front().endpoint; // the first --url
 
-    fleet_.emplace(ioc_, opts_, ep);
+    fleet_.emplace(ioc_, opts_, std::move(nodes));
     if (opts_.observe)
-      observer_.emplace(ctl_, opts_, ep);
+      observer_.emplace(ctl_, opts_, observer_ep);
 
     start_ = window_start_ = last_report_ = steady::now();
     cpu_start_ = window_cpu_ = last_report_cpu_ = cpu_times::now();
@@ -243,15 +268,22 @@ private:
     const double cpu_pct = 100.0 * (cpu.user + cpu.system - last_report_cpu_.user - last_report_cpu_.system) / dt;
     std::string line;
     char buf[512];
+    std::snprintf(buf, sizeof buf, "[dccs-sim +%.1fs] connected %lld/%zu", seconds(now - start_),
+                  static_cast<long long>(fleet_->connected()), fleet_->size());
+    line = buf;
+    if (fleet_->node_count() > 1)
+      line += " | per node " + per_node_text(fleet_->connected_per_node());
     std::snprintf(buf, sizeof buf,
-                  "[dccs-sim +%.1fs] connected %lld/%zu | sent %llu (%.0f/s) | skipped %llu | errors %llu | reconnects %llu | "
-                  "conn.failures %llu | tick lag max %.1f ms | cpu %.1f%%",
-                  seconds(now - start_), static_cast<long long>(fleet_->connected()), fleet_->size(),
+                  " | sent %llu (%.0f/s) | skipped %llu | errors %llu | reconnects %llu | ",
                   static_cast<unsigned long long>(totals.frames_sent), static_cast<double>(delta.frames_sent) / dt,
                   static_cast<unsigned long long>(totals.skipped), static_cast<unsigned long long>(totals.errors),
-                  static_cast<unsigned long long>(totals.reconnects), static_cast<unsigned long long>(totals.connect_failures),
-                  fleet_->take_lag_interval_ms(), cpu_pct);
-    line = buf;
+                  static_cast<unsigned long long>(totals.reconnects));
+    line += buf;
+    if (fleet_->node_count() > 1)
+      line += "failovers " + std::to_string(totals.failovers) + " | ";
+    std::snprintf(buf, sizeof buf, "conn.failures %llu | tick lag max %.1f ms | cpu %.1f%%",
+                  static_cast<unsigned long long>(totals.connect_failures), fleet_->take_lag_interval_ms(), cpu_pct);
+    line += buf;
     if (opts_.ack) {
       std::snprintf(buf, sizeof buf, " | acked %llu unacked %llu resent %llu ack.stalls %llu ack.errors %llu",
                     static_cast<unsigned long long>(totals.frames_acked),
@@ -285,6 +317,7 @@ private:
     end_cpu_ = cpu_times::now();
     end_totals_ = fleet_->totals();
     end_connected_ = fleet_->connected();
+    end_per_node_ = fleet_->connected_per_node();
     end_lag_window_ms_ = fleet_->take_lag_window_ms();
     std::fprintf(stderr, "[dccs-sim] stopping (%s)\n", why);
     report_timer_.cancel();
@@ -327,6 +360,7 @@ private:
       end_cpu_ = cpu_times::now();
       end_totals_ = fleet_->totals();
       end_connected_ = fleet_->connected();
+      end_per_node_ = fleet_->connected_per_node();
       end_lag_window_ms_ = fleet_->take_lag_window_ms();
     }
     const double elapsed = std::max(1e-9, seconds(end_ - start_));
@@ -343,6 +377,10 @@ private:
                  static_cast<unsigned long long>(w.frames_sent), static_cast<double>(w.frames_sent) / window,
                  100.0 * cpu_window / window, static_cast<unsigned long long>(t.errors),
                  static_cast<unsigned long long>(t.reconnects), static_cast<unsigned long long>(t.connect_failures));
+    if (fleet_->node_count() > 1)
+      std::fprintf(stderr, "[dccs-sim] %zu nodes: failovers %llu, connected at the end %lld/%zu, per node %s\n",
+                   fleet_->node_count(), static_cast<unsigned long long>(t.failovers), static_cast<long long>(end_connected_),
+                   fleet_->size(), per_node_text(end_per_node_).c_str());
     if (opts_.ack)
       std::fprintf(stderr,
                    "[dccs-sim] acknowledged telemetry: %llu frames acked, %llu unacked (kept at exit), %llu resent, "
@@ -367,6 +405,8 @@ private:
         .add("seed", static_cast<std::uint64_t>(opts_.seed))
         .add("elapsed_s", elapsed)
         .add("connected_at_end", end_connected_)
+        .add("nodes", static_cast<std::uint64_t>(fleet_->node_count()))
+        .add("connected_per_node_at_end", end_per_node_)
         .add("fleet_connected_s", fleet_->fleet_connected_after())
         .add("frames_sent", t.frames_sent)
         .add("bytes_sent", t.bytes_sent)
@@ -375,6 +415,7 @@ private:
         .add("errors", t.errors)
         .add("connect_attempts", t.connect_attempts)
         .add("reconnects", t.reconnects)
+        .add("failovers", t.failovers)
         .add("connect_failures", t.connect_failures)
         .add("disconnects", t.disconnects)
         .add("late_ticks", t.late_ticks)
@@ -400,6 +441,7 @@ private:
         .add("window_skipped", w.skipped)
         .add("window_errors", w.errors)
         .add("window_reconnects", w.reconnects)
+        .add("window_failovers", w.failovers)
         .add("window_disconnects", w.disconnects)
         .add("window_cpu_percent", 100.0 * cpu_window / window)
         .add("window_tick_lag_max_ms", end_lag_window_ms_)
@@ -449,6 +491,7 @@ private:
   cpu_times cpu_start_, window_cpu_, last_report_cpu_, end_cpu_;
   counter_totals window_base_, last_report_totals_, end_totals_;
   std::int64_t end_connected_ = 0;
+  std::vector<std::int64_t> end_per_node_; ///< drones connected per node when the run ended
   double end_lag_window_ms_ = 0;
   bool window_started_ = false;
   bool shutting_down_ = false;

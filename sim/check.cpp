@@ -1,5 +1,6 @@
 // dccs-sim-check: self-check of the simulator's pure parts (flight model, frame format, histogram,
-// options, ack bookkeeping) and of --ack end to end against a fake node on 127.0.0.1 (a few seconds).
+// options, ack bookkeeping, node choice) and of --ack and failover between --url nodes end to end against
+// a fake node on 127.0.0.1 (a few seconds).
 // Exit status 0 when every check passes.
 #include "sim/ack.hpp"
 #include "sim/app.hpp"
@@ -262,6 +263,103 @@ void check_options() {
     const char* argv[] = {"dccs-sim", "--ack", "--ack-window", "0"};
     CHECK(!parse_options(4, argv).error.empty());
   }
+}
+
+/// Several --url: comma-separated, repeated, or both; each one validated.
+void check_url_options() {
+  auto has = [](const std::string& error, const char* what) { return error.find(what) != std::string::npos; };
+  { // the default: one node, the documented URL
+    const char* argv[] = {"dccs-sim"};
+    const auto r = parse_options(1, argv);
+    CHECK(r.error.empty() && r.opts.urls.size() == 1 && r.opts.url == "ws://127.0.0.1:8080");
+    CHECK(r.opts.host == "127.0.0.1" && r.opts.port == "8080" && r.opts.nodes().size() == 1);
+  }
+  { // one --url: o.url and its parts as before
+    const char* argv[] = {"dccs-sim", "--url", "ws://10.0.0.1:9000/p/"};
+    const auto r = parse_options(3, argv);
+    CHECK(r.error.empty() && r.opts.urls.size() == 1);
+    CHECK(r.opts.url == "ws://10.0.0.1:9000/p/" && r.opts.host == "10.0.0.1" && r.opts.port == "9000" &&
+          r.opts.drone_path() == "/p/ws/drone" && r.opts.operator_path() == "/p/ws/operator");
+  }
+  { // comma-separated, then repeated: every one in order; o.url is the first (the observer's node)
+    const char* argv[] = {"dccs-sim", "--url", "ws://a:1,ws://b:2/x, ws://[::1]:3", "--url=ws://d:4", "--url", "ws://e"};
+    const auto r = parse_options(6, argv);
+    CHECK(r.error.empty());
+    const auto& u = r.opts.urls;
+    CHECK(u.size() == 5);
+    if (u.size() == 5) {
+      CHECK(u[0].url == "ws://a:1" && u[0].host == "a" && u[0].port == "1" && u[0].drone_path() == "/ws/drone");
+      CHECK(u[1].host == "b" && u[1].port == "2" && u[1].drone_path() == "/x/ws/drone" && u[1].host_header() == "b:2");
+      CHECK(u[2].url == "ws://[::1]:3" && u[2].host == "::1" && u[2].port == "3");
+      CHECK(u[3].url == "ws://d:4" && u[4].host == "e" && u[4].port == "80");
+    }
+    CHECK(r.opts.url == "ws://a:1" && r.opts.host == "a" && r.opts.port == "1" && r.opts.nodes().size() == 5);
+  }
+  { // a bad URL among good ones is refused, naming it
+    const char* argv[] = {"dccs-sim", "--url", "ws://a:1,http://b:2", "--url", "ws://c:3"};
+    const auto r = parse_options(5, argv);
+    CHECK(has(r.error, "http://b:2") && !has(r.error, "ws://a:1") && !has(r.error, "ws://c:3"));
+  }
+  {
+    const char* argv[] = {"dccs-sim", "--url", "ws://a:1", "--url", "ws://:5,ws://c:3"};
+    CHECK(has(parse_options(5, argv).error, "ws://:5"));
+  }
+  {
+    const char* argv[] = {"dccs-sim", "--url=ws://a:1,ws://[::1:4,ws://c:3"};
+    CHECK(has(parse_options(2, argv).error, "ws://[::1:4"));
+  }
+  { // an empty item (",," or a trailing comma) is a mistake, not a node
+    const char* argv[] = {"dccs-sim", "--url", "ws://a:1,,ws://b:2"};
+    CHECK(has(parse_options(3, argv).error, "empty URL"));
+    const char* argv2[] = {"dccs-sim", "--url", "ws://a:1,"};
+    CHECK(has(parse_options(3, argv2).error, "empty URL"));
+  }
+  { // the same node twice (also spelled differently) is refused, naming it
+    const char* argv[] = {"dccs-sim", "--url", "ws://a:80,ws://b:2", "--url", "ws://a/"};
+    const auto r = parse_options(5, argv);
+    CHECK(has(r.error, "ws://a/") && has(r.error, "ws://a:80"));
+    const char* argv2[] = {"dccs-sim", "--url", "ws://a:1/one,ws://a:1/two"}; // two prefixes: two nodes
+    CHECK(parse_options(3, argv2).error.empty());
+  }
+  { // filled by hand (no urls): nodes() is the single url/host/port
+    options o;
+    o.url = "ws://h:7";
+    o.host = "h";
+    o.port = "7";
+    const auto n = o.nodes();
+    CHECK(n.size() == 1 && n[0].url == "ws://h:7" && n[0].host_header() == "h:7" && n[0].drone_path() == "/ws/drone");
+  }
+}
+
+/// Which node a drone uses: spread at start, the next one after each failure.
+void check_node_choice() {
+  // 60 drones over 3 nodes: 20 each, drone i on node i % 3.
+  std::vector<int> per_node(3, 0);
+  for (std::size_t i = 0; i < 60; ++i) {
+    const std::size_t n = initial_node(i, 3);
+    CHECK(n == i % 3);
+    ++per_node[n];
+  }
+  CHECK(per_node == std::vector<int>({20, 20, 20}));
+  // 7 drones over 3 nodes: 3/2/2, never more than one apart.
+  per_node.assign(3, 0);
+  for (std::size_t i = 0; i < 7; ++i)
+    ++per_node[initial_node(i, 3)];
+  CHECK(per_node == std::vector<int>({3, 2, 2}));
+  // After a failure: the next node, round robin; repeated failures visit every node once, then start over.
+  CHECK(next_node(0, 3) == 1 && next_node(1, 3) == 2 && next_node(2, 3) == 0);
+  for (std::size_t start = 0; start < 4; ++start) {
+    std::set<std::size_t> visited;
+    std::size_t n = start;
+    for (int k = 0; k < 4; ++k) {
+      visited.insert(n);
+      n = next_node(n, 4);
+    }
+    CHECK(visited.size() == 4 && n == start);
+  }
+  // One node: always that one (a reconnect, never a failover).
+  CHECK(initial_node(0, 1) == 0 && initial_node(12345, 1) == 0 && next_node(0, 1) == 0);
+  static_assert(next_node(4, 5) == 0 && initial_node(9, 5) == 4, "usable at compile time");
 }
 
 std::string frame_of(std::uint64_t seq) {
@@ -596,15 +694,66 @@ void check_ack_stall() {
     CHECK(j.at("ack_stalls").get<std::uint64_t>() > 0 && j.at("frames_unacked").get<std::uint64_t>() <= 1);
 }
 
+/// Two nodes, one of which refuses every connection: drones start on either, move to the next URL after
+/// a failed connect and after a 1013 close, and end up on the node that works; failovers are counted.
+void check_failover() {
+  fake_node node; // closes each drone's first connection with 1013, then keeps it
+  unsigned short dead_port = 0;
+  {
+    net::io_context ioc;
+    net::ip::tcp::acceptor a(ioc, net::ip::tcp::endpoint(net::ip::address_v4::loopback(), 0));
+    dead_port = a.local_endpoint().port(); // closed again at once: connecting is refused
+  }
+  options o;
+  o.urls = {parse_node_url("ws://127.0.0.1:" + std::to_string(node.port())),
+            parse_node_url("ws://127.0.0.1:" + std::to_string(dead_port))};
+  o.url = o.urls[0].url;
+  o.host = o.urls[0].host;
+  o.port = o.urls[0].port;
+  o.drones = 4;
+  o.rate = 20;
+  o.duration = 2.5;
+  o.report_interval = 60;
+  o.json = true;
+  o.ack = true;
+  o.ack_window = 1000;
+  o.stop_when_acked = true; // so every drone is back on the working node at the end
+  o.drain_timeout = 20;
+  std::string out;
+  CHECK(run_captured(o, out) == 0);
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  CHECK(!j.is_discarded());
+  if (j.is_discarded())
+    return;
+  // Drones 0 and 2: node 0, 1013, refused on node 1, node 0 again: 2 failovers each, 1 refusal.
+  // Drones 1 and 3: refused on node 1, node 0, 1013, refused on node 1, node 0 again: 3 failovers, 2 refusals.
+  CHECK(j.at("nodes") == 2);
+  CHECK(j.at("failovers") == 10);
+  CHECK(j.at("connect_failures") == 6);
+  CHECK(j.at("reconnects") == 10);
+  CHECK(j.at("close_1013") == 4);
+  CHECK(j.at("frames_unacked") == 0);
+  CHECK(j.at("connected_per_node_at_end") == nlohmann::json::array({4, 0}));
+  std::lock_guard<std::mutex> lock(node.mutex);
+  CHECK(node.drones.size() == 4);
+  for (const auto& [id, d] : node.drones)
+    CHECK(d.connections == 2 && d.mismatches == 0 && d.order_errors == 0 && d.resends >= 4);
+  std::printf("failover: 4 drones over 2 nodes (one refusing), %d failovers, all back on the working node\n",
+              j.at("failovers").get<int>());
+}
+
 } // namespace
 
 int main() {
   check_format();
   check_histogram();
   check_options();
+  check_url_options();
+  check_node_choice();
   check_ack_buffer();
   check_ack_end_to_end();
   check_ack_stall();
+  check_failover();
   check_determinism();
   check_flights();
   if (failures) {

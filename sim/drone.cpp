@@ -35,7 +35,8 @@ double phase_of(std::uint32_t index) noexcept {
 
 drone::drone(shard& owner, std::uint32_t index, const flight_model& model)
     : shard_(owner), index_(index), model_(model), rng_(rng::mix(owner.opts().seed ^ 0xb5ad4eceda1ce2a9ULL, index)),
-      phase_(phase_of(index)), timer_(owner.executor()) {
+      phase_(phase_of(index)), timer_(owner.executor()),
+      node_(static_cast<std::uint32_t>(initial_node(index, owner.node_count()))), last_node_(node_) {
   char buf[80];
   const std::size_t n = format_drone_id(buf, sizeof buf, owner.opts().prefix, index);
   id_.assign(buf, n);
@@ -61,9 +62,13 @@ void drone::begin_connect() {
   }
   auto& c = shard_.counters();
   c.connect_attempts.add();
-  if (attempted_)
+  if (attempted_) {
     c.reconnects.add();
+    if (node_ != last_node_)
+      c.failovers.add();
+  }
   attempted_ = true;
+  last_node_ = node_;
 
   ws_.emplace(shard_.executor());
   ws_->text(true);
@@ -85,7 +90,7 @@ void drone::begin_connect() {
   state_ = state::connecting;
   arm_connect_deadline();
   ++ops_;
-  beast::get_lowest_layer(*ws_).async_connect(shard_.endpoint(), [this](const error_code& ec) {
+  beast::get_lowest_layer(*ws_).async_connect(shard_.node(node_).endpoint, [this](const error_code& ec) {
     --ops_;
     on_connect(ec);
   });
@@ -112,7 +117,8 @@ void drone::on_connect(const error_code& ec) {
   beast::get_lowest_layer(*ws_).set_option(net::ip::tcp::no_delay(true), ignored);
   state_ = state::upgrading;
   ++ops_;
-  ws_->async_handshake(shard_.host_header(), shard_.path(), [this](const error_code& ec) {
+  const node_target& target = shard_.node(node_);
+  ws_->async_handshake(target.host_header, target.path, [this](const error_code& ec) {
     --ops_;
     on_upgrade(ec);
   });
@@ -215,7 +221,7 @@ void drone::on_welcome() {
   timer_.cancel();
   release_gate();
   connected_at_ = clock::now();
-  shard_.on_connected();
+  shard_.on_connected(node_);
   if (shard_.opts().scheduler == scheduler_kind::timers) {
     const auto offset = std::chrono::duration_cast<clock::duration>(shard_.period() * phase_);
     next_tick_ = connected_at_ + offset;
@@ -349,7 +355,7 @@ void drone::stop() {
     ++timer_gen_;
     timer_.cancel();
     shard_.counters().disconnects.add();
-    shard_.on_disconnected();
+    shard_.on_disconnected(node_);
     if (writing_) { // one write at a time: the close frame follows the frame being written
       close_after_write_ = true;
       state_ = state::closing;
@@ -376,14 +382,14 @@ void drone::fail(const char* what, const error_code& ec) {
   auto& c = shard_.counters();
   if (state_ == state::streaming) {
     c.disconnects.add();
-    shard_.on_disconnected();
+    shard_.on_disconnected(node_);
     if (clock::now() - connected_at_ >= stable_connection)
       attempt_ = 0;
   } else {
     release_gate();
     if (!shard_.stopping()) {
       c.connect_failures.add();
-      shard_.log_failure(id_, what, ec);
+      shard_.log_failure(id_, node_, what, ec);
     }
   }
   state_ = state::closing;
@@ -421,6 +427,8 @@ void drone::schedule_reconnect() {
   const double d = std::min(base_ms, cap_ms);
   const double delay_ms = rng_.uniform(d / 2.0, d);
   attempt_ = std::min<std::uint32_t>(attempt_ + 1, 20);
+  // The connection (or attempt) ended without a shutdown or a replacement: try the next node.
+  node_ = static_cast<std::uint32_t>(next_node(node_, shard_.node_count()));
   state_ = state::backoff;
   const auto gen = ++timer_gen_;
   timer_.expires_after(std::chrono::duration_cast<clock::duration>(std::chrono::duration<double, std::milli>(delay_ms)));

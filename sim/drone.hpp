@@ -21,7 +21,10 @@ namespace dccs::sim {
 
 class shard;
 
-/// One virtual drone: its flight model and its WebSocket connection to `/ws/drone`.
+/// One virtual drone: its flight model and its WebSocket connection to `/ws/drone` of one node.
+///
+/// With several nodes (--url), drone i starts on node i mod n (initial_node) and every reconnect goes
+/// to the next node (next_node), whatever ended the previous connection or attempt.
 ///
 /// Lifecycle: queued (waiting for a handshake slot) → connecting → upgrading → hello (waiting for
 /// `welcome`) → streaming (one telemetry frame per tick) → closing → backoff → queued ... With --ack,
@@ -98,6 +101,8 @@ private:
   std::uint32_t ops_ = 0;       ///< socket operations in flight
   std::uint32_t timer_gen_ = 0; ///< invalidates stale timer handlers
   std::uint32_t attempt_ = 0;   ///< consecutive failed attempts (backoff exponent)
+  std::uint32_t node_ = 0;      ///< index of the node (--url) of the current or next attempt
+  std::uint32_t last_node_ = 0; ///< node of the previous attempt (a reconnect elsewhere is a failover)
   std::uint64_t seq_ = 0;
   std::uint32_t budget_ = 0; ///< --ack: frames this drone may still write before its next tick
   bool writing_ = false;

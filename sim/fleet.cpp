@@ -100,10 +100,8 @@ void tick_wheel::on_timer(const error_code& ec) {
 // ---------------------------------------------------------------------------------------------
 // shard
 
-shard::shard(net::any_io_executor ex, const options& opts, const net::ip::tcp::endpoint& ep, fleet_shared& shared,
-             std::size_t gate_limit)
-    : ex_(std::move(ex)), opts_(opts), endpoint_(ep), host_header_(opts.host_header()), path_(opts.drone_path()),
-      shared_(shared), tick_dt_(opts.time_scale / opts.rate),
+shard::shard(net::any_io_executor ex, const options& opts, fleet_shared& shared, std::size_t gate_limit)
+    : ex_(std::move(ex)), opts_(opts), shared_(shared), tick_dt_(opts.time_scale / opts.rate),
       period_(std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(1e9 / opts.rate)))),
       ack_budget_(static_cast<std::uint32_t>(std::clamp(std::floor(opts.ack_max_rate / opts.rate), 1.0, 1e6))),
       gate_(gate_limit) {
@@ -145,8 +143,9 @@ void shard::write_ack_report(std::FILE* f) const {
   }
 }
 
-void shard::on_connected() {
+void shard::on_connected(std::size_t node) {
   shared_.welcomes.fetch_add(1, std::memory_order_relaxed);
+  shared_.connected_per_node[node].fetch_add(1, std::memory_order_relaxed);
   const auto now_connected = shared_.connected.fetch_add(1, std::memory_order_relaxed) + 1;
   if (static_cast<std::size_t>(now_connected) == shared_.total_drones && shared_.fleet_connected_us.load() < 0) {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - shared_.started).count();
@@ -157,7 +156,10 @@ void shard::on_connected() {
   }
 }
 
-void shard::on_disconnected() { shared_.connected.fetch_sub(1, std::memory_order_relaxed); }
+void shard::on_disconnected(std::size_t node) {
+  shared_.connected_per_node[node].fetch_sub(1, std::memory_order_relaxed);
+  shared_.connected.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void shard::on_stopped() { shared_.stopped_drones.fetch_add(1, std::memory_order_relaxed); }
 
@@ -170,9 +172,12 @@ void shard::log_error_frame(const std::string& id, std::string_view frame) {
     std::fprintf(stderr, "[dccs-sim] (further error frames are only counted)\n");
 }
 
-void shard::log_failure(const std::string& id, const char* what, const error_code& ec) {
+void shard::log_failure(const std::string& id, std::size_t node, const char* what, const error_code& ec) {
   const int n = shared_.logged_failures.fetch_add(1, std::memory_order_relaxed);
-  if (n < 5)
+  if (n < 5 && shared_.nodes.size() > 1)
+    std::fprintf(stderr, "[dccs-sim] %s: %s to %s failed: %s\n", id.c_str(), what, shared_.nodes[node].url.c_str(),
+                 ec.message().c_str());
+  else if (n < 5)
     std::fprintf(stderr, "[dccs-sim] %s: %s failed: %s\n", id.c_str(), what, ec.message().c_str());
   else if (n == 5)
     std::fprintf(stderr, "[dccs-sim] (further connection failures are only counted)\n");
@@ -181,14 +186,16 @@ void shard::log_failure(const std::string& id, const char* what, const error_cod
 // ---------------------------------------------------------------------------------------------
 // fleet
 
-fleet::fleet(net::io_context& ioc, const options& opts, const net::ip::tcp::endpoint& ep) : opts_(opts) {
+fleet::fleet(net::io_context& ioc, const options& opts, std::vector<node_target> nodes) : opts_(opts) {
   shared_.total_drones = opts.drones;
+  shared_.connected_per_node = std::vector<std::atomic<std::int64_t>>(nodes.size());
+  shared_.nodes = std::move(nodes);
   const std::size_t n_shards = std::max<std::size_t>(1, std::min(opts.threads, std::max<std::size_t>(1, opts.drones)));
   const std::size_t gate_limit = std::max<std::size_t>(1, opts.max_handshakes / n_shards);
   for (std::size_t i = 0; i < n_shards; ++i) {
     net::any_io_executor ex = n_shards == 1 && opts.threads == 1 ? net::any_io_executor(ioc.get_executor())
                                                                  : net::any_io_executor(net::make_strand(ioc));
-    shards_.push_back(std::make_unique<shard>(ex, opts, ep, shared_, gate_limit));
+    shards_.push_back(std::make_unique<shard>(ex, opts, shared_, gate_limit));
   }
   fleet_area area;
   area.center_lat = opts.home_lat;
@@ -231,6 +238,14 @@ bool fleet::write_ack_report(const std::string& path) const {
     return false;
   }
   return true;
+}
+
+std::vector<std::int64_t> fleet::connected_per_node() const {
+  std::vector<std::int64_t> out;
+  out.reserve(shared_.connected_per_node.size());
+  for (const auto& c : shared_.connected_per_node)
+    out.push_back(c.load(std::memory_order_relaxed));
+  return out;
 }
 
 std::optional<double> fleet::fleet_connected_after() const noexcept {

@@ -68,11 +68,21 @@ private:
   drone_counters& counters_;
 };
 
+/// One node the drones connect to (one --url), resolved.
+struct node_target {
+  std::string url;                         ///< as given, for messages
+  boost::asio::ip::tcp::endpoint endpoint; ///< resolved at start
+  std::string host_header;                 ///< HOST:PORT
+  std::string path;                        ///< the drone endpoint, e.g. /ws/drone
+};
+
 /// State shared by all shards (rarely written: only on connect, disconnect and shutdown).
 struct fleet_shared {
   std::size_t total_drones = 0;
+  std::vector<node_target> nodes; ///< in --url order; never empty, constant while running
   std::chrono::steady_clock::time_point started{};
   std::atomic<std::int64_t> connected{0};
+  std::vector<std::atomic<std::int64_t>> connected_per_node; ///< one per node, same order
   std::atomic<std::uint64_t> welcomes{0};
   std::atomic<bool> stopping{false};
   std::atomic<bool> draining{false};
@@ -85,14 +95,13 @@ struct fleet_shared {
 /// A group of drones driven by one executor (the io_context's when --threads 1, a strand otherwise).
 class shard {
 public:
-  shard(boost::asio::any_io_executor ex, const options& opts, const boost::asio::ip::tcp::endpoint& ep,
-        fleet_shared& shared, std::size_t gate_limit);
+  shard(boost::asio::any_io_executor ex, const options& opts, fleet_shared& shared, std::size_t gate_limit);
 
   boost::asio::any_io_executor executor() const { return ex_; }
   const options& opts() const noexcept { return opts_; }
-  const boost::asio::ip::tcp::endpoint& endpoint() const noexcept { return endpoint_; }
-  const std::string& host_header() const noexcept { return host_header_; }
-  const std::string& path() const noexcept { return path_; }
+  /// The nodes (--url), in order; a drone connects to one of them at a time.
+  std::size_t node_count() const noexcept { return shared_.nodes.size(); }
+  const node_target& node(std::size_t i) const noexcept { return shared_.nodes[i]; }
   /// Simulated seconds per tick.
   double tick_dt() const noexcept { return tick_dt_; }
   std::chrono::nanoseconds period() const noexcept { return period_; }
@@ -114,22 +123,20 @@ public:
   /// Appends "drone_id highest_acked_seq highest_sent_seq" per drone (--ack; call when the io_context has stopped).
   void write_ack_report(std::FILE* f) const;
 
-  /// A drone got its `welcome` / lost an established connection / reached its final state.
-  void on_connected();
-  void on_disconnected();
+  /// A drone got its `welcome` from node `node` / lost an established connection to node `node` /
+  /// reached its final state.
+  void on_connected(std::size_t node);
+  void on_disconnected(std::size_t node);
   void on_stopped();
 
   /// Prints an `error` frame received by a drone (the first few of the run only).
   void log_error_frame(const std::string& id, std::string_view frame);
-  /// Prints why a connection attempt failed (the first few of the run only).
-  void log_failure(const std::string& id, const char* what, const boost::system::error_code& ec);
+  /// Prints why a connection attempt to node `node` failed (the first few of the run only).
+  void log_failure(const std::string& id, std::size_t node, const char* what, const boost::system::error_code& ec);
 
 private:
   boost::asio::any_io_executor ex_;
   const options& opts_;
-  boost::asio::ip::tcp::endpoint endpoint_;
-  std::string host_header_;
-  std::string path_;
   fleet_shared& shared_;
   double tick_dt_;
   std::chrono::nanoseconds period_;
@@ -144,7 +151,8 @@ private:
 /// All drones of the run, split into `--threads` shards.
 class fleet {
 public:
-  fleet(boost::asio::io_context& ioc, const options& opts, const boost::asio::ip::tcp::endpoint& ep);
+  /// `nodes`: every --url, resolved, in order (at least one).
+  fleet(boost::asio::io_context& ioc, const options& opts, std::vector<node_target> nodes);
 
   /// Creates nothing new: starts every drone (connections ramp through the gates).
   void start();
@@ -161,6 +169,9 @@ public:
   bool all_stopped() const noexcept { return shared_.stopped_drones.load() >= shared_.total_drones; }
   std::size_t size() const noexcept { return shared_.total_drones; }
   std::int64_t connected() const noexcept { return shared_.connected.load(std::memory_order_relaxed); }
+  /// Drones connected to each node, in --url order.
+  std::vector<std::int64_t> connected_per_node() const;
+  std::size_t node_count() const noexcept { return shared_.nodes.size(); }
   bool ever_connected() const noexcept { return shared_.welcomes.load(std::memory_order_relaxed) > 0; }
   /// Seconds from start() until every drone was connected for the first time, if that happened.
   std::optional<double> fleet_connected_after() const noexcept;

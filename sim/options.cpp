@@ -6,6 +6,8 @@
 #include <fstream>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace dccs::sim {
 
@@ -27,35 +29,23 @@ std::uint64_t to_uint(std::string_view name, const std::string& v) {
   return x;
 }
 
-/// Splits ws://HOST:PORT[/base] into the options.
-void parse_url(options& o) {
-  std::string_view u = o.url;
-  constexpr std::string_view scheme = "ws://";
-  if (u.substr(0, scheme.size()) != scheme)
-    throw std::invalid_argument("--url must start with ws:// (TLS is not supported): " + o.url);
-  u.remove_prefix(scheme.size());
-  const auto slash = u.find('/');
-  std::string_view authority = u.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? std::string_view{} : u.substr(slash);
-  while (!path.empty() && path.back() == '/')
-    path.remove_suffix(1);
-  std::string_view host = authority, port = "80";
-  if (!authority.empty() && authority.front() == '[') { // [v6]:port
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos)
-      throw std::invalid_argument("--url: bad IPv6 literal: " + o.url);
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':')
-      port = authority.substr(close + 2);
-  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
+/// Splits one --url value into its URLs ("a,b" is two); an empty item is an error.
+void split_urls(const std::string& value, std::vector<std::string>& out) {
+  std::size_t start = 0;
+  for (;;) {
+    const auto comma = value.find(',', start);
+    std::string item = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    while (!item.empty() && item.front() == ' ')
+      item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ')
+      item.pop_back();
+    if (item.empty())
+      throw std::invalid_argument("--url: empty URL in \"" + value + "\"");
+    out.push_back(std::move(item));
+    if (comma == std::string::npos)
+      return;
+    start = comma + 1;
   }
-  if (host.empty() || port.empty())
-    throw std::invalid_argument("--url: expected ws://HOST:PORT, got " + o.url);
-  o.host = std::string(host);
-  o.port = std::string(port);
-  o.base_path = std::string(path);
 }
 
 void parse_home(options& o, const std::string& v) {
@@ -70,13 +60,44 @@ void parse_home(options& o, const std::string& v) {
 
 } // namespace
 
+node_url parse_node_url(const std::string& url) {
+  std::string_view u = url;
+  constexpr std::string_view scheme = "ws://";
+  if (u.substr(0, scheme.size()) != scheme)
+    throw std::invalid_argument("--url must start with ws:// (TLS is not supported): " + url);
+  u.remove_prefix(scheme.size());
+  const auto slash = u.find('/');
+  std::string_view authority = u.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view{} : u.substr(slash);
+  while (!path.empty() && path.back() == '/')
+    path.remove_suffix(1);
+  std::string_view host = authority, port = "80";
+  if (!authority.empty() && authority.front() == '[') { // [v6]:port
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos)
+      throw std::invalid_argument("--url: bad IPv6 literal: " + url);
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':')
+      port = authority.substr(close + 2);
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty() || port.empty())
+    throw std::invalid_argument("--url: expected ws://HOST:PORT, got " + url);
+  return node_url{url, std::string(host), std::string(port), std::string(path)};
+}
+
 std::string usage() {
   return R"(dccs-sim: a fleet of virtual drones speaking the DCCS drone protocol (docs/protocol.md).
 
-usage: dccs-sim --url ws://HOST:PORT --drones N --rate HZ [options]
+usage: dccs-sim --url ws://HOST:PORT[,ws://HOST:PORT...] --drones N --rate HZ [options]
 
-  --url URL              node base URL, ws://HOST:PORT[/prefix]; drones use /ws/drone, the
-                         observer /ws/operator (default ws://127.0.0.1:8080)
+  --url URL[,URL...]     node base URL, ws://HOST:PORT[/prefix]; drones use /ws/drone, the
+                         observer /ws/operator (default ws://127.0.0.1:8080). Several nodes:
+                         comma-separated, --url repeated, or both. Drones are spread over the
+                         URLs (drone i starts on URL i mod n) and move to the next one when their
+                         node closes or cannot be reached; the observer uses the first URL
   --drones N             number of drones (default 100; 0 is allowed with --observe)
   --rate HZ              telemetry frames per second per drone (default 5)
   --threads N            threads running the single io_context (default 1)
@@ -85,8 +106,8 @@ usage: dccs-sim --url ws://HOST:PORT --drones N --rate HZ [options]
   --prefix P             drone ids are P + 5-digit index, e.g. sim-00042 (default sim-)
   --home LAT,LON         centre of the fleet; home points lie within ~5 km (default 47.3977,8.5456)
   --seed N               seed of every random choice; same seed, same flights (default 1)
-  --observe              also open one operator socket, subscribe to "*" and report the
-                         drone-to-operator latency (operator arrival time - entry ts)
+  --observe              also open one operator socket (to the first URL), subscribe to "*" and
+                         report the drone-to-operator latency (operator arrival time - entry ts)
                          The operator socket needs an access token (POST /api/v1/auth/login): from
                          the environment variable DCCS_TOKEN, or from a file with --token-file
   --token-file FILE      read the observer's access token from FILE (not a flag value: command
@@ -121,6 +142,9 @@ A line "fleet connected: N/N" is printed on stderr the first time every drone is
 Reconnects use exponential backoff with jitter (200 ms doubling to 10 s); a drone closed with 4000
 (replaced by another connection with its id) does not come back; one closed with 1013 (try again
 later) comes back with the same backoff and, with --ack, resends what was not acknowledged.
+With several URLs every reconnect (after any close but 4000, or a failed attempt) goes to the next
+URL of the list, round robin; "failovers" counts the reconnects that changed URL, and the reports
+show the drones connected per node ("per node 20/20/20", in --url order).
 With --ack, seq starts at 0 for every drone and counts every generated frame, so the acknowledged
 frames of a drone are exactly seq 0..highest_acked_seq. "sent" counts every telemetry frame written,
 resends included; the reports add acked, unacked (kept), resent, ack_stalls and ack_errors (acks
@@ -133,6 +157,7 @@ Exit status: 0 after a clean run, 1 if no connection ever succeeded, 2 on a bad 
 parse_result parse_options(int argc, const char* const* argv) {
   parse_result r;
   options& o = r.opts;
+  std::vector<std::string> url_args; // every --url, split at commas, in order
   try {
     for (int i = 1; i < argc; ++i) {
       std::string arg = argv[i];
@@ -159,7 +184,7 @@ parse_result parse_options(int argc, const char* const* argv) {
         value = argv[++i];
       }
       if (name == "url")
-        o.url = value;
+        split_urls(value, url_args);
       else if (name == "drones")
         o.drones = to_uint(name, value);
       else if (name == "rate")
@@ -218,7 +243,19 @@ parse_result parse_options(int argc, const char* const* argv) {
     if (o.token.empty())
       if (const char* t = std::getenv("DCCS_TOKEN"))
         o.token = t;
-    parse_url(o);
+    if (url_args.empty())
+      url_args.push_back(o.url); // the default
+    for (const auto& u : url_args) {
+      node_url n = parse_node_url(u);
+      for (const auto& seen : o.urls)
+        if (seen.host_header() == n.host_header() && seen.base_path == n.base_path)
+          throw std::invalid_argument("--url: " + u + " is the same node as " + seen.url);
+      o.urls.push_back(std::move(n));
+    }
+    o.url = o.urls.front().url;
+    o.host = o.urls.front().host;
+    o.port = o.urls.front().port;
+    o.base_path = o.urls.front().base_path;
     if (o.drones > 99999)
       throw std::invalid_argument("--drones: at most 99999 (ids have a 5-digit index)");
     if (o.drones == 0 && !o.observe)

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace dccs::sim {
 
@@ -12,9 +13,34 @@ enum class scheduler_kind {
   timers ///< one steady timer per drone
 };
 
+/// One node the drones connect to: a --url split into its parts.
+struct node_url {
+  std::string url;       ///< as given
+  std::string host;      ///< from url
+  std::string port;      ///< from url
+  std::string base_path; ///< path of url without a trailing '/', usually empty
+
+  /// Path of the drone endpoint, e.g. "/ws/drone".
+  std::string drone_path() const { return base_path + "/ws/drone"; }
+  /// Value of the HTTP Host header.
+  std::string host_header() const { return host + ":" + port; }
+};
+
+/// Splits ws://HOST:PORT[/prefix] into a node_url; throws std::invalid_argument naming `url` if it is not one.
+node_url parse_node_url(const std::string& url);
+
+/// Which of `n` nodes drone number `index` connects to first: index % n, so the fleet is spread evenly.
+constexpr std::size_t initial_node(std::size_t index, std::size_t n) noexcept { return n == 0 ? 0 : index % n; }
+/// The node a drone tries after its connection to node `current` closed or could not be made: the next
+/// one, round robin (the same one when there is only one).
+constexpr std::size_t next_node(std::size_t current, std::size_t n) noexcept { return n == 0 ? 0 : (current + 1) % n; }
+
 /// Command line of `dccs-sim`. Defaults are the documented ones (`dccs-sim --help`).
 struct options {
-  std::string url = "ws://127.0.0.1:8080"; ///< as given
+  /// Every node, in the order given (--url, comma-separated and/or repeated). Empty: the single node below
+  /// (code that fills an options by hand may set only url/host/port); nodes() hides the difference.
+  std::vector<node_url> urls;
+  std::string url = "ws://127.0.0.1:8080"; ///< the first --url as given (the observer's node)
   std::string host = "127.0.0.1";          ///< from url
   std::string port = "8080";               ///< from url
   std::string base_path;                   ///< path of url without a trailing '/', usually empty
@@ -47,6 +73,12 @@ struct options {
   std::string operator_path() const { return base_path + "/ws/operator"; }
   /// Value of the HTTP Host header.
   std::string host_header() const { return host + ":" + port; }
+  /// The nodes the drones use: `urls`, or the single node of url/host/port/base_path when `urls` is empty.
+  std::vector<node_url> nodes() const {
+    if (!urls.empty())
+      return urls;
+    return {node_url{url, host, port, base_path}};
+  }
 };
 
 /// Outcome of parsing the command line.

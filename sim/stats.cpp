@@ -51,6 +51,7 @@ void counter_totals::add(const drone_counters& c) noexcept {
   errors += c.errors.get();
   connect_attempts += c.connect_attempts.get();
   reconnects += c.reconnects.get();
+  failovers += c.failovers.get();
   connect_failures += c.connect_failures.get();
   disconnects += c.disconnects.get();
   late_ticks += c.late_ticks.get();
@@ -71,6 +72,7 @@ counter_totals counter_totals::operator-(const counter_totals& o) const noexcept
   r.errors -= o.errors;
   r.connect_attempts -= o.connect_attempts;
   r.reconnects -= o.reconnects;
+  r.failovers -= o.failovers;
   r.connect_failures -= o.connect_failures;
   r.disconnects -= o.disconnects;
   r.late_ticks -= o.late_ticks;

@@ -63,6 +63,7 @@ struct drone_counters {
   counter errors;           ///< `error` frames received
   counter connect_attempts; ///< connection attempts (first ones and reconnects)
   counter reconnects;       ///< attempts after a drone had already tried once
+  counter failovers;        ///< reconnects to another node than the previous attempt's (several --url)
   counter connect_failures; ///< attempts that never got a `welcome`
   counter disconnects;      ///< established connections that ended
   counter late_ticks;       ///< scheduler ticks that ran more than one period late
@@ -86,7 +87,7 @@ struct drone_counters {
 /// Plain copy of counters, summed over shards; subtractable for a window.
 struct counter_totals {
   std::uint64_t frames_sent = 0, bytes_sent = 0, skipped = 0, errors = 0, connect_attempts = 0,
-                reconnects = 0, connect_failures = 0, disconnects = 0, late_ticks = 0, frames_kept = 0,
+                reconnects = 0, failovers = 0, connect_failures = 0, disconnects = 0, late_ticks = 0, frames_kept = 0,
                 frames_acked = 0, frames_resent = 0, ack_stalls = 0, ack_errors = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(close_kind::count_)> closes{};
 
