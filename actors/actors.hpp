@@ -28,6 +28,7 @@
 #include "actors/link_watchdog.hpp"
 #include "actors/messages.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/redis.hpp"
 
 namespace dccs::actors {
 
@@ -37,15 +38,20 @@ void add_message_types(caf::actor_system_config& cfg);
 
 // -- interfaces ------------------------------------------------------------------------------------------
 
+struct cluster_view; // below the hub
+
 /// The socket of one drone connection, on the node that accepted it (the bridge implements it).
 /// Accepts:
 ///   (attached_atom, bool first)          the sender (a drone actor) now serves this connection; `first`: after
 ///                                        the hello (the drone gets its welcome), not after a restart
 ///   (hangup_atom, u16 code, std::string reason)   close the WebSocket with this code
 ///   (detach_atom)                        the socket closed: the link actor stops (its monitors learn it)
+///   (reroute_atom)                       the drone's owner moved to another node (handoff): the socket keeps
+///                                        its frames and connects again through its node's directory
+/// A drone actor that stops other than by a crash (its node left or was lost) is a reroute too.
 using drone_link_actor = caf::typed_actor<caf::reacts_to<attached_atom, bool>,
                                           caf::reacts_to<hangup_atom, std::uint16_t, std::string>,
-                                          caf::reacts_to<detach_atom>>;
+                                          caf::reacts_to<detach_atom>, caf::reacts_to<reroute_atom>>;
 
 /// The socket of one operator connection, on the node that accepted it (the bridge implements it).
 /// Accepts:
@@ -89,6 +95,13 @@ using drone_actor = caf::typed_actor<
 ///                                                         it must say hello again; 4003: left the registry)
 ///   (regroup_atom, std::string id, std::string group)     the registry moved the drone to another group
 ///   (sweep_atom)                                          timer: passivation (below)
+///   (view_atom, cluster_view)                             the live members changed: drones this node no longer
+///                                                         owns are handed off (their links reroute)
+///   (route_atom, std::string id) -> drone_actor           from a peer's directory: this node's actor only
+/// In a cluster a drone's owner is placement("drone", id) over the live members (runtime/placement.hpp): a
+/// connection, a kick, a regroup or a lookup for a drone another member owns goes to that member's directory.
+/// What comes from a peer's directory is handled here and never forwarded again (views may differ for a
+/// heartbeat; a message never travels in circles).
 /// Passivation: a drone actor without a connection for `passivate_after_ms` is stopped and forgotten (its
 /// entry here and at the hub; operators are told it is gone), so that memory follows the live fleet and not
 /// every id ever seen. The directory asks each actor it has not routed a connection to for that long; the actor
@@ -98,7 +111,8 @@ using directory_actor = caf::typed_actor<
   caf::reacts_to<connect_atom, drone_info, drone_link_actor, link_id>,
   caf::replies_to<get_atom, std::string>::with<drone_actor>,
   caf::reacts_to<kick_atom, std::string, std::uint16_t, std::string>,
-  caf::reacts_to<regroup_atom, std::string, std::string>, caf::reacts_to<sweep_atom>>;
+  caf::reacts_to<regroup_atom, std::string, std::string>, caf::reacts_to<sweep_atom>,
+  caf::reacts_to<view_atom, cluster_view>, caf::replies_to<route_atom, std::string>::with<drone_actor>>;
 
 /// Operator session: one per operator WebSocket. Holds the subscription and a bounded outbound queue:
 /// only the newest state per drone and at most `max_events` status events wait for a slow socket, and at
@@ -138,7 +152,11 @@ using session_actor = caf::typed_actor<
 ///   (offline_atom, std::string id)            no actor serves the drone any more: not connected, lost
 ///   (regroup_atom, std::string id, std::string group)  a drone without an actor moved to another group
 ///   (flush_atom) -> bool                      tick now (used at shutdown)
-///   (tick_atom, u64 epoch), (sweep_atom)      its own timers
+///   (tick_atom, u64 epoch), (sweep_atom), (sync_atom)   its own timers
+///   (view_atom, cluster_view)                 the live members: what this node's drone actors publish goes to
+///                                             the other members' hubs, batched every `sync_ms` (a member that
+///                                             joins gets every drone of this node's actors at once)
+///   (replica_atom, replica_batch)             another member's drones; a lost member's drones turn offline
 /// Sends sessions (update_atom, fragment_batch), (events_atom, fragment_batch) and (removed_atom, fragment_batch).
 using hub_actor = caf::typed_actor<
   caf::reacts_to<state_atom, drone_state>, caf::reacts_to<status_atom, status_event>,
@@ -150,7 +168,47 @@ using hub_actor = caf::typed_actor<
   caf::replies_to<changes_atom, std::uint64_t>::with<state_list>,
   caf::replies_to<restore_atom, state_list>::with<std::uint64_t>, caf::reacts_to<remove_atom, std::string>,
   caf::reacts_to<offline_atom, std::string>, caf::reacts_to<regroup_atom, std::string, std::string>,
-  caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<sweep_atom>>;
+  caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<sweep_atom>,
+  caf::reacts_to<view_atom, cluster_view>, caf::reacts_to<replica_atom, replica_batch>,
+  caf::reacts_to<sync_atom>>;
+
+/// One node's live view of the cluster, for its directory (placement) and its hub (peers).
+struct cluster_peer {
+  std::string id; ///< the member's node id
+  directory_actor directory;
+  hub_actor hub;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_peer& x) {
+  return f(caf::meta::type_name("cluster_peer"), x.id, x.directory, x.hub);
+}
+
+struct cluster_view {
+  std::uint64_t version = 0;
+  std::string self;                ///< this node's id ("" outside a cluster)
+  std::vector<cluster_peer> peers; ///< the other live members
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
+  return f(caf::meta::type_name("cluster_view"), x.version, x.self, x.peers);
+}
+
+/// A node's face to the other members, published by the middleman on `cluster.port` (actors/cluster.cpp).
+/// Accepts:
+///   (hello_atom, member_info, directory_actor, hub_actor) -> (member_info, directory_actor, hub_actor)
+///                                  another node introduces itself; answered with this node's own
+///   (heartbeat_atom, std::string id)   a member is alive (every cluster.heartbeat_ms)
+///   (members_atom) -> std::string  the membership as JSON (GET /api/v1/cluster)
+///   (listen_atom, std::string http)   the node's HTTP port is open at this host:port: from now on the actor
+///                                  announces the node (board, hellos) and connects to the others
+///   (tick_atom)                    its timer: heartbeats, expiry, the membership board, connecting
+using node_actor = caf::typed_actor<
+  caf::replies_to<hello_atom, runtime::member_info, directory_actor, hub_actor>::with<runtime::member_info,
+                                                                                     directory_actor, hub_actor>,
+  caf::reacts_to<heartbeat_atom, std::string>, caf::replies_to<members_atom>::with<std::string>,
+  caf::reacts_to<listen_atom, std::string>, caf::reacts_to<tick_atom>>;
 
 /// Telemetry history (detached: the telemetry role's database), GET /api/v1/drones/{id}/telemetry|track.
 /// Accepts:
@@ -260,8 +318,25 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
 
 /// `min_interval_ms`: 1000 / hub.rate; `passivate_after_ms`: live states of drones not connected for this long
 /// (and without an actor: restored ones) go, as drone actors do (0: never).
+/// `sync_ms`: how often the states of this node's drones go to the other members (cluster.sync_ms).
 hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_interval_ms, int flush_ms,
-                                  std::int64_t passivate_after_ms);
+                                  std::int64_t passivate_after_ms, int sync_ms = 20);
+
+/// Cluster membership (detached: it reads and writes the membership board in Redis).
+struct cluster_settings {
+  runtime::member_info self;       ///< this node: id, addresses, roles, epoch
+  std::vector<std::string> seeds;  ///< host:port of other members' cluster ports
+  std::int64_t heartbeat_ms = 500;
+  std::int64_t timeout_ms = 3000;  ///< a member not heard for this long is gone
+  bool redis_enabled = false;      ///< the membership board (dccs:cluster:members) lives in the fleet's Redis
+  runtime::redis_endpoint redis;
+};
+
+/// The cluster actor: keeps the membership (runtime/membership.hpp) from hellos, heartbeats, the CAF monitors of
+/// the other nodes' actors and the board, connects to members it does not know yet, and tells `directory` and
+/// `hub` the live view at each change.
+node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_settings settings, directory_actor directory,
+                                       hub_actor hub);
 
 session_actor::behavior_type session_impl(session_actor::pointer self, operator_link_actor link, hub_actor hub,
                                           std::size_t max_events, actor_metrics metrics);
@@ -297,4 +372,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(dccs, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::writer_actor))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::worker_actor))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::fleet_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::runtime::member_info))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::replica_batch))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::cluster_peer))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::cluster_view))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::node_actor))
 CAF_END_TYPE_ID_BLOCK(dccs)

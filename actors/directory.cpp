@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "runtime/clock.hpp"
+#include "runtime/placement.hpp"
 #include "runtime/log.hpp"
 
 namespace dccs::actors {
@@ -26,6 +27,34 @@ struct directory_entry {
 struct directory_state {
   std::unordered_map<std::string, directory_entry> drones;
   std::unordered_map<caf::actor_addr, std::string> by_addr;
+  // -- the cluster (empty outside one: every drone is this node's) --
+  std::string self_id;
+  runtime::placement place;                                  ///< the live members, this node included
+  std::unordered_map<std::string, directory_actor> peers;    ///< node id -> its directory
+
+  /// The directory of the member that owns drone `id`; null when it is this node.
+  directory_actor owner(const std::string& id) const {
+    if (peers.empty())
+      return {};
+    auto& node = place.owner("drone", id);
+    if (node == self_id)
+      return {};
+    auto i = peers.find(node);
+    if (i == peers.end())
+      return {};
+    return i->second;
+  }
+
+  /// Whether the message being handled came from another member's directory (it is handled here, never sent on).
+  bool from_peer(const caf::strong_actor_ptr& sender) const {
+    if (sender == nullptr || peers.empty())
+      return false;
+    auto addr = caf::actor_cast<caf::actor_addr>(sender);
+    for (auto& [id, d] : peers)
+      if (d.address() == addr)
+        return true;
+    return false;
+  }
 };
 
 } // namespace
@@ -109,6 +138,19 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
   return {
     [=](connect_atom, drone_info& info, drone_link_actor& link, link_id& connection) {
       auto id = info.id;
+      if (!st->from_peer(self->current_sender()))
+        if (auto owner = st->owner(id); owner != nullptr) {
+          // To the owner, answered (CAF drops a message to a lost node without a word): without an answer the
+          // connection is routed again shortly, by then with the cluster's new view (the link's attach timeout
+          // bounds it all).
+          self->request(owner, std::chrono::seconds(2), connect_atom::value, info, link, connection)
+            .then([] {},
+                  [self, info, link, connection](caf::error&) {
+                    self->delayed_send(self, std::chrono::milliseconds(100), connect_atom::value, info, link,
+                                       connection);
+                  });
+          return;
+        }
       auto i = st->drones.find(id);
       if (i == st->drones.end())
         i = st->drones.emplace(id, directory_entry{}).first;
@@ -167,7 +209,10 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
     },
     [=](regroup_atom, const std::string& id, std::string& group) {
       // The drone's group changed in the registry: its actor (if any) publishes it in its new group; without
-      // one, the hub moves its copy.
+      // one, the hub moves its copy. Every member hears of it (its actor may be anywhere).
+      if (!st->from_peer(self->current_sender()))
+        for (auto& [node, d] : st->peers)
+          self->send(d, regroup_atom::value, id, group);
       auto i = st->drones.find(id);
       if (i != st->drones.end()) {
         i->second.snapshot.info.group = group;
@@ -179,16 +224,57 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
       self->send(hub, regroup_atom::value, id, std::move(group));
     },
     [=](kick_atom, const std::string& id, std::uint16_t code, std::string& reason) {
-      // The drone's credential changed or it left the registry: its live connection must say hello again.
+      // The drone's credential changed or it left the registry: its live connection must say hello again,
+      // whichever member serves it.
+      if (!st->from_peer(self->current_sender()))
+        for (auto& [node, d] : st->peers)
+          self->send(d, kick_atom::value, id, code, reason);
       auto i = st->drones.find(id);
       if (i != st->drones.end() && i->second.actor != nullptr)
         self->send(i->second.actor, kick_atom::value, code, std::move(reason));
     },
     [=](get_atom, const std::string& id) -> caf::result<drone_actor> {
       auto i = st->drones.find(id);
+      if (i != st->drones.end() && i->second.actor != nullptr)
+        return i->second.actor;
+      if (auto owner = st->owner(id); owner != nullptr)
+        return self->delegate(owner, route_atom::value, id);
+      return make_error(errc::no_such_drone);
+    },
+    [=](route_atom, const std::string& id) -> caf::result<drone_actor> {
+      auto i = st->drones.find(id);
       if (i == st->drones.end() || i->second.actor == nullptr)
         return make_error(errc::no_such_drone);
       return i->second.actor;
+    },
+    [=](view_atom, cluster_view& v) {
+      st->self_id = v.self;
+      std::vector<std::string> nodes{v.self};
+      st->peers.clear();
+      for (auto& p : v.peers) {
+        nodes.push_back(p.id);
+        st->peers.emplace(p.id, p.directory);
+      }
+      st->place = runtime::placement{std::move(nodes)};
+      // Handoff: a drone that another member owns now moves there. Its link reroutes (the socket's node sends
+      // the connection to the new owner, whose actor takes the drone's last state from its hub); this actor
+      // stops. Frames the socket sends meanwhile still reach the writer of the socket's node: nothing
+      // acknowledged is lost.
+      std::vector<std::string> moved;
+      for (auto& [drone_id, e] : st->drones)
+        if (st->owner(drone_id) != nullptr)
+          moved.push_back(drone_id);
+      for (auto& id : moved) {
+        auto i = st->drones.find(id);
+        auto& e = i->second;
+        if (e.snapshot.link != nullptr)
+          self->send(e.snapshot.link, reroute_atom::value);
+        if (e.actor != nullptr)
+          self->send_exit(e.actor, caf::exit_reason::user_shutdown);
+        st->drones.erase(i);
+      }
+      if (!moved.empty())
+        runtime::log::info("cluster", "drones handed off", {{"drones", moved.size()}, {"members", v.peers.size() + 1}});
     },
   };
 }

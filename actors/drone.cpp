@@ -51,8 +51,12 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
     runtime::log::warn("drone", "drone actor failed", {{"drone_id", id}, {"error", what}});
     return caf::exit_reason::unhandled_exception;
   });
-  // Sends the newest state to the hub now, or once the publish interval has passed (coalesced).
-  auto publish = [self, d, hub, settings](bool now_please) {
+  // Sends the newest state to the hub now, or holds it back until the publish interval has passed
+  // (coalesced). A held-back state goes out with the first frame after the interval (a drone streaming
+  // faster than hub.rate needs no timer for that); a timer, armed at most once per `quiet_ms`, only catches
+  // the drone that went quiet with a state held back.
+  auto quiet_ms = std::max<std::int64_t>(settings.publish_interval_ms, 250);
+  auto publish = [self, d, hub, settings, quiet_ms](bool now_please) {
     d->dirty = true;
     auto now = runtime::mono_ms();
     auto due = d->last_published + settings.publish_interval_ms;
@@ -62,7 +66,7 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
       self->send(hub, state_atom::value, d->state);
     } else if (!d->coalesce_pending) {
       d->coalesce_pending = true;
-      self->delayed_send(self, std::chrono::milliseconds(due - now), coalesce_atom::value);
+      self->delayed_send(self, std::chrono::milliseconds(std::max(due - now, quiet_ms)), coalesce_atom::value);
     }
   };
   // Re-evaluates the link status and schedules the next check, if any.
@@ -172,7 +176,7 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
     [=](coalesce_atom) {
       d->coalesce_pending = false;
       if (d->dirty)
-        publish(true); // the interval has passed (the timer was set for its end)
+        publish(true); // the interval has passed (the timer is set for its end, or later)
     },
     [=](get_atom) { return d->state; },
     [=](fault_atom) { throw std::runtime_error("injected fault"); },

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/all.hpp>
 
@@ -27,13 +28,39 @@ struct hub_state {
   /// stays idle). A tick carries the epoch it was scheduled in: the first subscriber starts a new epoch with an
   /// immediate tick, and the slow tick of the old epoch is ignored.
   std::uint64_t epoch = 0;
+  // -- the cluster: this node's drones go to the other members' hubs, theirs come here --
+  std::string self_id;
+  std::vector<cluster_peer> peers;
+  std::unordered_set<std::string> local;                  ///< drones published by this node's drone actors
+  std::unordered_map<std::string, std::string> origin;    ///< another member's drones: drone id -> node id
+  std::unordered_map<std::string, drone_state> outbox;    ///< newest state of each local drone changed since the
+                                                          ///< last sync
+  std::vector<status_event> outbox_events;
+  std::vector<std::string> outbox_removed;
+  bool sync_pending = false;
 };
 
 } // namespace
 
 hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_interval_ms, int flush_ms,
-                                  std::int64_t passivate_after_ms) {
+                                  std::int64_t passivate_after_ms, int sync_ms) {
   auto st = std::make_shared<hub_state>(min_interval_ms);
+  auto sync_period = std::chrono::milliseconds(std::max(1, sync_ms));
+  // Something of this node's drones waits for the other members: one sync per sync_ms carries all of it.
+  auto want_sync = [self, st, sync_period] {
+    if (st->peers.empty() || st->sync_pending)
+      return;
+    st->sync_pending = true;
+    self->delayed_send(self, sync_period, sync_atom::value);
+  };
+  auto local_state = [st, want_sync](const drone_state& s) {
+    st->local.insert(s.info.id);
+    st->origin.erase(s.info.id);
+    if (st->peers.empty())
+      return;
+    st->outbox[s.info.id] = s;
+    want_sync();
+  };
   auto period = std::chrono::milliseconds(std::max(1, flush_ms));
   auto push = [self, st] {
     auto deliveries = st->core.tick(runtime::mono_ms());
@@ -64,8 +91,17 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
   if (passivate_after_ms > 0)
     self->delayed_send(self, sweep_every, sweep_atom::value);
   return {
-    [st](state_atom, drone_state& s) { st->core.update(s); },
-    [st](status_atom, status_event& ev) { st->core.event(ev); },
+    [st, local_state](state_atom, drone_state& s) {
+      st->core.update(s);
+      local_state(s);
+    },
+    [st, want_sync](status_atom, status_event& ev) {
+      st->core.event(ev);
+      if (!st->peers.empty() && st->local.count(ev.drone_id) != 0) {
+        st->outbox_events.push_back(ev);
+        want_sync();
+      }
+    },
     [self, st](subscribe_atom, subscription& sub) {
       auto sender = caf::actor_cast<session_actor>(self->current_sender());
       if (sender == nullptr)
@@ -113,8 +149,90 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
           ++taken;
       return taken;
     },
-    [st](remove_atom, const std::string& id) { st->core.remove(id); },
-    [st](offline_atom, const std::string& id) { st->core.offline(id, runtime::wall_ms()); },
+    [st, want_sync](remove_atom, const std::string& id) {
+      st->core.remove(id);
+      if (st->local.erase(id) != 0 && !st->peers.empty()) {
+        st->outbox.erase(id);
+        st->outbox_removed.push_back(id);
+        want_sync();
+      }
+    },
+    [st, local_state](offline_atom, const std::string& id) {
+      st->core.offline(id, runtime::wall_ms());
+      if (st->local.count(id) != 0)
+        if (auto s = st->core.find(id))
+          local_state(*s);
+    },
+    [self, st](sync_atom) {
+      st->sync_pending = false;
+      if (st->peers.empty() || (st->outbox.empty() && st->outbox_events.empty() && st->outbox_removed.empty()))
+        return;
+      replica_batch b;
+      b.origin = st->self_id;
+      b.states.reserve(st->outbox.size());
+      for (auto& [id, s] : st->outbox)
+        b.states.push_back(std::move(s));
+      st->outbox.clear();
+      b.events = std::move(st->outbox_events);
+      st->outbox_events.clear();
+      b.removed = std::move(st->outbox_removed);
+      st->outbox_removed.clear();
+      for (auto& p : st->peers)
+        self->send(p.hub, replica_atom::value, b);
+    },
+    [st](replica_atom, replica_batch& b) {
+      // Another member's drone actors: their states as they publish them. A drone whose owner moved here
+      // meanwhile is this node's again from its actor's next publication.
+      for (auto& s : b.states) {
+        st->local.erase(s.info.id);
+        st->origin[s.info.id] = b.origin;
+        st->core.update(s);
+      }
+      for (auto& ev : b.events)
+        if (auto i = st->origin.find(ev.drone_id); i != st->origin.end() && i->second == b.origin)
+          st->core.event(ev);
+      for (auto& id : b.removed)
+        if (auto i = st->origin.find(id); i != st->origin.end() && i->second == b.origin) {
+          st->origin.erase(i);
+          st->core.remove(id);
+        }
+    },
+    [self, st](view_atom, cluster_view& v) {
+      std::unordered_set<std::string> before;
+      for (auto& p : st->peers)
+        before.insert(p.id);
+      std::unordered_set<std::string> now;
+      for (auto& p : v.peers)
+        now.insert(p.id);
+      // A member that joined gets every drone of this node's actors at once.
+      replica_batch all;
+      all.origin = v.self;
+      all.full = true;
+      for (auto& id : st->local)
+        if (auto s = st->core.find(id))
+          all.states.push_back(*s);
+      for (auto& p : v.peers)
+        if (before.count(p.id) == 0)
+          self->send(p.hub, replica_atom::value, all);
+      // A member that is gone serves none of its drones any more: they are offline (lost) here until their
+      // new owner publishes them (a drone reconnecting, or rerouted by its socket's node).
+      auto at = runtime::wall_ms();
+      for (auto i = st->origin.begin(); i != st->origin.end();) {
+        if (now.count(i->second) == 0) {
+          st->core.offline(i->first, at);
+          i = st->origin.erase(i);
+        } else {
+          ++i;
+        }
+      }
+      st->self_id = std::move(v.self);
+      st->peers = std::move(v.peers);
+      if (st->peers.empty()) {
+        st->outbox.clear();
+        st->outbox_events.clear();
+        st->outbox_removed.clear();
+      }
+    },
     [st](regroup_atom, const std::string& id, const std::string& group) { st->core.regroup(id, group); },
     [self, st, push, period](tick_atom, std::uint64_t epoch) {
       if (epoch != st->epoch)

@@ -17,6 +17,7 @@
 #include <caf/none.hpp>
 
 #include "auth/access.hpp"
+#include "runtime/membership.hpp"
 
 namespace dccs::actors {
 
@@ -73,6 +74,16 @@ using notice_atom = caf::atom_constant<caf::atom("notice")>;       ///< socket -
 using removed_atom = caf::atom_constant<caf::atom("removed")>;     ///< hub -> session: drones no longer visible
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>; ///< directory <-> drone: idle long enough to stop?
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;         ///< look for what is old enough to go (timer)
+// The cluster (actors/cluster.cpp, docs/cluster.md).
+using hello_atom = caf::atom_constant<caf::atom("hello")>;         ///< a node introduces itself to another
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>; ///< a member is alive (node to node)
+using members_atom = caf::atom_constant<caf::atom("members")>;     ///< the membership, as JSON
+using view_atom = caf::atom_constant<caf::atom("view")>;           ///< the live members changed (to directory, hub)
+using replica_atom = caf::atom_constant<caf::atom("replica")>;     ///< drone states of another node's actors
+using sync_atom = caf::atom_constant<caf::atom("sync")>;           ///< send the replicas that wait (hub timer)
+using reroute_atom = caf::atom_constant<caf::atom("reroute")>;     ///< the drone's owner moved: connect again
+using route_atom = caf::atom_constant<caf::atom("route")>;         ///< a peer's directory: serve here
+using listen_atom = caf::atom_constant<caf::atom("listen")>;       ///< the node's HTTP port is open at an address
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {
@@ -304,4 +315,30 @@ typename Inspector::result_type inspect(Inspector& f, state_list& x) {
   return f(caf::meta::type_name("state_list"), x.version, x.states);
 }
 
+// -- between the nodes of a cluster -------------------------------------------------------------------
+
+/// The drone states, status events and removals of one node's drone actors, sent to the hubs of the other
+/// members in batches (one stream per pair of nodes), so that operators on any node see the whole fleet.
+struct replica_batch {
+  std::string origin;                ///< the node whose drone actors these are
+  bool full = false;                 ///< every drone that node's actors serve (sent to a member that just joined)
+  std::vector<drone_state> states;   ///< the newest state of each drone that changed
+  std::vector<status_event> events;  ///< link status changes, in order
+  std::vector<std::string> removed;  ///< drones its actors let go (passivated)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_batch& x) {
+  return f(caf::meta::type_name("replica_batch"), x.origin, x.full, x.states, x.events, x.removed);
+}
+
 } // namespace dccs::actors
+
+namespace dccs::runtime {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_info& x) {
+  return f(caf::meta::type_name("member_info"), x.id, x.http, x.cluster, x.roles, x.epoch);
+}
+
+} // namespace dccs::runtime

@@ -63,6 +63,12 @@ public:
     });
   }
 
+  /// The drone actor serving this socket moved to another member or stopped with its node: connect again
+  /// through this node's directory; frames wait meanwhile (drone.pending_frames) and go to the new actor.
+  void reroute() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] { self->on_reroute(); });
+  }
+
   void hangup(std::uint16_t code, std::string reason) {
     if (code == 4000)
       srv_->drones_replaced.inc();
@@ -173,12 +179,13 @@ private:
         if (secret_.empty())
           secret_ = std::move(frame_.secret);
         link_ = srv_->sys.spawn(drone_link_impl, std::weak_ptr<drone_session>{shared_from_this()});
+        info_ = std::move(frame_.info);
         if (srv_->services.fleet) {
-          admit(std::move(frame_.info), std::move(secret_));
+          admit(info_, std::move(secret_));
         } else {
           // No registry, so no credentials: every drone is in the default group.
-          frame_.info.group = srv_->settings.default_group;
-          caf::anon_send(srv_->directory, actors::connect_atom::value, std::move(frame_.info), link_, link_id_);
+          info_.group = srv_->settings.default_group;
+          connect();
         }
         secret_.clear();
         return;
@@ -225,20 +232,49 @@ private:
   /// group the registry names, or closes.
   void admit(actors::drone_info info, std::string secret) {
     srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<drone_session> self, actors::fleet_actor fleet,
-                       actors::directory_actor directory, actors::drone_info info, std::string secret) {
+                       actors::drone_info info, std::string secret) {
       a->request(fleet, std::chrono::seconds(10), actors::admit_atom::value, info, std::move(secret))
         .then(
-          [self, directory, info](std::uint16_t code, std::string& group) mutable {
+          [self](std::uint16_t code, std::string& group) mutable {
             if (code == actors::admit_ok) {
-              info.group = std::move(group);
-              caf::anon_send(directory, actors::connect_atom::value, std::move(info), self->link_, self->link_id_);
+              net::post(self->ws_.get_executor(), [self, group = std::move(group)]() mutable {
+                self->info_.group = std::move(group);
+                self->connect();
+              });
               return;
             }
             self->post_close(code, code == actors::admit_refused ? "drone authentication failed"
                                                                   : "registry unavailable, try again later");
           },
           [self](caf::error&) { self->post_close(websocket::close_code::try_again_later, "registry unavailable, try again later"); });
-    }, shared_from_this(), srv_->services.fleet, srv_->directory, std::move(info), std::move(secret));
+    }, shared_from_this(), srv_->services.fleet, std::move(info), std::move(secret));
+  }
+
+  /// Sends the connection to the drone's actor through this node's directory (which forwards it to the member
+  /// that owns the drone). Without an answer (`attached`) within drone.attach_timeout_ms the socket closes with
+  /// 1013: the drone reconnects later.
+  void connect() {
+    if (finished_ || closing_)
+      return;
+    caf::anon_send(srv_->directory, actors::connect_atom::value, info_, link_, link_id_);
+    attach_timer_.emplace(ws_.get_executor());
+    attach_timer_->expires_after(std::chrono::milliseconds(srv_->settings.drone_attach_timeout_ms));
+    attach_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && !self->drone_)
+        self->start_close(websocket::close_code::try_again_later, "no drone actor answered, try again later");
+    });
+  }
+
+  void on_reroute() {
+    if (finished_ || closing_)
+      return;
+    drone_ = nullptr; // frames wait in pending_ until the new actor answers
+    if (++reroutes_ > max_reroutes) {
+      start_close(websocket::close_code::try_again_later, "the drone's actor keeps moving, try again later");
+      return;
+    }
+    srv_->drones_rerouted.inc();
+    connect();
   }
 
   void forward(bool is_telemetry, actors::telemetry&& t, double recv) {
@@ -252,9 +288,11 @@ private:
 
   void on_attached(actors::drone_actor drone, bool first) {
     drone_ = std::move(drone);
+    attach_timer_.reset();
     if (finished_)
       return; // the socket closed while the actor was being attached (its link actor is gone: the actor knows)
-    if (first && !closing_) {
+    if (first && !welcomed_ && !closing_) {
+      welcomed_ = true;
       std::string welcome = "{\"type\":\"welcome\",\"server_time\":";
       actors::append_json_number(welcome, runtime::wall_ms());
       welcome += ",\"drone_id\":";
@@ -281,13 +319,17 @@ private:
     write(std::move(frame));
   }
 
-  void on_closing() { hello_timer_.reset(); }
+  void on_closing() {
+    hello_timer_.reset();
+    attach_timer_.reset();
+  }
 
   void finish() {
     if (finished_)
       return;
     finished_ = true;
     hello_timer_.reset();
+    attach_timer_.reset();
     if (link_ != nullptr)
       caf::anon_send(link_, actors::detach_atom::value); // the drone actor monitors it: this is the detach
     if (registered_) {
@@ -308,6 +350,11 @@ private:
   beast::flat_buffer buffer_;
   drone_frame frame_;
   std::optional<net::steady_timer> hello_timer_;
+  std::optional<net::steady_timer> attach_timer_; ///< from each connect until the drone actor answers
+  actors::drone_info info_;                       ///< from the hello (group: the registry's), for reroutes
+  unsigned reroutes_ = 0;
+  static constexpr unsigned max_reroutes = 32;    ///< per connection: a drone is not bounced around forever
+  bool welcomed_ = false;
   std::vector<pending_frame> pending_;
   std::string drone_id_;
   actors::drone_actor drone_;
@@ -325,8 +372,9 @@ actors::drone_link_actor::behavior_type drone_link_impl(actors::drone_link_actor
     *drone = caf::actor_addr{};
     if (dm.reason == caf::exit_reason::unhandled_exception)
       return; // its supervisor restarts it (and it attaches again) or gives up (and hangs up with 1011)
+    // Stopped with its node (left, lost) or handed off: the drone's new owner serves the socket.
     if (auto s = socket.lock())
-      s->hangup(websocket::close_code::going_away, "the drone actor stopped: reconnect");
+      s->reroute();
   });
   return {
     [self, socket, drone](actors::attached_atom, bool first) {
@@ -347,6 +395,13 @@ actors::drone_link_actor::behavior_type drone_link_impl(actors::drone_link_actor
         s->hangup(code, std::move(reason));
     },
     [self](actors::detach_atom) { self->quit(); },
+    [self, socket, drone](actors::reroute_atom) {
+      if (*drone)
+        self->demonitor(*drone);
+      *drone = caf::actor_addr{};
+      if (auto s = socket.lock())
+        s->reroute();
+    },
   };
 }
 

@@ -360,6 +360,13 @@ private:
         return storage_disabled();
       return ask(srv_->services.auth, actors::audit_atom::value, make_query("", ""));
     }
+    if (path == "/api/v1/cluster") {
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      if (!permit(*who, auth::permission::manage_keys, "the cluster's membership is for admins"))
+        return;
+      return cluster_status();
+    }
     static constexpr std::string_view users_prefix = "/api/v1/users";
     if (path == users_prefix || path == "/api/v1/users/"
         || (path.size() > users_prefix.size() + 1 && path.substr(0, users_prefix.size() + 1) == "/api/v1/users/")) {
@@ -598,6 +605,25 @@ private:
         res.set(ans.headers[i], ans.headers[i + 1]);
       self->send(std::move(res));
     });
+  }
+
+  /// GET /api/v1/cluster: the members as this node sees them (a single node: {"enabled":false}).
+  void cluster_status() {
+    if (!srv_->services.cluster)
+      return send(make(http::status::ok, R"({"enabled":false,"members":[]})"));
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, actors::node_actor cluster) {
+      a->request(cluster, std::chrono::seconds(5), actors::members_atom::value)
+        .then(
+          [self](std::string& body) {
+            auto j = nlohmann::json::parse(body);
+            j["enabled"] = true;
+            self->send_later(http::status::ok, j.dump());
+          },
+          [self](caf::error& err) {
+            self->send_later(http::status::service_unavailable,
+                             json_error("unavailable", "the cluster's membership could not be read: " + caf::to_string(err)));
+          });
+    }, shared_from_this(), srv_->services.cluster);
   }
 
   // The request actors take their inputs as spawn arguments, not captures: CAF 0.17 dereferences a null

@@ -14,6 +14,10 @@
 #include "bridges/server.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/log.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/secret.hpp"
+
+#include <caf/io/middleman.hpp>
 
 namespace dccs::bridges {
 
@@ -71,7 +75,7 @@ bool node::start(std::string& error) {
     "dccs_drones_passivated_total", "drone actors stopped after drone.passivate_after_s without a connection");
   ds.publish_interval_ms = 1000 / cfg_.integer("hub.rate");
   hub_ = system_->spawn(actors::hub_impl, ds.publish_interval_ms, static_cast<int>(cfg_.integer("hub.flush_ms")),
-                        ds.passivate_after_ms);
+                        ds.passivate_after_ms, static_cast<int>(cfg_.integer("cluster.sync_ms")));
   directory_ = system_->spawn(actors::directory_impl, hub_, ds, am);
   server_services services;
   services.health = &health_;
@@ -209,18 +213,65 @@ bool node::start(std::string& error) {
     guard_ = system_->spawn<caf::detached>(auth::revocation_guard, gs, services.revocations);
     services.guard = guard_;
   }
+  if (cfg_.integer("cluster.port") != 0 && !start_cluster(rs, error))
+    return false;
+  services.cluster = cluster_;
   auto settings = server_settings::from(cfg_);
   auto node_name = settings.node_name;
   server_ = std::make_unique<server>(*system_, directory_, hub_, std::move(settings), metrics_, am,
                                      std::move(services));
   if (!server_->start(error))
     return false;
+  if (cluster_ != nullptr)
+    caf::anon_send(cluster_, actors::listen_atom::value, cfg_.str("http.address") + ":" + std::to_string(port()));
   server_->set_ready(true);
   runtime::log::info("node", "listening",
                      {{"node", node_name},
                       {"address", cfg_.str("http.address")},
                       {"port", port()},
                       {"scheduler", cfg_.str("scheduler.policy")}});
+  return true;
+}
+
+bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
+  actors::cluster_settings cs;
+  node_id_ = runtime::random_token(12); // 16 characters of base64url
+  cs.self.id = node_id_;
+  auto address = cfg_.str("cluster.address");
+  auto cport = static_cast<std::uint16_t>(cfg_.integer("cluster.port"));
+  cs.self.cluster = address + ":" + std::to_string(cport);
+  cs.self.roles = {"all"};
+  cs.self.epoch = static_cast<std::int64_t>(runtime::wall_ms());
+  std::string seeds = cfg_.str("cluster.seeds");
+  for (std::size_t at = 0; at <= seeds.size();) {
+    auto comma = seeds.find(',', at);
+    if (comma == std::string::npos)
+      comma = seeds.size();
+    auto seed = seeds.substr(at, comma - at);
+    while (!seed.empty() && seed.back() == ' ')
+      seed.pop_back();
+    while (!seed.empty() && seed.front() == ' ')
+      seed.erase(0, 1);
+    if (!seed.empty())
+      cs.seeds.push_back(seed);
+    at = comma + 1;
+  }
+  cs.heartbeat_ms = cfg_.integer("cluster.heartbeat_ms");
+  cs.timeout_ms = cfg_.integer("cluster.timeout_ms");
+  cs.redis_enabled = rs.enabled;
+  cs.redis = rs.endpoint;
+  if (cs.seeds.empty() && !cs.redis_enabled) {
+    error = "a cluster needs cluster.seeds or redis.url (the membership board) to find the other members";
+    return false;
+  }
+  cluster_ = system_->spawn<caf::detached>(actors::cluster_impl, cs, directory_, hub_);
+  auto published = system_->middleman().publish(cluster_, cport, address.c_str(), true);
+  if (!published) {
+    error = "cannot open the cluster port " + cs.self.cluster + ": " + system_->render(published.error());
+    return false;
+  }
+  runtime::log::info("cluster", "cluster port open",
+                     {{"node_id", node_id_}, {"address", cs.self.cluster}, {"seeds", seeds}});
   return true;
 }
 
@@ -261,6 +312,7 @@ void node::stop() {
   stop_actor(mirror_);
   stop_actor(auth_);
   stop_actor(guard_);
+  stop_actor(cluster_);
   caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(hub_, caf::exit_reason::user_shutdown);
   directory_ = nullptr;

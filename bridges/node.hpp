@@ -8,6 +8,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/redis_mirror.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/pg.hpp"
@@ -34,6 +35,10 @@ public:
   caf::actor_system& system();
   actors::directory_actor directory() const { return directory_; }
   actors::hub_actor hub() const { return hub_; }
+  /// The cluster actor (null outside a cluster): the membership, GET /api/v1/cluster.
+  actors::node_actor cluster() const { return cluster_; }
+  /// This node's id in the cluster ("" outside one).
+  const std::string& node_id() const { return node_id_; }
   actors::writer_actor telemetry_writer() const { return writer_; }
   actors::maintenance_actor telemetry_maintenance() const { return maintenance_; }
   actors::fleet_actor fleet() const { return fleet_; }
@@ -43,12 +48,15 @@ public:
   const runtime::config& config() const { return cfg_; }
 
 private:
+  bool start_cluster(const actors::redis_settings& rs, std::string& error);
   runtime::config cfg_;
   runtime::metrics metrics_;
   std::unique_ptr<caf::actor_system_config> sys_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   actors::directory_actor directory_;
   actors::hub_actor hub_;
+  actors::node_actor cluster_;
+  std::string node_id_;
   actors::writer_actor writer_;
   actors::maintenance_actor maintenance_;
   actors::fleet_actor fleet_;

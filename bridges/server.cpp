@@ -57,6 +57,7 @@ server_settings server_settings::from(const runtime::config& cfg) {
   s.drone_max_rate = static_cast<double>(cfg.integer("drone.max_rate"));
   s.drone_burst = static_cast<double>(cfg.integer("drone.burst"));
   s.drone_hello_timeout_ms = cfg.integer("drone.hello_timeout_ms");
+  s.drone_attach_timeout_ms = cfg.integer("drone.attach_timeout_ms");
   s.drone_pending_frames = static_cast<std::size_t>(cfg.integer("drone.pending_frames"));
   s.operator_max_frame = static_cast<std::size_t>(cfg.integer("operator.max_frame"));
   s.operator_max_rate = static_cast<double>(cfg.integer("operator.max_rate"));

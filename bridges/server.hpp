@@ -38,6 +38,7 @@ struct server_settings {
   double drone_max_rate = 100;
   double drone_burst = 200;
   std::int64_t drone_hello_timeout_ms = 10000;
+  std::int64_t drone_attach_timeout_ms = 10000; ///< from a connect to the drone actor's answer (then 1013)
   std::size_t drone_pending_frames = 64;
   std::size_t operator_max_frame = 65536;
   double operator_max_rate = 20;
@@ -66,6 +67,7 @@ struct server_services {
   /// Revoked access tokens (logouts, changed users), consulted for every request and open operator socket.
   std::shared_ptr<auth::revocations> revocations = std::make_shared<auth::revocations>();
   actors::guard_actor guard;              ///< the revocation watcher: (deny_atom, jti, exp) after a logout
+  actors::node_actor cluster;             ///< the cluster actor (null: a single node), GET /api/v1/cluster
 };
 
 /// The node's one HTTP port (Boost.Beast): drone WebSockets at /ws/drone, operator WebSockets at

@@ -2,7 +2,10 @@
 
 #include <thread>
 
+#include <chrono>
+
 #include <caf/atom.hpp>
+#include <caf/io/middleman.hpp>
 
 namespace dccs::runtime {
 
@@ -16,6 +19,14 @@ node_system_config::node_system_config(const config& cfg) {
   set("scheduler.max-threads", static_cast<size_t>(threads));
   // CAF's own logger is compiled out of Debian's build; keep its console quiet either way.
   set("logger.console", caf::atom("none"));
+  if (cfg.integer("cluster.port") != 0) {
+    // A cluster member: CAF's middleman carries the actor messages between nodes. Its heartbeats and connection
+    // timeout are what detect a member that stops answering (a lost connection shows at once): never off here.
+    load<caf::io::middleman>();
+    set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(cfg.integer("cluster.heartbeat_ms"))});
+    set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds(cfg.integer("cluster.timeout_ms"))});
+    set("middleman.enable-automatic-connections", true);
+  }
 }
 
 } // namespace dccs::runtime

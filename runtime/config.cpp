@@ -108,6 +108,22 @@ const std::vector<option_spec>& option_specs() {
      "a drone with no connection for this long leaves memory (its actor stops; its state stays in Redis and "
      "PostgreSQL); 0 never",
      0, 31536000},
+    {"drone.attach_timeout_ms", ot::integer, "10000",
+     "time a drone connection waits for its actor to answer (after the hello, after a reroute); then close 1013",
+     100, 3600000},
+    {"cluster.port", ot::integer, "0",
+     "port of this node's cluster link (CAF's middleman); 0: a single node, no cluster (docs/cluster.md)", 0,
+     65535},
+    {"cluster.address", ot::string, "127.0.0.1",
+     "address the cluster port binds to and that the other members use to reach this node (never the HTTP port)"},
+    {"cluster.seeds", ot::string, "", "comma-separated host:port of other members' cluster ports, tried at start"},
+    {"cluster.heartbeat_ms", ot::integer, "500",
+     "how often members tell each other they are alive (also CAF's middleman.heartbeat-interval)", 10, 60000},
+    {"cluster.timeout_ms", ot::integer, "3000",
+     "a member not heard for this long is gone: its drones move (also CAF's middleman.connection-timeout)", 50,
+     600000},
+    {"cluster.sync_ms", ot::integer, "20",
+     "how often a node sends the states of its drones to the other members (one batch per member)", 1, 10000},
     {"hub.rate", ot::integer, "10", "updates per drone per second pushed to each operator (coalesced)", 1,
      1000},
     {"hub.flush_ms", ot::integer, "5", "longest wait to gather changed drones into one operator frame, ms", 1,
@@ -349,6 +365,11 @@ bool config::load(int argc, const char* const* argv, std::string& error, bool& h
   }
   if (integer("drone.lost_after_ms") <= integer("drone.stale_after_ms")) {
     error = "drone.lost_after_ms must be greater than drone.stale_after_ms";
+    return false;
+  }
+  if (integer("cluster.port") != 0 && integer("cluster.timeout_ms") < 2 * integer("cluster.heartbeat_ms")) {
+    // One late heartbeat must not cost a member its drones.
+    error = "cluster.timeout_ms must be at least twice cluster.heartbeat_ms";
     return false;
   }
   return true;

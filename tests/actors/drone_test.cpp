@@ -21,6 +21,7 @@ struct link_record {
   drone_actor actor;                      ///< the drone actor serving it (the last `attached`)
   std::vector<bool> attach_calls;         ///< `first` of every `attached`
   std::vector<std::uint16_t> close_codes; ///< every `hangup`
+  int reroutes = 0;                       ///< every `reroute` (the drone's owner moved)
 };
 
 /// Stands in for the bridge's link actor of one drone socket.
@@ -32,6 +33,7 @@ drone_link_actor::behavior_type recording_link(drone_link_actor::pointer self, s
     },
     [rec](hangup_atom, std::uint16_t code, const std::string&) { rec->close_codes.push_back(code); },
     [self](detach_atom) { self->quit(); },
+    [rec](reroute_atom) { ++rec->reroutes; },
   };
 }
 
@@ -54,7 +56,7 @@ struct fixture : dccs::test::deterministic_system {
   }
 
   void start() {
-    hub = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0});
+    hub = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0}, 20);
     dir = sys.spawn(directory_impl, hub, settings, metrics);
     sched.run();
   }

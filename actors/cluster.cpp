@@ -1,0 +1,263 @@
+#include "actors/actors.hpp"
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
+
+namespace dccs::actors {
+
+namespace {
+
+/// The membership board in Redis: one hash field per node, its member_info and the wall time of its last
+/// heartbeat. Only for finding each other (after any member restarts); liveness is the nodes' own heartbeats.
+constexpr const char* board_key = "dccs:cluster:members";
+
+struct peer_entry {
+  runtime::member_info info;
+  node_actor node;
+  directory_actor directory;
+  hub_actor hub;
+};
+
+struct cluster_state {
+  cluster_state(const cluster_settings& s) : self(s.self), members(s.self, s.timeout_ms) {
+  }
+  runtime::member_info self; ///< this node (its HTTP address from listen_atom on)
+  bool listening = false;
+  runtime::membership members;
+  std::map<std::string, peer_entry> peers; ///< connected members that said hello, by node id
+  std::set<std::string> connecting;        ///< cluster addresses with a connection attempt in flight
+  std::unique_ptr<runtime::redis_client> redis;
+  std::uint64_t told = 0; ///< the membership version the directory and the hub were last told
+  std::string board_error;
+};
+
+nlohmann::json info_json(const runtime::member_info& m) {
+  return {{"id", m.id}, {"http", m.http}, {"cluster", m.cluster}, {"roles", m.roles}, {"epoch", m.epoch}};
+}
+
+bool split_address(const std::string& address, std::string& host, std::uint16_t& port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return false;
+  try {
+    auto p = std::stoul(address.substr(colon + 1));
+    if (p == 0 || p > 65535)
+      return false;
+    port = static_cast<std::uint16_t>(p);
+  } catch (const std::exception&) {
+    return false;
+  }
+  host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return true;
+}
+
+} // namespace
+
+node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_settings cs, directory_actor directory,
+                                       hub_actor hub) {
+  auto st = std::make_shared<cluster_state>(cs);
+  if (cs.redis_enabled)
+    st->redis = std::make_unique<runtime::redis_client>(cs.redis, std::chrono::milliseconds(500),
+                                                        std::chrono::milliseconds(200), std::chrono::seconds(5));
+  auto timeout = std::chrono::milliseconds(cs.timeout_ms);
+  // Tells the directory (placement) and the hub (peers) the live members, when they changed.
+  auto tell = [self, st, cs, directory, hub] {
+    if (st->members.version() == st->told)
+      return;
+    st->told = st->members.version();
+    cluster_view v;
+    v.version = st->told;
+    v.self = st->self.id;
+    for (auto& id : st->members.live())
+      if (auto i = st->peers.find(id); i != st->peers.end())
+        v.peers.push_back({id, i->second.directory, i->second.hub});
+    runtime::log::info("cluster", "members", {{"members", v.peers.size() + 1}, {"version", v.version}});
+    self->send(directory, view_atom::value, v);
+    self->send(hub, view_atom::value, std::move(v));
+  };
+  auto add = [self, st, cs, tell](runtime::member_info info, node_actor node, directory_actor d, hub_actor h) {
+    if (info.id == st->self.id || node == nullptr)
+      return; // a seed that is this node
+    auto i = st->peers.find(info.id);
+    if (i != st->peers.end() && i->second.info.epoch > info.epoch)
+      return; // a node that has restarted since (older news)
+    if (i == st->peers.end() || i->second.node != node) {
+      if (i != st->peers.end())
+        self->demonitor(i->second.node.address());
+      self->monitor(node);
+      runtime::log::info("cluster", "member joined", {{"member", info.id}, {"address", info.cluster}});
+    }
+    st->members.heard(info, runtime::mono_ms());
+    auto id = info.id; // (the right-hand side of the assignment below is evaluated first)
+    st->peers[id] = peer_entry{std::move(info), std::move(node), std::move(d), std::move(h)};
+    tell();
+  };
+  auto drop = [self, st, tell](const std::string& id, const char* why) {
+    auto i = st->peers.find(id);
+    if (i == st->peers.end())
+      return;
+    runtime::log::warn("cluster", "member gone", {{"member", id}, {"why", why}});
+    self->demonitor(i->second.node.address());
+    st->peers.erase(i);
+    st->members.lost(id, runtime::mono_ms());
+    tell();
+  };
+  // Connects to the node at `address` (host:port of its cluster port) and says hello; without an answer within
+  // the timeout it is tried again at a later tick.
+  auto connect = [self, st, cs, directory, hub, timeout, add](const std::string& address) {
+    std::string host;
+    std::uint16_t port = 0;
+    if (!split_address(address, host, port) || st->connecting.count(address) != 0)
+      return;
+    st->connecting.insert(address);
+    auto mm = self->system().middleman().actor_handle();
+    self->request(mm, timeout, caf::connect_atom::value, host, port)
+      .then(
+        [self, st, cs, directory, hub, timeout, add, address](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                                                              const std::set<std::string>&) {
+          auto node = caf::actor_cast<node_actor>(std::move(ptr));
+          if (node == nullptr) {
+            st->connecting.erase(address);
+            return;
+          }
+          self->request(node, timeout, hello_atom::value, st->self, directory, hub)
+            .then(
+              [st, add, node, address](runtime::member_info& info, directory_actor& d, hub_actor& h) {
+                st->connecting.erase(address);
+                add(std::move(info), node, std::move(d), std::move(h));
+              },
+              [st, address](caf::error&) { st->connecting.erase(address); });
+        },
+        [st, address](caf::error&) { st->connecting.erase(address); });
+  };
+  // The board: this node's entry written, the others' read (members heard of lately that are not connected).
+  auto board = [st, cs]() -> std::vector<std::string> {
+    std::vector<std::string> found;
+    if (!st->redis || !st->redis->ensure_connected())
+      return found;
+    try {
+      auto now = runtime::wall_ms();
+      auto entry = info_json(st->self);
+      entry["heartbeat"] = now;
+      auto replies = st->redis->pipeline({{"HSET", board_key, st->self.id, entry.dump()}, {"HGETALL", board_key}});
+      auto& all = replies.at(1).elements;
+      std::vector<std::string> stale;
+      for (std::size_t k = 0; k + 1 < all.size(); k += 2) {
+        auto& id = all[k].str;
+        if (id == st->self.id)
+          continue;
+        auto j = nlohmann::json::parse(all[k + 1].str, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+          stale.push_back(id);
+          continue;
+        }
+        auto hb = j.value("heartbeat", 0.0);
+        if (now - hb > 10.0 * static_cast<double>(cs.timeout_ms)) {
+          stale.push_back(id); // a member gone long ago: the board stays bounded
+          continue;
+        }
+        if (now - hb <= static_cast<double>(cs.timeout_ms))
+          found.push_back(j.value("cluster", std::string{}));
+      }
+      if (!stale.empty()) {
+        std::vector<std::string> hdel{"HDEL", board_key};
+        hdel.insert(hdel.end(), stale.begin(), stale.end());
+        st->redis->command(hdel);
+      }
+      st->board_error.clear();
+    } catch (const std::exception& e) {
+      if (st->board_error != e.what())
+        runtime::log::warn("cluster", "membership board unavailable", {{"error", e.what()}});
+      st->board_error = e.what();
+    }
+    return found;
+  };
+  self->set_down_handler([st, drop](caf::down_msg& dm) {
+    for (auto& [id, p] : st->peers)
+      if (p.node.address() == dm.source) {
+        auto gone = id; // (drop erases the entry)
+        drop(gone, "connection lost");
+        return;
+      }
+  });
+  self->attach_functor([st, cs](const caf::error&) {
+    // Leaving: the board forgets this node at once (the others see its connection close).
+    if (st->redis && st->redis->ensure_connected()) {
+      try {
+        st->redis->command({"HDEL", board_key, st->self.id});
+      } catch (const std::exception&) {
+      }
+    }
+  });
+  return {
+    [self, st](listen_atom, std::string& http) {
+      if (st->listening)
+        return;
+      st->listening = true;
+      st->self.http = std::move(http);
+      self->send(self, tick_atom::value);
+    },
+    [self, st, cs, directory, hub, add](hello_atom, runtime::member_info& info, directory_actor& d,
+                                         hub_actor& h) {
+      add(std::move(info), caf::actor_cast<node_actor>(self->current_sender()), std::move(d), std::move(h));
+      return std::make_tuple(st->self, directory, hub);
+    },
+    [st](heartbeat_atom, const std::string& id) {
+      if (auto i = st->peers.find(id); i != st->peers.end())
+        st->members.heard(i->second.info, runtime::mono_ms());
+    },
+    [st, cs](members_atom) {
+      auto now = runtime::mono_ms();
+      auto list = nlohmann::json::array();
+      for (auto& id : st->members.live()) {
+        const runtime::member_info* m = id == st->self.id ? &st->self : nullptr;
+        if (m == nullptr)
+          if (auto i = st->peers.find(id); i != st->peers.end())
+            m = &i->second.info;
+        if (m == nullptr)
+          continue;
+        auto j = info_json(*m);
+        j["self"] = id == st->self.id;
+        if (auto heard = st->members.last_heard(id); heard && id != st->self.id)
+          j["heard_ms_ago"] = now - *heard;
+        list.push_back(std::move(j));
+      }
+      nlohmann::json out{{"self", st->self.id}, {"version", st->members.version()}, {"members", std::move(list)},
+                         {"heartbeat_ms", cs.heartbeat_ms}, {"timeout_ms", cs.timeout_ms},
+                         {"board", st->redis ? (st->board_error.empty() ? "ok" : "unavailable") : "disabled"}};
+      return out.dump();
+    },
+    [self, st, cs, connect, board, drop, tell](tick_atom) {
+      for (auto& [id, p] : st->peers)
+        self->send(p.node, heartbeat_atom::value, st->self.id);
+      for (auto& id : st->members.expire(runtime::mono_ms()))
+        drop(id, "no heartbeat within cluster.timeout_ms");
+      auto addresses = board();
+      addresses.insert(addresses.end(), cs.seeds.begin(), cs.seeds.end());
+      for (auto& a : addresses) {
+        if (a.empty() || a == st->self.cluster)
+          continue;
+        bool known = false;
+        for (auto& [id, p] : st->peers)
+          known = known || p.info.cluster == a;
+        if (!known)
+          connect(a);
+      }
+      tell();
+      self->delayed_send(self, std::chrono::milliseconds(cs.heartbeat_ms), tick_atom::value);
+    },
+  };
+}
+
+} // namespace dccs::actors
