@@ -145,7 +145,8 @@ using session_actor = caf::typed_actor<
 ///   (get_atom, std::string id, subscription) -> std::string   one drone of the scope as JSON, or error
 ///   (get_atom, std::string id) -> drone_state                  one drone's live state, or error
 ///   (states_atom, subscription, u64 limit, std::string after) -> state_list   a page of live states
-///   (changes_atom, u64 since) -> state_list   every state changed after version `since`
+///   (changes_atom, u64 since) -> state_list   every state changed after version `since` (in a cluster: of the
+///                                             drones this node's actors serve; each member mirrors its own)
 ///   (restore_atom, state_list) -> u64         states remembered elsewhere (Redis, the registry) after a
 ///                                             restart; answers how many were taken
 ///   (remove_atom, std::string id)             forget a drone (passivated, deleted); operators are told

@@ -141,7 +141,15 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
     [st](states_atom, const subscription& sub, std::uint64_t limit, const std::string& after) {
       return st->core.page(sub.scope, limit, after);
     },
-    [st](changes_atom, std::uint64_t since) { return st->core.changes(since); },
+    [st](changes_atom, std::uint64_t since) {
+      // What this node's actors changed: another member's drones are its own to mirror and record.
+      auto list = st->core.changes(since);
+      if (!st->origin.empty())
+        list.states.erase(std::remove_if(list.states.begin(), list.states.end(),
+                                         [&](const drone_state& s) { return st->origin.count(s.info.id) != 0; }),
+                          list.states.end());
+      return list;
+    },
     [st](restore_atom, state_list& list) {
       std::uint64_t taken = 0;
       for (auto& s : list.states)

@@ -260,10 +260,9 @@ bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
   cs.timeout_ms = cfg_.integer("cluster.timeout_ms");
   cs.redis_enabled = rs.enabled;
   cs.redis = rs.endpoint;
-  if (cs.seeds.empty() && !cs.redis_enabled) {
-    error = "a cluster needs cluster.seeds or redis.url (the membership board) to find the other members";
-    return false;
-  }
+  if (cs.seeds.empty() && !cs.redis_enabled)
+    runtime::log::warn("cluster", "no cluster.seeds and no redis.url (the membership board): this node finds no "
+                                  "other member by itself; they must name it in their seeds");
   cluster_ = system_->spawn<caf::detached>(actors::cluster_impl, cs, directory_, hub_);
   auto published = system_->middleman().publish(cluster_, cport, address.c_str(), true);
   if (!published) {

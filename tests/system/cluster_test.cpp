@@ -1,0 +1,273 @@
+// A cluster of real node processes on 127.0.0.1 (the `dccs` binary), a simulated fleet spread over them (the
+// `dccs-sim` binary with several --url), operators on every node, and one shared PostgreSQL database.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "tests/support/child.hpp"
+#include "tests/support/client.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/operator_view.hpp"
+#include "tests/support/redis_server.hpp"
+#include "tests/support/scratch_db.hpp"
+
+using namespace dccs::test;
+using nlohmann::json;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Runs a `dccs` subcommand to its end and returns its output.
+std::string run_node_command(std::vector<std::string> args) {
+  args.insert(args.begin(), DCCS_NODE_BIN);
+  child c{args};
+  REQUIRE(c.wait_exit() == 0);
+  return c.err;
+}
+
+/// Node processes of one cluster sharing a signing-key folder and a database. Heartbeats every 100 ms, a member
+/// silent for 600 ms is gone.
+class cluster {
+public:
+  explicit cluster(std::string db_url) : db_url_(std::move(db_url)) {
+    dir_ = fs::temp_directory_path() / ("dccs-cluster-" + std::to_string(getpid()) + "-" + std::to_string(++runs_));
+    fs::create_directories(dir_ / "keys");
+    run_node_command({"keys", "generate", "--auth.keys_dir", (dir_ / "keys").string()});
+    auto out = run_node_command({"keys", "token", "cluster-test", "admin", "--auth.keys_dir", (dir_ / "keys").string()});
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+      out.pop_back();
+    token_ = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+  }
+
+  ~cluster() {
+    nodes_.clear();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  /// Starts node `i` (its ports chosen now and kept for a restart), seeded with every node started before.
+  void start(std::size_t i) {
+    if (ports_.size() <= i)
+      ports_.resize(i + 1, {0, 0});
+    if (ports_[i].first == 0)
+      ports_[i] = {static_cast<std::uint16_t>(redis_server::free_port()),
+                   static_cast<std::uint16_t>(redis_server::free_port())};
+    std::string seeds;
+    for (std::size_t k = 0; k < ports_.size(); ++k)
+      if (k != i && ports_[k].second != 0)
+        seeds += (seeds.empty() ? "" : ",") + std::string{"127.0.0.1:"} + std::to_string(ports_[k].second);
+    if (nodes_.size() <= i)
+      nodes_.resize(i + 1);
+    auto data = dir_ / ("node" + std::to_string(i));
+    fs::create_directories(data);
+    std::vector<std::string> args{DCCS_NODE_BIN, "--http.port", std::to_string(ports_[i].first), "--cluster.port",
+                                  std::to_string(ports_[i].second), "--cluster.heartbeat_ms", "100",
+                                  "--cluster.timeout_ms", "600", "--auth.keys_dir", (dir_ / "keys").string(),
+                                  "--node.data_dir", data.string(), "--db.url", db_url_, "--telemetry.flush_ms", "200",
+                                  "--log.level", "info"};
+    if (!seeds.empty()) {
+      args.push_back("--cluster.seeds");
+      args.push_back(seeds);
+    }
+    nodes_[i] = std::make_unique<child>(args);
+    REQUIRE(nodes_[i]->read_until(" port="));
+  }
+
+  std::uint16_t http(std::size_t i) const { return ports_.at(i).first; }
+  std::string url(std::size_t i) const { return "ws://127.0.0.1:" + std::to_string(http(i)); }
+  headers admin() const { return {{"Authorization", "Bearer " + token_}}; }
+  child& process(std::size_t i) { return *nodes_.at(i); }
+  void forget(std::size_t i) { nodes_.at(i).reset(); }
+
+  /// The members node `i` sees (GET /api/v1/cluster), or -1 when it does not answer.
+  int members(std::size_t i) const {
+    try {
+      auto r = http_get(http(i), "/api/v1/cluster", admin());
+      return r.status == 200 ? static_cast<int>(r.json()["members"].size()) : -1;
+    } catch (const std::exception&) {
+      return -1;
+    }
+  }
+
+  /// A counter or gauge of node `i`'s /metrics.
+  long long metric(std::size_t i, const std::string& name) const {
+    auto body = http_get(http(i), "/metrics", admin()).body;
+    auto at = body.find("\n" + name + " ");
+    if (at == std::string::npos)
+      return -1;
+    return std::stoll(body.substr(at + name.size() + 2));
+  }
+
+  /// GET /api/v1/drones on node `i`: drone id -> its entry.
+  std::map<std::string, json> fleet(std::size_t i) const {
+    std::map<std::string, json> out;
+    auto list = http_get(http(i), "/api/v1/drones?limit=1000", admin()).json()["drones"];
+    for (auto& d : list)
+      out[d["id"].get<std::string>()] = d;
+    return out;
+  }
+
+private:
+  static inline int runs_ = 0;
+  std::string db_url_;
+  fs::path dir_;
+  std::string token_;
+  std::vector<std::pair<std::uint16_t, std::uint16_t>> ports_; ///< (HTTP, cluster) per node
+  std::vector<std::unique_ptr<child>> nodes_;
+};
+
+/// An operator socket on one node subscribed to every drone.
+struct watcher {
+  watcher(std::uint16_t port, const headers& h) : op(port, "/ws/operator", h) {
+    op.send(json{{"type", "subscribe"}, {"drones", "*"}});
+  }
+  ws_client op;
+  operator_view view;
+
+  /// Reads until every one of `n` drones is connected and has sent telemetry newer than `after` (seq per drone).
+  bool fresh(std::size_t n, const std::map<std::string, long long>& after) {
+    return view.read_until(op, [&] {
+      if (view.drones.size() < n)
+        return false;
+      for (auto& [id, d] : view.drones) {
+        if (d.value("connected", false) != true || !d.contains("seq"))
+          return false;
+        auto i = after.find(id);
+        if (i != after.end() && d["seq"].get<long long>() <= i->second)
+          return false;
+      }
+      return true;
+    });
+  }
+
+  std::map<std::string, long long> seqs() const {
+    std::map<std::string, long long> out;
+    for (auto& [id, d] : view.drones)
+      if (d.contains("seq"))
+        out[id] = d["seq"].get<long long>();
+    return out;
+  }
+};
+
+long long drone_actors(const cluster& c, const std::vector<std::size_t>& nodes) {
+  long long sum = 0;
+  for (auto i : nodes)
+    sum += c.metric(i, "dccs_drone_actors");
+  return sum;
+}
+
+} // namespace
+
+TEST_CASE("a cluster serves one fleet: every operator on three nodes sees it all, a fourth node takes about a quarter, "
+          "a killed node's drones live again elsewhere, acknowledged frames are stored once") {
+  scratch_database db;
+  cluster c{db.url()};
+  for (std::size_t i = 0; i < 3; ++i)
+    c.start(i);
+  REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(2) == 3; },
+                     std::chrono::seconds(20)));
+
+  constexpr std::size_t n = 300;
+  char report_path[] = "/tmp/dccs-cluster-acks-XXXXXX";
+  int fd = mkstemp(report_path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  child sim{{DCCS_SIM_BIN, "--url", c.url(0) + "," + c.url(1) + "," + c.url(2), "--drones", std::to_string(n),
+             "--rate", "5", "--duration", "40", "--ack", "--stop-when-acked", "--drain-timeout", "60",
+             "--ack-report", report_path, "--prefix", "cl-", "--json", "--report-interval", "60"}};
+
+  // Every operator, whichever node it is on, sees all 300 drones connected and moving; REST agrees everywhere;
+  // every drone has exactly one actor in the cluster.
+  std::vector<std::unique_ptr<watcher>> ops;
+  for (std::size_t i = 0; i < 3; ++i)
+    ops.push_back(std::make_unique<watcher>(c.http(i), c.admin()));
+  for (auto& w : ops)
+    REQUIRE(w->fresh(n, {}));
+  auto before = ops[0]->seqs();
+  for (auto& w : ops)
+    CHECK(w->fresh(n, before));
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto f = c.fleet(i);
+    CHECK(f.size() == n);
+    std::size_t connected = 0;
+    for (auto& [id, d] : f)
+      connected += d.value("connected", false) ? 1 : 0;
+    CHECK(connected == n);
+  }
+  CHECK(eventually([&] { return drone_actors(c, {0, 1, 2}) == static_cast<long long>(n); }, std::chrono::seconds(10)));
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(c.metric(i, "dccs_drone_actors") > 0); // spread: every node owns some
+
+  // A fourth node: about a quarter of the drones move to it, by handoff (their sockets stay where they are).
+  auto rerouted = [&](std::vector<std::size_t> nodes) {
+    long long sum = 0;
+    for (auto i : nodes)
+      sum += c.metric(i, "dccs_drone_rerouted_total");
+    return sum;
+  };
+  auto before_join = rerouted({0, 1, 2});
+  c.start(3);
+  REQUIRE(eventually([&] { return c.members(0) == 4 && c.members(1) == 4 && c.members(2) == 4 && c.members(3) == 4; },
+                     std::chrono::seconds(20)));
+  CHECK(eventually([&] { return drone_actors(c, {0, 1, 2, 3}) == static_cast<long long>(n)
+                                && c.metric(3, "dccs_drone_actors") > 0; },
+                   std::chrono::seconds(10)));
+  auto moved = rerouted({0, 1, 2}) - before_join;
+  CHECK(moved > 0);
+  CHECK(moved <= static_cast<long long>(n) / 4 + static_cast<long long>(n) / 20); // a quarter (+5 % of the fleet)
+  ops.push_back(std::make_unique<watcher>(c.http(3), c.admin()));
+  auto at_join = ops[0]->seqs();
+  for (auto& w : ops)
+    CHECK(w->fresh(n, at_join));
+
+  // kill -9 one node: the others see it gone, and every drone is live again on the survivors' operators (the
+  // drones it carried reconnect to another node; those it owned are served by their new owners), each with one
+  // actor in the cluster.
+  auto at_kill = ops[0]->seqs();
+  kill(c.process(2).pid, SIGKILL);
+  CHECK(c.process(2).wait_exit() == 128 + SIGKILL);
+  c.forget(2);
+  ops.erase(ops.begin() + 2);
+  REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(3) == 3; },
+                     std::chrono::seconds(10)));
+  for (auto& w : ops)
+    CHECK(w->fresh(n, at_kill));
+  CHECK(eventually([&] { return drone_actors(c, {0, 1, 3}) == static_cast<long long>(n); }, std::chrono::seconds(10)));
+
+  // The simulator resends what was not acknowledged; everything acknowledged is stored exactly once.
+  REQUIRE(sim.wait_exit() == 0);
+  std::ifstream in{report_path};
+  std::string drone;
+  long long acked = 0;
+  long long sent = 0;
+  std::size_t drones = 0;
+  pqxx::connection conn{db.url()};
+  while (in >> drone >> acked >> sent) {
+    INFO(drone);
+    ++drones;
+    CHECK(acked == sent);
+    pqxx::work tx{conn};
+    auto r = tx.exec_params1("SELECT count(*), count(DISTINCT seq), count(*) FILTER (WHERE seq <= $2)"
+                             " FROM telemetry.samples WHERE drone_id = $1",
+                             drone, acked);
+    CHECK(r[2].as<long long>() == acked + 1);
+    CHECK(r[0].as<long long>() == r[1].as<long long>());
+  }
+  CHECK(drones == n);
+  std::remove(report_path);
+}
