@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, starts a DCCS node and a simulated fleet of 50 drones, and prints the
 # URLs to open. Ctrl-C stops everything. Options: DCCS_PORT (default 8080), DEMO_DRONES (50), DEMO_RATE (5 Hz).
+# `./run-demo.sh --nodes 3`: a cluster of 3 nodes on this machine (HTTP ports DCCS_PORT, DCCS_PORT+1, ...;
+# cluster ports from DEMO_CLUSTER_PORT, default the first free from 7400), one PostgreSQL, one Redis, the fleet
+# spread over all of them (docs/cluster.md).
 #
 # Databases: when neither DCCS_DB_URL nor DCCS_REDIS_URL is set, it starts a project-local PostgreSQL 15 and
 # Redis, with their data under var/ (git-ignored: var/postgres, var/redis), kept between runs, listening on
@@ -9,6 +12,17 @@
 # and the script starts no database.
 set -euo pipefail
 cd "$(dirname "$0")"
+nodes=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --nodes) nodes="${2:-}"; shift 2 || { echo "--nodes needs a number" >&2; exit 2; } ;;
+    --nodes=*) nodes="${1#--nodes=}"; shift ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+case "$nodes" in ''|*[!0-9]*) echo "--nodes needs a number from 1 to 9" >&2; exit 2 ;; esac
+[ "$nodes" -ge 1 ] && [ "$nodes" -le 9 ] || { echo "--nodes needs a number from 1 to 9" >&2; exit 2; }
 port="${DCCS_PORT:-8080}"
 drones="${DEMO_DRONES:-50}"
 rate="${DEMO_RATE:-5}"
@@ -22,7 +36,7 @@ pg_log="$var_dir/postgres.log"
 redis_data="$var_dir/redis"
 pg_user=dccs # the cluster's superuser, and the user the node connects as
 
-node_pid=""
+node_pids=()
 sim_pid=""
 redis_pid=""
 pg_started=""
@@ -33,9 +47,9 @@ as_pg=()
 cleanup() {
   trap - EXIT INT TERM
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
-  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null || true
+  for p in "${node_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -n "$sim_pid" ] && wait "$sim_pid" 2>/dev/null || true
-  [ -n "$node_pid" ] && wait "$node_pid" 2>/dev/null || true
+  for p in "${node_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   if [ -n "$redis_pid" ]; then
     kill "$redis_pid" 2>/dev/null || true # SIGTERM: Redis saves its snapshot and exits
     wait "$redis_pid" 2>/dev/null || true
@@ -154,24 +168,50 @@ login_msg="  Log in:      user admin, password $(cat "$admin_file")   (kept in $
                curl -s -H \"Authorization: Bearer \$token\" http://127.0.0.1:$port/api/v1/drones
                (tokens verify with http://127.0.0.1:$port/.well-known/jwks.json)"
 
-DCCS_ADMIN_PASSWORD="$(cat "$admin_file")" ./build/dccs "${node_args[@]}" &
-node_pid=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && break
-  kill -0 "$node_pid" 2>/dev/null || { echo "the node did not start (is port $port free? set DCCS_PORT)"; exit 1; }
-  sleep 0.1
-done
-./build/sim/dccs-sim --url "ws://127.0.0.1:$port" --drones "$drones" --rate "$rate" --report-interval 30 &
+# Starts node $1 (0-based) with the extra arguments that follow, and waits until it is ready.
+start_node() {
+  local i="$1"
+  shift
+  local p=$((port + i))
+  DCCS_ADMIN_PASSWORD="$(cat "$admin_file")" ./build/dccs "${node_args[@]}" --http.port "$p" "$@" &
+  node_pids+=($!)
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$p/readyz" > /dev/null 2>&1 && return 0
+    kill -0 "${node_pids[$i]}" 2>/dev/null || { echo "node $((i + 1)) did not start (is port $p free? set DCCS_PORT)"; exit 1; }
+    sleep 0.1
+  done
+}
+
+urls="ws://127.0.0.1:$port"
+cluster_msg=""
+if [ "$nodes" -eq 1 ]; then
+  start_node 0
+else
+  # One cluster: the nodes share the signing keys (var/keys), PostgreSQL and Redis (the membership board);
+  # each seeds the first node's cluster port. Cluster ports listen on 127.0.0.1 only.
+  cport="${DEMO_CLUSTER_PORT:-$(first_free_port 7400)}"
+  for i in $(seq 0 $((nodes - 1))); do
+    cp_i=$(first_free_port $((cport + i)))
+    start_node "$i" --node.data_dir "$var_dir/node-$((i + 1))" --auth.keys_dir "$var_dir/keys" \
+      --cluster.port "$cp_i" --cluster.seeds "127.0.0.1:$cport"
+    [ "$i" -gt 0 ] && urls="$urls,ws://127.0.0.1:$((port + i))"
+  done
+  cluster_msg="  Cluster:     $nodes nodes, dashboards http://127.0.0.1:$port/ ... http://127.0.0.1:$((port + nodes - 1))/
+               members: curl -s -H \"Authorization: Bearer \$token\" http://127.0.0.1:$port/api/v1/cluster
+               node pids: ${node_pids[*]}  (try: kill -9 ${node_pids[$((nodes - 1))]}, and watch every drone stay live)"
+fi
+./build/sim/dccs-sim --url "$urls" --drones "$drones" --rate "$rate" --report-interval 30 > "$var_dir/sim.log" 2>&1 &
 sim_pid=$!
 
 cat <<MSG
 
-DCCS is running with $drones simulated drones at $rate Hz.
+DCCS is running with $drones simulated drones at $rate Hz (simulator log: $var_dir/sim.log).
   Dashboard:   http://127.0.0.1:$port/
+$cluster_msg
 $login_msg
   Health:      http://127.0.0.1:$port/healthz   http://127.0.0.1:$port/readyz
 $data_msg
 Press Ctrl-C to stop.
 
 MSG
-wait "$node_pid"
+wait "${node_pids[0]}"

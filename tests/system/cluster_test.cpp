@@ -44,7 +44,8 @@ std::string run_node_command(std::vector<std::string> args) {
 /// silent for 600 ms is gone.
 class cluster {
 public:
-  explicit cluster(std::string db_url) : db_url_(std::move(db_url)) {
+  explicit cluster(std::string db_url, std::string redis_url = {})
+    : db_url_(std::move(db_url)), redis_url_(std::move(redis_url)) {
     dir_ = fs::temp_directory_path() / ("dccs-cluster-" + std::to_string(getpid()) + "-" + std::to_string(++runs_));
     fs::create_directories(dir_ / "keys");
     run_node_command({"keys", "generate", "--auth.keys_dir", (dir_ / "keys").string()});
@@ -60,7 +61,8 @@ public:
     fs::remove_all(dir_, ec);
   }
 
-  /// Starts node `i` (its ports chosen now and kept for a restart), seeded with every node started before.
+  /// Starts node `i` (its ports chosen now and kept for a restart), seeded with every node started before
+  /// (with a Redis URL instead: no seeds, the nodes find each other on the membership board).
   void start(std::size_t i) {
     if (ports_.size() <= i)
       ports_.resize(i + 1, {0, 0});
@@ -80,7 +82,10 @@ public:
                                   "--cluster.timeout_ms", "600", "--auth.keys_dir", (dir_ / "keys").string(),
                                   "--node.data_dir", data.string(), "--db.url", db_url_, "--telemetry.flush_ms", "200",
                                   "--log.level", "info"};
-    if (!seeds.empty()) {
+    if (!redis_url_.empty()) {
+      args.push_back("--redis.url");
+      args.push_back(redis_url_);
+    } else if (!seeds.empty()) {
       args.push_back("--cluster.seeds");
       args.push_back(seeds);
     }
@@ -125,6 +130,7 @@ public:
 private:
   static inline int runs_ = 0;
   std::string db_url_;
+  std::string redis_url_;
   fs::path dir_;
   std::string token_;
   std::vector<std::pair<std::uint16_t, std::uint16_t>> ports_; ///< (HTTP, cluster) per node
@@ -270,4 +276,53 @@ TEST_CASE("a cluster serves one fleet: every operator on three nodes sees it all
   }
   CHECK(drones == n);
   std::remove(report_path);
+}
+
+TEST_CASE("a cluster found through the Redis board keeps serving without Redis; a node that leaves (SIGTERM) stops "
+          "cleanly and its drones are served by the others") {
+  scratch_database db;
+  redis_server redis;
+  cluster c{db.url(), redis.url()};
+  c.start(0);
+  c.start(1);
+  c.start(2);
+  REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(2) == 3; },
+                     std::chrono::seconds(20)));
+  constexpr std::size_t n = 60;
+  child sim{{DCCS_SIM_BIN, "--url", c.url(0) + "," + c.url(1) + "," + c.url(2), "--drones", std::to_string(n),
+             "--rate", "5", "--duration", "30", "--prefix", "leave-", "--json", "--report-interval", "60"}};
+  std::vector<std::unique_ptr<watcher>> ops;
+  for (std::size_t i = 0; i < 3; ++i)
+    ops.push_back(std::make_unique<watcher>(c.http(i), c.admin()));
+  for (auto& w : ops)
+    REQUIRE(w->fresh(n, {}));
+
+  // Redis goes away: the members stay members (their own heartbeats, not the board, keep them) and every
+  // operator still sees every drone move.
+  redis.kill();
+  auto at_stop = ops[0]->seqs();
+  for (auto& w : ops)
+    CHECK(w->fresh(n, at_stop));
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(c.members(i) == 3);
+
+  // SIGTERM: the node stops cleanly (exit 0); the drones it carried reconnect to the next node, those it owned
+  // are served by their new owners, and the others see two members.
+  kill(c.process(2).pid, SIGTERM);
+  CHECK(c.process(2).wait_exit() == 0);
+  c.forget(2);
+  ops.pop_back();
+  REQUIRE(eventually([&] { return c.members(0) == 2 && c.members(1) == 2; }, std::chrono::seconds(10)));
+  auto at_leave = ops[0]->seqs();
+  for (auto& w : ops)
+    CHECK(w->fresh(n, at_leave));
+  CHECK(eventually([&] { return drone_actors(c, {0, 1}) == static_cast<long long>(n); }, std::chrono::seconds(10)));
+  sim.read_until("\n{", 60000); // its report, at the end of the run
+  REQUIRE(sim.wait_exit() == 0);
+  auto json_at = sim.err.rfind("\n{");
+  REQUIRE(json_at != std::string::npos);
+  auto report = nlohmann::json::parse(sim.err.substr(json_at + 1, sim.err.find('\n', json_at + 1) - json_at - 1));
+  CHECK(report["errors"] == 0);
+  CHECK(report["close_1001"].get<int>() > 0); // the leaving node told its drones why
+  CHECK(report["failovers"].get<int>() > 0);  // and they went to another node
 }
