@@ -213,9 +213,23 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
       add(std::move(info), caf::actor_cast<node_actor>(self->current_sender()), std::move(d), std::move(h));
       return std::make_tuple(st->self, directory, hub);
     },
-    [st](heartbeat_atom, const std::string& id) {
-      if (auto i = st->peers.find(id); i != st->peers.end())
+    [self, st, directory, hub, timeout, add](heartbeat_atom, const std::string& id) {
+      if (auto i = st->peers.find(id); i != st->peers.end()) {
         st->members.heard(i->second.info, runtime::mono_ms());
+        return;
+      }
+      // A member that counts this node in while this node let it go (it was silent for a while): meet again,
+      // so that the views agree even when only one side has the other in its seeds.
+      auto node = caf::actor_cast<node_actor>(self->current_sender());
+      if (node == nullptr || !st->connecting.insert("id:" + id).second)
+        return;
+      self->request(node, timeout, hello_atom::value, st->self, directory, hub)
+        .then(
+          [st, add, node, id](runtime::member_info& info, directory_actor& d, hub_actor& h) {
+            st->connecting.erase("id:" + id);
+            add(std::move(info), node, std::move(d), std::move(h));
+          },
+          [st, id](caf::error&) { st->connecting.erase("id:" + id); });
     },
     [st, cs](members_atom) {
       auto now = runtime::mono_ms();

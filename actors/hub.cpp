@@ -53,11 +53,12 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
     st->sync_pending = true;
     self->delayed_send(self, sync_period, sync_atom::value);
   };
+  // (A single node keeps none of this: it costs the hub two lookups per publication.)
   auto local_state = [st, want_sync](const drone_state& s) {
-    st->local.insert(s.info.id);
-    st->origin.erase(s.info.id);
     if (st->peers.empty())
       return;
+    st->local.insert(s.info.id);
+    st->origin.erase(s.info.id);
     st->outbox[s.info.id] = s;
     want_sync();
   };
@@ -167,7 +168,7 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
     },
     [st, local_state](offline_atom, const std::string& id) {
       st->core.offline(id, runtime::wall_ms());
-      if (st->local.count(id) != 0)
+      if (!st->peers.empty() && st->local.count(id) != 0)
         if (auto s = st->core.find(id))
           local_state(*s);
     },
@@ -212,6 +213,13 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
       std::unordered_set<std::string> now;
       for (auto& p : v.peers)
         now.insert(p.id);
+      if (st->peers.empty() && !v.peers.empty()) {
+        // From a single node to a cluster: every drone this hub knows and no member sent is this node's.
+        st->local.clear();
+        for (auto& s : st->core.changes(0).states)
+          if (st->origin.count(s.info.id) == 0)
+            st->local.insert(s.info.id);
+      }
       // A member that joined gets every drone of this node's actors at once.
       replica_batch all;
       all.origin = v.self;

@@ -11,6 +11,7 @@
 #include "actors/actors.hpp"
 #include "tests/support/deterministic.hpp"
 #include "runtime/log.hpp"
+#include "runtime/placement.hpp"
 
 using namespace dccs::actors;
 
@@ -258,4 +259,81 @@ TEST_CASE_METHOD(fixture, "a drone actor serves only through its link actor and 
   self->send(dir, kick_atom::value, std::string{"d1"}, std::uint16_t{4001}, std::string{"credential changed"});
   sched.run();
   CHECK(again->close_codes == std::vector<std::uint16_t>{4001});
+}
+
+namespace {
+
+/// A drone id that placement gives to `node` among the nodes "a" and "b".
+std::string owned_by(const std::string& node) {
+  for (int i = 0;; ++i) {
+    auto id = "drone-" + std::to_string(i);
+    if (dccs::runtime::owner_of("drone", id, {"a", "b"}) == node)
+      return id;
+  }
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "in a cluster a connection is served by the drone's owner, and a member that joins takes "
+                          "its drones by handoff: the link reroutes, the old actor stops, the hubs share the state") {
+  // A second member "b" in the same actor system: its directory and hub are reached only by messages.
+  auto hub_b = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0}, 20);
+  auto dir_b = sys.spawn(directory_impl, hub_b, settings, metrics);
+  sched.run();
+  auto mine = owned_by("a");
+  auto theirs = owned_by("b");
+
+  // Before "b" joins, node "a" serves every drone.
+  auto moving = connect(theirs, 1);
+  auto staying = connect(mine, 2);
+  REQUIRE(moving->actor != nullptr);
+  auto old_actor = moving->actor;
+  CHECK(lookup(theirs) == old_actor);
+
+  // "b" joins: both sides learn the view.
+  cluster_view va{1, "a", {cluster_peer{"b", dir_b, hub_b}}};
+  cluster_view vb{1, "b", {cluster_peer{"a", dir, hub}}};
+  self->send(dir, view_atom::value, va);
+  self->send(hub, view_atom::value, va);
+  self->send(dir_b, view_atom::value, vb);
+  self->send(hub_b, view_atom::value, vb);
+  sched.run();
+  // The drone "b" owns is handed off: its link is told to reroute and the actor on "a" stops; the other stays.
+  CHECK(moving->reroutes == 1);
+  CHECK(staying->reroutes == 0);
+  CHECK(lookup(mine) == staying->actor);
+
+  // The socket connects again through its node's directory ("a"), which sends it to "b": b's actor serves it.
+  self->send(dir, connect_atom::value, drone_info{theirs, "quad-x", "2.1", "default"}, moving.handle, moving.id);
+  sched.run();
+  REQUIRE(moving->actor != nullptr);
+  CHECK(moving->actor != old_actor);
+  CHECK(moving->attach_calls.size() == 2);
+  drone_actor at_b;
+  self->send(dir_b, route_atom::value, theirs);
+  sched.run();
+  self->receive([&](drone_actor& a) { at_b = a; }, [](caf::error&) {});
+  CHECK(at_b == moving->actor);
+  CHECK(lookup(theirs) == moving->actor); // "a" finds it at its owner
+
+  // Telemetry to the owner's actor reaches the owner's hub, and "a"'s hub through the replica stream.
+  send_telemetry(moving->actor, 7, 46.5, moving);
+  sched.trigger_timeouts(); // the sync timer
+  sched.run();
+  drone_state seen_at_a = at_hub(theirs);
+  CHECK(seen_at_a.has_telemetry);
+  CHECK(seen_at_a.last.seq == 7);
+  CHECK(seen_at_a.connected);
+
+  // "b" is lost: "a"'s hub shows b's drones lost (not connected) until a new owner publishes them.
+  cluster_view alone{2, "a", {}};
+  self->send(hub, view_atom::value, alone);
+  self->send(dir, view_atom::value, alone);
+  sched.run();
+  auto after = at_hub(theirs);
+  CHECK_FALSE(after.connected);
+  CHECK(after.status == link_status::lost);
+  caf::anon_send_exit(dir_b, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(hub_b, caf::exit_reason::user_shutdown);
+  sched.run();
 }
