@@ -46,7 +46,8 @@ BENCH_SEED=${BENCH_SEED:-1}
 BUILD=$BENCH_BUILD_DIR
 NODE_BIN=$BUILD/dccs
 SIM_BIN=$BUILD/sim/dccs-sim
-RUN_DIR=$ROOT/$BUILD/bench-runs/persist-$(date -u +%Y%m%d-%H%M%S)
+case "$BUILD" in /*) BUILD_ABS=$BUILD ;; *) BUILD_ABS=$ROOT/$BUILD ;; esac # an absolute build folder stays as it is
+RUN_DIR=$BUILD_ABS/bench-runs/persist-$(date -u +%Y%m%d-%H%M%S)
 RESULTS=$RUN_DIR/results.tsv
 BATCH_ROWS=5000 # the node's telemetry.batch_rows (its default unless PERSIST_NODE_ARGS sets it)
 [[ $PERSIST_NODE_ARGS =~ telemetry.batch_rows[=\ ]+([0-9]+) ]] && BATCH_ROWS=${BASH_REMATCH[1]}

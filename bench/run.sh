@@ -59,7 +59,8 @@ BUILD=$BENCH_BUILD_DIR
 NODE_BIN=$BUILD/dccs
 BARE_BIN=$BUILD/bench/dccs-bench-bare
 SIM_BIN=$BUILD/sim/dccs-sim
-RUN_DIR=$ROOT/$BUILD/bench-runs/$(date -u +%Y%m%d-%H%M%S)
+case "$BUILD" in /*) BUILD_ABS=$BUILD ;; *) BUILD_ABS=$ROOT/$BUILD ;; esac # an absolute build folder stays as it is
+RUN_DIR=$BUILD_ABS/bench-runs/$(date -u +%Y%m%d-%H%M%S)
 RESULTS=$RUN_DIR/results.tsv
 
 LOG_TAG=bench
