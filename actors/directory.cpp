@@ -31,6 +31,21 @@ struct directory_state {
   std::string self_id;
   runtime::placement place;                                  ///< the live members, this node included
   std::unordered_map<std::string, directory_actor> peers;    ///< node id -> its directory
+  /// Connections sent to another member's directory and not answered yet (by a counter): routed again at once
+  /// when that member leaves the view, instead of waiting for the request's timeout.
+  struct forward {
+    std::string node;
+    drone_info info;
+    drone_link_actor link;
+    link_id connection;
+  };
+  std::unordered_map<std::uint64_t, forward> forwards;
+  std::uint64_t next_forward = 0;
+
+  /// The node id of the member that owns drone `id` (self_id outside a cluster).
+  const std::string& owner_node(const std::string& id) const {
+    return peers.empty() ? self_id : place.owner("drone", id);
+  }
 
   /// The directory of the member that owns drone `id`; null when it is this node.
   directory_actor owner(const std::string& id) const {
@@ -143,11 +158,18 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
           // To the owner, answered (CAF drops a message to a lost node without a word): without an answer the
           // connection is routed again shortly, by then with the cluster's new view (the link's attach timeout
           // bounds it all).
+          auto n = st->next_forward++;
+          st->forwards.emplace(n, directory_state::forward{st->owner_node(id), info, link, connection});
           self->request(owner, std::chrono::seconds(2), connect_atom::value, info, link, connection)
-            .then([] {},
-                  [self, info, link, connection](caf::error&) {
-                    self->delayed_send(self, std::chrono::milliseconds(100), connect_atom::value, info, link,
-                                       connection);
+            .then([st, n] { st->forwards.erase(n); },
+                  [self, st, n](caf::error&) {
+                    auto i = st->forwards.find(n);
+                    if (i == st->forwards.end())
+                      return; // already routed again (its member left the view)
+                    auto f = std::move(i->second);
+                    st->forwards.erase(i);
+                    self->delayed_send(self, std::chrono::milliseconds(100), connect_atom::value, std::move(f.info),
+                                       std::move(f.link), std::move(f.connection));
                   });
           return;
         }
@@ -256,6 +278,16 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
         st->peers.emplace(p.id, p.directory);
       }
       st->place = runtime::placement{std::move(nodes)};
+      // Connections on their way to a member that left: routed again now, with this view.
+      for (auto i = st->forwards.begin(); i != st->forwards.end();) {
+        if (st->peers.count(i->second.node) != 0) {
+          ++i;
+          continue;
+        }
+        self->send(self, connect_atom::value, std::move(i->second.info), std::move(i->second.link),
+                   std::move(i->second.connection));
+        i = st->forwards.erase(i);
+      }
       // Handoff: a drone that another member owns now moves there. Its link reroutes (the socket's node sends
       // the connection to the new owner, whose actor takes the drone's last state from its hub); this actor
       // stops. Frames the socket sends meanwhile still reach the writer of the socket's node: nothing
