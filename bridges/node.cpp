@@ -239,6 +239,14 @@ bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
   cs.self.id = node_id_;
   auto address = cfg_.str("cluster.address");
   auto cport = static_cast<std::uint16_t>(cfg_.integer("cluster.port"));
+  bool loopback = address == "127.0.0.1" || address == "::1" || address == "localhost";
+  if (!loopback && cfg_.str("node.mode") == "production") {
+    // Cluster links carry actor messages without authentication or encryption (cluster TLS is not built yet):
+    // a production node keeps them on this machine.
+    error = "cluster.address " + address + " is not a loopback address: cluster links are not encrypted or "
+            "authenticated yet (docs/cluster.md), so a production node binds them to 127.0.0.1 only";
+    return false;
+  }
   cs.self.cluster = address + ":" + std::to_string(cport);
   cs.self.roles = {"all"};
   cs.self.epoch = static_cast<std::int64_t>(runtime::wall_ms());

@@ -326,3 +326,17 @@ TEST_CASE("a cluster found through the Redis board keeps serving without Redis; 
   CHECK(report["close_1001"].get<int>() > 0); // the leaving node told its drones why
   CHECK(report["failovers"].get<int>() > 0);  // and they went to another node
 }
+
+TEST_CASE("a production node refuses a cluster port reachable from other machines (cluster links are not encrypted)") {
+  scratch_database db;
+  auto dir = fs::temp_directory_path() / ("dccs-cluster-prod-" + std::to_string(getpid()));
+  fs::create_directories(dir / "keys");
+  run_node_command({"keys", "generate", "--auth.keys_dir", (dir / "keys").string()});
+  child node{{DCCS_NODE_BIN, "--node.mode", "production", "--http.port", "0", "--db.url", db.url(), "--auth.keys_dir",
+              (dir / "keys").string(), "--node.data_dir", dir.string(), "--cluster.port",
+              std::to_string(redis_server::free_port()), "--cluster.address", "0.0.0.0"}};
+  REQUIRE(node.read_until("not a loopback address")); // (a node that started would not say it, and not exit)
+  CHECK(node.wait_exit() != 0);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
