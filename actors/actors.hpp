@@ -309,6 +309,7 @@ struct actor_metrics {
   runtime::counter* operator_events_dropped = nullptr;
   runtime::gauge* drone_actors = nullptr;
   runtime::counter* drones_passivated = nullptr; ///< drone actors stopped after passivate_after_ms unconnected
+  runtime::counter* drones_handed_off = nullptr; ///< drone actors stopped because another member owns the drone now
 };
 
 drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot snapshot, hub_actor hub,
@@ -331,6 +332,8 @@ struct cluster_settings {
   std::int64_t timeout_ms = 3000;  ///< a member not heard for this long is gone
   bool redis_enabled = false;      ///< the membership board (dccs:cluster:members) lives in the fleet's Redis
   runtime::redis_endpoint redis;
+  runtime::gauge* members = nullptr;        ///< live members, this node included
+  runtime::counter* members_lost = nullptr; ///< members gone (connection lost, or silent for timeout_ms)
 };
 
 /// The cluster actor: keeps the membership (runtime/membership.hpp) from hellos, heartbeats, the CAF monitors of

@@ -83,6 +83,8 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
       if (auto i = st->peers.find(id); i != st->peers.end())
         v.peers.push_back({id, i->second.directory, i->second.hub});
     runtime::log::info("cluster", "members", {{"members", v.peers.size() + 1}, {"version", v.version}});
+    if (cs.members)
+      cs.members->set(static_cast<std::int64_t>(v.peers.size() + 1));
     self->send(directory, view_atom::value, v);
     self->send(hub, view_atom::value, std::move(v));
   };
@@ -103,10 +105,12 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
     st->peers[id] = peer_entry{std::move(info), std::move(node), std::move(d), std::move(h)};
     tell();
   };
-  auto drop = [self, st, tell](const std::string& id, const char* why) {
+  auto drop = [self, st, cs, tell](const std::string& id, const char* why) {
     auto i = st->peers.find(id);
     if (i == st->peers.end())
       return;
+    if (cs.members_lost)
+      cs.members_lost->inc();
     runtime::log::warn("cluster", "member gone", {{"member", id}, {"why", why}});
     self->demonitor(i->second.node.address());
     st->peers.erase(i);

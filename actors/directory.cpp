@@ -305,6 +305,8 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
           self->send_exit(e.actor, caf::exit_reason::user_shutdown);
         st->drones.erase(i);
       }
+      if (metrics.drones_handed_off)
+        metrics.drones_handed_off->inc(moved.size());
       if (!moved.empty())
         runtime::log::info("cluster", "drones handed off", {{"drones", moved.size()}, {"members", v.peers.size() + 1}});
     },

@@ -73,6 +73,8 @@ bool node::start(std::string& error) {
   am.drone_actors = &metrics_.make_gauge("dccs_drone_actors", "active drone actors");
   am.drones_passivated = &metrics_.make_counter(
     "dccs_drones_passivated_total", "drone actors stopped after drone.passivate_after_s without a connection");
+  am.drones_handed_off = &metrics_.make_counter(
+    "dccs_drones_handed_off_total", "drone actors stopped here because another cluster member owns the drone now");
   ds.publish_interval_ms = 1000 / cfg_.integer("hub.rate");
   hub_ = system_->spawn(actors::hub_impl, ds.publish_interval_ms, static_cast<int>(cfg_.integer("hub.flush_ms")),
                         ds.passivate_after_ms, static_cast<int>(cfg_.integer("cluster.sync_ms")));
@@ -267,6 +269,10 @@ bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
   cs.heartbeat_ms = cfg_.integer("cluster.heartbeat_ms");
   cs.timeout_ms = cfg_.integer("cluster.timeout_ms");
   cs.redis_enabled = rs.enabled;
+  cs.members = &metrics_.make_gauge("dccs_cluster_members", "live cluster members, this node included");
+  cs.members->set(1);
+  cs.members_lost = &metrics_.make_counter("dccs_cluster_members_lost_total",
+                                           "cluster members gone: connection lost or silent for cluster.timeout_ms");
   cs.redis = rs.endpoint;
   if (cs.seeds.empty() && !cs.redis_enabled)
     runtime::log::warn("cluster", "no cluster.seeds and no redis.url (the membership board): this node finds no "

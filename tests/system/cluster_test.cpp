@@ -236,6 +236,12 @@ TEST_CASE("a cluster serves one fleet: every operator on three nodes sees it all
   auto moved = rerouted({0, 1, 2}) - before_join;
   CHECK(moved > 0);
   CHECK(moved <= static_cast<long long>(n) / 4 + static_cast<long long>(n) / 20); // a quarter (+5 % of the fleet)
+  auto handed_off = c.metric(0, "dccs_drones_handed_off_total") + c.metric(1, "dccs_drones_handed_off_total")
+                    + c.metric(2, "dccs_drones_handed_off_total");
+  CHECK(handed_off > 0);
+  CHECK(handed_off <= static_cast<long long>(n) / 4 + static_cast<long long>(n) / 20);
+  for (std::size_t i = 0; i < 4; ++i)
+    CHECK(c.metric(i, "dccs_cluster_members") == 4);
   ops.push_back(std::make_unique<watcher>(c.http(3), c.admin()));
   auto at_join = ops[0]->seqs();
   for (auto& w : ops)
@@ -251,6 +257,8 @@ TEST_CASE("a cluster serves one fleet: every operator on three nodes sees it all
   ops.erase(ops.begin() + 2);
   REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(3) == 3; },
                      std::chrono::seconds(10)));
+  for (std::size_t i : {0, 1, 3})
+    CHECK(c.metric(i, "dccs_cluster_members_lost_total") == 1);
   for (auto& w : ops)
     CHECK(w->fresh(n, at_kill));
   CHECK(eventually([&] { return drone_actors(c, {0, 1, 3}) == static_cast<long long>(n); }, std::chrono::seconds(10)));
