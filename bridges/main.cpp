@@ -7,6 +7,7 @@
 
 #include "auth/keys_cli.hpp"
 #include "auth/users_cli.hpp"
+#include "bridges/cluster_cli.hpp"
 #include "bridges/node.hpp"
 #include "runtime/config.hpp"
 #include "runtime/log.hpp"
@@ -45,6 +46,8 @@ int main(int argc, char** argv) {
     }
   }
   if (auto rc = auth::keys_command(cfg); rc >= 0)
+    return rc;
+  if (auto rc = bridges::cluster_command(cfg); rc >= 0)
     return rc;
   if (!cfg.positional().empty()) {
     std::cerr << "dccs: unexpected argument '" << cfg.positional().front() << "' (see --help)\n";

@@ -409,7 +409,9 @@ std::string config::help_text(const std::string& program) {
       << "       " << program << " user passwd|disable|enable NAME [options]\n"
       << "       " << program << " user list [options]      manage users (passwords: DCCS_USER_PASSWORD, stdin,\n"
       << "                                     or a random one printed once)\n"
-      << "       " << program << " keys generate [options]  add a signing key to auth.keys_dir and exit\n\n"
+      << "       " << program << " keys generate [options]  add a signing key to auth.keys_dir and exit\n"
+      << "       " << program << " cluster status [options] print the cluster's members as the node at\n"
+      << "                                     http.address:http.port sees them (an admin token from auth.keys_dir)\n\n"
       << "Precedence, lowest first: built-in defaults, the config file (--config FILE or DCCS_CONFIG),\n"
       << "environment variables DCCS_<OPTION> (dots become underscores: DCCS_HTTP_PORT), flags.\n\n"
       << "Options:\n";

@@ -94,6 +94,7 @@ public:
   }
 
   std::uint16_t http(std::size_t i) const { return ports_.at(i).first; }
+  std::string keys_dir() const { return (dir_ / "keys").string(); }
   std::string url(std::size_t i) const { return "ws://127.0.0.1:" + std::to_string(http(i)); }
   headers admin() const { return {{"Authorization", "Bearer " + token_}}; }
   child& process(std::size_t i) { return *nodes_.at(i); }
@@ -218,6 +219,12 @@ TEST_CASE("a cluster serves one fleet: every operator on three nodes sees it all
   CHECK(eventually([&] { return drone_actors(c, {0, 1, 2}) == static_cast<long long>(n); }, std::chrono::seconds(10)));
   for (std::size_t i = 0; i < 3; ++i)
     CHECK(c.metric(i, "dccs_drone_actors") > 0); // spread: every node owns some
+  // `dccs cluster status`, as a cluster operator runs it on a node's machine.
+  auto status = run_node_command({"cluster", "status", "--http.port", std::to_string(c.http(1)), "--auth.keys_dir",
+                                  c.keys_dir()});
+  CHECK(status.find("cluster of 3 members") != std::string::npos);
+  CHECK(status.find("127.0.0.1:" + std::to_string(c.http(0))) != std::string::npos);
+  CHECK(status.find("(this node)") != std::string::npos);
 
   // A fourth node: about a quarter of the drones move to it, by handoff (their sockets stay where they are).
   auto rerouted = [&](std::vector<std::size_t> nodes) {
