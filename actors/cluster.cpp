@@ -20,6 +20,9 @@ namespace {
 /// heartbeat. Only for finding each other (after any member restarts); liveness is the nodes' own heartbeats.
 constexpr const char* board_key = "dccs:cluster:members";
 
+/// How long the cluster address of a member that went is tried again (every heartbeat).
+constexpr std::int64_t remember_ms = 10 * 60 * 1000;
+
 struct peer_entry {
   runtime::member_info info;
   node_actor node;
@@ -35,6 +38,9 @@ struct cluster_state {
   runtime::membership members;
   std::map<std::string, peer_entry> peers; ///< connected members that said hello, by node id
   std::set<std::string> connecting;        ///< cluster addresses with a connection attempt in flight
+  /// Cluster addresses of members met, with when they were last live (monotonic ms): tried again like seeds for
+  /// `remember_ms`, so that two members that lost each other meet again without the board (Redis down) or seeds.
+  std::map<std::string, std::int64_t> met;
   std::unique_ptr<runtime::redis_client> redis;
   std::uint64_t told = 0; ///< the membership version the directory and the hub were last told
   std::string board_error;
@@ -101,6 +107,8 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
       runtime::log::info("cluster", "member joined", {{"member", info.id}, {"address", info.cluster}});
     }
     st->members.heard(info, runtime::mono_ms());
+    if (!info.cluster.empty())
+      st->met[info.cluster] = runtime::mono_ms();
     auto id = info.id; // (the right-hand side of the assignment below is evaluated first)
     st->peers[id] = peer_entry{std::move(info), std::move(node), std::move(d), std::move(h)};
     tell();
@@ -113,6 +121,8 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
       cs.members_lost->inc();
     runtime::log::warn("cluster", "member gone", {{"member", id}, {"why", why}});
     self->demonitor(i->second.node.address());
+    if (!i->second.info.cluster.empty())
+      st->met[i->second.info.cluster] = runtime::mono_ms();
     st->peers.erase(i);
     st->members.lost(id, runtime::mono_ms());
     tell();
@@ -263,6 +273,17 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
         drop(id, "no heartbeat within cluster.timeout_ms");
       auto addresses = board();
       addresses.insert(addresses.end(), cs.seeds.begin(), cs.seeds.end());
+      // Members met lately (ten minutes): a member this node let go, or that let it go, is met again even with
+      // the board down and no seeds naming it; a member gone for good is forgotten (the list stays bounded).
+      auto now = runtime::mono_ms();
+      for (auto i = st->met.begin(); i != st->met.end();) {
+        if (now - i->second > remember_ms) {
+          i = st->met.erase(i);
+          continue;
+        }
+        addresses.push_back(i->first);
+        ++i;
+      }
       for (auto& a : addresses) {
         if (a.empty() || a == st->self.cluster)
           continue;
