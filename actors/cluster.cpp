@@ -11,6 +11,7 @@
 
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
+#include "runtime/text.hpp"
 
 namespace dccs::actors {
 
@@ -48,24 +49,6 @@ struct cluster_state {
 
 nlohmann::json info_json(const runtime::member_info& m) {
   return {{"id", m.id}, {"http", m.http}, {"cluster", m.cluster}, {"roles", m.roles}, {"epoch", m.epoch}};
-}
-
-bool split_address(const std::string& address, std::string& host, std::uint16_t& port) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    return false;
-  try {
-    auto p = std::stoul(address.substr(colon + 1));
-    if (p == 0 || p > 65535)
-      return false;
-    port = static_cast<std::uint16_t>(p);
-  } catch (const std::exception&) {
-    return false;
-  }
-  host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  return true;
 }
 
 } // namespace
@@ -132,7 +115,7 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
   auto connect = [self, st, cs, directory, hub, timeout, add](const std::string& address) {
     std::string host;
     std::uint16_t port = 0;
-    if (!split_address(address, host, port) || st->connecting.count(address) != 0)
+    if (!runtime::split_host_port(address, host, port) || st->connecting.count(address) != 0)
       return;
     st->connecting.insert(address);
     auto mm = self->system().middleman().actor_handle();

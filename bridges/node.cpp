@@ -16,6 +16,7 @@
 #include "runtime/log.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/secret.hpp"
+#include "runtime/text.hpp"
 
 #include <caf/io/middleman.hpp>
 
@@ -253,18 +254,14 @@ bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
   cs.self.roles = {"all"};
   cs.self.epoch = static_cast<std::int64_t>(runtime::wall_ms());
   std::string seeds = cfg_.str("cluster.seeds");
-  for (std::size_t at = 0; at <= seeds.size();) {
-    auto comma = seeds.find(',', at);
-    if (comma == std::string::npos)
-      comma = seeds.size();
-    auto seed = seeds.substr(at, comma - at);
-    while (!seed.empty() && seed.back() == ' ')
-      seed.pop_back();
-    while (!seed.empty() && seed.front() == ' ')
-      seed.erase(0, 1);
-    if (!seed.empty())
-      cs.seeds.push_back(seed);
-    at = comma + 1;
+  cs.seeds = runtime::split_list(seeds, "");
+  for (auto& seed : cs.seeds) {
+    std::string host;
+    std::uint16_t p = 0;
+    if (!runtime::split_host_port(seed, host, p)) {
+      error = "cluster.seeds: '" + seed + "' is not host:port";
+      return false;
+    }
   }
   cs.heartbeat_ms = cfg_.integer("cluster.heartbeat_ms");
   cs.timeout_ms = cfg_.integer("cluster.timeout_ms");

@@ -53,24 +53,7 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-/// The items of a comma-separated list, without surrounding spaces (and without trailing `strip` characters).
-inline std::vector<std::string> split_list(const std::string& text, const char* strip) {
-  std::vector<std::string> out;
-  for (std::size_t pos = 0; pos <= text.size();) {
-    auto comma = text.find(',', pos);
-    auto item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    while (!item.empty() && item.front() == ' ')
-      item.erase(0, 1);
-    while (!item.empty() && (item.back() == ' ' || std::string_view{strip}.find(item.back()) != std::string_view::npos))
-      item.pop_back();
-    if (!item.empty())
-      out.push_back(item);
-    if (comma == std::string::npos)
-      break;
-    pos = comma + 1;
-  }
-  return out;
-}
+using runtime::split_list;
 
 /// Something the server closes on shutdown.
 class closable {

@@ -3,7 +3,9 @@
 /// `invalid_field` / 400 before it can reach a batch and make the database refuse the whole of it.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace dccs::runtime {
 
@@ -79,6 +81,49 @@ inline bool iequals_ascii(std::string_view a, std::string_view b) {
     if (x != y)
       return false;
   }
+  return true;
+}
+
+/// The items of a comma-separated list, without surrounding spaces (and without trailing `strip` characters).
+inline std::vector<std::string> split_list(const std::string& text, const char* strip) {
+  std::vector<std::string> out;
+  for (std::size_t pos = 0; pos <= text.size();) {
+    auto comma = text.find(',', pos);
+    auto item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    while (!item.empty() && item.front() == ' ')
+      item.erase(0, 1);
+    while (!item.empty() && (item.back() == ' ' || std::string_view{strip}.find(item.back()) != std::string_view::npos))
+      item.pop_back();
+    if (!item.empty())
+      out.push_back(item);
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+/// Splits "host:port" (an IPv6 host in brackets) into its parts. False, outputs unchanged, unless the port is a
+/// number from 1 to 65535 and the host is not empty.
+inline bool split_host_port(const std::string& address, std::string& host, std::uint16_t& port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size() || address.size() - colon > 6)
+    return false;
+  std::uint32_t p = 0;
+  for (auto c : std::string_view{address}.substr(colon + 1)) {
+    if (c < '0' || c > '9')
+      return false;
+    p = p * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (p == 0 || p > 65535)
+    return false;
+  auto h = address.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']')
+    h = h.substr(1, h.size() - 2);
+  if (h.empty())
+    return false;
+  host = std::move(h);
+  port = static_cast<std::uint16_t>(p);
   return true;
 }
 

@@ -355,3 +355,10 @@ TEST_CASE("a production node refuses a cluster port reachable from other machine
   std::error_code ec;
   fs::remove_all(dir, ec);
 }
+
+TEST_CASE("a node refuses a cluster seed that is not host:port, naming it") {
+  child node{{DCCS_NODE_BIN, "--http.port", "0", "--db.enabled", "false", "--cluster.port",
+              std::to_string(redis_server::free_port()), "--cluster.seeds", "127.0.0.1:7400, node-b"}};
+  REQUIRE(node.read_until("cluster.seeds: 'node-b' is not host:port"));
+  CHECK(node.wait_exit() != 0);
+}
