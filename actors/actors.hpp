@@ -28,6 +28,7 @@
 #include "actors/link_watchdog.hpp"
 #include "actors/messages.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/pg.hpp"
 #include "runtime/redis.hpp"
 
 namespace dccs::actors {
@@ -74,7 +75,16 @@ using operator_link_actor = caf::typed_actor<caf::reacts_to<deliver_atom, std::s
 ///   (passivate_atom) -> (bool idle, u64 attaches)          whether it has had no connection for
 ///                                                         passivate_after_ms, and the attaches it has received
 ///   (fault_atom)                                          throws (fault injection for supervision tests)
-///   (check_atom), (coalesce_atom)                         its own timers (watchdog, held-back publication)
+///   (fence_atom, u64 epoch)                               from a hub: another member's actor claimed the drone
+///                                                         under this higher epoch (the drone's newer connection
+///                                                         is there): this actor hangs up its own (4000), stops
+///   (check_atom), (coalesce_atom), (claim_atom), (verify_atom)   its own timers (watchdog, held-back
+///                                                         publication, a claim to make again, a look at the
+///                                                         claim after the connection ended)
+/// In a cluster (settings.owners set) it claims the drone's ownership each time it takes a connection, and
+/// publishes its states with the epoch it got (docs/cluster.md "Fencing"). When its connection ends it looks at
+/// the claim twice (after 2 s and 10 s): claimed since by another member (its connection's node was cut off
+/// from this one, and the drone is served there now), it stops.
 /// Publishes its state to the hub by message: at once when the connection or the link status changes,
 /// otherwise at most once per `publish_interval_ms` (the newest state; what changes sooner waits).
 using drone_actor = caf::typed_actor<
@@ -83,7 +93,8 @@ using drone_actor = caf::typed_actor<
   caf::replies_to<get_atom>::with<drone_state>, caf::reacts_to<regroup_atom, std::string>,
   caf::reacts_to<kick_atom, std::uint16_t, std::string>,
   caf::replies_to<passivate_atom>::with<bool, std::uint64_t>, caf::reacts_to<fault_atom>,
-  caf::reacts_to<check_atom>, caf::reacts_to<coalesce_atom>>;
+  caf::reacts_to<fence_atom, std::uint64_t>, caf::reacts_to<check_atom>, caf::reacts_to<coalesce_atom>,
+  caf::reacts_to<claim_atom>, caf::reacts_to<verify_atom>>;
 
 /// Fleet directory and drone supervisor: the single way to reach a drone actor. Spawns a drone's actor on
 /// first contact, restarts a crashed one from its snapshot, and gives up (closes the drone's connection with
@@ -267,6 +278,18 @@ using fleet_actor = caf::typed_actor<
   caf::replies_to<revoke_atom, http_query>::with<http_answer>, caf::reacts_to<admit_atom>, caf::reacts_to<seen_atom>,
   caf::reacts_to<register_atom>>;
 
+/// Drone ownership in a cluster (detached: the fleet role's database, actors/ownership.cpp; docs/cluster.md
+/// "Fencing"). Accepts:
+///   (claim_atom, std::string drone_id) -> u64 epoch   this node's drone actor serves the drone's newest
+///       connection: it owns the drone from now on, under a new epoch, higher than every epoch claimed before
+///       (one database sequence for the whole fleet); fleet.drone_owners names this node. Claims that arrive
+///       together are written in one statement. Error: the database is unavailable (the actor tries again).
+///   (get_atom, std::string drone_id) -> u64 epoch      the drone's current epoch (0: never claimed)
+///   (claim_atom), (get_atom)                          its own batches (the claims, the reads waiting behind it)
+using owner_store_actor
+  = caf::typed_actor<caf::replies_to<claim_atom, std::string>::with<std::uint64_t>, caf::reacts_to<claim_atom>,
+                     caf::replies_to<get_atom, std::string>::with<std::uint64_t>, caf::reacts_to<get_atom>>;
+
 /// The Redis mirror: the latest state of every drone to Redis (redis.interval_ms; flush: true when Redis took
 /// it), see actors/redis_mirror.hpp.
 using mirror_actor = worker_actor;
@@ -285,6 +308,11 @@ struct drone_settings {
   /// A drone actor publishes its state to the hub at most this often (1000 / hub.rate): what changes sooner
   /// waits, and only the newest state goes.
   std::int64_t publish_interval_ms = 100;
+  /// In a cluster with a database: where a drone actor claims the drone's ownership when it takes a connection
+  /// (fencing). Null: no claims (a single node), every state has epoch 0.
+  owner_store_actor owners;
+  std::int64_t claim_retry_ms = 1000; ///< an unanswered claim is made again after this long (while connected)
+  runtime::counter* fenced = nullptr; ///< drone actors stopped because a newer owner claimed the drone
 };
 
 /// What a drone actor starts from: all the supervisor keeps to re-create it after a crash (or, later, on
@@ -342,6 +370,15 @@ struct cluster_settings {
 node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_settings settings, directory_actor directory,
                                        hub_actor hub);
 
+/// The ownership store: claims for this node (`node_id`, its cluster id) in the fleet database.
+struct owner_settings {
+  runtime::pg_settings db;
+  std::string node_id;
+  runtime::counter* claims = nullptr; ///< claims recorded
+};
+
+owner_store_actor::behavior_type owner_store_impl(owner_store_actor::pointer self, owner_settings settings);
+
 session_actor::behavior_type session_impl(session_actor::pointer self, operator_link_actor link, hub_actor hub,
                                           std::size_t max_events, actor_metrics metrics);
 
@@ -381,4 +418,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(dccs, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::cluster_peer))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::cluster_view))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::node_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::owner_store_actor))
 CAF_END_TYPE_ID_BLOCK(dccs)

@@ -42,6 +42,10 @@ struct cluster_state {
   /// Cluster addresses of members met, with when they were last live (monotonic ms): tried again like seeds for
   /// `remember_ms`, so that two members that lost each other meet again without the board (Redis down) or seeds.
   std::map<std::string, std::int64_t> met;
+  /// Addresses this node reached a member through, by member id, when that is not the address the member
+  /// announces (a seed naming it by another name, a proxy): not dialled again while that member is live — a second
+  /// connection to a connected node is closed by CAF, and that is seen as the member's connection going.
+  std::map<std::string, std::string> aliases;
   std::unique_ptr<runtime::redis_client> redis;
   std::uint64_t told = 0; ///< the membership version the directory and the hub were last told
   std::string board_error;
@@ -132,6 +136,11 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
             .then(
               [st, add, node, address](runtime::member_info& info, directory_actor& d, hub_actor& h) {
                 st->connecting.erase(address);
+                if (address != info.cluster) {
+                  if (st->aliases.size() > 1000)
+                    st->aliases.clear(); // (bounded: addresses come from the configuration and the board)
+                  st->aliases[address] = info.id;
+                }
                 add(std::move(info), node, std::move(d), std::move(h));
               },
               [st, address](caf::error&) { st->connecting.erase(address); });
@@ -273,6 +282,8 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
         bool known = false;
         for (auto& [id, p] : st->peers)
           known = known || p.info.cluster == a;
+        if (auto alias = st->aliases.find(a); alias != st->aliases.end())
+          known = known || st->peers.count(alias->second) != 0;
         if (!known)
           connect(a);
       }

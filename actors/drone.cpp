@@ -93,21 +93,63 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
     check();
   };
   auto is_current = [d](const link_id& id) { return d->link != nullptr && d->connection == id; };
+  // Stops this actor: another member's actor serves the drone under a newer claim (`epoch`).
+  auto fenced = [self, d, settings](std::uint64_t epoch) {
+    runtime::log::info("cluster", "drone claimed by another member, its actor here stops",
+                       {{"drone_id", d->state.info.id}, {"epoch", d->state.epoch}, {"newer_epoch", epoch}});
+    if (settings.fenced)
+      settings.fenced->inc();
+    if (d->link != nullptr) {
+      // A connection still served here is the older one (4000, as on one node).
+      self->demonitor(d->link.address());
+      self->send(d->link, hangup_atom::value, std::uint16_t{4000},
+                 std::string{"replaced by a newer connection with the same drone id"});
+      d->link = nullptr;
+    }
+    self->quit();
+  };
   // The connection's link actor is monitored: its end (socket closed, its node lost) is the connection's end.
-  self->set_down_handler([self, d, publish](caf::down_msg& dm) {
+  // In a cluster the claim is looked at later: the link's node may have been cut off from this one and the
+  // drone served elsewhere since (a partition), and then this actor is not the owner any more.
+  self->set_down_handler([self, d, publish, settings](caf::down_msg& dm) {
     if (d->link == nullptr || dm.source != d->link.address())
       return;
     d->link = nullptr;
     d->state.connected = false;
     d->idle_since = runtime::mono_ms();
     publish(true);
+    if (settings.owners != nullptr && d->state.epoch != 0) {
+      self->delayed_send(self, std::chrono::seconds(2), verify_atom::value);
+      self->delayed_send(self, std::chrono::seconds(10), verify_atom::value);
+    }
   });
-  auto serve = [self, d, on_frame, publish](bool first) {
+  // In a cluster: the connection served makes this actor the drone's owner under a new epoch (fencing). The
+  // states published meanwhile carry the previous epoch; an unanswered claim is made again while the
+  // connection lasts.
+  auto claim = [self, d, publish, settings] {
+    if (settings.owners == nullptr || d->link == nullptr)
+      return;
+    auto connection = d->connection;
+    self->request(settings.owners, std::chrono::seconds(10), claim_atom::value, d->state.info.id)
+      .then(
+        [d, publish](std::uint64_t epoch) {
+          if (epoch <= d->state.epoch)
+            return;
+          d->state.epoch = epoch;
+          publish(true);
+        },
+        [self, d, settings, connection](caf::error&) {
+          if (d->link != nullptr && d->connection == connection)
+            self->delayed_send(self, std::chrono::milliseconds(settings.claim_retry_ms), claim_atom::value);
+        });
+  };
+  auto serve = [self, d, on_frame, publish, claim](bool first) {
     self->monitor(d->link);
     d->state.connected = true;
     on_frame(runtime::wall_ms());
     self->send(d->link, attached_atom::value, first);
     publish(true);
+    claim();
   };
   // The drone's last known state (a restart, or a restart of the node: Redis) comes from the hub; whatever the
   // drone sent meanwhile is newer and stays.
@@ -177,6 +219,24 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
       d->coalesce_pending = false;
       if (d->dirty)
         publish(true); // the interval has passed (the timer is set for its end, or later)
+    },
+    [=](fence_atom, std::uint64_t epoch) {
+      // Another member's actor took the drone's newer connection (its claim came after this actor's): that one
+      // is the owner.
+      if (d->state.epoch != 0 && epoch > d->state.epoch)
+        fenced(epoch);
+    },
+    [=](claim_atom) { claim(); },
+    [=](verify_atom) {
+      if (d->link != nullptr || settings.owners == nullptr || d->state.epoch == 0)
+        return; // connected again (under a new claim), or nothing to look at
+      self->request(settings.owners, std::chrono::seconds(10), get_atom::value, d->state.info.id)
+        .then(
+          [d, fenced](std::uint64_t current) {
+            if (d->link == nullptr && current > d->state.epoch)
+              fenced(current);
+          },
+          [](caf::error&) {});
     },
     [=](get_atom) { return d->state; },
     [=](fault_atom) { throw std::runtime_error("injected fault"); },

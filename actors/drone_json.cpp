@@ -109,6 +109,10 @@ void append_drone_json(std::string& out, const drone_state& st) {
   append_json_string(out, st.info.group);
   key(out, "last_seen");
   append_json_number(out, st.last_seen);
+  if (st.epoch != 0) {
+    key(out, "owner_epoch");
+    append_int(out, static_cast<long long>(st.epoch));
+  }
   if (st.has_telemetry) {
     auto& t = st.last;
     key(out, "seq");

@@ -31,7 +31,9 @@ struct hub_state {
   // -- the cluster: this node's drones go to the other members' hubs, theirs come here --
   std::string self_id;
   std::vector<cluster_peer> peers;
-  std::unordered_set<std::string> local;                  ///< drones published by this node's drone actors
+  /// Drones published by this node's drone actors, and that actor (null: not known, a single node's before it
+  /// joined a cluster).
+  std::unordered_map<std::string, drone_actor> local;
   std::unordered_map<std::string, std::string> origin;    ///< another member's drones: drone id -> node id
   std::unordered_map<std::string, drone_state> outbox;    ///< newest state of each local drone changed since the
                                                           ///< last sync
@@ -54,10 +56,12 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
     self->delayed_send(self, sync_period, sync_atom::value);
   };
   // (A single node keeps none of this: it costs the hub two lookups per publication.)
-  auto local_state = [st, want_sync](const drone_state& s) {
+  auto local_state = [st, want_sync](const drone_state& s, drone_actor actor) {
     if (st->peers.empty())
       return;
-    st->local.insert(s.info.id);
+    auto& known = st->local[s.info.id];
+    if (actor != nullptr)
+      known = std::move(actor);
     st->origin.erase(s.info.id);
     st->outbox[s.info.id] = s;
     want_sync();
@@ -91,12 +95,36 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
   const auto sweep_every = std::chrono::milliseconds(std::clamp<std::int64_t>(passivate_after_ms / 4, 100, 30000));
   if (passivate_after_ms > 0)
     self->delayed_send(self, sweep_every, sweep_atom::value);
+  // Fencing (docs/cluster.md): whether the drone of a state from this node's actor `actor` is owned under a
+  // higher epoch by another member's actor (its newer connection is there). Then that state is not shown, and
+  // the actor here is told to stop.
+  auto superseded = [self, st](const drone_state& s, const drone_actor& actor) {
+    if (st->peers.empty() || s.epoch == 0 || st->origin.count(s.info.id) == 0)
+      return false;
+    auto cur = st->core.find(s.info.id);
+    if (cur == nullptr || cur->epoch <= s.epoch)
+      return false;
+    if (actor != nullptr)
+      self->send(actor, fence_atom::value, cur->epoch);
+    return true;
+  };
   return {
-    [st, local_state](state_atom, drone_state& s) {
+    [self, st, local_state, superseded](state_atom, drone_state& s) {
+      if (st->peers.empty()) {
+        st->core.update(s); // a single node: nothing else to know
+        return;
+      }
+      auto actor = caf::actor_cast<drone_actor>(self->current_sender());
+      if (superseded(s, actor))
+        return;
       st->core.update(s);
-      local_state(s);
+      local_state(s, std::move(actor));
     },
     [st, want_sync](status_atom, status_event& ev) {
+      if (!st->peers.empty())
+        if (auto o = st->origin.find(ev.drone_id); o != st->origin.end())
+          if (auto cur = st->core.find(ev.drone_id); cur != nullptr && cur->epoch != 0)
+            return; // another member's actor owns the drone under a claimed epoch: this actor's news is old
       st->core.event(ev);
       if (!st->peers.empty() && st->local.count(ev.drone_id) != 0) {
         st->outbox_events.push_back(ev);
@@ -170,7 +198,7 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
       st->core.offline(id, runtime::wall_ms());
       if (!st->peers.empty() && st->local.count(id) != 0)
         if (auto s = st->core.find(id))
-          local_state(*s);
+          local_state(*s, drone_actor{});
     },
     [self, st](sync_atom) {
       st->sync_pending = false;
@@ -189,11 +217,20 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
       for (auto& p : st->peers)
         self->send(p.hub, replica_atom::value, b);
     },
-    [st](replica_atom, replica_batch& b) {
+    [self, st](replica_atom, replica_batch& b) {
       // Another member's drone actors: their states as they publish them. A drone whose owner moved here
-      // meanwhile is this node's again from its actor's next publication.
+      // meanwhile is this node's again from its actor's next publication. Of two owners (a partition, a drone
+      // that connected again elsewhere), the state of the higher epoch stands, and an actor here that lost is
+      // told to stop.
       for (auto& s : b.states) {
-        st->local.erase(s.info.id);
+        auto cur = st->core.find(s.info.id);
+        if (cur != nullptr && s.epoch != 0 && cur->epoch > s.epoch)
+          continue; // an older owner's news
+        if (auto l = st->local.find(s.info.id); l != st->local.end()) {
+          if (cur != nullptr && cur->epoch != 0 && s.epoch > cur->epoch && l->second != nullptr)
+            self->send(l->second, fence_atom::value, s.epoch);
+          st->local.erase(l);
+        }
         st->origin[s.info.id] = b.origin;
         st->core.update(s);
       }
@@ -218,13 +255,13 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
         st->local.clear();
         for (auto& s : st->core.changes(0).states)
           if (st->origin.count(s.info.id) == 0)
-            st->local.insert(s.info.id);
+            st->local.emplace(s.info.id, drone_actor{});
       }
       // A member that joined gets every drone of this node's actors at once.
       replica_batch all;
       all.origin = v.self;
       all.full = true;
-      for (auto& id : st->local)
+      for (auto& [id, actor] : st->local)
         if (auto s = st->core.find(id))
           all.states.push_back(*s);
       for (auto& p : v.peers)

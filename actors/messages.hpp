@@ -84,6 +84,9 @@ using sync_atom = caf::atom_constant<caf::atom("sync")>;           ///< send the
 using reroute_atom = caf::atom_constant<caf::atom("reroute")>;     ///< the drone's owner moved: connect again
 using route_atom = caf::atom_constant<caf::atom("route")>;         ///< a peer's directory: serve here
 using listen_atom = caf::atom_constant<caf::atom("listen")>;       ///< the node's HTTP port is open at an address
+using claim_atom = caf::atom_constant<caf::atom("claim")>;         ///< take a drone's ownership: a new epoch
+using fence_atom = caf::atom_constant<caf::atom("fence")>;         ///< a newer owner claimed the drone (-> drone)
+using verify_atom = caf::atom_constant<caf::atom("verify")>;       ///< is the drone's claim still this actor's?
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {
@@ -102,6 +105,7 @@ inline bool valid_drone_id(std::string_view id) {
 /// Error codes of the actor protocol, in CAF's error category `dccs`.
 enum class errc : std::uint8_t {
   no_such_drone = 1, ///< no drone with that id is known
+  unavailable = 2,   ///< a database the answer needs is unavailable: try again later
 };
 
 inline caf::error make_error(errc x) {
@@ -173,12 +177,16 @@ struct drone_state {
   bool has_telemetry = false;
   double recv = 0; ///< node wall clock when `last` arrived
   telemetry last;
+  /// In a cluster: the ownership epoch of the drone actor that published this state (its claim in the fleet
+  /// database, docs/cluster.md "Fencing"); of two states, the one of the higher epoch is the owner's. 0: not
+  /// claimed (a single node, or the claim is not answered yet).
+  std::uint64_t epoch = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, drone_state& x) {
   return f(caf::meta::type_name("drone_state"), x.info, x.status, x.last_seen, x.connected, x.has_telemetry,
-           x.recv, x.last);
+           x.recv, x.last, x.epoch);
 }
 
 /// A change of a drone's link status.

@@ -77,6 +77,36 @@ bool node::start(std::string& error) {
   am.drones_handed_off = &metrics_.make_counter(
     "dccs_drones_handed_off_total", "drone actors stopped here because another cluster member owns the drone now");
   ds.publish_interval_ms = 1000 / cfg_.integer("hub.rate");
+  auto role_url = [this](const std::string& role) {
+    auto url = cfg_.str("db." + role + "_url");
+    return url.empty() ? cfg_.str("db.url") : url;
+  };
+  auto retry_min = std::chrono::milliseconds(cfg_.integer("db.retry_min_ms"));
+  auto retry_max = std::chrono::milliseconds(cfg_.integer("db.retry_max_ms"));
+  auto pg = [&](const std::string& role) {
+    runtime::pg_settings p{role, role_url(role), retry_min, retry_max};
+    p.connect_timeout_s = static_cast<int>(cfg_.integer("db.connect_timeout_s"));
+    return p;
+  };
+  bool clustered = cfg_.integer("cluster.port") != 0;
+  if (clustered) {
+    node_id_ = runtime::random_token(12); // 16 characters of base64url
+    if (cfg_.boolean("db.enabled")) {
+      // Fencing: a drone actor claims its drone in the fleet database when it takes a connection.
+      actors::owner_settings os;
+      os.db = pg("fleet");
+      os.node_id = node_id_;
+      os.claims = &metrics_.make_counter("dccs_ownership_claims_total",
+                                         "drone ownership claims recorded by this node (a drone actor took a connection)");
+      owners_ = system_->spawn<caf::detached>(actors::owner_store_impl, os);
+      ds.owners = owners_;
+      ds.fenced = &metrics_.make_counter("dccs_drones_fenced_total",
+                                         "drone actors stopped here because another member claimed the drone since");
+    } else {
+      runtime::log::warn("cluster", "a cluster without the database (db.enabled = false) has no ownership fencing: "
+                                    "two members may both act as a drone's owner during a partition");
+    }
+  }
   hub_ = system_->spawn(actors::hub_impl, ds.publish_interval_ms, static_cast<int>(cfg_.integer("hub.flush_ms")),
                         ds.passivate_after_ms, static_cast<int>(cfg_.integer("cluster.sync_ms")));
   directory_ = system_->spawn(actors::directory_impl, hub_, ds, am);
@@ -112,17 +142,6 @@ bool node::start(std::string& error) {
   } else {
     health_.redis.set(runtime::dependency_health::disabled);
   }
-  auto role_url = [this](const std::string& role) {
-    auto url = cfg_.str("db." + role + "_url");
-    return url.empty() ? cfg_.str("db.url") : url;
-  };
-  auto retry_min = std::chrono::milliseconds(cfg_.integer("db.retry_min_ms"));
-  auto retry_max = std::chrono::milliseconds(cfg_.integer("db.retry_max_ms"));
-  auto pg = [&](const std::string& role) {
-    runtime::pg_settings p{role, role_url(role), retry_min, retry_max};
-    p.connect_timeout_s = static_cast<int>(cfg_.integer("db.connect_timeout_s"));
-    return p;
-  };
   try {
     services.keys = std::make_shared<const auth::key_ring>(auth::load_node_keys(cfg_));
   } catch (const std::exception& e) {
@@ -238,7 +257,6 @@ bool node::start(std::string& error) {
 
 bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
   actors::cluster_settings cs;
-  node_id_ = runtime::random_token(12); // 16 characters of base64url
   cs.self.id = node_id_;
   auto address = cfg_.str("cluster.address");
   auto cport = static_cast<std::uint16_t>(cfg_.integer("cluster.port"));
@@ -251,6 +269,16 @@ bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
     return false;
   }
   cs.self.cluster = address + ":" + std::to_string(cport);
+  if (auto advertised = cfg_.str("cluster.advertise"); !advertised.empty()) {
+    // What the other members dial (the board, hellos); the port itself still binds to cluster.address.
+    std::string host;
+    std::uint16_t p = 0;
+    if (!runtime::split_host_port(advertised, host, p)) {
+      error = "cluster.advertise: '" + advertised + "' is not host:port";
+      return false;
+    }
+    cs.self.cluster = advertised;
+  }
   cs.self.roles = {"all"};
   cs.self.epoch = static_cast<std::int64_t>(runtime::wall_ms());
   std::string seeds = cfg_.str("cluster.seeds");
@@ -323,6 +351,7 @@ void node::stop() {
   stop_actor(auth_);
   stop_actor(guard_);
   stop_actor(cluster_);
+  stop_actor(owners_);
   caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(hub_, caf::exit_reason::user_shutdown);
   directory_ = nullptr;

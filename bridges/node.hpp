@@ -56,6 +56,7 @@ private:
   actors::directory_actor directory_;
   actors::hub_actor hub_;
   actors::node_actor cluster_;
+  actors::owner_store_actor owners_; ///< drone ownership claims (a cluster with a database)
   std::string node_id_;
   actors::writer_actor writer_;
   actors::maintenance_actor maintenance_;

@@ -116,6 +116,8 @@ const std::vector<option_spec>& option_specs() {
      65535},
     {"cluster.address", ot::string, "127.0.0.1",
      "address the cluster port binds to and that the other members use to reach this node (never the HTTP port)"},
+    {"cluster.advertise", ot::string, "",
+     "host:port the other members connect to, when not cluster.address:cluster.port (a proxy or NAT in between)"},
     {"cluster.seeds", ot::string, "", "comma-separated host:port of other members' cluster ports, tried at start"},
     {"cluster.heartbeat_ms", ot::integer, "500",
      "how often members tell each other they are alive (also CAF's middleman.heartbeat-interval)", 10, 60000},

@@ -63,7 +63,7 @@ TEST_CASE("a subscriber gets one entry per drone per tick, with the newest state
   CHECK(hub.tick(1005).empty());
 }
 
-TEST_CASE("a drone is published at most once per interval; what comes sooner waits, newest only") {
+TEST_CASE("a drone is published at most once per interval, what comes sooner waits, newest only") {
   fanout hub{100}; // hub.rate 10
   hub.subscribe(1, all());
   hub.update(state("a", 1, 47));
@@ -135,7 +135,7 @@ TEST_CASE("a list subscription sees only its drones, in updates, events and snap
   CHECK(parse(snap->front())["status"] == "stale"); // events update the stored state
 }
 
-TEST_CASE("an unsubscribed session gets nothing; the list holds every drone") {
+TEST_CASE("an unsubscribed session gets nothing, the list holds every drone") {
   fanout hub;
   hub.subscribe(1, all());
   hub.unsubscribe(1);

@@ -42,7 +42,7 @@ std::vector<std::string> ids_of(const std::vector<registry_row>& rows) {
 
 } // namespace
 
-TEST_CASE("registry store: drones registered at hello go into the default group; one refused costs no other") {
+TEST_CASE("registry store: drones registered at hello go into the default group, one refused costs no other") {
   store_fixture f;
   auto first = f.store.register_drones({{"d-1", "X8", "1.0"}, {"d-2", "", ""}});
   CHECK(ids_of(first.registered) == std::vector<std::string>{"d-1", "d-2"});

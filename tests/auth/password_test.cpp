@@ -18,7 +18,7 @@ constexpr argon2_params weak{4096, 1, 1};
 
 } // namespace
 
-TEST_CASE("password: hash and verify round trip; a wrong password does not verify") {
+TEST_CASE("password: hash and verify round trip, a wrong password does not verify") {
   auto h = hash_password("correct horse battery staple");
   CHECK(h.rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0) == 0);
   CHECK(verify_password("correct horse battery staple", h));

@@ -183,7 +183,7 @@ TEST_CASE("users: the schema refuses bad rows on its own") {
   CHECK_FALSE(refused("('ok', 'h', 'viewer', '{a,b}')"));
 }
 
-TEST_CASE("users: authenticate: the right password of an enabled user only; unknown users get nothing") {
+TEST_CASE("users: authenticate: the right password of an enabled user only, unknown users get nothing") {
   auth_db a;
   create_user(a.conn, "erin", "erin's long password", role::operator_, {"g1"});
   auto u = authenticate(a.conn, "erin", "erin's long password");

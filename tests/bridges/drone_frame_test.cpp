@@ -42,7 +42,7 @@ TEST_CASE("a telemetry frame is parsed once into every field") {
   CHECK(f.t.present == 63);
 }
 
-TEST_CASE("fields may come in any order; unknown fields are ignored; optional fields may be absent") {
+TEST_CASE("fields may come in any order, unknown fields are ignored, optional fields may be absent") {
   auto f = parse(R"({"mode":"RTL","armed":false,"battery":0,"vspeed":0,"speed":0,"heading":360,)"
                  R"("alt":-10,"lon":-180,"lat":-90,"ts":0,"seq":0,"extra":{"a":[1,2]},"type":"telemetry"})");
   REQUIRE(f.kind == drone_frame::telemetry);

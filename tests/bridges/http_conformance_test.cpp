@@ -281,7 +281,7 @@ TEST_CASE("a close code RFC 6455 does not allow fails the connection with 1002, 
   CHECK(http_get(p, "/healthz").status == 200);
 }
 
-TEST_CASE("past http.max_connections the reserve serves health checks and operators; past it, 503 and close") {
+TEST_CASE("past http.max_connections the reserve serves health checks and operators, past it, 503 and close") {
   test_node node{{"db.enabled", "false"}, {"http.max_connections", "3"}, {"http.reserve_connections", "2"},
                  {"http.metrics_public", "true"}};
   auto p = node.port();

@@ -81,7 +81,7 @@ TEST_CASE("a database newer than the binary is refused with a clear message, and
   CHECK(count(conn, "SELECT max(version) FROM public.dccs_migrations") == 9999);
 }
 
-TEST_CASE("each role has its own version sequence; an unknown role is refused") {
+TEST_CASE("each role has its own version sequence, an unknown role is refused") {
   scratch_database db;
   pqxx::connection conn{db.url()};
   for (auto& role : migration_roles())

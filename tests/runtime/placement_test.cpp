@@ -88,7 +88,7 @@ TEST_CASE("the separators keep the fields apart", "[placement]") {
   CHECK(placement_weight("drone", "a", "n1") != placement_weight("mission", "a", "n1"));
 }
 
-TEST_CASE("no node, no owner; one node owns everything", "[placement]") {
+TEST_CASE("no node, no owner, one node owns everything", "[placement]") {
   CHECK(owner_of("drone", "sim-00001", {}).empty());
   CHECK(placement{}.owner("drone", "sim-00001").empty());
   CHECK(placement{}.empty());

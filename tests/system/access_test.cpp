@@ -317,8 +317,8 @@ TEST_CASE("disabling a user or changing their role closes their sockets within 5
                      test_node::bearer(again)).status == 403);
 }
 
-TEST_CASE("drone credentials: a secret per drone, shown once, stored hashed; rotation and revocation close the "
-          "connection; every refusal looks the same") {
+TEST_CASE("drone credentials: a secret per drone, shown once, stored hashed, rotation and revocation close the "
+          "connection, every refusal looks the same") {
   test_node node;
   auto p = node.port();
   auto secret = register_drone(node, "cred-1", "red");
@@ -432,7 +432,7 @@ TEST_CASE("X-Forwarded-For names the client only when the peer is a trusted prox
   CHECK(failed_login_address(direct) == "127.0.0.1"); // a client cannot choose its own address
 }
 
-TEST_CASE("one user cannot take every ticket: 16 outstanding per user, then 429; others are unaffected") {
+TEST_CASE("one user cannot take every ticket: 16 outstanding per user, then 429, others are unaffected") {
   test_node node;
   auto alice = node.token("viewer", {"red"}, "alice");
   std::vector<std::string> issued;

@@ -43,7 +43,7 @@ headers admin_login(std::uint16_t port) {
 
 } // namespace
 
-TEST_CASE("dccs --help lists the options; a bad flag is refused with exit code 2") {
+TEST_CASE("dccs --help lists the options, a bad flag is refused with exit code 2") {
   {
     child help{{DCCS_NODE_BIN, "--help"}};
     CHECK(help.wait_exit() == 0);

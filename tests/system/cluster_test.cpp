@@ -24,6 +24,7 @@
 #include "tests/support/operator_view.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/scratch_db.hpp"
+#include "tests/support/tcp_proxy.hpp"
 
 using namespace dccs::test;
 using nlohmann::json;
@@ -61,18 +62,24 @@ public:
     fs::remove_all(dir_, ec);
   }
 
-  /// Starts node `i` (its ports chosen now and kept for a restart), seeded with every node started before
-  /// (with a Redis URL instead: no seeds, the nodes find each other on the membership board).
-  void start(std::size_t i) {
+  /// Chooses node `i`'s ports (kept for a restart) without starting it.
+  void reserve(std::size_t i) {
     if (ports_.size() <= i)
       ports_.resize(i + 1, {0, 0});
     if (ports_[i].first == 0)
       ports_[i] = {static_cast<std::uint16_t>(redis_server::free_port()),
                    static_cast<std::uint16_t>(redis_server::free_port())};
-    std::string seeds;
-    for (std::size_t k = 0; k < ports_.size(); ++k)
-      if (k != i && ports_[k].second != 0)
-        seeds += (seeds.empty() ? "" : ",") + std::string{"127.0.0.1:"} + std::to_string(ports_[k].second);
+  }
+
+  /// Starts node `i` (its ports chosen now and kept for a restart), seeded with every node started before
+  /// (with a Redis URL instead: no seeds, the nodes find each other on the membership board), or with `seeds`
+  /// when given; `extra`: more options.
+  void start(std::size_t i, std::vector<std::string> extra = {}, std::string seeds = {}) {
+    reserve(i);
+    if (seeds.empty())
+      for (std::size_t k = 0; k < ports_.size(); ++k)
+        if (k != i && ports_[k].second != 0)
+          seeds += (seeds.empty() ? "" : ",") + std::string{"127.0.0.1:"} + std::to_string(ports_[k].second);
     if (nodes_.size() <= i)
       nodes_.resize(i + 1);
     auto data = dir_ / ("node" + std::to_string(i));
@@ -89,11 +96,13 @@ public:
       args.push_back("--cluster.seeds");
       args.push_back(seeds);
     }
+    args.insert(args.end(), extra.begin(), extra.end());
     nodes_[i] = std::make_unique<child>(args);
     REQUIRE(nodes_[i]->read_until(" port="));
   }
 
   std::uint16_t http(std::size_t i) const { return ports_.at(i).first; }
+  std::uint16_t cluster_port(std::size_t i) const { return ports_.at(i).second; }
   std::string keys_dir() const { return (dir_ / "keys").string(); }
   std::string url(std::size_t i) const { return "ws://127.0.0.1:" + std::to_string(http(i)); }
   headers admin() const { return {{"Authorization", "Bearer " + token_}}; }
@@ -293,7 +302,7 @@ TEST_CASE("a cluster serves one fleet: every operator on three nodes sees it all
   std::remove(report_path);
 }
 
-TEST_CASE("a cluster found through the Redis board keeps serving without Redis; a node that leaves (SIGTERM) stops "
+TEST_CASE("a cluster found through the Redis board keeps serving without Redis, a node that leaves (SIGTERM) stops "
           "cleanly and its drones are served by the others") {
   scratch_database db;
   redis_server redis;
@@ -361,4 +370,101 @@ TEST_CASE("a node refuses a cluster seed that is not host:port, naming it") {
               std::to_string(redis_server::free_port()), "--cluster.seeds", "127.0.0.1:7400, node-b"}};
   REQUIRE(node.read_until("cluster.seeds: 'node-b' is not host:port"));
   CHECK(node.wait_exit() != 0);
+}
+
+namespace {
+
+/// Each drone's ownership as the fleet database records it: drone id -> (node id, epoch).
+std::map<std::string, std::pair<std::string, long long>> owners(const std::string& db_url) {
+  std::map<std::string, std::pair<std::string, long long>> out;
+  pqxx::connection conn{db_url};
+  pqxx::work tx{conn};
+  for (auto r : tx.exec("SELECT drone_id, node_id, epoch FROM fleet.drone_owners"))
+    out[r[0].as<std::string>()] = {r[1].as<std::string>(), r[2].as<long long>()};
+  return out;
+}
+
+/// Whether node `i`'s REST shows each of `n` drones connected, owned under the epoch the database records.
+bool owned_as_recorded(const cluster& c, std::size_t i, std::size_t n, const std::string& db_url) {
+  auto recorded = owners(db_url);
+  auto f = c.fleet(i);
+  if (f.size() != n)
+    return false;
+  for (auto& [id, d] : f) {
+    auto o = recorded.find(id);
+    if (o == recorded.end() || !d.value("connected", false) || d.value("owner_epoch", 0LL) != o->second.second)
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+TEST_CASE("a cut between two members: a drone is served on each side by one owner (fencing), the member that "
+          "sees both shows each drone's newest owner, and the cluster converges when the link heals") {
+  scratch_database db;
+  cluster c{db.url()};
+  for (std::size_t i = 0; i < 3; ++i)
+    c.reserve(i);
+  // Nodes 0 and 1 reach each other only through these proxies (they advertise them as their cluster addresses);
+  // node 2 reaches both directly. Cutting the proxies cuts the link 0-1 and nothing else.
+  auto at = [](std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); };
+  tcp_proxy to0{"127.0.0.1", c.cluster_port(0)};
+  tcp_proxy to1{"127.0.0.1", c.cluster_port(1)};
+  c.start(0, {"--cluster.advertise", at(to0.port())}, at(c.cluster_port(2)) + "," + at(to1.port()));
+  c.start(1, {"--cluster.advertise", at(to1.port())}, at(c.cluster_port(2)) + "," + at(to0.port()));
+  c.start(2, {}, at(c.cluster_port(0)) + "," + at(c.cluster_port(1)));
+  REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(2) == 3; },
+                     std::chrono::seconds(20)));
+
+  // Drone sockets on nodes 0 and 1 only: a drone connected to one side and owned by the other is re-homed by the
+  // cut.
+  constexpr std::size_t n = 90;
+  child sim{{DCCS_SIM_BIN, "--url", c.url(0) + "," + c.url(1), "--drones", std::to_string(n), "--rate", "5",
+             "--duration", "60", "--prefix", "cut-", "--json", "--report-interval", "120"}};
+  watcher both{c.http(2), c.admin()};
+  REQUIRE(both.fresh(n, {}));
+  // Every drone claimed once, under the epoch every node shows.
+  REQUIRE(eventually([&] { return owned_as_recorded(c, 2, n, db.url()); }, std::chrono::seconds(10)));
+  CHECK(drone_actors(c, {0, 1, 2}) == static_cast<long long>(n));
+  auto before = owners(db.url());
+
+  to0.down();
+  to1.down();
+  // Detection: 0 and 1 lose each other, node 2 keeps both.
+  REQUIRE(eventually([&] { return c.members(0) == 2 && c.members(1) == 2; }, std::chrono::seconds(10)));
+  CHECK(c.members(2) == 3);
+  // Every drone is live again (the drones whose owner was across the cut are served on their socket's side),
+  // node 2's operator sees each one from its newest owner, and the older owners stopped: one actor per drone.
+  auto at_cut = both.seqs();
+  CHECK(both.fresh(n, at_cut));
+  CHECK(eventually([&] { return owned_as_recorded(c, 2, n, db.url()) && drone_actors(c, {0, 1, 2}) == static_cast<long long>(n); },
+                   std::chrono::seconds(15)));
+  auto during = owners(db.url());
+  std::size_t reclaimed = 0;
+  for (auto& [id, o] : during)
+    if (o.second != before[id].second)
+      ++reclaimed;
+  CHECK(reclaimed > 0); // the cut re-homed some drones
+  CHECK(c.metric(0, "dccs_drones_fenced_total") + c.metric(1, "dccs_drones_fenced_total") > 0);
+  // Each side's REST shows its own drones under their current epochs: no side shows a drone it serves as owned
+  // by the older claim.
+  for (std::size_t side : {0, 1})
+    for (auto& [id, d] : c.fleet(side))
+      if (d.value("connected", false))
+        CHECK(d.value("owner_epoch", 0LL) == during[id].second);
+
+  // The link heals: 0 and 1 meet again, every drone goes to its owner in the whole cluster's view, every node
+  // shows it under the epoch the database records, one actor each.
+  to0.up();
+  to1.up();
+  REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(2) == 3; },
+                     std::chrono::seconds(20)));
+  auto at_heal = both.seqs();
+  CHECK(both.fresh(n, at_heal));
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(eventually([&] { return owned_as_recorded(c, i, n, db.url()); }, std::chrono::seconds(15)));
+  CHECK(eventually([&] { return drone_actors(c, {0, 1, 2}) == static_cast<long long>(n); }, std::chrono::seconds(10)));
+  kill(sim.pid, SIGTERM);
+  sim.wait_exit();
 }

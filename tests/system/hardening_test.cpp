@@ -210,7 +210,7 @@ TEST_CASE("a new drone the database refuses to register costs no other drone its
   CHECK(eventually([&] { return count_rows(node.db_url(), "SELECT count(*) FROM fleet.drones WHERE id = 'later-1'") == 1; }));
 }
 
-TEST_CASE("drones gone for drone.passivate_after_s leave memory; connected ones stay; a passivated drone comes back",
+TEST_CASE("drones gone for drone.passivate_after_s leave memory, connected ones stay, a passivated drone comes back",
           "[hardening]") {
   test_node node{{"drone.passivate_after_s", "1"}};
   constexpr int n = 40;
@@ -248,7 +248,7 @@ TEST_CASE("drones gone for drone.passivate_after_s leave memory; connected ones 
   CHECK(node.metric("dccs_drone_actors") == 2);
 }
 
-TEST_CASE("GET /api/v1/drones is paged in id order with limit and cursor; bad paging parameters are a 400",
+TEST_CASE("GET /api/v1/drones is paged in id order with limit and cursor, bad paging parameters are a 400",
           "[hardening]") {
   for (bool storage : {true, false}) {
     INFO("storage " << storage);

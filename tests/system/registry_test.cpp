@@ -108,7 +108,7 @@ std::pair<int, std::string> status_and_allow(const test_node& node, const std::s
 
 } // namespace
 
-TEST_CASE("registry CRUD: create, read, change, clear home, delete; a second create of an id is a conflict") {
+TEST_CASE("registry CRUD: create, read, change, clear home, delete, a second create of an id is a conflict") {
   test_node node;
   auto p = node.port();
   json home{{"lat", 47.5}, {"lon", 8.25}, {"alt", 410.5}};
