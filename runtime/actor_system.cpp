@@ -25,7 +25,10 @@ node_system_config::node_system_config(const config& cfg) {
     load<caf::io::middleman>();
     set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(cfg.integer("cluster.heartbeat_ms"))});
     set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds(cfg.integer("cluster.timeout_ms"))});
-    set("middleman.enable-automatic-connections", true);
+    // No automatic connections: for them CAF's BASP broker opens a second, plain port on every interface (any
+    // address, a random port) and connects to peers' such ports without TLS. Every member connects to every other
+    // through the cluster port anyway; a message for a node without a direct link is routed over one that has it.
+    set("middleman.enable-automatic-connections", false);
   }
 }
 
