@@ -9,6 +9,7 @@
 #include <caf/io/middleman.hpp>
 #include <nlohmann/json.hpp>
 
+#include "runtime/actor_system.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "runtime/text.hpp"
@@ -122,7 +123,7 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
     if (!runtime::split_host_port(address, host, port) || st->connecting.count(address) != 0)
       return;
     st->connecting.insert(address);
-    auto mm = self->system().middleman().actor_handle();
+    auto mm = runtime::cluster_links(self->system()); // TLS links when cluster.tls.* is set
     self->request(mm, timeout, caf::connect_atom::value, host, port)
       .then(
         [self, st, cs, directory, hub, timeout, add, address](const caf::node_id&, caf::strong_actor_ptr& ptr,

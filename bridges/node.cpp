@@ -15,10 +15,12 @@
 #include "runtime/actor_system.hpp"
 #include "runtime/log.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/cluster_tls.hpp"
 #include "runtime/secret.hpp"
 #include "runtime/text.hpp"
 
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
 
 namespace dccs::bridges {
 
@@ -42,6 +44,34 @@ void raise_descriptor_limit() {
                                                        {"was", show(before)}});
 }
 
+bool loopback(const std::string& address) {
+  return address == "127.0.0.1" || address == "::1" || address == "localhost";
+}
+
+/// Checked before anything starts: a cluster's links use TLS when cluster.tls.* is set (its files checked now,
+/// runtime::check_cluster_tls), and a production node has no cluster without it.
+bool check_cluster_links(const runtime::config& cfg, std::string& error) {
+  auto tls = runtime::cluster_tls_files::from(cfg);
+  if (!tls.enabled()) {
+    if (cfg.str("node.mode") == "production") {
+      error = "production mode needs cluster TLS for a cluster (cluster.port is set): set cluster.tls.ca, "
+              "cluster.tls.certificate and cluster.tls.key (docs/cluster.md, \"Cluster TLS\"); without them any "
+              "process that reaches the cluster port joins the cluster and reads its messages";
+      return false;
+    }
+    if (!loopback(cfg.str("cluster.address")))
+      runtime::log::warn("cluster", "cluster links are neither encrypted nor authenticated (no cluster.tls.*): any "
+                                    "process that reaches the cluster port joins the cluster",
+                         {{"address", cfg.str("cluster.address")}});
+    return true;
+  }
+  std::string summary;
+  if (!runtime::check_cluster_tls(tls, summary, error))
+    return false;
+  runtime::log::info("cluster", "cluster links use TLS", {{"certificate", summary}, {"ca", tls.ca}});
+  return true;
+}
+
 } // namespace
 
 node::node(runtime::config cfg) : cfg_(std::move(cfg)) {
@@ -52,6 +82,8 @@ node::~node() {
 }
 
 bool node::start(std::string& error) {
+  if (cfg_.integer("cluster.port") != 0 && !check_cluster_links(cfg_, error))
+    return false;
   raise_descriptor_limit(); // before the limits of the HTTP port are derived from it
   auto sys_cfg = std::make_unique<runtime::node_system_config>(cfg_);
   actors::add_message_types(*sys_cfg);
@@ -260,14 +292,6 @@ bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
   cs.self.id = node_id_;
   auto address = cfg_.str("cluster.address");
   auto cport = static_cast<std::uint16_t>(cfg_.integer("cluster.port"));
-  bool loopback = address == "127.0.0.1" || address == "::1" || address == "localhost";
-  if (!loopback && cfg_.str("node.mode") == "production") {
-    // Cluster links carry actor messages without authentication or encryption (cluster TLS is not built yet):
-    // a production node keeps them on this machine.
-    error = "cluster.address " + address + " is not a loopback address: cluster links are not encrypted or "
-            "authenticated yet (docs/cluster.md), so a production node binds them to 127.0.0.1 only";
-    return false;
-  }
   cs.self.cluster = address + ":" + std::to_string(cport);
   if (auto advertised = cfg_.str("cluster.advertise"); !advertised.empty()) {
     // What the other members dial (the board, hellos); the port itself still binds to cluster.address.
@@ -303,13 +327,16 @@ bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
     runtime::log::warn("cluster", "no cluster.seeds and no redis.url (the membership board): this node finds no "
                                   "other member by itself; they must name it in their seeds");
   cluster_ = system_->spawn<caf::detached>(actors::cluster_impl, cs, directory_, hub_);
-  auto published = system_->middleman().publish(cluster_, cport, address.c_str(), true);
+  // With cluster TLS the port is opened by CAF's OpenSSL module: it accepts only TLS, from certificates of the CA.
+  bool tls = system_->has_openssl_manager();
+  auto published = tls ? caf::openssl::publish(cluster_, cport, address.c_str(), true)
+                       : system_->middleman().publish(cluster_, cport, address.c_str(), true);
   if (!published) {
     error = "cannot open the cluster port " + cs.self.cluster + ": " + system_->render(published.error());
     return false;
   }
   runtime::log::info("cluster", "cluster port open",
-                     {{"node_id", node_id_}, {"address", cs.self.cluster}, {"seeds", seeds}});
+                     {{"node_id", node_id_}, {"address", cs.self.cluster}, {"seeds", seeds}, {"tls", tls}});
   return true;
 }
 

@@ -1,11 +1,14 @@
 #include "runtime/actor_system.hpp"
 
+#include "runtime/cluster_tls.hpp"
+
 #include <thread>
 
 #include <chrono>
 
 #include <caf/atom.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 
 namespace dccs::runtime {
 
@@ -25,8 +28,24 @@ node_system_config::node_system_config(const config& cfg) {
     load<caf::io::middleman>();
     set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(cfg.integer("cluster.heartbeat_ms"))});
     set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds(cfg.integer("cluster.timeout_ms"))});
-    set("middleman.enable-automatic-connections", true);
+    // No automatic connections: for them CAF's BASP broker opens a second, plain port on every interface (any
+    // address, a random port) and connects to peers' such ports without TLS. Every member connects to every other
+    // through the cluster port anyway; a message for a node without a direct link is routed over one that has it.
+    set("middleman.enable-automatic-connections", false);
+    auto tls = cluster_tls_files::from(cfg);
+    if (tls.enabled()) {
+      // Cluster TLS: CAF's OpenSSL module, with certificates on both ends of every link, each verified against
+      // the cluster's CA (docs/cluster.md, "Cluster TLS"; the node checked the files before it got here).
+      load<caf::openssl::manager>();
+      set("openssl.certificate", tls.certificate);
+      set("openssl.key", tls.key);
+      set("openssl.cafile", tls.ca);
+    }
   }
+}
+
+caf::io::middleman_actor cluster_links(caf::actor_system& sys) {
+  return sys.has_openssl_manager() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
 }
 
 } // namespace dccs::runtime

@@ -126,6 +126,13 @@ const std::vector<option_spec>& option_specs() {
      600000},
     {"cluster.sync_ms", ot::integer, "20",
      "how often a node sends the states of its drones to the other members (one batch per member)", 1, 10000},
+    {"cluster.tls.ca", ot::string, "",
+     "CA certificate file (PEM) that signs every member's certificate; with cluster.tls.certificate and "
+     "cluster.tls.key, cluster links use TLS and only members with a certificate from this CA join "
+     "(docs/cluster.md, \"Cluster TLS\"); a production node needs all three for a cluster"},
+    {"cluster.tls.certificate", ot::string, "",
+     "this node's certificate file (PEM, signed by cluster.tls.ca, extendedKeyUsage serverAuth and clientAuth)"},
+    {"cluster.tls.key", ot::string, "", "this node's private key file (unencrypted PEM, mode 0600)"},
     {"hub.rate", ot::integer, "10", "updates per drone per second pushed to each operator (coalesced)", 1,
      1000},
     {"hub.flush_ms", ot::integer, "5", "longest wait to gather changed drones into one operator frame, ms", 1,
@@ -373,6 +380,20 @@ bool config::load(int argc, const char* const* argv, std::string& error, bool& h
     // One late heartbeat must not cost a member its drones.
     error = "cluster.timeout_ms must be at least twice cluster.heartbeat_ms";
     return false;
+  }
+  {
+    // Cluster TLS is all or nothing: without the CA no peer verifies, without a certificate and key this node
+    // cannot be verified (and CAF's OpenSSL module refuses to start without them).
+    std::string set, missing;
+    for (std::string name : {"cluster.tls.ca", "cluster.tls.certificate", "cluster.tls.key"}) {
+      auto& list = str(name).empty() ? missing : set;
+      list += (list.empty() ? "" : ", ") + name;
+    }
+    if (!set.empty() && !missing.empty()) {
+      error = "cluster.tls.ca, cluster.tls.certificate and cluster.tls.key go together: " + set + " set but not " +
+              missing;
+      return false;
+    }
   }
   return true;
 }

@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "runtime/cluster_tls.hpp"
 #include "runtime/config.hpp"
+#include "tests/support/test_pki.hpp"
 
 using dccs::runtime::config;
 using dccs::runtime::option_specs;
@@ -139,4 +142,83 @@ TEST_CASE("--help lists every option and its environment variable") {
     CHECK(text.find(config::env_name(spec.name)) != std::string::npos);
   }
   CHECK(config::env_name("http.port") == "DCCS_HTTP_PORT");
+}
+
+TEST_CASE("cluster TLS options go together: one or two of them are refused, naming the missing ones") {
+  std::string error;
+  config none;
+  REQUIRE(load(none, {}, error));
+  CHECK_FALSE(dccs::runtime::cluster_tls_files::from(none).enabled());
+  config one;
+  CHECK_FALSE(load(one, {"--cluster.tls.ca", "/etc/dccs/ca.pem"}, error));
+  CHECK(error.find("cluster.tls.ca set but not cluster.tls.certificate, cluster.tls.key") != std::string::npos);
+  config two;
+  CHECK_FALSE(load(two, {"--cluster.tls.certificate", "a.pem", "--cluster.tls.key", "a.key"}, error));
+  CHECK(error.find("but not cluster.tls.ca") != std::string::npos);
+  config all;
+  REQUIRE(load(all, {"--cluster.tls.ca", "ca.pem", "--cluster.tls.certificate", "a.pem", "--cluster.tls.key", "a.key"},
+               error));
+  auto files = dccs::runtime::cluster_tls_files::from(all);
+  CHECK(files.enabled());
+  CHECK(files.ca == "ca.pem");
+  CHECK(files.certificate == "a.pem");
+  CHECK(files.key == "a.key");
+}
+
+TEST_CASE("cluster TLS files are checked at start: each problem is refused, naming the option") {
+  using dccs::runtime::check_cluster_tls;
+  using dccs::runtime::cluster_tls_files;
+  dccs::test::test_pki pki{"main"};
+  dccs::test::test_pki other{"other"};
+  auto a = pki.issue("node-a");
+  auto b = pki.issue("node-b");
+  std::string summary, error;
+  auto check = [&](cluster_tls_files f) {
+    error.clear();
+    return check_cluster_tls(f, summary, error);
+  };
+  SECTION("a good set passes and is summed up without secrets") {
+    REQUIRE(check({pki.ca(), a.certificate, a.key}));
+    CHECK(summary.find("CN=node-a") != std::string::npos);
+    CHECK(summary.find("valid until") != std::string::npos);
+  }
+  SECTION("a missing file") {
+    CHECK_FALSE(check({pki.path("nope.pem"), a.certificate, a.key}));
+    CHECK(error.find("cluster.tls.ca: cannot read") != std::string::npos);
+    CHECK_FALSE(check({pki.ca(), a.certificate, pki.path("nope.key")}));
+    CHECK(error.find("cluster.tls.key: cannot read") != std::string::npos);
+  }
+  SECTION("a key that group or others may read") {
+    std::filesystem::permissions(a.key, std::filesystem::perms::group_read | std::filesystem::perms::others_read,
+                                 std::filesystem::perm_options::add);
+    CHECK_FALSE(check({pki.ca(), a.certificate, a.key}));
+    CHECK(error.find("cluster.tls.key: group or others may access") != std::string::npos);
+    CHECK(error.find("chmod 600") != std::string::npos);
+  }
+  SECTION("a certificate file that is no certificate") {
+    CHECK_FALSE(check({pki.ca(), a.key, a.key}));
+    CHECK(error.find("cluster.tls.certificate: ") != std::string::npos);
+    CHECK(error.find("is not a PEM certificate") != std::string::npos);
+  }
+  SECTION("a key of another certificate") {
+    CHECK_FALSE(check({pki.ca(), a.certificate, b.key}));
+    INFO(error);
+    CHECK(error.find("is not the key of cluster.tls.certificate") != std::string::npos);
+  }
+  SECTION("a CA file without a certificate") {
+    CHECK_FALSE(check({a.key, a.certificate, a.key}));
+    CHECK(error.find("cluster.tls.ca: ") != std::string::npos);
+  }
+  SECTION("a certificate another CA signed") {
+    auto stranger = other.issue("stranger");
+    CHECK_FALSE(check({pki.ca(), stranger.certificate, stranger.key}));
+    CHECK(error.find("does not verify under cluster.tls.ca") != std::string::npos);
+    CHECK(error.find("not signed by this CA") != std::string::npos);
+  }
+  SECTION("a certificate for one end of a link only") {
+    auto server_only = pki.issue("server-only", "serverAuth");
+    CHECK_FALSE(check({pki.ca(), server_only.certificate, server_only.key}));
+    CHECK(error.find("as a TLS client") != std::string::npos);
+    CHECK(error.find("clientAuth") != std::string::npos);
+  }
 }
