@@ -211,7 +211,8 @@ typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
 /// Accepts:
 ///   (hello_atom, member_info, directory_actor, hub_actor) -> (member_info, directory_actor, hub_actor)
 ///                                  another node introduces itself; answered with this node's own
-///   (heartbeat_atom, std::string id)   a member is alive (every cluster.heartbeat_ms)
+///   (heartbeat_atom, std::string id, i64 drones)   a member is alive (every cluster.heartbeat_ms), and the drone
+///                                  actors it has (shown by GET /api/v1/cluster)
 ///   (members_atom) -> std::string  the membership as JSON (GET /api/v1/cluster)
 ///   (listen_atom, std::string http)   the node's HTTP port is open at this host:port: from now on the actor
 ///                                  announces the node (board, hellos) and connects to the others
@@ -219,7 +220,7 @@ typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
 using node_actor = caf::typed_actor<
   caf::replies_to<hello_atom, runtime::member_info, directory_actor, hub_actor>::with<runtime::member_info,
                                                                                      directory_actor, hub_actor>,
-  caf::reacts_to<heartbeat_atom, std::string>, caf::replies_to<members_atom>::with<std::string>,
+  caf::reacts_to<heartbeat_atom, std::string, std::int64_t>, caf::replies_to<members_atom>::with<std::string>,
   caf::reacts_to<listen_atom, std::string>, caf::reacts_to<tick_atom>>;
 
 /// Telemetry history (detached: the telemetry role's database), GET /api/v1/drones/{id}/telemetry|track.
@@ -322,11 +323,14 @@ struct drone_snapshot {
   drone_link_actor link; ///< the connection it serves (invalid: none)
   link_id connection;    ///< that connection's id
   bool restarted = false; ///< re-created after a crash (the connection is not welcomed again)
+  /// Connections the directory has routed to the drone's actors so far (the one this actor starts with
+  /// included): the actor counts on from here, and passivation compares the two counts.
+  std::uint64_t attaches = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, drone_snapshot& x) {
-  return f(caf::meta::type_name("drone_snapshot"), x.info, x.link, x.connection, x.restarted);
+  return f(caf::meta::type_name("drone_snapshot"), x.info, x.link, x.connection, x.restarted, x.attaches);
 }
 
 /// Counters the actors bump (owned by the node, outlive the actor system).
@@ -362,6 +366,7 @@ struct cluster_settings {
   runtime::redis_endpoint redis;
   runtime::gauge* members = nullptr;        ///< live members, this node included
   runtime::counter* members_lost = nullptr; ///< members gone (connection lost, or silent for timeout_ms)
+  const runtime::gauge* drone_actors = nullptr; ///< this node's drone actors (the drones it owns), for the others
 };
 
 /// The cluster actor: keeps the membership (runtime/membership.hpp) from hellos, heartbeats, the CAF monitors of

@@ -30,6 +30,7 @@ struct peer_entry {
   node_actor node;
   directory_actor directory;
   hub_actor hub;
+  std::int64_t drones = -1; ///< its drone actors, from its last heartbeat (-1: none yet)
 };
 
 struct cluster_state {
@@ -220,8 +221,9 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
       add(std::move(info), caf::actor_cast<node_actor>(self->current_sender()), std::move(d), std::move(h));
       return std::make_tuple(st->self, directory, hub);
     },
-    [self, st, directory, hub, timeout, add](heartbeat_atom, const std::string& id) {
+    [self, st, directory, hub, timeout, add](heartbeat_atom, const std::string& id, std::int64_t drones) {
       if (auto i = st->peers.find(id); i != st->peers.end()) {
+        i->second.drones = drones;
         st->members.heard(i->second.info, runtime::mono_ms());
         return;
       }
@@ -250,6 +252,13 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
           continue;
         auto j = info_json(*m);
         j["self"] = id == st->self.id;
+        std::int64_t drones = -1;
+        if (id == st->self.id)
+          drones = cs.drone_actors != nullptr ? cs.drone_actors->value() : -1;
+        else if (auto i = st->peers.find(id); i != st->peers.end())
+          drones = i->second.drones;
+        if (drones >= 0)
+          j["drones"] = drones;
         if (auto heard = st->members.last_heard(id); heard && id != st->self.id)
           j["heard_ms_ago"] = now - *heard;
         list.push_back(std::move(j));
@@ -261,7 +270,8 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
     },
     [self, st, cs, connect, board, drop, tell](tick_atom) {
       for (auto& [id, p] : st->peers)
-        self->send(p.node, heartbeat_atom::value, st->self.id);
+        self->send(p.node, heartbeat_atom::value, st->self.id,
+                   cs.drone_actors != nullptr ? cs.drone_actors->value() : std::int64_t{-1});
       for (auto& id : st->members.expire(runtime::mono_ms()))
         drop(id, "no heartbeat within cluster.timeout_ms");
       auto addresses = board();

@@ -78,6 +78,7 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
                                               drone_settings settings, actor_metrics metrics) {
   auto st = std::make_shared<directory_state>();
   auto start = [self, st, hub, settings, metrics](const std::string& id, directory_entry& e) {
+    e.snapshot.attaches = e.attaches; // (the connection it starts with is counted: passivation compares)
     e.actor = self->spawn(drone_impl, e.snapshot, hub, settings);
     self->monitor(e.actor);
     st->by_addr[e.actor.address()] = id;

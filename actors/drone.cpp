@@ -17,7 +17,8 @@ namespace {
 /// Everything a drone actor knows; its own, touched by no one else.
 struct drone_data {
   drone_data(drone_snapshot snap, const drone_settings& s)
-    : watchdog(s.stale_after_ms, s.lost_after_ms), link(std::move(snap.link)), connection(std::move(snap.connection)) {
+    : watchdog(s.stale_after_ms, s.lost_after_ms), link(std::move(snap.link)), connection(std::move(snap.connection)),
+      attaches(snap.attaches) {
     state.info = std::move(snap.info);
   }
   drone_state state;
@@ -25,7 +26,8 @@ struct drone_data {
   link_status reported = link_status::online; ///< the status operators were last told
   drone_link_actor link;                      ///< the connection served (invalid: none)
   link_id connection;
-  std::uint64_t attaches = 0;                 ///< attach messages received (the directory counts those it sent)
+  std::uint64_t attaches = 0;                 ///< connections routed to this drone's actors (the directory counts
+                                              ///< them too: the snapshot's count, then each attach received)
   bool timer_pending = false;
   std::int64_t idle_since = 0;                ///< monotonic ms since when the drone has had no connection
   std::int64_t last_published = -1000000000;  ///< monotonic ms of the last publication to the hub

@@ -267,7 +267,7 @@ bool node::start(std::string& error) {
     guard_ = system_->spawn<caf::detached>(auth::revocation_guard, gs, services.revocations);
     services.guard = guard_;
   }
-  if (cfg_.integer("cluster.port") != 0 && !start_cluster(rs, error))
+  if (cfg_.integer("cluster.port") != 0 && !start_cluster(rs, am.drone_actors, error))
     return false;
   services.cluster = cluster_;
   auto settings = server_settings::from(cfg_);
@@ -287,7 +287,7 @@ bool node::start(std::string& error) {
   return true;
 }
 
-bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
+bool node::start_cluster(const actors::redis_settings& rs, const runtime::gauge* drone_actors, std::string& error) {
   actors::cluster_settings cs;
   cs.self.id = node_id_;
   auto address = cfg_.str("cluster.address");
@@ -323,6 +323,7 @@ bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
   cs.members_lost = &metrics_.make_counter("dccs_cluster_members_lost_total",
                                            "cluster members gone: connection lost or silent for cluster.timeout_ms");
   cs.redis = rs.endpoint;
+  cs.drone_actors = drone_actors;
   if (cs.seeds.empty() && !cs.redis_enabled)
     runtime::log::warn("cluster", "no cluster.seeds and no redis.url (the membership board): this node finds no "
                                   "other member by itself; they must name it in their seeds");

@@ -48,7 +48,7 @@ public:
   const runtime::config& config() const { return cfg_; }
 
 private:
-  bool start_cluster(const actors::redis_settings& rs, std::string& error);
+  bool start_cluster(const actors::redis_settings& rs, const runtime::gauge* drone_actors, std::string& error);
   runtime::config cfg_;
   runtime::metrics metrics_;
   std::unique_ptr<caf::actor_system_config> sys_cfg_;

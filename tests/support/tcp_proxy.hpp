@@ -19,6 +19,8 @@
 #include <thread>
 #include <utility>
 
+#include <fcntl.h>
+
 #include <boost/asio.hpp>
 
 namespace dccs::test {
@@ -155,10 +157,17 @@ private:
     }
   };
 
+  /// Not inherited by the processes a test starts (a node): a child holding a copy of the listening socket or of
+  /// a proxied connection would keep the port bound after down() and the connection open after a cut.
+  static void no_inherit(int fd) {
+    ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+  }
+
   void listen(std::uint16_t port) {
     auto acc = std::make_unique<tcp::acceptor>(ioc_);
     tcp::endpoint ep{boost::asio::ip::make_address("127.0.0.1"), port};
     acc->open(ep.protocol());
+    no_inherit(acc->native_handle());
     acc->set_option(tcp::acceptor::reuse_address(true));
     acc->bind(ep);
     acc->listen();
@@ -171,8 +180,13 @@ private:
       if (ec || stopped_ || acc != acceptor_.get() || !is_up_)
         return; // closed by down(), or a stale acceptor
       ++accepted_;
+      no_inherit(sock.native_handle());
       auto p = std::make_shared<pipe>(std::move(sock), ioc_);
       pipes_.insert(p);
+      boost::system::error_code open_ec;
+      p->server.open(target_.protocol(), open_ec);
+      if (!open_ec)
+        no_inherit(p->server.native_handle());
       p->server.async_connect(target_, [this, p](boost::system::error_code ec) {
         if (ec || p->closed) {
           finish(p);

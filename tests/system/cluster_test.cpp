@@ -86,6 +86,15 @@ TEST_CASE("a cluster serves one fleet: every operator on three nodes sees it all
   CHECK(status.find("cluster of 3 members") != std::string::npos);
   CHECK(status.find("127.0.0.1:" + std::to_string(c.http(0))) != std::string::npos);
   CHECK(status.find("(this node)") != std::string::npos);
+  // Each member's drones, as the members tell each other: they add up to the fleet on every node's answer.
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(eventually([&] {
+      auto members = http_get(c.http(i), "/api/v1/cluster", c.admin()).json()["members"];
+      long long sum = 0;
+      for (auto& m : members)
+        sum += m.value("drones", -1000LL);
+      return sum == static_cast<long long>(n);
+    }));
 
   // A fourth node: about a quarter of the drones move to it, by handoff (their sockets stay where they are).
   auto rerouted = [&](std::vector<std::size_t> nodes) {
@@ -242,8 +251,6 @@ TEST_CASE("a cut between two members: a drone is served on each side by one owne
           "sees both shows each drone's newest owner, and the cluster converges when the link heals") {
   scratch_database db;
   cluster c{db.url()};
-  for (std::size_t i = 0; i < 3; ++i)
-    c.reserve(i);
   // Nodes 0 and 1 reach each other only through these proxies (they advertise them as their cluster addresses);
   // node 2 reaches both directly. Cutting the proxies cuts the link 0-1 and nothing else.
   auto at = [](std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); };
@@ -303,6 +310,57 @@ TEST_CASE("a cut between two members: a drone is served on each side by one owne
   for (std::size_t i = 0; i < 3; ++i)
     CHECK(eventually([&] { return owned_as_recorded(c, i, n, db.url()); }, std::chrono::seconds(15)));
   CHECK(eventually([&] { return drone_actors(c, {0, 1, 2}) == static_cast<long long>(n); }, std::chrono::seconds(10)));
+  kill(sim.pid, SIGTERM);
+  sim.wait_exit();
+}
+
+TEST_CASE("the whole cluster restarts: its members meet again, every drone comes back live on every node with one "
+          "owner, under the epoch the database records") {
+  scratch_database db;
+  redis_server redis;
+  cluster c{db.url(), redis.url()};
+  for (std::size_t i = 0; i < 3; ++i)
+    c.start(i);
+  REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(2) == 3; },
+                     std::chrono::seconds(20)));
+  constexpr std::size_t n = 60;
+  child sim{{DCCS_SIM_BIN, "--url", c.url(0) + "," + c.url(1) + "," + c.url(2), "--drones", std::to_string(n),
+             "--rate", "5", "--duration", "90", "--prefix", "restart-", "--json", "--report-interval", "120"}};
+  std::map<std::string, long long> at_stop;
+  {
+    watcher w{c.http(0), c.admin()};
+    REQUIRE(w.fresh(n, {}));
+    at_stop = w.seqs();
+  }
+  REQUIRE(eventually([&] { return owned_as_recorded(c, 0, n, db.url()); }, std::chrono::seconds(10)));
+  auto before = owners(db.url());
+
+  // Every node stops (SIGTERM, one after the other), then every node starts again on the same ports: new node
+  // ids, the same database and Redis.
+  for (std::size_t i = 0; i < 3; ++i) {
+    kill(c.process(i).pid, SIGTERM);
+    CHECK(c.process(i).wait_exit() == 0);
+    c.forget(i);
+  }
+  for (std::size_t i = 0; i < 3; ++i)
+    c.start(i);
+  REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(2) == 3; },
+                     std::chrono::seconds(20)));
+  std::vector<std::unique_ptr<watcher>> ops;
+  for (std::size_t i = 0; i < 3; ++i)
+    ops.push_back(std::make_unique<watcher>(c.http(i), c.admin()));
+  for (auto& w : ops)
+    CHECK(w->fresh(n, at_stop)); // connected, with telemetry sent after the restart
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(eventually([&] { return owned_as_recorded(c, i, n, db.url()); }, std::chrono::seconds(15)));
+  CHECK(eventually([&] { return drone_actors(c, {0, 1, 2}) == static_cast<long long>(n); }, std::chrono::seconds(10)));
+  // Each drone was claimed again, by a member of the new cluster, under a higher epoch.
+  auto after = owners(db.url());
+  for (auto& [id, o] : after) {
+    INFO(id);
+    CHECK(o.second > before[id].second);
+    CHECK(o.first != before[id].first);
+  }
   kill(sim.pid, SIGTERM);
   sim.wait_exit();
 }
