@@ -84,6 +84,9 @@ using sync_atom = caf::atom_constant<caf::atom("sync")>;           ///< send the
 using reroute_atom = caf::atom_constant<caf::atom("reroute")>;     ///< the drone's owner moved: connect again
 using route_atom = caf::atom_constant<caf::atom("route")>;         ///< a peer's directory: serve here
 using listen_atom = caf::atom_constant<caf::atom("listen")>;       ///< the node's HTTP port is open at an address
+using ticket_atom = caf::atom_constant<caf::atom("ticket")>;       ///< issue an operator WebSocket ticket
+using redeem_atom = caf::atom_constant<caf::atom("redeem")>;       ///< spend an operator WebSocket ticket
+using invalidate_atom = caf::atom_constant<caf::atom("invalidate")>; ///< a registry row changed elsewhere: read it again
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {
@@ -101,7 +104,9 @@ inline bool valid_drone_id(std::string_view id) {
 
 /// Error codes of the actor protocol, in CAF's error category `dccs`.
 enum class errc : std::uint8_t {
-  no_such_drone = 1, ///< no drone with that id is known
+  no_such_drone = 1,  ///< no drone with that id is known
+  invalid_ticket = 2, ///< an operator ticket that is unknown, spent or expired (or its issuer is gone)
+  ticket_revoked = 3, ///< an operator ticket whose access token has been revoked
 };
 
 inline caf::error make_error(errc x) {

@@ -7,6 +7,7 @@
 #include "actors/actors.hpp"
 #include "actors/fleet_store.hpp"
 #include "actors/revocation_guard.hpp"
+#include "actors/tickets.hpp"
 #include "actors/history.hpp"
 #include "actors/telemetry_store.hpp"
 #include "auth/keys_cli.hpp"
@@ -216,6 +217,17 @@ bool node::start(std::string& error) {
     guard_ = system_->spawn<caf::detached>(auth::revocation_guard, gs, services.revocations);
     services.guard = guard_;
   }
+  if (cfg_.integer("cluster.port") != 0)
+    node_id_ = runtime::random_token(12); // 16 characters of base64url; named by this node's tickets
+  {
+    // Operator tickets: issued and spent here; those of other members are spent by them (cluster-wide, single use).
+    actors::ticket_settings ts;
+    ts.issuer = node_id_;
+    ts.ttl_s = cfg_.integer("auth.ticket_ttl_s");
+    ts.revocations = services.revocations;
+    tickets_ = system_->spawn(actors::ticket_impl, ts);
+    services.tickets = tickets_;
+  }
   if (cfg_.integer("cluster.port") != 0 && !start_cluster(rs, error))
     return false;
   services.cluster = cluster_;
@@ -238,7 +250,6 @@ bool node::start(std::string& error) {
 
 bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
   actors::cluster_settings cs;
-  node_id_ = runtime::random_token(12); // 16 characters of base64url
   cs.self.id = node_id_;
   auto address = cfg_.str("cluster.address");
   auto cport = static_cast<std::uint16_t>(cfg_.integer("cluster.port"));
@@ -274,7 +285,12 @@ bool node::start_cluster(const actors::redis_settings& rs, std::string& error) {
   if (cs.seeds.empty() && !cs.redis_enabled)
     runtime::log::warn("cluster", "no cluster.seeds and no redis.url (the membership board): this node finds no "
                                   "other member by itself; they must name it in their seeds");
-  cluster_ = system_->spawn<caf::detached>(actors::cluster_impl, cs, directory_, hub_);
+  actors::cluster_peer local;
+  local.directory = directory_;
+  local.hub = hub_;
+  local.fleet = fleet_;
+  local.tickets = tickets_;
+  cluster_ = system_->spawn<caf::detached>(actors::cluster_impl, cs, std::move(local));
   auto published = system_->middleman().publish(cluster_, cport, address.c_str(), true);
   if (!published) {
     error = "cannot open the cluster port " + cs.self.cluster + ": " + system_->render(published.error());
@@ -322,6 +338,7 @@ void node::stop() {
   stop_actor(mirror_);
   stop_actor(auth_);
   stop_actor(guard_);
+  stop_actor(tickets_);
   stop_actor(cluster_);
   caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(hub_, caf::exit_reason::user_shutdown);
