@@ -42,7 +42,7 @@ void check_refused(const http_result& r) {
 
 } // namespace
 
-TEST_CASE("an operator ticket issued by one member opens a socket on another, once; unknown, spent, expired and "
+TEST_CASE("cluster-wide tickets: an operator ticket issued by one member opens a socket on another, once; unknown, spent, expired and "
           "revoked tickets are 401 on every member") {
   scratch_database db;
   node_cluster c{db.url(), {}, {"auth.ticket_ttl_s", "2"}};
@@ -93,7 +93,7 @@ TEST_CASE("an operator ticket issued by one member opens a socket on another, on
   CHECK(revoked.json()["error"]["message"].get<std::string>().find("revoked") != std::string::npos);
 }
 
-TEST_CASE("registry changes on one member reach the others within a second: a group move, a rotated secret (the "
+TEST_CASE("cluster-wide registry: changes on one member reach the others within a second: a group move, a rotated secret (the "
           "drone's socket on the other member closes), a deleted drone") {
   scratch_database db;
   node_cluster c{db.url(), {}, {"fleet.unregistered", "refuse"}};
