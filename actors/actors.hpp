@@ -184,16 +184,53 @@ using hub_actor = caf::typed_actor<
   caf::reacts_to<view_atom, cluster_view>, caf::reacts_to<replica_atom, replica_batch>,
   caf::reacts_to<sync_atom>>;
 
-/// One node's live view of the cluster, for its directory (placement) and its hub (peers).
+/// The drone registry (detached: the fleet role's database), see actors/fleet_store.hpp.
+/// Accepts:
+///   (admit_atom, drone_info, std::string secret) -> (u16 code, std::string group)   may this drone connect?
+///   (list_atom | get_atom | authorize_atom | create_atom | patch_atom | delete_atom | rotate_atom | revoke_atom,
+///    http_query) -> http_answer                                                  the registry's routes
+///   (admit_atom), (seen_atom), (register_atom)                                    its own batches and timers
+///   (view_atom, cluster_view)        the live members: a change made here is told to the other members' registries
+///   (invalidate_atom, std::string id)   from another member's registry: drone `id` was registered, changed, moved,
+///                                    deleted or its credential rotated or revoked there; its row is read again
+using fleet_actor = caf::typed_actor<
+  caf::replies_to<admit_atom, drone_info, std::string>::with<std::uint16_t, std::string>,
+  caf::replies_to<list_atom, http_query>::with<http_answer>, caf::replies_to<get_atom, http_query>::with<http_answer>,
+  caf::replies_to<authorize_atom, http_query>::with<http_answer>,
+  caf::replies_to<create_atom, http_query>::with<http_answer>, caf::replies_to<patch_atom, http_query>::with<http_answer>,
+  caf::replies_to<delete_atom, http_query>::with<http_answer>, caf::replies_to<rotate_atom, http_query>::with<http_answer>,
+  caf::replies_to<revoke_atom, http_query>::with<http_answer>, caf::reacts_to<admit_atom>, caf::reacts_to<seen_atom>,
+  caf::reacts_to<register_atom>, caf::reacts_to<view_atom, cluster_view>, caf::reacts_to<invalidate_atom, std::string>>;
+
+/// The operator WebSocket tickets of this node (actors/tickets.cpp, over actors/ticket_book.hpp): one per node, on
+/// the shared scheduler (it never blocks). A ticket names the member that issued it; only that member's ticket actor
+/// redeems it, so a ticket is spent exactly once in the whole cluster.
+/// Accepts:
+///   (ticket_atom, auth::principal who) -> std::string   a new ticket for `who` ("" when too many are outstanding)
+///   (redeem_atom, std::string ticket) -> auth::principal  spends the ticket: the principal it was issued for, or
+///                                       error invalid_ticket (unknown, spent, expired, its issuer not a live
+///                                       member or not answering) or ticket_revoked (its access token is revoked,
+///                                       as the issuing node knows it). A ticket of another member is redeemed by
+///                                       that member's ticket actor (asked with a short timeout); one from another
+///                                       member is redeemed here or refused, never sent on
+///   (view_atom, cluster_view)           the live members: whose ticket actor redeems which tickets
+using ticket_actor = caf::typed_actor<caf::replies_to<ticket_atom, auth::principal>::with<std::string>,
+                                      caf::replies_to<redeem_atom, std::string>::with<auth::principal>,
+                                      caf::reacts_to<view_atom, cluster_view>>;
+
+/// One node's live view of the cluster, for its directory (placement), its hub (peers), its registry (changes) and
+/// its ticket actor (tickets of other members).
 struct cluster_peer {
   std::string id; ///< the member's node id
   directory_actor directory;
   hub_actor hub;
+  fleet_actor fleet;    ///< its registry (null: the member keeps none, db.enabled = false)
+  ticket_actor tickets; ///< its operator tickets
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_peer& x) {
-  return f(caf::meta::type_name("cluster_peer"), x.id, x.directory, x.hub);
+  return f(caf::meta::type_name("cluster_peer"), x.id, x.directory, x.hub, x.fleet, x.tickets);
 }
 
 struct cluster_view {
@@ -209,8 +246,9 @@ typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
 
 /// A node's face to the other members, published by the middleman on `cluster.port` (actors/cluster.cpp).
 /// Accepts:
-///   (hello_atom, member_info, directory_actor, hub_actor) -> (member_info, directory_actor, hub_actor)
-///                                  another node introduces itself; answered with this node's own
+///   (hello_atom, member_info, cluster_peer) -> (member_info, cluster_peer)
+///                                  another node introduces itself and its actors (directory, hub, registry,
+///                                  tickets); answered with this node's own
 ///   (heartbeat_atom, std::string id, i64 drones)   a member is alive (every cluster.heartbeat_ms), and the drone
 ///                                  actors it has (shown by GET /api/v1/cluster)
 ///   (members_atom) -> std::string  the membership as JSON (GET /api/v1/cluster)
@@ -218,8 +256,7 @@ typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
 ///                                  announces the node (board, hellos) and connects to the others
 ///   (tick_atom)                    its timer: heartbeats, expiry, the membership board, connecting
 using node_actor = caf::typed_actor<
-  caf::replies_to<hello_atom, runtime::member_info, directory_actor, hub_actor>::with<runtime::member_info,
-                                                                                     directory_actor, hub_actor>,
+  caf::replies_to<hello_atom, runtime::member_info, cluster_peer>::with<runtime::member_info, cluster_peer>,
   caf::reacts_to<heartbeat_atom, std::string, std::int64_t>, caf::replies_to<members_atom>::with<std::string>,
   caf::reacts_to<listen_atom, std::string>, caf::reacts_to<tick_atom>>;
 
@@ -263,21 +300,6 @@ using worker_actor = caf::typed_actor<caf::replies_to<flush_atom>::with<bool>, c
 
 /// Partition maintenance: partitions ahead, the default partition emptied, retention (telemetry.maintenance_s).
 using maintenance_actor = worker_actor;
-
-/// The drone registry (detached: the fleet role's database), see actors/fleet_store.hpp.
-/// Accepts:
-///   (admit_atom, drone_info, std::string secret) -> (u16 code, std::string group)   may this drone connect?
-///   (list_atom | get_atom | authorize_atom | create_atom | patch_atom | delete_atom | rotate_atom | revoke_atom,
-///    http_query) -> http_answer                                                  the registry's routes
-///   (admit_atom), (seen_atom), (register_atom)                                    its own batches and timers
-using fleet_actor = caf::typed_actor<
-  caf::replies_to<admit_atom, drone_info, std::string>::with<std::uint16_t, std::string>,
-  caf::replies_to<list_atom, http_query>::with<http_answer>, caf::replies_to<get_atom, http_query>::with<http_answer>,
-  caf::replies_to<authorize_atom, http_query>::with<http_answer>,
-  caf::replies_to<create_atom, http_query>::with<http_answer>, caf::replies_to<patch_atom, http_query>::with<http_answer>,
-  caf::replies_to<delete_atom, http_query>::with<http_answer>, caf::replies_to<rotate_atom, http_query>::with<http_answer>,
-  caf::replies_to<revoke_atom, http_query>::with<http_answer>, caf::reacts_to<admit_atom>, caf::reacts_to<seen_atom>,
-  caf::reacts_to<register_atom>>;
 
 /// Drone ownership in a cluster (detached: the fleet role's database, actors/ownership.cpp; docs/cluster.md
 /// "Fencing"). Accepts:
@@ -370,10 +392,9 @@ struct cluster_settings {
 };
 
 /// The cluster actor: keeps the membership (runtime/membership.hpp) from hellos, heartbeats, the CAF monitors of
-/// the other nodes' actors and the board, connects to members it does not know yet, and tells `directory` and
-/// `hub` the live view at each change.
-node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_settings settings, directory_actor directory,
-                                       hub_actor hub);
+/// the other nodes' actors and the board, connects to members it does not know yet, and tells this node's actors in
+/// `local` (directory, hub, registry, tickets; `local.id` is not used) the live view at each change.
+node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_settings settings, cluster_peer local);
 
 /// The ownership store: claims for this node (`node_id`, its cluster id) in the fleet database.
 struct owner_settings {
@@ -424,4 +445,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(dccs, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::cluster_view))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::node_actor))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::owner_store_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::auth::principal))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::ticket_actor))
 CAF_END_TYPE_ID_BLOCK(dccs)

@@ -28,8 +28,7 @@ constexpr std::int64_t remember_ms = 10 * 60 * 1000;
 struct peer_entry {
   runtime::member_info info;
   node_actor node;
-  directory_actor directory;
-  hub_actor hub;
+  cluster_peer actors; ///< its directory, hub, registry and ticket actor
   std::int64_t drones = -1; ///< its drone actors, from its last heartbeat (-1: none yet)
 };
 
@@ -59,15 +58,15 @@ nlohmann::json info_json(const runtime::member_info& m) {
 
 } // namespace
 
-node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_settings cs, directory_actor directory,
-                                       hub_actor hub) {
+node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_settings cs, cluster_peer local) {
   auto st = std::make_shared<cluster_state>(cs);
   if (cs.redis_enabled)
     st->redis = std::make_unique<runtime::redis_client>(cs.redis, std::chrono::milliseconds(500),
                                                         std::chrono::milliseconds(200), std::chrono::seconds(5));
   auto timeout = std::chrono::milliseconds(cs.timeout_ms);
-  // Tells the directory (placement) and the hub (peers) the live members, when they changed.
-  auto tell = [self, st, cs, directory, hub] {
+  // Tells the directory (placement), the hub (peers), the registry and the ticket actor the live members, when they
+  // changed.
+  auto tell = [self, st, cs, local] {
     if (st->members.version() == st->told)
       return;
     st->told = st->members.version();
@@ -75,15 +74,21 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
     v.version = st->told;
     v.self = st->self.id;
     for (auto& id : st->members.live())
-      if (auto i = st->peers.find(id); i != st->peers.end())
-        v.peers.push_back({id, i->second.directory, i->second.hub});
+      if (auto i = st->peers.find(id); i != st->peers.end()) {
+        v.peers.push_back(i->second.actors);
+        v.peers.back().id = id;
+      }
     runtime::log::info("cluster", "members", {{"members", v.peers.size() + 1}, {"version", v.version}});
     if (cs.members)
       cs.members->set(static_cast<std::int64_t>(v.peers.size() + 1));
-    self->send(directory, view_atom::value, v);
-    self->send(hub, view_atom::value, std::move(v));
+    self->send(local.directory, view_atom::value, v);
+    if (local.fleet != nullptr)
+      self->send(local.fleet, view_atom::value, v);
+    if (local.tickets != nullptr)
+      self->send(local.tickets, view_atom::value, v);
+    self->send(local.hub, view_atom::value, std::move(v));
   };
-  auto add = [self, st, cs, tell](runtime::member_info info, node_actor node, directory_actor d, hub_actor h) {
+  auto add = [self, st, cs, tell](runtime::member_info info, node_actor node, cluster_peer actors) {
     if (info.id == st->self.id || node == nullptr)
       return; // a seed that is this node
     auto i = st->peers.find(info.id);
@@ -99,7 +104,7 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
     if (!info.cluster.empty())
       st->met[info.cluster] = runtime::mono_ms();
     auto id = info.id; // (the right-hand side of the assignment below is evaluated first)
-    st->peers[id] = peer_entry{std::move(info), std::move(node), std::move(d), std::move(h)};
+    st->peers[id] = peer_entry{std::move(info), std::move(node), std::move(actors)};
     tell();
   };
   auto drop = [self, st, cs, tell](const std::string& id, const char* why) {
@@ -118,7 +123,7 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
   };
   // Connects to the node at `address` (host:port of its cluster port) and says hello; without an answer within
   // the timeout it is tried again at a later tick.
-  auto connect = [self, st, cs, directory, hub, timeout, add](const std::string& address) {
+  auto connect = [self, st, cs, local, timeout, add](const std::string& address) {
     std::string host;
     std::uint16_t port = 0;
     if (!runtime::split_host_port(address, host, port) || st->connecting.count(address) != 0)
@@ -127,23 +132,23 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
     auto mm = runtime::cluster_links(self->system()); // TLS links when cluster.tls.* is set
     self->request(mm, timeout, caf::connect_atom::value, host, port)
       .then(
-        [self, st, cs, directory, hub, timeout, add, address](const caf::node_id&, caf::strong_actor_ptr& ptr,
+        [self, st, cs, local, timeout, add, address](const caf::node_id&, caf::strong_actor_ptr& ptr,
                                                               const std::set<std::string>&) {
           auto node = caf::actor_cast<node_actor>(std::move(ptr));
           if (node == nullptr) {
             st->connecting.erase(address);
             return;
           }
-          self->request(node, timeout, hello_atom::value, st->self, directory, hub)
+          self->request(node, timeout, hello_atom::value, st->self, local)
             .then(
-              [st, add, node, address](runtime::member_info& info, directory_actor& d, hub_actor& h) {
+              [st, add, node, address](runtime::member_info& info, cluster_peer& actors) {
                 st->connecting.erase(address);
                 if (address != info.cluster) {
                   if (st->aliases.size() > 1000)
                     st->aliases.clear(); // (bounded: addresses come from the configuration and the board)
                   st->aliases[address] = info.id;
                 }
-                add(std::move(info), node, std::move(d), std::move(h));
+                add(std::move(info), node, std::move(actors));
               },
               [st, address](caf::error&) { st->connecting.erase(address); });
         },
@@ -216,12 +221,11 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
       st->self.http = std::move(http);
       self->send(self, tick_atom::value);
     },
-    [self, st, cs, directory, hub, add](hello_atom, runtime::member_info& info, directory_actor& d,
-                                         hub_actor& h) {
-      add(std::move(info), caf::actor_cast<node_actor>(self->current_sender()), std::move(d), std::move(h));
-      return std::make_tuple(st->self, directory, hub);
+    [self, st, local, add](hello_atom, runtime::member_info& info, cluster_peer& actors) {
+      add(std::move(info), caf::actor_cast<node_actor>(self->current_sender()), std::move(actors));
+      return std::make_tuple(st->self, local);
     },
-    [self, st, directory, hub, timeout, add](heartbeat_atom, const std::string& id, std::int64_t drones) {
+    [self, st, local, timeout, add](heartbeat_atom, const std::string& id, std::int64_t drones) {
       if (auto i = st->peers.find(id); i != st->peers.end()) {
         i->second.drones = drones;
         st->members.heard(i->second.info, runtime::mono_ms());
@@ -232,11 +236,11 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
       auto node = caf::actor_cast<node_actor>(self->current_sender());
       if (node == nullptr || !st->connecting.insert("id:" + id).second)
         return;
-      self->request(node, timeout, hello_atom::value, st->self, directory, hub)
+      self->request(node, timeout, hello_atom::value, st->self, local)
         .then(
-          [st, add, node, id](runtime::member_info& info, directory_actor& d, hub_actor& h) {
+          [st, add, node, id](runtime::member_info& info, cluster_peer& actors) {
             st->connecting.erase("id:" + id);
-            add(std::move(info), node, std::move(d), std::move(h));
+            add(std::move(info), node, std::move(actors));
           },
           [st, id](caf::error&) { st->connecting.erase("id:" + id); });
     },

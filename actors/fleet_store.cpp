@@ -70,6 +70,9 @@ struct fleet_state {
   /// Hellos waiting for their answer, and whether the message that answers them is on its way.
   std::vector<pending_admission> admissions;
   bool admissions_scheduled = false;
+  /// The other live members' registries: each change made here is told to them (invalidate_atom), so that their
+  /// copies and live views follow within a message's time instead of their next refresh.
+  std::vector<fleet_actor> peers;
 };
 
 using fleet_state_ptr = std::shared_ptr<fleet_state>;
@@ -320,6 +323,13 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
       return registry_error(403, "forbidden", std::string{"role '"} + q.who.role + "' may not " + describe(p));
     return std::nullopt;
   };
+  // Tells the other members' registries that drone `id`'s row changed here (registered, changed, moved, deleted, its
+  // credential rotated or revoked): each reads it again. A member that misses it (lost meanwhile) catches up at its
+  // next refresh, as before.
+  auto tell_peers = [self, st](const std::string& id) {
+    for (auto& peer : st->peers)
+      self->send(peer, invalidate_atom::value, id);
+  };
   // An audit row, written by the auth service (the audit log lives in the auth database).
   auto audit = [st](const http_query& q, const char* action, const std::string& drone, const char* outcome,
                     const json& detail) {
@@ -346,6 +356,7 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
       if (!row)
         return changed_meanwhile(q.id);
       st->registry[q.id] = std::move(*row);
+      tell_peers(q.id);
       self->send(directory, kick_atom::value, q.id, std::uint16_t{4001},
                  std::string{rotate ? "drone credential rotated" : "drone credential revoked"});
       runtime::log::info("fleet", rotate ? "drone credential rotated" : "drone credential revoked",
@@ -610,6 +621,7 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
         auto body = registry_json(*row);
         body["secret"] = secret; // shown once: only its hash is kept
         st->registry[row->id] = std::move(*row);
+        tell_peers(*in.id);
         runtime::log::info("fleet", "drone registered", {{"drone_id", *in.id}, {"group", group}, {"by", q.who.name}});
         audit(q, "drone_registered", *in.id, "ok", {{"group", group}});
         return json_answer(201, body.dump());
@@ -634,6 +646,7 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
         auto body = registry_json(*row).dump();
         bool moved = row->group != old_group;
         st->registry[row->id] = std::move(*row);
+        tell_peers(q.id);
         if (moved) {
           // The live view follows at once: the drone's actor (or the hub's copy) takes the new group.
           self->send(directory, regroup_atom::value, q.id, *in.group);
@@ -653,6 +666,7 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
         if (!deleted)
           return changed_meanwhile(q.id);
         st->registry.erase(q.id);
+        tell_peers(q.id);
         self->send(hub, remove_atom::value, q.id);
         if (st->settings.redis.enabled && st->redis.ensure_connected()) {
           try {
@@ -669,6 +683,25 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
       } catch (const runtime::db_error& e) {
         return db_error_answer(e);
       }
+    },
+    [=](view_atom, cluster_view& v) {
+      st->peers.clear();
+      for (auto& p : v.peers)
+        if (p.fleet != nullptr)
+          st->peers.push_back(std::move(p.fleet));
+    },
+    [=](invalidate_atom, std::string& id) {
+      // Another member changed drone `id` in the registry: its row is read again, so that this node's lists show
+      // the change now (admission and details read rows fresh anyway). A drone deleted there leaves this node's
+      // live view too, as it left that member's.
+      try {
+        lookup_many({id});
+      } catch (const runtime::db_error&) {
+        st->refresh_due = true; // the next use of the copy reads what changed
+        return;
+      }
+      if (st->registry.count(id) == 0)
+        self->send(hub, remove_atom::value, id);
     },
     [=](rotate_atom, http_query& q) -> http_answer {
       // POST /api/v1/drones/{id}/secret: a new secret (the old one stops working; the live connection closes).

@@ -87,6 +87,9 @@ using listen_atom = caf::atom_constant<caf::atom("listen")>;       ///< the node
 using claim_atom = caf::atom_constant<caf::atom("claim")>;         ///< take a drone's ownership: a new epoch
 using fence_atom = caf::atom_constant<caf::atom("fence")>;         ///< a newer owner claimed the drone (-> drone)
 using verify_atom = caf::atom_constant<caf::atom("verify")>;       ///< is the drone's claim still this actor's?
+using ticket_atom = caf::atom_constant<caf::atom("ticket")>;       ///< issue an operator WebSocket ticket
+using redeem_atom = caf::atom_constant<caf::atom("redeem")>;       ///< spend an operator WebSocket ticket
+using invalidate_atom = caf::atom_constant<caf::atom("invalidate")>; ///< a registry row changed elsewhere: read it again
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {
@@ -104,8 +107,10 @@ inline bool valid_drone_id(std::string_view id) {
 
 /// Error codes of the actor protocol, in CAF's error category `dccs`.
 enum class errc : std::uint8_t {
-  no_such_drone = 1, ///< no drone with that id is known
-  unavailable = 2,   ///< a database the answer needs is unavailable: try again later
+  no_such_drone = 1,  ///< no drone with that id is known
+  invalid_ticket = 2, ///< an operator ticket that is unknown, spent or expired (or its issuer is gone)
+  ticket_revoked = 3, ///< an operator ticket whose access token has been revoked
+  unavailable = 4,    ///< a database the answer needs is unavailable: try again later
 };
 
 inline caf::error make_error(errc x) {

@@ -12,6 +12,8 @@ std::string render_error(std::uint8_t code, caf::atom_value, const caf::message&
   switch (static_cast<errc>(code)) {
     case errc::no_such_drone: return "dccs::no_such_drone";
     case errc::unavailable: return "dccs::unavailable";
+    case errc::invalid_ticket: return "dccs::invalid_ticket";
+    case errc::ticket_revoked: return "dccs::ticket_revoked";
   }
   return "dccs::error(" + std::to_string(code) + ")";
 }

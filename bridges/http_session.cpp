@@ -148,6 +148,9 @@ private:
         if (!origin_allowed(req))
           return send(make(http::status::forbidden,
                            json_error("forbidden_origin", "this origin may not open an operator WebSocket")));
+        // A ticket is spent by the node that issued it (maybe another member): the answer comes back on this strand.
+        if (auto ticket = ticket_param(std::string_view{req.target().data(), req.target().size()}))
+          return redeem_then_upgrade(std::string{*ticket}, std::move(req));
         auto who = operator_credentials(req);
         if (!who)
           return;
@@ -333,12 +336,7 @@ private:
     if (path == "/api/v1/auth/ticket") {
       if (method != http::verb::post)
         return not_allowed("POST");
-      auto ticket = srv_->issue_ticket(*who);
-      if (ticket.empty())
-        return send(make(http::status::too_many_requests,
-                         json_error("too_many_tickets", "too many tickets outstanding: use or let expire the ones issued")));
-      nlohmann::json body{{"ticket", ticket}, {"expires_in", srv_->settings.ticket_ttl_s}};
-      return send(make(http::status::ok, body.dump()));
+      return issue_ticket(*who);
     }
     if (path == "/api/v1/auth/logout") {
       if (method != http::verb::post)
@@ -526,31 +524,87 @@ private:
     return false;
   }
 
-  /// The operator of a WebSocket upgrade: a single-use ticket (?ticket=..., from POST /api/v1/auth/ticket: what
-  /// browsers use, as they cannot set headers on a WebSocket) or an Authorization header. 401 otherwise.
-  std::optional<auth::principal> operator_credentials(const http::request<http::string_body>& req) {
-    auto target = std::string_view{req.target().data(), req.target().size()};
+  /// The value of the first `ticket` parameter of an upgrade's target, if it has one.
+  static std::optional<std::string_view> ticket_param(std::string_view target) {
     auto q = target.find('?');
-    if (q != std::string_view::npos) {
-      auto query = target.substr(q + 1);
-      for (std::size_t pos = 0; pos <= query.size();) {
-        auto amp = query.find('&', pos);
-        auto part = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
-        if (part.substr(0, 7) == "ticket=") {
-          auto who = srv_->redeem_ticket(part.substr(7));
-          const char* why = nullptr;
-          if (who && srv_->services.revocations && srv_->services.revocations->revoked(*who))
-            why = "the access token behind this ticket has been revoked";
-          if (who && !why)
-            return who;
-          unauthorized(why ? why : "the ticket is not valid (unknown, used or expired)");
-          return std::nullopt;
-        }
-        if (amp == std::string_view::npos)
-          break;
-        pos = amp + 1;
-      }
+    if (q == std::string_view::npos)
+      return std::nullopt;
+    auto query = target.substr(q + 1);
+    for (std::size_t pos = 0; pos <= query.size();) {
+      auto amp = query.find('&', pos);
+      auto part = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+      if (part.substr(0, 7) == "ticket=")
+        return part.substr(7);
+      if (amp == std::string_view::npos)
+        break;
+      pos = amp + 1;
     }
+    return std::nullopt;
+  }
+
+  /// POST /api/v1/auth/ticket: a single-use ticket for /ws/operator, from the node's ticket actor.
+  void issue_ticket(const auth::principal& who) {
+    if (!srv_->services.tickets)
+      return send(make(http::status::service_unavailable,
+                       json_error("unavailable", "this node issues no operator tickets")));
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, actors::ticket_actor tickets,
+                       auth::principal who, std::int64_t ttl_s) {
+      a->request(tickets, std::chrono::seconds(5), actors::ticket_atom::value, std::move(who))
+        .then(
+          [self, ttl_s](std::string& ticket) {
+            if (ticket.empty())
+              return self->send_later(http::status::too_many_requests,
+                                      json_error("too_many_tickets",
+                                                 "too many tickets outstanding: use or let expire the ones issued"));
+            nlohmann::json body{{"ticket", std::move(ticket)}, {"expires_in", ttl_s}};
+            self->send_later(http::status::ok, body.dump());
+          },
+          [self](caf::error& err) {
+            self->send_later(http::status::service_unavailable,
+                             json_error("unavailable", "no ticket could be issued in time: " + caf::to_string(err)));
+          });
+    }, shared_from_this(), srv_->services.tickets, who, srv_->settings.ticket_ttl_s);
+  }
+
+  /// An operator upgrade with ?ticket=...: the node's ticket actor spends the ticket (or has the member that issued
+  /// it spend it), and the answer continues the upgrade on this connection's strand — the I/O thread never waits.
+  /// The ticket text is never logged.
+  void redeem_then_upgrade(std::string ticket, http::request<http::string_body> req) {
+    if (!srv_->services.tickets)
+      return unauthorized("the ticket is not valid (unknown, used or expired)");
+    auto pending = std::make_shared<http::request<http::string_body>>(std::move(req));
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, actors::ticket_actor tickets,
+                       std::string ticket, std::shared_ptr<http::request<http::string_body>> req) {
+      a->request(tickets, std::chrono::seconds(5), actors::redeem_atom::value, std::move(ticket))
+        .then([self, req](auth::principal& who) { self->redeemed(std::move(who), {}, req); },
+              [self, req](caf::error& err) { self->redeemed(std::nullopt, std::move(err), req); });
+    }, shared_from_this(), srv_->services.tickets, std::move(ticket), std::move(pending));
+  }
+
+  /// The ticket actor's answer (from an actor's thread): the upgrade goes on, or 401 (503 when the node's own ticket
+  /// actor did not answer). The redeeming node checks its own revocations too, as for a bearer token.
+  void redeemed(std::optional<auth::principal> who, caf::error err, std::shared_ptr<http::request<http::string_body>> req) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), who = std::move(who), err = std::move(err),
+                                       req = std::move(req)]() mutable {
+      if (!who) {
+        if (err.category() != caf::atom("dccs"))
+          return self->send(self->make(http::status::service_unavailable,
+                                       json_error("unavailable", "the ticket could not be checked in time")));
+        if (err.code() == static_cast<std::uint8_t>(actors::errc::ticket_revoked))
+          return self->unauthorized("the access token behind this ticket has been revoked");
+        return self->unauthorized("the ticket is not valid (unknown, used or expired)");
+      }
+      if (self->srv_->services.revocations && self->srv_->services.revocations->revoked(*who))
+        return self->unauthorized("the access token behind this ticket has been revoked");
+      self->stream_.expires_never();
+      start_operator_session(self->stream_.release_socket(), self->srv_, std::move(self->slot_), std::move(*who),
+                             std::move(*req));
+    });
+  }
+
+  /// The operator of a WebSocket upgrade without a ticket: an Authorization header (tickets, what browsers use as
+  /// they cannot set headers on a WebSocket, are redeem_then_upgrade's). 401 otherwise.
+  std::optional<auth::principal> operator_credentials(const http::request<http::string_body>& req) {
     if (bearer_text(req).empty()) {
       unauthorized("a ticket (POST /api/v1/auth/ticket, then ?ticket=...) or an access token is required");
       return std::nullopt;

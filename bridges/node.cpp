@@ -7,6 +7,7 @@
 #include "actors/actors.hpp"
 #include "actors/fleet_store.hpp"
 #include "actors/revocation_guard.hpp"
+#include "actors/tickets.hpp"
 #include "actors/history.hpp"
 #include "actors/telemetry_store.hpp"
 #include "auth/keys_cli.hpp"
@@ -267,6 +268,15 @@ bool node::start(std::string& error) {
     guard_ = system_->spawn<caf::detached>(auth::revocation_guard, gs, services.revocations);
     services.guard = guard_;
   }
+  {
+    // Operator tickets: issued and spent here; those of other members are spent by them (cluster-wide, single use).
+    actors::ticket_settings ts;
+    ts.issuer = node_id_;
+    ts.ttl_s = cfg_.integer("auth.ticket_ttl_s");
+    ts.revocations = services.revocations;
+    tickets_ = system_->spawn(actors::ticket_impl, ts);
+    services.tickets = tickets_;
+  }
   if (cfg_.integer("cluster.port") != 0 && !start_cluster(rs, am.drone_actors, error))
     return false;
   services.cluster = cluster_;
@@ -327,7 +337,12 @@ bool node::start_cluster(const actors::redis_settings& rs, const runtime::gauge*
   if (cs.seeds.empty() && !cs.redis_enabled)
     runtime::log::warn("cluster", "no cluster.seeds and no redis.url (the membership board): this node finds no "
                                   "other member by itself; they must name it in their seeds");
-  cluster_ = system_->spawn<caf::detached>(actors::cluster_impl, cs, directory_, hub_);
+  actors::cluster_peer local;
+  local.directory = directory_;
+  local.hub = hub_;
+  local.fleet = fleet_;
+  local.tickets = tickets_;
+  cluster_ = system_->spawn<caf::detached>(actors::cluster_impl, cs, std::move(local));
   // With cluster TLS the port is opened by CAF's OpenSSL module: it accepts only TLS, from certificates of the CA.
   bool tls = system_->has_openssl_manager();
   auto published = tls ? caf::openssl::publish(cluster_, cport, address.c_str(), true)
@@ -378,6 +393,7 @@ void node::stop() {
   stop_actor(mirror_);
   stop_actor(auth_);
   stop_actor(guard_);
+  stop_actor(tickets_);
   stop_actor(cluster_);
   stop_actor(owners_);
   caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown);

@@ -65,6 +65,7 @@ private:
   actors::mirror_actor mirror_;
   actors::auth_actor auth_;
   actors::guard_actor guard_;
+  actors::ticket_actor tickets_;
   runtime::node_health health_;
   std::unique_ptr<server> server_;
   bool stopped_ = false;

@@ -68,6 +68,7 @@ struct server_services {
   std::shared_ptr<auth::revocations> revocations = std::make_shared<auth::revocations>();
   actors::guard_actor guard;              ///< the revocation watcher: (deny_atom, jti, exp) after a logout
   actors::node_actor cluster;             ///< the cluster actor (null: a single node), GET /api/v1/cluster
+  actors::ticket_actor tickets;           ///< operator WebSocket tickets (null: none are issued or taken)
 };
 
 /// The node's one HTTP port (Boost.Beast): drone WebSockets at /ws/drone, operator WebSockets at

@@ -263,63 +263,6 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::mutex refusal_audit_mtx;
   runtime::rate_limiter refusal_audit{20, 200}; ///< refused tokens audited: 20/s, bursts of 200
 
-  // -- single-use operator WebSocket tickets (POST /api/v1/auth/ticket) --
-
-  struct ticket {
-    auth::principal who;
-    std::int64_t expires_ms;
-  };
-  static constexpr std::size_t max_tickets = 100000;
-  static constexpr int max_tickets_per_user = 16;
-  std::mutex tickets_mtx;
-  std::unordered_map<std::string, ticket> tickets; ///< by SHA-256 of the ticket text: never the ticket itself
-  std::unordered_map<std::string, int> tickets_of;  ///< outstanding tickets per user
-
-  void forget_ticket(std::unordered_map<std::string, ticket>::iterator i) {
-    auto u = tickets_of.find(i->second.who.name);
-    if (u != tickets_of.end() && --u->second <= 0)
-      tickets_of.erase(u);
-    tickets.erase(i);
-  }
-
-  /// A new ticket for `who`, or empty when too many are outstanding (for the node, or for this user: one user
-  /// cannot take the table from everyone else).
-  std::string issue_ticket(const auth::principal& who) {
-    auto text = runtime::random_token(32);
-    auto now = runtime::mono_ms();
-    std::lock_guard<std::mutex> guard{tickets_mtx};
-    auto outstanding = tickets_of.find(who.name);
-    if (tickets.size() >= max_tickets / 2 || (outstanding != tickets_of.end() && outstanding->second >= max_tickets_per_user))
-      for (auto i = tickets.begin(); i != tickets.end();) {
-        auto next = std::next(i);
-        if (i->second.expires_ms <= now)
-          forget_ticket(i);
-        i = next;
-      }
-    outstanding = tickets_of.find(who.name);
-    if (tickets.size() >= max_tickets || (outstanding != tickets_of.end() && outstanding->second >= max_tickets_per_user))
-      return {};
-    tickets[runtime::sha256(text)] = ticket{who, now + settings.ticket_ttl_s * 1000};
-    ++tickets_of[who.name];
-    return text;
-  }
-
-  /// The principal of a ticket, which is spent by this call; nothing for an unknown, spent or expired one.
-  std::optional<auth::principal> redeem_ticket(std::string_view text) {
-    if (text.empty() || text.size() > 128)
-      return std::nullopt;
-    auto key = runtime::sha256(text);
-    std::lock_guard<std::mutex> guard{tickets_mtx};
-    auto i = tickets.find(key);
-    if (i == tickets.end())
-      return std::nullopt;
-    auto t = i->second; // copied: forget_ticket reads the user's name
-    forget_ticket(i);
-    if (t.expires_ms <= runtime::mono_ms() || t.who.exp <= static_cast<std::int64_t>(runtime::wall_ms() / 1000))
-      return std::nullopt; // the ticket, or the token it was issued for, has expired
-    return std::move(t.who);
-  }
-
   // -- revalidation of open sockets --
 
   std::optional<net::steady_timer> sweep_timer;

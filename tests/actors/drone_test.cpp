@@ -291,8 +291,8 @@ TEST_CASE_METHOD(fixture, "in a cluster a connection is served by the drone's ow
   CHECK(lookup(theirs) == old_actor);
 
   // "b" joins: both sides learn the view.
-  cluster_view va{1, "a", {cluster_peer{"b", dir_b, hub_b}}};
-  cluster_view vb{1, "b", {cluster_peer{"a", dir, hub}}};
+  cluster_view va{1, "a", {cluster_peer{"b", dir_b, hub_b, {}, {}}}};
+  cluster_view vb{1, "b", {cluster_peer{"a", dir, hub, {}, {}}}};
   self->send(dir, view_atom::value, va);
   self->send(hub, view_atom::value, va);
   self->send(dir_b, view_atom::value, vb);
