@@ -61,6 +61,9 @@ const std::vector<option_spec>& option_specs() {
   static const std::vector<option_spec> specs = {
     {"config", ot::string, "", "configuration file to read (name = value lines)"},
     {"node.name", ot::string, "", "name of this node in logs and /healthz (default: the host name)"},
+    {"node.roles", ot::string, "all",
+     "what this node serves: all, or a comma-separated list of telemetry, commands, auth, dashboard (docs/cluster.md, "
+     "\"Roles\"; a route of a role the node does not run is answered 421 naming the members that run it)"},
     {"http.address", ot::string, "127.0.0.1", "address the HTTP/WebSocket port binds to"},
     {"http.port", ot::integer, "8080", "HTTP/WebSocket port (0 picks a free port)", 0, 65535},
     {"http.threads", ot::integer, "1", "network I/O threads", 1, 64},
