@@ -70,17 +70,28 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
     if (st->members.version() == st->told)
       return;
     st->told = st->members.version();
+    // Roles (node.roles): a member without drone actors has no directory and is left out of placement; one
+    // without a live view has no hub and is sent no drone states.
     cluster_view v;
     v.version = st->told;
     v.self = st->self.id;
+    cluster_view placed = v;
+    std::size_t live = 1;
     for (auto& id : st->members.live())
-      if (auto i = st->peers.find(id); i != st->peers.end())
-        v.peers.push_back({id, i->second.directory, i->second.hub});
-    runtime::log::info("cluster", "members", {{"members", v.peers.size() + 1}, {"version", v.version}});
+      if (auto i = st->peers.find(id); i != st->peers.end()) {
+        ++live;
+        if (i->second.hub != nullptr)
+          v.peers.push_back({id, i->second.directory, i->second.hub});
+        if (i->second.directory != nullptr)
+          placed.peers.push_back({id, i->second.directory, i->second.hub});
+      }
+    runtime::log::info("cluster", "members", {{"members", live}, {"version", v.version}});
     if (cs.members)
-      cs.members->set(static_cast<std::int64_t>(v.peers.size() + 1));
-    self->send(directory, view_atom::value, v);
-    self->send(hub, view_atom::value, std::move(v));
+      cs.members->set(static_cast<std::int64_t>(live));
+    if (directory != nullptr)
+      self->send(directory, view_atom::value, std::move(placed));
+    if (hub != nullptr)
+      self->send(hub, view_atom::value, std::move(v));
   };
   auto add = [self, st, cs, tell](runtime::member_info info, node_actor node, directory_actor d, hub_actor h) {
     if (info.id == st->self.id || node == nullptr)

@@ -121,6 +121,9 @@ const std::vector<option_spec>& option_specs() {
      "address the cluster port binds to and that the other members use to reach this node (never the HTTP port)"},
     {"cluster.advertise", ot::string, "",
      "host:port the other members connect to, when not cluster.address:cluster.port (a proxy or NAT in between)"},
+    {"cluster.http_advertise", ot::string, "",
+     "host:port clients reach this node's HTTP port at, announced to the other members and named in their 421 "
+     "answers, when not http.address:http.port (a wildcard address, a proxy or NAT in between)"},
     {"cluster.seeds", ot::string, "", "comma-separated host:port of other members' cluster ports, tried at start"},
     {"cluster.heartbeat_ms", ot::integer, "500",
      "how often members tell each other they are alive (also CAF's middleman.heartbeat-interval)", 10, 60000},
