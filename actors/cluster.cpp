@@ -70,23 +70,36 @@ node_actor::behavior_type cluster_impl(node_actor::pointer self, cluster_setting
     if (st->members.version() == st->told)
       return;
     st->told = st->members.version();
+    // Roles (node.roles): a member without drone actors has no directory and is left out of placement; one
+    // without a live view has no hub and is sent no drone states.
     cluster_view v;
     v.version = st->told;
     v.self = st->self.id;
+    cluster_view placed = v;
+    cluster_view all = v;
+    std::size_t live = 1;
     for (auto& id : st->members.live())
       if (auto i = st->peers.find(id); i != st->peers.end()) {
-        v.peers.push_back(i->second.actors);
-        v.peers.back().id = id;
+        ++live;
+        auto p = i->second.actors;
+        p.id = id;
+        all.peers.push_back(p);
+        if (p.hub != nullptr)
+          v.peers.push_back(p); // a member with live views (roles telemetry or dashboard)
+        if (p.directory != nullptr)
+          placed.peers.push_back(std::move(p)); // a member with drone actors (role telemetry)
       }
-    runtime::log::info("cluster", "members", {{"members", v.peers.size() + 1}, {"version", v.version}});
+    runtime::log::info("cluster", "members", {{"members", live}, {"version", v.version}});
     if (cs.members)
-      cs.members->set(static_cast<std::int64_t>(v.peers.size() + 1));
-    self->send(local.directory, view_atom::value, v);
+      cs.members->set(static_cast<std::int64_t>(live));
+    if (local.directory != nullptr)
+      self->send(local.directory, view_atom::value, std::move(placed));
     if (local.fleet != nullptr)
-      self->send(local.fleet, view_atom::value, v);
+      self->send(local.fleet, view_atom::value, all);
     if (local.tickets != nullptr)
-      self->send(local.tickets, view_atom::value, v);
-    self->send(local.hub, view_atom::value, std::move(v));
+      self->send(local.tickets, view_atom::value, all);
+    if (local.hub != nullptr)
+      self->send(local.hub, view_atom::value, std::move(v));
   };
   auto add = [self, st, cs, tell](runtime::member_info info, node_actor node, cluster_peer actors) {
     if (info.id == st->self.id || node == nullptr)

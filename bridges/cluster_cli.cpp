@@ -81,14 +81,19 @@ int cluster_command(const runtime::config& cfg) {
               << host << ":" << port << " sees it (view " << j.value("version", 0) << ", membership board "
               << j.value("board", "") << ")\n";
     std::cout << "  " << std::left << std::setw(18) << "node" << std::setw(24) << "http" << std::setw(24)
-              << "cluster" << std::setw(8) << "drones" << "last heard\n";
+              << "cluster" << std::setw(8) << "drones" << std::setw(26) << "roles" << "last heard\n";
     for (auto& m : members) {
       bool self = m.value("self", false);
       std::string heard = self ? "(this node)" : std::to_string(m.value("heard_ms_ago", 0LL)) + " ms ago";
+      std::string roles;
+      if (m.contains("roles") && m["roles"].is_array())
+        for (auto& r : m["roles"])
+          if (r.is_string())
+            roles += (roles.empty() ? "" : ",") + r.get<std::string>();
       std::cout << (self ? "* " : "  ") << std::setw(18) << m.value("id", "") << std::setw(24) << m.value("http", "")
                 << std::setw(24) << m.value("cluster", "") << std::setw(8)
-                << (m.contains("drones") ? std::to_string(m["drones"].get<long long>()) : std::string{"?"}) << heard
-                << "\n";
+                << (m.contains("drones") ? std::to_string(m["drones"].get<long long>()) : std::string{"?"})
+                << std::setw(26) << (roles + " ") << heard << "\n";
     }
     return 0;
   } catch (const std::exception& e) {

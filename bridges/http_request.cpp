@@ -2,6 +2,8 @@
 
 #include "runtime/text.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <vector>
 
 #include <boost/beast/http/error.hpp>
@@ -187,6 +189,73 @@ route_kind classify_path(std::string_view path) {
   if (path == "/api" || path.substr(0, 5) == "/api/")
     return route_kind::api;
   return route_kind::static_file;
+}
+
+std::optional<runtime::role> route_role(std::string_view path) {
+  using runtime::role;
+  // `path` is `prefix` or below it (`prefix/...`).
+  auto under = [path](std::string_view prefix) {
+    return path.substr(0, prefix.size()) == prefix && (path.size() == prefix.size() || path[prefix.size()] == '/');
+  };
+  switch (classify_path(path)) {
+    case route_kind::health:
+    case route_kind::readiness:
+    case route_kind::metrics:
+    case route_kind::jwks:
+      return std::nullopt;
+    case route_kind::ws_drone:
+      return role::telemetry;
+    case route_kind::ws_operator:
+      return role::dashboard;
+    case route_kind::auth_public:
+      return role::auth;
+    case route_kind::api:
+      break;
+    case route_kind::static_file:
+      // Paths under /ws/ other than the two sockets are no endpoint anywhere; the rest is the dashboard's files.
+      if (under("/ws"))
+        return std::nullopt;
+      return role::dashboard;
+  }
+  // Answered from the token alone (me), or about the cluster itself: every node.
+  if (path == "/api/v1/auth/me" || path == "/api/v1/cluster")
+    return std::nullopt;
+  // A ticket is redeemed by /ws/operator on the node that issued it.
+  if (path == "/api/v1/auth/ticket")
+    return role::dashboard;
+  if (under("/api/v1/auth") || under("/api/v1/users") || path == "/api/v1/audit")
+    return role::auth;
+  if (under("/api/v1/drones"))
+    return role::telemetry;
+  return std::nullopt;
+}
+
+std::vector<std::string> members_running(const std::string& membership, runtime::role r) {
+  std::vector<std::string> out;
+  auto j = nlohmann::json::parse(membership, nullptr, false);
+  if (!j.is_object() || !j.contains("members") || !j["members"].is_array())
+    return out;
+  for (auto& m : j["members"]) {
+    if (!m.is_object() || m.value("self", false) || !m.contains("roles") || !m["roles"].is_array())
+      continue;
+    std::vector<std::string> roles;
+    for (auto& name : m["roles"])
+      if (name.is_string())
+        roles.push_back(name.get<std::string>());
+    auto http = m.contains("http") && m["http"].is_string() ? m["http"].get<std::string>() : std::string{};
+    if (!http.empty() && runtime::announces(roles, r))
+      out.push_back("http://" + http);
+  }
+  return out;
+}
+
+std::string misdirected_body(runtime::role r, const std::vector<std::string>& nodes) {
+  auto name = std::string{runtime::to_string(r)};
+  auto message = nodes.empty()
+                   ? "this node does not run the '" + name + "' role, and no live cluster member that runs it is known"
+                   : "this node does not run the '" + name + "' role: send the request to one of the nodes named";
+  nlohmann::json body{{"error", {{"code", "misdirected"}, {"message", message}, {"role", name}, {"nodes", nodes}}}};
+  return body.dump();
 }
 
 bool allowed_in_reserve(route_kind kind, bool has_credentials) {

@@ -4,10 +4,14 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/beast/http/message.hpp>
 #include <boost/system/error_code.hpp>
+
+#include "runtime/roles.hpp"
 
 namespace dccs::bridges {
 
@@ -67,6 +71,22 @@ enum class route_kind {
 };
 
 route_kind classify_path(std::string_view path);
+
+/// The role whose node answers a request path (without its query), decided on the path alone, before any
+/// authentication (docs/cluster.md, "Roles"): telemetry for /ws/drone and /api/v1/drones[/...]; auth for
+/// /api/v1/auth/... (but me and ticket), /api/v1/users[/...] and /api/v1/audit; dashboard for /ws/operator,
+/// /api/v1/auth/ticket and the dashboard's files. Nothing for what every node answers: /healthz, /readyz, /metrics,
+/// the JWKS, /api/v1/cluster, /api/v1/auth/me, and paths under /api and /ws/ that no route serves (404 anywhere).
+std::optional<runtime::role> route_role(std::string_view path);
+
+/// The HTTP base URLs (`http://host:port`) of the members that run `r`, from the cluster actor's membership (the
+/// JSON of GET /api/v1/cluster: `members`, each with `http`, `roles` and `self`), in its order; this node and
+/// members that announce no HTTP address yet are left out. Malformed JSON is no member.
+std::vector<std::string> members_running(const std::string& membership, runtime::role r);
+
+/// The body of the 421 answer to a route of role `r` on a node that does not run it:
+/// `{"error":{"code":"misdirected","message":"…","role":"<r>","nodes":[<members_running>…]}}`.
+std::string misdirected_body(runtime::role r, const std::vector<std::string>& nodes);
 
 /// Whether a request may use the connections kept in reserve past http.max_connections: health and readiness
 /// checks, metrics, logins, and operators' requests that carry credentials (an access token, or a ticket for

@@ -134,6 +134,12 @@ private:
       return on_failure(ec);
     auto req = parser_->release();
     srv_->http_requests.inc();
+    {
+      // A route of a role this node does not run (node.roles): 421 before anything else, an upgrade included.
+      auto target = std::string_view{req.target().data(), req.target().size()};
+      if (auto role = route_role(target.substr(0, target.find('?'))); role && !srv_->settings.roles.runs(*role))
+        return misdirected(*role, std::string{target}, websocket::is_upgrade(req));
+    }
     if (websocket::is_upgrade(req)) {
       auto path = std::string_view{req.target().data(), req.target().size()};
       path = path.substr(0, path.find('?'));
@@ -659,6 +665,41 @@ private:
         res.set(ans.headers[i], ans.headers[i + 1]);
       self->send(std::move(res));
     });
+  }
+
+  /// A request for a route of `role`, which this node does not run: 421 Misdirected Request naming the live members
+  /// that run it (the cluster actor's membership, asked by a request actor: the I/O thread never waits), with the
+  /// same request's URL on the first of them as `Location` (a hint: 421 is not a redirect, nothing follows it).
+  void misdirected(runtime::role role, std::string target, bool upgrade) {
+    if (!srv_->services.cluster)
+      return send_misdirected(role, {}, target, upgrade);
+    srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, actors::node_actor cluster,
+                       runtime::role role, std::string target, bool upgrade) {
+      a->request(cluster, std::chrono::seconds(2), actors::members_atom::value)
+        .then(
+          [self, role, target, upgrade](std::string& membership) {
+            self->misdirected_later(role, members_running(membership, role), target, upgrade);
+          },
+          [self, role, target, upgrade](caf::error&) { self->misdirected_later(role, {}, target, upgrade); });
+    }, shared_from_this(), srv_->services.cluster, role, std::move(target), upgrade);
+  }
+
+  void misdirected_later(runtime::role role, std::vector<std::string> nodes, std::string target, bool upgrade) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), role, nodes = std::move(nodes),
+                                       target = std::move(target), upgrade]() {
+      self->send_misdirected(role, nodes, target, upgrade);
+    });
+  }
+
+  void send_misdirected(runtime::role role, const std::vector<std::string>& nodes, const std::string& target,
+                        bool upgrade) {
+    auto res = make(http::status::misdirected_request, misdirected_body(role, nodes));
+    if (!nodes.empty()) {
+      // The first node named, the same path and query; a WebSocket's in its own scheme.
+      auto location = upgrade ? "ws" + nodes.front().substr(4) : nodes.front();
+      res.set(http::field::location, location + target); // (an absolute-form target was made a path on reading)
+    }
+    send(std::move(res));
   }
 
   /// GET /api/v1/cluster: the members as this node sees them (a single node: {"enabled":false}).

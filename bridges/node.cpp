@@ -83,8 +83,15 @@ node::~node() {
 }
 
 bool node::start(std::string& error) {
+  if (!runtime::node_roles::parse(cfg_.str("node.roles"), roles_, error))
+    return false;
   if (cfg_.integer("cluster.port") != 0 && !check_cluster_links(cfg_, error))
     return false;
+  // What runs here follows the roles (docs/cluster.md, "Roles"): telemetry has the drone directory and actors, the
+  // registry, telemetry storage and history; the live view (the hub) serves telemetry's drone actors and
+  // dashboard's operators; every node has the cluster actor, token checks and their audit, and the revocations.
+  bool telemetry = roles_.runs(runtime::role::telemetry);
+  bool live_view = telemetry || roles_.runs(runtime::role::dashboard);
   raise_descriptor_limit(); // before the limits of the HTTP port are derived from it
   auto sys_cfg = std::make_unique<runtime::node_system_config>(cfg_);
   actors::add_message_types(*sys_cfg);
@@ -124,7 +131,9 @@ bool node::start(std::string& error) {
   bool clustered = cfg_.integer("cluster.port") != 0;
   if (clustered) {
     node_id_ = runtime::random_token(12); // 16 characters of base64url
-    if (cfg_.boolean("db.enabled")) {
+    if (!telemetry) {
+      // No drone actors here: nothing to claim.
+    } else if (cfg_.boolean("db.enabled")) {
       // Fencing: a drone actor claims its drone in the fleet database when it takes a connection.
       actors::owner_settings os;
       os.db = pg("fleet");
@@ -140,9 +149,11 @@ bool node::start(std::string& error) {
                                     "two members may both act as a drone's owner during a partition");
     }
   }
-  hub_ = system_->spawn(actors::hub_impl, ds.publish_interval_ms, static_cast<int>(cfg_.integer("hub.flush_ms")),
-                        ds.passivate_after_ms, static_cast<int>(cfg_.integer("cluster.sync_ms")));
-  directory_ = system_->spawn(actors::directory_impl, hub_, ds, am);
+  if (live_view)
+    hub_ = system_->spawn(actors::hub_impl, ds.publish_interval_ms, static_cast<int>(cfg_.integer("hub.flush_ms")),
+                          ds.passivate_after_ms, static_cast<int>(cfg_.integer("cluster.sync_ms")));
+  if (telemetry)
+    directory_ = system_->spawn(actors::directory_impl, hub_, ds, am);
   server_services services;
   services.health = &health_;
   services.storage = cfg_.boolean("db.enabled");
@@ -171,7 +182,10 @@ bool node::start(std::string& error) {
     rs.interval_ms = cfg_.integer("redis.interval_ms");
     rs.retry_min = std::chrono::milliseconds(cfg_.integer("db.retry_min_ms"));
     rs.retry_max = std::chrono::milliseconds(cfg_.integer("redis.retry_max_ms"));
-    mirror_ = system_->spawn<caf::detached>(actors::redis_mirror, rs, hub_, fm, &health_);
+    if (telemetry)
+      mirror_ = system_->spawn<caf::detached>(actors::redis_mirror, rs, hub_, fm, &health_);
+    else // (the mirror is what reports Redis at /readyz; the board and the login counters do without it)
+      health_.redis.set(runtime::dependency_health::disabled);
   } else {
     health_.redis.set(runtime::dependency_health::disabled);
   }
@@ -195,10 +209,16 @@ bool node::start(std::string& error) {
     as.limits.redis = rs.endpoint;
     as.limits.retry_min = rs.retry_min;
     as.limits.retry_max = rs.retry_max;
+    // On every node: it writes the audit rows of refused tokens and, on telemetry nodes, of registry changes (one
+    // audit log, in the auth database). Its routes (logins, users, the audit log) are served by auth nodes only,
+    // which also create the first admin.
+    as.bootstrap = roles_.runs(runtime::role::auth);
     auth_ = system_->spawn<caf::detached>(auth::auth_service, as, services.keys);
     services.auth = auth_;
     services.issuer = as.issuer;
     services.audience = as.audience;
+  }
+  if (services.storage && telemetry) {
     actors::fleet_settings fs;
     fs.db = pg("fleet");
     auto policy = cfg_.str("fleet.unregistered");
@@ -265,7 +285,7 @@ bool node::start(std::string& error) {
     gs.retry_max = std::chrono::milliseconds(cfg_.integer("redis.retry_max_ms"));
     gs.poll = std::chrono::milliseconds(cfg_.integer("auth.revocation_poll_ms"));
     gs.access_ttl_s = cfg_.integer("auth.access_ttl_s");
-    guard_ = system_->spawn<caf::detached>(auth::revocation_guard, gs, services.revocations);
+    guard_ = system_->spawn<caf::detached>(auth::revocation_guard, gs, services.revocations); // every node checks tokens
     services.guard = guard_;
   }
   {
@@ -286,11 +306,17 @@ bool node::start(std::string& error) {
                                      std::move(services));
   if (!server_->start(error))
     return false;
-  if (cluster_ != nullptr)
-    caf::anon_send(cluster_, actors::listen_atom::value, cfg_.str("http.address") + ":" + std::to_string(port()));
+  if (cluster_ != nullptr) {
+    // What the other members name in their 421 answers for this node's roles: where clients reach it.
+    auto http = cfg_.str("cluster.http_advertise");
+    if (http.empty())
+      http = cfg_.str("http.address") + ":" + std::to_string(port());
+    caf::anon_send(cluster_, actors::listen_atom::value, std::move(http));
+  }
   server_->set_ready(true);
   runtime::log::info("node", "listening",
                      {{"node", node_name},
+                      {"roles", roles_.names()},
                       {"address", cfg_.str("http.address")},
                       {"port", port()},
                       {"scheduler", cfg_.str("scheduler.policy")}});
@@ -313,7 +339,15 @@ bool node::start_cluster(const actors::redis_settings& rs, const runtime::gauge*
     }
     cs.self.cluster = advertised;
   }
-  cs.self.roles = {"all"};
+  if (auto http = cfg_.str("cluster.http_advertise"); !http.empty()) {
+    std::string host;
+    std::uint16_t p = 0;
+    if (!runtime::split_host_port(http, host, p)) {
+      error = "cluster.http_advertise: '" + http + "' is not host:port";
+      return false;
+    }
+  }
+  cs.self.roles = roles_.names();
   cs.self.epoch = static_cast<std::int64_t>(runtime::wall_ms());
   std::string seeds = cfg_.str("cluster.seeds");
   cs.seeds = runtime::split_list(seeds, "");
@@ -363,10 +397,12 @@ void node::stop() {
   runtime::log::info("node", "shutting down");
   if (server_) {
     server_->set_ready(false);
-    // Push what the hub holds to the operators before their sockets close.
-    caf::scoped_actor self{*system_};
-    self->request(hub_, std::chrono::seconds(2), actors::flush_atom::value)
-      .receive([](bool) {}, [](caf::error&) {});
+    if (hub_ != nullptr) {
+      // Push what the hub holds to the operators before their sockets close.
+      caf::scoped_actor self{*system_};
+      self->request(hub_, std::chrono::seconds(2), actors::flush_atom::value)
+        .receive([](bool) {}, [](caf::error&) {});
+    }
     server_->stop();
   }
   if (writer_ != nullptr) {
@@ -396,10 +432,8 @@ void node::stop() {
   stop_actor(tickets_);
   stop_actor(cluster_);
   stop_actor(owners_);
-  caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(hub_, caf::exit_reason::user_shutdown);
-  directory_ = nullptr;
-  hub_ = nullptr;
+  stop_actor(directory_);
+  stop_actor(hub_);
   // Link actors hold their sockets: let every actor end before the server's
   // io_context goes.
   system_->await_all_actors_done();

@@ -12,6 +12,7 @@
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/pg.hpp"
+#include "runtime/roles.hpp"
 
 namespace dccs::bridges {
 
@@ -33,8 +34,12 @@ public:
 
   std::uint16_t port() const;
   caf::actor_system& system();
+  /// The drone directory (null on a node without the telemetry role).
   actors::directory_actor directory() const { return directory_; }
+  /// The live view (null on a node with neither the telemetry nor the dashboard role).
   actors::hub_actor hub() const { return hub_; }
+  /// The roles this node runs (node.roles; valid once start() passed its checks).
+  const runtime::node_roles& roles() const { return roles_; }
   /// The cluster actor (null outside a cluster): the membership, GET /api/v1/cluster.
   actors::node_actor cluster() const { return cluster_; }
   /// This node's id in the cluster ("" outside one).
@@ -50,6 +55,7 @@ public:
 private:
   bool start_cluster(const actors::redis_settings& rs, const runtime::gauge* drone_actors, std::string& error);
   runtime::config cfg_;
+  runtime::node_roles roles_; ///< node.roles, checked at start
   runtime::metrics metrics_;
   std::unique_ptr<caf::actor_system_config> sys_cfg_;
   std::unique_ptr<caf::actor_system> system_;

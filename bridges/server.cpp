@@ -68,6 +68,9 @@ server_settings server_settings::from(const runtime::config& cfg) {
   s.ticket_ttl_s = cfg.integer("auth.ticket_ttl_s");
   s.metrics_public = cfg.boolean("http.metrics_public");
   s.default_group = cfg.str("fleet.default_group");
+  std::string invalid; // node::start refuses an invalid list before a server is made
+  if (!runtime::node_roles::parse(cfg.str("node.roles"), s.roles, invalid))
+    s.roles = runtime::node_roles::all();
   return s;
 }
 

@@ -16,6 +16,7 @@
 #include "runtime/pg.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/roles.hpp"
 
 namespace dccs::bridges {
 
@@ -49,6 +50,8 @@ struct server_settings {
   bool metrics_public = false;
   std::vector<std::string> trusted_proxies; ///< peers whose X-Forwarded-For is believed
   std::string default_group = "default";    ///< group of every drone when there is no registry
+  /// The roles this node runs (node.roles): a route of another role is answered 421 with the members that run it.
+  runtime::node_roles roles = runtime::node_roles::all();
 
   static server_settings from(const runtime::config& cfg);
 };

@@ -61,6 +61,9 @@ const std::vector<option_spec>& option_specs() {
   static const std::vector<option_spec> specs = {
     {"config", ot::string, "", "configuration file to read (name = value lines)"},
     {"node.name", ot::string, "", "name of this node in logs and /healthz (default: the host name)"},
+    {"node.roles", ot::string, "all",
+     "what this node serves: all, or a comma-separated list of telemetry, commands, auth, dashboard (docs/cluster.md, "
+     "\"Roles\"; a route of a role the node does not run is answered 421 naming the members that run it)"},
     {"http.address", ot::string, "127.0.0.1", "address the HTTP/WebSocket port binds to"},
     {"http.port", ot::integer, "8080", "HTTP/WebSocket port (0 picks a free port)", 0, 65535},
     {"http.threads", ot::integer, "1", "network I/O threads", 1, 64},
@@ -118,6 +121,9 @@ const std::vector<option_spec>& option_specs() {
      "address the cluster port binds to and that the other members use to reach this node (never the HTTP port)"},
     {"cluster.advertise", ot::string, "",
      "host:port the other members connect to, when not cluster.address:cluster.port (a proxy or NAT in between)"},
+    {"cluster.http_advertise", ot::string, "",
+     "host:port clients reach this node's HTTP port at, announced to the other members and named in their 421 "
+     "answers, when not http.address:http.port (a wildcard address, a proxy or NAT in between)"},
     {"cluster.seeds", ot::string, "", "comma-separated host:port of other members' cluster ports, tried at start"},
     {"cluster.heartbeat_ms", ot::integer, "500",
      "how often members tell each other they are alive (also CAF's middleman.heartbeat-interval)", 10, 60000},

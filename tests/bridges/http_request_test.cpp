@@ -7,6 +7,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "bridges/http_request.hpp"
 
 using namespace dccs::bridges;
@@ -166,4 +168,55 @@ TEST_CASE("paths are classified before authentication, and the reserve serves on
   CHECK_FALSE(allowed_in_reserve(route_kind::ws_operator, false));
   CHECK_FALSE(allowed_in_reserve(route_kind::ws_drone, true)); // a drone's secret as a bearer does not count
   CHECK_FALSE(allowed_in_reserve(route_kind::static_file, true));
+}
+
+TEST_CASE("every route belongs to one role, or is answered by every node") {
+  using dccs::runtime::role;
+  auto none = std::optional<role>{};
+  // Every node: health, metrics, keys, the cluster, the caller's own token, and paths no route serves.
+  for (auto path : {"/healthz", "/readyz", "/metrics", "/.well-known/jwks.json", "/api/v1/cluster",
+                    "/api/v1/auth/me", "/api", "/api/", "/api/v1", "/api/v1/nothing", "/api/v1/dronesx",
+                    "/api/v1/userss", "/api/v1/audit/x", "/ws/other", "/ws", "/ws/"}) {
+    INFO(path);
+    CHECK(route_role(path) == none);
+  }
+  for (auto path : {"/ws/drone", "/api/v1/drones", "/api/v1/drones/", "/api/v1/drones/d1",
+                    "/api/v1/drones/d1/telemetry", "/api/v1/drones/d1/track", "/api/v1/drones/d1/secret"}) {
+    INFO(path);
+    CHECK(route_role(path) == role::telemetry);
+  }
+  for (auto path : {"/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/v1/auth/other",
+                    "/api/v1/auth", "/api/v1/users", "/api/v1/users/", "/api/v1/users/alice", "/api/v1/audit"}) {
+    INFO(path);
+    CHECK(route_role(path) == role::auth);
+  }
+  for (auto path : {"/", "/index.html", "/app.js", "/assets/x.css", "/healthz/", "/apix", "/ws/operator",
+                    "/api/v1/auth/ticket"}) {
+    INFO(path);
+    CHECK(route_role(path) == role::dashboard);
+  }
+}
+
+TEST_CASE("a 421 names the live members that run the role, this node left out") {
+  using dccs::runtime::role;
+  std::string membership = R"({"self":"a","members":[
+    {"id":"a","http":"127.0.0.1:8080","roles":["dashboard","auth"],"self":true},
+    {"id":"b","http":"127.0.0.1:8081","roles":["all"],"self":false},
+    {"id":"c","http":"127.0.0.1:8082","roles":["telemetry"],"self":false},
+    {"id":"d","http":"","roles":["all"],"self":false},
+    {"id":"e","http":"10.0.0.5:80","roles":["auth"]}]})";
+  CHECK(members_running(membership, role::telemetry) == std::vector<std::string>{"http://127.0.0.1:8081", "http://127.0.0.1:8082"});
+  CHECK(members_running(membership, role::auth) == std::vector<std::string>{"http://127.0.0.1:8081", "http://10.0.0.5:80"});
+  CHECK(members_running(membership, role::commands) == std::vector<std::string>{"http://127.0.0.1:8081"});
+  CHECK(members_running("not json", role::auth).empty());
+  CHECK(members_running(R"({"members":[{"http":"x:1","roles":"all"}]})", role::auth).empty());
+
+  auto body = nlohmann::json::parse(misdirected_body(role::auth, {"http://127.0.0.1:8081"}));
+  CHECK(body["error"]["code"] == "misdirected");
+  CHECK(body["error"]["role"] == "auth");
+  CHECK(body["error"]["nodes"] == nlohmann::json::array({"http://127.0.0.1:8081"}));
+  CHECK(body["error"]["message"].get<std::string>().find("'auth'") != std::string::npos);
+  auto nobody = nlohmann::json::parse(misdirected_body(role::telemetry, {}));
+  CHECK(nobody["error"]["nodes"] == nlohmann::json::array());
+  CHECK(nobody["error"]["message"].get<std::string>().find("no live cluster member") != std::string::npos);
 }

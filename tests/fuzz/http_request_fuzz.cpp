@@ -2,7 +2,7 @@
 // raw bytes from a client go through Beast's request parser with the server's limits, the head first and then
 // the body, in reads of a size the input's first byte picks; a refused request is answered as parse_failure and
 // check_request say; an accepted one is reduced to its origin-form path and classified (classify_path,
-// allowed_in_reserve); pipelined requests follow while the connection stays open.
+// allowed_in_reserve, route_role); pipelined requests follow while the connection stays open.
 //
 // Properties: nothing crashes or throws; every refusal is one of the documented statuses with a code and a
 // message; an accepted request has exactly one body framing that Beast and check_request agree on (no
@@ -139,6 +139,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(allowed_in_reserve(kind, false));
       if (kind == route_kind::ws_drone || kind == route_kind::static_file)
         FUZZ_CHECK(!allowed_in_reserve(kind, true));
+      // Every path has at most one role, the same every time; the health routes are every node's.
+      auto role = route_role(path);
+      FUZZ_CHECK(route_role(path) == role);
+      if (kind == route_kind::health || kind == route_kind::readiness || kind == route_kind::metrics)
+        FUZZ_CHECK(!role);
+      if (kind == route_kind::ws_drone)
+        FUZZ_CHECK(role == dccs::runtime::role::telemetry);
       c.buffer.max_size(std::max(c.buffer.size(), max_body_buffer)); // as the session does for the body
       ec = c.read_part(p, false);
       if (!ec) {

@@ -122,7 +122,7 @@ public:
     return out;
   }
 
-private:
+  /// Chooses the ports of node `i` (kept for its start and restarts) without starting it.
   void reserve(std::size_t i) {
     if (ports_.size() <= i)
       ports_.resize(i + 1, {0, 0});
@@ -131,6 +131,7 @@ private:
                    static_cast<std::uint16_t>(redis_server::free_port())};
   }
 
+private:
   static inline int runs_ = 0;
   std::string db_url_;
   std::string redis_url_;
