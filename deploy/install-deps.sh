@@ -6,7 +6,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libcaf-dev libboost-dev libsimdjson-dev nlohmann-json3-dev catch2 libssl-dev libpqxx-dev libargon2-dev
   postgresql postgresql-common redis-server libhiredis-dev
-  curl procps
+  curl procps openssl
 )
 
 # Node.js and npm run the JWT interoperability test; the machine's own Node.js is used when there is one.
