@@ -57,7 +57,7 @@ TEST_CASE("unknown, malformed, expired tickets and tickets of expired tokens are
   CHECK(book.size() == 0);
 }
 
-TEST_CASE("tickets are bounded per user and in total; expired ones make room") {
+TEST_CASE("tickets are bounded per user and in total, expired ones make room") {
   ticket_book book{"node", 1000, 40, 16};
   std::set<std::string> issued;
   for (int i = 0; i < 16; ++i)

@@ -42,7 +42,7 @@ void check_refused(const http_result& r) {
 
 } // namespace
 
-TEST_CASE("cluster-wide tickets: an operator ticket issued by one member opens a socket on another, once; unknown, spent, expired and "
+TEST_CASE("cluster-wide tickets: an operator ticket issued by one member opens a socket on another, once, unknown, spent, expired and "
           "revoked tickets are 401 on every member") {
   scratch_database db;
   node_cluster c{db.url(), {}, {"auth.ticket_ttl_s", "2"}};
