@@ -134,11 +134,14 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
     auto connection = d->connection;
     self->request(settings.owners, std::chrono::seconds(10), claim_atom::value, d->state.info.id)
       .then(
-        [d, publish](std::uint64_t epoch) {
+        [self, d, publish](std::uint64_t epoch) {
           if (epoch <= d->state.epoch)
             return;
           d->state.epoch = epoch;
           publish(true);
+          // A claim of an actor stopped meanwhile elsewhere (a handoff while its claim was in flight) may land
+          // after this one: looked at again shortly (verify_atom), and claimed anew while the connection is here.
+          self->delayed_send(self, std::chrono::seconds(3), verify_atom::value);
         },
         [self, d, settings, connection](caf::error&) {
           if (d->link != nullptr && d->connection == connection)
@@ -230,13 +233,22 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
     },
     [=](claim_atom) { claim(); },
     [=](verify_atom) {
-      if (d->link != nullptr || settings.owners == nullptr || d->state.epoch == 0)
-        return; // connected again (under a new claim), or nothing to look at
+      // Whether the drone's recorded claim is still this actor's. Not connected: a higher claim is another
+      // member's, which serves the drone now (a partition): this actor stops. Connected: the drone's connection
+      // is here, so a higher claim is a stale one (an actor stopped while its claim was in flight; a newer
+      // connection elsewhere would have fenced this actor through the hubs by now): claimed again.
+      if (settings.owners == nullptr || d->state.epoch == 0)
+        return;
+      auto mine = d->state.epoch;
       self->request(settings.owners, std::chrono::seconds(10), get_atom::value, d->state.info.id)
         .then(
-          [d, fenced](std::uint64_t current) {
-            if (d->link == nullptr && current > d->state.epoch)
+          [d, fenced, claim, mine](std::uint64_t current) {
+            if (current <= d->state.epoch || d->state.epoch != mine)
+              return;
+            if (d->link == nullptr)
               fenced(current);
+            else
+              claim();
           },
           [](caf::error&) {});
     },
