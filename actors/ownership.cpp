@@ -8,30 +8,13 @@
 #include <caf/all.hpp>
 #include <pqxx/pqxx>
 
+#include "runtime/pg_array.hpp"
+
 #include "runtime/log.hpp"
 
 namespace dccs::actors {
 
 namespace {
-
-/// A PostgreSQL array literal of texts (drone ids: no quoting beyond the element quotes is ever needed, but
-/// quote and escape anyway).
-std::string text_array(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (const auto& v : values) {
-    if (out.size() > 1)
-      out += ',';
-    out += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\')
-        out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
 
 struct owner_state {
   explicit owner_state(owner_settings s) : settings(std::move(s)), link(settings.db) {
@@ -68,7 +51,7 @@ owner_store_actor::behavior_type owner_store_impl(owner_store_actor::pointer sel
         auto rows = tx.exec(
           "INSERT INTO fleet.drone_owners AS o (drone_id, node_id, epoch)"
           " SELECT d, " + tx.quote(st->settings.node_id) + ", nextval('fleet.owner_epoch')"
-          " FROM unnest(" + tx.quote(text_array(ids)) + "::text[]) AS u(d)"
+          " FROM unnest(" + tx.quote(runtime::pg_text_array(ids)) + "::text[]) AS u(d)"
           " ON CONFLICT (drone_id) DO UPDATE SET node_id = EXCLUDED.node_id, epoch = EXCLUDED.epoch,"
           " claimed_at = clock_timestamp()"
           " RETURNING drone_id, epoch");
@@ -113,7 +96,7 @@ owner_store_actor::behavior_type owner_store_impl(owner_store_actor::pointer sel
       auto epochs = st->link.run([&](pqxx::connection& conn) {
         pqxx::work tx{conn};
         auto rows = tx.exec("SELECT drone_id, epoch FROM fleet.drone_owners WHERE drone_id = ANY("
-                            + tx.quote(text_array(ids)) + "::text[])");
+                            + tx.quote(runtime::pg_text_array(ids)) + "::text[])");
         tx.commit();
         std::unordered_map<std::string, std::uint64_t> out;
         for (const auto& r : rows)

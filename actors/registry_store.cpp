@@ -4,6 +4,8 @@
 
 #include <pqxx/pqxx>
 
+#include "runtime/pg_array.hpp"
+
 namespace dccs::actors {
 
 namespace {
@@ -44,25 +46,6 @@ std::vector<registry_row> read_rows(const pqxx::result& rows) {
   out.reserve(rows.size());
   for (const auto& r : rows)
     out.push_back(read_row(r));
-  return out;
-}
-
-/// A PostgreSQL array literal of texts, every element quoted (an unquoted NULL, a valid drone id, would be read
-/// as SQL NULL).
-std::string text_array(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (const auto& v : values) {
-    if (out.size() > 1)
-      out += ',';
-    out += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\')
-        out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
   return out;
 }
 
@@ -149,7 +132,7 @@ std::vector<registry_row> registry_store::find_many(const std::vector<std::strin
   return link_.run([&](pqxx::connection& conn) {
     pqxx::work tx{conn};
     auto rows = tx.exec(std::string{"SELECT "} + registry_columns + " FROM fleet.drones WHERE id = ANY("
-                        + tx.quote(text_array(ids)) + "::text[])");
+                        + tx.quote(runtime::pg_text_array(ids)) + "::text[])");
     tx.commit();
     return read_rows(rows);
   });
@@ -166,8 +149,8 @@ registry_store::registration registry_store::register_drones(const std::vector<n
       }
       pqxx::work tx{conn};
       auto r = tx.exec("INSERT INTO fleet.drones (id, model, firmware, group_name) SELECT u.*, "
-                       + tx.quote(default_group_) + " FROM unnest(" + tx.quote(text_array(ids)) + "::text[], "
-                       + tx.quote(text_array(models)) + "::text[], " + tx.quote(text_array(firmwares))
+                       + tx.quote(default_group_) + " FROM unnest(" + tx.quote(runtime::pg_text_array(ids)) + "::text[], "
+                       + tx.quote(runtime::pg_text_array(models)) + "::text[], " + tx.quote(runtime::pg_text_array(firmwares))
                        + "::text[]) AS u ON CONFLICT (id) DO NOTHING RETURNING " + registry_columns);
       tx.commit();
       return read_rows(r);
@@ -280,8 +263,8 @@ void registry_store::record_reported(const std::vector<reported_drone>& drones) 
     }
     pqxx::work tx{conn};
     tx.exec0("UPDATE fleet.drones d SET model = u.model, firmware = u.firmware FROM unnest("
-             + tx.quote(text_array(ids)) + "::text[], " + tx.quote(text_array(models)) + "::text[], "
-             + tx.quote(text_array(firmwares)) + "::text[]) AS u(id, model, firmware) WHERE d.id = u.id");
+             + tx.quote(runtime::pg_text_array(ids)) + "::text[], " + tx.quote(runtime::pg_text_array(models)) + "::text[], "
+             + tx.quote(runtime::pg_text_array(firmwares)) + "::text[]) AS u(id, model, firmware) WHERE d.id = u.id");
     tx.commit();
     return 0;
   });
@@ -301,7 +284,7 @@ void registry_store::write_seen(const std::vector<std::pair<std::string, double>
     }
     stamps += '}';
     pqxx::work tx{conn};
-    tx.exec0("UPDATE fleet.drones d SET last_seen = to_timestamp(s.t / 1000.0) FROM unnest(" + tx.quote(text_array(ids))
+    tx.exec0("UPDATE fleet.drones d SET last_seen = to_timestamp(s.t / 1000.0) FROM unnest(" + tx.quote(runtime::pg_text_array(ids))
              + "::text[], " + tx.quote(stamps)
              + "::float8[]) AS s(id, t) WHERE d.id = s.id AND (d.last_seen IS NULL OR d.last_seen < to_timestamp(s.t / 1000.0))");
     tx.commit();
