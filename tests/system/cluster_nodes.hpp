@@ -39,10 +39,19 @@ public:
     dir_ = std::filesystem::temp_directory_path() / ("dccs-cluster-" + std::to_string(getpid()) + "-" + std::to_string(++runs_));
     std::filesystem::create_directories(dir_ / "keys");
     run_node_command({"keys", "generate", "--auth.keys_dir", (dir_ / "keys").string()});
-    auto out = run_node_command({"keys", "token", "cluster-test", "admin", "--auth.keys_dir", (dir_ / "keys").string()});
+    token_ = token("cluster-test", "admin");
+  }
+
+  /// An access token signed with the cluster's keys (`dccs keys token`), for a user that need not exist.
+  std::string token(const std::string& name, const std::string& role, const std::vector<std::string>& groups = {}) {
+    std::vector<std::string> args{"keys", "token", name, role};
+    args.insert(args.end(), groups.begin(), groups.end());
+    args.push_back("--auth.keys_dir");
+    args.push_back((dir_ / "keys").string());
+    auto out = run_node_command(args);
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
       out.pop_back();
-    token_ = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+    return out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
   }
 
   ~cluster() {
@@ -113,10 +122,10 @@ public:
     return std::stoll(body.substr(at + name.size() + 2));
   }
 
-  /// GET /api/v1/drones on node `i`: drone id -> its entry.
-  std::map<std::string, nlohmann::json> fleet(std::size_t i) const {
+  /// GET /api/v1/drones on node `i` with `h` (the admin's by default): drone id -> its entry.
+  std::map<std::string, nlohmann::json> fleet(std::size_t i, const headers& h = {}) const {
     std::map<std::string, nlohmann::json> out;
-    auto list = http_get(http(i), "/api/v1/drones?limit=1000", admin()).json()["drones"];
+    auto list = http_get(http(i), "/api/v1/drones?limit=1000", h.empty() ? admin() : h).json()["drones"];
     for (auto& d : list)
       out[d["id"].get<std::string>()] = d;
     return out;

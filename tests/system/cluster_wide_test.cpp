@@ -11,7 +11,7 @@
 
 #include "tests/support/client.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/node_cluster.hpp"
+#include "tests/system/cluster_nodes.hpp"
 #include "tests/support/operator_view.hpp"
 #include "tests/support/scratch_db.hpp"
 
@@ -45,9 +45,9 @@ void check_refused(const http_result& r) {
 TEST_CASE("cluster-wide tickets: an operator ticket issued by one member opens a socket on another, once, unknown, spent, expired and "
           "revoked tickets are 401 on every member") {
   scratch_database db;
-  node_cluster c{db.url(), {}, {"auth.ticket_ttl_s", "2"}};
-  c.start(0);
-  c.start(1);
+  cluster c{db.url()};
+  c.start(0, {"--auth.ticket_ttl_s", "2"});
+  c.start(1, {"--auth.ticket_ttl_s", "2"});
   REQUIRE(eventually([&] { return c.members(0) == 2 && c.members(1) == 2; }, std::chrono::seconds(20)));
   auto a = c.http(0);
   auto b = c.http(1);
@@ -96,9 +96,9 @@ TEST_CASE("cluster-wide tickets: an operator ticket issued by one member opens a
 TEST_CASE("cluster-wide registry: changes on one member reach the others within a second: a group move, a rotated secret (the "
           "drone's socket on the other member closes), a deleted drone") {
   scratch_database db;
-  node_cluster c{db.url(), {}, {"fleet.unregistered", "refuse"}};
-  c.start(0);
-  c.start(1);
+  cluster c{db.url()};
+  c.start(0, {"--fleet.unregistered", "refuse"});
+  c.start(1, {"--fleet.unregistered", "refuse"});
   REQUIRE(eventually([&] { return c.members(0) == 2 && c.members(1) == 2; }, std::chrono::seconds(20)));
   auto a = c.http(0);
   auto b = c.http(1);
