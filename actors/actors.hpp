@@ -71,7 +71,10 @@ using operator_link_actor = caf::typed_actor<caf::reacts_to<deliver_atom, std::s
 ///   (alive_atom, link_id)                                 any other frame (heartbeat)
 ///   (get_atom) -> drone_state
 ///   (regroup_atom, std::string group)                     the registry moved the drone to another group
-///   (kick_atom, u16 code, std::string reason)             close its connection (credential changed, deleted)
+///   (kick_atom, u16 code, std::string reason)             close its connection (its credential changed)
+///   (delete_atom)                                         the drone left the registry: its connection closes
+///                                                         (4003), its live-view entry goes (its last message
+///                                                         to the hub, after every state it published), it stops
 ///   (passivate_atom) -> (bool idle, u64 attaches)          whether it has had no connection for
 ///                                                         passivate_after_ms, and the attaches it has received
 ///   (fault_atom)                                          throws (fault injection for supervision tests)
@@ -91,7 +94,7 @@ using drone_actor = caf::typed_actor<
   caf::reacts_to<attach_atom, drone_link_actor, link_id, drone_info>,
   caf::reacts_to<telemetry_atom, telemetry, double, link_id>, caf::reacts_to<alive_atom, link_id>,
   caf::replies_to<get_atom>::with<drone_state>, caf::reacts_to<regroup_atom, std::string>,
-  caf::reacts_to<kick_atom, std::uint16_t, std::string>,
+  caf::reacts_to<kick_atom, std::uint16_t, std::string>, caf::reacts_to<delete_atom>,
   caf::replies_to<passivate_atom>::with<bool, std::uint64_t>, caf::reacts_to<fault_atom>,
   caf::reacts_to<fence_atom, std::uint64_t>, caf::reacts_to<check_atom>, caf::reacts_to<coalesce_atom>,
   caf::reacts_to<claim_atom>, caf::reacts_to<verify_atom>>;
@@ -103,7 +106,10 @@ using drone_actor = caf::typed_actor<
 ///   (connect_atom, drone_info, drone_link_actor, link_id)  route a new connection to the drone's actor
 ///   (get_atom, std::string id) -> drone_actor              the drone's actor, or error no_such_drone
 ///   (kick_atom, std::string id, u16 code, std::string reason)  close its connection (credential changed:
-///                                                         it must say hello again; 4003: left the registry)
+///                                                         it must say hello again)
+///   (delete_atom, std::string id)                         the drone left the registry: its actor (on whichever
+///                                                         member) closes the connection (4003), removes the
+///                                                         drone from the live view and stops
 ///   (regroup_atom, std::string id, std::string group)     the registry moved the drone to another group
 ///   (sweep_atom)                                          timer: passivation (below)
 ///   (view_atom, cluster_view)                             the live members changed: drones this node no longer
@@ -121,7 +127,7 @@ using drone_actor = caf::typed_actor<
 using directory_actor = caf::typed_actor<
   caf::reacts_to<connect_atom, drone_info, drone_link_actor, link_id>,
   caf::replies_to<get_atom, std::string>::with<drone_actor>,
-  caf::reacts_to<kick_atom, std::string, std::uint16_t, std::string>,
+  caf::reacts_to<kick_atom, std::string, std::uint16_t, std::string>, caf::reacts_to<delete_atom, std::string>,
   caf::reacts_to<regroup_atom, std::string, std::string>, caf::reacts_to<sweep_atom>,
   caf::reacts_to<view_atom, cluster_view>, caf::replies_to<route_atom, std::string>::with<drone_actor>>;
 

@@ -256,6 +256,20 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
       if (i != st->drones.end() && i->second.actor != nullptr)
         self->send(i->second.actor, kick_atom::value, code, std::move(reason));
     },
+    [=](delete_atom, const std::string& id) {
+      // The drone left the registry. Its actor, whichever member runs it, closes its connection, takes it out of
+      // the live view and stops; the entry goes now (a new connection of the drone, registered again, gets a new
+      // actor).
+      if (!st->from_peer(self->current_sender()))
+        for (auto& [node, d] : st->peers)
+          self->send(d, delete_atom::value, id);
+      auto i = st->drones.find(id);
+      if (i == st->drones.end())
+        return;
+      if (i->second.actor != nullptr)
+        self->send(i->second.actor, delete_atom::value);
+      st->drones.erase(i);
+    },
     [=](get_atom, const std::string& id) -> caf::result<drone_actor> {
       auto i = st->drones.find(id);
       if (i != st->drones.end() && i->second.actor != nullptr)

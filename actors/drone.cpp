@@ -216,6 +216,21 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
       if (d->link != nullptr)
         self->send(d->link, hangup_atom::value, code, std::move(reason));
     },
+    [=](delete_atom) {
+      // Removed from the registry: the connection is no longer allowed, and the drone leaves every live view. The
+      // removal is this actor's last message to its hub, after every state it published (a state published when
+      // the connection ended would otherwise bring the drone back after the registry's removal: the hub keeps
+      // what it is sent last). It is published disconnected first: a hub keeps a connected drone.
+      if (d->link != nullptr) {
+        self->demonitor(d->link.address());
+        self->send(d->link, hangup_atom::value, std::uint16_t{4003}, std::string{"drone is not registered"});
+        d->link = nullptr;
+        d->state.connected = false;
+        publish(true);
+      }
+      self->send(hub, remove_atom::value, d->state.info.id);
+      self->quit();
+    },
     [=](check_atom) {
       d->timer_pending = false;
       check();

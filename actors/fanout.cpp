@@ -57,11 +57,11 @@ void fanout::regroup(const std::string& id, const std::string& group) {
   mark(id, it->second);
 }
 
-bool fanout::remove(const std::string& id) {
+bool fanout::remove(const std::string& id, bool even_connected) {
   auto it = states_.find(id);
   if (it == states_.end())
     return true;
-  if (it->second.state.connected)
+  if (it->second.state.connected && !even_connected)
     return false;
   removals_.emplace_back(id, it->second.state.info.group);
   states_.erase(it);

@@ -97,9 +97,10 @@ public:
   /// that saw it in its old group but do not reach the new one are told it is gone.
   void regroup(const std::string& id, const std::string& group);
 
-  /// Forgets a drone that is not connected (it left the registry); subscribers are told it is gone. Returns
-  /// false when it is connected.
-  bool remove(const std::string& id);
+  /// Forgets a drone that is not connected (passivated, left the registry); subscribers are told it is gone.
+  /// Returns false when it is connected, unless `even_connected` (another member's hub removed its own drone:
+  /// the connected state here is one it never sent the end of).
+  bool remove(const std::string& id, bool even_connected = false);
 
 private:
   struct sub_entry {

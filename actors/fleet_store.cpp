@@ -675,8 +675,9 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
           }
         }
         if (st->settings.unregistered == unregistered_policy::refuse)
-          // Its live connection is no longer allowed.
-          self->send(directory, kick_atom::value, q.id, std::uint16_t{4003}, std::string{"drone is not registered"});
+          // Its live connection is no longer allowed: its actor closes it and takes the drone out of every live
+          // view (after its last state, which would otherwise bring it back there).
+          self->send(directory, delete_atom::value, q.id);
         runtime::log::info("fleet", "drone removed from the registry", {{"drone_id", q.id}, {"by", q.who.name}});
         audit(q, "drone_deleted", q.id, "ok", json::object());
         return json_answer(204, "");

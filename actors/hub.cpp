@@ -187,7 +187,9 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
       return taken;
     },
     [st, want_sync](remove_atom, const std::string& id) {
-      st->core.remove(id);
+      // A connected drone stays (its actor publishes it); what this hub removes, the other members' hubs remove.
+      if (!st->core.remove(id))
+        return;
       if (st->local.erase(id) != 0 && !st->peers.empty()) {
         st->outbox.erase(id);
         st->outbox_removed.push_back(id);
@@ -240,7 +242,7 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
       for (auto& id : b.removed)
         if (auto i = st->origin.find(id); i != st->origin.end() && i->second == b.origin) {
           st->origin.erase(i);
-          st->core.remove(id);
+          st->core.remove(id, true); // its member removed it: the state of its end may not have been sent
         }
     },
     [self, st](view_atom, cluster_view& v) {
