@@ -370,6 +370,11 @@ struct actor_metrics {
   runtime::gauge* drone_actors = nullptr;
   runtime::counter* drones_passivated = nullptr; ///< drone actors stopped after passivate_after_ms unconnected
   runtime::counter* drones_handed_off = nullptr; ///< drone actors stopped because another member owns the drone now
+  // -- cluster traffic (what crosses the cluster links, counted where it is sent or received) --
+  runtime::counter* connections_forwarded = nullptr; ///< drone connections routed to another member's directory
+  runtime::counter* replica_batches_sent = nullptr;  ///< hub syncs sent to other members (one per member per sync)
+  runtime::counter* replica_batches_received = nullptr;
+  runtime::counter* replica_states_received = nullptr; ///< drone states of other members' actors received
 };
 
 drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot snapshot, hub_actor hub,
@@ -381,8 +386,9 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
 /// `min_interval_ms`: 1000 / hub.rate; `passivate_after_ms`: live states of drones not connected for this long
 /// (and without an actor: restored ones) go, as drone actors do (0: never).
 /// `sync_ms`: how often the states of this node's drones go to the other members (cluster.sync_ms).
+/// `metrics`: its replica_* counters.
 hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_interval_ms, int flush_ms,
-                                  std::int64_t passivate_after_ms, int sync_ms = 20);
+                                  std::int64_t passivate_after_ms, int sync_ms = 20, actor_metrics metrics = {});
 
 /// Cluster membership (detached: it reads and writes the membership board in Redis).
 struct cluster_settings {

@@ -159,6 +159,8 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
           // To the owner, answered (CAF drops a message to a lost node without a word): without an answer the
           // connection is routed again shortly, by then with the cluster's new view (the link's attach timeout
           // bounds it all).
+          if (metrics.connections_forwarded)
+            metrics.connections_forwarded->inc();
           auto n = st->next_forward++;
           st->forwards.emplace(n, directory_state::forward{st->owner_node(id), info, link, connection});
           self->request(owner, std::chrono::seconds(2), connect_atom::value, info, link, connection)

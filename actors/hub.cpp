@@ -45,7 +45,7 @@ struct hub_state {
 } // namespace
 
 hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_interval_ms, int flush_ms,
-                                  std::int64_t passivate_after_ms, int sync_ms) {
+                                  std::int64_t passivate_after_ms, int sync_ms, actor_metrics metrics) {
   auto st = std::make_shared<hub_state>(min_interval_ms);
   auto sync_period = std::chrono::milliseconds(std::max(1, sync_ms));
   // Something of this node's drones waits for the other members: one sync per sync_ms carries all of it.
@@ -202,7 +202,7 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
         if (auto s = st->core.find(id))
           local_state(*s, drone_actor{});
     },
-    [self, st](sync_atom) {
+    [self, st, metrics](sync_atom) {
       st->sync_pending = false;
       if (st->peers.empty() || (st->outbox.empty() && st->outbox_events.empty() && st->outbox_removed.empty()))
         return;
@@ -218,8 +218,14 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
       st->outbox_removed.clear();
       for (auto& p : st->peers)
         self->send(p.hub, replica_atom::value, b);
+      if (metrics.replica_batches_sent)
+        metrics.replica_batches_sent->inc(st->peers.size());
     },
-    [self, st](replica_atom, replica_batch& b) {
+    [self, st, metrics](replica_atom, replica_batch& b) {
+      if (metrics.replica_batches_received) {
+        metrics.replica_batches_received->inc();
+        metrics.replica_states_received->inc(b.states.size());
+      }
       // Another member's drone actors: their states as they publish them. A drone whose owner moved here
       // meanwhile is this node's again from its actor's next publication. Of two owners (a partition, a drone
       // that connected again elsewhere), the state of the higher epoch stands, and an actor here that lost is

@@ -280,6 +280,8 @@ private:
   void forward(bool is_telemetry, actors::telemetry&& t, double recv) {
     if (is_telemetry && srv_->services.telemetry && !store(t, recv))
       return;
+    if (drone_remote_)
+      srv_->frames_forwarded.inc();
     if (is_telemetry)
       caf::anon_send(drone_, actors::telemetry_atom::value, std::move(t), recv, link_id_);
     else
@@ -288,6 +290,7 @@ private:
 
   void on_attached(actors::drone_actor drone, bool first) {
     drone_ = std::move(drone);
+    drone_remote_ = drone_ != nullptr && drone_.node() != srv_->sys.node();
     attach_timer_.reset();
     if (finished_)
       return; // the socket closed while the actor was being attached (its link actor is gone: the actor knows)
@@ -358,6 +361,7 @@ private:
   std::vector<pending_frame> pending_;
   std::string drone_id_;
   actors::drone_actor drone_;
+  bool drone_remote_ = false; ///< drone_ runs on another cluster member (its frames cross the cluster link)
   std::weak_ptr<actors::ack_sink> ack_; ///< set when the drone asked for acknowledgements
   std::string secret_;                  ///< until the hello: the credential from the upgrade request
   bool said_hello_ = false;

@@ -116,6 +116,14 @@ bool node::start(std::string& error) {
     "dccs_drones_passivated_total", "drone actors stopped after drone.passivate_after_s without a connection");
   am.drones_handed_off = &metrics_.make_counter(
     "dccs_drones_handed_off_total", "drone actors stopped here because another cluster member owns the drone now");
+  am.connections_forwarded = &metrics_.make_counter(
+    "dccs_cluster_connections_forwarded_total", "drone connections routed to the directory of the member that owns the drone");
+  am.replica_batches_sent = &metrics_.make_counter(
+    "dccs_cluster_replica_batches_sent_total", "live-view syncs sent to other members (drone states, events, removals)");
+  am.replica_batches_received = &metrics_.make_counter("dccs_cluster_replica_batches_received_total",
+                                                       "live-view syncs received from other members");
+  am.replica_states_received = &metrics_.make_counter(
+    "dccs_cluster_replica_states_received_total", "drone states of other members' drone actors received");
   ds.publish_interval_ms = 1000 / cfg_.integer("hub.rate");
   auto role_url = [this](const std::string& role) {
     auto url = cfg_.str("db." + role + "_url");
@@ -151,7 +159,7 @@ bool node::start(std::string& error) {
   }
   if (live_view)
     hub_ = system_->spawn(actors::hub_impl, ds.publish_interval_ms, static_cast<int>(cfg_.integer("hub.flush_ms")),
-                          ds.passivate_after_ms, static_cast<int>(cfg_.integer("cluster.sync_ms")));
+                          ds.passivate_after_ms, static_cast<int>(cfg_.integer("cluster.sync_ms")), am);
   if (telemetry)
     directory_ = system_->spawn(actors::directory_impl, hub_, ds, am);
   server_services services;

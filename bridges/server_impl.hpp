@@ -98,6 +98,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       drones_replaced(m.make_counter("dccs_drone_replaced_total", "drone connections replaced by a newer one")),
       drones_rerouted(m.make_counter("dccs_drone_rerouted_total",
                                      "drone connections sent to the drone's new owner (handoff, a member lost)")),
+      frames_forwarded(m.make_counter("dccs_drone_frames_forwarded_total",
+                                      "drone frames sent from a socket here to the drone's actor on another cluster member")),
       drones_backlogged(m.make_counter("dccs_drone_backlog_closed_total",
                                        "acknowledged drone connections closed (1013) because the telemetry buffer was full")),
       http_requests(m.make_counter("dccs_http_requests_total", "HTTP requests served")),
@@ -148,6 +150,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   runtime::counter& drones_closed_size;
   runtime::counter& drones_replaced;
   runtime::counter& drones_rerouted;
+  runtime::counter& frames_forwarded;
   runtime::counter& drones_backlogged;
   runtime::counter& http_requests;
   runtime::counter& tokens_refused;

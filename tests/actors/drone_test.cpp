@@ -57,7 +57,7 @@ struct fixture : dccs::test::deterministic_system {
   }
 
   void start() {
-    hub = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0}, 20);
+    hub = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0}, 20, actor_metrics{});
     dir = sys.spawn(directory_impl, hub, settings, metrics);
     sched.run();
   }
@@ -277,7 +277,7 @@ std::string owned_by(const std::string& node) {
 TEST_CASE_METHOD(fixture, "in a cluster a connection is served by the drone's owner, and a member that joins takes "
                           "its drones by handoff: the link reroutes, the old actor stops, the hubs share the state") {
   // A second member "b" in the same actor system: its directory and hub are reached only by messages.
-  auto hub_b = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0}, 20);
+  auto hub_b = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0}, 20, actor_metrics{});
   auto dir_b = sys.spawn(directory_impl, hub_b, settings, metrics);
   sched.run();
   auto mine = owned_by("a");

@@ -58,7 +58,7 @@ struct fixture : dccs::test::deterministic_system {
   fixture() {
     metrics.operator_updates_dropped = &updates_dropped;
     metrics.operator_events_dropped = &events_dropped;
-    hub = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0}, 20);
+    hub = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0}, 20, actor_metrics{});
     session = sys.spawn(session_impl, sys.spawn(recording_link, link), hub, std::size_t{3}, metrics);
     self->send(session, subscribe_atom::value, subscription{true, {}, auth::scope{true, {}}});
     sched.run();

@@ -80,6 +80,18 @@ TEST_CASE("a cluster serves one fleet: every operator on three nodes sees it all
   CHECK(eventually([&] { return drone_actors(c, {0, 1, 2}) == static_cast<long long>(n); }, std::chrono::seconds(10)));
   for (std::size_t i = 0; i < 3; ++i)
     CHECK(c.metric(i, "dccs_drone_actors") > 0); // spread: every node owns some
+  // What crossed the cluster links, as each member counts it: every member received the others' drone states;
+  // drones whose socket is not on their owner had their connection routed there and their frames forwarded.
+  long long routed = 0, forwarded = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(c.metric(i, "dccs_cluster_replica_batches_sent_total") > 0);
+    CHECK(c.metric(i, "dccs_cluster_replica_batches_received_total") > 0);
+    CHECK(c.metric(i, "dccs_cluster_replica_states_received_total") > 0);
+    routed += c.metric(i, "dccs_cluster_connections_forwarded_total");
+    forwarded += c.metric(i, "dccs_drone_frames_forwarded_total");
+  }
+  CHECK(routed > 0);
+  CHECK(forwarded > 0);
   // `dccs cluster status`, as a cluster operator runs it on a node's machine.
   auto status = run_node_command({"cluster", "status", "--http.port", std::to_string(c.http(1)), "--auth.keys_dir",
                                   c.keys_dir()});
