@@ -194,18 +194,18 @@ using hub_actor = caf::typed_actor<
 /// Accepts:
 ///   (admit_atom, drone_info, std::string secret) -> (u16 code, std::string group)   may this drone connect?
 ///   (list_atom | get_atom | authorize_atom | create_atom | patch_atom | delete_atom | rotate_atom | revoke_atom,
-///    http_query) -> http_answer                                                  the registry's routes
+///    http_query) -> api_result                                                  the registry's routes
 ///   (admit_atom), (seen_atom), (register_atom)                                    its own batches and timers
 ///   (view_atom, cluster_view)        the live members: a change made here is told to the other members' registries
 ///   (invalidate_atom, std::string id)   from another member's registry: drone `id` was registered, changed, moved,
 ///                                    deleted or its credential rotated or revoked there; its row is read again
 using fleet_actor = caf::typed_actor<
   caf::replies_to<admit_atom, drone_info, std::string>::with<std::uint16_t, std::string>,
-  caf::replies_to<list_atom, http_query>::with<http_answer>, caf::replies_to<get_atom, http_query>::with<http_answer>,
-  caf::replies_to<authorize_atom, http_query>::with<http_answer>,
-  caf::replies_to<create_atom, http_query>::with<http_answer>, caf::replies_to<patch_atom, http_query>::with<http_answer>,
-  caf::replies_to<delete_atom, http_query>::with<http_answer>, caf::replies_to<rotate_atom, http_query>::with<http_answer>,
-  caf::replies_to<revoke_atom, http_query>::with<http_answer>, caf::reacts_to<admit_atom>, caf::reacts_to<seen_atom>,
+  caf::replies_to<list_atom, http_query>::with<api_result>, caf::replies_to<get_atom, http_query>::with<api_result>,
+  caf::replies_to<authorize_atom, http_query>::with<api_result>,
+  caf::replies_to<create_atom, http_query>::with<api_result>, caf::replies_to<patch_atom, http_query>::with<api_result>,
+  caf::replies_to<delete_atom, http_query>::with<api_result>, caf::replies_to<rotate_atom, http_query>::with<api_result>,
+  caf::replies_to<revoke_atom, http_query>::with<api_result>, caf::reacts_to<admit_atom>, caf::reacts_to<seen_atom>,
   caf::reacts_to<register_atom>, caf::reacts_to<view_atom, cluster_view>, caf::reacts_to<invalidate_atom, std::string>>;
 
 /// The operator WebSocket tickets of this node (actors/tickets.cpp, over actors/ticket_book.hpp): one per node, on
@@ -268,19 +268,19 @@ using node_actor = caf::typed_actor<
 
 /// Telemetry history (detached: the telemetry role's database), GET /api/v1/drones/{id}/telemetry|track.
 /// Accepts:
-///   (history_atom, http_query) -> http_answer
-using history_actor = caf::typed_actor<caf::replies_to<history_atom, http_query>::with<http_answer>>;
+///   (history_atom, http_query) -> api_result
+using history_actor = caf::typed_actor<caf::replies_to<history_atom, http_query>::with<api_result>>;
 
 /// The auth service (detached: the auth role's database): logins, refresh rotation, logout, users, the audit log.
 /// Accepts:
-///   (login_atom | refresh_atom | logout_atom | users_atom | audit_atom, http_query) -> http_answer  the routes
+///   (login_atom | refresh_atom | logout_atom | users_atom | audit_atom, http_query) -> api_result  the routes
 ///   (audit_atom, actor, action, drone, address, outcome, detail JSON)  an audit row from another actor (strings)
 ///   (denied_atom, std::string reason, std::string address)            a refused access token, to audit
 ///   (tick_atom)                                                        its timer (the database's health)
 using auth_actor = caf::typed_actor<
-  caf::replies_to<login_atom, http_query>::with<http_answer>, caf::replies_to<refresh_atom, http_query>::with<http_answer>,
-  caf::replies_to<logout_atom, http_query>::with<http_answer>, caf::replies_to<users_atom, http_query>::with<http_answer>,
-  caf::replies_to<audit_atom, http_query>::with<http_answer>,
+  caf::replies_to<login_atom, http_query>::with<api_result>, caf::replies_to<refresh_atom, http_query>::with<api_result>,
+  caf::replies_to<logout_atom, http_query>::with<api_result>, caf::replies_to<users_atom, http_query>::with<api_result>,
+  caf::replies_to<audit_atom, http_query>::with<api_result>,
   caf::reacts_to<audit_atom, std::string, std::string, std::string, std::string, std::string, std::string>,
   caf::reacts_to<denied_atom, std::string, std::string>, caf::reacts_to<tick_atom>>;
 
@@ -434,7 +434,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(dccs, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::subscription))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::fragment))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::fragment_batch))
-  CAF_ADD_TYPE_ID(dccs, (dccs::actors::http_answer))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::api_result))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::http_query))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::link_id))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::state_list))

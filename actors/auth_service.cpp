@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/query_text.hpp"
-#include "actors/http_errors.hpp"
+#include "actors/api_errors.hpp"
 #include "actors/actors.hpp" // the message types and their type-ID block
 #include "auth/access.hpp"
 #include "auth/audit.hpp"
@@ -29,12 +29,15 @@ namespace {
 
 using json = nlohmann::json;
 
-actors::http_answer answer(std::uint16_t status, std::string body) {
-  return actors::http_answer{status, "application/json", std::move(body), {}};
+using actors::api_result;
+using actors::errc;
+
+api_result answer(std::string body) {
+  return actors::json_result(std::move(body));
 }
 
-actors::http_answer error_answer(std::uint16_t status, const std::string& code, const std::string& message) {
-  return actors::error_answer_json(status, code, message);
+caf::error refusal(errc kind, const std::string& code, const std::string& message) {
+  return actors::api_error(kind, code, message);
 }
 
 /// Writes an audit row; a failure to audit is logged, never fatal to the request.
@@ -87,8 +90,8 @@ struct field_error {
   std::string message;
 };
 
-actors::http_answer field_answer(const field_error& e) {
-  return actors::error_answer_json(400, "invalid_field", e.message, "field", e.field);
+caf::error field_refusal(const field_error& e) {
+  return actors::api_error(errc::invalid_request, "invalid_field", e.message, "field", e.field);
 }
 
 /// What a POST or PATCH of a user asks for, checked field by field; `error` names the first bad field.
@@ -209,7 +212,7 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
     c.iat = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
     c.nbf = c.iat;
     c.exp = c.iat + st->settings.access_ttl_s;
-    return answer(200, json{{"access_token", sign(*keys, c)},
+    return answer(json{{"access_token", sign(*keys, c)},
                             {"token_type", "Bearer"},
                             {"expires_in", st->settings.access_ttl_s},
                             {"refresh_token", refresh.token},
@@ -228,11 +231,11 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
         self->delayed_send(self, std::chrono::seconds(1), actors::tick_atom::value);
       }
     },
-    [=](actors::login_atom, actors::http_query& q) -> actors::http_answer {
+    [=](actors::login_atom, actors::http_query& q) -> caf::result<api_result> {
       auto body = json::parse(q.body, nullptr, false);
       if (!body.is_object() || !body.contains("name") || !body["name"].is_string() || !body.contains("password")
           || !body["password"].is_string())
-        return error_answer(400, "malformed", "the body must be {\"name\": string, \"password\": string}");
+        return refusal(errc::invalid_request, "malformed", "the body must be {\"name\": string, \"password\": string}");
       auto name = body["name"].get<std::string>();
       auto password = body["password"].get<std::string>();
       // The limits come first, before the database and before any password work: the same answer, as fast,
@@ -250,9 +253,8 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
         } catch (const runtime::db_error& e) {
           runtime::log::error("auth", "cannot write the audit log", {{"action", "login_limited"}, {"error", e.what()}});
         }
-        auto a = error_answer(429, "too_many_attempts", "too many failed logins: try again later");
-        a.headers = {"Retry-After", std::to_string(verdict.retry_after_s)};
-        return a;
+        return actors::api_error(errc::too_many, "too_many_attempts", "too many failed logins: try again later", {}, {},
+                                 verdict.retry_after_s);
       }
       try {
         ensure();
@@ -270,7 +272,7 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
             audit(conn, name, audit_action::login_failed, q.address, audit_outcome::refused);
             return 0;
           });
-          return error_answer(401, "invalid_credentials", "wrong user name or password");
+          return refusal(errc::unauthenticated, "invalid_credentials", "wrong user name or password");
         }
         st->limits.succeeded(who->name, q.address);
         return st->link.run([&](pqxx::connection& conn) {
@@ -282,13 +284,13 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
           return tokens(*who, refresh);
         });
       } catch (const runtime::db_error& e) {
-        return actors::db_error_answer(e);
+        return actors::db_failure(e);
       }
     },
-    [=](actors::logout_atom, actors::http_query& q) -> actors::http_answer {
+    [=](actors::logout_atom, actors::http_query& q) -> caf::result<api_result> {
       // The bridge has denied the access token already; here: the refresh side, and the audit row.
       if (q.who.name.empty())
-        return error_answer(401, "unauthorized", "an access token is required");
+        return refusal(errc::unauthenticated, "unauthorized", "an access token is required");
       std::optional<std::string> token;
       if (q.body.find_first_not_of(" \t\r\n") != std::string::npos) {
         auto body = json::parse(q.body, nullptr, false);
@@ -296,7 +298,7 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
         for (auto it = ok ? body.begin() : body.end(); ok && it != body.end(); ++it)
           ok = it.key() == "refresh_token" && it.value().is_string();
         if (!ok)
-          return error_answer(400, "malformed", "the body must be empty or {\"refresh_token\": string}");
+          return refusal(errc::invalid_request, "malformed", "the body must be empty or {\"refresh_token\": string}");
         if (body.contains("refresh_token"))
           token = body["refresh_token"].get<std::string>();
       }
@@ -311,30 +313,26 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
             detail["family"] = r.family;
           audit(conn, q.who.name, audit_action::logout, q.address, audit_outcome::ok, detail);
           // 204 whatever became of the token: whose it was is not revealed.
-          return actors::http_answer{204, "application/json", {}, {}};
+          return actors::done_result();
         });
       } catch (const runtime::db_error& e) {
-        return actors::db_error_answer(e);
+        return actors::db_failure(e);
       }
     },
-    [=](actors::users_atom, actors::http_query& q) -> actors::http_answer {
+    [=](actors::users_atom, actors::http_query& q) -> caf::result<api_result> {
       // Admins only: the bridge checked the token and the permission; checked again here, cheaply.
       if (!allows(q.who, permission::manage_users))
-        return error_answer(403, "forbidden", "users are managed by admins");
+        return refusal(errc::forbidden, "forbidden", "users are managed by admins");
+      // (The bridge sends only GET, HEAD, POST on the collection and GET, HEAD, PATCH on a user.)
       bool read = q.method == "GET" || q.method == "HEAD";
-      auto not_allowed = [&](const char* allow) {
-        auto a = error_answer(405, "method_not_allowed", "method not allowed on this path");
-        a.headers = {"Allow", allow};
-        return a;
-      };
       if (q.id.empty() ? !(read || q.method == "POST") : !(read || q.method == "PATCH"))
-        return not_allowed(q.id.empty() ? "GET, HEAD, POST" : "GET, HEAD, PATCH");
-      auto not_found = [&] { return error_answer(404, "not_found", "no user named '" + q.id + "'"); };
+        return refusal(errc::invalid_request, "method_not_allowed", "method not allowed on this path");
+      auto not_found = [&] { return refusal(errc::not_found, "not_found", "no user named '" + q.id + "'"); };
       if (!q.id.empty() && !valid_user_name(q.id))
         return not_found(); // no user can have that name
       const auto& actor = q.who.name;
       // A refusal, audited in its own transaction (the change's rolled back).
-      auto refuse = [&](const char* action, const std::string& target, json detail, actors::http_answer a) {
+      auto refuse = [&](const char* action, const std::string& target, json detail, caf::error a) {
         detail["user"] = target;
         try {
           st->link.run([&](pqxx::connection& conn) {
@@ -354,29 +352,31 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
         // by its operator, as the tests do: the token is the authority, as on every other route.)
         auto caller = st->link.run([&](pqxx::connection& conn) { return find_by_name(conn, actor); });
         if (caller && (!caller->enabled || caller->role != role::admin))
-          return error_answer(403, "forbidden", "users are managed by admins");
+          return refusal(errc::forbidden, "forbidden", "users are managed by admins");
         if (read) {
-          return st->link.run([&](pqxx::connection& conn) {
+          return st->link.run([&](pqxx::connection& conn) -> caf::expected<api_result> {
             if (q.id.empty()) {
               json users = json::array();
               for (const auto& u : list_users(conn))
                 users.push_back(user_json(u));
-              return answer(200, json{{"users", users}}.dump());
+              return answer(json{{"users", users}}.dump());
             }
             auto u = find_by_name(conn, q.id);
-            return u ? answer(200, user_json(*u).dump()) : not_found();
+            if (!u)
+              return not_found();
+            return answer(user_json(*u).dump());
           });
         }
         auto body = json::parse(q.body, nullptr, false);
         if (!body.is_object())
-          return error_answer(400, "malformed", "the body must be a JSON object");
+          return refusal(errc::invalid_request, "malformed", "the body must be a JSON object");
         bool create = q.method == "POST";
         auto req = parse_user_request(body, create);
         auto target = create ? (body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>()
                                                                                    : std::string{})
                              : q.id;
         auto bad_request = [&](const char* action, const field_error& e) {
-          return refuse(action, target, {{"reason", "invalid_field"}, {"field", e.field}}, field_answer(e));
+          return refuse(action, target, {{"reason", "invalid_field"}, {"field", e.field}}, field_refusal(e));
         };
         if (create) {
           if (req.error)
@@ -391,11 +391,11 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
                                  });
             });
             runtime::log::info("auth", "user created", {{"user", u.name}, {"role", to_string(u.role)}, {"by", actor}});
-            return answer(201, user_json(u).dump());
+            return actors::json_result(user_json(u).dump(), actors::api_outcome::created);
           } catch (const user_error& e) {
             if (e.reason() == user_errc::duplicate)
               return refuse(audit_action::user_created, target, {{"reason", "conflict"}},
-                            error_answer(409, "conflict", "a user named '" + target + "' exists already"));
+                            refusal(errc::conflict, "conflict", "a user named '" + target + "' exists already"));
             return bad_request(audit_action::user_created,
                                field_error{e.reason() == user_errc::weak_password ? "password" : "groups", e.what()});
           }
@@ -435,14 +435,14 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
             });
           });
           runtime::log::info("auth", "user changed", {{"user", u.name}, {"by", actor}});
-          return answer(200, user_json(u).dump());
+          return answer(user_json(u).dump());
         } catch (const user_error& e) {
           switch (e.reason()) {
             case user_errc::not_found:
               return refuse(action, target, {{"reason", "not_found"}}, not_found());
             case user_errc::last_admin:
               return refuse(action, target, {{"reason", "last_admin"}},
-                            error_answer(409, "last_admin",
+                            refusal(errc::conflict, "last_admin",
                                          "'" + target + "' is the last enabled admin: make another admin first"));
             case user_errc::weak_password:
               return bad_request(action, field_error{"password", e.what()});
@@ -451,7 +451,7 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
           }
         }
       } catch (const runtime::db_error& e) {
-        return actors::db_error_answer(e);
+        return actors::db_failure(e);
       }
     },
     [=](actors::audit_atom, std::string& actor, std::string& action, std::string& drone, std::string& address,
@@ -487,11 +487,11 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
       } catch (const runtime::db_error&) {
       }
     },
-    [=](actors::audit_atom, actors::http_query& q) -> actors::http_answer {
+    [=](actors::audit_atom, actors::http_query& q) -> caf::result<api_result> {
       // GET /api/v1/audit (admins; the bridge checked the token): filters actor, drone, action, outcome,
       // from, to (RFC 3339 or ms), limit, before (the previous page's next_before).
       auto refused = [](const std::string& name, const std::string& message) {
-        return actors::error_answer_json(400, "invalid_parameter", message, "parameter", name);
+        return actors::api_error(errc::invalid_request, "invalid_parameter", message, "parameter", name);
       };
       audit_filter f;
       try {
@@ -509,20 +509,20 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
                           {"action", e.action}, {"drone_id", e.drone_id ? json(*e.drone_id) : json(nullptr)},
                           {"address", e.address}, {"outcome", to_string(e.outcome)}, {"detail", e.detail}});
         }
-        return answer(200, json{{"entries", rows},
+        return answer(json{{"entries", rows},
                                 {"next_before", page.next_before_id ? json(*page.next_before_id) : json(nullptr)}}
                              .dump());
       } catch (const runtime::db_error& e) {
-        return actors::db_error_answer(e);
+        return actors::db_failure(e);
       }
     },
-    [=](actors::refresh_atom, actors::http_query& q) -> actors::http_answer {
+    [=](actors::refresh_atom, actors::http_query& q) -> caf::result<api_result> {
       auto body = json::parse(q.body, nullptr, false);
       if (!body.is_object() || !body.contains("refresh_token") || !body["refresh_token"].is_string())
-        return error_answer(400, "malformed", "the body must be {\"refresh_token\": string}");
+        return refusal(errc::invalid_request, "malformed", "the body must be {\"refresh_token\": string}");
       try {
         ensure();
-        return st->link.run([&](pqxx::connection& conn) {
+        return st->link.run([&](pqxx::connection& conn) -> caf::expected<api_result> {
           auto r = rotate_refresh(conn, body["refresh_token"].get<std::string>());
           if (!r.ok()) {
             auto actor = r.user_name.empty() ? std::string{anonymous_actor} : r.user_name;
@@ -534,18 +534,18 @@ actors::auth_actor::behavior_type auth_service(actors::auth_actor::pointer self,
             if (r.status == refresh_status::reused)
               runtime::log::warn("auth", "a spent refresh token was presented: its family is revoked",
                                  {{"user", r.user_name}, {"family", r.family}, {"address", q.address}});
-            return error_answer(401, "invalid_token", "the refresh token is not valid");
+            return refusal(errc::unauthenticated, "invalid_token", "the refresh token is not valid");
           }
           auto who = find_by_name(conn, r.user_name);
           if (!who || !who->enabled) {
             revoke_family(conn, r.family);
-            return error_answer(401, "invalid_token", "the refresh token is not valid");
+            return refusal(errc::unauthenticated, "invalid_token", "the refresh token is not valid");
           }
           audit(conn, who->name, audit_action::refresh, q.address, audit_outcome::ok, {{"family", r.family}});
           return tokens(*who, r.next);
         });
       } catch (const runtime::db_error& e) {
-        return actors::db_error_answer(e);
+        return actors::db_failure(e);
       }
     },
   };

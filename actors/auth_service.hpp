@@ -27,8 +27,9 @@ struct auth_settings {
 
 /// Authentication service (run detached: it blocks on PostgreSQL and on argon2id, ~25 ms per check). On its
 /// first connection it creates the first admin when auth.users is empty (auth/users.hpp, bootstrap_admin: the
-/// password is printed once on stderr, never logged). Accepts:
-///   (login_atom, http_query) -> http_answer   POST /api/v1/auth/login, body {"name":..., "password":...}:
+/// password is printed once on stderr, never logged). It answers api_result or an api_error; the statuses below
+/// are the ones the bridge makes of them (bridges/http_session.cpp). Accepts:
+///   (login_atom, http_query) -> api_result    POST /api/v1/auth/login, body {"name":..., "password":...}:
 ///       200 {"access_token":..., "token_type":"Bearer", "expires_in":<s>}; 401 invalid_credentials (the
 ///       same answer, after the same work, for an unknown user, a wrong password and a disabled user);
 ///       400 for a malformed body; 503 when the database is unreachable. The answer also carries a refresh
@@ -36,14 +37,14 @@ struct auth_settings {
 ///       Failed logins are limited per account and per client address (auth/login_limits.hpp): past a limit,
 ///       429 too_many_attempts with Retry-After (the seconds left of the window), before any password is
 ///       checked, the same for a known and an unknown name; audited as login_limited.
-///   (refresh_atom, http_query) -> http_answer  POST /api/v1/auth/refresh, body {"refresh_token":...}: a new
+///   (refresh_atom, http_query) -> api_result   POST /api/v1/auth/refresh, body {"refresh_token":...}: a new
 ///       pair (the presented token is spent); 401 invalid_token for an unknown, expired, revoked or spent token
 ///       — a spent one revokes its whole family (a stolen token is detected).
-///   (logout_atom, http_query) -> http_answer   POST /api/v1/auth/logout (the bridge denies the access token):
+///   (logout_atom, http_query) -> api_result    POST /api/v1/auth/logout (the bridge denies the access token):
 ///       body empty, {} or {"refresh_token": string}; a token of the caller (q.who) revokes its whole family, a
 ///       token of anyone else or an unknown one revokes nothing; 204 either way (nothing is revealed); 400
 ///       malformed for any other body. Audited as logout, detail {"family_revoked": bool}.
-///   (users_atom, http_query) -> http_answer    /api/v1/users[/{name}] (admins: the bridge checks, and so does
+///   (users_atom, http_query) -> api_result     /api/v1/users[/{name}] (admins: the bridge checks, and so does
 ///       this): GET list {"users":[...]}, GET one, POST {"name","password","role","groups"?} -> 201, PATCH
 ///       {"password"?,"role"?,"groups"?,"enabled"?} -> 200. A user is {"name","role","groups","enabled",
 ///       "created_at","updated_at","password_changed_at"} (RFC 3339), never a hash. 400 invalid_field (naming

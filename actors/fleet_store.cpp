@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/drone_json.hpp"
-#include "actors/http_errors.hpp"
+#include "actors/api_errors.hpp"
 #include "actors/list_page.hpp"
 #include "actors/registry_store.hpp"
 #include "runtime/log.hpp"
@@ -76,6 +76,14 @@ struct fleet_state {
 };
 
 using fleet_state_ptr = std::shared_ptr<fleet_state>;
+
+/// Answers a request whose answer came later (after the hub's): the result, or the refusal.
+void settle(caf::typed_response_promise<api_result>& rp, caf::expected<api_result> x) {
+  if (x)
+    rp.deliver(std::move(*x));
+  else
+    rp.deliver(std::move(x.error()));
+}
 
 } // namespace
 
@@ -307,20 +315,20 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
         },
         [st](caf::error&) { st->seen_query_out = false; });
   };
-  auto not_found = [](const std::string& id) { return registry_error(404, "not_found", "no drone with id '" + id + "'"); };
+  auto not_found = [](const std::string& id) { return registry_error(errc::not_found, "not_found", "no drone with id '" + id + "'"); };
   // A change checked against the drone's group, which another node changed (or the drone was removed) before it
   // was written: nothing is changed.
   auto changed_meanwhile = [](const std::string& id) {
-    return registry_error(409, "conflict", "drone '" + id + "' was changed or removed meanwhile: read it and retry");
+    return registry_error(errc::conflict, "conflict", "drone '" + id + "' was changed or removed meanwhile: read it and retry");
   };
   // The permission check (auth/access.hpp) for a drone of `group`: a caller who may not see the drone gets the
   // answer a missing drone gets (404: nothing tells them it exists); one who sees it but may not do `p`, 403.
   auto permitted = [not_found](const http_query& q, const std::string& group,
-                               auth::permission p) -> std::optional<http_answer> {
+                               auth::permission p) -> std::optional<caf::error> {
     if (!auth::allows(q.who, auth::permission::read_drones, group))
       return not_found(q.id);
     if (!auth::allows(q.who, p, group))
-      return registry_error(403, "forbidden", std::string{"role '"} + q.who.role + "' may not " + describe(p));
+      return registry_error(errc::forbidden, "forbidden", std::string{"role '"} + q.who.role + "' may not " + describe(p));
     return std::nullopt;
   };
   // Tells the other members' registries that drone `id`'s row changed here (registered, changed, moved, deleted, its
@@ -338,14 +346,14 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
                      std::string{action}, drone, q.address, std::string{outcome}, detail.dump());
   };
   // The registry row of q.id, fresh, when the caller may manage it; otherwise the answer they get. Throws db_error.
-  auto managed = [=](const http_query& q, const registry_row*& current) -> std::optional<http_answer> {
+  auto managed = [=](const http_query& q, const registry_row*& current) -> std::optional<caf::error> {
     current = lookup(q.id);
     if (current == nullptr)
       return not_found(q.id);
     return permitted(q, current->group, auth::permission::manage_drones);
   };
   // Issues a new secret (rotate) or revokes the credential; either way the drone's live connection closes.
-  auto set_credential = [=](http_query& q, bool rotate) -> http_answer {
+  auto set_credential = [=](http_query& q, bool rotate) -> caf::result<api_result> {
     try {
       const registry_row* current = nullptr;
       if (auto refused = managed(q, current))
@@ -363,16 +371,16 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
                          {{"drone_id", q.id}, {"by", q.who.name}});
       audit(q, rotate ? "credential_rotated" : "credential_revoked", q.id, "ok", json::object());
       if (!rotate)
-        return json_answer(204, "");
-      return json_answer(200, json{{"id", q.id}, {"credential", "active"}, {"secret", secret}}.dump());
+        return done_result();
+      return json_result(json{{"id", q.id}, {"credential", "active"}, {"secret", secret}}.dump());
     } catch (const runtime::db_error& e) {
-      return db_error_answer(e);
+      return db_failure(e);
     }
   };
   // GET /api/v1/drones, once the hub answered with the live states of the page (`live`: the first
   // page.limit + 1 live drones after the cursor that the caller may see, in id order).
   auto list_answer = [=](const http_query& q, const list_page& page, std::vector<drone_state>& live_states)
-    -> http_answer {
+    -> api_result {
       try {
         ensure();
       } catch (const runtime::db_error&) {
@@ -431,10 +439,10 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
       out += ']';
       out += next_cursor_json(more, last);
       out += '}';
-      return json_answer(200, std::move(out));
+      return json_result(std::move(out));
     };
   // GET /api/v1/drones/{id}, once the hub answered with the drone's live state (null: not live here).
-  auto get_answer = [=](const http_query& q, const drone_state* live) -> http_answer {
+  auto get_answer = [=](const http_query& q, const drone_state* live) -> caf::expected<api_result> {
       const registry_row* row = nullptr;
       try {
         row = lookup(q.id);
@@ -470,7 +478,7 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
         }
       }
       annotate(obj, row);
-      return json_answer(200, std::move(obj));
+      return json_result(std::move(obj));
     };
   // Answers every hello waiting (st->admissions) with one query for all their rows: under a reconnect storm the
   // hellos that queued up while the previous batch was read are answered together, so the database round trips
@@ -564,13 +572,13 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
     },
     [=](admit_atom) { flush_admissions(); },
     [=](register_atom) { register_pending(); },
-    [=](list_atom, http_query& q) -> caf::result<http_answer> {
+    [=](list_atom, http_query& q) -> caf::result<api_result> {
       list_page page;
       if (auto bad = parse_list_page(q.query, page))
-        return registry_error(400, "invalid_parameter", bad->second, bad->first);
+        return api_error(errc::invalid_request, "invalid_parameter", bad->second, "parameter", bad->first);
       subscription sub;
       sub.scope = auth::read_scope(q.who);
-      auto rp = self->make_response_promise<http_answer>();
+      auto rp = self->make_response_promise<api_result>();
       self->request(hub, std::chrono::seconds(5), states_atom::value, sub, std::uint64_t{page.limit + 1}, page.after)
         .then([=](state_list& live) mutable { rp.deliver(list_answer(q, page, live.states)); },
               [=](caf::error&) mutable {
@@ -579,44 +587,45 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
               });
       return rp;
     },
-    [=](get_atom, http_query& q) -> caf::result<http_answer> {
-      auto rp = self->make_response_promise<http_answer>();
+    [=](get_atom, http_query& q) -> caf::result<api_result> {
+      auto rp = self->make_response_promise<api_result>();
       self->request(hub, std::chrono::seconds(5), get_atom::value, q.id)
-        .then([=](drone_state& live) mutable { rp.deliver(get_answer(q, &live)); },
-              [=](caf::error&) mutable { rp.deliver(get_answer(q, nullptr)); });
+        .then([=](drone_state& live) mutable { settle(rp, get_answer(q, &live)); },
+              [=](caf::error&) mutable { settle(rp, get_answer(q, nullptr)); });
       return rp;
     },
-    [=](authorize_atom, http_query& q) -> http_answer {
-      // May the caller read this drone (its history)? 200, or the answer the request gets instead.
+    [=](authorize_atom, http_query& q) -> caf::result<api_result> {
+      // May the caller read this drone (its history)? An empty result, or the refusal the request gets instead.
       const registry_row* row = nullptr;
       try {
         row = lookup(q.id);
       } catch (const runtime::db_error& e) {
         auto i = st->registry.find(q.id);
         if (i == st->registry.end())
-          return db_error_answer(e);
+          return db_failure(e);
         row = &i->second;
       }
       if (row == nullptr) // not (or no longer) registered: its history stays readable by those who see every group
-        return auth::read_scope(q.who).all ? json_answer(200, "{}") : not_found(q.id);
+        return auth::read_scope(q.who).all ? caf::result<api_result>{json_result("{}")}
+                                           : caf::result<api_result>{not_found(q.id)};
       if (auto refused = permitted(q, row->group, auth::permission::read_drones))
         return *refused;
-      return json_answer(200, "{}");
+      return json_result("{}");
     },
-    [=](create_atom, http_query& q) -> http_answer {
+    [=](create_atom, http_query& q) -> caf::result<api_result> {
       registry_input in;
       if (auto err = parse_input(q.body, true, in))
         return *err;
       auto group = in.group.value_or(st->settings.default_group);
       if (!auth::allows(q.who, auth::permission::manage_drones, group))
-        return registry_error(403, "forbidden", "you may not register drones in group '" + group + "'", "group");
+        return registry_error(errc::forbidden, "forbidden", "you may not register drones in group '" + group + "'", "group");
       auto secret = runtime::random_token(32);
       try {
         ensure();
         auto row = st->store.create(in, group, runtime::sha256_hex(secret));
         if (!row) {
           audit(q, "drone_registered", *in.id, "refused", {{"reason", "conflict"}});
-          return registry_error(409, "conflict", "a drone with id '" + *in.id + "' is already registered", "id");
+          return registry_error(errc::conflict, "conflict", "a drone with id '" + *in.id + "' is already registered", "id");
         }
         auto body = registry_json(*row);
         body["secret"] = secret; // shown once: only its hash is kept
@@ -624,12 +633,12 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
         tell_peers(*in.id);
         runtime::log::info("fleet", "drone registered", {{"drone_id", *in.id}, {"group", group}, {"by", q.who.name}});
         audit(q, "drone_registered", *in.id, "ok", {{"group", group}});
-        return json_answer(201, body.dump());
+        return json_result(body.dump(), api_outcome::created);
       } catch (const runtime::db_error& e) {
-        return db_error_answer(e);
+        return db_failure(e);
       }
     },
-    [=](patch_atom, http_query& q) -> http_answer {
+    [=](patch_atom, http_query& q) -> caf::result<api_result> {
       registry_input in;
       if (auto err = parse_input(q.body, false, in))
         return *err;
@@ -639,7 +648,7 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
           return *refused;
         auto old_group = current->group;
         if (in.group && *in.group != old_group && !auth::allows(q.who, auth::permission::manage_drones, *in.group))
-          return registry_error(403, "forbidden", "you may not move drones into group '" + *in.group + "'", "group");
+          return registry_error(errc::forbidden, "forbidden", "you may not move drones into group '" + *in.group + "'", "group");
         auto row = st->store.update(q.id, old_group, in);
         if (!row)
           return changed_meanwhile(q.id);
@@ -652,12 +661,12 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
           self->send(directory, regroup_atom::value, q.id, *in.group);
           audit(q, "drone_changed", q.id, "ok", {{"group", *in.group}, {"previous_group", old_group}});
         }
-        return json_answer(200, std::move(body));
+        return json_result(std::move(body));
       } catch (const runtime::db_error& e) {
-        return db_error_answer(e);
+        return db_failure(e);
       }
     },
-    [=](delete_atom, http_query& q) -> http_answer {
+    [=](delete_atom, http_query& q) -> caf::result<api_result> {
       try {
         const registry_row* current = nullptr;
         if (auto refused = managed(q, current))
@@ -680,9 +689,9 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
           self->send(directory, delete_atom::value, q.id);
         runtime::log::info("fleet", "drone removed from the registry", {{"drone_id", q.id}, {"by", q.who.name}});
         audit(q, "drone_deleted", q.id, "ok", json::object());
-        return json_answer(204, "");
+        return done_result();
       } catch (const runtime::db_error& e) {
-        return db_error_answer(e);
+        return db_failure(e);
       }
     },
     [=](view_atom, cluster_view& v) {
@@ -704,11 +713,11 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
       if (st->registry.count(id) == 0)
         self->send(hub, remove_atom::value, id);
     },
-    [=](rotate_atom, http_query& q) -> http_answer {
+    [=](rotate_atom, http_query& q) -> caf::result<api_result> {
       // POST /api/v1/drones/{id}/secret: a new secret (the old one stops working; the live connection closes).
       return set_credential(q, true);
     },
-    [=](revoke_atom, http_query& q) -> http_answer {
+    [=](revoke_atom, http_query& q) -> caf::result<api_result> {
       // DELETE /api/v1/drones/{id}/secret: no secret works any more; the live connection closes.
       return set_credential(q, false);
     },

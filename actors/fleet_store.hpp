@@ -39,14 +39,14 @@ struct fleet_settings {
 ///                                                      its secret; see docs/security.md). The hellos waiting
 ///                                                      in the mailbox are answered together: one query reads
 ///                                                      all their rows, fresh
-///   (list_atom, http_query) -> http_answer             GET /api/v1/drones (the caller's groups only)
-///   (get_atom, http_query) -> http_answer              GET /api/v1/drones/{id}
-///   (authorize_atom, http_query) -> http_answer        200 when the caller may read drone q.id (history)
-///   (create_atom, http_query) -> http_answer           POST /api/v1/drones (answer carries the secret, once)
-///   (patch_atom, http_query) -> http_answer            PATCH /api/v1/drones/{id}
-///   (delete_atom, http_query) -> http_answer           DELETE /api/v1/drones/{id}
-///   (rotate_atom, http_query) -> http_answer           POST /api/v1/drones/{id}/secret
-///   (revoke_atom, http_query) -> http_answer           DELETE /api/v1/drones/{id}/secret
+///   (list_atom, http_query) -> api_result              GET /api/v1/drones (the caller's groups only)
+///   (get_atom, http_query) -> api_result               GET /api/v1/drones/{id}
+///   (authorize_atom, http_query) -> api_result         an empty result when the caller may read drone q.id (history)
+///   (create_atom, http_query) -> api_result            POST /api/v1/drones (answer carries the secret, once)
+///   (patch_atom, http_query) -> api_result             PATCH /api/v1/drones/{id}
+///   (delete_atom, http_query) -> api_result            DELETE /api/v1/drones/{id}
+///   (rotate_atom, http_query) -> api_result            POST /api/v1/drones/{id}/secret
+///   (revoke_atom, http_query) -> api_result            DELETE /api/v1/drones/{id}/secret
 /// Every request is checked with auth::allows (auth/access.hpp) against q.who.
 ///   (seen_atom), (register_atom)                       timers (last-seen times; drones seen, to register)
 ///   (admit_atom)                                       to itself: answer the hellos waiting

@@ -9,7 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "actors/drone_json.hpp"
-#include "actors/http_errors.hpp"
+#include "actors/api_errors.hpp"
 #include "runtime/secret.hpp"
 
 namespace dccs::actors {
@@ -21,7 +21,6 @@ namespace {
 constexpr std::int64_t us_per_ms = 1000;
 constexpr std::int64_t us_per_s = 1000000;
 
-const char* const json_type = "application/json";
 const char* const csv_type = "text/csv; charset=utf-8";
 const char* const geojson_type = "application/geo+json";
 
@@ -31,13 +30,6 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 }
 
 // -- answers --------------------------------------------------------------------------------------------
-
-http_answer error_answer(std::uint16_t status, const char* code, const std::string& message,
-                         const std::string* parameter = nullptr) {
-  auto a = error_answer_json(status, code, message, parameter ? "parameter" : "", parameter ? *parameter : "");
-  a.content_type = json_type;
-  return a;
-}
 
 void append_int(std::string& out, std::int64_t v) {
   char buf[24];
@@ -146,7 +138,7 @@ void append_cursor(std::string& out, const std::optional<cursor>& next, const ht
   out += '}';
 }
 
-http_answer raw_rows(runtime::pg_link& link, const http_query& q, const parameters& p, const cursor_keys& keys) {
+api_result raw_rows(runtime::pg_link& link, const http_query& q, const parameters& p, const cursor_keys& keys) {
   auto result = read(link, [&](pqxx::transaction_base& tx) {
     if (p.after)
       return tx.exec_params(std::string{raw_columns} + " AND (time, seq) > ($5::timestamptz, $6::int8)" + raw_order,
@@ -159,7 +151,7 @@ http_answer raw_rows(runtime::pg_link& link, const http_query& q, const paramete
   std::optional<cursor> next;
   if (result.size() > n)
     next = cursor{'r', result[n - 1][0].as<std::int64_t>(), result[n - 1][1].as<std::int64_t>()};
-  http_answer a;
+  api_result a;
   auto& out = a.body;
   out.reserve(64 + n * 300);
   if (p.csv) {
@@ -218,7 +210,7 @@ http_answer raw_rows(runtime::pg_link& link, const http_query& q, const paramete
   return a;
 }
 
-http_answer bucket_rows(runtime::pg_link& link, const http_query& q, const parameters& p, const cursor_keys& keys) {
+api_result bucket_rows(runtime::pg_link& link, const http_query& q, const parameters& p, const cursor_keys& keys) {
   auto width_s = *p.bucket_s;
   auto result = read(link, [&](pqxx::transaction_base& tx) {
     if (p.after) // the bucket after the cursor's starts at cursor + width (buckets are aligned to the epoch)
@@ -234,7 +226,7 @@ http_answer bucket_rows(runtime::pg_link& link, const http_query& q, const param
     next = cursor{'b', result[n - 1][0].as<std::int64_t>(), width_s};
   static constexpr const char* names[] = {"lat",     "lon",     "alt",         "speed",  "vspeed",
                                           "battery", "voltage", "battery_min", "alt_max"};
-  http_answer a;
+  api_result a;
   auto& out = a.body;
   if (p.csv) {
     a.content_type = csv_type;
@@ -277,12 +269,12 @@ http_answer bucket_rows(runtime::pg_link& link, const http_query& q, const param
   return a;
 }
 
-http_answer track(runtime::pg_link& link, const http_query& q, const parameters& p, std::int64_t max_rows) {
+api_result track(runtime::pg_link& link, const http_query& q, const parameters& p, std::int64_t max_rows) {
   auto result = read(link, [&](pqxx::transaction_base& tx) {
     return tx.exec_params(track_query, q.id, sql_time(p.from_us), sql_time(p.to_us), max_rows);
   });
   std::int64_t total = result.empty() ? 0 : result[0][4].as<std::int64_t>();
-  http_answer a;
+  api_result a;
   a.content_type = geojson_type;
   auto& out = a.body;
   out.reserve(256 + result.size() * 80);
@@ -332,20 +324,19 @@ http_answer track(runtime::pg_link& link, const http_query& q, const parameters&
 
 } // namespace
 
-http_answer answer(runtime::pg_link& link, const http_query& q, std::int64_t max_rows, const cursor_keys& keys) {
+caf::expected<api_result> answer(runtime::pg_link& link, const http_query& q, std::int64_t max_rows,
+                                 const cursor_keys& keys) {
   if (q.kind != "telemetry" && q.kind != "track")
-    return error_answer(404, "not_found", "no history resource " + q.kind);
-  if (q.method != "GET")
-    return error_answer(405, "method_not_allowed", "history answers GET only");
+    return api_error(errc::not_found, "not_found", "no history resource " + q.kind);
   try {
     auto p = parse_parameters(q, max_rows, keys);
     if (q.kind == "track")
       return track(link, q, p, max_rows);
     return p.bucket_s ? bucket_rows(link, q, p, keys) : raw_rows(link, q, p, keys);
   } catch (const parameter_error& e) {
-    return error_answer(400, "invalid_parameter", e.what(), &e.parameter);
+    return api_error(errc::invalid_request, "invalid_parameter", e.what(), "parameter", e.parameter);
   } catch (const runtime::db_error& e) {
-    return db_error_answer(e);
+    return db_failure(e);
   }
 }
 
@@ -360,7 +351,7 @@ history_actor::behavior_type history_impl(history_actor::pointer self, runtime::
   auto shared_keys = std::make_shared<const history::cursor_keys>(std::move(keys));
   (void)self;
   return {
-    [link, max_rows, shared_keys](history_atom, const http_query& q) -> http_answer {
+    [link, max_rows, shared_keys](history_atom, const http_query& q) -> caf::result<api_result> {
       return history::answer(*link, q, max_rows, *shared_keys);
     },
   };

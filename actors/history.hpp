@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
 
 #include "actors/actors.hpp"
 #include "runtime/pg.hpp"
@@ -33,7 +34,7 @@ constexpr const char* cursor_key_label = "dccs history cursor v1";
 } // namespace history
 
 /// Telemetry history queries (run detached: it blocks on PostgreSQL). Accepts
-///   (history_atom, http_query) -> http_answer
+///   (history_atom, http_query) -> api_result (JSON, CSV or GeoJSON), or an api_error
 /// for kind "telemetry" (GET /api/v1/drones/{id}/telemetry) and kind "track" (GET .../track). A bad query
 /// parameter is a 400 naming it; an unavailable database a 503. `max_rows` caps `limit` and track points.
 /// Cursors are signed with `keys` (with none, a random key: cursors then die with the actor).
@@ -90,7 +91,7 @@ std::string sign_cursor(std::string_view payload, std::string_view drone_id, con
                         std::string_view key);
 
 /// The answer to one query, without touching a database when the parameters are refused (tests).
-http_answer answer(runtime::pg_link& link, const http_query& q, std::int64_t max_rows, const cursor_keys& keys);
+caf::expected<api_result> answer(runtime::pg_link& link, const http_query& q, std::int64_t max_rows, const cursor_keys& keys);
 
 } // namespace history
 

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
+#include <caf/make_message.hpp>
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/node_id.hpp>
@@ -111,10 +113,70 @@ enum class errc : std::uint8_t {
   invalid_ticket = 2, ///< an operator ticket that is unknown, spent or expired (or its issuer is gone)
   ticket_revoked = 3, ///< an operator ticket whose access token has been revoked
   unavailable = 4,    ///< a database the answer needs is unavailable: try again later
+  // -- the refusals of the actors that serve API requests (registry, history, auth); each is an api_error --
+  invalid_request = 5, ///< a malformed body or query, or a field or parameter out of its range
+  unauthenticated = 6, ///< no credentials, or wrong ones
+  forbidden = 7,       ///< the caller may not do this
+  not_found = 8,       ///< no such resource (or one the caller may not see)
+  conflict = 9,        ///< it exists already, it was changed meanwhile, or the change would break a rule
+  too_many = 10,       ///< a limit was reached: try again after the problem's retry_after_s
+  internal = 11,       ///< a fault of this node
 };
 
 inline caf::error make_error(errc x) {
   return caf::error{static_cast<std::uint8_t>(x), caf::atom("dccs")};
+}
+
+/// What a refusal of an API request says besides its kind: the code clients read (docs/protocol.md), a message,
+/// what was wrong (`key` "field" or "parameter", `value` its name) and, for too_many, when to try again. It is
+/// the error's context (plain strings and a number), so that it crosses nodes as the error does.
+struct api_problem {
+  errc kind = errc::internal;
+  std::string code;
+  std::string message;
+  std::string key;
+  std::string value;
+  std::int64_t retry_after_s = 0;
+};
+
+/// A refusal of an API request: its kind (the bridge alone turns it into an HTTP status), and its problem.
+inline caf::error api_error(errc kind, std::string code, std::string message, std::string key = {},
+                            std::string value = {}, std::int64_t retry_after_s = 0) {
+  return caf::error{static_cast<std::uint8_t>(kind), caf::atom("dccs"),
+                    caf::make_message(std::move(code), std::move(message), std::move(key), std::move(value),
+                                      retry_after_s)};
+}
+
+/// The problem of an error of the `dccs` category (an api_error's as it was made; another one's with its kind's
+/// name as code and message); nothing for errors of other categories (a timeout, a lost node).
+std::optional<api_problem> problem_of(const caf::error& e);
+
+/// How an actor that serves an API request answers it: the result it rendered (a JSON document; the history
+/// may render CSV) and what became of the request. Refusals are errors (api_error). The bridge makes the HTTP
+/// answer from it: status (found 200, created 201, done 204 without a body) and headers.
+enum class api_outcome : std::uint8_t {
+  found = 0,   ///< the resource or result is `body`
+  created = 1, ///< `body` is the resource created
+  done = 2,    ///< done; nothing to show
+};
+
+struct api_result {
+  api_outcome outcome = api_outcome::found;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, api_result& x) {
+  return f(caf::meta::type_name("api_result"), x.outcome, x.content_type, x.body);
+}
+
+/// A JSON document found (200), created (201), or done (204).
+inline api_result json_result(std::string body, api_outcome outcome = api_outcome::found) {
+  return api_result{outcome, "application/json", std::move(body)};
+}
+inline api_result done_result() {
+  return api_result{api_outcome::done, "application/json", {}};
 }
 
 // -- plain data ------------------------------------------------------------------------------------------
@@ -265,20 +327,6 @@ public:
 private:
   std::shared_ptr<const list> ptr_;
 };
-
-/// A complete answer to an HTTP request, produced by an actor (REST handlers that need the database):
-/// the bridge writes it as it is.
-struct http_answer {
-  std::uint16_t status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::string> headers; ///< extra response headers: name, value, name, value, ...
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, http_answer& x) {
-  return f(caf::meta::type_name("http_answer"), x.status, x.content_type, x.body, x.headers);
-}
 
 /// A REST request as handed to the actor that answers it: the method, the path's parameters (for
 /// example the drone id), the query string (without '?'), the request body and the Accept header.

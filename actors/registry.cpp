@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <ctime>
 
-#include "runtime/http_error.hpp"
 #include "runtime/text.hpp"
 
 namespace dccs::actors {
@@ -82,26 +81,21 @@ drone_state placeholder(const registry_row& r) {
   return st;
 }
 
-http_answer json_answer(std::uint16_t status, std::string body) {
-  return http_answer{status, "application/json", std::move(body), {}};
+caf::error registry_error(errc kind, const std::string& code, const std::string& message, const std::string& field) {
+  return api_error(kind, code, message, field.empty() ? "" : "field", field);
 }
 
-http_answer registry_error(std::uint16_t status, const std::string& code, const std::string& message,
-                           const std::string& field) {
-  return json_answer(status, runtime::error_body(code, message, field.empty() ? "" : "field", field));
-}
-
-std::optional<http_answer> parse_input(const std::string& body, bool creating, registry_input& in) {
+std::optional<caf::error> parse_input(const std::string& body, bool creating, registry_input& in) {
   auto bad = [](const std::string& field, const std::string& message) {
-    return registry_error(400, "invalid_field", message, field);
+    return registry_error(errc::invalid_request, "invalid_field", message, field);
   };
   auto doc = json::parse(body, nullptr, false);
   if (doc.is_discarded())
-    return registry_error(400, "malformed", "the request body is not valid JSON");
+    return registry_error(errc::invalid_request, "malformed", "the request body is not valid JSON");
   if (!doc.is_object())
-    return registry_error(400, "malformed", "the request body must be a JSON object");
+    return registry_error(errc::invalid_request, "malformed", "the request body must be a JSON object");
   for (auto& [key, v] : doc.items()) {
-    auto text = [&](std::size_t max, std::optional<std::string>& out) -> std::optional<http_answer> {
+    auto text = [&](std::size_t max, std::optional<std::string>& out) -> std::optional<caf::error> {
       if (!v.is_string() || utf8_length(v.get_ref<const std::string&>()) > max)
         return bad(key, "field '" + key + "' must be a string of at most " + std::to_string(max) + " characters");
       if (!runtime::valid_text(v.get_ref<const std::string&>()))
@@ -109,7 +103,7 @@ std::optional<http_answer> parse_input(const std::string& body, bool creating, r
       out = v.get<std::string>();
       return std::nullopt;
     };
-    std::optional<http_answer> err;
+    std::optional<caf::error> err;
     if (key == "id") {
       if (!creating)
         return bad(key, "field 'id' cannot be changed");

@@ -38,10 +38,10 @@ struct registry_input {
   std::optional<std::string> metadata;
 };
 
-/// Reads a POST (`creating`) or PATCH body into `in`. On a refusal, the 400 answer to give: `malformed` when the
+/// Reads a POST (`creating`) or PATCH body into `in`. On a refusal, the error to answer (invalid_request): `malformed` when the
 /// body is not a JSON object, otherwise `invalid_field` naming the first bad field (unknown fields, `id` on a
 /// PATCH, texts too long or holding NUL, a home out of range, metadata that is not an object of at most 16 KiB).
-std::optional<http_answer> parse_input(const std::string& body, bool creating, registry_input& in);
+std::optional<caf::error> parse_input(const std::string& body, bool creating, registry_input& in);
 
 /// The registry object of a drone as the API shows it: id, name, model, firmware, home ({lat, lon, alt} or
 /// null), group, credential (never the secret or its hash), metadata, created_at and last_seen (RFC 3339, UTC,
@@ -51,11 +51,8 @@ nlohmann::json registry_json(const registry_row& r);
 /// The live-view object of a drone that has only a registry entry: not connected, link lost.
 drone_state placeholder(const registry_row& r);
 
-/// An answer with a JSON body.
-http_answer json_answer(std::uint16_t status, std::string body);
-
-/// {"error":{"code":..., "message":..., "field":...}} with `status` (no "field" when `field` is empty).
-http_answer registry_error(std::uint16_t status, const std::string& code, const std::string& message,
-                           const std::string& field = {});
+/// A refusal of a registry request, naming the field of the body that was wrong when there is one.
+caf::error registry_error(errc kind, const std::string& code, const std::string& message,
+                          const std::string& field = {});
 
 } // namespace dccs::actors

@@ -19,6 +19,7 @@
 #include "actors/fleet_store.hpp"
 #include "actors/list_page.hpp"
 #include "auth/jwt.hpp"
+#include "bridges/api_status.hpp"
 #include "bridges/http_request.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
@@ -623,46 +624,59 @@ private:
               json_error("storage_disabled", "this node keeps no registry or history (db.enabled = false)")));
   }
 
-  /// Asks an actor that answers with a complete http_answer (registry, history) and writes it.
+  /// Asks an actor that serves API requests (registry, history, auth) and writes its answer.
   template <class Handle, class Atom>
   void ask(const Handle& target, Atom atom, actors::http_query q) {
     srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, Handle target, Atom atom,
                        actors::http_query q) {
       a->request(target, std::chrono::seconds(30), atom, std::move(q))
-        .then([self](actors::http_answer& ans) { self->send_answer(std::move(ans)); },
-              [self](caf::error& err) {
-                self->send_later(http::status::service_unavailable,
-                                 json_error("unavailable", "the request could not be answered in time: " + caf::to_string(err)));
-              });
+        .then([self](actors::api_result& r) { self->send_result(std::move(r)); },
+              [self](caf::error& err) { self->send_refusal(err); });
     }, shared_from_this(), target, atom, std::move(q));
   }
 
-  /// Asks `first` (which answers 200 when the request may go on), then `second` for the answer.
+  /// Asks `first` (whose result lets the request go on), then `second` for the answer.
   template <class Handle1, class Atom1, class Handle2, class Atom2>
   void ask_then(const Handle1& first, Atom1 atom1, const Handle2& second, Atom2 atom2, actors::http_query q) {
     srv_->sys.spawn([](caf::event_based_actor* a, std::shared_ptr<http_session> self, Handle1 first, Atom1 atom1,
                        Handle2 second, Atom2 atom2, actors::http_query q) {
-      auto failed = [self](caf::error& err) {
-        self->send_later(http::status::service_unavailable,
-                         json_error("unavailable", "the request could not be answered in time: " + caf::to_string(err)));
-      };
+      auto failed = [self](caf::error& err) { self->send_refusal(err); };
       a->request(first, std::chrono::seconds(30), atom1, q)
         .then(
-          [a, self, second, atom2, q, failed](actors::http_answer& ans) mutable {
-            if (ans.status != 200)
-              return self->send_answer(std::move(ans));
+          [a, self, second, atom2, q, failed](actors::api_result&) mutable {
             a->request(second, std::chrono::seconds(30), atom2, std::move(q))
-              .then([self](actors::http_answer& ans) { self->send_answer(std::move(ans)); }, failed);
+              .then([self](actors::api_result& r) { self->send_result(std::move(r)); }, failed);
           },
           failed);
     }, shared_from_this(), first, atom1, second, atom2, std::move(q));
   }
 
-  void send_answer(actors::http_answer ans) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), ans = std::move(ans)]() mutable {
-      auto res = self->make(static_cast<http::status>(ans.status), std::move(ans.body), ans.content_type.c_str());
-      for (std::size_t i = 0; i + 1 < ans.headers.size(); i += 2)
-        res.set(ans.headers[i], ans.headers[i + 1]);
+  /// An actor's result as HTTP: found 200, created 201, done 204 (no body).
+  void send_result(actors::api_result r) {
+    auto status = static_cast<http::status>(status_of(r.outcome));
+    if (status == http::status::no_content)
+      r.body.clear();
+    net::post(stream_.get_executor(), [self = shared_from_this(), status, r = std::move(r)]() mutable {
+      self->send(self->make(status, std::move(r.body), r.content_type.c_str()));
+    });
+  }
+
+  /// A refusal as HTTP: the status of its kind, the one error body (runtime/http_error.hpp), Retry-After for
+  /// too_many. An error that is no refusal (a timeout, a member lost) is 503: try again.
+  void send_refusal(const caf::error& err) {
+    auto p = actors::problem_of(err);
+    if (!p) {
+      send_later(http::status::service_unavailable,
+                 json_error("unavailable", "the request could not be answered in time: " + caf::to_string(err)));
+      return;
+    }
+    auto status = static_cast<http::status>(status_of(p->kind));
+    auto body = runtime::error_body(p->code, p->message, p->key, p->value);
+    net::post(stream_.get_executor(), [self = shared_from_this(), status, body = std::move(body),
+                                       retry = p->retry_after_s]() mutable {
+      auto res = self->make(status, std::move(body));
+      if (retry > 0)
+        res.set(http::field::retry_after, std::to_string(retry));
       self->send(std::move(res));
     });
   }

@@ -8,26 +8,28 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/registry.hpp"
+#include "bridges/api_status.hpp"
 
 using namespace dccs::actors;
 using nlohmann::json;
 
 namespace {
 
-/// The answer to a body that must be refused: its status, error code and field.
+/// The refusal of a body: its HTTP status (as the bridge makes it), error code and field.
 struct refusal {
-  int status = 0;
+  unsigned status = 0;
   std::string code, field;
 };
 
 refusal refused(const std::string& body, bool creating) {
   registry_input in;
-  auto answer = parse_input(body, creating, in);
-  REQUIRE(answer);
-  CHECK(answer->content_type == "application/json");
-  auto e = json::parse(answer->body)["error"];
-  CHECK(e["message"].is_string());
-  return {answer->status, e["code"].get<std::string>(), e.value("field", "")};
+  auto error = parse_input(body, creating, in);
+  REQUIRE(error);
+  auto p = problem_of(*error);
+  REQUIRE(p);
+  CHECK(!p->message.empty());
+  CHECK((p->key.empty() ? p->value.empty() : p->key == "field"));
+  return {dccs::bridges::status_of(p->kind), p->code, p->value};
 }
 
 void check_invalid(const json& body, const std::string& field, bool creating = true) {

@@ -16,6 +16,8 @@
 
 #include "actors/actors.hpp"
 #include "actors/history.hpp"
+#include "bridges/api_status.hpp"
+#include "runtime/http_error.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "runtime/migrate.hpp"
@@ -80,6 +82,13 @@ const std::string key_a(32, 'a');
 const std::string key_b(32, 'b');
 
 /// The history actor in its own actor system, signing cursors with `keys` (the first signs).
+/// An answer as a client gets it over HTTP.
+struct answered {
+  unsigned status = 0;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
 struct history_client {
   explicit history_client(const std::string& url, std::int64_t max_rows = 10000,
                           history::cursor_keys keys = {key_a})
@@ -92,13 +101,25 @@ struct history_client {
   }
   ~history_client() { caf::anon_send_exit(actor, caf::exit_reason::user_shutdown); }
 
-  http_answer ask(const std::string& query, const std::string& kind = "telemetry", const std::string& id = "d1",
-                  const std::string& accept = "application/json") {
+  /// The history actor's answer, as the bridge makes HTTP of it (status and body).
+  answered ask(const std::string& query, const std::string& kind = "telemetry", const std::string& id = "d1",
+               const std::string& accept = "application/json") {
     http_query q{"GET", id, kind, query, "", accept, {}, {}};
-    http_answer out;
+    answered out;
     self->request(actor, std::chrono::seconds(30), history_atom::value, q)
-      .receive([&](const http_answer& a) { out = a; },
-               [&](const caf::error& e) { FAIL("history actor failed: " << sys.render(e)); });
+      .receive(
+        [&](const api_result& r) {
+          out.status = bridges::status_of(r.outcome);
+          out.content_type = r.content_type;
+          out.body = r.body;
+        },
+        [&](const caf::error& e) {
+          auto p = problem_of(e);
+          if (!p)
+            FAIL("history actor failed: " << sys.render(e));
+          out.status = bridges::status_of(p->kind);
+          out.body = runtime::error_body(p->code, p->message, p->key, p->value);
+        });
     return out;
   }
 
@@ -184,7 +205,7 @@ std::string edited(const std::string& cursor, F edit) {
          + cursor.substr(dot + 1);
 }
 
-void check_bad(const http_answer& a, const std::string& parameter) {
+void check_bad(const answered& a, const std::string& parameter) {
   INFO(a.body);
   CHECK(a.status == 400);
   CHECK(a.content_type == "application/json");
