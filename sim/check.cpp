@@ -263,6 +263,23 @@ void check_options() {
     const char* argv[] = {"dccs-sim", "--ack", "--ack-window", "0"};
     CHECK(!parse_options(4, argv).error.empty());
   }
+  {
+    // --observe-ids: the ids of a file, one per line (blank lines and trailing blanks ignored); a line that is no
+    // drone id, an empty list or no --observe is refused.
+    const std::string good = "/tmp/dccs-sim-check-ids-" + std::to_string(getpid());
+    std::ofstream{good} << "sim-00001\n\nsim-00007 \r\n";
+    const char* argv[] = {"dccs-sim", "--observe", "--observe-ids", good.c_str()};
+    const auto r = parse_options(4, argv);
+    CHECK(r.error.empty());
+    CHECK((r.opts.observe_ids == std::vector<std::string>{"sim-00001", "sim-00007"}));
+    const char* no_observe[] = {"dccs-sim", "--observe-ids", good.c_str()};
+    CHECK(!parse_options(3, no_observe).error.empty());
+    std::ofstream{good} << "sim-00001\n\"quoted\"\n";
+    CHECK(!parse_options(4, argv).error.empty());
+    std::ofstream{good} << "\n";
+    CHECK(!parse_options(4, argv).error.empty());
+    std::remove(good.c_str());
+  }
 }
 
 /// Several --url: comma-separated, repeated, or both; each one validated.

@@ -23,6 +23,15 @@ using boost::system::error_code;
 observer::observer(net::any_io_executor ex, const options& opts, const net::ip::tcp::endpoint& ep)
     : ex_(std::move(ex)), opts_(opts), endpoint_(ep), timer_(ex_), jitter_(rng::mix(opts.seed, 0x0b5e)) {
   seen_.reserve(std::max<std::size_t>(1024, opts.drones * 2));
+  if (!opts.observe_ids.empty()) {
+    subscribe_ = R"({"type":"subscribe","drones":[)";
+    for (std::size_t i = 0; i < opts.observe_ids.size(); ++i) {
+      if (i)
+        subscribe_ += ',';
+      subscribe_ += '"' + opts.observe_ids[i] + '"'; // ids are [A-Za-z0-9_.-]: nothing to escape
+    }
+    subscribe_ += "]}";
+  }
 }
 
 void observer::start() {
@@ -69,7 +78,8 @@ void observer::connect() {
       state_ = state::subscribed;
       ever_connected_ = true;
       attempt_ = 0;
-      std::fprintf(stderr, "[dccs-sim] operator socket connected, subscribed to \"*\"\n");
+      std::fprintf(stderr, "[dccs-sim] operator socket connected, subscribed to %s\n",
+                   opts_.observe_ids.empty() ? "\"*\"" : (std::to_string(opts_.observe_ids.size()) + " drones").c_str());
       ++ops_;
       ws_->async_write(net::buffer(subscribe_), [this](const error_code& ec, std::size_t) {
         --ops_;

@@ -110,6 +110,9 @@ usage: dccs-sim --url ws://HOST:PORT[,ws://HOST:PORT...] --drones N --rate HZ [o
                          report the drone-to-operator latency (operator arrival time - entry ts)
                          The operator socket needs an access token (POST /api/v1/auth/login): from
                          the environment variable DCCS_TOKEN, or from a file with --token-file
+  --observe-ids FILE     the observer subscribes to the drone ids listed in FILE (one per line)
+                         instead of "*": the latency of part of a fleet (bench/cluster.sh
+                         compares drones served on the socket's node with drones served on another)
   --token-file FILE      read the observer's access token from FILE (not a flag value: command
                          lines are visible to every user of the machine)
   --json                 print one final JSON object line on stdout with all counters
@@ -219,6 +222,23 @@ parse_result parse_options(int argc, const char* const* argv) {
         o.ack_max_rate = to_double(name, value);
       else if (name == "ack-report")
         o.ack_report = value;
+      else if (name == "observe-ids") {
+        std::ifstream in{value};
+        if (!in)
+          throw std::invalid_argument("--observe-ids: cannot read " + value);
+        for (std::string line; std::getline(in, line);) {
+          while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+            line.pop_back();
+          if (line.empty())
+            continue;
+          if (line.size() > 64 || line.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+                                    != std::string::npos)
+            throw std::invalid_argument("--observe-ids: '" + line + "' is not a drone id");
+          o.observe_ids.push_back(line);
+        }
+        if (o.observe_ids.empty())
+          throw std::invalid_argument("--observe-ids: " + value + " lists no drone id");
+      }
       else if (name == "token-file") {
         std::ifstream in{value};
         if (!in || !std::getline(in, o.token))
@@ -260,6 +280,8 @@ parse_result parse_options(int argc, const char* const* argv) {
       throw std::invalid_argument("--drones: at most 99999 (ids have a 5-digit index)");
     if (o.drones == 0 && !o.observe)
       throw std::invalid_argument("--drones 0 only makes sense with --observe");
+    if (!o.observe_ids.empty() && !o.observe)
+      throw std::invalid_argument("--observe-ids needs --observe");
     if (!(o.rate > 0.0 && o.rate <= 1000.0))
       throw std::invalid_argument("--rate: must be in (0, 1000]");
     if (o.threads < 1 || o.threads > 64)

@@ -54,6 +54,7 @@ struct options {
   double home_lon = 8.5456;
   std::uint64_t seed = 1;
   bool observe = false;
+  std::vector<std::string> observe_ids; ///< --observe-ids: the drones the observer subscribes to (empty: "*")
   std::string token;                 ///< access token of the observer (DCCS_TOKEN, or --token-file)
   bool json = false;
   std::size_t max_handshakes = 256; ///< connection attempts in flight at once (ramp)
