@@ -1,5 +1,6 @@
 #include "actors/fleet_store.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -485,8 +486,20 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
   // grow with the number of batches, not with the number of drones. Each row is still read fresh.
   auto flush_admissions = [=]() {
     st->admissions_scheduled = false;
-    auto batch = std::move(st->admissions);
-    st->admissions.clear();
+    // At most settings.admission_batch hellos per query (a bounded statement and a bounded wait for the first of them);
+    // the rest are answered by the next message, queued behind whatever arrived meanwhile.
+    std::vector<pending_admission> batch;
+    const auto max_batch = std::max<std::size_t>(1, st->settings.admission_batch);
+    if (st->admissions.size() <= max_batch) {
+      batch = std::move(st->admissions);
+      st->admissions.clear();
+    } else {
+      auto cut = st->admissions.begin() + static_cast<std::ptrdiff_t>(max_batch);
+      batch.assign(std::make_move_iterator(st->admissions.begin()), std::make_move_iterator(cut));
+      st->admissions.erase(st->admissions.begin(), cut);
+      st->admissions_scheduled = true;
+      self->send(self, admit_atom::value);
+    }
     std::vector<std::string> ids;
     std::unordered_set<std::string> asked;
     for (auto& a : batch)

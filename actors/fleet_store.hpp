@@ -23,6 +23,7 @@ struct fleet_settings {
   unregistered_policy unregistered = unregistered_policy::register_it;
   redis_settings redis;
   std::int64_t seen_interval_ms = 10000; ///< how often last_seen is written to the registry
+  std::size_t admission_batch = 1000;    ///< the most hellos one registry query answers (fleet.admission_batch)
   std::string default_group = "default";  ///< group of drones registered without one
   auth_actor auditor; ///< writes audit rows: (audit_atom, actor, action, drone, address, outcome, detail JSON)
 };
@@ -38,7 +39,7 @@ struct fleet_settings {
 ///                                                      or a close code (a drone with a credential must present
 ///                                                      its secret; see docs/security.md). The hellos waiting
 ///                                                      in the mailbox are answered together: one query reads
-///                                                      all their rows, fresh
+///                                                      their rows, fresh (at most admission_batch per query)
 ///   (list_atom, http_query) -> api_result              GET /api/v1/drones (the caller's groups only)
 ///   (get_atom, http_query) -> api_result               GET /api/v1/drones/{id}
 ///   (authorize_atom, http_query) -> api_result         an empty result when the caller may read drone q.id (history)

@@ -235,6 +235,7 @@ bool node::start(std::string& error) {
     fs.unregistered = policy == "refuse" ? actors::unregistered_policy::refuse : actors::unregistered_policy::register_it;
     fs.redis = rs;
     fs.seen_interval_ms = cfg_.integer("fleet.last_seen_ms");
+    fs.admission_batch = static_cast<std::size_t>(cfg_.integer("fleet.admission_batch"));
     fs.default_group = cfg_.str("fleet.default_group");
     fs.auditor = auth_;
     fleet_ = system_->spawn<caf::detached>(actors::fleet_store, fs, hub_, directory_, fm, &health_);
