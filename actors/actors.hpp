@@ -28,7 +28,7 @@
 #include "actors/link_watchdog.hpp"
 #include "actors/messages.hpp"
 #include "runtime/metrics.hpp"
-#include "runtime/pg.hpp"
+#include "runtime/pg_types.hpp"
 #include "runtime/redis.hpp"
 
 namespace dccs::actors {

@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <pqxx/pqxx>
 
+#include "runtime/pg.hpp"
 #include "runtime/pg_array.hpp"
 
 #include "runtime/log.hpp"
