@@ -47,6 +47,9 @@ actors::guard_actor::behavior_type revocation_guard(actors::guard_actor::pointer
   };
   auto poll = [st, out, now_s] {
     auto now = now_s();
+    auto health = st->settings.redis_health;
+    if (st->redis && health && !st->redis->ensure_connected())
+      health->set(runtime::dependency_health::down);
     if (st->redis && st->redis->ensure_connected()) {
       try {
         auto replies = st->redis->pipeline({{"ZRANGEBYSCORE", st->settings.denied_key, std::to_string(now), "+inf",
@@ -63,7 +66,11 @@ actors::guard_actor::behavior_type revocation_guard(actors::guard_actor::pointer
           out->deny(items[i].str, static_cast<std::int64_t>(exp));
         }
         st->redis_down_logged = false;
+        if (health)
+          health->set(runtime::dependency_health::up);
       } catch (const std::exception& e) {
+        if (health)
+          health->set(runtime::dependency_health::down);
         if (!st->redis_down_logged)
           runtime::log::warn("auth", "cannot read logouts from Redis: other nodes' logouts are not seen",
                              {{"error", e.what()}});

@@ -27,6 +27,9 @@ struct guard_settings {
   std::chrono::milliseconds poll{1000};
   std::int64_t access_ttl_s = 900;                    ///< no token older than this is valid anyway
   std::string denied_key = "dccs:auth:denied";        ///< sorted set: member jti, score exp (Unix seconds)
+  /// Where /readyz reads Redis's state, on a node whose Redis mirror does not report it (a node without the
+  /// telemetry role): each poll sets it up or down. Null: the mirror reports it.
+  runtime::dependency_health* redis_health = nullptr;
 };
 
 /// Revocation watcher (run detached: it blocks on Redis and PostgreSQL). Every `poll`:

@@ -190,10 +190,8 @@ bool node::start(std::string& error) {
     rs.interval_ms = cfg_.integer("redis.interval_ms");
     rs.retry_min = std::chrono::milliseconds(cfg_.integer("db.retry_min_ms"));
     rs.retry_max = std::chrono::milliseconds(cfg_.integer("redis.retry_max_ms"));
-    if (telemetry)
+    if (telemetry) // (the mirror reports Redis at /readyz; without it, the revocation watcher does: below)
       mirror_ = system_->spawn<caf::detached>(actors::redis_mirror, rs, hub_, fm, &health_);
-    else // (the mirror is what reports Redis at /readyz; the board and the login counters do without it)
-      health_.redis.set(runtime::dependency_health::disabled);
   } else {
     health_.redis.set(runtime::dependency_health::disabled);
   }
@@ -294,6 +292,8 @@ bool node::start(std::string& error) {
     gs.retry_max = std::chrono::milliseconds(cfg_.integer("redis.retry_max_ms"));
     gs.poll = std::chrono::milliseconds(cfg_.integer("auth.revocation_poll_ms"));
     gs.access_ttl_s = cfg_.integer("auth.access_ttl_s");
+    if (rs.enabled && mirror_ == nullptr)
+      gs.redis_health = &health_.redis; // a node without the Redis mirror: /readyz shows Redis as the watcher sees it
     guard_ = system_->spawn<caf::detached>(auth::revocation_guard, gs, services.revocations); // every node checks tokens
     services.guard = guard_;
   }

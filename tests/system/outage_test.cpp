@@ -476,3 +476,23 @@ TEST_CASE("telemetry sent while the node starts (and maintains partitions) is st
   for (int i = 0; i < drones_n; ++i)
     CHECK(stored_seqs(node.db_url(), "early-" + std::to_string(i)) == range(1, seq));
 }
+
+TEST_CASE("a node without the telemetry role reports the Redis its logins and revocations use: /readyz shows it up, "
+          "down when it stops, up when it is back",
+          "[outage][redis]") {
+  redis_server redis;
+  test_node node{{"node.roles", "dashboard,auth"}, {"redis.url", redis.url()}, {"redis.retry_max_ms", "500"},
+                 {"auth.revocation_poll_ms", "100"}};
+  auto port = node.port();
+  REQUIRE(eventually([&] { return dependency(readyz(port).second, "redis") == "up"; }));
+  redis.kill();
+  REQUIRE(eventually([&] {
+    auto [status, r] = readyz(port);
+    return status == 200 && r["status"] == "degraded" && dependency(r, "redis") == "down";
+  }));
+  redis.start();
+  REQUIRE(eventually([&] {
+    auto [status, r] = readyz(port);
+    return status == 200 && dependency(r, "redis") == "up";
+  }));
+}
