@@ -48,9 +48,10 @@ actors::guard_actor::behavior_type revocation_guard(actors::guard_actor::pointer
   auto poll = [st, out, now_s] {
     auto now = now_s();
     auto health = st->settings.redis_health;
-    if (st->redis && health && !st->redis->ensure_connected())
+    bool redis_up = st->redis && st->redis->ensure_connected();
+    if (st->redis && health && !redis_up)
       health->set(runtime::dependency_health::down);
-    if (st->redis && st->redis->ensure_connected()) {
+    if (redis_up) {
       try {
         auto replies = st->redis->pipeline({{"ZRANGEBYSCORE", st->settings.denied_key, std::to_string(now), "+inf",
                                              "WITHSCORES"},
