@@ -27,20 +27,14 @@ DRONES=${PATHS_DRONES:-1000}
 RATE=${PATHS_RATE:-5}
 WINDOW=${PATHS_WINDOW:-20}
 LOAD=${PATHS_LOAD:-5000x5}
-BUILD=${PATHS_BUILD_DIR:-build}
 REPORT=${PATHS_REPORT:-bench/cluster-report.md}
-case "$BUILD" in /*) ;; *) BUILD="$PWD/$BUILD" ;; esac
-for b in dccs sim/dccs-sim bench/dccs-bench-caf; do
-  [ -x "$BUILD/$b" ] || die "build $BUILD/$b first (ninja -C $BUILD dccs dccs-sim dccs-bench-caf)"
-done
+BUILD=$(build_dir "${PATHS_BUILD_DIR:-build}" dccs sim/dccs-sim bench/dccs-bench-caf) || exit 1
 command -v python3 >/dev/null || die "python3 is needed"
 command -v curl >/dev/null || die "curl is needed"
 
 RUN_DIR=$(mktemp -d /tmp/dccs-paths-bench.XXXXXX)
 trap stop_all EXIT
-mkdir -p "$RUN_DIR/keys"
-"$BUILD/dccs" keys generate --auth.keys_dir "$RUN_DIR/keys" >/dev/null 2>&1
-TOKEN=$("$BUILD/dccs" keys token paths-bench admin --auth.keys_dir "$RUN_DIR/keys" 2>/dev/null | tail -1)
+TOKEN=$(run_token "$BUILD" paths-bench)
 printf '%s\n' "$TOKEN" >"$RUN_DIR/token"
 get() { curl -sf --max-time 15 -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$1$2"; } # port path
 log "run folder: $RUN_DIR"

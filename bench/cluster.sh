@@ -25,10 +25,8 @@ RATE=${CLUSTER_RATE:-5}
 KILLS=${CLUSTER_KILLS:-10}
 HEARTBEAT=${CLUSTER_HEARTBEAT_MS:-500}
 TIMEOUT=${CLUSTER_TIMEOUT_MS:-3000}
-BUILD=${CLUSTER_BUILD_DIR:-build}
 REPORT=${CLUSTER_REPORT:-bench/cluster-report.md}
-case "$BUILD" in /*) ;; *) BUILD="$PWD/$BUILD" ;; esac
-[ -x "$BUILD/dccs" ] && [ -x "$BUILD/sim/dccs-sim" ] || die "build $BUILD/dccs and $BUILD/sim/dccs-sim first"
+BUILD=$(build_dir "${CLUSTER_BUILD_DIR:-build}" dccs sim/dccs-sim) || exit 1
 command -v python3 >/dev/null || die "python3 is needed for the measuring loop"
 
 RUN_DIR=$(mktemp -d /tmp/dccs-cluster-bench.XXXXXX)
@@ -42,9 +40,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 HTTP=() CPORT=()
 for ((i = 0; i < NODES; i++)); do HTTP+=("$(free_port)"); CPORT+=("$(free_port)"); done
-mkdir -p "$RUN_DIR/keys"
-"$BUILD/dccs" keys generate --auth.keys_dir "$RUN_DIR/keys" >/dev/null 2>&1
-TOKEN=$("$BUILD/dccs" keys token cluster-bench admin --auth.keys_dir "$RUN_DIR/keys" 2>/dev/null | tail -1)
+TOKEN=$(run_token "$BUILD" cluster-bench)
 
 start_node() { # index
   local i=$1

@@ -86,6 +86,22 @@ json_get() { # file key -> value (numbers, true/false, null)
   grep -o "\"$2\":[^,}]*" "$1" 2>/dev/null | head -1 | cut -d: -f2- | tr -d '"'
 }
 
+build_dir() { # dir binaries... -> the build folder as an absolute path; dies naming a binary it lacks
+  local dir=$1 b
+  shift
+  case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
+  for b in "$@"; do
+    [ -x "$dir/$b" ] || die "build $dir/$b first"
+  done
+  echo "$dir"
+}
+
+run_token() { # build subject -> an admin access token signed with a key made for this run ($RUN_DIR/keys)
+  mkdir -p "$RUN_DIR/keys"
+  "$1/dccs" keys generate --auth.keys_dir "$RUN_DIR/keys" >/dev/null 2>&1
+  "$1/dccs" keys token "$2" admin --auth.keys_dir "$RUN_DIR/keys" 2>/dev/null | tail -1
+}
+
 free_port() { # a port nobody listens on, below the ephemeral range used by the simulator's sockets
   local lo p i
   lo=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
