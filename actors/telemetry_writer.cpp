@@ -148,6 +148,13 @@ void append_numbers(std::string& out, const telemetry_row& r) {
   append_optional(out, t.present & telemetry::has_fix, t.fix);
 }
 
+/// Creates the partitions of yesterday, today and telemetry.partitions_ahead days ahead that do not exist yet
+/// (each in its own transaction, under the maintenance lock); returns how many it created. The maintenance
+/// actor runs it on its schedule, and the writer on each new connection before its first row: a fresh database
+/// then never routes the day's rows into the default partition, to be moved out of it while readers count them
+/// (a query planned just before the partition is attached and run just after sees neither copy).
+int create_partitions(pqxx::connection& conn, const telemetry_settings& s);
+
 constexpr const char* maintenance_lock_shared =
   "SELECT pg_advisory_xact_lock_shared(hashtext('dccs-telemetry-maintenance'))";
 
@@ -180,6 +187,7 @@ struct writer_state {
   std::string refused_error;          ///< the first refusal's message, for the log
   std::size_t inserted = 0;           ///< rows of the batch committed so far (not counting duplicates)
   std::size_t written = 0;            ///< rows of the batch written so far (committed or already stored)
+  runtime::counter* partitions_created = nullptr;
   int refusals = 0; ///< consecutive failures of the range on top of `todo` that were not about its content
 };
 
@@ -187,6 +195,9 @@ struct writer_state {
 std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
   return st.link.run([&](pqxx::connection& conn) -> std::size_t {
     if (st.prepared_generation != st.link.generation()) {
+      auto created = create_partitions(conn, st.settings);
+      if (created > 0 && st.partitions_created)
+        st.partitions_created->inc(static_cast<std::uint64_t>(created));
       pqxx::nontransaction ddl{conn};
       ddl.exec0(staging_ddl);
       conn.prepare("dccs_samples_insert", staging_insert);
@@ -222,6 +233,7 @@ writer_actor::behavior_type telemetry_writer(writer_actor::pointer self, telemet
                                              telemetry_settings s, telemetry_metrics metrics,
                                              runtime::dependency_health* health) {
   auto st = std::make_shared<writer_state>(std::move(s), health);
+  st->partitions_created = metrics.partitions_created;
   st->batch.reserve(st->settings.batch_rows);
   // Writes st->batch: every row the database accepts is committed, every row it refuses for its content is
   // dropped (counted with reason "refused", and its connection told, when it asked for acks). Returns false
@@ -389,10 +401,8 @@ std::string day_literal(std::int64_t day) {
 
 constexpr const char* maintenance_lock = "SELECT pg_advisory_xact_lock(hashtext('dccs-telemetry-maintenance'))";
 
-/// One maintenance pass. Returns (created, dropped).
-std::pair<int, int> maintain(pqxx::connection& conn, const telemetry_settings& s) {
+int create_partitions(pqxx::connection& conn, const telemetry_settings& s) {
   int created = 0;
-  int dropped = 0;
   auto today = static_cast<std::int64_t>(runtime::wall_ms() / 86400000.0);
   for (auto day = today - 1; day <= today + s.partitions_ahead; ++day) {
     auto name = partition_name(day);
@@ -418,6 +428,14 @@ std::pair<int, int> maintain(pqxx::connection& conn, const telemetry_settings& s
     tx.commit();
     ++created;
   }
+  return created;
+}
+
+/// One maintenance pass. Returns (created, dropped).
+std::pair<int, int> maintain(pqxx::connection& conn, const telemetry_settings& s) {
+  int created = create_partitions(conn, s);
+  int dropped = 0;
+  auto today = static_cast<std::int64_t>(runtime::wall_ms() / 86400000.0);
   {
     auto cutoff_day = today - s.retention_days;
     pqxx::work tx{conn};
