@@ -568,6 +568,15 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
       // With nothing to write, the connection is still checked, so that /readyz tells the truth about the
       // registry's database from the start and while the node is idle.
       st->link.probe();
+      if (!st->restored) {
+        // The fleet this node knew shows in its live view from the start, not from the first request that reads
+        // the registry.
+        try {
+          ensure();
+        } catch (const runtime::db_error&) {
+          // retried at the next sweep; /readyz shows the registry's database down meanwhile
+        }
+      }
       register_pending();
       seen_sweep();
       st->refresh_due = true; // the next use of the copy reads what other nodes changed meanwhile

@@ -179,11 +179,17 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
                           list.states.end());
       return list;
     },
-    [st](restore_atom, state_list& list) {
+    [st, local_state](restore_atom, state_list& list) {
       std::uint64_t taken = 0;
       for (auto& s : list.states)
-        if (st->core.restore(s))
+        if (st->core.restore(s)) {
           ++taken;
+          // In a cluster already, what this node restored and no member sent goes to the others as this node's
+          // (before the first view, the view does it).
+          if (!st->peers.empty())
+            if (auto cur = st->core.find(s.info.id))
+              local_state(*cur, drone_actor{});
+        }
       return taken;
     },
     [st, want_sync](remove_atom, const std::string& id) {
@@ -294,7 +300,19 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
         st->outbox_removed.clear();
       }
     },
-    [st](regroup_atom, const std::string& id, const std::string& group) { st->core.regroup(id, group); },
+    [self, st](regroup_atom, const std::string& id, const std::string& group) {
+      st->core.regroup(id, group);
+      // This node's directory moved its copy (the drone has no actor here). A member without drone actors (node
+      // roles without telemetry) has no directory to hear it from: its hub hears it from this one. (Every member
+      // with a directory tells it; a second regroup to the same group changes nothing.)
+      auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      for (auto& p : st->peers)
+        if (p.hub.address() == sender)
+          return; // a member's hub told this one: not again
+      for (auto& p : st->peers)
+        if (p.directory == nullptr && p.hub != nullptr)
+          self->send(p.hub, regroup_atom::value, id, group);
+    },
     [self, st, push, period](tick_atom, std::uint64_t epoch) {
       if (epoch != st->epoch)
         return;

@@ -187,3 +187,37 @@ TEST_CASE("roles: a node refuses to start with an unknown role, an empty list or
     CHECK(node.wait_exit() == 1);
   }
 }
+
+TEST_CASE("roles: a node without drone actors shows the registry's group move of a drone that has no actor") {
+  // A member running only the dashboard has no directory: the regroup of a drone with no actor (registered, never
+  // connected: its registry placeholder) reaches its hub from the hub of a member that has one.
+  scratch_database db;
+  cluster c{db.url()};
+  c.start(0);
+  // Registered before node 0 restarts: the restarted node restores the placeholder into its live view.
+  REQUIRE(http_request(c.http(0), "POST", "/api/v1/drones", json{{"id", "idle-1"}, {"group", "red"}}.dump(),
+                       c.admin()).status == 201);
+  c.forget(0);
+  c.start(0);
+  c.start(1, {"--node.roles", "dashboard"});
+  REQUIRE(eventually([&] { return c.members(0) == 2 && c.members(1) == 2; }, std::chrono::seconds(20)));
+  watcher w{c.http(1), c.admin()};
+  REQUIRE(w.view.read_until(w.op, [&] {
+    auto d = w.view.drones.find("idle-1");
+    return d != w.view.drones.end() && d->second.value("group", "") == "red";
+  }));
+  CHECK(w.view.drones["idle-1"].value("connected", true) == false);
+
+  REQUIRE(http_request(c.http(0), "PATCH", "/api/v1/drones/idle-1", json{{"group", "blue"}}.dump(), c.admin())
+            .status == 200);
+  CHECK(w.view.read_until(w.op, [&] {
+    auto d = w.view.drones.find("idle-1");
+    return d != w.view.drones.end() && d->second.value("group", "") == "blue";
+  }));
+  // An operator of the old group no longer sees it there; one of the new group does.
+  watcher red{c.http(1), {{"Authorization", "Bearer " + c.token("red-op", "operator", {"red"})}}};
+  watcher blue{c.http(1), {{"Authorization", "Bearer " + c.token("blue-op", "operator", {"blue"})}}};
+  CHECK(blue.view.read_until(blue.op, [&] { return blue.view.drones.count("idle-1") == 1; }));
+  REQUIRE(red.view.read_until(red.op, [&] { return red.view.snapshots == 1; }));
+  CHECK(red.view.drones.count("idle-1") == 0);
+}
