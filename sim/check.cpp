@@ -1,9 +1,12 @@
 // dccs-sim-check: self-check of the simulator's pure parts (flight model, frame format, histogram,
-// options, ack bookkeeping, node choice) and of --ack and failover between --url nodes end to end against
+// options, ack bookkeeping, node choice, the autopilot and the command frames) and of --ack and failover between --url nodes end to end against
 // a fake node on 127.0.0.1 (a few seconds).
 // Exit status 0 when every check passes.
 #include "sim/ack.hpp"
 #include "sim/app.hpp"
+#include "sim/autopilot.hpp"
+#include "sim/command.hpp"
+#include "sim/command_parse.hpp"
 #include "sim/flight.hpp"
 #include "sim/frame.hpp"
 #include "sim/options.hpp"
@@ -24,6 +27,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -73,7 +77,8 @@ void check_frame(const nlohmann::json& j, std::uint64_t seq) {
   in("battery", 0, 100);
   CHECK(j.at("armed").is_boolean());
   const auto mode = j.at("mode").get<std::string>();
-  CHECK(mode == "STANDBY" || mode == "TAKEOFF" || mode == "MISSION" || mode == "RTL" || mode == "LAND");
+  CHECK(mode == "STANDBY" || mode == "TAKEOFF" || mode == "MISSION" || mode == "RTL" || mode == "LAND" ||
+        mode == "GUIDED" || mode == "HOLD");
   in("roll", -180, 360);
   in("pitch", -180, 360);
   in("yaw", -180, 360);
@@ -486,6 +491,610 @@ void check_ack_buffer() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// commands: the autopilot with injected time, the command frames
+
+constexpr double t0_ms = 1764189000000.0; ///< the drone's clock in these checks
+
+/// A command as the parser would give it.
+command_request request(const std::string& id, const std::string& kind, command_params p = {}) {
+  command_request r;
+  r.id = id;
+  r.kind = kind;
+  r.params = std::move(p);
+  r.expires_at = t0_ms + 60000;
+  return r;
+}
+
+command_params alt_param(double alt) {
+  command_params p;
+  p.alt = alt;
+  return p;
+}
+
+command_params goto_params(double lat, double lon, double alt, std::optional<double> speed = std::nullopt) {
+  command_params p;
+  p.lat = lat;
+  p.lon = lon;
+  p.alt = alt;
+  p.speed = speed;
+  return p;
+}
+
+std::vector<command_ack> take(autopilot& ap) {
+  std::vector<command_ack> out;
+  ap.take_acks(out);
+  return out;
+}
+
+/// The only ack given (and checks that there was exactly one).
+command_ack one_ack(autopilot& ap) {
+  auto acks = take(ap);
+  CHECK(acks.size() == 1);
+  return acks.empty() ? command_ack{} : acks.front();
+}
+
+bool same_ack(const command_ack& a, const command_ack& b) {
+  return a.command_id == b.command_id && a.result == b.result && a.progress == b.progress && a.reason == b.reason;
+}
+
+/// Steps `ap` by dt until `id` gets a final ack or `limit` simulated seconds pass; every ack is appended to `log`.
+/// Returns the simulated seconds flown.
+double fly_until_final(autopilot& ap, const std::string& id, std::vector<command_ack>& log, double limit = 600,
+                       double dt = 0.1) {
+  double t = 0;
+  while (t < limit) {
+    ap.step(dt);
+    t += dt;
+    const auto acks = take(ap);
+    log.insert(log.end(), acks.begin(), acks.end());
+    for (const auto& a : acks)
+      if (a.command_id == id && is_final(a.result))
+        return t;
+  }
+  return t;
+}
+
+/// Acks of one command in `log`, and whether its progress reports were sane: in_progress only, 0..99, never going
+/// back, at every 20 % step or sooner, and the last one final.
+struct command_story {
+  std::vector<command_ack> acks;
+  bool progress_ok = true;
+  int in_progress = 0;
+};
+
+command_story story_of(const std::vector<command_ack>& log, const std::string& id) {
+  command_story s;
+  int last = -1;
+  for (const auto& a : log) {
+    if (a.command_id != id)
+      continue;
+    s.acks.push_back(a);
+    if (a.result == command_result::in_progress) {
+      ++s.in_progress;
+      if (a.progress < 0 || a.progress > 99 || a.progress < last || a.progress - std::max(last, 0) > 40)
+        s.progress_ok = false;
+      last = a.progress;
+    }
+  }
+  return s;
+}
+
+/// A fresh autopilot: drone 0 of seed 1 on the ground at home, disarmed (what --autopilot starts with).
+autopilot fresh_pilot(kind_set kinds = kind_set::all()) {
+  fleet_area area;
+  return autopilot(flight_model(area, 1, 0), kinds);
+}
+
+/// Arms and takes off to `alt` m (and checks that it worked).
+void airborne(autopilot& ap, double alt, const std::string& prefix = "pre") {
+  CHECK(ap.handle(request(prefix + "-arm", "arm"), t0_ms) == command_outcome::executed);
+  CHECK(ap.handle(request(prefix + "-takeoff", "takeoff", alt_param(alt)), t0_ms) == command_outcome::executed);
+  std::vector<command_ack> log;
+  fly_until_final(ap, prefix + "-takeoff", log);
+  CHECK(ap.flying() && std::fabs(ap.height() - alt) < 1e-6);
+}
+
+/// lat/lon `north`, `east` metres from home.
+std::pair<double, double> offset(const autopilot& ap, double north, double east) {
+  return {ap.home_lat() + north / 111320.0, ap.home_lon() + east / (111320.0 * std::cos(ap.home_lat() * pi / 180.0))};
+}
+
+void check_autopilot_arming() {
+  autopilot ap = fresh_pilot();
+  const auto& s = ap.state();
+  CHECK(!s.armed && s.mode == flight_mode::standby && !ap.flying() && ap.distance_from_home() < 1e-6);
+  CHECK(std::fabs(s.alt - ap.ground_alt()) < 1e-9 && s.speed == 0.0);
+  // Nothing moves until commanded.
+  for (int i = 0; i < 100; ++i)
+    ap.step(0.2);
+  CHECK(!ap.state().armed && ap.distance_from_home() < 1e-6 && ap.height() == 0.0 && take(ap).empty());
+
+  CHECK(ap.handle(request("a1", "arm"), t0_ms) == command_outcome::executed);
+  auto a = one_ack(ap);
+  CHECK(a.command_id == "a1" && a.result == command_result::succeeded && a.reason.empty());
+  CHECK(ap.state().armed);
+  CHECK(ap.handle(request("d1", "disarm"), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::succeeded && !ap.state().armed);
+
+  // Arming checks: not now (temporarily), with the reason.
+  ap.set_battery(15);
+  CHECK(ap.handle(request("a2", "arm"), t0_ms) == command_outcome::refused);
+  a = one_ack(ap);
+  CHECK(a.result == command_result::temporarily_rejected && a.reason.find("battery") != std::string::npos);
+  CHECK(!ap.state().armed);
+  ap.set_battery(80);
+  ap.set_fix(2);
+  CHECK(ap.handle(request("a3", "arm"), t0_ms) == command_outcome::refused);
+  a = one_ack(ap);
+  CHECK(a.result == command_result::temporarily_rejected && a.reason.find("fix") != std::string::npos);
+  CHECK(!ap.state().armed);
+  ap.set_fix(3);
+  CHECK(ap.handle(request("a4", "arm"), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::succeeded && ap.state().armed);
+
+  // takeoff needs an armed drone and a valid alt; disarm is refused in the air.
+  autopilot cold = fresh_pilot();
+  CHECK(cold.handle(request("t1", "takeoff", alt_param(20)), t0_ms) == command_outcome::refused);
+  a = one_ack(cold);
+  CHECK(a.result == command_result::denied && a.reason == "not armed" && !cold.flying());
+  CHECK(ap.handle(request("t2", "takeoff"), t0_ms) == command_outcome::refused);
+  a = one_ack(ap);
+  CHECK(a.result == command_result::denied && a.reason.find("params.alt") != std::string::npos && !ap.flying());
+  CHECK(ap.handle(request("t3", "takeoff", alt_param(0.5)), t0_ms) == command_outcome::refused);
+  CHECK(one_ack(ap).result == command_result::denied && !ap.flying());
+  command_params wrong;
+  wrong.wrong_type = command_params::f_alt;
+  CHECK(ap.handle(request("t4", "takeoff", wrong), t0_ms) == command_outcome::refused);
+  CHECK(one_ack(ap).reason == "params.alt must be a number");
+  CHECK(ap.handle(request("t5", "takeoff", alt_param(10)), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::accepted && ap.flying());
+  CHECK(ap.handle(request("d2", "disarm"), t0_ms) == command_outcome::refused);
+  a = one_ack(ap);
+  CHECK(a.result == command_result::denied && ap.state().armed);
+  // On the ground, commands that need flight are denied.
+  for (const char* kind : {"rtl", "hold"}) {
+    CHECK(cold.handle(request(std::string("g-") + kind, kind), t0_ms) == command_outcome::refused);
+    CHECK(one_ack(cold).result == command_result::denied);
+  }
+  const auto [lat, lon] = offset(cold, 100, 0);
+  CHECK(cold.handle(request("g-goto", "goto", goto_params(lat, lon, cold.ground_alt() + 20)), t0_ms) ==
+        command_outcome::refused);
+  CHECK(one_ack(cold).result == command_result::denied && !cold.flying());
+  std::printf("autopilot: arming checks, takeoff and disarm rules\n");
+}
+
+void check_autopilot_flight() {
+  autopilot ap = fresh_pilot();
+  std::vector<command_ack> log;
+  // takeoff: accepted, climbs at the climb rate in TAKEOFF, progress now and then, succeeded at alt; hovers in GUIDED.
+  CHECK(ap.handle(request("arm", "arm"), t0_ms) == command_outcome::executed);
+  take(ap);
+  CHECK(ap.handle(request("to", "takeoff", alt_param(30)), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::accepted);
+  ap.step(1.0);
+  CHECK(ap.state().mode == flight_mode::takeoff && std::fabs(ap.state().vspeed - autopilot::climb_rate) < 1e-9);
+  double t = 1.0 + fly_until_final(ap, "to", log);
+  auto s = story_of(log, "to");
+  CHECK(!s.acks.empty() && s.acks.back().result == command_result::succeeded);
+  CHECK(s.progress_ok && s.in_progress >= 4);
+  CHECK(std::fabs(t - 30.0 / autopilot::climb_rate) < 0.25);
+  CHECK(std::fabs(ap.state().alt - (ap.ground_alt() + 30)) < 1e-6 && ap.state().mode == flight_mode::guided);
+  CHECK(!ap.active_command());
+
+  // goto with its own speed: GUIDED, arrives (position and altitude), never faster than asked.
+  const auto [lat, lon] = offset(ap, 300, 400); // 500 m away
+  const double alt = ap.ground_alt() + 45;
+  CHECK(ap.handle(request("go", "goto", goto_params(lat, lon, alt, 15.0)), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::accepted);
+  log.clear();
+  double max_speed = 0;
+  bool guided = true;
+  for (t = 0; t < 200; t += 0.1) {
+    ap.step(0.1);
+    max_speed = std::max(max_speed, ap.state().speed);
+    guided = guided && ap.state().mode == flight_mode::guided;
+    const auto acks = take(ap);
+    log.insert(log.end(), acks.begin(), acks.end());
+    if (!acks.empty() && is_final(acks.back().result))
+      break;
+  }
+  s = story_of(log, "go");
+  CHECK(!s.acks.empty() && s.acks.back().result == command_result::succeeded && s.progress_ok && s.in_progress >= 4);
+  CHECK(guided && max_speed <= 15.0 + 1e-9 && max_speed > 14.0);
+  CHECK(t > 500.0 / 15.0 && t < 500.0 / 15.0 + 15.0);
+  CHECK(distance_m(ap.state().lat, ap.state().lon, lat, lon) < 0.01 && std::fabs(ap.state().alt - alt) < 1e-6);
+  // The track pointed at the target (north-east: atan2(400, 300)).
+  CHECK(std::fabs(ap.state().heading - std::atan2(400.0, 300.0) * 180.0 / pi) < 1.0);
+
+  // rtl: climbs to at least 30 m (already 45), flies home, lands, disarms; RTL all along.
+  const double battery_before = ap.state().battery;
+  CHECK(ap.handle(request("home", "rtl"), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::accepted);
+  log.clear();
+  bool rtl_mode = true;
+  for (t = 0; t < 300; t += 0.1) {
+    ap.step(0.1);
+    const auto acks = take(ap);
+    log.insert(log.end(), acks.begin(), acks.end());
+    if (!acks.empty() && is_final(acks.back().result))
+      break;
+    rtl_mode = rtl_mode && ap.state().mode == flight_mode::rtl;
+  }
+  s = story_of(log, "home");
+  CHECK(!s.acks.empty() && s.acks.back().result == command_result::succeeded && s.progress_ok);
+  CHECK(rtl_mode && ap.distance_from_home() < 1e-6 && ap.height() == 0.0 && !ap.state().armed);
+  CHECK(ap.state().mode == flight_mode::standby && !ap.flying());
+  // The battery paid for the flight: time in the air and distance.
+  CHECK(ap.state().battery < battery_before - 0.06 * t);
+
+  // land: descends where it is, LAND, disarms on touchdown. On the ground it only disarms.
+  airborne(ap, 20, "again");
+  CHECK(ap.handle(request("down", "land"), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::accepted);
+  ap.step(1.0);
+  CHECK(ap.state().mode == flight_mode::land && ap.state().vspeed < 0);
+  log.clear();
+  fly_until_final(ap, "down", log);
+  s = story_of(log, "down");
+  CHECK(!s.acks.empty() && s.acks.back().result == command_result::succeeded && s.progress_ok);
+  CHECK(!ap.flying() && !ap.state().armed && ap.height() == 0.0 && ap.state().mode == flight_mode::standby);
+  CHECK(ap.handle(request("arm2", "arm"), t0_ms) == command_outcome::executed);
+  take(ap);
+  CHECK(ap.handle(request("down2", "land"), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::succeeded && !ap.state().armed);
+  std::printf("autopilot: takeoff, goto, rtl and land fly as commanded\n");
+}
+
+void check_autopilot_control() {
+  // hold pauses the goto where the drone is; resume goes on with it to the end.
+  autopilot ap = fresh_pilot();
+  airborne(ap, 25);
+  const auto [lat, lon] = offset(ap, 0, 600);
+  CHECK(ap.handle(request("go", "goto", goto_params(lat, lon, ap.ground_alt() + 25)), t0_ms) == command_outcome::executed);
+  take(ap);
+  for (int i = 0; i < 200; ++i) // 20 s at 10 m/s
+    ap.step(0.1);
+  CHECK(ap.active_command() == std::optional<std::string>("go"));
+  CHECK(ap.handle(request("h", "hold"), t0_ms) == command_outcome::executed);
+  auto acks = take(ap);
+  CHECK(!acks.empty() && acks.back().command_id == "h" && acks.back().result == command_result::succeeded);
+  CHECK(ap.state().mode == flight_mode::hold);
+  for (int i = 0; i < 100; ++i) // brakes, then stays
+    ap.step(0.1);
+  const double east_held = ap.state().lon;
+  std::vector<command_ack> log;
+  for (int i = 0; i < 100; ++i) {
+    ap.step(0.1);
+    take(ap).swap(acks);
+    log.insert(log.end(), acks.begin(), acks.end());
+  }
+  CHECK(ap.state().lon == east_held && ap.state().speed == 0.0 && ap.state().mode == flight_mode::hold);
+  // Paused, not over: no final ack; its progress stays put but the node still hears of it.
+  auto s = story_of(log, "go");
+  CHECK(s.in_progress >= 5 && s.acks.back().result == command_result::in_progress);
+  CHECK(s.acks.front().progress == s.acks.back().progress);
+  CHECK(ap.handle(request("r", "resume"), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::succeeded && ap.state().mode == flight_mode::guided);
+  log.clear();
+  fly_until_final(ap, "go", log);
+  CHECK(!log.empty() && log.back().result == command_result::succeeded);
+  CHECK(distance_m(ap.state().lat, ap.state().lon, lat, lon) < 0.01);
+  CHECK(ap.handle(request("r2", "resume"), t0_ms) == command_outcome::refused); // nothing paused now
+  CHECK(one_ack(ap).result == command_result::denied);
+
+  // A newer movement command replaces the unfinished one, which is answered cancelled.
+  const auto [lat2, lon2] = offset(ap, 500, 600);
+  const auto [lat3, lon3] = offset(ap, -200, 0);
+  CHECK(ap.handle(request("g1", "goto", goto_params(lat2, lon2, ap.ground_alt() + 25)), t0_ms) == command_outcome::executed);
+  take(ap);
+  ap.step(2.0);
+  take(ap);
+  CHECK(ap.handle(request("g2", "goto", goto_params(lat3, lon3, ap.ground_alt() + 40)), t0_ms) == command_outcome::executed);
+  acks = take(ap);
+  CHECK(acks.size() == 2);
+  if (acks.size() == 2) {
+    CHECK(acks[0].command_id == "g1" && acks[0].result == command_result::cancelled && acks[0].reason == "replaced by goto");
+    CHECK(acks[1].command_id == "g2" && acks[1].result == command_result::accepted);
+  }
+  log.clear();
+  fly_until_final(ap, "g2", log);
+  CHECK(story_of(log, "g1").acks.empty()); // nothing more for the replaced one
+  CHECK(!log.empty() && log.back().command_id == "g2" && log.back().result == command_result::succeeded);
+  CHECK(distance_m(ap.state().lat, ap.state().lon, lat3, lon3) < 0.01);
+  // land replaces a goto as well.
+  CHECK(ap.handle(request("g3", "goto", goto_params(lat2, lon2, ap.ground_alt() + 25)), t0_ms) == command_outcome::executed);
+  take(ap);
+  ap.step(1.0);
+  take(ap);
+  CHECK(ap.handle(request("l", "land"), t0_ms) == command_outcome::executed);
+  acks = take(ap);
+  CHECK(acks.size() == 2 && acks[0].command_id == "g3" && acks[0].result == command_result::cancelled);
+
+  // command_cancel stops a running command where the drone is; a finished one keeps its final ack; an id never
+  // received is cancelled before it arrives and never executed.
+  autopilot bp = fresh_pilot();
+  airborne(bp, 25);
+  const auto [lat4, lon4] = offset(bp, 800, 0);
+  CHECK(bp.handle(request("far", "goto", goto_params(lat4, lon4, bp.ground_alt() + 25)), t0_ms) == command_outcome::executed);
+  take(bp);
+  for (int i = 0; i < 100; ++i)
+    bp.step(0.1);
+  take(bp);
+  CHECK(bp.cancel("far") == cancel_outcome::stopped);
+  auto a = one_ack(bp);
+  CHECK(a.command_id == "far" && a.result == command_result::cancelled && !bp.active_command());
+  CHECK(bp.state().mode == flight_mode::hold);
+  for (int i = 0; i < 100; ++i)
+    bp.step(0.1);
+  CHECK(bp.state().speed == 0.0 && distance_m(bp.state().lat, bp.state().lon, lat4, lon4) > 600 && take(bp).empty());
+  CHECK(bp.cancel("far") == cancel_outcome::finished);
+  a = one_ack(bp);
+  CHECK(a.command_id == "far" && a.result == command_result::cancelled);
+  CHECK(bp.cancel("pre-takeoff") == cancel_outcome::finished); // finished long ago: its final ack again
+  a = one_ack(bp);
+  CHECK(a.command_id == "pre-takeoff" && a.result == command_result::succeeded);
+  CHECK(bp.cancel("ghost") == cancel_outcome::unknown);
+  CHECK(one_ack(bp).result == command_result::cancelled);
+  CHECK(bp.handle(request("ghost", "land"), t0_ms) == command_outcome::duplicate);
+  CHECK(one_ack(bp).result == command_result::cancelled && bp.flying() && bp.state().mode == flight_mode::hold);
+
+  // set_speed changes the cruise speed, also of the flight under way; set_mode switches what the drone does.
+  CHECK(bp.handle(request("go2", "goto", goto_params(lat4, lon4, bp.ground_alt() + 25)), t0_ms) == command_outcome::executed);
+  take(bp);
+  command_params speed;
+  speed.speed = 4.0;
+  CHECK(bp.handle(request("slow", "set_speed", speed), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(bp).result == command_result::succeeded && bp.cruise_speed() == 4.0);
+  for (int i = 0; i < 100; ++i)
+    bp.step(0.1);
+  take(bp);
+  CHECK(std::fabs(bp.state().speed - 4.0) < 1e-9);
+  command_params mode;
+  mode.mode = "MISSION";
+  CHECK(bp.handle(request("m1", "set_mode", mode), t0_ms) == command_outcome::refused);
+  CHECK(one_ack(bp).result == command_result::denied);
+  mode.mode = "RTL";
+  CHECK(bp.handle(request("m2", "set_mode", mode), t0_ms) == command_outcome::executed);
+  acks = take(bp);
+  CHECK(acks.size() == 2 && acks[0].command_id == "go2" && acks[0].result == command_result::cancelled &&
+        acks[1].result == command_result::succeeded);
+  CHECK(bp.state().mode == flight_mode::rtl);
+  for (int i = 0; i < 6000 && bp.flying(); ++i)
+    bp.step(0.1);
+  CHECK(!bp.flying() && bp.distance_from_home() < 1e-6 && !bp.state().armed && take(bp).empty());
+  speed.speed = 0.0;
+  CHECK(bp.handle(request("s0", "set_speed", speed), t0_ms) == command_outcome::refused);
+  CHECK(one_ack(bp).result == command_result::denied && bp.cruise_speed() == 4.0);
+  std::printf("autopilot: hold and resume, replacement, cancel, set_speed, set_mode\n");
+}
+
+void check_autopilot_ids() {
+  autopilot ap = fresh_pilot();
+  // A repeated command_id is answered with the newest ack given for it and never executed again.
+  CHECK(ap.handle(request("arm", "arm"), t0_ms) == command_outcome::executed);
+  const auto first = one_ack(ap);
+  CHECK(ap.handle(request("disarm", "disarm"), t0_ms) == command_outcome::executed);
+  take(ap);
+  CHECK(ap.handle(request("arm", "arm"), t0_ms) == command_outcome::duplicate);
+  CHECK(same_ack(one_ack(ap), first) && !ap.state().armed); // not armed again
+  CHECK(ap.handle(request("arm2", "arm"), t0_ms) == command_outcome::executed);
+  take(ap);
+  CHECK(ap.handle(request("to", "takeoff", alt_param(50)), t0_ms) == command_outcome::executed);
+  take(ap);
+  std::vector<command_ack> log;
+  for (int i = 0; i < 50; ++i) {
+    ap.step(0.1);
+    ap.take_acks(log);
+  }
+  CHECK(!log.empty() && log.back().result == command_result::in_progress);
+  auto repeat = request("to", "takeoff", alt_param(10)); // other params: still the same command
+  repeat.attempt = 2;
+  CHECK(ap.handle(repeat, t0_ms) == command_outcome::duplicate);
+  CHECK(same_ack(one_ack(ap), log.back()));
+  log.clear();
+  fly_until_final(ap, "to", log);
+  CHECK(std::fabs(ap.height() - 50) < 1e-6); // the repeat changed nothing
+  CHECK(ap.handle(repeat, t0_ms) == command_outcome::duplicate);
+  const auto final_ack = one_ack(ap);
+  CHECK(final_ack.result == command_result::succeeded);
+  ap.step(1.0);
+  CHECK(take(ap).empty() && !ap.active_command()); // nothing started
+  // A refused command stays refused when repeated (even once the reason is gone).
+  autopilot cold = fresh_pilot();
+  cold.set_battery(10);
+  CHECK(cold.handle(request("a", "arm"), t0_ms) == command_outcome::refused);
+  const auto refused = one_ack(cold);
+  cold.set_battery(90);
+  CHECK(cold.handle(request("a", "arm"), t0_ms) == command_outcome::duplicate);
+  CHECK(same_ack(one_ack(cold), refused) && !cold.state().armed);
+
+  // The memory is bounded: after remembered_ids newer ids the oldest is forgotten (and would run again).
+  autopilot mem = fresh_pilot();
+  CHECK(mem.handle(request("id-0", "set_mode", {}), t0_ms) == command_outcome::refused); // no mode: denied
+  take(mem);
+  for (std::size_t i = 1; i < autopilot::remembered_ids; ++i)
+    mem.handle(request("id-" + std::to_string(i), "disarm"), t0_ms);
+  take(mem);
+  CHECK(mem.handle(request("id-0", "disarm"), t0_ms) == command_outcome::duplicate); // 256 ids: still known
+  take(mem);
+  mem.handle(request("id-256", "disarm"), t0_ms);
+  take(mem);
+  CHECK(mem.handle(request("id-0", "disarm"), t0_ms) == command_outcome::executed); // forgotten
+  CHECK(mem.handle(request("id-1", "disarm"), t0_ms) == command_outcome::executed);
+  take(mem);
+  // ... but never the command being flown.
+  autopilot busy = fresh_pilot();
+  airborne(busy, 20);
+  const auto [lat, lon] = offset(busy, 2000, 0);
+  CHECK(busy.handle(request("long", "goto", goto_params(lat, lon, busy.ground_alt() + 20)), t0_ms) ==
+        command_outcome::executed);
+  command_params ten;
+  ten.speed = 10;
+  for (std::size_t i = 0; i < 2 * autopilot::remembered_ids; ++i)
+    busy.handle(request("s-" + std::to_string(i), "set_speed", ten), t0_ms);
+  take(busy);
+  CHECK(busy.handle(request("long", "goto", goto_params(lat, lon, busy.ground_alt() + 20)), t0_ms) ==
+        command_outcome::duplicate);
+  const auto again = one_ack(busy);
+  CHECK(again.command_id == "long" && again.result == command_result::accepted);
+  CHECK(busy.active_command() == std::optional<std::string>("long"));
+
+  // Expired on arrival: failed "expired", nothing done; a repeat gets the same answer.
+  autopilot late = fresh_pilot();
+  auto old = request("old", "arm");
+  old.expires_at = t0_ms - 1;
+  CHECK(late.handle(old, t0_ms) == command_outcome::refused);
+  auto a = one_ack(late);
+  CHECK(a.result == command_result::failed && a.reason == "expired" && !late.state().armed);
+  CHECK(late.handle(old, t0_ms - 10) == command_outcome::duplicate);
+  CHECK(one_ack(late).result == command_result::failed && !late.state().armed);
+  auto fresh = request("fresh", "arm");
+  fresh.expires_at = t0_ms; // not passed yet
+  CHECK(late.handle(fresh, t0_ms) == command_outcome::executed && late.state().armed);
+  take(late);
+  auto forever = request("forever", "disarm");
+  forever.expires_at.reset(); // no expiry
+  CHECK(late.handle(forever, t0_ms) == command_outcome::executed && !late.state().armed);
+  take(late);
+
+  // Unknown kinds and kinds this drone does not execute: unsupported; a frame error: denied.
+  CHECK(late.handle(request("flip", "flip"), t0_ms) == command_outcome::refused);
+  a = one_ack(late);
+  CHECK(a.result == command_result::unsupported && a.reason.find("flip") != std::string::npos);
+  std::string why;
+  const auto few = kind_set::parse("arm,disarm,takeoff,land", why);
+  CHECK(few && why.empty());
+  autopilot limited = fresh_pilot(few ? *few : kind_set::all());
+  CHECK(limited.handle(request("g", "goto", goto_params(1, 1, 500)), t0_ms) == command_outcome::refused);
+  CHECK(one_ack(limited).result == command_result::unsupported);
+  CHECK(limited.handle(request("a", "arm"), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(limited).result == command_result::succeeded);
+  auto broken = request("broken", "arm");
+  broken.error = "params must be an object";
+  CHECK(late.handle(broken, t0_ms) == command_outcome::refused);
+  a = one_ack(late);
+  CHECK(a.result == command_result::denied && a.reason == "params must be an object" && !late.state().armed);
+  std::printf("autopilot: each command_id executed once, expiry, unsupported kinds\n");
+}
+
+void check_autopilot_battery_and_takeover() {
+  // The battery runs out in the air: the command being flown fails, the drone lands where it is and disarms.
+  autopilot ap = fresh_pilot();
+  airborne(ap, 40);
+  const auto [lat, lon] = offset(ap, 5000, 0);
+  CHECK(ap.handle(request("far", "goto", goto_params(lat, lon, ap.ground_alt() + 40)), t0_ms) == command_outcome::executed);
+  take(ap);
+  ap.set_battery(1.0); // about 10 s at 10 m/s
+  std::vector<command_ack> log;
+  const double t = fly_until_final(ap, "far", log, 60);
+  CHECK(t < 20 && !log.empty() && log.back().result == command_result::failed && log.back().reason == "battery exhausted");
+  CHECK(ap.state().battery == 0.0 && ap.flying() && ap.state().mode == flight_mode::land);
+  CHECK(ap.handle(request("back", "rtl"), t0_ms) == command_outcome::refused); // landing, nothing else
+  CHECK(one_ack(ap).result == command_result::denied);
+  for (int i = 0; i < 600 && ap.flying(); ++i)
+    ap.step(0.1);
+  CHECK(!ap.flying() && !ap.state().armed && ap.distance_from_home() > 50);
+  CHECK(ap.handle(request("arm", "arm"), t0_ms) == command_outcome::refused); // and it cannot take off again
+  CHECK(one_ack(ap).result == command_result::temporarily_rejected);
+
+  // Taking over the scripted flight where it is: in flight it hovers in GUIDED, armed, at the same place.
+  fleet_area area;
+  flight_model m(area, 3, 7);
+  int steps = 0;
+  while (m.state().mode != flight_mode::mission && steps < 100000) {
+    m.step(0.2);
+    ++steps;
+  }
+  for (int i = 0; i < 50; ++i)
+    m.step(0.2);
+  CHECK(m.state().mode == flight_mode::mission);
+  autopilot over(m);
+  CHECK(over.flying() && over.state().armed && over.state().mode == flight_mode::guided);
+  CHECK(distance_m(over.state().lat, over.state().lon, m.state().lat, m.state().lon) < 0.01);
+  CHECK(std::fabs(over.state().alt - m.state().alt) < 1e-6 && over.state().battery == m.state().battery);
+  for (int i = 0; i < 100; ++i) // brakes and hovers: no more scripted waypoints
+    over.step(0.1);
+  CHECK(over.state().speed == 0.0 && over.state().mode == flight_mode::guided && take(over).empty());
+  CHECK(over.handle(request("home", "rtl"), t0_ms) == command_outcome::executed);
+  for (int i = 0; i < 20000 && over.flying(); ++i)
+    over.step(0.1);
+  CHECK(!over.flying() && over.distance_from_home() < 1e-6 && !over.state().armed);
+
+  // Every state it reports is valid telemetry.
+  char buf[max_frame_size];
+  const std::size_t n = format_telemetry(buf, sizeof buf, over.state(), 1, 1764189000123456LL);
+  const auto j = nlohmann::json::parse(std::string(buf, n), nullptr, false);
+  CHECK(!j.is_discarded());
+  if (!j.is_discarded())
+    check_frame(j, 1);
+  std::printf("autopilot: battery exhaustion, taking over the scripted flight\n");
+}
+
+/// The command frames as they come from the node, and the acks as they go.
+void check_command_frames() {
+  simdjson::ondemand::parser parser;
+  auto parse = [&](const std::string& text, command_frame& f) {
+    const simdjson::padded_string padded(text);
+    return parse_command_frame(parser, padded, f);
+  };
+  command_frame f;
+  CHECK(parse(R"({"type":"command","command_id":"c-1","kind":"goto","params":{"lat":47.5,"lon":8,"alt":450,"speed":12,"x":[1]},)"
+              R"("attempt":2,"expires_at":1764189000123.5,"extra":{"a":1}})",
+              f));
+  CHECK(!f.cancel && f.request.id == "c-1" && f.request.kind == "goto" && f.request.attempt == 2 && f.request.error.empty());
+  CHECK(f.request.params.lat == 47.5 && f.request.params.lon == 8.0 && f.request.params.alt == 450.0 &&
+        f.request.params.speed == 12.0 && !f.request.params.mode && f.request.params.wrong_type == 0);
+  CHECK(f.request.expires_at == 1764189000123.5);
+  CHECK(parse(R"({"command_id":"a\"b\\c\u00e9","kind":"set_mode","params":{"mode":"HOLD","alt":"high"},"type":"command"})", f));
+  CHECK(f.request.id == "a\"b\\c\xc3\xa9" && f.request.params.mode == std::optional<std::string>("HOLD"));
+  CHECK(f.request.params.wrong_type == command_params::f_alt && !f.request.params.alt && !f.request.expires_at);
+  CHECK(parse(R"({"type":"command_cancel","command_id":"c-1"})", f) && f.cancel && f.request.id == "c-1");
+  CHECK(parse(R"({"type":"command","command_id":"c-2","params":{}})", f) && f.request.error == "kind is required");
+  CHECK(parse(R"({"type":"command","command_id":"c-3","kind":"land","params":[1]})", f) &&
+        f.request.error == "params must be an object");
+  CHECK(parse(R"({"type":"command","command_id":"c-4","kind":"land","params":null,"expires_at":"soon"})", f) &&
+        f.request.error == "expires_at must be a number");
+  CHECK(!parse(R"({"type":"command","kind":"land"})", f));                        // no id: nothing to answer
+  CHECK(!parse(R"({"type":"command","command_id":"","kind":"land"})", f));        // empty id
+  CHECK(!parse(R"({"type":"command","command_id":7,"kind":"land"})", f));         // not a string
+  CHECK(!parse(R"({"type":"command","command_id":")" + std::string(257, 'x') + R"(","kind":"land"})", f));
+  CHECK(parse(R"({"type":"command","command_id":")" + std::string(256, 'x') + R"(","kind":"land"})", f));
+  CHECK(!parse(R"({"type":"telemetry","command_id":"c"})", f));
+  CHECK(!parse(R"({"type":"command","command_id":"c-5","kind":)", f)); // cut short
+  CHECK(!parse("[1,2]", f));
+
+  command_ack a{"a\"b\\c\xc3\xa9\n", command_result::in_progress, 40, ""};
+  std::string text = format_command_ack(a);
+  CHECK(text == "{\"type\":\"command_ack\",\"command_id\":\"a\\\"b\\\\c\xc3\xa9\\u000a\",\"result\":\"in_progress\",\"progress\":40}");
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  CHECK(!j.is_discarded() && j.value("command_id", "") == a.command_id);
+  a = command_ack{"x", command_result::temporarily_rejected, -1, std::string(251, 'r') + "\xc3\xa9\xc3\xa9\xc3\xa9"}; // 257 bytes
+  text = format_command_ack(a);
+  j = nlohmann::json::parse(text, nullptr, false);
+  CHECK(!j.is_discarded() && !j.contains("progress") && j.value("result", "") == "temporarily_rejected");
+  const std::string reason = j.is_discarded() ? std::string() : j.value("reason", "");
+  CHECK(reason.size() == 255 && reason.substr(251) == "\xc3\xa9\xc3\xa9"); // at most 256 bytes, between characters
+  for (int r = 0; r <= static_cast<int>(command_result::cancelled); ++r) {
+    const auto res = static_cast<command_result>(r);
+    CHECK(std::string(result_name(res)) != "" && is_final(res) == (r >= 2));
+  }
+
+  // --commands: the kinds and the hello's array.
+  std::string why;
+  CHECK(kind_set::parse("all", why) == kind_set::all() && kind_set::parse("none", why) == kind_set::none());
+  CHECK(kind_set::all().json_array() ==
+        R"(["arm","disarm","takeoff","land","rtl","goto","hold","resume","set_mode","set_speed"])");
+  const auto some = kind_set::parse("land,arm", why);
+  CHECK(some && some->json_array() == R"(["arm","land"])" && some->contains(command_kind::land) &&
+        !some->contains(command_kind::go_to));
+  CHECK(!kind_set::parse("arm,fly", why) && why.find("'fly'") != std::string::npos);
+  CHECK(!kind_set::parse("", why) && !kind_set::parse("arm,", why));
+  for (int k = 0; k < static_cast<int>(command_kind::count_); ++k)
+    CHECK(kind_of(kind_name(static_cast<command_kind>(k))) == static_cast<command_kind>(k));
+  std::printf("command frames: parsed, answered, escaped\n");
+}
+
+// ---------------------------------------------------------------------------------------------
 // --ack end to end against a fake node
 
 namespace net = boost::asio;
@@ -771,6 +1380,12 @@ int main() {
   check_ack_end_to_end();
   check_ack_stall();
   check_failover();
+  check_command_frames();
+  check_autopilot_arming();
+  check_autopilot_flight();
+  check_autopilot_control();
+  check_autopilot_ids();
+  check_autopilot_battery_and_takeover();
   check_determinism();
   check_flights();
   if (failures) {

@@ -56,6 +56,10 @@ const char* mode_name(flight_mode m) noexcept {
     return "RTL";
   case flight_mode::land:
     return "LAND";
+  case flight_mode::guided:
+    return "GUIDED";
+  case flight_mode::hold:
+    return "HOLD";
   }
   return "STANDBY";
 }

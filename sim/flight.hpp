@@ -6,10 +6,11 @@
 
 namespace dccs::sim {
 
-/// Flight modes reported in telemetry (`mode`).
-enum class flight_mode : std::uint8_t { standby, takeoff, mission, rtl, land };
+/// Flight modes reported in telemetry (`mode`); the scripted flight uses the first five, the autopilot
+/// (sim/autopilot.hpp) every one but `mission`.
+enum class flight_mode : std::uint8_t { standby, takeoff, mission, rtl, land, guided, hold };
 
-/// Protocol name of a mode: "STANDBY", "TAKEOFF", "MISSION", "RTL", "LAND".
+/// Protocol name of a mode: "STANDBY", "TAKEOFF", "MISSION", "RTL", "LAND", "GUIDED", "HOLD".
 const char* mode_name(flight_mode m) noexcept;
 
 /// Everything a telemetry frame reports, except `seq` and `ts` (owned by the connection).
@@ -58,6 +59,8 @@ public:
   /// Home point of this drone.
   double home_lat() const noexcept { return home_lat_; }
   double home_lon() const noexcept { return home_lon_; }
+  /// Ground elevation at home, m AMSL.
+  double ground_alt() const noexcept { return ground_alt_; }
 
   /// Distance from home in metres (horizontal).
   double distance_from_home() const noexcept;

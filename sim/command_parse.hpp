@@ -1,0 +1,22 @@
+#pragma once
+
+#include "sim/command.hpp"
+
+#include <simdjson.h>
+
+namespace dccs::sim {
+
+/// A node frame of a command type, parsed.
+struct command_frame {
+  bool cancel = false; ///< `command_cancel` (only `request.id` is set) rather than `command`
+  command_request request;
+};
+
+/// The longest command_id the simulator answers (its acks echo the id, and it remembers recent ids).
+inline constexpr std::size_t max_command_id = 256;
+
+/// Parses a `command` or `command_cancel` frame. Returns false when the frame cannot be answered at all (not
+/// JSON, no usable `command_id`, another type): the caller counts and logs it. `text` needs simdjson's padding.
+bool parse_command_frame(simdjson::ondemand::parser& parser, simdjson::padded_string_view text, command_frame& out);
+
+} // namespace dccs::sim
