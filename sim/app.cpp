@@ -130,12 +130,22 @@ public:
       to += "ws://" + u.host_header() + u.drone_path() + " (" + ep.address().to_string() + ")";
       nodes.push_back(node_target{u.url, ep, u.host_header(), u.drone_path()});
     }
+    std::string commands = opts_.autopilot ? ", autopilot (flying only when commanded)" : "";
+    if (opts_.commands.empty())
+      commands += ", no commands";
+    else if (!(opts_.commands == kind_set::all()))
+      commands += ", commands " + opts_.commands.json_array();
+    if (opts_.drop_rate > 0 || opts_.dup_rate > 0) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, ", command frames dropped %g / doubled %g", opts_.drop_rate, opts_.dup_rate);
+      commands += buf;
+    }
     std::fprintf(stderr,
-                 "[dccs-sim] %zu drones at %g Hz %s %s, %zu thread(s), scheduler %s, seed %llu%s%s\n",
+                 "[dccs-sim] %zu drones at %g Hz %s %s, %zu thread(s), scheduler %s, seed %llu%s%s%s\n",
                  opts_.drones, opts_.rate, nodes.size() > 1 ? "spread over" : "to", to.c_str(), opts_.threads,
                  opts_.scheduler == scheduler_kind::wheel ? "wheel" : "timers",
                  static_cast<unsigned long long>(opts_.seed), opts_.observe ? ", observing /ws/operator" : "",
-                 opts_.ack ? ", acknowledged telemetry" : "");
+                 opts_.ack ? ", acknowledged telemetry" : "", commands.c_str());
     const net::ip::tcp::endpoint observer_ep = nodes.front().endpoint; // the first --url
 
     fleet_.emplace(ioc_, opts_, std::move(nodes));
@@ -293,6 +303,16 @@ private:
                     static_cast<unsigned long long>(totals.ack_errors));
       line += buf;
     }
+    if (show_commands(totals)) {
+      std::snprintf(buf, sizeof buf, " | commands rx %llu exec %llu refused %llu dup %llu cancels %llu acks %llu",
+                    static_cast<unsigned long long>(totals.commands_received),
+                    static_cast<unsigned long long>(totals.commands_executed),
+                    static_cast<unsigned long long>(totals.commands_refused),
+                    static_cast<unsigned long long>(totals.commands_duplicate),
+                    static_cast<unsigned long long>(totals.command_cancels),
+                    static_cast<unsigned long long>(totals.command_acks_sent));
+      line += buf;
+    }
     if (observer_) {
       const auto& f = observer_->interval();
       const auto& h = observer_->interval_latency();
@@ -307,6 +327,12 @@ private:
     last_report_ = now;
     last_report_totals_ = totals;
     last_report_cpu_ = cpu;
+  }
+
+  /// The command counters appear in the reports once a command frame came, or from the start when commands are
+  /// the point of the run (--autopilot, --drop-rate, --dup-rate).
+  bool show_commands(const counter_totals& t) const {
+    return t.any_commands() || opts_.autopilot || opts_.drop_rate > 0 || opts_.dup_rate > 0;
   }
 
   void shutdown(const char* why) {
@@ -388,6 +414,21 @@ private:
                    static_cast<unsigned long long>(t.frames_acked), static_cast<unsigned long long>(t.frames_unacked()),
                    static_cast<unsigned long long>(t.frames_resent), static_cast<unsigned long long>(t.ack_stalls),
                    static_cast<unsigned long long>(t.ack_errors));
+    if (show_commands(t))
+      std::fprintf(stderr,
+                   "[dccs-sim] commands: received %llu, executed %llu, refused %llu, duplicates %llu, cancels %llu, "
+                   "acks sent %llu, errors %llu; dropped %llu received / %llu acks, doubled %llu received / %llu acks\n",
+                   static_cast<unsigned long long>(t.commands_received),
+                   static_cast<unsigned long long>(t.commands_executed),
+                   static_cast<unsigned long long>(t.commands_refused),
+                   static_cast<unsigned long long>(t.commands_duplicate),
+                   static_cast<unsigned long long>(t.command_cancels),
+                   static_cast<unsigned long long>(t.command_acks_sent),
+                   static_cast<unsigned long long>(t.command_errors),
+                   static_cast<unsigned long long>(t.command_rx_dropped),
+                   static_cast<unsigned long long>(t.command_tx_dropped),
+                   static_cast<unsigned long long>(t.command_rx_doubled),
+                   static_cast<unsigned long long>(t.command_tx_doubled));
     if (observer_) {
       const auto& h = observer_->window_latency();
       std::fprintf(stderr, "[dccs-sim] drone-to-operator latency (window): %llu samples, p50 %.3f p99 %.3f max %.3f ms, %zu drones seen\n",
@@ -425,7 +466,19 @@ private:
         .add("frames_unacked", t.frames_unacked())
         .add("frames_resent", t.frames_resent)
         .add("ack_stalls", t.ack_stalls)
-        .add("ack_errors", t.ack_errors);
+        .add("ack_errors", t.ack_errors)
+        .add("autopilot", opts_.autopilot)
+        .add("commands_received", t.commands_received)
+        .add("commands_executed", t.commands_executed)
+        .add("commands_refused", t.commands_refused)
+        .add("commands_duplicate", t.commands_duplicate)
+        .add("command_cancels", t.command_cancels)
+        .add("command_acks_sent", t.command_acks_sent)
+        .add("command_errors", t.command_errors)
+        .add("command_rx_dropped", t.command_rx_dropped)
+        .add("command_rx_doubled", t.command_rx_doubled)
+        .add("command_tx_dropped", t.command_tx_dropped)
+        .add("command_tx_doubled", t.command_tx_doubled);
     for (std::size_t i = 0; i < t.closes.size(); ++i) {
       const std::string key = std::string("close_") + close_kind_name(static_cast<close_kind>(i));
       j.add(key.c_str(), t.closes[i]);

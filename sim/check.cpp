@@ -1,6 +1,6 @@
 // dccs-sim-check: self-check of the simulator's pure parts (flight model, frame format, histogram,
-// options, ack bookkeeping, node choice, the autopilot and the command frames) and of --ack and failover between --url nodes end to end against
-// a fake node on 127.0.0.1 (a few seconds).
+// options, ack bookkeeping, node choice, the autopilot and the command frames) and of --ack, failover between
+// --url nodes and commands end to end against fake nodes on 127.0.0.1 (a few seconds each).
 // Exit status 0 when every check passes.
 #include "sim/ack.hpp"
 #include "sim/app.hpp"
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -178,6 +179,11 @@ void check_format() {
   CHECK(std::string(buf, n) == R"({"type":"hello","drone_id":"sim-00042","model":"sim-quad","fw":"1.0"})");
   n = format_hello(buf, sizeof buf, "sim-00042", true);
   CHECK(std::string(buf, n) == R"({"type":"hello","drone_id":"sim-00042","model":"sim-quad","fw":"1.0","ack":true})");
+  n = format_hello(buf, sizeof buf, "sim-00042", true, kind_set::all().json_array());
+  CHECK(std::string(buf, n) == R"({"type":"hello","drone_id":"sim-00042","model":"sim-quad","fw":"1.0","ack":true,)"
+                               R"("commands":["arm","disarm","takeoff","land","rtl","goto","hold","resume","set_mode","set_speed"]})");
+  n = format_hello(buf, sizeof buf, "sim-00042", false, R"(["arm"])");
+  CHECK(std::string(buf, n) == R"({"type":"hello","drone_id":"sim-00042","model":"sim-quad","fw":"1.0","commands":["arm"]})");
 
   telemetry_state t;
   t.lat = 47.3977;
@@ -255,6 +261,35 @@ void check_options() {
     CHECK(r.error.empty());
     CHECK(r.opts.ack && r.opts.ack_window == 7 && r.opts.ack_report == "/tmp/x" && r.opts.stop_when_acked &&
           r.opts.drain_timeout == 4.5 && r.opts.ack_max_rate == 20.0);
+  }
+  {
+    const char* argv[] = {"dccs-sim"};
+    const auto r = parse_options(1, argv);
+    CHECK(!r.opts.autopilot && r.opts.commands == kind_set::all() && r.opts.drop_rate == 0.0 && r.opts.dup_rate == 0.0 &&
+          !r.opts.battery);
+  }
+  {
+    const char* argv[] = {"dccs-sim", "--autopilot", "--commands", "arm,takeoff", "--drop-rate", "0.3", "--dup-rate=0.1",
+                          "--battery", "15"};
+    const auto r = parse_options(9, argv);
+    CHECK(r.error.empty());
+    CHECK(r.opts.autopilot && r.opts.commands.json_array() == R"(["arm","takeoff"])" && r.opts.drop_rate == 0.3 &&
+          r.opts.dup_rate == 0.1 && r.opts.battery == 15.0);
+  }
+  {
+    const char* argv[] = {"dccs-sim", "--commands", "none"};
+    const auto r = parse_options(3, argv);
+    CHECK(r.error.empty() && r.opts.commands.empty());
+  }
+  for (const char* bad : {"--drop-rate=1.5", "--dup-rate=-0.1", "--commands=fly", "--battery=50", "--autopilot=1"}) {
+    const char* argv[] = {"dccs-sim", bad};
+    CHECK(!parse_options(2, argv).error.empty());
+  }
+  {
+    const char* argv[] = {"dccs-sim", "--autopilot", "--commands", "none"}; // could never move
+    CHECK(!parse_options(4, argv).error.empty());
+    const char* argv2[] = {"dccs-sim", "--autopilot", "--battery", "101"};
+    CHECK(!parse_options(4, argv2).error.empty());
   }
   {
     const char* argv[] = {"dccs-sim", "--ack", "--stop-when-acked"}; // needs --duration
@@ -1368,6 +1403,254 @@ void check_failover() {
               j.at("failovers").get<int>());
 }
 
+/// A node that commands each drone through a fixed script over the wire, as the node does: each command is sent
+/// again (attempt + 1) while no ack it waits for came within 250 ms. It records every ack and what telemetry
+/// showed.
+class command_node {
+public:
+  struct drone_log {
+    bool hello_has_commands = false;
+    std::string hello_commands;                           ///< the hello's "commands", as JSON text
+    std::map<std::string, std::vector<std::string>> acks; ///< command_id -> results, in arrival order
+    int bad_acks = 0;                                     ///< acks of the wrong shape
+    int sends = 0;
+    bool script_done = false, armed_seen = false;
+    std::set<std::string> modes;
+    double ground_alt = 1e9, top_alt = -1e9;
+  };
+  std::map<std::string, drone_log> drones;
+  std::mutex mutex;
+  /// The id of the takeoff: quotes and a backslash, which every ack must echo intact.
+  static inline const std::string takeoff_id = "take\"off\\1";
+
+  command_node() : acceptor_(ioc_, net::ip::tcp::endpoint(net::ip::address_v4::loopback(), 0)) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { accept_loop(); });
+  }
+  ~command_node() {
+    stop_ = true;
+    boost::system::error_code ec;
+    net::ip::tcp::socket poke(ioc_);
+    poke.connect(net::ip::tcp::endpoint(net::ip::address_v4::loopback(), port_), ec);
+    thread_.join();
+    for (auto& t : sessions_)
+      t.join();
+  }
+  unsigned short port() const { return port_; }
+
+private:
+  struct step {
+    std::string id;
+    nlohmann::json frame; ///< without "attempt"
+    bool until_final;     ///< wait for a final ack (else any ack for the id)
+  };
+
+  static std::vector<step> script() {
+    const double now_ms = static_cast<double>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    auto command = [&](const std::string& id, const std::string& kind, nlohmann::json params, double expires_at) {
+      return nlohmann::json{{"type", "command"}, {"command_id", id}, {"kind", kind}, {"params", std::move(params)},
+                            {"expires_at", expires_at}};
+    };
+    return {
+        {"arm-1", command("arm-1", "arm", nlohmann::json::object(), now_ms + 60000), true},
+        {takeoff_id, command(takeoff_id, "takeoff", {{"alt", 5}}, now_ms + 60000), true},
+        {takeoff_id, command(takeoff_id, "takeoff", {{"alt", 5}}, now_ms + 60000), false}, // a late retry
+        {"ghost-1", nlohmann::json{{"type", "command_cancel"}, {"command_id", "ghost-1"}}, true},
+        {"ghost-1", command("ghost-1", "land", nlohmann::json::object(), now_ms + 60000), true},
+        {"old-1", command("old-1", "land", nlohmann::json::object(), now_ms - 1000), true},
+        {"flip-1", command("flip-1", "flip", nlohmann::json::object(), now_ms + 60000), true},
+    };
+  }
+
+  void accept_loop() {
+    for (;;) {
+      net::ip::tcp::socket s(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(s, ec);
+      if (stop_ || ec)
+        return;
+      sessions_.emplace_back([this, sock = std::move(s)]() mutable { session(std::move(sock)); });
+    }
+  }
+
+  void session(net::ip::tcp::socket sock) {
+    try {
+      websocket::stream<net::ip::tcp::socket> ws(std::move(sock));
+      ws.accept();
+      ws.text(true);
+      boost::beast::flat_buffer buf;
+      ws.read(buf);
+      const auto hello = nlohmann::json::parse(boost::beast::buffers_to_string(buf.data()));
+      buf.consume(buf.size());
+      const std::string id = hello.at("drone_id");
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto& d = drones[id];
+        d.hello_has_commands = hello.contains("commands");
+        if (d.hello_has_commands)
+          d.hello_commands = hello["commands"].dump();
+      }
+      ws.write(net::buffer(std::string(R"({"type":"welcome","server_time":1,"drone_id":")") + id + R"("})"));
+      const auto steps = script();
+      std::size_t next = 0;
+      int attempt = 0;
+      bool seen = false; // commands start once the drone was seen (on the ground, in its first telemetry)
+      auto last_send = std::chrono::steady_clock::now();
+      for (;;) {
+        if (seen && next < steps.size() && (attempt == 0 || std::chrono::steady_clock::now() - last_send > std::chrono::milliseconds(250))) {
+          auto frame = steps[next].frame;
+          if (frame.at("type") == "command")
+            frame["attempt"] = ++attempt;
+          else
+            ++attempt;
+          ws.write(net::buffer(frame.dump()));
+          last_send = std::chrono::steady_clock::now();
+          std::lock_guard<std::mutex> lock(mutex);
+          ++drones[id].sends;
+        }
+        ws.read(buf); // telemetry comes 20 times a second: the resend timer is looked at often enough
+        const auto j = nlohmann::json::parse(boost::beast::buffers_to_string(buf.data()));
+        buf.consume(buf.size());
+        std::lock_guard<std::mutex> lock(mutex);
+        auto& d = drones[id];
+        if (j.at("type") == "telemetry") {
+          seen = true;
+          d.modes.insert(j.at("mode").get<std::string>());
+          d.armed_seen = d.armed_seen || j.at("armed").get<bool>();
+          d.ground_alt = std::min(d.ground_alt, j.at("alt").get<double>());
+          d.top_alt = std::max(d.top_alt, j.at("alt").get<double>());
+        } else if (j.at("type") == "command_ack") {
+          const std::string cid = j.value("command_id", "");
+          const std::string result = j.value("result", "");
+          const bool progress_ok = !j.contains("progress") || (j["progress"].is_number() && j["progress"] >= 0 && j["progress"] <= 100);
+          if (cid.empty() || result.empty() || !progress_ok || j.size() > 5)
+            ++d.bad_acks;
+          d.acks[cid].push_back(result);
+          const bool final = result != "accepted" && result != "in_progress";
+          if (next < steps.size() && cid == steps[next].id && (final || !steps[next].until_final)) {
+            ++next;
+            attempt = 0;
+            d.script_done = next == steps.size();
+          }
+        }
+      }
+    } catch (const std::exception&) {
+      // the drone closed the connection (end of the run)
+    }
+  }
+
+  net::io_context ioc_;
+  net::ip::tcp::acceptor acceptor_;
+  unsigned short port_ = 0;
+  std::thread thread_;
+  std::vector<std::thread> sessions_;
+  std::atomic<bool> stop_{false};
+};
+
+/// Every ack of `acks` is one of `allowed`, and the last one is `last`.
+bool acks_are(const std::vector<std::string>& acks, std::set<std::string> allowed, const std::string& last) {
+  if (acks.empty() || acks.back() != last)
+    return false;
+  for (const auto& a : acks)
+    if (!allowed.count(a))
+      return false;
+  return true;
+}
+
+/// Commands over the wire with --autopilot, a fifth of the command frames and acks lost and a fifth doubled:
+/// the retries get through, each command runs once, repeats get the newest ack, telemetry shows the flight.
+void check_commands_end_to_end() {
+  command_node node;
+  options o;
+  o.url = "ws://127.0.0.1:" + std::to_string(node.port());
+  o.host = "127.0.0.1";
+  o.port = std::to_string(node.port());
+  o.drones = 3;
+  o.rate = 20;
+  o.time_scale = 5; // the 5 m takeoff takes a third of a second
+  o.duration = 6.0;
+  o.report_interval = 60;
+  o.json = true;
+  o.autopilot = true;
+  o.drop_rate = 0.2;
+  o.dup_rate = 0.2;
+  std::string out;
+  CHECK(run_captured(o, out) == 0);
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  CHECK(!j.is_discarded());
+  if (j.is_discarded())
+    return;
+  std::lock_guard<std::mutex> lock(node.mutex);
+  CHECK(node.drones.size() == 3);
+  int sends = 0;
+  for (const auto& [id, d] : node.drones) {
+    CHECK(d.hello_has_commands && d.hello_commands == kind_set::all().json_array());
+    CHECK(d.script_done && d.bad_acks == 0);
+    sends += d.sends;
+    const auto ack_list = [&](const std::string& cid) {
+      const auto it = d.acks.find(cid);
+      return it == d.acks.end() ? std::vector<std::string>{} : it->second;
+    };
+    CHECK(acks_are(ack_list("arm-1"), {"succeeded"}, "succeeded"));
+    CHECK(acks_are(ack_list(command_node::takeoff_id), {"accepted", "in_progress", "succeeded"}, "succeeded"));
+    CHECK(acks_are(ack_list("ghost-1"), {"cancelled"}, "cancelled")); // cancelled before it came: never run
+    CHECK(acks_are(ack_list("old-1"), {"failed"}, "failed"));
+    CHECK(acks_are(ack_list("flip-1"), {"unsupported"}, "unsupported"));
+    // Telemetry showed the commanded flight: armed, TAKEOFF, then GUIDED 5 m up; nothing else moved it.
+    CHECK(d.armed_seen && d.modes.count("STANDBY") && d.modes.count("TAKEOFF") && d.modes.count("GUIDED"));
+    CHECK(d.modes.size() == 3);
+    CHECK(std::fabs(d.top_alt - d.ground_alt - 5.0) < 0.02);
+  }
+  // Executed: arm and takeoff of each drone, once; refused: the expired and the unknown kind; every other receipt
+  // (retries, doubled frames, the late takeoff and the cancelled ghost) a duplicate.
+  CHECK(j.at("commands_executed") == 3 * 2);
+  CHECK(j.at("commands_refused") == 3 * 2);
+  const auto received = j.at("commands_received").get<int>();
+  CHECK(j.at("commands_duplicate").get<int>() == received - 3 * 4 && received >= 3 * 6);
+  CHECK(j.at("command_cancels").get<int>() >= 3);
+  CHECK(received + j.at("command_cancels").get<int>() ==
+        sends - j.at("command_rx_dropped").get<int>() + j.at("command_rx_doubled").get<int>());
+  CHECK(j.at("command_rx_dropped").get<int>() > 0 && j.at("command_rx_doubled").get<int>() > 0);
+  CHECK(j.at("command_tx_dropped").get<int>() > 0 && j.at("command_tx_doubled").get<int>() > 0);
+  CHECK(j.at("command_errors") == 0 && j.at("errors") == 0);
+  std::printf("commands: 3 drones, %d frames sent, %d received, %d duplicates recognised, each command run once\n",
+              sends, received, j.at("commands_duplicate").get<int>());
+}
+
+/// --commands none: no "commands" in the hello, every command answered unsupported, the scripted flight goes on;
+/// with --ack, whose writes take another path.
+void check_commands_none() {
+  command_node node;
+  options o;
+  o.url = "ws://127.0.0.1:" + std::to_string(node.port());
+  o.host = "127.0.0.1";
+  o.port = std::to_string(node.port());
+  o.drones = 1;
+  o.rate = 20;
+  o.duration = 1.5;
+  o.report_interval = 60;
+  o.json = true;
+  o.commands = kind_set::none();
+  o.ack = true; // the acks go out between kept telemetry frames (the other write path)
+  std::string out;
+  CHECK(run_captured(o, out) == 0);
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  CHECK(!j.is_discarded());
+  if (j.is_discarded())
+    return;
+  std::lock_guard<std::mutex> lock(node.mutex);
+  CHECK(node.drones.size() == 1);
+  for (const auto& [id, d] : node.drones) {
+    CHECK(!d.hello_has_commands && d.bad_acks == 0);
+    CHECK(d.acks.size() >= 2);
+    for (const auto& [cid, results] : d.acks)
+      CHECK(acks_are(results, {"unsupported"}, "unsupported"));
+  }
+  CHECK(j.at("commands_executed") == 0 && j.at("commands_refused").get<int>() >= 2);
+  CHECK(j.at("frames_sent").get<int>() >= 25 && j.at("command_acks_sent").get<int>() >= 7);
+}
+
 } // namespace
 
 int main() {
@@ -1386,6 +1669,8 @@ int main() {
   check_autopilot_control();
   check_autopilot_ids();
   check_autopilot_battery_and_takeover();
+  check_commands_end_to_end();
+  check_commands_none();
   check_determinism();
   check_flights();
   if (failures) {

@@ -1,6 +1,7 @@
 #include "sim/drone.hpp"
 
 #include "sim/clock.hpp"
+#include "sim/command_parse.hpp"
 #include "sim/fleet.hpp"
 
 #include <boost/asio/buffer.hpp>
@@ -36,12 +37,27 @@ double phase_of(std::uint32_t index) noexcept {
 drone::drone(shard& owner, std::uint32_t index, const flight_model& model)
     : shard_(owner), index_(index), model_(model), rng_(rng::mix(owner.opts().seed ^ 0xb5ad4eceda1ce2a9ULL, index)),
       phase_(phase_of(index)), timer_(owner.executor()),
+      loss_rng_(rng::mix(owner.opts().seed ^ 0x6a09e667f3bcc909ULL, index)),
       node_(static_cast<std::uint32_t>(initial_node(index, owner.node_count()))), last_node_(node_) {
   char buf[80];
   const std::size_t n = format_drone_id(buf, sizeof buf, owner.opts().prefix, index);
   id_.assign(buf, n);
   if (owner.opts().ack)
     acks_ = std::make_unique<ack_buffer>(owner.opts().ack_window);
+  if (owner.opts().autopilot) { // on the ground at home, disarmed: the model has not flown yet
+    commanded();
+    if (owner.opts().battery)
+      cmd_->pilot->set_battery(*owner.opts().battery);
+  }
+}
+
+drone::command_state& drone::commanded() {
+  if (!cmd_) {
+    cmd_ = std::make_unique<command_state>();
+    if (!shard_.opts().commands.empty())
+      cmd_->pilot = std::make_unique<autopilot>(model_, shard_.opts().commands);
+  }
+  return *cmd_;
 }
 
 void drone::start() {
@@ -84,6 +100,8 @@ void drone::begin_connect() {
   ws_->set_option(to);
   rbuf_.clear();
   writing_ = close_after_write_ = false;
+  if (cmd_) // acks not written on the previous connection are lost with it; the node asks again
+    cmd_->out.clear();
   if (acks_)
     acks_->rewind(); // a new connection: nothing kept is written on it yet, no ack of it counts yet
 
@@ -130,7 +148,7 @@ void drone::on_upgrade(const error_code& ec) {
   if (ec)
     return fail("websocket upgrade", ec);
   state_ = state::hello;
-  const std::size_t n = format_hello(wbuf_.data(), wbuf_.size(), id_, acks_ != nullptr);
+  const std::size_t n = format_hello(wbuf_.data(), wbuf_.size(), id_, acks_ != nullptr, shard_.hello_commands());
   writing_ = true;
   ++ops_;
   ws_->async_write(net::buffer(wbuf_.data(), n), [this](const error_code& ec, std::size_t) {
@@ -185,6 +203,8 @@ void drone::on_message() {
       return on_ack(seq);
     shard_.counters().ack_errors.add();
     shard_.log_error_frame(id_, std::string_view(data, size));
+  } else if (type == "command" || type == "command_cancel") {
+    on_command_frame(data, size); // parses again: `type` points into the parser, which that reuses
   } else if (type == "welcome") {
     if (state_ == state::hello)
       on_welcome();
@@ -213,6 +233,119 @@ void drone::on_ack(std::uint64_t seq) {
     c.ack_errors.add();
     break;
   }
+}
+
+const telemetry_state& drone::advance_flight() {
+  const double dt = shard_.tick_dt();
+  if (autopilot* p = cmd_ ? cmd_->pilot.get() : nullptr) {
+    p->step(dt); // its acks (progress, completion) go out after this tick's telemetry frame
+    return p->state();
+  }
+  model_.step(dt);
+  return model_.state();
+}
+
+int drone::copies() {
+  const options& o = shard_.opts();
+  if (o.drop_rate > 0.0 && loss_rng_.uniform() < o.drop_rate)
+    return 0;
+  if (o.dup_rate > 0.0 && loss_rng_.uniform() < o.dup_rate)
+    return 2;
+  return 1;
+}
+
+void drone::on_command_frame(const char* data, std::size_t size) {
+  auto& c = shard_.counters();
+  if (state_ != state::streaming)
+    return; // a node commands a drone it welcomed
+  const int n = copies();
+  if (n == 0) {
+    c.command_rx_dropped.add();
+    return;
+  }
+  if (n == 2)
+    c.command_rx_doubled.add();
+  command_frame f;
+  if (!parse_command_frame(shard_.parser(), simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING), f)) {
+    c.command_errors.add();
+    shard_.log_error_frame(id_, std::string_view(data, size));
+    return;
+  }
+  for (int i = 0; i < n; ++i)
+    on_command(f);
+}
+
+void drone::on_command(const command_frame& f) {
+  auto& c = shard_.counters();
+  command_state& s = commanded();
+  if (f.cancel)
+    c.command_cancels.add();
+  else
+    c.commands_received.add();
+  if (!s.pilot) { // --commands none: a drone that does not implement commands
+    if (!f.cancel)
+      c.commands_refused.add();
+    const command_ack a{f.request.id, command_result::unsupported, -1, "this drone executes no commands"};
+    return send_command_acks(&a);
+  }
+  if (f.cancel) {
+    s.pilot->cancel(f.request.id);
+  } else {
+    switch (s.pilot->handle(f.request, wall_clock_ms())) {
+    case command_outcome::executed:
+      c.commands_executed.add();
+      break;
+    case command_outcome::refused:
+      c.commands_refused.add();
+      break;
+    case command_outcome::duplicate:
+      c.commands_duplicate.add();
+      break;
+    }
+  }
+  send_command_acks();
+}
+
+void drone::send_command_acks(const command_ack* extra) {
+  command_state& s = *cmd_;
+  s.acks.clear();
+  if (s.pilot)
+    s.pilot->take_acks(s.acks);
+  if (extra)
+    s.acks.push_back(*extra);
+  if (s.acks.empty())
+    return;
+  auto& c = shard_.counters();
+  for (const command_ack& a : s.acks) {
+    const int n = copies();
+    if (n == 0) {
+      c.command_tx_dropped.add();
+      continue;
+    }
+    if (n == 2)
+      c.command_tx_doubled.add();
+    std::string frame = format_command_ack(a);
+    if (n == 2)
+      s.out.push_back(frame);
+    s.out.push_back(std::move(frame));
+  }
+  s.acks.clear();
+  if (!writing_ && state_ == state::streaming && !s.out.empty())
+    write_command_ack();
+}
+
+void drone::write_command_ack() {
+  command_state& s = *cmd_;
+  s.wbuf = std::move(s.out.front()); // the frame must outlive the write; the queue may grow meanwhile
+  s.out.pop_front();
+  writing_ = true;
+  ++ops_;
+  ws_->async_write(net::buffer(s.wbuf), [this](const error_code& ec, std::size_t) {
+    --ops_;
+    if (!ec)
+      shard_.counters().command_acks_sent.add();
+    on_write(ec, false, 0, false);
+  });
 }
 
 void drone::on_welcome() {
@@ -259,12 +392,14 @@ void drone::tick() {
     return;
   if (acks_)
     return tick_acked();
-  model_.step(shard_.tick_dt());
-  if (writing_) { // the previous frame is still queued in the socket: do not pile up
+  const telemetry_state& t = advance_flight();
+  if (writing_) { // the previous frame (or a command_ack) is still queued in the socket: do not pile up
     shard_.counters().skipped.add();
+    if (cmd_)
+      send_command_acks();
     return;
   }
-  const std::size_t n = format_telemetry(wbuf_.data(), wbuf_.size(), model_.state(), seq_, wall_clock_us());
+  const std::size_t n = format_telemetry(wbuf_.data(), wbuf_.size(), t, seq_, wall_clock_us());
   ++seq_;
   writing_ = true;
   ++ops_;
@@ -272,11 +407,13 @@ void drone::tick() {
     --ops_;
     on_write(ec, true, n, false);
   });
+  if (cmd_)
+    send_command_acks();
 }
 
 void drone::tick_acked() {
   budget_ = shard_.ack_budget();
-  model_.step(shard_.tick_dt());
+  const telemetry_state& t = advance_flight();
   if (!shard_.draining()) {
     auto& c = shard_.counters();
     if (acks_->full()) {
@@ -284,7 +421,7 @@ void drone::tick_acked() {
     } else {
       // Not into wbuf_: it may be in use by a write in flight.
       char frame[max_frame_size];
-      const std::size_t n = format_telemetry(frame, sizeof frame, model_.state(), seq_, wall_clock_us());
+      const std::size_t n = format_telemetry(frame, sizeof frame, t, seq_, wall_clock_us());
       if (acks_->push(seq_, std::string_view(frame, n))) {
         ++seq_;
         c.frames_kept.add();
@@ -292,10 +429,16 @@ void drone::tick_acked() {
     }
   }
   pump();
+  if (cmd_)
+    send_command_acks();
 }
 
 void drone::pump() {
-  if (state_ != state::streaming || writing_ || budget_ == 0 || !acks_->has_unsent())
+  if (state_ != state::streaming || writing_)
+    return;
+  if (cmd_ && !cmd_->out.empty()) // command_acks first: they are few and the node waits for them
+    return write_command_ack();
+  if (budget_ == 0 || !acks_->has_unsent())
     return;
   --budget_;
   const std::string_view frame = acks_->next_unsent();
@@ -323,7 +466,9 @@ void drone::on_write(const error_code& ec, bool telemetry, std::size_t bytes, bo
     return maybe_finished_closing();
   if (ec)
     return fail("write", ec);
-  if (acks_)
+  if (cmd_ && !cmd_->out.empty())
+    write_command_ack();
+  else if (acks_)
     pump();
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 
 #include "sim/ack.hpp"
+#include "sim/autopilot.hpp"
+#include "sim/command.hpp"
 #include "sim/flight.hpp"
 #include "sim/frame.hpp"
 #include "sim/rng.hpp"
@@ -13,13 +15,16 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dccs::sim {
 
 class shard;
+struct command_frame;
 
 /// One virtual drone: its flight model and its WebSocket connection to `/ws/drone` of one node.
 ///
@@ -32,6 +37,10 @@ class shard;
 /// reconnect the unacknowledged ones first), several per tick while it catches up. A drone is
 /// driven entirely by handlers on its shard's executor, so it needs no locking. It is never
 /// destroyed while its io_context runs.
+///
+/// Commands: the first `command` or `command_cancel` frame hands the flight from the scripted model to an
+/// autopilot (with --autopilot it has it from the start) that executes them; its `command_ack`s wait in a queue
+/// and go out between telemetry frames, one write at a time like everything on the socket.
 class drone {
 public:
   drone(shard& owner, std::uint32_t index, const flight_model& model);
@@ -54,11 +63,20 @@ public:
   const std::string& id() const noexcept { return id_; }
   /// The kept frames with --ack, nullptr without.
   const ack_buffer* acks() const noexcept { return acks_.get(); }
+  /// The autopilot flying this drone, nullptr while the scripted flight does.
+  const autopilot* pilot() const noexcept { return cmd_ ? cmd_->pilot.get() : nullptr; }
 
 private:
   enum class state : std::uint8_t { idle, queued, connecting, upgrading, hello, streaming, closing, backoff, stopped };
   using clock = std::chrono::steady_clock;
   using ws_stream = boost::beast::websocket::stream<boost::asio::ip::tcp::socket>;
+  /// What a drone needs once it is commanded, apart: most drones of a load test never are.
+  struct command_state {
+    std::unique_ptr<autopilot> pilot; ///< flies the drone (nullptr with --commands none)
+    std::deque<std::string> out;      ///< command_ack frames waiting for the socket
+    std::string wbuf;                 ///< the command_ack frame being written
+    std::vector<command_ack> acks;    ///< scratch: the autopilot's new acks
+  };
 
   void on_connect(const boost::system::error_code& ec);
   void on_upgrade(const boost::system::error_code& ec);
@@ -83,6 +101,18 @@ private:
   void arm_connect_deadline();
   void schedule_own_tick();
   void on_welcome();
+  /// Advances the flight (scripted or commanded) by one tick and returns what telemetry reports.
+  const telemetry_state& advance_flight();
+  /// A `command` or `command_cancel` frame (`data`, `size`, padded) arrived.
+  void on_command_frame(const char* data, std::size_t size);
+  void on_command(const command_frame& f);
+  /// Creates cmd_ (and its autopilot, taking over from the scripted flight) if there is none yet.
+  command_state& commanded();
+  /// --drop-rate / --dup-rate: how many times a frame is delivered (0, 1 or 2).
+  int copies();
+  /// Queues the autopilot's new acks (and `extra`, if any) and writes the first if the socket is free.
+  void send_command_acks(const command_ack* extra = nullptr);
+  void write_command_ack();
 
   shard& shard_;
   std::uint32_t index_;
@@ -96,6 +126,8 @@ private:
   boost::beast::flat_buffer rbuf_;
   std::array<char, max_frame_size> wbuf_{};
   std::unique_ptr<ack_buffer> acks_; ///< --ack only
+  std::unique_ptr<command_state> cmd_; ///< from the first command frame on (from the start with --autopilot)
+  rng loss_rng_; ///< --drop-rate, --dup-rate: a stream of its own, so that they change no other random choice
 
   state state_ = state::idle;
   std::uint32_t ops_ = 0;       ///< socket operations in flight

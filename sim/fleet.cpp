@@ -104,7 +104,7 @@ shard::shard(net::any_io_executor ex, const options& opts, fleet_shared& shared,
     : ex_(std::move(ex)), opts_(opts), shared_(shared), tick_dt_(opts.time_scale / opts.rate),
       period_(std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(1e9 / opts.rate)))),
       ack_budget_(static_cast<std::uint32_t>(std::clamp(std::floor(opts.ack_max_rate / opts.rate), 1.0, 1e6))),
-      gate_(gate_limit) {
+      gate_(gate_limit), hello_commands_(opts.commands.empty() ? std::string() : opts.commands.json_array()) {
   if (opts.scheduler == scheduler_kind::wheel)
     wheel_.emplace(ex_, opts.rate, counters_);
 }

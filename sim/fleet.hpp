@@ -115,6 +115,8 @@ public:
   const drone_counters& counters() const noexcept { return counters_; }
   connect_gate& gate() noexcept { return gate_; }
   simdjson::ondemand::parser& parser() noexcept { return parser_; }
+  /// The `commands` array of every drone's hello ("" with --commands none: no such field).
+  std::string_view hello_commands() const noexcept { return hello_commands_; }
 
   void add(std::unique_ptr<drone> d);
   void start();
@@ -145,6 +147,7 @@ private:
   connect_gate gate_;
   std::optional<tick_wheel> wheel_;
   simdjson::ondemand::parser parser_;
+  std::string hello_commands_;
   std::vector<std::unique_ptr<drone>> drones_;
 };
 

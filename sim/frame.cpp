@@ -80,11 +80,17 @@ std::size_t format_drone_id(char* buf, std::size_t cap, std::string_view prefix,
   return w.finish();
 }
 
-std::size_t format_hello(char* buf, std::size_t cap, std::string_view id, bool ack) noexcept {
+std::size_t format_hello(char* buf, std::size_t cap, std::string_view id, bool ack,
+                         std::string_view commands) noexcept {
   writer w(buf, cap);
   w.raw(R"({"type":"hello","drone_id":")");
   w.raw(id);
-  w.raw(ack ? R"(","model":"sim-quad","fw":"1.0","ack":true})" : R"(","model":"sim-quad","fw":"1.0"})");
+  w.raw(ack ? R"(","model":"sim-quad","fw":"1.0","ack":true)" : R"(","model":"sim-quad","fw":"1.0")");
+  if (!commands.empty()) {
+    w.raw(R"(,"commands":)");
+    w.raw(commands);
+  }
+  w.raw("}");
   return w.finish();
 }
 

@@ -13,8 +13,11 @@ inline constexpr std::size_t max_frame_size = 512;
 
 /// Writes `{"type":"hello","drone_id":"<id>","model":"sim-quad","fw":"1.0"}` into `buf` and returns
 /// its length, or 0 if it does not fit; `ack` adds `"ack":true` before the closing brace (the drone
-/// wants acknowledged telemetry). `id` must already be a valid drone id (no escaping done).
-std::size_t format_hello(char* buf, std::size_t cap, std::string_view id, bool ack = false) noexcept;
+/// wants acknowledged telemetry), a non-empty `commands` adds `"commands":<commands>` after it (the JSON array
+/// of the command kinds the drone executes, kind_set::json_array()). `id` must already be a valid drone id (no
+/// escaping done).
+std::size_t format_hello(char* buf, std::size_t cap, std::string_view id, bool ack = false,
+                         std::string_view commands = {}) noexcept;
 
 /// Writes one telemetry frame (every required and optional field of the protocol) into `buf` and
 /// returns its length, or 0 if it does not fit. `ts_us` is the wall clock in microseconds since the

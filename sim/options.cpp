@@ -137,6 +137,21 @@ usage: dccs-sim --url ws://HOST:PORT[,ws://HOST:PORT...] --drones N --rate HZ [o
                          telemetry and wait until every kept frame is acknowledged (reconnecting
                          and resending as needed), then stop
   --drain-timeout S      the longest that wait lasts (default 30)
+  --autopilot            every drone starts on the ground at its home, disarmed, and moves only
+                         when commanded. Without it a drone flies its scripted flight until its
+                         first command frame; then the autopilot takes over where the drone is
+                         (on the ground it stays there; in flight it hovers in GUIDED, or goes on
+                         returning or landing in RTL or LAND) and the script never resumes
+  --commands KINDS       the command kinds drones execute: all (default), none, or a list, e.g.
+                         arm,disarm,takeoff,land; the hello lists them ("commands":[...]), other
+                         kinds are answered unsupported. none: every command is answered
+                         unsupported and the hello has no "commands"
+  --battery PCT          with --autopilot: the battery every drone starts with (default 95 to 100,
+                         at random); below 20 arming is refused
+  --drop-rate P          probability (0..1) that a command frame received, or a command_ack to
+                         send, is lost (default 0): exercises the node's retries
+  --dup-rate P           probability (0..1) that it is delivered or sent twice (default 0):
+                         exercises de-duplication (drawn after --drop-rate, from the run's seed)
   --help                 this text
 
 Signals: SIGINT/SIGTERM stop cleanly (close frames, final report); SIGUSR1 starts the measurement
@@ -152,6 +167,32 @@ With --ack, seq starts at 0 for every drone and counts every generated frame, so
 frames of a drone are exactly seq 0..highest_acked_seq. "sent" counts every telemetry frame written,
 resends included; the reports add acked, unacked (kept), resent, ack_stalls and ack_errors (acks
 above the highest seq the drone wrote on that connection; they are ignored).
+Commands (docs/protocol.md, "Commands"): a drone answers `command` frames with command_ack frames.
+arm, disarm, hold, resume, set_mode and set_speed answer succeeded at once, or denied or
+temporarily_rejected with a reason. takeoff, land, rtl and goto answer accepted, then in_progress
+with progress at every 20 % and at least once a simulated second, then succeeded, or failed
+"battery exhausted" when the battery runs out in the air (the drone then lands). arm needs a
+battery of 20 % and a 3D fix (else temporarily_rejected); disarm only on the ground (else denied);
+takeoff {alt} needs an armed drone on the ground: it climbs at 3 m/s to alt m above the take-off
+point (mode TAKEOFF), then hovers (GUIDED). goto {lat,lon,alt,speed} needs a drone in the air and
+alt (AMSL) at least 1 m above its home's ground (the telemetry alt on the ground): it flies there
+at speed, or the cruise speed (10 m/s until set_speed), climbing 3 m/s or sinking 2 m/s (GUIDED).
+land descends at 2.5 m/s (1 m/s the last 2 m) and disarms on touchdown (on the ground it only
+disarms); rtl climbs to at least 30 m, flies home, lands and disarms (RTL). hold stops where the
+drone is (HOLD) and pauses the command being flown; resume goes on with it. set_mode takes GUIDED,
+HOLD, RTL or LAND in the air (the current mode anywhere); set_speed sets the cruise speed, also of
+the flight under way. A new takeoff, land, rtl or goto replaces the one under way, which is
+answered cancelled; so is one ended by set_mode. command_cancel stops a running command (answered
+cancelled; the drone holds where it is) and gives a finished one its final ack again; a cancel
+for an id never received is answered cancelled and that command is never executed. A command
+received after its expires_at (drone clock) is answered failed "expired". Each command_id is
+executed once: a repeat (the node's retry, --dup-rate) is answered with the newest ack given for
+it (the last 256 ids are remembered). The battery drains in the air by time and by distance.
+Telemetry shows the commanded flight: STANDBY on the ground, TAKEOFF, GUIDED, HOLD, LAND, RTL.
+Flights advance only while connected; --time-scale speeds them up. The progress reports add
+"commands rx N exec N refused N dup N cancels N acks N", the final report a line "commands:
+received N, executed N, refused N, duplicates N, cancels N, acks sent N, errors N; dropped N
+received / N acks, doubled N received / N acks", --json the commands_* and command_* counters.
 Exit status: 0 after a clean run, 1 if no connection ever succeeded, 2 on a bad command line,
 3 with --stop-when-acked if frames were still unacknowledged at exit.
 )";
@@ -177,7 +218,8 @@ parse_result parse_options(int argc, const char* const* argv) {
         name = name.substr(0, eq);
         has_value = true;
       }
-      const bool is_flag = name == "observe" || name == "json" || name == "ack" || name == "stop-when-acked";
+      const bool is_flag =
+          name == "observe" || name == "json" || name == "ack" || name == "stop-when-acked" || name == "autopilot";
       if (is_flag) {
         if (has_value)
           throw std::invalid_argument("--" + name + " takes no value");
@@ -250,6 +292,20 @@ parse_result parse_options(int argc, const char* const* argv) {
         o.stop_when_acked = true;
       else if (name == "drain-timeout")
         o.drain_timeout = to_double(name, value);
+      else if (name == "autopilot")
+        o.autopilot = true;
+      else if (name == "commands") {
+        std::string why;
+        const auto kinds = kind_set::parse(value, why);
+        if (!kinds)
+          throw std::invalid_argument("--commands: " + why);
+        o.commands = *kinds;
+      } else if (name == "drop-rate")
+        o.drop_rate = to_double(name, value);
+      else if (name == "dup-rate")
+        o.dup_rate = to_double(name, value);
+      else if (name == "battery")
+        o.battery = to_double(name, value);
       else if (name == "scheduler") {
         if (value == "wheel")
           o.scheduler = scheduler_kind::wheel;
@@ -304,6 +360,16 @@ parse_result parse_options(int argc, const char* const* argv) {
       throw std::invalid_argument("--drain-timeout: must be > 0");
     if (!o.ack && (o.stop_when_acked || !o.ack_report.empty()))
       throw std::invalid_argument("--stop-when-acked and --ack-report need --ack");
+    if (!(o.drop_rate >= 0.0 && o.drop_rate <= 1.0))
+      throw std::invalid_argument("--drop-rate: must be within 0..1");
+    if (!(o.dup_rate >= 0.0 && o.dup_rate <= 1.0))
+      throw std::invalid_argument("--dup-rate: must be within 0..1");
+    if (o.battery && !(*o.battery >= 0.0 && *o.battery <= 100.0))
+      throw std::invalid_argument("--battery: must be within 0..100");
+    if (o.battery && !o.autopilot)
+      throw std::invalid_argument("--battery needs --autopilot");
+    if (o.autopilot && o.commands.empty())
+      throw std::invalid_argument("--autopilot with --commands none: the drones could never move");
     if (o.stop_when_acked && o.duration <= 0.0)
       throw std::invalid_argument("--stop-when-acked needs --duration");
     // The drone id must stay within the protocol: 1-64 characters of A-Z a-z 0-9 _ . -

@@ -1,7 +1,10 @@
 #pragma once
 
+#include "sim/command.hpp"
+
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +70,11 @@ struct options {
   std::string ack_report;           ///< file for "drone_id highest_acked_seq highest_sent_seq" lines at exit
   bool stop_when_acked = false;     ///< after --duration, wait for every kept frame to be acknowledged
   double drain_timeout = 30.0;      ///< seconds that wait may last
+  bool autopilot = false;           ///< drones start on the ground at home, disarmed, and move only when commanded
+  kind_set commands = kind_set::all(); ///< the command kinds drones execute; none: every command is `unsupported`
+  double drop_rate = 0.0;           ///< probability that a command frame received or a command_ack sent is lost
+  double dup_rate = 0.0;            ///< probability that it is delivered or sent twice
+  std::optional<double> battery;    ///< --battery: the battery (%) every drone starts with under --autopilot
 
   /// Path of the drone endpoint, e.g. "/ws/drone".
   std::string drone_path() const { return base_path + "/ws/drone"; }

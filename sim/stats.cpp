@@ -60,6 +60,17 @@ void counter_totals::add(const drone_counters& c) noexcept {
   frames_resent += c.frames_resent.get();
   ack_stalls += c.ack_stalls.get();
   ack_errors += c.ack_errors.get();
+  commands_received += c.commands_received.get();
+  commands_executed += c.commands_executed.get();
+  commands_refused += c.commands_refused.get();
+  commands_duplicate += c.commands_duplicate.get();
+  command_cancels += c.command_cancels.get();
+  command_acks_sent += c.command_acks_sent.get();
+  command_errors += c.command_errors.get();
+  command_rx_dropped += c.command_rx_dropped.get();
+  command_rx_doubled += c.command_rx_doubled.get();
+  command_tx_dropped += c.command_tx_dropped.get();
+  command_tx_doubled += c.command_tx_doubled.get();
   for (std::size_t i = 0; i < closes.size(); ++i)
     closes[i] += c.closes[i].get();
 }
@@ -81,6 +92,17 @@ counter_totals counter_totals::operator-(const counter_totals& o) const noexcept
   r.frames_resent -= o.frames_resent;
   r.ack_stalls -= o.ack_stalls;
   r.ack_errors -= o.ack_errors;
+  r.commands_received -= o.commands_received;
+  r.commands_executed -= o.commands_executed;
+  r.commands_refused -= o.commands_refused;
+  r.commands_duplicate -= o.commands_duplicate;
+  r.command_cancels -= o.command_cancels;
+  r.command_acks_sent -= o.command_acks_sent;
+  r.command_errors -= o.command_errors;
+  r.command_rx_dropped -= o.command_rx_dropped;
+  r.command_rx_doubled -= o.command_rx_doubled;
+  r.command_tx_dropped -= o.command_tx_dropped;
+  r.command_tx_doubled -= o.command_tx_doubled;
   for (std::size_t i = 0; i < closes.size(); ++i)
     r.closes[i] -= o.closes[i];
   return r;

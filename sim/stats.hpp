@@ -73,6 +73,19 @@ struct drone_counters {
   counter frames_resent; ///< telemetry frames written again after a reconnect (also in frames_sent)
   counter ack_stalls;    ///< ticks that generated no frame because the ack window was full
   counter ack_errors;    ///< `ack` frames above the highest seq written on that connection
+  // Commands (docs/protocol.md, "Commands"):
+  counter commands_received;  ///< `command` frames handled (a frame doubled by --dup-rate twice, a dropped one not)
+  counter commands_executed;  ///< command ids carried out (first receipt answered accepted or succeeded)
+  counter commands_refused;   ///< first receipts answered denied, temporarily_rejected, unsupported or failed
+                              ///< (expired); with --commands none every command frame
+  counter commands_duplicate; ///< repeated command ids: answered with their newest ack again, not executed
+  counter command_cancels;    ///< `command_cancel` frames handled
+  counter command_acks_sent;  ///< `command_ack` frames written
+  counter command_errors;     ///< command frames that could not be answered (not JSON, no usable command_id)
+  counter command_rx_dropped; ///< --drop-rate: received command frames ignored
+  counter command_rx_doubled; ///< --dup-rate: received command frames handled twice
+  counter command_tx_dropped; ///< --drop-rate: command_acks never written
+  counter command_tx_doubled; ///< --dup-rate: command_acks written twice
   /// How late telemetry ticks ran behind their schedule (µs): over the run, the window, the report interval.
   max_gauge lag_total_us, lag_window_us, lag_interval_us;
 
@@ -88,12 +101,19 @@ struct drone_counters {
 struct counter_totals {
   std::uint64_t frames_sent = 0, bytes_sent = 0, skipped = 0, errors = 0, connect_attempts = 0,
                 reconnects = 0, failovers = 0, connect_failures = 0, disconnects = 0, late_ticks = 0, frames_kept = 0,
-                frames_acked = 0, frames_resent = 0, ack_stalls = 0, ack_errors = 0;
+                frames_acked = 0, frames_resent = 0, ack_stalls = 0, ack_errors = 0, commands_received = 0,
+                commands_executed = 0, commands_refused = 0, commands_duplicate = 0, command_cancels = 0,
+                command_acks_sent = 0, command_errors = 0, command_rx_dropped = 0, command_rx_doubled = 0,
+                command_tx_dropped = 0, command_tx_doubled = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(close_kind::count_)> closes{};
 
   void add(const drone_counters& c) noexcept;
   /// Frames kept and not acknowledged (a level, not a count: meaningless on a difference).
   std::uint64_t frames_unacked() const noexcept { return frames_kept - frames_acked; }
+  /// Whether any command frame arrived (the reports show the command counters then).
+  bool any_commands() const noexcept {
+    return commands_received + command_cancels + command_errors + command_rx_dropped > 0;
+  }
   counter_totals operator-(const counter_totals& o) const noexcept;
 };
 
