@@ -13,6 +13,7 @@
 /// only through the socket's link actor, which it monitors (the link's end is the connection's end).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -41,6 +42,7 @@ void add_message_types(caf::actor_system_config& cfg);
 
 struct cluster_view; // below the hub
 
+
 /// The socket of one drone connection, on the node that accepted it (the bridge implements it).
 /// Accepts:
 ///   (attached_atom, bool first)          the sender (a drone actor) now serves this connection; `first`: after
@@ -49,10 +51,12 @@ struct cluster_view; // below the hub
 ///   (detach_atom)                        the socket closed: the link actor stops (its monitors learn it)
 ///   (reroute_atom)                       the drone's owner moved to another node (handoff): the socket keeps
 ///                                        its frames and connects again through its node's directory
+///   (deliver_atom, std::string frame)    write one text frame to the drone (a command, a command_cancel)
 /// A drone actor that stops other than by a crash (its node left or was lost) is a reroute too.
 using drone_link_actor = caf::typed_actor<caf::reacts_to<attached_atom, bool>,
                                           caf::reacts_to<hangup_atom, std::uint16_t, std::string>,
-                                          caf::reacts_to<detach_atom>, caf::reacts_to<reroute_atom>>;
+                                          caf::reacts_to<detach_atom>, caf::reacts_to<reroute_atom>,
+                                          caf::reacts_to<deliver_atom, std::string>>;
 
 /// The socket of one operator connection, on the node that accepted it (the bridge implements it).
 /// Accepts:
@@ -81,9 +85,13 @@ using operator_link_actor = caf::typed_actor<caf::reacts_to<deliver_atom, std::s
 ///   (fence_atom, u64 epoch)                               from a hub: another member's actor claimed the drone
 ///                                                         under this higher epoch (the drone's newer connection
 ///                                                         is there): this actor hangs up its own (4000), stops
-///   (check_atom), (coalesce_atom), (claim_atom), (verify_atom)   its own timers (watchdog, held-back
-///                                                         publication, a claim to make again, a look at the
-///                                                         claim after the connection ended)
+///   (command_atom, command)                               a command to execute (issued, or read from the
+///                                                         journal); one it tracks that the journal has final
+///                                                         now (cancelled, swept) ends here too
+///   (cmd_ack_atom, command_ack, link_id)                  the drone's command_ack on connection `link_id`
+///   (check_atom), (coalesce_atom), (claim_atom), (verify_atom), (tick_atom)   its own timers (watchdog,
+///                                                         held-back publication, a claim to make again, a look
+///                                                         at the claim after the connection ended, commands due)
 /// In a cluster (settings.owners set) it claims the drone's ownership each time it takes a connection, and
 /// publishes its states with the epoch it got (docs/cluster.md "Fencing"). When its connection ends it looks at
 /// the claim twice (after 2 s and 10 s): claimed since by another member (its connection's node was cut off
@@ -97,7 +105,8 @@ using drone_actor = caf::typed_actor<
   caf::reacts_to<kick_atom, std::uint16_t, std::string>, caf::reacts_to<delete_atom>,
   caf::replies_to<passivate_atom>::with<bool, std::uint64_t>, caf::reacts_to<fault_atom>,
   caf::reacts_to<fence_atom, std::uint64_t>, caf::reacts_to<check_atom>, caf::reacts_to<coalesce_atom>,
-  caf::reacts_to<claim_atom>, caf::reacts_to<verify_atom>>;
+  caf::reacts_to<claim_atom>, caf::reacts_to<verify_atom>, caf::reacts_to<command_atom, command>,
+  caf::reacts_to<cmd_ack_atom, command_ack, link_id>, caf::reacts_to<tick_atom>>;
 
 /// Fleet directory and drone supervisor: the single way to reach a drone actor. Spawns a drone's actor on
 /// first contact, restarts a crashed one from its snapshot, and gives up (closes the drone's connection with
@@ -115,6 +124,8 @@ using drone_actor = caf::typed_actor<
 ///   (view_atom, cluster_view)                             the live members changed: drones this node no longer
 ///                                                         owns are handed off (their links reroute)
 ///   (route_atom, std::string id) -> drone_actor           from a peer's directory: this node's actor only
+///   (command_atom, command)                               to the drone's actor, wherever it runs (none: it reads
+///                                                         the journal when the drone connects)
 /// In a cluster a drone's owner is placement("drone", id) over the live members (runtime/placement.hpp): a
 /// connection, a kick, a regroup or a lookup for a drone another member owns goes to that member's directory.
 /// What comes from a peer's directory is handled here and never forwarded again (views may differ for a
@@ -129,7 +140,24 @@ using directory_actor = caf::typed_actor<
   caf::replies_to<get_atom, std::string>::with<drone_actor>,
   caf::reacts_to<kick_atom, std::string, std::uint16_t, std::string>, caf::reacts_to<delete_atom, std::string>,
   caf::reacts_to<regroup_atom, std::string, std::string>, caf::reacts_to<sweep_atom>,
-  caf::reacts_to<view_atom, cluster_view>, caf::replies_to<route_atom, std::string>::with<drone_actor>>;
+  caf::reacts_to<view_atom, cluster_view>, caf::replies_to<route_atom, std::string>::with<drone_actor>,
+  caf::reacts_to<command_atom, command>>;
+
+/// The command journal and the command routes (detached: the commands role's database; actors/command_service.cpp).
+/// Accepts:
+///   (create_atom | get_atom | list_atom | cancel_atom, http_query) -> api_result   the command routes
+///   (journal_atom, command, std::string cause)   from a drone's owner: the command's new state; the journal's row
+///                                     after it goes to the operators (the hub) and, when the journal knew better
+///                                     (final already), back to the sender as (command_atom, command)
+///   (pending_atom, std::string drone_id) -> command_list   the drone's commands that are not final
+///   (tick_atom)                       its timer: the sweep that ends what nobody ended in time
+///   (directory_actor)                 the node's directory, once it exists (spawned after this actor, whose
+///                                     handle its drone actors get)
+using command_actor = caf::typed_actor<
+  caf::replies_to<create_atom, http_query>::with<api_result>, caf::replies_to<get_atom, http_query>::with<api_result>,
+  caf::replies_to<list_atom, http_query>::with<api_result>, caf::replies_to<cancel_atom, http_query>::with<api_result>,
+  caf::reacts_to<journal_atom, command, std::string>, caf::replies_to<pending_atom, std::string>::with<command_list>,
+  caf::reacts_to<tick_atom>, caf::reacts_to<directory_actor>>;
 
 /// Operator session: one per operator WebSocket. Holds the subscription and a bounded outbound queue:
 /// only the newest state per drone and at most `max_events` status events wait for a slow socket, and at
@@ -175,6 +203,9 @@ using session_actor = caf::typed_actor<
 ///                                             the other members' hubs, batched every `sync_ms` (a member that
 ///                                             joins gets every drone of this node's actors at once)
 ///   (replica_atom, replica_batch)             another member's drones; a lost member's drones turn offline
+///   (command_atom, command)                   a command's news: a {"type":"command"} frame to the sessions that
+///                                             see its drone; from this node's journal also to the other members'
+///                                             hubs
 /// Sends sessions (update_atom, fragment_batch), (events_atom, fragment_batch) and (removed_atom, fragment_batch).
 using hub_actor = caf::typed_actor<
   caf::reacts_to<state_atom, drone_state>, caf::reacts_to<status_atom, status_event>,
@@ -188,7 +219,7 @@ using hub_actor = caf::typed_actor<
   caf::reacts_to<offline_atom, std::string>, caf::reacts_to<regroup_atom, std::string, std::string>,
   caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<sweep_atom>,
   caf::reacts_to<view_atom, cluster_view>, caf::reacts_to<replica_atom, replica_batch>,
-  caf::reacts_to<sync_atom>>;
+  caf::reacts_to<sync_atom>, caf::reacts_to<command_atom, command>>;
 
 /// The drone registry (detached: the fleet role's database), see actors/fleet_store.hpp.
 /// Accepts:
@@ -232,11 +263,12 @@ struct cluster_peer {
   hub_actor hub;
   fleet_actor fleet;    ///< its registry (null: the member keeps none, db.enabled = false)
   ticket_actor tickets; ///< its operator tickets
+  command_actor commands; ///< its command journal (null: none)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_peer& x) {
-  return f(caf::meta::type_name("cluster_peer"), x.id, x.directory, x.hub, x.fleet, x.tickets);
+  return f(caf::meta::type_name("cluster_peer"), x.id, x.directory, x.hub, x.fleet, x.tickets, x.commands);
 }
 
 struct cluster_view {
@@ -342,6 +374,10 @@ struct drone_settings {
   owner_store_actor owners;
   std::int64_t claim_retry_ms = 1000; ///< an unanswered claim is made again after this long (while connected)
   runtime::counter* fenced = nullptr; ///< drone actors stopped because a newer owner claimed the drone
+  /// The node's command journal: drone actors read their open commands from it and record what happens to
+  /// them. Null: no commands (db.enabled = false).
+  command_actor commands;
+  command_policy command_timing;
 };
 
 /// What a drone actor starts from: all the supervisor keeps to re-create it after a crash (or, later, on
@@ -417,6 +453,24 @@ struct owner_settings {
 
 owner_store_actor::behavior_type owner_store_impl(owner_store_actor::pointer self, owner_settings settings);
 
+/// The command journal's settings (commands.*).
+struct command_settings {
+  runtime::pg_settings db;           ///< the commands role's database
+  command_policy timing;
+  std::int64_t default_ttl_ms = 30000; ///< a command's ttl when the request names none
+  std::int64_t max_ttl_ms = 3600000;
+  std::int64_t sweep_ms = 1000;        ///< how often commands nobody ended in time are ended
+  std::size_t max_unrecorded = 10000;  ///< reports kept while the database is down
+  directory_actor directory;           ///< where commands go to their drone's actor (null: no drone actors here)
+  hub_actor hub;                       ///< where their news goes to operators (null: no live view here)
+  auth_actor auditor;                  ///< the audit log's writer
+  runtime::counter* issued = nullptr;
+  runtime::counter* unrecorded_dropped = nullptr;
+  std::function<void(command_state)> finished; ///< counts commands by final state
+};
+
+command_actor::behavior_type command_service(command_actor::pointer self, command_settings settings);
+
 session_actor::behavior_type session_impl(session_actor::pointer self, operator_link_actor link, hub_actor hub,
                                           std::size_t max_events, actor_metrics metrics);
 
@@ -459,4 +513,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(dccs, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::owner_store_actor))
   CAF_ADD_TYPE_ID(dccs, (dccs::auth::principal))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::ticket_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::command_state))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::command))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::command_ack))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::command_list))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::command_actor))
 CAF_END_TYPE_ID_BLOCK(dccs)

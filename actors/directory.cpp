@@ -248,6 +248,19 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
       }
       self->send(hub, regroup_atom::value, id, std::move(group));
     },
+    [=](command_atom, command& c) {
+      // A command issued, cancelled or ended in the journal: the drone's actor acts on it, wherever the drone is
+      // owned. Without an actor nothing is lost: a drone actor reads its open commands from the journal whenever
+      // the drone connects.
+      if (!st->from_peer(self->current_sender()))
+        if (auto owner = st->owner(c.drone_id); owner != nullptr) {
+          self->send(owner, command_atom::value, std::move(c));
+          return;
+        }
+      auto i = st->drones.find(c.drone_id);
+      if (i != st->drones.end() && i->second.actor != nullptr)
+        self->send(i->second.actor, command_atom::value, std::move(c));
+    },
     [=](kick_atom, const std::string& id, std::uint16_t code, std::string& reason) {
       // The drone's credential changed or it left the registry: its live connection must say hello again,
       // whichever member serves it.

@@ -5,8 +5,12 @@
 #include <stdexcept>
 #include <tuple>
 
+#include <cmath>
+#include <map>
+
 #include <caf/all.hpp>
 
+#include "actors/command_model.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 
@@ -33,6 +37,10 @@ struct drone_data {
   std::int64_t last_published = -1000000000;  ///< monotonic ms of the last publication to the hub
   bool dirty = false;                         ///< changed since the last publication
   bool coalesce_pending = false;              ///< a coalesce timer is out
+  /// The drone's commands being delivered (not final), by id: at most one per kind, plus land/rtl.
+  std::map<std::string, command_delivery> commands;
+  bool command_timer = false;                 ///< a tick is out for the commands, due at command_timer_at
+  double command_timer_at = 0;
 };
 
 } // namespace
@@ -95,6 +103,62 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
     check();
   };
   auto is_current = [d](const link_id& id) { return d->link != nullptr && d->connection == id; };
+  // -- commands (docs/protocol.md "Commands"): this actor delivers them to its drone and reports every step to the
+  // journal, which answers with the truth when it knew better (a cancel, the sweep) --
+  auto act = [self, d, settings](command_delivery& cd, command_delivery::step step, const std::string& cause) {
+    if (step.send && d->link != nullptr)
+      self->send(d->link, deliver_atom::value, command_frame(cd.get()));
+    if (step.changed && settings.commands != nullptr)
+      self->send(settings.commands, journal_atom::value, cd.get(), cause);
+  };
+  auto commands_changed = [self, d] {
+    for (auto i = d->commands.begin(); i != d->commands.end();)
+      i = is_final(i->second.get().state) ? d->commands.erase(i) : std::next(i);
+    double next = -1;
+    for (auto& [id, cd] : d->commands)
+      if (auto t = cd.next_due(); t >= 0 && (next < 0 || t < next))
+        next = t;
+    if (next < 0 || (d->command_timer && d->command_timer_at <= next))
+      return;
+    d->command_timer = true;
+    d->command_timer_at = next;
+    auto wait = std::max(1.0, std::ceil(next - runtime::wall_ms()));
+    self->delayed_send(self, std::chrono::milliseconds(static_cast<std::int64_t>(wait)), tick_atom::value);
+  };
+  // A command from the journal (issued, read back at a connection) or its end there (cancelled, superseded, swept).
+  auto take_command = [self, d, settings, act, commands_changed](command c) {
+    auto i = d->commands.find(c.id);
+    if (i == d->commands.end()) {
+      if (is_final(c.state) || c.drone_id != d->state.info.id)
+        return;
+      i = d->commands.emplace(c.id, command_delivery{c, settings.command_timing}).first;
+      if (d->link != nullptr)
+        act(i->second, i->second.connected(runtime::wall_ms()), "sent to the drone");
+    } else if (is_final(c.state)) {
+      auto& cd = i->second;
+      // Cancelled while the drone has it: the drone stops it (MAVLink's COMMAND_CANCEL).
+      if (c.state == command_state::cancelled && cd.was_sent() && !is_final(cd.get().state) && d->link != nullptr)
+        self->send(d->link, deliver_atom::value, command_cancel_frame(c.id));
+      cd.finished(c.state, c.reason);
+    }
+    commands_changed();
+  };
+  // The drone is connected (again): what waits goes, and the journal says what else is open for it.
+  auto commands_connected = [self, d, settings, act, take_command, commands_changed] {
+    auto now = runtime::wall_ms();
+    for (auto& [id, cd] : d->commands)
+      act(cd, cd.connected(now), cd.get().attempt == 0 ? "sent to the drone" : "sent again: the drone reconnected");
+    commands_changed();
+    if (settings.commands == nullptr)
+      return;
+    self->request(settings.commands, std::chrono::seconds(10), pending_atom::value, d->state.info.id)
+      .then(
+        [take_command](command_list& open) {
+          for (auto& c : open.commands)
+            take_command(std::move(c));
+        },
+        [](caf::error&) {}); // the journal is down: what it holds goes at the drone's next connection
+  };
   // Stops this actor: another member's actor serves the drone under a newer claim (`epoch`).
   auto fenced = [self, d, settings](std::uint64_t epoch) {
     runtime::log::info("cluster", "drone claimed by another member, its actor here stops",
@@ -119,6 +183,8 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
     d->link = nullptr;
     d->state.connected = false;
     d->idle_since = runtime::mono_ms();
+    for (auto& [id, cd] : d->commands)
+      cd.disconnected();
     publish(true);
     if (settings.owners != nullptr && d->state.epoch != 0) {
       self->delayed_send(self, std::chrono::seconds(2), verify_atom::value);
@@ -148,13 +214,14 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
             self->delayed_send(self, std::chrono::milliseconds(settings.claim_retry_ms), claim_atom::value);
         });
   };
-  auto serve = [self, d, on_frame, publish, claim](bool first) {
+  auto serve = [self, d, on_frame, publish, claim, commands_connected](bool first) {
     self->monitor(d->link);
     d->state.connected = true;
     on_frame(runtime::wall_ms());
     self->send(d->link, attached_atom::value, first);
     publish(true);
     claim();
+    commands_connected();
   };
   // The drone's last known state (a restart, or a restart of the node: Redis) comes from the hub; whatever the
   // drone sent meanwhile is newer and stays.
@@ -266,6 +333,28 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
               claim();
           },
           [](caf::error&) {});
+    },
+    [=](command_atom, command& c) { take_command(std::move(c)); },
+    [=](cmd_ack_atom, command_ack& a, link_id& id) {
+      if (!is_current(id))
+        return; // from a replaced connection
+      auto now = runtime::wall_ms();
+      on_frame(now);
+      auto i = d->commands.find(a.command_id);
+      auto result = parse_drone_result(a.result);
+      if (i == d->commands.end() || !result)
+        return; // not known (final already, or another owner's): ignored, as the protocol says
+      act(i->second, i->second.ack(*result, a.progress, a.reason, now), "the drone answered " + a.result);
+      commands_changed();
+    },
+    [=](tick_atom) {
+      d->command_timer = false;
+      auto now = runtime::wall_ms();
+      for (auto& [id, cd] : d->commands) {
+        auto step = cd.due(now);
+        act(cd, step, step.send ? "sent again: no answer within commands.retry_ms" : "ended: no answer in time");
+      }
+      commands_changed();
     },
     [=](get_atom) { return d->state; },
     [=](fault_atom) { throw std::runtime_error("injected fault"); },

@@ -239,6 +239,14 @@ void fanout::offline(const std::string& id, double at) {
     mark(id, it->second);
 }
 
+std::vector<fanout::sub_id> fanout::audience(const std::string& id, const std::string& group) const {
+  std::vector<sub_id> out;
+  for (auto& [sub, e] : subs_)
+    if (e.covers(id) && e.scope.covers(group))
+      out.push_back(sub);
+  return out;
+}
+
 std::size_t fanout::sweep(double cutoff) {
   std::vector<std::string> old;
   for (auto& [id, e] : states_)

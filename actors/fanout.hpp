@@ -79,6 +79,8 @@ public:
   /// drones never seen (last_seen 0: registered, restored) stay. Returns how many went.
   std::size_t sweep(double cutoff);
 
+  /// The subscribers that see drone `id` of group `group` (its id subscribed, the group in their scope).
+  std::vector<sub_id> audience(const std::string& id, const std::string& group) const;
   /// Drones stored.
   std::size_t size() const { return states_.size(); }
 

@@ -627,12 +627,14 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
           return db_failure(e);
         row = &i->second;
       }
+      // q.kind "command": may the caller command it (the command routes)? Otherwise: may they read it.
+      bool command = q.kind == "command";
       if (row == nullptr) // not (or no longer) registered: its history stays readable by those who see every group
-        return auth::read_scope(q.who).all ? caf::result<api_result>{json_result("{}")}
-                                           : caf::result<api_result>{not_found(q.id)};
-      if (auto refused = permitted(q, row->group, auth::permission::read_drones))
+        return auth::read_scope(q.who).all && !command ? caf::result<api_result>{json_result("{}")}
+                                                       : caf::result<api_result>{not_found(q.id)};
+      if (auto refused = permitted(q, row->group, command ? auth::permission::command : auth::permission::read_drones))
         return *refused;
-      return json_result("{}");
+      return json_result(json{{"group", row->group}}.dump());
     },
     [=](create_atom, http_query& q) -> caf::result<api_result> {
       registry_input in;

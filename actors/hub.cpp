@@ -7,6 +7,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/command_model.hpp"
 #include "actors/drone_json.hpp"
 #include "actors/fanout.hpp"
 #include "runtime/clock.hpp"
@@ -312,6 +313,24 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
       for (auto& p : st->peers)
         if (p.directory == nullptr && p.hub != nullptr)
           self->send(p.hub, regroup_atom::value, id, group);
+    },
+    [self, st](command_atom, const command& c) {
+      // A command's news: to the operators here who see its drone, as it comes (commands are few, and each state
+      // matters); from this node's journal also to the other members' hubs, which tell theirs.
+      auto audience = st->core.audience(c.drone_id, c.group);
+      if (!audience.empty()) {
+        auto frame = nlohmann::json{{"type", "command"}, {"command", command_json(c)}}.dump();
+        for (auto id : audience)
+          if (auto i = st->sessions.find(id); i != st->sessions.end())
+            self->send(i->second, notice_atom::value, frame);
+      }
+      auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      for (auto& p : st->peers)
+        if (p.hub.address() == sender)
+          return;
+      for (auto& p : st->peers)
+        if (p.hub != nullptr)
+          self->send(p.hub, command_atom::value, c);
     },
     [self, st, push, period](tick_atom, std::uint64_t epoch) {
       if (epoch != st->epoch)

@@ -92,6 +92,12 @@ using verify_atom = caf::atom_constant<caf::atom("verify")>;       ///< is the d
 using ticket_atom = caf::atom_constant<caf::atom("ticket")>;       ///< issue an operator WebSocket ticket
 using redeem_atom = caf::atom_constant<caf::atom("redeem")>;       ///< spend an operator WebSocket ticket
 using invalidate_atom = caf::atom_constant<caf::atom("invalidate")>; ///< a registry row changed elsewhere: read it again
+// Commands (actors/command_model.hpp, docs/protocol.md "Commands").
+using command_atom = caf::atom_constant<caf::atom("command")>;     ///< a command to execute, or its news
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;       ///< cancel a command
+using cmd_ack_atom = caf::atom_constant<caf::atom("cmd_ack")>;     ///< a drone's command_ack (socket -> drone)
+using journal_atom = caf::atom_constant<caf::atom("journal")>;     ///< record a command's new state (-> journal)
+using pending_atom = caf::atom_constant<caf::atom("pending")>;     ///< a drone's commands that are not final
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {
@@ -158,6 +164,7 @@ enum class api_outcome : std::uint8_t {
   found = 0,   ///< the resource or result is `body`
   created = 1, ///< `body` is the resource created
   done = 2,    ///< done; nothing to show
+  accepted = 3, ///< taken, to be carried out (202): `body` is what will be tracked (a command)
 };
 
 struct api_result {
@@ -339,12 +346,14 @@ struct http_query {
   std::string accept;
   auth::principal who;  ///< the caller (verified access token); empty name on public routes
   std::string address;  ///< the client's address, for the audit trail
+  std::string idempotency_key; ///< the Idempotency-Key header (commands)
+  std::string group;    ///< the drone's group, as the registry answered an authorize (commands)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_query& x) {
   return f(caf::meta::type_name("http_query"), x.method, x.id, x.kind, x.query, x.body, x.accept, x.who,
-           x.address);
+           x.address, x.idempotency_key, x.group);
 }
 
 // -- connections ---------------------------------------------------------------------------------------
@@ -380,6 +389,67 @@ typename Inspector::result_type inspect(Inspector& f, state_list& x) {
 
 /// The drone states, status events and removals of one node's drone actors, sent to the hubs of the other
 /// members in batches (one stream per pair of nodes), so that operators on any node see the whole fleet.
+/// The state of a command (the diagram: actors/command_model.hpp).
+enum class command_state : std::uint8_t {
+  queued = 0, sent = 1, accepted = 2, in_progress = 3, succeeded = 4, failed = 5, rejected = 6, expired = 7,
+  timed_out = 8, cancelled = 9,
+};
+
+const char* to_string(command_state s); // actors/command_model.cpp
+
+/// One command to one drone, as the journal keeps it.
+struct command {
+  std::string id;       ///< UUID
+  std::string drone_id;
+  std::string group;    ///< the drone's group when it was issued (who sees it)
+  std::string kind;
+  std::string params;   ///< a JSON object, as text
+  command_state state = command_state::queued;
+  std::uint32_t attempt = 0; ///< frames sent so far
+  double progress = -1;      ///< 0..100 from in_progress acks; -1: none
+  std::string reason;
+  std::string issued_by;
+  double created_at = 0; ///< ms since epoch (node clocks)
+  double updated_at = 0;
+  double expires_at = 0; ///< never sent after this
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, command& x) {
+  return f(caf::meta::type_name("command"), x.id, x.drone_id, x.group, x.kind, x.params, x.state, x.attempt,
+           x.progress, x.reason, x.issued_by, x.created_at, x.updated_at, x.expires_at);
+}
+
+/// Timing of command deliveries (commands.*), for drone actors and the journal.
+struct command_policy {
+  std::int64_t retry_ms = 1500;              ///< no ack for this long after a send: sent again
+  std::uint32_t max_attempts = 3;            ///< sends in all, then timed_out
+  std::int64_t progress_timeout_ms = 10000;  ///< accepted / in_progress with no ack for this long: timed_out
+};
+
+/// A drone's command_ack frame, parsed.
+struct command_ack {
+  std::string command_id;
+  std::string result;   ///< accepted, in_progress, succeeded, failed, temporarily_rejected, denied, unsupported,
+                        ///< cancelled
+  double progress = -1; ///< 0..100; -1: absent
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, command_ack& x) {
+  return f(caf::meta::type_name("command_ack"), x.command_id, x.result, x.progress, x.reason);
+}
+
+struct command_list {
+  std::vector<command> commands;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, command_list& x) {
+  return f(caf::meta::type_name("command_list"), x.commands);
+}
+
 struct replica_batch {
   std::string origin;                ///< the node whose drone actors these are
   bool full = false;                 ///< every drone that node's actors serve (sent to a member that just joined)

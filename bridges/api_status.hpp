@@ -10,6 +10,7 @@ namespace dccs::bridges {
 inline unsigned status_of(actors::api_outcome o) {
   switch (o) {
     case actors::api_outcome::created: return 201;
+    case actors::api_outcome::accepted: return 202;
     case actors::api_outcome::done: return 204;
     case actors::api_outcome::found: break;
   }

@@ -6,6 +6,7 @@
 
 #include <simdjson.h>
 
+#include "actors/command_model.hpp"
 #include "runtime/text.hpp"
 
 namespace dccs::bridges {
@@ -187,6 +188,11 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
   bool has_type = false;
   std::uint32_t seen = 0;
   bool has_id = false;
+  // The fields of a command_ack are checked only when the frame is one (in other frames they are unknown fields,
+  // ignored): the first problem waits here until the type is known.
+  drone_frame ack_problem;
+  bool ack_bad = false, has_command_id = false, has_result = false;
+  out.ack_frame = actors::command_ack{};
   auto& t = out.t;
   for (auto field : obj) {
     std::string_view key;
@@ -289,6 +295,34 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
       ok = read_string(v, key, 0, 64, out.info.fw, out);
     } else if (key == "secret") {
       ok = read_string(v, key, 1, 128, out.secret, out);
+    } else if (key == "command_id") {
+      if (!ack_bad && read_string(v, key, 36, 36, out.ack_frame.command_id, ack_problem)) {
+        if (!actors::valid_command_id(out.ack_frame.command_id)) {
+          fail(ack_problem, "invalid_field", "field 'command_id' must be a command id (a UUID)");
+          ack_bad = true;
+        }
+      } else {
+        ack_bad = true;
+      }
+      has_command_id = true;
+    } else if (key == "result") {
+      if (!ack_bad && read_string(v, key, 1, 32, out.ack_frame.result, ack_problem)) {
+        if (!actors::parse_drone_result(out.ack_frame.result)) {
+          fail(ack_problem, "invalid_field",
+               "field 'result' must be one of accepted, in_progress, succeeded, failed, temporarily_rejected, denied, "
+               "unsupported, cancelled");
+          ack_bad = true;
+        }
+      } else {
+        ack_bad = true;
+      }
+      has_result = true;
+    } else if (key == "progress") {
+      if (ack_bad || !read_number(v, key, {0, 100}, out.ack_frame.progress, ack_problem))
+        ack_bad = true;
+    } else if (key == "reason") {
+      if (ack_bad || !read_string(v, key, 0, 256, out.ack_frame.reason, ack_problem))
+        ack_bad = true;
     } else if (key == "ack") {
       bool b = false;
       if (v.get_bool().get(b) != sj::SUCCESS) {
@@ -322,6 +356,16 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
   } else if (type == "heartbeat") {
     out.ts = (seen & r_ts) ? t.ts : 0;
     out.kind = drone_frame::heartbeat;
+  } else if (type == "command_ack") {
+    if (ack_bad) {
+      fail(out, ack_problem.error_code.c_str(), ack_problem.error_message);
+      return;
+    }
+    if (!has_command_id || !has_result) {
+      fail(out, "missing_field", std::string{"field '"} + (has_command_id ? "result" : "command_id") + "' is required");
+      return;
+    }
+    out.kind = drone_frame::command_ack;
   } else if (type == "hello") {
     if (!has_id) {
       fail(out, "missing_field", "field 'drone_id' is required");

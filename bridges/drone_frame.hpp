@@ -9,13 +9,14 @@ namespace dccs::bridges {
 
 /// One drone frame (docs/protocol.md), parsed once into a struct.
 struct drone_frame {
-  enum kind_t { hello, telemetry, heartbeat, invalid };
+  enum kind_t { hello, telemetry, heartbeat, command_ack, invalid };
   kind_t kind = invalid;
   actors::drone_info info; ///< for hello
   bool ack = false;        ///< for hello: the drone asks for acknowledgements of stored telemetry
   std::string secret;      ///< for hello: the drone's credential, when it cannot send an Authorization header
   actors::telemetry t;     ///< for telemetry
   double ts = 0;           ///< for heartbeat (0 when absent)
+  actors::command_ack ack_frame; ///< for command_ack
   std::string error_code;  ///< for invalid: malformed, unknown_type, missing_field, invalid_field
   std::string error_message;
 };

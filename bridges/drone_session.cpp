@@ -69,6 +69,19 @@ public:
     net::post(ws_.get_executor(), [self = shared_from_this()] { self->on_reroute(); });
   }
 
+  /// A frame from the drone's actor (a command, a command_cancel): written in order with everything else.
+  void deliver(std::string frame) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
+      if (self->finished_ || self->closing_)
+        return; // the command is sent again on the drone's next connection if it is still open
+      if (self->queued() >= max_unread_frames) {
+        self->start_close(websocket::close_code::policy_error, "too many unread frames");
+        return;
+      }
+      self->write(std::move(frame));
+    });
+  }
+
   void hangup(std::uint16_t code, std::string reason) {
     if (code == 4000)
       srv_->drones_replaced.inc();
@@ -205,6 +218,16 @@ private:
           return;
         }
         forward(frame_.kind == drone_frame::telemetry, std::move(frame_.t), recv);
+        return;
+      case drone_frame::command_ack:
+        if (!said_hello_) {
+          reject("hello_required", "the first frame must be hello");
+          return;
+        }
+        srv_->frames_accepted.inc();
+        // Commands come from the drone's actor, after the attach: an ack before it answers nothing.
+        if (drone_)
+          caf::anon_send(drone_, actors::cmd_ack_atom::value, std::move(frame_.ack_frame), link_id_);
         return;
     }
   }
@@ -397,6 +420,10 @@ actors::drone_link_actor::behavior_type drone_link_impl(actors::drone_link_actor
     [socket](actors::hangup_atom, std::uint16_t code, std::string& reason) {
       if (auto s = socket.lock())
         s->hangup(code, std::move(reason));
+    },
+    [socket](actors::deliver_atom, std::string& frame) {
+      if (auto s = socket.lock())
+        s->deliver(std::move(frame));
     },
     [self](actors::detach_atom) { self->quit(); },
     [self, socket, drone](actors::reroute_atom) {

@@ -225,8 +225,18 @@ std::optional<runtime::role> route_role(std::string_view path) {
     return role::dashboard;
   if (under("/api/v1/auth") || under("/api/v1/users") || path == "/api/v1/audit")
     return role::auth;
-  if (under("/api/v1/drones"))
+  // A drone's commands (/api/v1/drones/{id}/commands) and the commands themselves.
+  if (under("/api/v1/commands"))
+    return role::commands;
+  if (under("/api/v1/drones")) {
+    auto rest = path.substr(std::string_view{"/api/v1/drones"}.size());
+    if (rest.size() > 1) {
+      auto slash = rest.find('/', 1);
+      if (slash != std::string_view::npos && rest.substr(slash) == "/commands")
+        return role::commands;
+    }
     return role::telemetry;
+  }
   return std::nullopt;
 }
 

@@ -332,8 +332,24 @@ private:
       q.accept = std::string{accept.data(), accept.size()};
       q.who = *who;
       q.address = client_address();
+      auto key = req["Idempotency-Key"];
+      q.idempotency_key = std::string{key.data(), key.size()};
       return q;
     };
+    auto& commands = srv_->services.commands;
+    static constexpr std::string_view commands_prefix = "/api/v1/commands/";
+    if (path.size() > commands_prefix.size() && path.substr(0, commands_prefix.size()) == commands_prefix) {
+      auto id = path.substr(commands_prefix.size());
+      if (id.find('/') != std::string_view::npos)
+        return send(make(http::status::not_found, json_error("not_found", "no such API route")));
+      if (!(read_only || method == http::verb::delete_))
+        return not_allowed("GET, HEAD, DELETE");
+      if (!commands)
+        return storage_disabled();
+      if (read_only)
+        return ask(commands, actors::get_atom::value, make_query(std::string{id}, ""));
+      return ask(commands, actors::cancel_atom::value, make_query(std::string{id}, ""));
+    }
     if (path == "/api/v1/auth/me") {
       if (!read_only)
         return not_allowed("GET, HEAD");
@@ -411,6 +427,18 @@ private:
         // The registry decides whether the caller sees this drone, then the history answers.
         return ask_then(fleet, actors::authorize_atom::value, history, actors::history_atom::value,
                         make_query(std::string{id}, std::string{sub}));
+      }
+      if (sub == "commands") {
+        if (!(read_only || method == http::verb::post))
+          return not_allowed("GET, HEAD, POST");
+        if (!commands || !fleet)
+          return storage_disabled();
+        // The registry decides whether the caller may see (list) or command (post) this drone, and names its group.
+        if (read_only)
+          return ask_then(fleet, actors::authorize_atom::value, commands, actors::list_atom::value,
+                          make_query(std::string{id}, "read"));
+        return ask_then(fleet, actors::authorize_atom::value, commands, actors::create_atom::value,
+                        make_query(std::string{id}, "command"));
       }
       if (sub == "secret") {
         if (!fleet)
@@ -643,7 +671,11 @@ private:
       auto failed = [self](caf::error& err) { self->send_refusal(err); };
       a->request(first, std::chrono::seconds(30), atom1, q)
         .then(
-          [a, self, second, atom2, q, failed](actors::api_result&) mutable {
+          [a, self, second, atom2, q, failed](actors::api_result& allowed) mutable {
+            // The registry's answer names the drone's group (for the commands journal).
+            auto j = nlohmann::json::parse(allowed.body, nullptr, false);
+            if (j.is_object() && j.contains("group") && j["group"].is_string())
+              q.group = j["group"].get<std::string>();
             a->request(second, std::chrono::seconds(30), atom2, std::move(q))
               .then([self](actors::api_result& r) { self->send_result(std::move(r)); }, failed);
           },

@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <map>
+
 #include <caf/all.hpp>
 
 #include "actors/actors.hpp"
@@ -85,6 +87,12 @@ node::~node() {
 bool node::start(std::string& error) {
   if (!runtime::node_roles::parse(cfg_.str("node.roles"), roles_, error))
     return false;
+  if (roles_.runs(runtime::role::commands) && !roles_.runs(runtime::role::telemetry)) {
+    // The command routes ask the registry whether the caller may command the drone: it lives with telemetry.
+    error = "node.roles: commands needs telemetry on the same node (the command routes are authorized by the "
+            "drone registry)";
+    return false;
+  }
   if (cfg_.integer("cluster.port") != 0 && !check_cluster_links(cfg_, error))
     return false;
   // What runs here follows the roles (docs/cluster.md, "Roles"): telemetry has the drone directory and actors, the
@@ -160,8 +168,6 @@ bool node::start(std::string& error) {
   if (live_view)
     hub_ = system_->spawn(actors::hub_impl, ds.publish_interval_ms, static_cast<int>(cfg_.integer("hub.flush_ms")),
                           ds.passivate_after_ms, static_cast<int>(cfg_.integer("cluster.sync_ms")), am);
-  if (telemetry)
-    directory_ = system_->spawn(actors::directory_impl, hub_, ds, am);
   server_services services;
   services.health = &health_;
   services.storage = cfg_.boolean("db.enabled");
@@ -223,6 +229,41 @@ bool node::start(std::string& error) {
     services.auth = auth_;
     services.issuer = as.issuer;
     services.audience = as.audience;
+  }
+  if (services.storage && (telemetry || roles_.runs(runtime::role::commands))) {
+    // The command journal: its routes (commands role), and the record of what drone actors (telemetry) do with
+    // the commands they deliver.
+    actors::command_settings cs;
+    cs.db = pg("commands");
+    cs.timing.retry_ms = cfg_.integer("commands.retry_ms");
+    cs.timing.max_attempts = static_cast<std::uint32_t>(cfg_.integer("commands.max_attempts"));
+    cs.timing.progress_timeout_ms = cfg_.integer("commands.progress_timeout_ms");
+    cs.default_ttl_ms = cfg_.integer("commands.default_ttl_s") * 1000;
+    cs.max_ttl_ms = cfg_.integer("commands.max_ttl_s") * 1000;
+    cs.hub = hub_;
+    cs.auditor = auth_;
+    cs.issued = &metrics_.make_counter("dccs_commands_issued_total", "commands issued (journaled)");
+    cs.unrecorded_dropped = &metrics_.make_counter(
+      "dccs_commands_unrecorded_dropped_total", "command state reports dropped while the journal's database was down");
+    static const char* finished_help = "commands that reached a final state, by state";
+    std::map<actors::command_state, runtime::counter*> by_state;
+    for (auto st : {actors::command_state::succeeded, actors::command_state::failed, actors::command_state::rejected,
+                    actors::command_state::expired, actors::command_state::timed_out, actors::command_state::cancelled})
+      by_state[st] = &metrics_.make_counter("dccs_commands_finished_total", finished_help,
+                                            std::string{"state=\""} + actors::to_string(st) + "\"");
+    cs.finished = [by_state](actors::command_state st) {
+      if (auto i = by_state.find(st); i != by_state.end())
+        i->second->inc();
+    };
+    ds.command_timing = cs.timing;
+    commands_ = system_->spawn<caf::detached>(actors::command_service, cs);
+    ds.commands = commands_;
+    services.commands = roles_.runs(runtime::role::commands) ? commands_ : actors::command_actor{};
+  }
+  if (telemetry) {
+    directory_ = system_->spawn(actors::directory_impl, hub_, ds, am);
+    if (commands_ != nullptr)
+      caf::anon_send(commands_, directory_);
   }
   if (services.storage && telemetry) {
     actors::fleet_settings fs;
@@ -385,6 +426,7 @@ bool node::start_cluster(const actors::redis_settings& rs, const runtime::gauge*
   local.hub = hub_;
   local.fleet = fleet_;
   local.tickets = tickets_;
+  local.commands = commands_;
   cluster_ = system_->spawn<caf::detached>(actors::cluster_impl, cs, std::move(local));
   // With cluster TLS the port is opened by CAF's OpenSSL module: it accepts only TLS, from certificates of the CA.
   bool tls = system_->has_openssl_manager();
@@ -439,6 +481,7 @@ void node::stop() {
   stop_actor(auth_);
   stop_actor(guard_);
   stop_actor(tickets_);
+  stop_actor(commands_);
   stop_actor(cluster_);
   stop_actor(owners_);
   stop_actor(directory_);

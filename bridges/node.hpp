@@ -72,6 +72,7 @@ private:
   actors::auth_actor auth_;
   actors::guard_actor guard_;
   actors::ticket_actor tickets_;
+  actors::command_actor commands_; ///< the command journal (null: db.enabled = false, or neither telemetry nor commands)
   runtime::node_health health_;
   std::unique_ptr<server> server_;
   bool stopped_ = false;

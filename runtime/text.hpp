@@ -2,6 +2,7 @@
 /// What PostgreSQL's text (and jsonb) accept, checked at the edge: a string that fails here is refused with
 /// `invalid_field` / 400 before it can reach a batch and make the database refuse the whole of it.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -55,6 +56,16 @@ inline bool valid_text(std::string_view s) {
 }
 
 /// The value of one hexadecimal digit, -1 for anything else.
+/// At most `max` bytes of `s` for an error message: cut on a UTF-8 character boundary, "?" when it is no valid text
+/// (a message must stay valid UTF-8 without NUL).
+inline std::string printable(std::string_view s, std::size_t max) {
+  auto cut = std::min(max, s.size());
+  while (cut > 0 && cut < s.size() && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+    --cut;
+  auto shown = s.substr(0, cut);
+  return valid_text(shown) ? std::string{shown} : std::string{"?"};
+}
+
 inline int hex_digit(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';

@@ -20,7 +20,11 @@ cmake --build "$build" -j"$(nproc)"
 logs="$(pwd)/$build/tsan-logs"
 rm -rf "$logs"
 mkdir -p "$logs"
-export TSAN_OPTIONS="suppressions=$(pwd)/tests/tsan.supp log_path=$logs/report second_deadlock_stack=1 halt_on_error=0"
+# ignore_noninstrumented_modules: accesses made by uninstrumented libraries (CAF, libstdc++'s out-of-line string
+# code, OpenSSL under CAF's OpenSSL module) through TSan's interceptors are not checked: their synchronization is
+# invisible (a string made on one scheduler thread and read on another after a CAF message looks unordered).
+# DCCS's own code is instrumented and checked in full.
+export TSAN_OPTIONS="suppressions=$(pwd)/tests/tsan.supp log_path=$logs/report second_deadlock_stack=1 halt_on_error=0 ignore_noninstrumented_modules=1"
 status=0
 (cd "$build" && ctest -j"$(nproc)" --output-on-failure "$@") || status=1
 reports=("$logs"/report*)

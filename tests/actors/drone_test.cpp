@@ -23,6 +23,7 @@ struct link_record {
   std::vector<bool> attach_calls;         ///< `first` of every `attached`
   std::vector<std::uint16_t> close_codes; ///< every `hangup`
   int reroutes = 0;                       ///< every `reroute` (the drone's owner moved)
+  std::vector<std::string> frames;        ///< every `deliver` (command frames)
 };
 
 /// Stands in for the bridge's link actor of one drone socket.
@@ -35,6 +36,7 @@ drone_link_actor::behavior_type recording_link(drone_link_actor::pointer self, s
     [rec](hangup_atom, std::uint16_t code, const std::string&) { rec->close_codes.push_back(code); },
     [self](detach_atom) { self->quit(); },
     [rec](reroute_atom) { ++rec->reroutes; },
+    [rec](deliver_atom, const std::string& frame) { rec->frames.push_back(frame); },
   };
 }
 
@@ -291,8 +293,8 @@ TEST_CASE_METHOD(fixture, "in a cluster a connection is served by the drone's ow
   CHECK(lookup(theirs) == old_actor);
 
   // "b" joins: both sides learn the view.
-  cluster_view va{1, "a", {cluster_peer{"b", dir_b, hub_b, {}, {}}}};
-  cluster_view vb{1, "b", {cluster_peer{"a", dir, hub, {}, {}}}};
+  cluster_view va{1, "a", {cluster_peer{"b", dir_b, hub_b, {}, {}, {}}}};
+  cluster_view vb{1, "b", {cluster_peer{"a", dir, hub, {}, {}, {}}}};
   self->send(dir, view_atom::value, va);
   self->send(hub, view_atom::value, va);
   self->send(dir_b, view_atom::value, vb);

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "actors/command_model.hpp"
 #include "bridges/drone_frame.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
@@ -56,6 +57,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case drone_frame::heartbeat:
       FUZZ_CHECK(in(f.ts, 0, 1e15));
+      break;
+    case drone_frame::command_ack:
+      FUZZ_CHECK(dccs::actors::valid_command_id(f.ack_frame.command_id));
+      FUZZ_CHECK(dccs::actors::parse_drone_result(f.ack_frame.result).has_value());
+      FUZZ_CHECK(f.ack_frame.progress == -1 || in(f.ack_frame.progress, 0, 100));
+      FUZZ_CHECK(f.ack_frame.reason.size() <= 256 && storable(f.ack_frame.reason));
       break;
     case drone_frame::invalid:
       FUZZ_CHECK(f.error_code == "malformed" || f.error_code == "unknown_type" || f.error_code == "missing_field"

@@ -104,7 +104,7 @@ struct history_client {
   /// The history actor's answer, as the bridge makes HTTP of it (status and body).
   answered ask(const std::string& query, const std::string& kind = "telemetry", const std::string& id = "d1",
                const std::string& accept = "application/json") {
-    http_query q{"GET", id, kind, query, "", accept, {}, {}};
+    http_query q{"GET", id, kind, query, "", accept, {}, {}, {}, {}};
     answered out;
     self->request(actor, std::chrono::seconds(30), history_atom::value, q)
       .receive(

@@ -1,0 +1,312 @@
+// The command journal and the command routes (docs/protocol.md "Commands"): one detached actor per node with the
+// commands role's database. It issues commands (committed before the answer), answers the routes, records what
+// drone actors report, and ends what nobody ended in time. The drone's owner (its drone actor, wherever it runs)
+// executes the command; this actor never talks to a drone.
+
+#include "actors/actors.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/api_errors.hpp"
+#include "actors/command_model.hpp"
+#include "actors/command_store.hpp"
+#include "runtime/log.hpp"
+#include "runtime/query_text.hpp"
+#include "runtime/text.hpp"
+
+namespace dccs::actors {
+
+namespace {
+
+using nlohmann::json;
+
+struct service_state {
+  explicit service_state(command_settings s) : settings(std::move(s)), link(settings.db), store(link, settings.timing) {}
+  command_settings settings;
+  runtime::pg_link link;
+  command_store store;
+  /// What drone actors reported and the journal could not take yet (the database was down): the newest state of
+  /// each command, written at the next tick. Bounded: past max_unrecorded the oldest news is dropped (the sweep
+  /// ends those commands in time all the same), counted.
+  std::unordered_map<std::string, std::pair<command, std::string>> unrecorded;
+};
+
+caf::error invalid(const std::string& code, const std::string& message, const std::string& field) {
+  return api_error(errc::invalid_request, code, message, field.empty() ? "" : "field", field);
+}
+
+caf::error no_such_command(const std::string& id) {
+  return api_error(errc::not_found, "not_found", "no command '" + runtime::printable(id, 64) + "'");
+}
+
+} // namespace
+
+command_actor::behavior_type command_service(command_actor::pointer self, command_settings s) {
+  auto st = std::make_shared<service_state>(std::move(s));
+  // A command's news for the operators who see its drone (the hub sends it on to the other members' hubs).
+  auto publish = [self, st](const command& c) {
+    if (st->settings.hub != nullptr)
+      self->send(st->settings.hub, command_atom::value, c);
+  };
+  // A command the owner must act on (new, cancelled, ended by the sweep): to the drone's actor, wherever it runs.
+  auto route = [self, st](const command& c) {
+    if (st->settings.directory != nullptr)
+      self->send(st->settings.directory, command_atom::value, c);
+  };
+  auto audit = [st](const http_query& q, const char* action, const std::string& drone, const char* outcome,
+                    const json& detail) {
+    if (st->settings.auditor)
+      caf::anon_send(st->settings.auditor, audit_atom::value, q.who.name.empty() ? std::string{"anonymous"} : q.who.name,
+                     std::string{action}, drone, q.address, std::string{outcome}, detail.dump());
+  };
+  auto finished = [st](const command& c) {
+    if (is_final(c.state) && st->settings.finished)
+      st->settings.finished(c.state);
+  };
+  // Writes what drone actors reported while the database was down.
+  auto retry_unrecorded = [self, st, publish, finished] {
+    if (st->unrecorded.empty())
+      return;
+    auto todo = std::move(st->unrecorded);
+    st->unrecorded.clear();
+    for (auto i = todo.begin(); i != todo.end(); ++i) {
+      try {
+        if (auto row = st->store.record(i->second.first, i->second.second)) {
+          publish(*row);
+          finished(*row);
+        }
+      } catch (const runtime::db_error&) {
+        for (; i != todo.end(); ++i)
+          st->unrecorded.insert(std::move(*i));
+        return;
+      }
+    }
+  };
+  // The command q.id names, when the caller sees its drone; else nothing (answered as a command that does not
+  // exist). Throws db_error.
+  auto visible = [st](const http_query& q) -> std::optional<command> {
+    if (!valid_command_id(q.id))
+      return std::nullopt;
+    auto c = st->store.find(q.id);
+    if (!c || !auth::allows(q.who, auth::permission::read_drones, c->group))
+      return std::nullopt;
+    return c;
+  };
+  self->send(self, tick_atom::value);
+  return {
+    [=](create_atom, http_query& q) -> caf::result<api_result> {
+      // POST /api/v1/drones/{id}/commands {kind, params?, ttl_s?}; the registry allowed it and named the group.
+      auto body = json::parse(q.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object())
+        return invalid("malformed", "the body must be a JSON object", "");
+      for (auto& [key, value] : body.items())
+        if (key != "kind" && key != "params" && key != "ttl_s")
+          return invalid("invalid_field", "unknown field '" + runtime::printable(key, 32) + "'", runtime::printable(key, 32));
+      auto kind = body.find("kind");
+      if (kind == body.end())
+        return invalid("missing_field", "field 'kind' is required", "kind");
+      if (!kind->is_string() || !valid_command_kind(kind->get_ref<const std::string&>()))
+        return invalid("invalid_field",
+                       "field 'kind' must be one of arm, disarm, takeoff, land, rtl, goto, hold, resume, set_mode, "
+                       "set_speed",
+                       "kind");
+      json params = json::object();
+      if (auto p = body.find("params"); p != body.end())
+        params = *p;
+      if (auto problem = check_command_params(kind->get_ref<const std::string&>(), params))
+        return invalid("invalid_field", problem->second, problem->first);
+      auto ttl_ms = st->settings.default_ttl_ms;
+      if (auto t = body.find("ttl_s"); t != body.end()) {
+        if (!t->is_number_integer() || t->get<std::int64_t>() < 1 || t->get<std::int64_t>() * 1000 > st->settings.max_ttl_ms)
+          return invalid("invalid_field",
+                         "field 'ttl_s' must be an integer from 1 to " + std::to_string(st->settings.max_ttl_ms / 1000),
+                         "ttl_s");
+        ttl_ms = t->get<std::int64_t>() * 1000;
+      }
+      if (q.idempotency_key.size() > 255 || !std::all_of(q.idempotency_key.begin(), q.idempotency_key.end(),
+                                                          [](char c) { return c > 0x20 && c < 0x7f; }))
+        return api_error(errc::invalid_request, "invalid_header",
+                         "Idempotency-Key must be at most 255 printable ASCII characters without spaces", "header",
+                         "Idempotency-Key");
+      command_request r;
+      r.drone_id = q.id;
+      r.group = q.group;
+      r.kind = kind->get<std::string>();
+      r.params = params.dump();
+      r.issued_by = q.who.name;
+      r.idempotency_key = q.idempotency_key;
+      r.ttl_ms = ttl_ms;
+      try {
+        auto out = st->store.issue(r);
+        switch (out.outcome) {
+          case command_store::issued::repeated:
+            return json_result(command_json(out.cmd).dump(), api_outcome::accepted);
+          case command_store::issued::key_reused:
+            return api_error(errc::conflict, "idempotency_key_reused",
+                             "this Idempotency-Key was used for a different command within 24 hours", "command_id",
+                             out.cmd.id);
+          case command_store::issued::in_flight:
+            return api_error(errc::conflict, "command_in_flight",
+                             "a " + out.cmd.kind + " command to this drone is not final yet: " + out.cmd.id,
+                             "command_id", out.cmd.id);
+          case command_store::issued::created:
+            break;
+        }
+        if (st->settings.issued)
+          st->settings.issued->inc();
+        route(out.cmd);
+        publish(out.cmd);
+        for (auto& c : out.superseded) {
+          route(c);
+          publish(c);
+          finished(c);
+        }
+        audit(q, "command_issued", q.id, "ok", {{"command_id", out.cmd.id}, {"kind", out.cmd.kind}, {"params", params}});
+        return json_result(command_json(out.cmd).dump(), api_outcome::accepted);
+      } catch (const runtime::db_error& e) {
+        return db_failure(e);
+      }
+    },
+    [=](get_atom, http_query& q) -> caf::result<api_result> {
+      // GET /api/v1/commands/{id}
+      try {
+        auto c = visible(q);
+        if (!c)
+          return no_such_command(q.id);
+        return json_result(command_json(*c).dump());
+      } catch (const runtime::db_error& e) {
+        return db_failure(e);
+      }
+    },
+    [=](list_atom, http_query& q) -> caf::result<api_result> {
+      // GET /api/v1/drones/{id}/commands?state=&limit=&before=; the registry allowed it.
+      std::optional<command_state> state;
+      std::size_t limit = 100;
+      std::string before;
+      try {
+        for (auto& [name, value] : runtime::parse_query(q.query)) {
+          if (name == "state") {
+            state = parse_command_state(value);
+            if (!state)
+              return api_error(errc::invalid_request, "invalid_parameter",
+                               "state must be one of queued, sent, accepted, in_progress, succeeded, failed, rejected, "
+                               "expired, timed_out, cancelled",
+                               "parameter", "state");
+          } else if (name == "limit") {
+            auto n = runtime::parse_integer(value);
+            if (!n || *n < 1 || *n > 1000)
+              return api_error(errc::invalid_request, "invalid_parameter", "limit must be an integer from 1 to 1000",
+                               "parameter", "limit");
+            limit = static_cast<std::size_t>(*n);
+          } else if (name == "before") {
+            if (!valid_command_id(value))
+              return api_error(errc::invalid_request, "invalid_parameter", "before must be a command id", "parameter",
+                               "before");
+            before = value;
+          } else {
+            return api_error(errc::invalid_request, "invalid_parameter",
+                             "unknown parameter '" + runtime::printable(name, 32) + "'", "parameter",
+                             runtime::printable(name, 32));
+          }
+        }
+      } catch (const runtime::parameter_error& e) {
+        return api_error(errc::invalid_request, "invalid_parameter", e.what(), "parameter", e.parameter);
+      }
+      try {
+        auto list = st->store.list(q.id, state, limit + 1, before);
+        bool more = list.size() > limit;
+        if (more)
+          list.resize(limit);
+        json out{{"commands", json::array()}};
+        for (auto& c : list)
+          out["commands"].push_back(command_json(c));
+        out["next_cursor"] = more ? json(list.back().id) : json(nullptr);
+        return json_result(out.dump());
+      } catch (const runtime::db_error& e) {
+        return db_failure(e);
+      }
+    },
+    [=](cancel_atom, http_query& q) -> caf::result<api_result> {
+      // DELETE /api/v1/commands/{id}
+      try {
+        auto c = visible(q);
+        if (!c)
+          return no_such_command(q.id);
+        if (!auth::allows(q.who, auth::permission::command, c->group))
+          return api_error(errc::forbidden, "forbidden", "role '" + q.who.role + "' may not command drones");
+        if (is_final(c->state))
+          return api_error(errc::conflict, "command_final",
+                           std::string{"the command is final already ("} + to_string(c->state) + ")", "command_id", c->id);
+        auto after = st->store.cancel(q.id, "cancelled by " + q.who.name);
+        if (!after)
+          return no_such_command(q.id);
+        if (after->state != command_state::cancelled || c->state == command_state::cancelled)
+          return api_error(errc::conflict, "command_final",
+                           std::string{"the command is final already ("} + to_string(after->state) + ")", "command_id",
+                           after->id);
+        route(*after);
+        publish(*after);
+        finished(*after);
+        audit(q, "command_cancelled", after->drone_id, "ok", {{"command_id", after->id}, {"kind", after->kind}});
+        return json_result(command_json(*after).dump());
+      } catch (const runtime::db_error& e) {
+        return db_failure(e);
+      }
+    },
+    [=](journal_atom, command& c, std::string& cause) {
+      // A drone's owner reports a step of the delivery. The journal's row after it is the truth: the operators get
+      // it, and so does the owner when the journal had the command final already (cancelled, swept meanwhile).
+      auto sender = caf::actor_cast<drone_actor>(self->current_sender());
+      try {
+        auto row = st->store.record(c, cause);
+        if (!row)
+          return;
+        publish(*row);
+        if (row->state != c.state) {
+          if (sender != nullptr)
+            self->send(sender, command_atom::value, *row);
+        } else {
+          finished(*row);
+        }
+      } catch (const runtime::db_error& e) {
+        if (st->unrecorded.size() >= st->settings.max_unrecorded && st->unrecorded.count(c.id) == 0) {
+          if (st->settings.unrecorded_dropped)
+            st->settings.unrecorded_dropped->inc();
+          return;
+        }
+        auto id = c.id;
+        st->unrecorded[id] = {std::move(c), std::move(cause)};
+      }
+    },
+    [=](pending_atom, const std::string& drone_id) -> caf::result<command_list> {
+      try {
+        return command_list{st->store.open(drone_id)};
+      } catch (const runtime::db_error& e) {
+        return make_error(errc::unavailable);
+      }
+    },
+    [=](directory_actor& directory) { st->settings.directory = std::move(directory); },
+    [=](tick_atom) {
+      retry_unrecorded();
+      try {
+        for (auto& c : st->store.sweep()) {
+          runtime::log::info("commands", "command ended by the sweep",
+                             {{"command_id", c.id}, {"drone_id", c.drone_id}, {"state", to_string(c.state)}});
+          route(c);
+          publish(c);
+          finished(c);
+        }
+      } catch (const runtime::db_error&) {
+        // The database is down: the next tick tries again (health shows it at /readyz through the other roles).
+      }
+      self->delayed_send(self, std::chrono::milliseconds(st->settings.sweep_ms), tick_atom::value);
+    },
+  };
+}
+
+} // namespace dccs::actors

@@ -1,0 +1,216 @@
+#include "actors/command_store.hpp"
+
+#include <pqxx/pqxx>
+
+namespace dccs::actors {
+
+namespace {
+
+constexpr const char* columns =
+  "id::text, drone_id, drone_group, kind, params::text, state, attempt, coalesce(progress, -1), reason, issued_by,"
+  " extract(epoch from created_at) * 1000, extract(epoch from updated_at) * 1000,"
+  " extract(epoch from expires_at) * 1000";
+
+constexpr const char* open_states = "('queued', 'sent', 'accepted', 'in_progress')";
+
+command read_command(const pqxx::row& r) {
+  command c;
+  c.id = r[0].as<std::string>();
+  c.drone_id = r[1].as<std::string>();
+  c.group = r[2].as<std::string>();
+  c.kind = r[3].as<std::string>();
+  c.params = r[4].as<std::string>();
+  c.state = parse_command_state(r[5].as<std::string>()).value_or(command_state::failed);
+  c.attempt = r[6].as<std::uint32_t>();
+  c.progress = r[7].as<double>();
+  c.reason = r[8].as<std::string>();
+  c.issued_by = r[9].as<std::string>();
+  c.created_at = r[10].as<double>();
+  c.updated_at = r[11].as<double>();
+  c.expires_at = r[12].as<double>();
+  return c;
+}
+
+std::vector<command> read_commands(const pqxx::result& rows) {
+  std::vector<command> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows)
+    out.push_back(read_command(r));
+  return out;
+}
+
+} // namespace
+
+command_store::issued command_store::issue(const command_request& r) {
+  return link_.run([&](pqxx::connection& conn) {
+    issued out;
+    pqxx::work tx{conn};
+    // Everything about one drone's commands happens one transaction at a time (single flight, supersession).
+    tx.exec("SELECT pg_advisory_xact_lock(hashtext('dccs-commands'), hashtext(" + tx.quote(r.drone_id) + "))");
+    if (!r.idempotency_key.empty()) {
+      // A key older than 24 h is free again.
+      tx.exec0("UPDATE commands.commands SET idempotency_key = NULL WHERE issued_by = " + tx.quote(r.issued_by)
+               + " AND idempotency_key = " + tx.quote(r.idempotency_key)
+               + " AND created_at < now() - interval '24 hours'");
+      auto first = tx.exec("SELECT " + std::string{columns} + " FROM commands.commands WHERE issued_by = "
+                           + tx.quote(r.issued_by) + " AND idempotency_key = " + tx.quote(r.idempotency_key));
+      if (!first.empty()) {
+        out.cmd = read_command(first[0]);
+        auto same_params = tx.exec1("SELECT " + tx.quote(out.cmd.params) + "::jsonb = " + tx.quote(r.params) + "::jsonb")[0]
+                             .as<bool>();
+        bool same = out.cmd.drone_id == r.drone_id && out.cmd.kind == r.kind && same_params;
+        out.outcome = same ? issued::repeated : issued::key_reused;
+        tx.commit();
+        return out;
+      }
+    }
+    auto open = read_commands(tx.exec("SELECT " + std::string{columns} + " FROM commands.commands WHERE drone_id = "
+                                      + tx.quote(r.drone_id) + " AND state IN " + open_states
+                                      + " ORDER BY created_at"));
+    bool safety = is_safety(r.kind);
+    if (!safety)
+      for (auto& c : open)
+        if (c.kind == r.kind) {
+          out.outcome = issued::in_flight;
+          out.cmd = std::move(c);
+          tx.commit();
+          return out;
+        }
+    auto deadline_ms = r.ttl_ms + static_cast<std::int64_t>(policy_.max_attempts) * policy_.retry_ms;
+    auto row = tx.exec1(
+      "INSERT INTO commands.commands (id, drone_id, drone_group, kind, params, state, issued_by, idempotency_key,"
+      " expires_at, deadline) VALUES (gen_random_uuid(), " + tx.quote(r.drone_id) + ", " + tx.quote(r.group) + ", "
+      + tx.quote(r.kind) + ", " + tx.quote(r.params) + "::jsonb, 'queued', " + tx.quote(r.issued_by) + ", "
+      + (r.idempotency_key.empty() ? std::string{"NULL"} : tx.quote(r.idempotency_key)) + ", now() + interval '"
+      + std::to_string(r.ttl_ms) + " milliseconds', now() + interval '" + std::to_string(deadline_ms)
+      + " milliseconds') RETURNING " + columns);
+    out.cmd = read_command(row);
+    tx.exec0("INSERT INTO commands.transitions (command_id, state, cause) VALUES (" + tx.quote(out.cmd.id)
+             + ", 'queued', 'issued by " + tx.esc(r.issued_by) + "')");
+    if (safety) {
+      // Safety first: a land or rtl ends every other movement command in flight (and an earlier land or rtl).
+      auto reason = "superseded by " + r.kind + " " + out.cmd.id;
+      for (auto& c : open)
+        if (is_movement(c.kind)) {
+          auto ended = tx.exec("UPDATE commands.commands SET state = 'cancelled', reason = " + tx.quote(reason)
+                               + ", updated_at = now(), finished_at = now() WHERE id = " + tx.quote(c.id)
+                               + " AND state IN " + open_states + " RETURNING " + columns);
+          if (ended.empty())
+            continue;
+          tx.exec0("INSERT INTO commands.transitions (command_id, state, attempt, cause) VALUES (" + tx.quote(c.id)
+                   + ", 'cancelled', " + std::to_string(c.attempt) + ", " + tx.quote(reason) + ")");
+          out.superseded.push_back(read_command(ended[0]));
+        }
+    }
+    tx.commit();
+    return out;
+  });
+}
+
+std::optional<command> command_store::find(const std::string& id) {
+  return link_.run([&](pqxx::connection& conn) -> std::optional<command> {
+    pqxx::read_transaction tx{conn};
+    auto rows = tx.exec("SELECT " + std::string{columns} + " FROM commands.commands WHERE id = " + tx.quote(id) + "::uuid");
+    if (rows.empty())
+      return std::nullopt;
+    return read_command(rows[0]);
+  });
+}
+
+std::vector<command> command_store::list(const std::string& drone_id, std::optional<command_state> state,
+                                         std::size_t limit, const std::string& before) {
+  return link_.run([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx{conn};
+    std::string sql = "SELECT " + std::string{columns} + " FROM commands.commands WHERE drone_id = " + tx.quote(drone_id);
+    if (state)
+      sql += " AND state = " + tx.quote(to_string(*state));
+    if (!before.empty())
+      sql += " AND (created_at, id) < (SELECT created_at, id FROM commands.commands WHERE id = " + tx.quote(before)
+             + "::uuid)";
+    sql += " ORDER BY created_at DESC, id DESC LIMIT " + std::to_string(limit);
+    return read_commands(tx.exec(sql));
+  });
+}
+
+std::optional<command> command_store::record(const command& c, const std::string& cause) {
+  return link_.run([&](pqxx::connection& conn) -> std::optional<command> {
+    pqxx::work tx{conn};
+    bool final = is_final(c.state);
+    bool live = c.state == command_state::accepted || c.state == command_state::in_progress;
+    // A live command's deadline moves with each piece of news from the drone: it is not timed out while it reports.
+    std::string deadline = live ? ", deadline = now() + interval '" + std::to_string(policy_.progress_timeout_ms)
+                                    + " milliseconds'"
+                                : "";
+    auto before = tx.exec("SELECT state FROM commands.commands WHERE id = " + tx.quote(c.id) + "::uuid FOR UPDATE");
+    if (before.empty())
+      return std::nullopt;
+    auto previous = before[0][0].as<std::string>();
+    auto rows = tx.exec("UPDATE commands.commands SET state = " + tx.quote(to_string(c.state))
+                        + ", attempt = greatest(attempt, " + std::to_string(c.attempt) + "), progress = "
+                        + (c.progress >= 0 ? std::to_string(c.progress) : std::string{"progress"}) + ", reason = "
+                        + tx.quote(c.reason) + ", updated_at = now()" + deadline
+                        + (final ? ", finished_at = now()" : "") + " WHERE id = " + tx.quote(c.id)
+                        + "::uuid AND state IN " + open_states + " RETURNING " + columns);
+    if (rows.empty()) {
+      // Final in the journal already (the sweep, a cancel, another owner): the journal's word stands.
+      auto now = tx.exec1("SELECT " + std::string{columns} + " FROM commands.commands WHERE id = " + tx.quote(c.id) + "::uuid");
+      tx.commit();
+      return read_command(now);
+    }
+    if (previous != to_string(c.state) || c.state == command_state::sent)
+      tx.exec0("INSERT INTO commands.transitions (command_id, state, attempt, cause) VALUES (" + tx.quote(c.id) + ", "
+               + tx.quote(to_string(c.state)) + ", " + std::to_string(c.attempt) + ", " + tx.quote(cause) + ")");
+    tx.commit();
+    return read_command(rows[0]);
+  });
+}
+
+std::optional<command> command_store::cancel(const std::string& id, const std::string& reason) {
+  return link_.run([&](pqxx::connection& conn) -> std::optional<command> {
+    pqxx::work tx{conn};
+    auto rows = tx.exec("UPDATE commands.commands SET state = 'cancelled', reason = " + tx.quote(reason)
+                        + ", updated_at = now(), finished_at = now() WHERE id = " + tx.quote(id) + "::uuid AND state IN "
+                        + open_states + " RETURNING " + columns);
+    if (rows.empty()) {
+      auto now = tx.exec("SELECT " + std::string{columns} + " FROM commands.commands WHERE id = " + tx.quote(id) + "::uuid");
+      tx.commit();
+      if (now.empty())
+        return std::nullopt;
+      return read_command(now[0]);
+    }
+    auto c = read_command(rows[0]);
+    tx.exec0("INSERT INTO commands.transitions (command_id, state, attempt, cause) VALUES (" + tx.quote(c.id)
+             + ", 'cancelled', " + std::to_string(c.attempt) + ", " + tx.quote(reason) + ")");
+    tx.commit();
+    return c;
+  });
+}
+
+std::vector<command> command_store::open(const std::string& drone_id) {
+  return link_.run([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx{conn};
+    return read_commands(tx.exec("SELECT " + std::string{columns} + " FROM commands.commands WHERE drone_id = "
+                                 + tx.quote(drone_id) + " AND state IN " + open_states + " ORDER BY created_at"));
+  });
+}
+
+std::vector<command> command_store::sweep() {
+  return link_.run([&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    auto rows = tx.exec(
+      "UPDATE commands.commands SET state = CASE WHEN state = 'queued' THEN 'expired' ELSE 'timed_out' END,"
+      " reason = CASE WHEN state = 'queued' THEN 'not sent before it expired' ELSE 'no answer from the drone in time'"
+      " END, updated_at = now(), finished_at = now()"
+      " WHERE state IN " + std::string{open_states} + " AND deadline < now()"
+      " OR state = 'queued' AND expires_at < now() RETURNING " + columns);
+    auto ended = read_commands(rows);
+    for (auto& c : ended)
+      tx.exec0("INSERT INTO commands.transitions (command_id, state, attempt, cause) VALUES (" + tx.quote(c.id) + ", "
+               + tx.quote(to_string(c.state)) + ", " + std::to_string(c.attempt) + ", 'sweep: " + tx.esc(c.reason)
+               + "')");
+    tx.commit();
+    return ended;
+  });
+}
+
+} // namespace dccs::actors

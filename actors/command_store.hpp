@@ -1,0 +1,71 @@
+#pragma once
+/// The command journal's SQL (commands.commands and commands.transitions, PostgreSQL, commands role) over one
+/// worker's connection. Blocking: it belongs to the detached actor that owns the connection. Every call throws
+/// runtime::db_error on failure.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/command_model.hpp"
+#include "runtime/pg.hpp"
+
+namespace dccs::actors {
+
+/// A command to issue, checked: what the journal's first row of it holds.
+struct command_request {
+  std::string drone_id;
+  std::string group;
+  std::string kind;
+  std::string params; ///< JSON object text
+  std::string issued_by;
+  std::string idempotency_key; ///< empty: none
+  std::int64_t ttl_ms = 30000;
+};
+
+class command_store {
+public:
+  command_store(runtime::pg_link& link, command_policy policy) : link_(link), policy_(policy) {}
+
+  struct issued {
+    enum outcome_t {
+      created,      ///< a new command (`cmd`); `superseded`: what it cancelled
+      repeated,     ///< the same Idempotency-Key from the same user within 24 h: the first command (`cmd`)
+      key_reused,   ///< that key was used for a different command within 24 h (`cmd`: the first one)
+      in_flight,    ///< a command of the same kind is not final yet (`cmd`: that one)
+    } outcome = created;
+    command cmd;
+    std::vector<command> superseded; ///< movement commands a land or rtl cancelled
+  };
+  /// Issues a command in one transaction (under a per-drone lock): idempotency, single flight per (drone, kind),
+  /// land/rtl superseding the movement commands in flight; committed when it returns `created`.
+  issued issue(const command_request& r);
+
+  std::optional<command> find(const std::string& id);
+
+  /// A drone's commands, newest first: at most `limit`, only those in `state` when it is set, only those created
+  /// before the command `before` (a cursor: the last id of the previous page) when it is not empty.
+  std::vector<command> list(const std::string& drone_id, std::optional<command_state> state, std::size_t limit,
+                            const std::string& before);
+
+  /// Records what the drone's owner saw happen (state, attempt, progress, reason) unless the journal has the
+  /// command final already. Returns the journal's row after it (final and different from `c` when the journal
+  /// knew better), or nothing for an unknown id.
+  std::optional<command> record(const command& c, const std::string& cause);
+
+  /// Cancels a command that is not final. Returns the row after it (unchanged when it was final already).
+  std::optional<command> cancel(const std::string& id, const std::string& reason);
+
+  /// The drone's commands that are not final, oldest first.
+  std::vector<command> open(const std::string& drone_id);
+
+  /// Ends what nobody ended in time: queued past expires_at (expired), sent, accepted or in_progress past their
+  /// deadline (timed_out). Returns the commands it ended.
+  std::vector<command> sweep();
+
+private:
+  runtime::pg_link& link_;
+  command_policy policy_;
+};
+
+} // namespace dccs::actors
