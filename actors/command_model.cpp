@@ -182,9 +182,12 @@ command_delivery::step command_delivery::connected(double now) {
       return finish(command_state::timed_out, "no answer from the drone", now);
     return send(now);
   }
-  // accepted / in_progress: the drone is executing it; its acks go on after a reconnect.
+  // accepted / in_progress: the drone is executing it. Asked at once (the same frame again), it answers with its
+  // newest ack for it: what happened while it was away.
   last_heard_ = std::max(last_heard_, now);
-  return {};
+  ++cmd_.attempt;
+  last_sent_ = now;
+  return {true, false};
 }
 
 void command_delivery::disconnected() {
@@ -208,6 +211,13 @@ command_delivery::step command_delivery::due(double now) {
     default: // accepted, in_progress
       if (now >= last_heard_ + static_cast<double>(policy_.progress_timeout_ms))
         return finish(command_state::timed_out, "no news from the drone", now);
+      // Quiet for retry_ms: sent again, as a question. A drone answers a command_id it has with its newest ack
+      // for it, so a lost final ack is recovered here instead of the command timing out.
+      if (connected_ && now >= std::max(last_heard_, last_sent_) + static_cast<double>(policy_.retry_ms)) {
+        ++cmd_.attempt;
+        last_sent_ = now;
+        return {true, false};
+      }
       return {};
   }
 }
@@ -269,8 +279,12 @@ double command_delivery::next_due() const {
     case command_state::sent:
       return connected_ ? last_sent_ + static_cast<double>(policy_.retry_ms) : -1;
     case command_state::accepted:
-    case command_state::in_progress:
-      return last_heard_ + static_cast<double>(policy_.progress_timeout_ms);
+    case command_state::in_progress: {
+      auto timeout = last_heard_ + static_cast<double>(policy_.progress_timeout_ms);
+      if (!connected_)
+        return timeout;
+      return std::min(timeout, std::max(last_heard_, last_sent_) + static_cast<double>(policy_.retry_ms));
+    }
     default:
       return -1;
   }

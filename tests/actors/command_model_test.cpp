@@ -119,12 +119,39 @@ TEST_CASE("an accepted command times out without news for progress_timeout_ms, a
   command_delivery d{make(), policy()};
   d.connected(t0);
   d.ack(drone_result::accepted, -1, "", t0 + 100);
+  d.disconnected(); // (connected, a quiet drone is asked again: next case)
   CHECK(d.next_due() == t0 + 100 + 10000);
   d.ack(drone_result::in_progress, 10, "", t0 + 9000);
   CHECK_FALSE(d.due(t0 + 10200).changed); // renewed at 9000
   auto s = d.due(t0 + 19000);
   CHECK(s.changed);
   CHECK(d.get().state == command_state::timed_out);
+}
+
+TEST_CASE("an accepted command the drone is quiet about is sent again after retry_ms, so a lost final ack is recovered") {
+  command_delivery d{make(), policy()};
+  d.connected(t0);
+  d.ack(drone_result::accepted, -1, "", t0 + 100);
+  CHECK(d.next_due() == t0 + 100 + 1500);
+  CHECK_FALSE(d.due(t0 + 1000).send);
+  auto s = d.due(t0 + 1600);
+  CHECK(s.send);
+  CHECK_FALSE(s.changed); // a question, not a change of state
+  CHECK(d.get().attempt == 2);
+  CHECK(d.get().state == command_state::accepted);
+  CHECK_FALSE(d.due(t0 + 2000).send); // not again before retry_ms
+  CHECK(d.due(t0 + 3100).send);
+  // The drone answers with its newest ack: the final one that was lost.
+  CHECK(d.ack(drone_result::succeeded, -1, "", t0 + 3150).changed);
+  CHECK(d.get().state == command_state::succeeded);
+  // A drone that reports progress is never asked.
+  command_delivery p{make(), policy()};
+  p.connected(t0);
+  for (int i = 1; i <= 20; ++i) {
+    p.ack(drone_result::in_progress, i, "", t0 + i * 1000);
+    CHECK_FALSE(p.due(t0 + i * 1000 + 999).send);
+  }
+  CHECK(p.get().attempt == 1);
 }
 
 TEST_CASE("the drone's refusals and failures end a command with its reason") {

@@ -9,13 +9,16 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <string>
 #include <thread>
+#include <vector>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/support/child.hpp"
 #include "tests/support/client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/scratch_db.hpp"
 
 using namespace dccs::test;
@@ -222,4 +225,72 @@ TEST_CASE("acknowledged telemetry survives SIGKILL: after the restart every ackn
   }
   CHECK(drones == 10);
   std::remove(report_path);
+}
+
+TEST_CASE("simulated autopilots fly commands end to end: arm, takeoff and land succeed, each executed once despite lost and doubled frames") {
+  scratch_database db;
+  child node{{DCCS_NODE_BIN, "--http.port", "0", "--db.url", db.url(), "--commands.retry_ms", "300"}};
+  auto port = listening_port(node);
+  REQUIRE(admin_password_set);
+  auto admin = admin_login(port);
+  // A fifth of the command frames and acks are lost and a fifth doubled: the node resends (same command_id) and
+  // asks again for a lost final ack; the drones answer repeats from memory.
+  child sim{{DCCS_SIM_BIN, "--url", "ws://127.0.0.1:" + std::to_string(port), "--drones", "3", "--rate", "5",
+             "--autopilot", "--time-scale", "5", "--drop-rate", "0.2", "--dup-rate", "0.2", "--seed", "7", "--json",
+             "--report-interval", "60"}};
+  REQUIRE(wait_for_connected(port, 3));
+  std::vector<std::string> ids;
+  auto listed = http_get(port, "/api/v1/drones", admin).json();
+  for (auto& d : listed["drones"])
+    ids.push_back(d["id"].get<std::string>());
+  REQUIRE(ids.size() == 3);
+  auto state_of = [&](const std::string& id) {
+    return http_get(port, "/api/v1/commands/" + id, admin).json()["state"].get<std::string>();
+  };
+  // Issues a command to every drone and waits until each is final; the final states.
+  auto fly = [&](const nlohmann::json& body) {
+    std::vector<std::string> issued;
+    for (auto& d : ids) {
+      auto r = http_request(port, "POST", "/api/v1/drones/" + d + "/commands", body.dump(), admin);
+      INFO(r.body);
+      REQUIRE(r.status == 202);
+      issued.push_back(r.json()["id"].get<std::string>());
+    }
+    std::vector<std::string> final;
+    for (auto& c : issued) {
+      CHECK(eventually([&] {
+        auto s = state_of(c);
+        return s != "queued" && s != "sent" && s != "accepted" && s != "in_progress";
+      }, std::chrono::seconds(30)));
+      final.push_back(state_of(c));
+    }
+    return final;
+  };
+  std::vector<std::string> succeeded(3, "succeeded");
+  CHECK(fly({{"kind", "arm"}}) == succeeded);
+  CHECK(fly({{"kind", "takeoff"}, {"params", {{"alt", 10}}}}) == succeeded);
+  for (auto& d : ids) {
+    auto live = http_get(port, "/api/v1/drones/" + d, admin).json();
+    CHECK(live["armed"] == true);
+    CHECK(live["mode"] != "STANDBY");
+  }
+  CHECK(fly({{"kind", "land"}}) == succeeded);
+  // Landed: disarmed on touchdown, as the autopilot reports in its telemetry.
+  CHECK(eventually([&] {
+    for (auto& d : ids)
+      if (http_get(port, "/api/v1/drones/" + d, admin).json()["armed"] != false)
+        return false;
+    return true;
+  }));
+  kill(sim.pid, SIGINT);
+  CHECK(sim.wait_exit() == 0);
+  auto json_at = sim.err.rfind("\n{");
+  REQUIRE(json_at != std::string::npos);
+  auto report = nlohmann::json::parse(sim.err.substr(json_at + 1, sim.err.find('\n', json_at + 1) - json_at - 1));
+  INFO(report.dump());
+  CHECK(report["commands_executed"] == 9); // three commands to three drones, each carried out once
+  CHECK(report["command_errors"] == 0);
+  CHECK(report["commands_received"].get<long>() >= 9);
+  kill(node.pid, SIGTERM);
+  CHECK(node.wait_exit() == 0);
 }
