@@ -7,7 +7,10 @@
 #include <chrono>
 #include <string>
 
+#include <csignal>
+
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "tests/support/client.hpp"
 #include "tests/support/eventually.hpp"
@@ -165,4 +168,119 @@ TEST_CASE("cluster-wide registry: changes on one member reach the others within 
   INFO(listed);
   CHECK(gone);
   CHECK(http_get(b, "/api/v1/drones/" + id, c.admin()).status == 404);
+}
+
+namespace {
+
+/// The node id of member `i` (GET /api/v1/cluster: "self").
+std::string node_id(const cluster& c, std::size_t i) {
+  auto r = http_get(c.http(i), "/api/v1/cluster", c.admin());
+  REQUIRE(r.status == 200);
+  return r.json()["self"].get<std::string>();
+}
+
+/// The member the fleet database records as the drone's owner (-1: none yet).
+int owner_of(const cluster& c, const std::string& db_url, const std::string& drone, std::size_t members) {
+  pqxx::connection conn{db_url};
+  pqxx::work tx{conn};
+  auto rows = tx.exec("SELECT node_id FROM fleet.drone_owners WHERE drone_id = " + tx.quote(drone));
+  if (rows.empty())
+    return -1;
+  auto id = rows[0][0].as<std::string>();
+  for (std::size_t i = 0; i < members; ++i)
+    if (node_id(c, i) == id)
+      return static_cast<int>(i);
+  return -1;
+}
+
+/// The next frame of `type` on `ws` (others skipped); null when none came.
+json next_of(ws_client& ws, const std::string& type) {
+  while (auto text = ws.read()) {
+    auto j = json::parse(*text);
+    if (j.value("type", "") == type)
+      return j;
+  }
+  return nullptr;
+}
+
+std::string command_state(std::uint16_t port, const headers& h, const std::string& id) {
+  auto r = http_get(port, "/api/v1/commands/" + id, h);
+  return r.status == 200 ? r.json()["state"].get<std::string>() : "";
+}
+
+} // namespace
+
+TEST_CASE("cluster-wide commands: issued on any member, delivered by the drone's owner through the member that holds "
+          "its socket, seen on every member, and resolved once when the owner is killed mid-command") {
+  scratch_database db;
+  cluster c{db.url()};
+  for (std::size_t i = 0; i < 3; ++i)
+    c.start(i);
+  REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(2) == 3; },
+                     std::chrono::seconds(20)));
+  // A drone whose socket is on a member that does not own it.
+  std::string drone_id;
+  std::unique_ptr<ws_client> drone;
+  int owner = -1;
+  for (int k = 0; k < 40 && drone_id.empty(); ++k) {
+    auto id = "cmdc-" + std::to_string(k);
+    auto d = connect_drone(c.http(0), id);
+    REQUIRE(d != nullptr);
+    REQUIRE(eventually([&] { return (owner = owner_of(c, db.url(), id, 3)) >= 0; }, std::chrono::seconds(10)));
+    if (owner != 0) {
+      drone_id = id;
+      drone = std::move(d);
+    }
+  }
+  REQUIRE(!drone_id.empty());
+  auto other = owner == 1 ? 2 : 1; // neither the socket's member nor the owner
+  ws_client op{c.http(other), "/ws/operator", c.admin()};
+  op.send(json{{"type", "subscribe"}, {"drones", "*"}});
+
+  auto r = http_request(c.http(other), "POST", "/api/v1/drones/" + drone_id + "/commands",
+                        json{{"kind", "set_speed"}, {"params", {{"speed", 8}}}}.dump(), c.admin());
+  INFO(r.body);
+  REQUIRE(r.status == 202);
+  auto id = r.json()["id"].get<std::string>();
+  auto f = next_of(*drone, "command");
+  REQUIRE(f.is_object());
+  CHECK(f["command_id"] == id);
+  drone->send(json{{"type", "command_ack"}, {"command_id", id}, {"result", "succeeded"}});
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(eventually([&] { return command_state(c.http(i), c.admin(), id) == "succeeded"; }));
+  // The operator on the third member saw it end.
+  bool seen = false;
+  while (!seen) {
+    auto frame = next_of(op, "command");
+    REQUIRE(frame.is_object());
+    seen = frame["command"]["id"] == id && frame["command"]["state"] == "succeeded";
+  }
+
+  // Mid-command, the owner is killed: the drone's socket (on member 0) is routed to a new owner, which reads the
+  // journal and sends the command again under the same id; the drone executes it once and answers; it ends once.
+  auto t = http_request(c.http(other), "POST", "/api/v1/drones/" + drone_id + "/commands",
+                        json{{"kind", "takeoff"}, {"params", {{"alt", 25}}}, {"ttl_s", 120}}.dump(), c.admin());
+  REQUIRE(t.status == 202);
+  auto tid = t.json()["id"].get<std::string>();
+  auto first = next_of(*drone, "command");
+  REQUIRE(first.is_object());
+  REQUIRE(first["command_id"] == tid);
+  REQUIRE(eventually([&] { return command_state(c.http(0), c.admin(), tid) == "sent"; }));
+  kill(c.process(static_cast<std::size_t>(owner)).pid, SIGKILL);
+  c.process(static_cast<std::size_t>(owner)).wait_exit();
+  c.forget(static_cast<std::size_t>(owner));
+  // (The drone executed it at the first frame: a repeat of its id is answered from memory, as dccs-sim does.)
+  json again;
+  do {
+    again = next_of(*drone, "command");
+    REQUIRE(again.is_object());
+  } while (again["command_id"] != tid);
+  CHECK(again["attempt"].get<int>() >= 2);
+  drone->send(json{{"type", "command_ack"}, {"command_id", tid}, {"result", "succeeded"}});
+  CHECK(eventually([&] { return command_state(c.http(0), c.admin(), tid) == "succeeded"; }, std::chrono::seconds(15)));
+  pqxx::connection conn{db.url()};
+  pqxx::work tx{conn};
+  CHECK(tx.exec1("SELECT count(*) FROM commands.transitions WHERE command_id = " + tx.quote(tid)
+                 + "::uuid AND state = 'succeeded'")[0].as<int>() == 1);
+  CHECK(tx.exec1("SELECT count(*) FROM commands.commands WHERE drone_id = " + tx.quote(drone_id))[0].as<int>() == 2);
 }
