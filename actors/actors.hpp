@@ -150,6 +150,7 @@ using directory_actor = caf::typed_actor<
 ///                                     after it goes to the operators (the hub) and, when the journal knew better
 ///                                     (final already), back to the sender as (command_atom, command)
 ///   (pending_atom, std::string drone_id) -> command_list   the drone's commands that are not final
+///   (control_atom, http_query) -> api_result   the drone's control lease: GET, POST (take, renew, force), DELETE
 ///   (tick_atom)                       its timer: the sweep that ends what nobody ended in time
 ///   (directory_actor)                 the node's directory, once it exists (spawned after this actor, whose
 ///                                     handle its drone actors get)
@@ -157,7 +158,8 @@ using command_actor = caf::typed_actor<
   caf::replies_to<create_atom, http_query>::with<api_result>, caf::replies_to<get_atom, http_query>::with<api_result>,
   caf::replies_to<list_atom, http_query>::with<api_result>, caf::replies_to<cancel_atom, http_query>::with<api_result>,
   caf::reacts_to<journal_atom, command, std::string>, caf::replies_to<pending_atom, std::string>::with<command_list>,
-  caf::reacts_to<tick_atom>, caf::reacts_to<directory_actor>>;
+  caf::replies_to<control_atom, http_query>::with<api_result>, caf::reacts_to<tick_atom>,
+  caf::reacts_to<directory_actor>>;
 
 /// Operator session: one per operator WebSocket. Holds the subscription and a bounded outbound queue:
 /// only the newest state per drone and at most `max_events` status events wait for a slow socket, and at
@@ -206,6 +208,8 @@ using session_actor = caf::typed_actor<
 ///   (command_atom, command)                   a command's news: a {"type":"command"} frame to the sessions that
 ///                                             see its drone; from this node's journal also to the other members'
 ///                                             hubs
+///   (control_atom, std::string drone_id, std::string group, std::string frame)   a control lease changed hands:
+///                                             the {"type":"control"} frame, to the same audience, the same way
 /// Sends sessions (update_atom, fragment_batch), (events_atom, fragment_batch) and (removed_atom, fragment_batch).
 using hub_actor = caf::typed_actor<
   caf::reacts_to<state_atom, drone_state>, caf::reacts_to<status_atom, status_event>,
@@ -219,7 +223,8 @@ using hub_actor = caf::typed_actor<
   caf::reacts_to<offline_atom, std::string>, caf::reacts_to<regroup_atom, std::string, std::string>,
   caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<sweep_atom>,
   caf::reacts_to<view_atom, cluster_view>, caf::reacts_to<replica_atom, replica_batch>,
-  caf::reacts_to<sync_atom>, caf::reacts_to<command_atom, command>>;
+  caf::reacts_to<sync_atom>, caf::reacts_to<command_atom, command>,
+  caf::reacts_to<control_atom, std::string, std::string, std::string>>;
 
 /// The drone registry (detached: the fleet role's database), see actors/fleet_store.hpp.
 /// Accepts:
@@ -459,6 +464,7 @@ struct command_settings {
   command_policy timing;
   std::int64_t default_ttl_ms = 30000; ///< a command's ttl when the request names none
   std::int64_t max_ttl_ms = 3600000;
+  std::int64_t lease_ttl_ms = 60000;   ///< a control lease's default length, renewed by each of its holder's commands
   std::int64_t sweep_ms = 1000;        ///< how often commands nobody ended in time are ended
   std::size_t max_unrecorded = 10000;  ///< reports kept while the database is down
   directory_actor directory;           ///< where commands go to their drone's actor (null: no drone actors here)

@@ -141,6 +141,7 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
       r.issued_by = q.who.name;
       r.idempotency_key = q.idempotency_key;
       r.ttl_ms = ttl_ms;
+      r.lease_ttl_ms = st->settings.lease_ttl_ms;
       try {
         auto out = st->store.issue(r);
         switch (out.outcome) {
@@ -154,6 +155,10 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
             return api_error(errc::conflict, "command_in_flight",
                              "a " + out.cmd.kind + " command to this drone is not final yet: " + out.cmd.id,
                              "command_id", out.cmd.id);
+          case command_store::issued::controlled:
+            return api_error(errc::conflict, "controlled_by_other",
+                             "'" + out.holder + "' controls this drone (its control lease): only they command it",
+                             "holder", out.holder);
           case command_store::issued::created:
             break;
         }
@@ -254,6 +259,84 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
         finished(*after);
         audit(q, "command_cancelled", after->drone_id, "ok", {{"command_id", after->id}, {"kind", after->kind}});
         return json_result(command_json(*after).dump());
+      } catch (const runtime::db_error& e) {
+        return db_failure(e);
+      }
+    },
+    [=](control_atom, http_query& q) -> caf::result<api_result> {
+      // /api/v1/drones/{id}/control: GET (who controls it), POST {ttl_s?, force?} (take or renew), DELETE (release).
+      // The registry allowed it (read for GET, command otherwise) and named the group.
+      auto lease_json = [&q](const std::optional<control_lease>& l) {
+        json j{{"drone_id", q.id}, {"holder", nullptr}};
+        if (l) {
+          j["holder"] = l->holder;
+          j["taken_at"] = l->taken_at;
+          j["expires_at"] = l->expires_at;
+        }
+        return j;
+      };
+      auto tell = [self, st, &q](const control_lease& l, const std::string& previous, bool released) {
+        if (st->settings.hub == nullptr)
+          return;
+        json frame{{"type", "control"},   {"drone_id", l.drone_id}, {"holder", released ? json(nullptr) : json(l.holder)},
+                   {"previous", previous.empty() ? json(nullptr) : json(previous)}, {"by", q.who.name},
+                   {"expires_at", released ? json(nullptr) : json(l.expires_at)}};
+        self->send(st->settings.hub, control_atom::value, l.drone_id, q.group.empty() ? l.group : q.group, frame.dump());
+      };
+      try {
+        if (q.method == "GET" || q.method == "HEAD")
+          return json_result(lease_json(st->store.lease(q.id)).dump());
+        if (q.method == "DELETE") {
+          bool admin = q.who.role == "admin";
+          auto ended = st->store.release_lease(q.id, q.who.name, admin);
+          if (!ended) {
+            auto held = st->store.lease(q.id);
+            if (held)
+              return api_error(errc::conflict, "controlled_by_other", "'" + held->holder + "' holds this drone's control lease",
+                               "holder", held->holder);
+            return api_error(errc::not_found, "not_found", "nobody controls this drone");
+          }
+          tell(*ended, ended->holder, true);
+          audit(q, "control_released", q.id, "ok", {{"holder", ended->holder}});
+          return done_result();
+        }
+        // POST
+        std::int64_t ttl_ms = st->settings.lease_ttl_ms;
+        bool force = false;
+        if (!q.body.empty()) {
+          auto body = json::parse(q.body, nullptr, false);
+          if (body.is_discarded() || !body.is_object())
+            return invalid("malformed", "the body must be a JSON object", "");
+          for (auto& [key, value] : body.items()) {
+            if (key == "ttl_s") {
+              if (!value.is_number_integer() || value.get<std::int64_t>() < 1 || value.get<std::int64_t>() > 3600)
+                return invalid("invalid_field", "field 'ttl_s' must be an integer from 1 to 3600", "ttl_s");
+              ttl_ms = value.get<std::int64_t>() * 1000;
+            } else if (key == "force") {
+              if (!value.is_boolean())
+                return invalid("invalid_field", "field 'force' must be true or false", "force");
+              force = value.get<bool>();
+            } else {
+              return invalid("invalid_field", "unknown field '" + runtime::printable(key, 32) + "'",
+                             runtime::printable(key, 32));
+            }
+          }
+        }
+        if (force && q.who.role != "admin")
+          return api_error(errc::forbidden, "forbidden", "only admins take over a drone's control");
+        auto out = st->store.take_lease(q.id, q.group, q.who.name, ttl_ms, force);
+        if (out.outcome == command_store::leased::held_by_other)
+          return api_error(errc::conflict, "controlled_by_other",
+                           "'" + out.lease.holder + "' controls this drone (an admin may take over with force)", "holder",
+                           out.lease.holder);
+        if (!out.previous.empty()) {
+          tell(out.lease, out.previous, false);
+          audit(q, "control_taken_over", q.id, "ok", {{"from", out.previous}});
+        } else {
+          tell(out.lease, "", false);
+          audit(q, "control_taken", q.id, "ok", {{"ttl_s", ttl_ms / 1000}});
+        }
+        return json_result(lease_json(out.lease).dump());
       } catch (const runtime::db_error& e) {
         return db_failure(e);
       }

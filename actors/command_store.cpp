@@ -64,6 +64,20 @@ command_store::issued command_store::issue(const command_request& r) {
         return out;
       }
     }
+    // The control lease: while one user holds it, only they command the drone; each of their commands renews it.
+    auto lease = tx.exec("SELECT holder FROM commands.control_leases WHERE drone_id = " + tx.quote(r.drone_id)
+                         + " AND expires_at > now()");
+    if (!lease.empty()) {
+      auto holder = lease[0][0].as<std::string>();
+      if (holder != r.issued_by) {
+        out.outcome = issued::controlled;
+        out.holder = holder;
+        tx.commit();
+        return out;
+      }
+      tx.exec0("UPDATE commands.control_leases SET expires_at = greatest(expires_at, now() + interval '"
+               + std::to_string(r.lease_ttl_ms) + " milliseconds') WHERE drone_id = " + tx.quote(r.drone_id));
+    }
     auto open = read_commands(tx.exec("SELECT " + std::string{columns} + " FROM commands.commands WHERE drone_id = "
                                       + tx.quote(r.drone_id) + " AND state IN " + open_states
                                       + " ORDER BY created_at"));
@@ -191,6 +205,76 @@ std::vector<command> command_store::open(const std::string& drone_id) {
     pqxx::read_transaction tx{conn};
     return read_commands(tx.exec("SELECT " + std::string{columns} + " FROM commands.commands WHERE drone_id = "
                                  + tx.quote(drone_id) + " AND state IN " + open_states + " ORDER BY created_at"));
+  });
+}
+
+namespace {
+
+constexpr const char* lease_columns =
+  "drone_id, drone_group, holder, extract(epoch from taken_at) * 1000, extract(epoch from expires_at) * 1000";
+
+control_lease read_lease(const pqxx::row& r) {
+  return control_lease{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<double>(),
+                       r[4].as<double>()};
+}
+
+} // namespace
+
+std::optional<control_lease> command_store::lease(const std::string& drone_id) {
+  return link_.run([&](pqxx::connection& conn) -> std::optional<control_lease> {
+    pqxx::read_transaction tx{conn};
+    auto rows = tx.exec("SELECT " + std::string{lease_columns} + " FROM commands.control_leases WHERE drone_id = "
+                        + tx.quote(drone_id) + " AND expires_at > now()");
+    if (rows.empty())
+      return std::nullopt;
+    return read_lease(rows[0]);
+  });
+}
+
+command_store::leased command_store::take_lease(const std::string& drone_id, const std::string& group,
+                                                const std::string& holder, std::int64_t ttl_ms, bool force) {
+  return link_.run([&](pqxx::connection& conn) {
+    leased out;
+    pqxx::work tx{conn};
+    tx.exec("SELECT pg_advisory_xact_lock(hashtext('dccs-commands'), hashtext(" + tx.quote(drone_id) + "))");
+    auto now = tx.exec("SELECT " + std::string{lease_columns} + " FROM commands.control_leases WHERE drone_id = "
+                       + tx.quote(drone_id) + " AND expires_at > now()");
+    if (!now.empty()) {
+      auto current = read_lease(now[0]);
+      if (current.holder != holder) {
+        if (!force) {
+          out.outcome = leased::held_by_other;
+          out.lease = std::move(current);
+          tx.commit();
+          return out;
+        }
+        out.previous = current.holder;
+      }
+    }
+    bool renewal = !now.empty() && out.previous.empty();
+    auto row = tx.exec1(
+      "INSERT INTO commands.control_leases (drone_id, drone_group, holder, taken_at, expires_at) VALUES ("
+      + tx.quote(drone_id) + ", " + tx.quote(group) + ", " + tx.quote(holder) + ", now(), now() + interval '"
+      + std::to_string(ttl_ms) + " milliseconds') ON CONFLICT (drone_id) DO UPDATE SET drone_group = excluded.drone_group,"
+      " holder = excluded.holder, expires_at = excluded.expires_at"
+      + std::string{renewal ? "" : ", taken_at = excluded.taken_at"} + " RETURNING " + lease_columns);
+    out.lease = read_lease(row);
+    tx.commit();
+    return out;
+  });
+}
+
+std::optional<control_lease> command_store::release_lease(const std::string& drone_id, const std::string& holder,
+                                                          bool any) {
+  return link_.run([&](pqxx::connection& conn) -> std::optional<control_lease> {
+    pqxx::work tx{conn};
+    auto rows = tx.exec("UPDATE commands.control_leases SET expires_at = now() WHERE drone_id = " + tx.quote(drone_id)
+                        + " AND expires_at > now()" + (any ? std::string{} : " AND holder = " + tx.quote(holder))
+                        + " RETURNING " + lease_columns);
+    tx.commit();
+    if (rows.empty())
+      return std::nullopt;
+    return read_lease(rows[0]);
   });
 }
 

@@ -21,6 +21,16 @@ struct command_request {
   std::string issued_by;
   std::string idempotency_key; ///< empty: none
   std::int64_t ttl_ms = 30000;
+  std::int64_t lease_ttl_ms = 60000; ///< a lease the issuer holds is renewed for this long
+};
+
+/// Who controls a drone (its control lease), and until when (ms since the epoch).
+struct control_lease {
+  std::string drone_id;
+  std::string group;
+  std::string holder;
+  double taken_at = 0;
+  double expires_at = 0;
 };
 
 class command_store {
@@ -33,12 +43,15 @@ public:
       repeated,     ///< the same Idempotency-Key from the same user within 24 h: the first command (`cmd`)
       key_reused,   ///< that key was used for a different command within 24 h (`cmd`: the first one)
       in_flight,    ///< a command of the same kind is not final yet (`cmd`: that one)
+      controlled,   ///< another user holds the drone's control lease (`holder`): nothing is issued
     } outcome = created;
+    std::string holder;
     command cmd;
     std::vector<command> superseded; ///< movement commands a land or rtl cancelled
   };
-  /// Issues a command in one transaction (under a per-drone lock): idempotency, single flight per (drone, kind),
-  /// land/rtl superseding the movement commands in flight; committed when it returns `created`.
+  /// Issues a command in one transaction (under a per-drone lock): idempotency, the control lease (held by another
+  /// user: refused; by the issuer: renewed for `lease_ttl_ms`), single flight per (drone, kind), land/rtl
+  /// superseding the movement commands in flight; committed when it returns `created`.
   issued issue(const command_request& r);
 
   std::optional<command> find(const std::string& id);
@@ -58,6 +71,21 @@ public:
 
   /// The drone's commands that are not final, oldest first.
   std::vector<command> open(const std::string& drone_id);
+
+  /// The drone's lease while it is held (not expired), else nothing.
+  std::optional<control_lease> lease(const std::string& drone_id);
+
+  struct leased {
+    enum outcome_t { taken, held_by_other } outcome = taken;
+    control_lease lease;        ///< the lease after it (taken), or the other holder's (held_by_other)
+    std::string previous;       ///< taken over from this holder (force), or ""
+  };
+  /// Takes or renews the lease for `holder` for `ttl_ms`; held by someone else, `force` takes it over.
+  leased take_lease(const std::string& drone_id, const std::string& group, const std::string& holder,
+                    std::int64_t ttl_ms, bool force);
+
+  /// Ends the lease if `holder` holds it (or `any`); returns the lease it ended.
+  std::optional<control_lease> release_lease(const std::string& drone_id, const std::string& holder, bool any);
 
   /// Ends what nobody ended in time: queued past expires_at (expired), sent, accepted or in_progress past their
   /// deadline (timed_out). Returns the commands it ended.

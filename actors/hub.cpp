@@ -332,6 +332,19 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
         if (p.hub != nullptr)
           self->send(p.hub, command_atom::value, c);
     },
+    [self, st](control_atom, const std::string& drone_id, const std::string& group, const std::string& frame) {
+      // A control lease changed hands: the same audience and the same way as a command's news.
+      for (auto id : st->core.audience(drone_id, group))
+        if (auto i = st->sessions.find(id); i != st->sessions.end())
+          self->send(i->second, notice_atom::value, frame);
+      auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      for (auto& p : st->peers)
+        if (p.hub.address() == sender)
+          return;
+      for (auto& p : st->peers)
+        if (p.hub != nullptr)
+          self->send(p.hub, control_atom::value, drone_id, group, frame);
+    },
     [self, st, push, period](tick_atom, std::uint64_t epoch) {
       if (epoch != st->epoch)
         return;

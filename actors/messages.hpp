@@ -98,6 +98,7 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;       ///< cancel a
 using cmd_ack_atom = caf::atom_constant<caf::atom("cmd_ack")>;     ///< a drone's command_ack (socket -> drone)
 using journal_atom = caf::atom_constant<caf::atom("journal")>;     ///< record a command's new state (-> journal)
 using pending_atom = caf::atom_constant<caf::atom("pending")>;     ///< a drone's commands that are not final
+using control_atom = caf::atom_constant<caf::atom("control")>;     ///< a drone's control lease (who commands it)
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {

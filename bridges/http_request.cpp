@@ -232,7 +232,7 @@ std::optional<runtime::role> route_role(std::string_view path) {
     auto rest = path.substr(std::string_view{"/api/v1/drones"}.size());
     if (rest.size() > 1) {
       auto slash = rest.find('/', 1);
-      if (slash != std::string_view::npos && rest.substr(slash) == "/commands")
+      if (slash != std::string_view::npos && (rest.substr(slash) == "/commands" || rest.substr(slash) == "/control"))
         return role::commands;
     }
     return role::telemetry;

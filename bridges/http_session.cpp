@@ -440,6 +440,14 @@ private:
         return ask_then(fleet, actors::authorize_atom::value, commands, actors::create_atom::value,
                         make_query(std::string{id}, "command"));
       }
+      if (sub == "control") {
+        if (!(read_only || method == http::verb::post || method == http::verb::delete_))
+          return not_allowed("GET, HEAD, POST, DELETE");
+        if (!commands || !fleet)
+          return storage_disabled();
+        return ask_then(fleet, actors::authorize_atom::value, commands, actors::control_atom::value,
+                        make_query(std::string{id}, read_only ? "read" : "command"));
+      }
       if (sub == "secret") {
         if (!fleet)
           return storage_disabled();

@@ -240,6 +240,7 @@ bool node::start(std::string& error) {
     cs.timing.progress_timeout_ms = cfg_.integer("commands.progress_timeout_ms");
     cs.default_ttl_ms = cfg_.integer("commands.default_ttl_s") * 1000;
     cs.max_ttl_ms = cfg_.integer("commands.max_ttl_s") * 1000;
+    cs.lease_ttl_ms = cfg_.integer("commands.lease_ttl_s") * 1000;
     cs.hub = hub_;
     cs.auditor = auth_;
     cs.issued = &metrics_.make_counter("dccs_commands_issued_total", "commands issued (journaled)");

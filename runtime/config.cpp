@@ -206,6 +206,10 @@ const std::vector<option_spec>& option_specs() {
     {"commands.default_ttl_s", ot::integer, "30",
      "a command's time to live when the request names none: never sent after it, s", 1, 86400},
     {"commands.max_ttl_s", ot::integer, "3600", "the longest ttl_s a command may ask for, s", 1, 86400},
+    {"commands.lease_ttl_s", ot::integer, "60",
+     "how long a drone's control lease lasts when taken without ttl_s, and what each of its holder's commands "
+     "renews it to, s",
+     1, 3600},
     {"telemetry.flush_ms", ot::integer, "100", "longest time a telemetry row waits before its batch is written, ms",
      1, 60000},
     {"telemetry.batch_rows", ot::integer, "5000", "rows that make a batch be written at once", 1, 10000000},

@@ -387,3 +387,64 @@ TEST_CASE("commands: after a node restart an open command is sent again when the
   drone->send(ack(id, "succeeded"));
   REQUIRE(eventually([&] { return get_command(b, id)["state"] == "succeeded"; }));
 }
+
+TEST_CASE("commands: a control lease lets one operator command a drone, an admin may take it over, and it is released or expires") {
+  test_node node{{"commands.lease_ttl_s", "60"}};
+  REQUIRE(http_request(node.port(), "POST", "/api/v1/drones", json{{"id", "lease-1"}, {"group", "red"}}.dump(),
+                       node.admin()).status == 201);
+  auto alice = test_node::bearer(node.token("operator", {"red"}, "alice"));
+  auto bob = test_node::bearer(node.token("operator", {"red"}, "bob"));
+  auto viewer = test_node::bearer(node.token("viewer", {"red"}, "vera"));
+  auto control = "/api/v1/drones/lease-1/control";
+  auto free = http_get(node.port(), control, viewer);
+  REQUIRE(free.status == 200);
+  CHECK(free.json()["holder"].is_null());
+  // Nobody holds it: anyone who may command does.
+  CHECK(post_command(node, "lease-1", {{"kind", "arm"}}, bob).status == 202);
+
+  operator_socket watching{node.port(), viewer};
+  auto took = http_request(node.port(), "POST", control, json{{"ttl_s", 30}}.dump(), alice);
+  INFO(took.body);
+  REQUIRE(took.status == 200);
+  CHECK(took.json()["holder"] == "alice");
+  auto expires = took.json()["expires_at"].get<double>();
+  CHECK(http_get(node.port(), control, viewer).json()["holder"] == "alice");
+  // Bob may not command it now, nor take the lease, nor release it.
+  auto refused = post_command(node, "lease-1", {{"kind", "disarm"}}, bob);
+  CHECK(refused.status == 409);
+  CHECK(refused.json()["error"]["code"] == "controlled_by_other");
+  CHECK(refused.json()["error"]["holder"] == "alice");
+  CHECK(http_request(node.port(), "POST", control, {}, bob).status == 409);
+  CHECK(http_request(node.port(), "DELETE", control, {}, bob).status == 409);
+  CHECK(http_request(node.port(), "POST", control, json{{"force", true}}.dump(), bob).status == 403);
+  CHECK(http_request(node.port(), "POST", control, {}, viewer).status == 403);
+  // Alice's command renews her lease.
+  auto takeoff = post_command(node, "lease-1", {{"kind", "takeoff"}, {"params", {{"alt", 10}}}}, alice);
+  CHECK(takeoff.status == 202);
+  CHECK(http_get(node.port(), control, viewer).json()["expires_at"].get<double>() > expires);
+
+  // An admin takes over: the watchers of the drone are told.
+  auto over = http_request(node.port(), "POST", control, json{{"force", true}}.dump(), node.admin());
+  REQUIRE(over.status == 200);
+  CHECK(over.json()["holder"] == "test-admin");
+  bool told = false;
+  while (!told) {
+    auto text = watching.ws.read();
+    REQUIRE(text);
+    auto j = json::parse(*text);
+    told = j["type"] == "control" && j["holder"] == "test-admin" && j["previous"] == "alice";
+  }
+  CHECK(post_command(node, "lease-1", {{"kind", "land"}}, alice).status == 409);
+  CHECK(http_request(node.port(), "DELETE", control, {}, node.admin()).status == 204);
+  CHECK(http_get(node.port(), control, viewer).json()["holder"].is_null());
+  CHECK(http_request(node.port(), "DELETE", control, {}, alice).status == 404);
+  CHECK(post_command(node, "lease-1", {{"kind", "land"}}, alice).status == 202);
+
+  // A lease expires by itself.
+  REQUIRE(http_request(node.port(), "POST", control, json{{"ttl_s", 1}}.dump(), bob).status == 200);
+  CHECK(eventually([&] { return http_get(node.port(), control, viewer).json()["holder"].is_null(); }));
+  CHECK(post_command(node, "lease-1", {{"kind", "set_speed"}, {"params", {{"speed", 3}}}}, alice).status == 202);
+  CHECK(http_request(node.port(), "POST", control, json{{"ttl_s", 0}}.dump(), alice).status == 400);
+  CHECK(http_request(node.port(), "POST", control, json{{"forever", true}}.dump(), alice).status == 400);
+  CHECK(http_request(node.port(), "PUT", control, {}, alice).status == 405);
+}
