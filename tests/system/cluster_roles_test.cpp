@@ -175,11 +175,12 @@ TEST_CASE("roles: a dashboard and auth node and a telemetry node beside an all n
   CHECK(nobody.header("location").empty());
 }
 
-TEST_CASE("roles: a node refuses to start with an unknown role, an empty list or all among others") {
+TEST_CASE("roles: a node refuses to start with an unknown role, an empty list, all among others, or commands without telemetry") {
   scratch_database db;
   cluster c{db.url()};
   for (auto [roles, says] : std::vector<std::pair<std::string, std::string>>{
-         {"dashboard,fleet", "unknown role 'fleet'"}, {" , ", "node.roles is empty"}, {"all,auth", "'all'"}}) {
+         {"dashboard,fleet", "unknown role 'fleet'"}, {" , ", "node.roles is empty"}, {"all,auth", "'all'"},
+         {"commands,dashboard", "commands needs telemetry"}}) {
     INFO(roles);
     child node{{DCCS_NODE_BIN, "--http.port", "0", "--node.roles", roles, "--auth.keys_dir", c.keys_dir(), "--db.url",
                 db.url()}};
