@@ -234,7 +234,10 @@ command_delivery::step command_delivery::ack(drone_result r, double progress, co
       cmd_.updated_at = now;
       return {false, true};
     case drone_result::in_progress: {
-      bool changed = cmd_.state != command_state::in_progress || (progress >= 0 && progress != cmd_.progress);
+      // Unchanged news is reported too, every half progress timeout: the journal's sweep must know it is alive
+      // (a paused command reports the same progress for as long as it is paused).
+      bool changed = cmd_.state != command_state::in_progress || (progress >= 0 && progress != cmd_.progress)
+                     || now - cmd_.updated_at >= static_cast<double>(policy_.progress_timeout_ms) / 2;
       cmd_.state = command_state::in_progress;
       if (progress >= 0)
         cmd_.progress = progress;

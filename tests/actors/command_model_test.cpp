@@ -52,6 +52,9 @@ TEST_CASE("a command is sent when its drone is connected, and tracked through ac
   CHECK(d.get().state == command_state::in_progress);
   CHECK(d.get().progress == 40);
   CHECK(d.ack(drone_result::in_progress, 40, "", t0 + 40).changed == false); // nothing new
+  // ... but the same news after half the progress timeout is reported: the journal's sweep learns it is alive.
+  CHECK(d.ack(drone_result::in_progress, 40, "", t0 + 30 + 5000).changed);
+  CHECK(d.ack(drone_result::in_progress, 40, "", t0 + 30 + 5100).changed == false);
   CHECK(d.ack(drone_result::in_progress, 60, "", t0 + 50).changed);
   s = d.ack(drone_result::succeeded, -1, "", t0 + 60);
   CHECK(s.changed);
