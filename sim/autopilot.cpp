@@ -1,4 +1,5 @@
 #include "sim/autopilot.hpp"
+#include "sim/geo.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,9 +11,7 @@ namespace dccs::sim {
 
 namespace {
 
-constexpr double pi = 3.14159265358979323846;
-constexpr double deg = pi / 180.0;
-constexpr double m_per_deg = 111320.0; ///< as sim/flight.cpp: the two must agree on where a drone is
+using namespace geo;
 
 constexpr double min_accel = 2.5;     ///< m/s²; faster commanded speeds accelerate in about two seconds
 constexpr double air_drain = 0.06;    ///< battery % per second in the air (hovering)
@@ -21,28 +20,6 @@ constexpr double idle_drain = 0.01;   ///< battery % per second armed on the gro
 constexpr double progress_step = 20;  ///< an in_progress ack at every such step of progress ...
 constexpr double progress_every = 1;  ///< ... and at least this often (s) while a command runs
 constexpr double at_home = 1.0;       ///< m: closer than this, rtl only lands
-
-double wrap360(double a) noexcept {
-  a = std::fmod(a, 360.0);
-  if (a < 0)
-    a += 360.0;
-  return a >= 360.0 ? 0.0 : a;
-}
-
-double angle_diff(double a, double b) noexcept {
-  double d = std::fmod(b - a, 360.0);
-  if (d > 180.0)
-    d -= 360.0;
-  else if (d <= -180.0)
-    d += 360.0;
-  return d;
-}
-
-double approach(double value, double target, double max_delta) noexcept {
-  if (value < target)
-    return std::min(target, value + max_delta);
-  return std::max(target, value - max_delta);
-}
 
 double accel_for(double speed) noexcept { return std::max(min_accel, speed / 2.0); }
 

@@ -1,4 +1,5 @@
 #include "sim/flight.hpp"
+#include "sim/geo.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,9 +8,7 @@ namespace dccs::sim {
 
 namespace {
 
-constexpr double pi = 3.14159265358979323846;
-constexpr double deg = pi / 180.0;
-constexpr double m_per_deg = 111320.0; ///< metres per degree of latitude (spherical approximation)
+using namespace geo;
 
 constexpr double climb_rate = 3.0;    ///< m/s during takeoff
 constexpr double land_rate = 1.5;     ///< m/s descending, slower near the ground
@@ -17,30 +16,6 @@ constexpr double cruise_vrate = 2.0;  ///< m/s between waypoint altitudes
 constexpr double accel = 2.5;         ///< m/s² horizontal
 constexpr double charge_rate = 1.5;   ///< percent per second on the charger (battery swap-like)
 constexpr double ready_battery = 95.0;
-
-/// Angle in [0, 360).
-double wrap360(double a) noexcept {
-  a = std::fmod(a, 360.0);
-  if (a < 0)
-    a += 360.0;
-  return a >= 360.0 ? 0.0 : a;
-}
-
-/// Signed smallest difference b - a in (-180, 180].
-double angle_diff(double a, double b) noexcept {
-  double d = std::fmod(b - a, 360.0);
-  if (d > 180.0)
-    d -= 360.0;
-  else if (d <= -180.0)
-    d += 360.0;
-  return d;
-}
-
-double approach(double value, double target, double max_delta) noexcept {
-  if (value < target)
-    return std::min(target, value + max_delta);
-  return std::max(target, value - max_delta);
-}
 
 } // namespace
 
