@@ -109,6 +109,21 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
       self->send(actor, fence_atom::value, cur->epoch);
     return true;
   };
+  // Whether the message being handled came from another member's hub (news it passed on is not passed on again).
+  auto from_peer_hub = [self, st] {
+    auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+    return std::any_of(st->peers.begin(), st->peers.end(), [&](const cluster_peer& p) { return p.hub.address() == sender; });
+  };
+  // A control frame to the sessions that see drone `id` of `group` (rendered once, only when someone does).
+  auto notify = [self, st](const std::string& id, const std::string& group, auto render) {
+    auto audience = st->core.audience(id, group);
+    if (audience.empty())
+      return;
+    auto frame = render();
+    for (auto sub : audience)
+      if (auto i = st->sessions.find(sub); i != st->sessions.end())
+        self->send(i->second, notice_atom::value, frame);
+  };
   return {
     [self, st, local_state, superseded](state_atom, drone_state& s) {
       if (st->peers.empty()) {
@@ -301,49 +316,34 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
         st->outbox_removed.clear();
       }
     },
-    [self, st](regroup_atom, const std::string& id, const std::string& group) {
+    [self, st, from_peer_hub](regroup_atom, const std::string& id, const std::string& group) {
       st->core.regroup(id, group);
       // This node's directory moved its copy (the drone has no actor here). A member without drone actors (node
       // roles without telemetry) has no directory to hear it from: its hub hears it from this one. (Every member
       // with a directory tells it; a second regroup to the same group changes nothing.)
-      auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      for (auto& p : st->peers)
-        if (p.hub.address() == sender)
-          return; // a member's hub told this one: not again
+      if (from_peer_hub())
+        return; // a member's hub told this one: not again
       for (auto& p : st->peers)
         if (p.directory == nullptr && p.hub != nullptr)
           self->send(p.hub, regroup_atom::value, id, group);
     },
-    [self, st](command_atom, const command& c) {
+    [self, st, notify, from_peer_hub](command_atom, const command& c) {
       // A command's news: to the operators here who see its drone, as it comes (commands are few, and each state
       // matters); from this node's journal also to the other members' hubs, which tell theirs.
-      auto audience = st->core.audience(c.drone_id, c.group);
-      if (!audience.empty()) {
-        auto frame = nlohmann::json{{"type", "command"}, {"command", command_json(c)}}.dump();
-        for (auto id : audience)
-          if (auto i = st->sessions.find(id); i != st->sessions.end())
-            self->send(i->second, notice_atom::value, frame);
-      }
-      auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      for (auto& p : st->peers)
-        if (p.hub.address() == sender)
-          return;
-      for (auto& p : st->peers)
-        if (p.hub != nullptr)
-          self->send(p.hub, command_atom::value, c);
+      notify(c.drone_id, c.group, [&c] { return nlohmann::json{{"type", "command"}, {"command", command_json(c)}}.dump(); });
+      if (!from_peer_hub())
+        for (auto& p : st->peers)
+          if (p.hub != nullptr)
+            self->send(p.hub, command_atom::value, c);
     },
-    [self, st](control_atom, const std::string& drone_id, const std::string& group, const std::string& frame) {
+    [self, st, notify, from_peer_hub](control_atom, const std::string& drone_id, const std::string& group,
+                                      const std::string& frame) {
       // A control lease changed hands: the same audience and the same way as a command's news.
-      for (auto id : st->core.audience(drone_id, group))
-        if (auto i = st->sessions.find(id); i != st->sessions.end())
-          self->send(i->second, notice_atom::value, frame);
-      auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      for (auto& p : st->peers)
-        if (p.hub.address() == sender)
-          return;
-      for (auto& p : st->peers)
-        if (p.hub != nullptr)
-          self->send(p.hub, control_atom::value, drone_id, group, frame);
+      notify(drone_id, group, [&frame] { return frame; });
+      if (!from_peer_hub())
+        for (auto& p : st->peers)
+          if (p.hub != nullptr)
+            self->send(p.hub, control_atom::value, drone_id, group, frame);
     },
     [self, st, push, period](tick_atom, std::uint64_t epoch) {
       if (epoch != st->epoch)
