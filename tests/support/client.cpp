@@ -227,4 +227,13 @@ http_result ws_upgrade(std::uint16_t port, const std::string& path, const header
   return http_request(port, "GET", path, {}, h);
 }
 
+nlohmann::json next_of_type(ws_client& ws, const std::string& type) {
+  while (auto text = ws.read()) {
+    auto j = nlohmann::json::parse(*text);
+    if (j.is_object() && j.value("type", "") == type)
+      return j;
+  }
+  return nullptr;
+}
+
 } // namespace dccs::test

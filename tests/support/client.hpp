@@ -57,6 +57,10 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+/// The next text frame on `ws` whose "type" is `type` (other frames are skipped); null when the connection closed or
+/// the read timed out first.
+nlohmann::json next_of_type(ws_client& ws, const std::string& type);
+
 /// A drone that said hello (with its secret in the hello, when given) and got its welcome.
 std::unique_ptr<ws_client> connect_drone(std::uint16_t port, const std::string& id, const std::string& secret = {});
 

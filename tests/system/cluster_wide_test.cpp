@@ -193,16 +193,6 @@ int owner_of(const cluster& c, const std::string& db_url, const std::string& dro
   return -1;
 }
 
-/// The next frame of `type` on `ws` (others skipped); null when none came.
-json next_of(ws_client& ws, const std::string& type) {
-  while (auto text = ws.read()) {
-    auto j = json::parse(*text);
-    if (j.value("type", "") == type)
-      return j;
-  }
-  return nullptr;
-}
-
 std::string command_state(std::uint16_t port, const headers& h, const std::string& id) {
   auto r = http_get(port, "/api/v1/commands/" + id, h);
   return r.status == 200 ? r.json()["state"].get<std::string>() : "";
@@ -242,7 +232,7 @@ TEST_CASE("cluster-wide commands: issued on any member, delivered by the drone's
   INFO(r.body);
   REQUIRE(r.status == 202);
   auto id = r.json()["id"].get<std::string>();
-  auto f = next_of(*drone, "command");
+  auto f = next_of_type(*drone, "command");
   REQUIRE(f.is_object());
   CHECK(f["command_id"] == id);
   drone->send(json{{"type", "command_ack"}, {"command_id", id}, {"result", "succeeded"}});
@@ -251,7 +241,7 @@ TEST_CASE("cluster-wide commands: issued on any member, delivered by the drone's
   // The operator on the third member saw it end.
   bool seen = false;
   while (!seen) {
-    auto frame = next_of(op, "command");
+    auto frame = next_of_type(op, "command");
     REQUIRE(frame.is_object());
     seen = frame["command"]["id"] == id && frame["command"]["state"] == "succeeded";
   }
@@ -262,7 +252,7 @@ TEST_CASE("cluster-wide commands: issued on any member, delivered by the drone's
                         json{{"kind", "takeoff"}, {"params", {{"alt", 25}}}, {"ttl_s", 120}}.dump(), c.admin());
   REQUIRE(t.status == 202);
   auto tid = t.json()["id"].get<std::string>();
-  auto first = next_of(*drone, "command");
+  auto first = next_of_type(*drone, "command");
   REQUIRE(first.is_object());
   REQUIRE(first["command_id"] == tid);
   REQUIRE(eventually([&] { return command_state(c.http(0), c.admin(), tid) == "sent"; }));
@@ -272,7 +262,7 @@ TEST_CASE("cluster-wide commands: issued on any member, delivered by the drone's
   // (The drone executed it at the first frame: a repeat of its id is answered from memory, as dccs-sim does.)
   json again;
   do {
-    again = next_of(*drone, "command");
+    again = next_of_type(*drone, "command");
     REQUIRE(again.is_object());
   } while (again["command_id"] != tid);
   CHECK(again["attempt"].get<int>() >= 2);

@@ -39,16 +39,6 @@ json get_command(const test_node& node, const std::string& id) {
   return r.json();
 }
 
-/// The next frame of `type` the drone gets (others, such as acks of telemetry, are skipped); null when none came.
-json next_frame(ws_client& ws, const std::string& type) {
-  while (auto text = ws.read()) {
-    auto j = json::parse(*text);
-    if (j.value("type", "") == type)
-      return j;
-  }
-  return nullptr;
-}
-
 json ack(const std::string& id, const std::string& result, double progress = -1, const std::string& reason = {}) {
   json a{{"type", "command_ack"}, {"command_id", id}, {"result", result}};
   if (progress >= 0)
@@ -110,7 +100,7 @@ TEST_CASE("commands: a command is journaled, delivered, acknowledged to succeede
   CHECK(issued["issued_by"] == "test-admin");
   CHECK(issued["expires_at"].get<double>() > issued["created_at"].get<double>());
 
-  auto frame = next_frame(*drone, "command");
+  auto frame = next_of_type(*drone, "command");
   REQUIRE(frame.is_object());
   CHECK(frame["command_id"] == id);
   CHECK(frame["kind"] == "takeoff");
@@ -148,7 +138,7 @@ TEST_CASE("commands: an unanswered command is sent again with the same id, then 
   REQUIRE(r.status == 202);
   auto id = r.json()["id"].get<std::string>();
   for (int attempt = 1; attempt <= 3; ++attempt) {
-    auto f = next_frame(*drone, "command");
+    auto f = next_of_type(*drone, "command");
     REQUIRE(f.is_object());
     CHECK(f["command_id"] == id);
     CHECK(f["attempt"] == attempt);
@@ -159,7 +149,7 @@ TEST_CASE("commands: an unanswered command is sent again with the same id, then 
   auto arm = post_command(node, "cmd-2", {{"kind", "arm"}});
   REQUIRE(arm.status == 202); // the timed-out one is final: a new arm is taken
   auto id2 = arm.json()["id"].get<std::string>();
-  REQUIRE(next_frame(*drone, "command")["command_id"] == id2);
+  REQUIRE(next_of_type(*drone, "command")["command_id"] == id2);
   drone->send(ack(id2, "temporarily_rejected", -1, "battery below 20 %"));
   REQUIRE(eventually([&] { return get_command(node, id2)["state"] == "rejected"; }));
   CHECK(get_command(node, id2)["reason"] == "battery below 20 %");
@@ -185,7 +175,7 @@ TEST_CASE("commands: a command to an offline drone waits until it connects, and 
   CHECK(get_command(node, eid)["attempt"] == 0);
 
   auto d1 = connect_drone(node.port(), "off-1", secrets["off-1"]);
-  auto f = next_frame(*d1, "command");
+  auto f = next_of_type(*d1, "command");
   REQUIRE(f.is_object());
   CHECK(f["command_id"] == wid);
   REQUIRE(eventually([&] { return get_command(node, wid)["state"] == "sent"; }));
@@ -193,7 +183,7 @@ TEST_CASE("commands: a command to an offline drone waits until it connects, and 
   auto d2 = connect_drone(node.port(), "off-2", secrets["off-2"]);
   auto fresh = post_command(node, "off-2", {{"kind", "disarm"}});
   REQUIRE(fresh.status == 202);
-  auto first = next_frame(*d2, "command"); // the expired arm never comes: the first command is the new one
+  auto first = next_of_type(*d2, "command"); // the expired arm never comes: the first command is the new one
   REQUIRE(first.is_object());
   CHECK(first["command_id"] == fresh.json()["id"]);
   CHECK(first["kind"] == "disarm");
@@ -223,7 +213,7 @@ TEST_CASE("commands: one command per kind in flight (409 naming it), and land su
   auto go = post_command(node, "flight-1", {{"kind", "goto"}, {"params", {{"lat", 47.4}, {"lon", 8.5}, {"alt", 450}}}});
   REQUIRE(go.status == 202);
   auto gid = go.json()["id"].get<std::string>();
-  REQUIRE(next_frame(*drone, "command")["command_id"] == gid);
+  REQUIRE(next_of_type(*drone, "command")["command_id"] == gid);
   drone->send(ack(gid, "accepted"));
   REQUIRE(eventually([&] { return get_command(node, gid)["state"] == "accepted"; }));
   auto again = post_command(node, "flight-1", {{"kind", "goto"}, {"params", {{"lat", 47.5}, {"lon", 8.5}, {"alt", 450}}}});
@@ -260,12 +250,12 @@ TEST_CASE("commands: an operator cancels a command, and a final one cannot be ca
   auto r = post_command(node, "cancel-1", {{"kind", "takeoff"}, {"params", {{"alt", 20}}}});
   REQUIRE(r.status == 202);
   auto id = r.json()["id"].get<std::string>();
-  REQUIRE(next_frame(*drone, "command")["command_id"] == id);
+  REQUIRE(next_of_type(*drone, "command")["command_id"] == id);
   auto del = http_request(node.port(), "DELETE", "/api/v1/commands/" + id, {}, node.admin());
   INFO(del.body);
   REQUIRE(del.status == 200);
   CHECK(del.json()["state"] == "cancelled");
-  auto cancel = next_frame(*drone, "command_cancel");
+  auto cancel = next_of_type(*drone, "command_cancel");
   REQUIRE(cancel.is_object());
   CHECK(cancel["command_id"] == id);
   auto again = http_request(node.port(), "DELETE", "/api/v1/commands/" + id, {}, node.admin());
@@ -347,22 +337,22 @@ TEST_CASE("commands: bad requests and bad acks are refused with a clear error an
 
   // Bad acks: an error frame naming the field; an ack for a command the node does not know is ignored.
   drone->send(std::string{R"({"type":"command_ack","command_id":"nope","result":"accepted"})"});
-  auto e = next_frame(*drone, "error");
+  auto e = next_of_type(*drone, "error");
   REQUIRE(e.is_object());
   CHECK(e["code"] == "invalid_field");
   drone->send(std::string{R"({"type":"command_ack","command_id":"0f8fad5b-d9cb-469f-a165-70867728950e","result":"maybe"})"});
-  e = next_frame(*drone, "error");
+  e = next_of_type(*drone, "error");
   REQUIRE(e.is_object());
   CHECK(e["message"].get<std::string>().find("result") != std::string::npos);
   drone->send(std::string{R"({"type":"command_ack","result":"accepted"})"});
-  e = next_frame(*drone, "error");
+  e = next_of_type(*drone, "error");
   REQUIRE(e.is_object());
   CHECK(e["code"] == "missing_field");
   drone->send(ack("0f8fad5b-d9cb-469f-a165-70867728950e", "succeeded"));
   // The connection still serves: a command issued now arrives.
   auto r = post_command(node, "bad-1", {{"kind", "arm"}});
   REQUIRE(r.status == 202);
-  CHECK(next_frame(*drone, "command")["command_id"] == r.json()["id"]);
+  CHECK(next_of_type(*drone, "command")["command_id"] == r.json()["id"]);
 }
 
 TEST_CASE("commands: after a node restart an open command is sent again when the drone reconnects, and ends") {
@@ -374,13 +364,13 @@ TEST_CASE("commands: after a node restart an open command is sent again when the
     auto r = post_command(a, "restart-1", {{"kind", "takeoff"}, {"params", {{"alt", 40}}}, {"ttl_s", 600}});
     REQUIRE(r.status == 202);
     id = r.json()["id"].get<std::string>();
-    REQUIRE(next_frame(*drone, "command")["command_id"] == id);
+    REQUIRE(next_of_type(*drone, "command")["command_id"] == id);
     REQUIRE(eventually([&] { return get_command(a, id)["state"] == "sent"; }));
   } // the node stops without an answer from the drone
   test_node b{{"db.url", db.url()}};
   CHECK(get_command(b, id)["state"] == "sent");
   auto drone = connect_drone(b.port(), "restart-1");
-  auto f = next_frame(*drone, "command");
+  auto f = next_of_type(*drone, "command");
   REQUIRE(f.is_object());
   CHECK(f["command_id"] == id);
   CHECK(f["attempt"] == 2);
