@@ -1,5 +1,6 @@
 #include "sim/app.hpp"
 
+#include "sim/command_log.hpp"
 #include "sim/fleet.hpp"
 #include "sim/observer.hpp"
 #include "sim/stats.hpp"
@@ -147,6 +148,13 @@ public:
                  static_cast<unsigned long long>(opts_.seed), opts_.observe ? ", observing /ws/operator" : "",
                  opts_.ack ? ", acknowledged telemetry" : "", commands.c_str());
     const net::ip::tcp::endpoint observer_ep = nodes.front().endpoint; // the first --url
+    if (!opts_.command_log.empty()) {
+      std::string why;
+      if (!command_log::open(opts_.command_log, why)) {
+        std::fprintf(stderr, "[dccs-sim] %s\n", why.c_str());
+        return 2;
+      }
+    }
 
     fleet_.emplace(ioc_, opts_, std::move(nodes));
     if (opts_.observe)
@@ -178,6 +186,7 @@ public:
     ioc_.run();
     for (auto& t : extra)
       t.join();
+    command_log::close();
 
     final_report();
     bool report_ok = true;
@@ -270,6 +279,7 @@ private:
   }
 
   void report() {
+    command_log::flush();
     const auto now = steady::now();
     const auto totals = fleet_->totals();
     const auto cpu = cpu_times::now();

@@ -1,11 +1,12 @@
 // dccs-sim-check: self-check of the simulator's pure parts (flight model, frame format, histogram,
-// options, ack bookkeeping, node choice, the autopilot and the command frames) and of --ack, failover between
-// --url nodes and commands end to end against fake nodes on 127.0.0.1 (a few seconds each).
+// options, ack bookkeeping, node choice, the autopilot, the command frames and their log) and of --ack, failover
+// between --url nodes and commands end to end against fake nodes on 127.0.0.1 (a few seconds each).
 // Exit status 0 when every check passes.
 #include "sim/ack.hpp"
 #include "sim/app.hpp"
 #include "sim/autopilot.hpp"
 #include "sim/command.hpp"
+#include "sim/command_log.hpp"
 #include "sim/command_parse.hpp"
 #include "sim/flight.hpp"
 #include "sim/frame.hpp"
@@ -280,6 +281,12 @@ void check_options() {
     const char* argv[] = {"dccs-sim", "--commands", "none"};
     const auto r = parse_options(3, argv);
     CHECK(r.error.empty() && r.opts.commands.empty());
+  }
+  {
+    const char* argv[] = {"dccs-sim", "--autopilot", "--command-log", "/tmp/rx.tsv"};
+    const auto r = parse_options(4, argv);
+    CHECK(r.error.empty() && r.opts.command_log == "/tmp/rx.tsv");
+    CHECK(parse_options(1, argv).opts.command_log.empty());
   }
   for (const char* bad : {"--drop-rate=1.5", "--dup-rate=-0.1", "--commands=fly", "--battery=50", "--autopilot=1"}) {
     const char* argv[] = {"dccs-sim", bad};
@@ -1558,6 +1565,64 @@ bool acks_are(const std::vector<std::string>& acks, std::set<std::string> allowe
   return true;
 }
 
+std::int64_t wall_us_now() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/// The lines of a --command-log file, split at tabs.
+std::vector<std::vector<std::string>> read_command_log(const std::string& path) {
+  std::vector<std::vector<std::string>> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> fields;
+    std::stringstream ss(line);
+    for (std::string f; std::getline(ss, f, '\t');)
+      fields.push_back(f);
+    out.push_back(std::move(fields));
+  }
+  return out;
+}
+
+/// --command-log: a line per command frame parsed (not cancels, not frames that do not parse), with the wall clock
+/// of its arrival; nothing before it is opened or after it is closed.
+void check_command_log() {
+  CHECK(command_log::format_line("c-1", 2, 1764189000123456) == "c-1\t2\t1764189000123456\n");
+  CHECK(command_log::format_line("a\tb\nc", 1, 7) == "a?b?c\t1\t7\n");
+  std::string why;
+  CHECK(!command_log::open("/nonexistent-dir/rx.tsv", why) && why.find("/nonexistent-dir/rx.tsv") != std::string::npos);
+
+  simdjson::ondemand::parser parser;
+  command_frame f;
+  auto parse = [&](const std::string& text) {
+    const simdjson::padded_string padded(text);
+    return parse_command_frame(parser, padded, f);
+  };
+  const std::string path = "/tmp/dccs-sim-check-command-log-" + std::to_string(getpid());
+  CHECK(parse(R"({"type":"command","command_id":"before","kind":"arm"})")); // no log open: not written anywhere
+  CHECK(command_log::open(path, why));
+  const auto t0 = wall_us_now();
+  CHECK(parse(R"({"type":"command","command_id":"c-1","kind":"set_speed","params":{"speed":4},"attempt":2})"));
+  CHECK(parse(R"({"type":"command_cancel","command_id":"c-1"})"));          // a cancel: not logged
+  CHECK(!parse(R"({"type":"command","kind":"land"})"));                      // unusable: not logged
+  CHECK(parse(R"({"type":"command","command_id":"c-2","params":{}})"));      // no kind: answered, so logged
+  const auto t1 = wall_us_now();
+  command_log::flush();
+  auto lines = read_command_log(path);
+  CHECK(lines.size() == 2);
+  if (lines.size() == 2) {
+    CHECK(lines[0].size() == 3 && lines[0][0] == "c-1" && lines[0][1] == "2");
+    CHECK(lines[1].size() == 3 && lines[1][0] == "c-2" && lines[1][1] == "1");
+    for (const auto& l : lines)
+      if (l.size() == 3)
+        CHECK(std::stoll(l[2]) >= t0 && std::stoll(l[2]) <= t1);
+  }
+  command_log::close();
+  CHECK(parse(R"({"type":"command","command_id":"after","kind":"arm"})"));
+  CHECK(read_command_log(path).size() == 2);
+  std::remove(path.c_str());
+  std::printf("command log: one line per command frame, arrival in wall-clock µs\n");
+}
+
 /// Commands over the wire with --autopilot, a fifth of the command frames and acks lost and a fifth doubled:
 /// the retries get through, each command runs once, repeats get the newest ack, telemetry shows the flight.
 void check_commands_end_to_end() {
@@ -1575,10 +1640,23 @@ void check_commands_end_to_end() {
   o.autopilot = true;
   o.drop_rate = 0.2;
   o.dup_rate = 0.2;
+  o.command_log = "/tmp/dccs-sim-check-command-log-e2e-" + std::to_string(getpid());
   std::string out;
+  const auto t0 = wall_us_now();
   CHECK(run_captured(o, out) == 0);
+  const auto t1 = wall_us_now();
   const auto j = nlohmann::json::parse(out, nullptr, false);
   CHECK(!j.is_discarded());
+  // Every step of each drone's script is answered, so its command frame came at least once: 6 per drone.
+  const auto logged = read_command_log(o.command_log);
+  std::remove(o.command_log.c_str());
+  CHECK(logged.size() >= 3 * 6);
+  const std::set<std::string> sent_ids{"arm-1", command_node::takeoff_id, "ghost-1", "old-1", "flip-1"};
+  for (const auto& l : logged) {
+    CHECK(l.size() == 3 && sent_ids.count(l[0]) && std::stoll(l[1]) >= 1);
+    if (l.size() == 3)
+      CHECK(std::stoll(l[2]) >= t0 && std::stoll(l[2]) <= t1);
+  }
   if (j.is_discarded())
     return;
   std::lock_guard<std::mutex> lock(node.mutex);
@@ -1664,6 +1742,7 @@ int main() {
   check_ack_stall();
   check_failover();
   check_command_frames();
+  check_command_log();
   check_autopilot_arming();
   check_autopilot_flight();
   check_autopilot_control();

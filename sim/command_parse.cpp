@@ -1,5 +1,7 @@
 #include "sim/command_parse.hpp"
 
+#include "sim/command_log.hpp"
+
 namespace dccs::sim {
 
 namespace {
@@ -100,6 +102,8 @@ bool parse_command_frame(simdjson::ondemand::parser& parser, simdjson::padded_st
   out.cancel = is_cancel;
   if (is_command && !has_kind && r.error.empty())
     r.error = "kind is required";
+  if (is_command)
+    command_log::note(r.id, r.attempt); // --command-log: when the frame came, for measuring delivery
   return true;
 }
 

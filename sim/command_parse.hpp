@@ -17,6 +17,7 @@ inline constexpr std::size_t max_command_id = 256;
 
 /// Parses a `command` or `command_cancel` frame. Returns false when the frame cannot be answered at all (not
 /// JSON, no usable `command_id`, another type): the caller counts and logs it. `text` needs simdjson's padding.
+/// A `command` frame that parses is noted in the --command-log (sim/command_log.hpp), if one is open.
 bool parse_command_frame(simdjson::ondemand::parser& parser, simdjson::padded_string_view text, command_frame& out);
 
 } // namespace dccs::sim

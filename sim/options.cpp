@@ -152,6 +152,10 @@ usage: dccs-sim --url ws://HOST:PORT[,ws://HOST:PORT...] --drones N --rate HZ [o
                          send, is lost (default 0): exercises the node's retries
   --dup-rate P           probability (0..1) that it is delivered or sent twice (default 0):
                          exercises de-duplication (drawn after --drop-rate, from the run's seed)
+  --command-log FILE     write one line per command frame the drones receive (not the ones lost to
+                         --drop-rate), "command_id<TAB>attempt<TAB>µs": the wall clock (CLOCK_REALTIME,
+                         µs since the epoch) when the frame was read, for measuring delivery from
+                         outside (bench/commands.sh); written at each progress report and at exit
   --help                 this text
 
 Signals: SIGINT/SIGTERM stop cleanly (close frames, final report); SIGUSR1 starts the measurement
@@ -193,8 +197,9 @@ Flights advance only while connected; --time-scale speeds them up. The progress 
 "commands rx N exec N refused N dup N cancels N acks N", the final report a line "commands:
 received N, executed N, refused N, duplicates N, cancels N, acks sent N, errors N; dropped N
 received / N acks, doubled N received / N acks", --json the commands_* and command_* counters.
-Exit status: 0 after a clean run, 1 if no connection ever succeeded, 2 on a bad command line,
-3 with --stop-when-acked if frames were still unacknowledged at exit.
+Exit status: 0 after a clean run, 1 if no connection ever succeeded, 2 on a bad command line (or
+a --command-log file that cannot be written), 3 with --stop-when-acked if frames were still
+unacknowledged at exit.
 )";
 }
 
@@ -306,6 +311,8 @@ parse_result parse_options(int argc, const char* const* argv) {
         o.dup_rate = to_double(name, value);
       else if (name == "battery")
         o.battery = to_double(name, value);
+      else if (name == "command-log")
+        o.command_log = value;
       else if (name == "scheduler") {
         if (value == "wheel")
           o.scheduler = scheduler_kind::wheel;

@@ -75,6 +75,7 @@ struct options {
   double drop_rate = 0.0;           ///< probability that a command frame received or a command_ack sent is lost
   double dup_rate = 0.0;            ///< probability that it is delivered or sent twice
   std::optional<double> battery;    ///< --battery: the battery (%) every drone starts with under --autopilot
+  std::string command_log;          ///< --command-log: file of "command_id, attempt, µs" per command frame received
 
   /// Path of the drone endpoint, e.g. "/ws/drone".
   std::string drone_path() const { return base_path + "/ws/drone"; }
