@@ -89,6 +89,8 @@ using operator_link_actor = caf::typed_actor<caf::reacts_to<deliver_atom, std::s
 ///                                                         journal); one it tracks that the journal has final
 ///                                                         now (cancelled, swept) ends here too
 ///   (cmd_ack_atom, command_ack, link_id)                  the drone's command_ack on connection `link_id`
+///   (geofence_atom, u64 version)                          the node's geofences changed: it asks for its group's
+///                                                         (it checks each armed position against them)
 ///   (check_atom), (coalesce_atom), (claim_atom), (verify_atom), (tick_atom)   its own timers (watchdog,
 ///                                                         held-back publication, a claim to make again, a look
 ///                                                         at the claim after the connection ended, commands due)
@@ -106,7 +108,8 @@ using drone_actor = caf::typed_actor<
   caf::replies_to<passivate_atom>::with<bool, std::uint64_t>, caf::reacts_to<fault_atom>,
   caf::reacts_to<fence_atom, std::uint64_t>, caf::reacts_to<check_atom>, caf::reacts_to<coalesce_atom>,
   caf::reacts_to<claim_atom>, caf::reacts_to<verify_atom>, caf::reacts_to<command_atom, command>,
-  caf::reacts_to<cmd_ack_atom, command_ack, link_id>, caf::reacts_to<tick_atom>>;
+  caf::reacts_to<cmd_ack_atom, command_ack, link_id>, caf::reacts_to<tick_atom>,
+  caf::reacts_to<geofence_atom, std::uint64_t>>;
 
 /// Fleet directory and drone supervisor: the single way to reach a drone actor. Spawns a drone's actor on
 /// first contact, restarts a crashed one from its snapshot, and gives up (closes the drone's connection with
@@ -126,6 +129,7 @@ using drone_actor = caf::typed_actor<
 ///   (route_atom, std::string id) -> drone_actor           from a peer's directory: this node's actor only
 ///   (command_atom, command)                               to the drone's actor, wherever it runs (none: it reads
 ///                                                         the journal when the drone connects)
+///   (geofence_atom, u64 version)                          the geofences changed: told to every drone actor here
 /// In a cluster a drone's owner is placement("drone", id) over the live members (runtime/placement.hpp): a
 /// connection, a kick, a regroup or a lookup for a drone another member owns goes to that member's directory.
 /// What comes from a peer's directory is handled here and never forwarded again (views may differ for a
@@ -141,7 +145,23 @@ using directory_actor = caf::typed_actor<
   caf::reacts_to<kick_atom, std::string, std::uint16_t, std::string>, caf::reacts_to<delete_atom, std::string>,
   caf::reacts_to<regroup_atom, std::string, std::string>, caf::reacts_to<sweep_atom>,
   caf::reacts_to<view_atom, cluster_view>, caf::replies_to<route_atom, std::string>::with<drone_actor>,
-  caf::reacts_to<command_atom, command>>;
+  caf::reacts_to<command_atom, command>, caf::reacts_to<geofence_atom, std::uint64_t>>;
+
+/// Geofences and alarms (detached: the commands role's database; actors/safety_service.cpp).
+/// Accepts:
+///   (geofence_atom, http_query) -> api_result    /api/v1/geofences[/{id}]: GET, POST, PATCH, DELETE
+///   (alarm_atom, http_query) -> api_result       /api/v1/alarms[/{id}[/acknowledge|/clear]]
+///   (geofence_atom, std::string group) -> geofence_set   the group's geofences (from its cache: no database)
+///   (alarm_atom, alarm_event)                    an alarm raised or ended by the node (a drone actor, the journal);
+///                                                a breach's action commands the drone (issued by `system`)
+///   (tick_atom)                                  its timer: reloads the geofences when their version moved (each
+///                                                member sees another's change within geofences.poll_ms), writes
+///                                                the alarm events kept while the database was down
+///   (directory_actor)                            the node's directory, told each new geofence version
+using safety_actor = caf::typed_actor<
+  caf::replies_to<geofence_atom, http_query>::with<api_result>, caf::replies_to<alarm_atom, http_query>::with<api_result>,
+  caf::replies_to<geofence_atom, std::string>::with<geofence_set>, caf::reacts_to<alarm_atom, alarm_event>,
+  caf::reacts_to<tick_atom>, caf::reacts_to<directory_actor>>;
 
 /// The command journal and the command routes (detached: the commands role's database; actors/command_service.cpp).
 /// Accepts:
@@ -154,12 +174,17 @@ using directory_actor = caf::typed_actor<
 ///   (tick_atom)                       its timer: the sweep that ends what nobody ended in time
 ///   (directory_actor)                 the node's directory, once it exists (spawned after this actor, whose
 ///                                     handle its drone actors get)
+///   (create_atom, std::string drone_id, std::string group, std::string kind, std::string reason)
+///                                     a command the node issues itself (a geofence breach): issued by `system`,
+///                                     past any control lease
+///   (safety_actor)                    where failed and timed-out commands raise alarms
 using command_actor = caf::typed_actor<
   caf::replies_to<create_atom, http_query>::with<api_result>, caf::replies_to<get_atom, http_query>::with<api_result>,
   caf::replies_to<list_atom, http_query>::with<api_result>, caf::replies_to<cancel_atom, http_query>::with<api_result>,
   caf::reacts_to<journal_atom, command, std::string>, caf::replies_to<pending_atom, std::string>::with<command_list>,
   caf::replies_to<control_atom, http_query>::with<api_result>, caf::reacts_to<tick_atom>,
-  caf::reacts_to<directory_actor>>;
+  caf::reacts_to<directory_actor>, caf::reacts_to<create_atom, std::string, std::string, std::string, std::string>,
+  caf::reacts_to<safety_actor>>;
 
 /// Operator session: one per operator WebSocket. Holds the subscription and a bounded outbound queue:
 /// only the newest state per drone and at most `max_events` status events wait for a slow socket, and at
@@ -208,8 +233,10 @@ using session_actor = caf::typed_actor<
 ///   (command_atom, command)                   a command's news: a {"type":"command"} frame to the sessions that
 ///                                             see its drone; from this node's journal also to the other members'
 ///                                             hubs
-///   (control_atom, std::string drone_id, std::string group, std::string frame)   a control lease changed hands:
-///                                             the {"type":"control"} frame, to the same audience, the same way
+///   (control_atom, std::string drone_id, std::string group, std::string frame)   a control lease changed hands, an
+///                                             alarm was raised or changed:
+///                                             the {"type":"control"} / {"type":"alarm"} frame, to the same audience,
+///                                             the same way
 /// Sends sessions (update_atom, fragment_batch), (events_atom, fragment_batch) and (removed_atom, fragment_batch).
 using hub_actor = caf::typed_actor<
   caf::reacts_to<state_atom, drone_state>, caf::reacts_to<status_atom, status_event>,
@@ -383,6 +410,12 @@ struct drone_settings {
   /// them. Null: no commands (db.enabled = false).
   command_actor commands;
   command_policy command_timing;
+  /// The node's geofences and alarms: drone actors ask it for their group's fences and raise alarms there.
+  /// Null: none (db.enabled = false).
+  safety_actor safety;
+  double battery_warn = 25;     ///< alarms.battery_warn: low_battery (warning) below this percent
+  double battery_critical = 15; ///< alarms.battery_critical: low_battery (critical) below this percent
+  std::int64_t breach_clear_ms = 3000; ///< geofences.clear_after_ms: a breach ends after this long in compliance
 };
 
 /// What a drone actor starts from: all the supervisor keeps to re-create it after a crash (or, later, on
@@ -477,6 +510,21 @@ struct command_settings {
 
 command_actor::behavior_type command_service(command_actor::pointer self, command_settings settings);
 
+/// Geofences and alarms' settings (geofences.*, alarms.*).
+struct safety_settings {
+  runtime::pg_settings db;          ///< the commands role's database
+  std::int64_t poll_ms = 1000;      ///< how often the geofence version is looked at
+  std::size_t max_pending = 10000;  ///< alarm events kept while the database is down
+  command_actor commands;           ///< where a breach's action is issued
+  directory_actor directory;        ///< told each new geofence version (null: no drone actors here)
+  hub_actor hub;                    ///< where alarm news goes to operators (null: no live view here)
+  auth_actor auditor;
+  runtime::counter* raised = nullptr;          ///< alarms raised (new)
+  runtime::counter* pending_dropped = nullptr; ///< alarm events dropped while the database was down
+};
+
+safety_actor::behavior_type safety_service(safety_actor::pointer self, safety_settings settings);
+
 session_actor::behavior_type session_impl(session_actor::pointer self, operator_link_actor link, hub_actor hub,
                                           std::size_t max_events, actor_metrics metrics);
 
@@ -524,4 +572,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(dccs, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::command_ack))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::command_list))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::command_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::geo_point))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::geofence))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::geofence_set))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::alarm_event))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::safety_actor))
 CAF_END_TYPE_ID_BLOCK(dccs)

@@ -34,6 +34,7 @@ struct service_state {
   /// each command, written at the next tick. Bounded: past max_unrecorded the oldest news is dropped (the sweep
   /// ends those commands in time all the same), counted.
   std::unordered_map<std::string, std::pair<command, std::string>> unrecorded;
+  safety_actor safety; ///< where failed and timed-out commands raise alarms (null: none)
 };
 
 caf::error invalid(const std::string& code, const std::string& message, const std::string& field) {
@@ -64,9 +65,21 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
       caf::anon_send(st->settings.auditor, audit_atom::value, q.who.name.empty() ? std::string{"anonymous"} : q.who.name,
                      std::string{action}, drone, q.address, std::string{outcome}, detail.dump());
   };
-  auto finished = [st](const command& c) {
+  auto finished = [self, st](const command& c) {
     if (is_final(c.state) && st->settings.finished)
       st->settings.finished(c.state);
+    // A command that failed or timed out raises an alarm on its drone (critical for land and rtl: safety first).
+    if ((c.state == command_state::failed || c.state == command_state::timed_out) && st->safety != nullptr) {
+      alarm_event e;
+      e.drone_id = c.drone_id;
+      e.group = c.group;
+      e.kind = c.state == command_state::failed ? "command_failed" : "command_timed_out";
+      e.severity = is_safety(c.kind) ? "critical" : "warning";
+      e.message = c.kind + " " + (c.state == command_state::failed ? "failed" : "timed out")
+                  + (c.reason.empty() ? std::string{} : ": " + c.reason);
+      e.detail = json{{"command_id", c.id}, {"kind", c.kind}, {"issued_by", c.issued_by}}.dump();
+      self->send(st->safety, alarm_atom::value, std::move(e));
+    }
   };
   // Writes what drone actors reported while the database was down.
   auto retry_unrecorded = [self, st, publish, finished] {
@@ -374,6 +387,42 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
       }
     },
     [=](directory_actor& directory) { st->settings.directory = std::move(directory); },
+    [=](safety_actor& safety) { st->safety = std::move(safety); },
+    [=](create_atom, std::string& drone_id, std::string& group, std::string& kind, std::string& reason) {
+      // The node commands the drone itself (a geofence breach): issued by `system`, past any control lease, audited.
+      command_request r;
+      r.drone_id = std::move(drone_id);
+      r.group = std::move(group);
+      r.kind = std::move(kind);
+      r.params = "{}";
+      r.issued_by = "system";
+      r.system = true;
+      r.ttl_ms = st->settings.default_ttl_ms;
+      try {
+        auto out = st->store.issue(r);
+        if (out.outcome != command_store::issued::created)
+          return;
+        if (st->settings.issued)
+          st->settings.issued->inc();
+        route(out.cmd);
+        publish(out.cmd);
+        for (auto& c : out.superseded) {
+          route(c);
+          publish(c);
+          finished(c);
+        }
+        runtime::log::warn("commands", "command issued by the node",
+                           {{"command_id", out.cmd.id}, {"drone_id", out.cmd.drone_id}, {"kind", out.cmd.kind},
+                            {"reason", reason}});
+        if (st->settings.auditor)
+          caf::anon_send(st->settings.auditor, audit_atom::value, std::string{"system"}, std::string{"command_issued"},
+                         out.cmd.drone_id, std::string{}, std::string{"ok"},
+                         json{{"command_id", out.cmd.id}, {"kind", out.cmd.kind}, {"reason", reason}}.dump());
+      } catch (const runtime::db_error& e) {
+        runtime::log::error("commands", "a command of the node could not be journaled",
+                            {{"drone_id", r.drone_id}, {"kind", r.kind}, {"error", e.what()}});
+      }
+    },
     [=](tick_atom) {
       retry_unrecorded();
       try {

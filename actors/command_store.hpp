@@ -22,6 +22,7 @@ struct command_request {
   std::string idempotency_key; ///< empty: none
   std::int64_t ttl_ms = 30000;
   std::int64_t lease_ttl_ms = 60000; ///< a lease the issuer holds is renewed for this long
+  bool system = false; ///< issued by the node itself (a geofence breach): past any control lease
 };
 
 /// Who controls a drone (its control lease), and until when (ms since the epoch).

@@ -261,6 +261,13 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
       if (i != st->drones.end() && i->second.actor != nullptr)
         self->send(i->second.actor, command_atom::value, std::move(c));
     },
+    [=](geofence_atom, std::uint64_t version) {
+      // The node's geofences changed: each drone actor here asks for its group's (the fences stay with the safety
+      // actor; an actor holds only its group's).
+      for (auto& [id, entry] : st->drones)
+        if (entry.actor != nullptr)
+          self->send(entry.actor, geofence_atom::value, version);
+    },
     [=](kick_atom, const std::string& id, std::uint16_t code, std::string& reason) {
       // The drone's credential changed or it left the registry: its live connection must say hello again,
       // whichever member serves it.

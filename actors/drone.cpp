@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 
 #include "actors/command_model.hpp"
+#include "actors/safety_model.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 
@@ -22,7 +23,8 @@ namespace {
 struct drone_data {
   drone_data(drone_snapshot snap, const drone_settings& s)
     : watchdog(s.stale_after_ms, s.lost_after_ms), link(std::move(snap.link)), connection(std::move(snap.connection)),
-      attaches(snap.attaches) {
+      attaches(snap.attaches), fences_monitor(s.breach_clear_ms),
+      battery(s.battery_warn, s.battery_critical) {
     state.info = std::move(snap.info);
   }
   drone_state state;
@@ -41,6 +43,12 @@ struct drone_data {
   std::map<std::string, command_delivery> commands;
   bool command_timer = false;                 ///< a tick is out for the commands, due at command_timer_at
   double command_timer_at = 0;
+  // -- geofences and alarms (actors/safety_model.hpp) --
+  geofence_set fences;            ///< the fences of the drone's group, at the node's version
+  std::uint64_t fences_asked = 0; ///< the version last asked for
+  geofence_monitor fences_monitor;
+  battery_monitor battery;
+  bool link_alarm = false;        ///< a link_lost alarm was raised and not cleared by this actor
 };
 
 } // namespace
@@ -79,11 +87,56 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
       self->delayed_send(self, std::chrono::milliseconds(std::max(due - now, quiet_ms)), coalesce_atom::value);
     }
   };
+  // An alarm of this drone raised or ended (the safety actor stores it, tells the operators and, for a breach,
+  // commands the drone).
+  auto alarm = [self, d, settings](const char* kind, const char* severity, std::string message, nlohmann::json detail,
+                                   bool raise, std::string action = {}) {
+    if (settings.safety == nullptr)
+      return;
+    alarm_event e;
+    e.drone_id = d->state.info.id;
+    e.group = d->state.info.group;
+    e.kind = kind;
+    e.severity = severity;
+    e.message = std::move(message);
+    e.detail = detail.dump();
+    e.raise = raise;
+    e.action = std::move(action);
+    self->send(settings.safety, alarm_atom::value, std::move(e));
+  };
+  // Asks the node's safety actor for the fences of the drone's group (at spawn, a regroup, a new version).
+  auto ask_fences = [self, d, settings](std::uint64_t version) {
+    if (settings.safety == nullptr)
+      return;
+    d->fences_asked = version;
+    auto group = d->state.info.group;
+    self->request(settings.safety, std::chrono::seconds(10), geofence_atom::value, group)
+      .then(
+        [d, group](geofence_set& set) {
+          if (group != d->state.info.group || set.version < d->fences.version)
+            return; // regrouped meanwhile (asked again), or an older answer
+          d->fences = std::move(set);
+          d->fences_monitor.reset();
+        },
+        [](caf::error&) {});
+  };
   // Re-evaluates the link status and schedules the next check, if any.
-  auto check = [self, d, hub] {
+  auto check = [self, d, hub, alarm, settings] {
     auto now = runtime::mono_ms();
     auto status = d->watchdog.status(now);
     if (status != d->reported) {
+      // A drone lost while armed (flying, or about to) raises link_lost; its link back clears it.
+      if (status == link_status::lost && d->state.has_telemetry && d->state.last.armed && !d->link_alarm) {
+        d->link_alarm = true;
+        alarm("link_lost", "critical", "no frame from the drone for " + std::to_string(settings.lost_after_ms / 1000)
+                                         + " s while armed",
+              {{"last_seen", d->state.last_seen}, {"lat", d->state.last.lat}, {"lon", d->state.last.lon},
+               {"alt", d->state.last.alt}},
+              true);
+      } else if (status == link_status::online && d->link_alarm) {
+        d->link_alarm = false;
+        alarm("link_lost", "critical", "the link is back", nlohmann::json::object(), false);
+      }
       status_event ev{d->state.info.id, status, d->reported, runtime::wall_ms()};
       d->reported = status;
       d->state.status = status;
@@ -236,6 +289,7 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
         d->state.last_seen = std::max(d->state.last_seen, known.last_seen);
       },
       [](caf::error&) {});
+  ask_fences(0);
   // After a restart: serve the connection the previous incarnation had.
   if (d->link != nullptr)
     serve(!restarted);
@@ -259,6 +313,38 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
     [=](telemetry_atom, telemetry& t, double recv, link_id& id) {
       if (!is_current(id))
         return; // a frame still in flight from a replaced connection
+      if (auto level = d->battery.update(t.battery)) {
+        if (*level == battery_monitor::level::ok)
+          alarm("low_battery", "warning", "battery back at " + std::to_string(static_cast<int>(t.battery)) + " %",
+                nlohmann::json::object(), false);
+        else
+          alarm("low_battery", *level == battery_monitor::level::critical ? "critical" : "warning",
+                "battery at " + std::to_string(static_cast<int>(t.battery)) + " %",
+                {{"battery", t.battery}, {"threshold", *level == battery_monitor::level::critical ? settings.battery_critical
+                                                                                                 : settings.battery_warn}},
+                true);
+      }
+      if (!d->fences.fences.empty() || d->fences_monitor.breached()) {
+        auto change = d->fences_monitor.update(d->fences.fences, t.lon, t.lat, t.alt, t.armed, runtime::mono_ms());
+        if (!change.started.empty()) {
+          // The strongest action of the fences just broken: land before rtl before alert.
+          std::string action;
+          nlohmann::json ids = nlohmann::json::array();
+          for (auto* f : change.started) {
+            ids.push_back(f->id);
+            if (f->action == "land" || (f->action == "rtl" && action.empty()))
+              action = f->action;
+          }
+          auto* first = change.started.front();
+          alarm("geofence_breach", action.empty() ? "warning" : "critical",
+                std::string{first->inclusion ? "left" : "entered"} + " geofence '" + first->name + "'"
+                  + (action.empty() ? "" : ": " + action),
+                {{"geofences", ids}, {"lat", t.lat}, {"lon", t.lon}, {"alt", t.alt}, {"action", action.empty() ? "alert" : action}},
+                true, action);
+        } else if (change.ended) {
+          alarm("geofence_breach", "warning", "back within every geofence", nlohmann::json::object(), false);
+        }
+      }
       d->state.last = std::move(t);
       d->state.has_telemetry = true;
       d->state.recv = recv;
@@ -275,9 +361,15 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
       return std::make_tuple(idle, d->attaches);
     },
     [=](regroup_atom, std::string& group) {
-      // The registry moved the drone to another group: operators see it there from now on.
+      // The registry moved the drone to another group: operators see it there from now on, and its fences apply.
       d->state.info.group = std::move(group);
       publish(true);
+      d->fences = geofence_set{};
+      ask_fences(d->fences_asked);
+    },
+    [=](geofence_atom, std::uint64_t version) {
+      if (version != d->fences.version && version != d->fences_asked)
+        ask_fences(version);
     },
     [=](kick_atom, std::uint16_t code, std::string& reason) {
       if (d->link != nullptr)

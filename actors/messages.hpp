@@ -99,6 +99,8 @@ using cmd_ack_atom = caf::atom_constant<caf::atom("cmd_ack")>;     ///< a drone'
 using journal_atom = caf::atom_constant<caf::atom("journal")>;     ///< record a command's new state (-> journal)
 using pending_atom = caf::atom_constant<caf::atom("pending")>;     ///< a drone's commands that are not final
 using control_atom = caf::atom_constant<caf::atom("control")>;     ///< a drone's control lease (who commands it)
+using geofence_atom = caf::atom_constant<caf::atom("geofence")>;   ///< the geofences (routes, a new version, a group's)
+using alarm_atom = caf::atom_constant<caf::atom("alarm")>;         ///< the alarms (routes, one raised or cleared)
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {
@@ -449,6 +451,69 @@ struct command_list {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, command_list& x) {
   return f(caf::meta::type_name("command_list"), x.commands);
+}
+
+/// A point of a geofence's ring: degrees.
+struct geo_point {
+  double lon = 0;
+  double lat = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, geo_point& x) {
+  return f(caf::meta::type_name("geo_point"), x.lon, x.lat);
+}
+
+/// A geofence (actors/safety_model.hpp; docs/protocol.md "Geofences").
+struct geofence {
+  std::string id;    ///< UUID
+  std::string name;
+  std::string group; ///< the drones it applies to
+  bool inclusion = true; ///< inclusion (stay inside) or exclusion (stay out)
+  std::vector<geo_point> ring; ///< the polygon's outer ring, closed (first point == last point)
+  bool has_floor = false;
+  double floor = 0;   ///< metres, as telemetry's alt
+  bool has_ceiling = false;
+  double ceiling = 0;
+  std::string action = "alert"; ///< alert, rtl or land
+  std::string created_by;
+  double created_at = 0;
+  double updated_at = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, geofence& x) {
+  return f(caf::meta::type_name("geofence"), x.id, x.name, x.group, x.inclusion, x.ring, x.has_floor, x.floor,
+           x.has_ceiling, x.ceiling, x.action, x.created_by, x.created_at, x.updated_at);
+}
+
+/// The geofences of one group at one version of the node's geofence cache.
+struct geofence_set {
+  std::uint64_t version = 0;
+  std::vector<geofence> fences;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, geofence_set& x) {
+  return f(caf::meta::type_name("geofence_set"), x.version, x.fences);
+}
+
+/// An alarm raised or cleared by the node itself (a drone actor, the command journal, a mission).
+struct alarm_event {
+  std::string drone_id;
+  std::string group;
+  std::string kind;     ///< actors/safety_model.hpp alarm_kinds
+  std::string severity; ///< warning or critical
+  std::string message;
+  std::string detail = "{}"; ///< a JSON object, as text
+  bool raise = true;    ///< false: the condition ended, the system clears the open alarm of (drone, kind)
+  std::string action;   ///< a geofence breach: "rtl" or "land" to command the drone (issued by `system`), or ""
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, alarm_event& x) {
+  return f(caf::meta::type_name("alarm_event"), x.drone_id, x.group, x.kind, x.severity, x.message, x.detail,
+           x.raise, x.action);
 }
 
 struct replica_batch {

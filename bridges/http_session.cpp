@@ -350,6 +350,34 @@ private:
         return ask(commands, actors::get_atom::value, make_query(std::string{id}, ""));
       return ask(commands, actors::cancel_atom::value, make_query(std::string{id}, ""));
     }
+    // Geofences: /api/v1/geofences (GET, POST) and /api/v1/geofences/{id} (GET, PATCH, DELETE).
+    static constexpr std::string_view geofences_prefix = "/api/v1/geofences";
+    if (path == geofences_prefix || (path.size() > geofences_prefix.size() && path.substr(0, geofences_prefix.size() + 1) == "/api/v1/geofences/")) {
+      auto id = path.size() > geofences_prefix.size() + 1 ? path.substr(geofences_prefix.size() + 1) : std::string_view{};
+      if (id.find('/') != std::string_view::npos)
+        return send(make(http::status::not_found, json_error("not_found", "no such API route")));
+      if (id.empty() ? !(read_only || method == http::verb::post)
+                     : !(read_only || method == http::verb::patch || method == http::verb::delete_))
+        return not_allowed(id.empty() ? "GET, HEAD, POST" : "GET, HEAD, PATCH, DELETE");
+      if (!srv_->services.safety)
+        return storage_disabled();
+      return ask(srv_->services.safety, actors::geofence_atom::value, make_query(std::string{id}, ""));
+    }
+    // Alarms: /api/v1/alarms (GET), /api/v1/alarms/{id} (GET), /api/v1/alarms/{id}/acknowledge|clear (POST).
+    static constexpr std::string_view alarms_prefix = "/api/v1/alarms";
+    if (path == alarms_prefix || (path.size() > alarms_prefix.size() && path.substr(0, alarms_prefix.size() + 1) == "/api/v1/alarms/")) {
+      auto rest = path.size() > alarms_prefix.size() + 1 ? path.substr(alarms_prefix.size() + 1) : std::string_view{};
+      auto slash = rest.find('/');
+      auto id = rest.substr(0, slash);
+      auto action = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+      if ((slash != std::string_view::npos && action != "acknowledge" && action != "clear") || (id.empty() && !rest.empty()))
+        return send(make(http::status::not_found, json_error("not_found", "no such API route")));
+      if (action.empty() ? !read_only : method != http::verb::post)
+        return not_allowed(action.empty() ? "GET, HEAD" : "POST");
+      if (!srv_->services.safety)
+        return storage_disabled();
+      return ask(srv_->services.safety, actors::alarm_atom::value, make_query(std::string{id}, std::string{action}));
+    }
     if (path == "/api/v1/auth/me") {
       if (!read_only)
         return not_allowed("GET, HEAD");

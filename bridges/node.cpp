@@ -93,6 +93,10 @@ bool node::start(std::string& error) {
             "drone registry)";
     return false;
   }
+  if (cfg_.integer("alarms.battery_critical") >= cfg_.integer("alarms.battery_warn")) {
+    error = "alarms.battery_critical must be below alarms.battery_warn";
+    return false;
+  }
   if (cfg_.integer("cluster.port") != 0 && !check_cluster_links(cfg_, error))
     return false;
   // What runs here follows the roles (docs/cluster.md, "Roles"): telemetry has the drone directory and actors, the
@@ -260,11 +264,30 @@ bool node::start(std::string& error) {
     commands_ = system_->spawn<caf::detached>(actors::command_service, cs);
     ds.commands = commands_;
     services.commands = roles_.runs(runtime::role::commands) ? commands_ : actors::command_actor{};
+    // Geofences and alarms, beside the journal (a breach commands the drone through it).
+    actors::safety_settings ss;
+    ss.db = pg("commands");
+    ss.poll_ms = cfg_.integer("geofences.poll_ms");
+    ss.commands = commands_;
+    ss.hub = hub_;
+    ss.auditor = auth_;
+    ss.raised = &metrics_.make_counter("dccs_alarms_raised_total", "alarms raised (new ones, not the repeats counted on them)");
+    ss.pending_dropped = &metrics_.make_counter("dccs_alarm_events_dropped_total",
+                                                "alarm events dropped while the database was down (the oldest first)");
+    safety_ = system_->spawn<caf::detached>(actors::safety_service, ss);
+    caf::anon_send(commands_, safety_);
+    ds.safety = safety_;
+    ds.battery_warn = static_cast<double>(cfg_.integer("alarms.battery_warn"));
+    ds.battery_critical = static_cast<double>(cfg_.integer("alarms.battery_critical"));
+    ds.breach_clear_ms = cfg_.integer("geofences.clear_after_ms");
+    services.safety = roles_.runs(runtime::role::commands) ? safety_ : actors::safety_actor{};
   }
   if (telemetry) {
     directory_ = system_->spawn(actors::directory_impl, hub_, ds, am);
     if (commands_ != nullptr)
       caf::anon_send(commands_, directory_);
+    if (safety_ != nullptr)
+      caf::anon_send(safety_, directory_);
   }
   if (services.storage && telemetry) {
     actors::fleet_settings fs;
@@ -482,6 +505,7 @@ void node::stop() {
   stop_actor(auth_);
   stop_actor(guard_);
   stop_actor(tickets_);
+  stop_actor(safety_);
   stop_actor(commands_);
   stop_actor(cluster_);
   stop_actor(owners_);

@@ -73,6 +73,7 @@ private:
   actors::guard_actor guard_;
   actors::ticket_actor tickets_;
   actors::command_actor commands_; ///< the command journal (null: db.enabled = false, or neither telemetry nor commands)
+  actors::safety_actor safety_;    ///< geofences and alarms (null exactly when commands_ is)
   runtime::node_health health_;
   std::unique_ptr<server> server_;
   bool stopped_ = false;

@@ -210,6 +210,19 @@ const std::vector<option_spec>& option_specs() {
      "how long a drone's control lease lasts when taken without ttl_s, and what each of its holder's commands "
      "renews it to, s",
      1, 3600},
+    {"geofences.poll_ms", ot::integer, "1000",
+     "how often a node looks whether the geofences changed (on any member), ms: the longest a change takes to apply "
+     "to the drones of another member",
+     50, 600000},
+    {"geofences.clear_after_ms", ot::integer, "3000",
+     "a geofence breach ends (its alarm cleared by the system) after this long without a position that breaks a "
+     "fence, ms",
+     0, 3600000},
+    {"alarms.battery_warn", ot::integer, "25", "a drone's battery below this percent raises low_battery (warning)", 1,
+     100},
+    {"alarms.battery_critical", ot::integer, "15",
+     "a drone's battery below this percent raises low_battery (critical); it must be below alarms.battery_warn", 0,
+     99},
     {"telemetry.flush_ms", ot::integer, "100", "longest time a telemetry row waits before its batch is written, ms",
      1, 60000},
     {"telemetry.batch_rows", ot::integer, "5000", "rows that make a batch be written at once", 1, 10000000},
