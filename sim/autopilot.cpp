@@ -85,6 +85,24 @@ std::optional<std::string> autopilot::active_command() const {
   return std::nullopt;
 }
 
+std::optional<std::string> autopilot::stored_mission() const {
+  if (stored_)
+    return stored_->id;
+  return std::nullopt;
+}
+
+std::optional<std::string> autopilot::active_mission() const {
+  if (mission_)
+    return mission_->plan->id;
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> autopilot::mission_item_index() const {
+  if (mission_)
+    return mission_->index;
+  return std::nullopt;
+}
+
 void autopilot::set_battery(double percent) noexcept {
   battery_ = std::clamp(percent, 0.0, 100.0);
   publish();
@@ -95,10 +113,26 @@ void autopilot::set_fix(int fix) noexcept {
   publish();
 }
 
-void autopilot::take_acks(std::vector<command_ack>& out) {
+void autopilot::take_messages(std::vector<pilot_message>& out) {
   out.insert(out.end(), std::make_move_iterator(outbox_.begin()), std::make_move_iterator(outbox_.end()));
   outbox_.clear();
 }
+
+template <typename T>
+void autopilot::take_only(std::vector<T>& out) {
+  std::vector<pilot_message> rest;
+  for (auto& m : outbox_) {
+    if (T* x = std::get_if<T>(&m))
+      out.push_back(std::move(*x));
+    else
+      rest.push_back(std::move(m));
+  }
+  outbox_.swap(rest);
+}
+
+void autopilot::take_acks(std::vector<command_ack>& out) { take_only(out); }
+void autopilot::take_mission_acks(std::vector<mission_ack>& out) { take_only(out); }
+void autopilot::take_mission_events(std::vector<mission_event>& out) { take_only(out); }
 
 // ---------------------------------------------------------------------------------------------
 // acks and the memory of command ids
@@ -165,12 +199,8 @@ command_outcome autopilot::execute(const command_request& c, command_kind k) {
   case command_kind::arm:
     if (armed_)
       return succeeded();
-    if (battery_ < min_arm_battery)
-      return refuse(id, command_result::temporarily_rejected,
-                    format("battery %.1f %% is below %.0f %%", battery_, min_arm_battery));
-    if (fix_ < min_arm_fix)
-      return refuse(id, command_result::temporarily_rejected,
-                    format("no 3D GNSS fix (fix type %.0f)", static_cast<double>(fix_)));
+    if (auto why = arming_refusal(); !why.empty())
+      return refuse(id, command_result::temporarily_rejected, std::move(why));
     armed_ = true;
     return succeeded();
 
@@ -202,8 +232,7 @@ command_outcome autopilot::execute(const command_request& c, command_kind k) {
       return denied("on the ground");
     if (exhausted_)
       return denied(exhausted);
-    return start(id, k, motion{behaviour::rtl, 0, 0, distance_from_home() < at_home ? height_ : std::max(height_, rtl_height),
-                               cruise_, false});
+    return start(id, k, rtl_motion());
 
   case command_kind::go_to: {
     for (auto why : {check_number(p, p.lat, command_params::f_lat, "lat", -90, 90, true),
@@ -264,8 +293,7 @@ command_outcome autopilot::execute(const command_request& c, command_kind k) {
       // A mode change ends the command being flown, as it does on a real autopilot.
       abandon("mode changed to " + mode);
       if (mode == "RTL")
-        motion_ = motion{behaviour::rtl, 0, 0, distance_from_home() < at_home ? height_ : std::max(height_, rtl_height),
-                         cruise_, false};
+        motion_ = rtl_motion();
       else if (mode == "LAND")
         motion_ = motion{behaviour::land, east_, north_, 0, 0, false};
       return succeeded();
@@ -283,15 +311,33 @@ command_outcome autopilot::execute(const command_request& c, command_kind k) {
     return succeeded();
   }
 
+  case command_kind::mission_start:
+    return start_mission(id, p);
+
   case command_kind::count_:
     break;
   }
   return refuse(id, command_result::unsupported, "unknown kind");
 }
 
+std::string autopilot::arming_refusal() const {
+  if (battery_ < min_arm_battery)
+    return format("battery %.1f %% is below %.0f %%", battery_, min_arm_battery);
+  if (fix_ < min_arm_fix)
+    return format("no 3D GNSS fix (fix type %.0f)", static_cast<double>(fix_));
+  return {};
+}
+
+autopilot::motion autopilot::rtl_motion() const noexcept {
+  return motion{behaviour::rtl, 0, 0, distance_from_home() < at_home ? height_ : std::max(height_, rtl_height), cruise_,
+                false};
+}
+
 command_outcome autopilot::start(const std::string& id, command_kind k, const motion& m) {
   if (running_)
     finish(command_result::cancelled, std::string("replaced by ") + kind_name(k));
+  if (mission_)
+    end_mission(mission_event_kind::aborted, std::string("interrupted by ") + kind_name(k));
   held_ = false;
   paused_.reset();
   motion_ = m;
@@ -310,6 +356,8 @@ void autopilot::finish(command_result r, std::string reason) {
 }
 
 void autopilot::abandon(std::string reason) {
+  if (mission_)
+    end_mission(mission_event_kind::aborted, reason);
   finish(command_result::cancelled, std::move(reason));
   held_ = false;
   paused_.reset();
@@ -345,6 +393,192 @@ cancel_outcome autopilot::cancel(const std::string& command_id) {
   // Cancelled before it arrived (or its frame was lost): if it comes after all, it is answered `cancelled`.
   emit(command_id, command_result::cancelled);
   return cancel_outcome::unknown;
+}
+
+// ---------------------------------------------------------------------------------------------
+// missions
+
+std::string autopilot::item_problem(const mission_item& it) const {
+  if (it.alt - ground_alt_ < 1.0)
+    return format("item.alt %.1f m is less than 1 m above the ground (%.1f m)", it.alt, ground_alt_);
+  return {};
+}
+
+void autopilot::handle_mission_item(const mission_item_frame& f) {
+  const auto answer = [&](mission_result r, std::string reason = {}) {
+    outbox_.emplace_back(mission_ack{f.mission_id, f.seq, r, std::move(reason)});
+  };
+  if (!kinds_.contains(command_kind::mission_start))
+    return answer(mission_result::unsupported, "this drone does not fly missions");
+  // The node's retry (or a doubled frame) of the item it was last told accepted: the same answer, nothing changes. (A
+  // seq 0 that differs from the one accepted is the same mission uploaded anew, changed: it starts an upload.)
+  const auto same_as_accepted = [&] {
+    return f.item == upload_->last_item && f.count == upload_->count && f.at_end == upload_->plan->at_end;
+  };
+  if (upload_ && upload_->last_accepted && upload_->plan->id == f.mission_id && upload_->last_accepted->seq == f.seq &&
+      (f.seq != 0 || same_as_accepted())) {
+    outbox_.emplace_back(*upload_->last_accepted);
+    return;
+  }
+  if (!f.error.empty())
+    return answer(mission_result::error, f.error);
+  if (mission_)
+    return answer(mission_result::denied, "mission " + std::string(clip_utf8(mission_->plan->id, 64)) +
+                                              " is being flown: a new upload waits until it ends");
+  if (auto why = item_problem(f.item); !why.empty())
+    return answer(mission_result::error, std::move(why));
+  if (f.seq == 0) { // a new upload (of this mission again, or of another); the stored mission stays until it is whole
+    auto plan = std::make_shared<mission_plan>();
+    plan->id = f.mission_id;
+    plan->at_end = f.at_end;
+    plan->items.reserve(f.count);
+    upload_ = mission_upload{std::move(plan), f.count, std::nullopt, {}};
+  } else {
+    const bool ours = upload_ && upload_->plan->id == f.mission_id && upload_->plan->items.size() < upload_->count;
+    const std::size_t expected = ours ? upload_->plan->items.size() : 0;
+    if (f.seq != expected)
+      return answer(mission_result::error, "expected seq " + std::to_string(expected));
+    if (f.count != upload_->count)
+      return answer(mission_result::error,
+                    "count " + std::to_string(f.count) + " differs from seq 0's " + std::to_string(upload_->count));
+    if (f.at_end != upload_->plan->at_end)
+      return answer(mission_result::error, std::string("final_action ") + final_action_name(f.at_end) +
+                                               " differs from seq 0's " + final_action_name(upload_->plan->at_end));
+  }
+  upload_->plan->items.push_back(f.item);
+  upload_->last_item = f.item;
+  upload_->last_accepted = mission_ack{f.mission_id, f.seq, mission_result::accepted, {}};
+  outbox_.emplace_back(*upload_->last_accepted);
+  if (upload_->plan->items.size() == upload_->count)
+    stored_ = upload_->plan; // the whole mission: it replaces the one stored before (none is being flown)
+}
+
+command_outcome autopilot::start_mission(const std::string& id, const command_params& p) {
+  if (p.wrong_type & command_params::f_mission_id)
+    return refuse(id, command_result::denied, "params.mission_id must be a string");
+  if (!p.mission_id || p.mission_id->empty())
+    return refuse(id, command_result::denied, "params.mission_id is required");
+  const std::string& mid = *p.mission_id;
+  const std::string quoted = "mission " + std::string(clip_utf8(mid, 64));
+  if (!stored_ || stored_->id != mid) {
+    if (upload_ && upload_->plan->id == mid)
+      return refuse(id, command_result::denied,
+                    quoted + " is not fully uploaded (" + std::to_string(upload_->plan->items.size()) + " of " +
+                        std::to_string(upload_->count) + " items)");
+    return refuse(id, command_result::denied, quoted + " is not uploaded");
+  }
+  if (mission_ && mission_->plan->id == mid)
+    return refuse(id, command_result::denied,
+                  quoted + (held_ ? " is paused: resume continues it" : " is already being flown"));
+  if (exhausted_)
+    return refuse(id, command_result::denied, "battery exhausted: landing");
+  if (!flying() && !armed_) {
+    if (auto why = arming_refusal(); !why.empty())
+      return refuse(id, command_result::temporarily_rejected, std::move(why));
+    armed_ = true;
+  }
+  // No other mission can be under way: while one is, no upload is taken, so it is the one stored.
+  if (running_)
+    finish(command_result::cancelled, "replaced by mission_start");
+  held_ = false;
+  paused_.reset();
+  emit(id, command_result::succeeded);
+  mission_ = mission_run{stored_, 0, mission_phase::go, 0};
+  if (!flying()) { // take off where it is, to the first item's altitude; it is the way to item 0
+    mission_->phase = mission_phase::takeoff;
+    motion_ = motion{behaviour::takeoff, east_, north_, stored_->items.front().alt - ground_alt_, 0, false};
+    mission_event_out(mission_event_kind::current, 0);
+  } else {
+    head_for_item(0);
+  }
+  publish();
+  return command_outcome::executed;
+}
+
+autopilot::motion autopilot::item_motion(const mission_item& it) const noexcept {
+  return motion{behaviour::go, (it.lon - home_lon_) * m_per_deg_lon_, (it.lat - home_lat_) * m_per_deg_lat_,
+                it.alt - ground_alt_, it.speed ? *it.speed : cruise_, it.speed.has_value()};
+}
+
+void autopilot::head_for_item(std::uint32_t i) {
+  mission_run& m = *mission_;
+  m.index = i;
+  m.phase = mission_phase::go;
+  m.held_for = 0;
+  motion_ = item_motion(m.plan->items[i]);
+  mission_event_out(mission_event_kind::current, i);
+}
+
+void autopilot::mission_motion_done() {
+  mission_run& m = *mission_;
+  switch (m.phase) {
+  case mission_phase::takeoff: // at the first item's altitude: on to it
+    m.phase = mission_phase::go;
+    motion_ = item_motion(m.plan->items[m.index]);
+    return;
+  case mission_phase::go:
+    mission_event_out(mission_event_kind::reached, m.index);
+    m.phase = mission_phase::hold;
+    m.held_for = 0;
+    motion_ = motion{behaviour::hover};
+    if (!(m.plan->items[m.index].hold_s > 0))
+      item_done();
+    return;
+  case mission_phase::landing:
+  case mission_phase::returning: // touched down (and disarmed)
+    end_mission(mission_event_kind::completed);
+    return;
+  case mission_phase::hold:
+    return;
+  }
+}
+
+void autopilot::item_done() {
+  mission_run& m = *mission_;
+  const mission_item& it = m.plan->items[m.index];
+  switch (it.action) {
+  case item_action::land:
+    m.phase = mission_phase::landing;
+    motion_ = motion{behaviour::land, east_, north_, 0, 0, false};
+    return;
+  case item_action::rtl:
+    m.phase = mission_phase::returning;
+    motion_ = rtl_motion();
+    return;
+  case item_action::photo:
+    ++photos_;
+    break;
+  case item_action::none:
+    break;
+  }
+  if (m.index + 1 < m.plan->items.size())
+    return head_for_item(m.index + 1);
+  switch (m.plan->at_end) {
+  case final_action::rtl:
+    m.phase = mission_phase::returning;
+    motion_ = rtl_motion();
+    return;
+  case final_action::land:
+    m.phase = mission_phase::landing;
+    motion_ = motion{behaviour::land, east_, north_, 0, 0, false};
+    return;
+  case final_action::hold:
+    end_mission(mission_event_kind::completed);
+    motion_ = motion{behaviour::hover};
+    held_ = true; // hovers there in HOLD until told otherwise
+    return;
+  }
+}
+
+void autopilot::mission_event_out(mission_event_kind e, std::int64_t seq, std::string reason) {
+  outbox_.emplace_back(mission_event{mission_->plan->id, e, seq, std::move(reason)});
+}
+
+void autopilot::end_mission(mission_event_kind e, std::string reason) {
+  if (!mission_)
+    return;
+  mission_event_out(e, -1, std::move(reason));
+  mission_.reset();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,6 +717,13 @@ void autopilot::step(double dt) {
     return;
   const double heading_before = heading_, speed_before = speed_;
   const double east0 = east_, north0 = north_, height0 = height_;
+  // A mission item's hold counts the time hovered there before this step (not while paused); when it is over the
+  // drone heads on within this step.
+  if (mission_ && mission_->phase == mission_phase::hold && !held_) {
+    mission_->held_for += dt;
+    if (mission_->held_for >= mission_->plan->items[mission_->index].hold_s - 1e-9)
+      item_done();
+  }
   const bool done = advance(dt);
   drain(dt, std::hypot(east_ - east0, north_ - north0) + std::fabs(height_ - height0));
 
@@ -492,6 +733,8 @@ void autopilot::step(double dt) {
     else
       motion_ = motion{behaviour::hover}; // takeoff or goto done: hover there in GUIDED
     finish(command_result::succeeded); // a mode-driven motion (set_mode RTL) has no command to answer
+    if (mission_)
+      mission_motion_done();
   } else {
     report_progress(dt);
   }
@@ -504,6 +747,7 @@ void autopilot::step(double dt) {
                                     (motion_.what == behaviour::rtl && distance_from_home() < 1e-9));
     if (!landing) {
       finish(command_result::failed, "battery exhausted");
+      end_mission(mission_event_kind::failed, "battery exhausted");
       held_ = false;
       paused_.reset();
       motion_ = motion{behaviour::land, east_, north_, 0, 0, false};
@@ -550,6 +794,9 @@ void autopilot::publish() noexcept {
     out_.mode = flight_mode::land;
     break;
   }
+  if (mission_ && !held_ && (motion_.what == behaviour::takeoff || motion_.what == behaviour::go ||
+                             motion_.what == behaviour::hover))
+    out_.mode = flight_mode::mission;
   out_.roll = in_air ? roll_ : 0.0;
   out_.pitch = in_air ? pitch_ : 0.0;
   out_.yaw = out_.heading;

@@ -2,14 +2,17 @@
 
 #include "sim/command.hpp"
 #include "sim/flight.hpp"
+#include "sim/mission.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 namespace dccs::sim {
@@ -28,12 +31,18 @@ enum class cancel_outcome : std::uint8_t {
   unknown,  ///< never received: answered `cancelled`, and the id will never be executed
 };
 
-/// The commanded flight of one drone, as an autopilot flies it (docs/protocol.md, "Commands").
+/// What the autopilot has to tell the node: a command_ack, a mission_ack or a mission_progress event.
+using pilot_message = std::variant<command_ack, mission_ack, mission_event>;
+
+/// The commanded flight of one drone, as an autopilot flies it (docs/protocol.md, "Commands"; missions:
+/// sim/mission.hpp).
 ///
-/// It answers `command` and `command_cancel` frames with `command_ack`s, flies what they ask for and reports the
-/// result in telemetry (mode GUIDED, HOLD, TAKEOFF, LAND, RTL, STANDBY on the ground). Time is injected: step(dt)
-/// advances the flight, handle() gets the drone's clock for `expires_at`; no clock, socket or randomness inside,
-/// so a sequence of calls always flies the same way. Acks accumulate until take_acks().
+/// It answers `command` and `command_cancel` frames with `command_ack`s and `mission_item` frames with `mission_ack`s,
+/// flies what they ask for and reports the result in telemetry (mode GUIDED, HOLD, TAKEOFF, LAND, RTL, MISSION,
+/// STANDBY on the ground) and, for a mission, in `mission_progress` events. Time is injected: step(dt) advances the
+/// flight, handle() gets the drone's clock for `expires_at`; no clock, socket or randomness inside, so a sequence of
+/// calls always flies the same way. What it has to say accumulates, in order, until taken (take_messages(), or one
+/// kind at a time with take_acks(), take_mission_acks(), take_mission_events()).
 ///
 /// Rules, as in MAVLink autopilots: arming needs a battery of at least min_arm_battery % and a 3D fix; a
 /// movement command (takeoff, land, rtl, goto) answers `accepted`, then `in_progress` with its progress at every
@@ -41,6 +50,18 @@ enum class cancel_outcome : std::uint8_t {
 /// command replaces the unfinished one, which is answered `cancelled`. `hold` pauses it where the drone is,
 /// `resume` goes on with it. A command_id is executed once: the last `remembered_ids` ids are kept with their
 /// newest ack, and a repeat gets that ack again. Single-threaded (the drone's shard).
+///
+/// Missions: the node uploads one item per `mission_item`, in seq order from 0 (a seq 0 starts an upload, of a new
+/// mission or the same one again); each is answered `accepted`, `error` (an item it cannot fly, or "expected seq N"
+/// when out of order), `denied` (a mission is being flown) or `unsupported` (a drone whose kinds lack mission_start).
+/// A repeat of the last accepted (mission_id, seq) gets the same ack and changes nothing. With its last item the
+/// mission is stored, replacing the one stored before. `mission_start {mission_id}` flies it (arming and taking off
+/// to the first item's altitude when on the ground, with arm's checks): at each item `current` when it heads there,
+/// `reached` on arrival, then the hold time, then the item's action (photo: counted; land or rtl: ends the mission
+/// there); after the last item the final action (rtl, land, hold); `completed` when that is done. `hold` pauses it,
+/// `resume` goes on; a land, rtl or goto (any movement command executed) and set_mode GUIDED/RTL/LAND end it
+/// (`aborted`); an empty battery ends it `failed`. Telemetry shows MISSION while it flies to and holds at its items
+/// (RTL and LAND for its return and landing, HOLD while paused).
 class autopilot {
 public:
   static constexpr double min_arm_battery = 20.0; ///< percent; below it `arm` is temporarily_rejected
@@ -62,11 +83,19 @@ public:
   command_outcome handle(const command_request& c, double now_ms);
   /// A `command_cancel` for `command_id`.
   cancel_outcome cancel(const std::string& command_id);
+  /// A `mission_item` frame (parsed, sim/mission.hpp): answered with one mission_ack.
+  void handle_mission_item(const mission_item_frame& f);
   /// Advances the flight by `dt` seconds (0 < dt <= a few seconds).
   void step(double dt);
 
-  /// The acks given since the last call, oldest first (appended to `out`).
+  /// Everything to tell the node since the last take, oldest first (appended to `out`).
+  void take_messages(std::vector<pilot_message>& out);
+  /// Only the command_acks of it (the rest stays for the other takes).
   void take_acks(std::vector<command_ack>& out);
+  /// Only the mission_acks.
+  void take_mission_acks(std::vector<mission_ack>& out);
+  /// Only the mission_progress events.
+  void take_mission_events(std::vector<mission_event>& out);
 
   /// The state telemetry reports.
   const telemetry_state& state() const noexcept { return out_; }
@@ -79,6 +108,13 @@ public:
   double home_lon() const noexcept { return home_lon_; }
   /// The id of the movement command running or paused, if any.
   std::optional<std::string> active_command() const;
+  /// The id of the mission fully uploaded (and so startable), if any.
+  std::optional<std::string> stored_mission() const;
+  /// The id of the mission being flown (or paused), if any, and the seq of its current item.
+  std::optional<std::string> active_mission() const;
+  std::optional<std::uint32_t> mission_item_index() const;
+  /// Photos taken at mission items (action photo) since the start.
+  std::uint64_t photos() const noexcept { return photos_; }
 
   /// Sets the battery level (--battery, tests).
   void set_battery(double percent) noexcept;
@@ -102,6 +138,34 @@ private:
     double since_ack = 0;   ///< seconds since its last ack
   };
 
+  /// A fully uploaded mission.
+  struct mission_plan {
+    std::string id;
+    std::vector<mission_item> items;
+    final_action at_end = final_action::rtl;
+  };
+  /// The upload under way (or the last one, complete).
+  struct mission_upload {
+    std::shared_ptr<mission_plan> plan; ///< the items so far
+    std::uint32_t count = 0;
+    std::optional<mission_ack> last_accepted; ///< the ack a repeat of its (mission_id, seq) gets again
+    mission_item last_item;                   ///< the item it accepted
+  };
+  /// What the mission being flown does now.
+  enum class mission_phase : std::uint8_t {
+    takeoff,   ///< climbing from the ground towards the first item's altitude
+    go,        ///< flying to the current item
+    hold,      ///< hovering at it for its hold_s
+    landing,   ///< its land action or final land
+    returning, ///< its rtl action or final rtl
+  };
+  struct mission_run {
+    std::shared_ptr<const mission_plan> plan;
+    std::uint32_t index = 0; ///< the current item
+    mission_phase phase = mission_phase::go;
+    double held_for = 0; ///< seconds hovered at the current item (not counting pauses)
+  };
+
   void emit(const std::string& id, command_result r, int progress = -1, std::string reason = {});
   void remember(const command_ack& a);
   command_outcome refuse(const std::string& id, command_result r, std::string reason);
@@ -113,6 +177,26 @@ private:
   /// The movement command, if any, ends `cancelled` with `reason`; the drone hovers where it is.
   void abandon(std::string reason);
   void do_hold();
+  /// Why the drone may not arm now ("" if it may): the reason of arm's temporarily_rejected.
+  std::string arming_refusal() const;
+  /// rtl's motion from where the drone is.
+  motion rtl_motion() const noexcept;
+  /// The motion flying to mission item `it` (at its speed, else the cruise speed).
+  motion item_motion(const mission_item& it) const noexcept;
+  command_outcome start_mission(const std::string& command_id, const command_params& p);
+  /// Heads for item `i` of the running mission (announcing it `current`).
+  void head_for_item(std::uint32_t i);
+  /// The current item's hold is over: its action, then the next item or the final action.
+  void item_done();
+  /// The running mission's motion (takeoff, go, land or rtl) is complete.
+  void mission_motion_done();
+  void mission_event_out(mission_event_kind e, std::int64_t seq = -1, std::string reason = {});
+  /// The running mission ends with `e` (completed, aborted, failed).
+  void end_mission(mission_event_kind e, std::string reason = {});
+  /// Why mission item `it` cannot be flown ("" if it can).
+  std::string item_problem(const mission_item& it) const;
+  template <typename T>
+  void take_only(std::vector<T>& out);
   void fly(const motion& m);
   /// Metres left to fly for `m` from where the drone is.
   double remaining(const motion& m) const noexcept;
@@ -142,8 +226,12 @@ private:
   motion motion_;
   std::optional<motion> paused_;
   std::optional<running_command> running_;
+  std::optional<mission_upload> upload_;
+  std::shared_ptr<const mission_plan> stored_; ///< the mission fully uploaded, if any
+  std::optional<mission_run> mission_;         ///< the mission being flown (or paused)
+  std::uint64_t photos_ = 0;
   telemetry_state out_;
-  std::vector<command_ack> outbox_;
+  std::vector<pilot_message> outbox_;
   /// The newest ack of each of the last remembered_ids command ids, and their order of arrival.
   std::unordered_map<std::string, command_ack> answered_;
   std::deque<std::string> answered_order_;

@@ -1,6 +1,6 @@
 // dccs-sim-check: self-check of the simulator's pure parts (flight model, frame format, histogram,
-// options, ack bookkeeping, node choice, the autopilot, the command frames and their log) and of --ack, failover
-// between --url nodes and commands end to end against fake nodes on 127.0.0.1 (a few seconds each).
+// options, ack bookkeeping, node choice, the autopilot, the command and mission frames, the command log) and of --ack,
+// failover between --url nodes and commands end to end against fake nodes on 127.0.0.1 (a few seconds each).
 // Exit status 0 when every check passes.
 #include "sim/ack.hpp"
 #include "sim/app.hpp"
@@ -10,6 +10,7 @@
 #include "sim/command_parse.hpp"
 #include "sim/flight.hpp"
 #include "sim/frame.hpp"
+#include "sim/mission.hpp"
 #include "sim/options.hpp"
 #include "sim/stats.hpp"
 
@@ -34,6 +35,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 namespace {
@@ -182,7 +184,8 @@ void check_format() {
   CHECK(std::string(buf, n) == R"({"type":"hello","drone_id":"sim-00042","model":"sim-quad","fw":"1.0","ack":true})");
   n = format_hello(buf, sizeof buf, "sim-00042", true, kind_set::all().json_array());
   CHECK(std::string(buf, n) == R"({"type":"hello","drone_id":"sim-00042","model":"sim-quad","fw":"1.0","ack":true,)"
-                               R"("commands":["arm","disarm","takeoff","land","rtl","goto","hold","resume","set_mode","set_speed"]})");
+                               R"("commands":["arm","disarm","takeoff","land","rtl","goto","hold","resume","set_mode","set_speed",)"
+                               R"("mission_start"]})");
   n = format_hello(buf, sizeof buf, "sim-00042", false, R"(["arm"])");
   CHECK(std::string(buf, n) == R"({"type":"hello","drone_id":"sim-00042","model":"sim-quad","fw":"1.0","commands":["arm"]})");
 
@@ -1125,7 +1128,7 @@ void check_command_frames() {
   std::string why;
   CHECK(kind_set::parse("all", why) == kind_set::all() && kind_set::parse("none", why) == kind_set::none());
   CHECK(kind_set::all().json_array() ==
-        R"(["arm","disarm","takeoff","land","rtl","goto","hold","resume","set_mode","set_speed"])");
+        R"(["arm","disarm","takeoff","land","rtl","goto","hold","resume","set_mode","set_speed","mission_start"])");
   const auto some = kind_set::parse("land,arm", why);
   CHECK(some && some->json_array() == R"(["arm","land"])" && some->contains(command_kind::land) &&
         !some->contains(command_kind::go_to));
@@ -1134,6 +1137,546 @@ void check_command_frames() {
   for (int k = 0; k < static_cast<int>(command_kind::count_); ++k)
     CHECK(kind_of(kind_name(static_cast<command_kind>(k))) == static_cast<command_kind>(k));
   std::printf("command frames: parsed, answered, escaped\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// missions
+
+std::vector<mission_ack> take_mission_acks(autopilot& ap) {
+  std::vector<mission_ack> out;
+  ap.take_mission_acks(out);
+  return out;
+}
+
+std::vector<mission_event> take_events(autopilot& ap) {
+  std::vector<mission_event> out;
+  ap.take_mission_events(out);
+  return out;
+}
+
+/// The only mission_ack given (and checks that there was exactly one).
+mission_ack one_mission_ack(autopilot& ap) {
+  auto acks = take_mission_acks(ap);
+  CHECK(acks.size() == 1);
+  return acks.empty() ? mission_ack{} : acks.front();
+}
+
+bool same_mission_ack(const mission_ack& a, const mission_ack& b) {
+  return a.mission_id == b.mission_id && a.seq == b.seq && a.result == b.result && a.reason == b.reason;
+}
+
+/// A waypoint `north`, `east` metres from home and `height` m above its ground.
+mission_item waypoint(const autopilot& ap, double north, double east, double height, double hold_s = 0,
+                      item_action action = item_action::none, std::optional<double> speed = std::nullopt) {
+  const auto [lat, lon] = offset(ap, north, east);
+  mission_item it;
+  it.lat = lat;
+  it.lon = lon;
+  it.alt = ap.ground_alt() + height;
+  it.speed = speed;
+  it.hold_s = hold_s;
+  it.action = action;
+  return it;
+}
+
+mission_item_frame item_frame(const std::string& id, std::uint32_t seq, std::uint32_t count, const mission_item& it,
+                              final_action at_end = final_action::rtl) {
+  mission_item_frame f;
+  f.mission_id = id;
+  f.seq = seq;
+  f.count = count;
+  f.item = it;
+  f.at_end = at_end;
+  return f;
+}
+
+/// Uploads `items` item by item, each answered accepted (checked).
+void upload(autopilot& ap, const std::string& id, const std::vector<mission_item>& items,
+            final_action at_end = final_action::rtl) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    ap.handle_mission_item(item_frame(id, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(items.size()),
+                                      items[i], at_end));
+    const auto a = one_mission_ack(ap);
+    CHECK(a.mission_id == id && a.seq == i && a.result == mission_result::accepted && a.reason.empty());
+  }
+  CHECK(ap.stored_mission() == std::optional<std::string>(id));
+}
+
+command_params mission_param(const std::string& id) {
+  command_params p;
+  p.mission_id = id;
+  return p;
+}
+
+/// A mission event, when it came (simulated seconds) and where the drone was then.
+struct timed_event {
+  double t;
+  mission_event e;
+  telemetry_state s;
+};
+
+/// Steps `ap` by dt until its mission ends (completed, aborted, failed) or `limit` simulated seconds pass, calling
+/// `each(t)` after every step; returns the mission events with their times.
+template <typename F>
+std::vector<timed_event> fly_mission(autopilot& ap, F each, double limit = 900, double dt = 0.1) {
+  std::vector<timed_event> out;
+  for (double t = dt; t <= limit + 1e-9; t += dt) {
+    ap.step(dt);
+    each(t);
+    bool over = false;
+    for (auto& e : take_events(ap)) {
+      over = over || e.event == mission_event_kind::completed || e.event == mission_event_kind::aborted ||
+             e.event == mission_event_kind::failed;
+      out.push_back(timed_event{t, std::move(e), ap.state()});
+    }
+    if (over)
+      break;
+  }
+  return out;
+}
+
+std::vector<timed_event> fly_to_end(autopilot& ap, double limit = 900) {
+  return fly_mission(ap, [](double) {}, limit);
+}
+
+/// "current 0", "reached 0", ..., "completed": the events as text, to compare their order at a glance.
+std::vector<std::string> event_names(const std::vector<timed_event>& log) {
+  std::vector<std::string> out;
+  for (const auto& x : log)
+    out.push_back(std::string(mission_event_name(x.e.event)) + (x.e.seq >= 0 ? " " + std::to_string(x.e.seq) : ""));
+  return out;
+}
+
+/// mission_item frames as the node sends them, mission_acks and mission_progress frames as the drone sends them,
+/// mission_start among the command kinds.
+void check_mission_frames() {
+  simdjson::ondemand::parser parser;
+  auto parse = [&](const std::string& text, mission_item_frame& f) {
+    const simdjson::padded_string padded(text);
+    return parse_mission_item_frame(parser, padded, f);
+  };
+  mission_item_frame f;
+  CHECK(parse(R"({"type":"mission_item","mission_id":"m-1","seq":0,"count":3,"item":{"lat":50.1,"lon":10.2,"alt":60,)"
+              R"("speed":8,"hold_s":2,"action":"photo","x":1},"final_action":"land","extra":[1]})",
+              f));
+  CHECK(f.mission_id == "m-1" && f.seq == 0 && f.count == 3 && f.error.empty() && f.at_end == final_action::land);
+  CHECK(f.item.lat == 50.1 && f.item.lon == 10.2 && f.item.alt == 60 && f.item.speed == 8.0 && f.item.hold_s == 2 &&
+        f.item.action == item_action::photo);
+  // speed, hold_s and action may be left out (null speed too): cruise speed, no hold, no action.
+  CHECK(parse(R"({"final_action":"hold","item":{"alt":60.5,"lon":10,"lat":50,"speed":null},"count":2,"seq":1,)"
+              R"("mission_id":"m\"2","type":"mission_item"})",
+              f));
+  CHECK(f.mission_id == "m\"2" && f.seq == 1 && f.count == 2 && f.error.empty() && f.at_end == final_action::hold);
+  CHECK(!f.item.speed && f.item.hold_s == 0 && f.item.action == item_action::none && f.item.alt == 60.5);
+  // Answerable but unusable: answered `error` with the first problem.
+  const auto error_of = [&](const std::string& rest) {
+    mission_item_frame g;
+    const bool ok = parse(R"({"type":"mission_item","mission_id":"m","seq":1,)" + rest + "}", g);
+    CHECK(ok && g.mission_id == "m" && g.seq == 1);
+    return g.error;
+  };
+  const std::string item = R"("item":{"lat":50,"lon":10,"alt":60})";
+  CHECK(error_of(R"("count":3,)" + item + R"(,"final_action":"rtl")").empty());
+  CHECK(error_of(item + R"(,"final_action":"rtl")") == "count is required");
+  CHECK(error_of(R"("count":0,)" + item + R"(,"final_action":"rtl")") == "count must be within 1 to 1000");
+  CHECK(error_of(R"("count":1001,)" + item + R"(,"final_action":"rtl")") == "count must be within 1 to 1000");
+  CHECK(error_of(R"("count":"3",)" + item + R"(,"final_action":"rtl")") == "count must be an unsigned integer");
+  CHECK(error_of(R"("count":1,)" + item + R"(,"final_action":"rtl")") == "seq 1 is not below count 1");
+  CHECK(error_of(R"("count":3,)" + item) == "final_action is required");
+  CHECK(error_of(R"("count":3,)" + item + R"(,"final_action":"loiter")") == "final_action must be rtl, land or hold");
+  CHECK(error_of(R"("count":3,"final_action":"rtl")") == "item is required");
+  CHECK(error_of(R"("count":3,"item":[1],"final_action":"rtl")") == "item must be an object");
+  CHECK(error_of(R"("count":3,"item":{"lon":10,"alt":60},"final_action":"rtl")") == "item.lat is required");
+  CHECK(error_of(R"("count":3,"item":{"lat":91,"lon":10,"alt":60},"final_action":"rtl")") ==
+        "item.lat must be within -90 to 90");
+  CHECK(error_of(R"("count":3,"item":{"lat":50,"lon":"x","alt":60},"final_action":"rtl")") ==
+        "item.lon must be a number");
+  CHECK(error_of(R"("count":3,"item":{"lat":50,"lon":10,"alt":60,"speed":0},"final_action":"rtl")") ==
+        "item.speed must be within 0.1 to 1000");
+  CHECK(error_of(R"("count":3,"item":{"lat":50,"lon":10,"alt":60,"hold_s":-1},"final_action":"rtl")") ==
+        "item.hold_s must be within 0 to 3600");
+  CHECK(error_of(R"("count":3,"item":{"lat":50,"lon":10,"alt":60,"action":"jump"},"final_action":"rtl")") ==
+        "item.action must be none, photo, land or rtl");
+  // Not answerable: no usable mission_id or seq, another type, not JSON.
+  CHECK(!parse(R"({"type":"mission_item","seq":0,"count":1,)" + item + R"(,"final_action":"rtl"})", f));
+  CHECK(!parse(R"({"type":"mission_item","mission_id":"","seq":0,"count":1,)" + item + R"(,"final_action":"rtl"})", f));
+  CHECK(!parse(R"({"type":"mission_item","mission_id":"m","count":1,)" + item + R"(,"final_action":"rtl"})", f));
+  CHECK(!parse(R"({"type":"mission_item","mission_id":"m","seq":-1,"count":1,)" + item + R"(,"final_action":"rtl"})", f));
+  CHECK(!parse(R"({"type":"mission_item","mission_id":"m","seq":"0","count":1,)" + item + R"(,"final_action":"rtl"})", f));
+  CHECK(!parse(R"({"type":"command","mission_id":"m","seq":0,"count":1,)" + item + R"(,"final_action":"rtl"})", f));
+  CHECK(!parse(R"({"type":"mission_item","mission_id":"m","seq":0,)", f));
+
+  CHECK(format_mission_ack(mission_ack{"m-1", 0, mission_result::accepted, ""}) ==
+        R"({"type":"mission_ack","mission_id":"m-1","seq":0,"result":"accepted"})");
+  CHECK(format_mission_ack(mission_ack{"m\"1", 2, mission_result::error, "expected seq 1"}) ==
+        R"({"type":"mission_ack","mission_id":"m\"1","seq":2,"result":"error","reason":"expected seq 1"})");
+  CHECK(format_mission_ack(mission_ack{"m", 0, mission_result::denied, "x"}).find(R"("result":"denied")") !=
+        std::string::npos);
+  CHECK(format_mission_ack(mission_ack{"m", 0, mission_result::unsupported, "x"}).find(R"("result":"unsupported")") !=
+        std::string::npos);
+  CHECK(format_mission_progress(mission_event{"m-1", mission_event_kind::current, 0, ""}) ==
+        R"({"type":"mission_progress","mission_id":"m-1","event":"current","seq":0})");
+  CHECK(format_mission_progress(mission_event{"m-1", mission_event_kind::reached, 2, ""}) ==
+        R"({"type":"mission_progress","mission_id":"m-1","event":"reached","seq":2})");
+  CHECK(format_mission_progress(mission_event{"m-1", mission_event_kind::completed, -1, ""}) ==
+        R"({"type":"mission_progress","mission_id":"m-1","event":"completed"})");
+  CHECK(format_mission_progress(mission_event{"m-1", mission_event_kind::aborted, -1, "interrupted by rtl"}) ==
+        R"({"type":"mission_progress","mission_id":"m-1","event":"aborted","reason":"interrupted by rtl"})");
+  CHECK(format_mission_progress(mission_event{"m-1", mission_event_kind::failed, -1, "battery exhausted"}) ==
+        R"({"type":"mission_progress","mission_id":"m-1","event":"failed","reason":"battery exhausted"})");
+
+  // mission_start: a command kind (for --commands and the hello), its mission_id a command parameter.
+  std::string why;
+  CHECK(kind_of("mission_start") == command_kind::mission_start);
+  const auto kinds = kind_set::parse("arm,mission_start", why);
+  CHECK(kinds && kinds->json_array() == R"(["arm","mission_start"])");
+  command_frame c;
+  const simdjson::padded_string start(
+      std::string(R"({"type":"command","command_id":"c-9","kind":"mission_start","params":{"mission_id":"m-1"}})"));
+  CHECK(parse_command_frame(parser, start, c) && c.request.kind == "mission_start" &&
+        c.request.params.mission_id == std::optional<std::string>("m-1") && c.request.params.wrong_type == 0);
+  const simdjson::padded_string wrong(
+      std::string(R"({"type":"command","command_id":"c-9","kind":"mission_start","params":{"mission_id":7}})"));
+  CHECK(parse_command_frame(parser, wrong, c) && c.request.params.wrong_type == command_params::f_mission_id);
+  std::printf("mission frames: parsed, answered, reported\n");
+}
+
+/// Uploading item by item: repeats answered the same, order enforced, one mission kept; mission_start's refusals.
+void check_mission_upload() {
+  autopilot ap = fresh_pilot();
+  const std::vector<mission_item> items{waypoint(ap, 100, 0, 20), waypoint(ap, 100, 100, 20),
+                                        waypoint(ap, 0, 100, 20)};
+  // mission_start before any upload: denied.
+  CHECK(ap.handle(request("s0", "mission_start", mission_param("m1")), t0_ms) == command_outcome::refused);
+  auto a = one_ack(ap);
+  CHECK(a.result == command_result::denied && a.reason == "mission m1 is not uploaded");
+  CHECK(ap.handle(request("s00", "mission_start"), t0_ms) == command_outcome::refused);
+  CHECK(one_ack(ap).reason == "params.mission_id is required");
+
+  // seq 0, then the node's retry of seq 0: the same ack again, nothing changes.
+  ap.handle_mission_item(item_frame("m1", 0, 3, items[0]));
+  const auto first = one_mission_ack(ap);
+  CHECK(first.mission_id == "m1" && first.seq == 0 && first.result == mission_result::accepted);
+  ap.handle_mission_item(item_frame("m1", 0, 3, items[0]));
+  CHECK(same_mission_ack(one_mission_ack(ap), first));
+  // Out of order: seq 2 while 1 is expected; a seq 1 of another mission (which would have to start at 0).
+  ap.handle_mission_item(item_frame("m1", 2, 3, items[2]));
+  auto e = one_mission_ack(ap);
+  CHECK(e.seq == 2 && e.result == mission_result::error && e.reason == "expected seq 1");
+  ap.handle_mission_item(item_frame("m2", 1, 3, items[1]));
+  e = one_mission_ack(ap);
+  CHECK(e.mission_id == "m2" && e.result == mission_result::error && e.reason == "expected seq 0");
+  // A count or final_action other than seq 0's, an item below the ground's 1 m, a frame error: error, not stored.
+  ap.handle_mission_item(item_frame("m1", 1, 4, items[1]));
+  CHECK(one_mission_ack(ap).reason == "count 4 differs from seq 0's 3");
+  ap.handle_mission_item(item_frame("m1", 1, 3, items[1], final_action::land));
+  CHECK(one_mission_ack(ap).reason == "final_action land differs from seq 0's rtl");
+  ap.handle_mission_item(item_frame("m1", 1, 3, waypoint(ap, 0, 0, 0.5)));
+  e = one_mission_ack(ap);
+  CHECK(e.result == mission_result::error && e.reason.find("less than 1 m above the ground") != std::string::npos);
+  auto broken = item_frame("m1", 1, 3, items[1]);
+  broken.error = "item.lat is required";
+  ap.handle_mission_item(broken);
+  e = one_mission_ack(ap);
+  CHECK(e.result == mission_result::error && e.reason == "item.lat is required");
+  // The upload is where it was: seq 1 goes in.
+  ap.handle_mission_item(item_frame("m1", 1, 3, items[1]));
+  CHECK(one_mission_ack(ap).result == mission_result::accepted);
+  // Not whole yet: mission_start denied, and nothing is stored.
+  CHECK(!ap.stored_mission());
+  CHECK(ap.handle(request("s1", "mission_start", mission_param("m1")), t0_ms) == command_outcome::refused);
+  a = one_ack(ap);
+  CHECK(a.result == command_result::denied && a.reason == "mission m1 is not fully uploaded (2 of 3 items)");
+  ap.handle_mission_item(item_frame("m1", 2, 3, items[2]));
+  const auto last = one_mission_ack(ap);
+  CHECK(last.seq == 2 && last.result == mission_result::accepted);
+  CHECK(ap.stored_mission() == std::optional<std::string>("m1"));
+  // The last item again (its ack was lost): the same ack; and after it, nothing more is expected of m1.
+  ap.handle_mission_item(item_frame("m1", 2, 3, items[2]));
+  CHECK(same_mission_ack(one_mission_ack(ap), last));
+  ap.handle_mission_item(item_frame("m1", 1, 3, items[1]));
+  CHECK(one_mission_ack(ap).reason == "expected seq 0");
+  CHECK(ap.stored_mission() == std::optional<std::string>("m1") && !ap.flying() && take(ap).empty());
+  // The same mission uploaded anew: its seq 0 (here changed) starts the upload again.
+  ap.handle_mission_item(item_frame("m1", 0, 2, items[1]));
+  CHECK(one_mission_ack(ap).result == mission_result::accepted);
+  ap.handle_mission_item(item_frame("m1", 1, 2, items[2]));
+  CHECK(one_mission_ack(ap).result == mission_result::accepted && ap.stored_mission() == std::optional<std::string>("m1"));
+  ap.handle_mission_item(item_frame("m1", 1, 2, items[2]));
+  CHECK(one_mission_ack(ap).result == mission_result::accepted);
+
+  // Another mission replaces it only once whole; m1 can still be started meanwhile.
+  ap.handle_mission_item(item_frame("m2", 0, 2, items[0], final_action::land));
+  CHECK(one_mission_ack(ap).result == mission_result::accepted);
+  CHECK(ap.stored_mission() == std::optional<std::string>("m1"));
+  ap.handle_mission_item(item_frame("m2", 1, 2, items[1], final_action::land));
+  CHECK(one_mission_ack(ap).result == mission_result::accepted);
+  CHECK(ap.stored_mission() == std::optional<std::string>("m2"));
+  CHECK(ap.handle(request("s2", "mission_start", mission_param("m1")), t0_ms) == command_outcome::refused);
+  CHECK(one_ack(ap).reason == "mission m1 is not uploaded");
+
+  // While a mission is flown, a new upload is denied (a retry of the last accepted item still gets its ack).
+  CHECK(ap.handle(request("s3", "mission_start", mission_param("m2")), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::succeeded && ap.active_mission() == std::optional<std::string>("m2"));
+  ap.handle_mission_item(item_frame("m3", 0, 1, items[0]));
+  e = one_mission_ack(ap);
+  CHECK(e.mission_id == "m3" && e.result == mission_result::denied && e.reason.find("m2 is being flown") != std::string::npos);
+  ap.handle_mission_item(item_frame("m2", 1, 2, items[1], final_action::land));
+  CHECK(one_mission_ack(ap).result == mission_result::accepted && ap.stored_mission() == std::optional<std::string>("m2"));
+  // Started twice (another command id): denied; the same command id again: its ack, nothing restarts.
+  ap.step(1.0);
+  take_events(ap);
+  CHECK(ap.handle(request("s4", "mission_start", mission_param("m2")), t0_ms) == command_outcome::refused);
+  CHECK(one_ack(ap).reason == "mission m2 is already being flown");
+  CHECK(ap.handle(request("s3", "mission_start", mission_param("m2")), t0_ms) == command_outcome::duplicate);
+  CHECK(one_ack(ap).result == command_result::succeeded && take_events(ap).empty());
+
+  // A drone whose kinds lack mission_start: every item unsupported, and mission_start too.
+  std::string why;
+  autopilot plain = fresh_pilot(*kind_set::parse("arm,takeoff,land", why));
+  plain.handle_mission_item(item_frame("m1", 0, 3, items[0]));
+  e = one_mission_ack(plain);
+  CHECK(e.result == mission_result::unsupported && e.seq == 0 && !plain.stored_mission());
+  CHECK(plain.handle(request("s", "mission_start", mission_param("m1")), t0_ms) == command_outcome::refused);
+  CHECK(one_ack(plain).result == command_result::unsupported);
+
+  // Arming checks on the ground, as arm's: temporarily_rejected with the reason, nothing moves.
+  autopilot low = fresh_pilot();
+  upload(low, "m1", items);
+  low.set_battery(15);
+  CHECK(low.handle(request("s", "mission_start", mission_param("m1")), t0_ms) == command_outcome::refused);
+  a = one_ack(low);
+  CHECK(a.result == command_result::temporarily_rejected && a.reason.find("battery") != std::string::npos);
+  CHECK(!low.state().armed && !low.flying() && !low.active_mission() && take_events(low).empty());
+  low.set_battery(80);
+  low.set_fix(1);
+  CHECK(low.handle(request("s2", "mission_start", mission_param("m1")), t0_ms) == command_outcome::refused);
+  CHECK(one_ack(low).reason.find("fix") != std::string::npos && !low.state().armed);
+  std::printf("missions: uploaded item by item, repeats answered the same, order kept, start refused until whole\n");
+}
+
+/// A 3-waypoint mission from the ground: takeoff, each item in turn with its hold and speed, then home.
+void check_mission_flight() {
+  autopilot ap = fresh_pilot();
+  const std::vector<mission_item> items{
+      waypoint(ap, 200, 0, 30, 2.0),
+      waypoint(ap, 200, 150, 40, 3.0, item_action::photo, 5.0),
+      waypoint(ap, 0, 150, 25, 0.0),
+  };
+  upload(ap, "tour", items);
+  const double battery_before = ap.state().battery;
+  CHECK(ap.handle(request("go", "mission_start", mission_param("tour")), t0_ms) == command_outcome::executed);
+  std::vector<pilot_message> msgs;
+  ap.take_messages(msgs);
+  // The command's ack first, then the first item is current.
+  CHECK(msgs.size() == 2);
+  if (msgs.size() == 2) {
+    const auto* ack = std::get_if<command_ack>(&msgs[0]);
+    const auto* ev = std::get_if<mission_event>(&msgs[1]);
+    CHECK(ack && ack->command_id == "go" && ack->result == command_result::succeeded);
+    CHECK(ev && ev->mission_id == "tour" && ev->event == mission_event_kind::current && ev->seq == 0);
+  }
+  // Armed and climbing straight up to the first item's altitude, in MISSION.
+  CHECK(ap.state().armed && ap.flying() && ap.state().mode == flight_mode::mission);
+  ap.step(1.0);
+  CHECK(ap.state().mode == flight_mode::mission && std::fabs(ap.state().vspeed - autopilot::climb_rate) < 1e-9 &&
+        ap.distance_from_home() < 1e-6);
+
+  double max_speed_leg1 = 0;
+  bool mission_mode = true, rtl_seen = false;
+  char buf[max_frame_size];
+  auto log = fly_mission(ap, [&](double) {
+    const auto& s = ap.state();
+    if (ap.mission_item_index() == std::optional<std::uint32_t>(1))
+      max_speed_leg1 = std::max(max_speed_leg1, s.speed);
+    if (s.mode == flight_mode::rtl)
+      rtl_seen = true;
+    else if (ap.flying())
+      mission_mode = mission_mode && s.mode == flight_mode::mission;
+    const std::size_t n = format_telemetry(buf, sizeof buf, s, 1, 1764189000123456LL);
+    const auto j = nlohmann::json::parse(std::string(buf, n), nullptr, false);
+    CHECK(!j.is_discarded());
+    if (!j.is_discarded())
+      check_frame(j, 1);
+  });
+  // Item 1 at its own speed, the others at the cruise speed.
+  CHECK(max_speed_leg1 <= 5.0 + 1e-9 && max_speed_leg1 > 4.5);
+  const auto names = event_names(log);
+  CHECK((names == std::vector<std::string>{"reached 0", "current 1", "reached 1", "current 2", "reached 2", "completed"}));
+  if (names.size() == 6) {
+    // At each item when reached: its position and altitude.
+    for (std::size_t i = 0; i < 3; ++i) {
+      const auto& s = log[i == 0 ? 0 : 2 * i].s;
+      CHECK(distance_m(s.lat, s.lon, items[i].lat, items[i].lon) < 0.01 && std::fabs(s.alt - items[i].alt) < 1e-6);
+    }
+    // The hold times: from reached to the next current, hold_s (to a step).
+    CHECK(log[1].t - log[0].t >= 2.0 - 1e-9 && log[1].t - log[0].t <= 2.0 + 0.1 + 1e-9);
+    CHECK(log[3].t - log[2].t >= 3.0 - 1e-9 && log[3].t - log[2].t <= 3.0 + 0.1 + 1e-9);
+    // Completed after rtl: at home, landed, disarmed.
+    CHECK(log[5].e.mission_id == "tour" && log[5].e.reason.empty());
+    CHECK(log[5].s.mode == flight_mode::standby && !log[5].s.armed);
+  }
+  CHECK(mission_mode && rtl_seen);
+  CHECK(!ap.flying() && !ap.state().armed && ap.distance_from_home() < 1e-6 && ap.height() == 0.0);
+  CHECK(ap.photos() == 1 && !ap.active_mission() && ap.stored_mission() == std::optional<std::string>("tour"));
+  CHECK(ap.state().battery < battery_before - 0.06 * log.back().t);
+  CHECK(take(ap).empty()); // no command_ack for a mission's flight
+  std::printf("missions: 3 waypoints flown in order with their holds, then home, landed and disarmed\n");
+}
+
+/// Steps `ap` by 0.1 s for `seconds`, appending the mission events to `log` (with their times from `t`).
+void step_for(autopilot& ap, double seconds, std::vector<timed_event>& log, double& t) {
+  for (double left = seconds; left > 1e-9; left -= 0.1) {
+    ap.step(0.1);
+    t += 0.1;
+    for (auto& e : take_events(ap))
+      log.push_back(timed_event{t, std::move(e), ap.state()});
+  }
+}
+
+/// Pausing with hold and going on with resume; commands that end a mission; the other ways a mission ends.
+void check_mission_control() {
+  // hold pauses the flight to an item where the drone is, and the hold time at an item; resume goes on.
+  autopilot ap = fresh_pilot();
+  airborne(ap, 20);
+  take(ap);
+  upload(ap, "m", {waypoint(ap, 400, 0, 20, 4.0), waypoint(ap, 400, 300, 30, 0.0)}, final_action::hold);
+  CHECK(ap.handle(request("start", "mission_start", mission_param("m")), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::succeeded);
+  auto events = take_events(ap); // in the air: straight to item 0
+  CHECK(events.size() == 1 && events[0].event == mission_event_kind::current && events[0].seq == 0);
+  CHECK(ap.state().mode == flight_mode::mission);
+  std::vector<timed_event> log;
+  double t = 0;
+  step_for(ap, 10, log, t);
+  CHECK(log.empty() && ap.state().speed > 5);
+  CHECK(ap.handle(request("h1", "hold"), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::succeeded && ap.state().mode == flight_mode::hold);
+  step_for(ap, 5, log, t); // brakes
+  const double lat_held = ap.state().lat;
+  step_for(ap, 20, log, t);
+  CHECK(log.empty() && ap.state().lat == lat_held && ap.state().speed == 0.0);
+  CHECK(ap.active_mission() == std::optional<std::string>("m") && ap.mission_item_index() == std::optional<std::uint32_t>(0));
+  CHECK(ap.handle(request("again", "mission_start", mission_param("m")), t0_ms) == command_outcome::refused);
+  CHECK(one_ack(ap).reason == "mission m is paused: resume continues it");
+  CHECK(ap.handle(request("r1", "resume"), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(ap).result == command_result::succeeded && ap.state().mode == flight_mode::mission);
+  while (log.empty() && t < 300)
+    step_for(ap, 0.1, log, t);
+  CHECK(event_names(log) == std::vector<std::string>{"reached 0"});
+  const double reached_at = t;
+  step_for(ap, 2.0, log, t); // half its hold
+  CHECK(ap.handle(request("h2", "hold"), t0_ms) == command_outcome::executed);
+  take(ap);
+  step_for(ap, 10.0, log, t); // paused: the hold time does not run
+  CHECK(log.size() == 1 && ap.state().mode == flight_mode::hold);
+  CHECK(ap.handle(request("r2", "resume"), t0_ms) == command_outcome::executed);
+  take(ap);
+  while (log.size() == 1 && t < 300)
+    step_for(ap, 0.1, log, t);
+  CHECK(event_names(log) == (std::vector<std::string>{"reached 0", "current 1"}));
+  CHECK(std::fabs((t - reached_at - 10.0) - 4.0) < 0.15); // 4 s of hold, not counting the 10 s paused
+  // final_action hold: completed on arrival at the last item, hovering there in HOLD, armed.
+  auto rest = fly_to_end(ap, 300);
+  CHECK(event_names(rest) == (std::vector<std::string>{"reached 1", "completed"}));
+  CHECK(ap.flying() && ap.state().armed && ap.state().mode == flight_mode::hold && !ap.active_mission());
+  ap.step(5.0);
+  CHECK(ap.flying() && ap.state().speed < 0.5 && take_events(ap).empty());
+
+  // rtl mid-mission: the mission is aborted, the rtl runs (and answers as ever), home, landed.
+  autopilot bp = fresh_pilot();
+  upload(bp, "m", {waypoint(bp, 300, 0, 25, 1.0), waypoint(bp, 300, 300, 25, 1.0)}, final_action::land);
+  CHECK(bp.handle(request("start", "mission_start", mission_param("m")), t0_ms) == command_outcome::executed);
+  take(bp);
+  take_events(bp);
+  log.clear();
+  t = 0;
+  while (log.empty() && t < 300)
+    step_for(bp, 0.1, log, t);
+  CHECK(event_names(log) == std::vector<std::string>{"reached 0"});
+  step_for(bp, 3.0, log, t); // on its way to item 1
+  CHECK(bp.mission_item_index() == std::optional<std::uint32_t>(1) && log.size() == 2);
+  CHECK(bp.handle(request("home", "rtl"), t0_ms) == command_outcome::executed);
+  std::vector<pilot_message> msgs;
+  bp.take_messages(msgs);
+  CHECK(msgs.size() == 2);
+  if (msgs.size() == 2) {
+    const auto* ev = std::get_if<mission_event>(&msgs[0]);
+    const auto* ack = std::get_if<command_ack>(&msgs[1]);
+    CHECK(ev && ev->mission_id == "m" && ev->event == mission_event_kind::aborted && ev->seq == -1 &&
+          ev->reason == "interrupted by rtl");
+    CHECK(ack && ack->command_id == "home" && ack->result == command_result::accepted);
+  }
+  CHECK(!bp.active_mission() && bp.stored_mission() == std::optional<std::string>("m"));
+  CHECK(bp.state().mode == flight_mode::rtl);
+  std::vector<command_ack> acks;
+  fly_until_final(bp, "home", acks);
+  CHECK(!acks.empty() && acks.back().result == command_result::succeeded && take_events(bp).empty());
+  CHECK(!bp.flying() && !bp.state().armed && bp.distance_from_home() < 1e-6);
+  // The stored mission can be flown again; goto and set_mode end it too, hold and cancel-less commands do not.
+  CHECK(bp.handle(request("start2", "mission_start", mission_param("m")), t0_ms) == command_outcome::executed);
+  take(bp);
+  bp.step(3.0);
+  command_params speed;
+  speed.speed = 8;
+  CHECK(bp.handle(request("slow", "set_speed", speed), t0_ms) == command_outcome::executed);
+  CHECK(bp.handle(request("d", "disarm"), t0_ms) == command_outcome::refused); // in the air: denied, goes on
+  CHECK(bp.handle(request("t", "takeoff", alt_param(50)), t0_ms) == command_outcome::refused);
+  take(bp);
+  CHECK(bp.active_mission() == std::optional<std::string>("m") && take_events(bp).size() == 1); // current 0 only
+  const auto [lat, lon] = offset(bp, -100, 0);
+  CHECK(bp.handle(request("g", "goto", goto_params(lat, lon, bp.ground_alt() + 20)), t0_ms) == command_outcome::executed);
+  CHECK(one_ack(bp).result == command_result::accepted);
+  events = take_events(bp);
+  CHECK(events.size() == 1 && events[0].event == mission_event_kind::aborted && events[0].reason == "interrupted by goto");
+  CHECK(bp.state().mode == flight_mode::guided && bp.active_command() == std::optional<std::string>("g"));
+  // mission_start ends a movement command under way.
+  CHECK(bp.handle(request("start3", "mission_start", mission_param("m")), t0_ms) == command_outcome::executed);
+  acks = take(bp);
+  CHECK(acks.size() == 2 && acks[0].command_id == "g" && acks[0].result == command_result::cancelled &&
+        acks[0].reason == "replaced by mission_start" && acks[1].result == command_result::succeeded);
+  take_events(bp);
+  command_params mode;
+  mode.mode = "RTL";
+  CHECK(bp.handle(request("mode", "set_mode", mode), t0_ms) == command_outcome::executed);
+  events = take_events(bp);
+  CHECK(events.size() == 1 && events[0].event == mission_event_kind::aborted && events[0].reason == "mode changed to RTL");
+  CHECK(bp.state().mode == flight_mode::rtl);
+
+  // An item's land action ends the mission there (later items are not flown); final_action land lands at the last.
+  autopilot cp = fresh_pilot();
+  const auto spot = waypoint(cp, 0, 200, 15, 0.0, item_action::land);
+  upload(cp, "l", {spot, waypoint(cp, 200, 200, 15)});
+  CHECK(cp.handle(request("s", "mission_start", mission_param("l")), t0_ms) == command_outcome::executed);
+  take_events(cp);
+  log = fly_to_end(cp, 300);
+  CHECK(event_names(log) == (std::vector<std::string>{"reached 0", "completed"}));
+  // There: it lands where it arrived, sliding on by its braking distance (a metre or two) as it slows down.
+  CHECK(!cp.flying() && !cp.state().armed && distance_m(cp.state().lat, cp.state().lon, spot.lat, spot.lon) < 3.0);
+  autopilot dp = fresh_pilot();
+  const auto end = waypoint(dp, 100, 0, 15);
+  upload(dp, "f", {waypoint(dp, 0, 100, 15), end}, final_action::land);
+  CHECK(dp.handle(request("s", "mission_start", mission_param("f")), t0_ms) == command_outcome::executed);
+  take_events(dp);
+  bool landing_seen = false;
+  log = fly_mission(dp, [&](double) { landing_seen = landing_seen || dp.state().mode == flight_mode::land; }, 300);
+  CHECK(event_names(log) == (std::vector<std::string>{"reached 0", "current 1", "reached 1", "completed"}));
+  CHECK(landing_seen && !dp.flying() && !dp.state().armed && distance_m(dp.state().lat, dp.state().lon, end.lat, end.lon) < 3.0);
+
+  // The battery runs out: failed, and the drone lands where it is.
+  autopilot ep = fresh_pilot();
+  upload(ep, "b", {waypoint(ep, 3000, 0, 30), waypoint(ep, 3000, 3000, 30)});
+  CHECK(ep.handle(request("s", "mission_start", mission_param("b")), t0_ms) == command_outcome::executed);
+  take_events(ep);
+  ep.step(5.0);
+  ep.set_battery(1.0);
+  log = fly_to_end(ep, 120);
+  CHECK(!log.empty() && log.back().e.event == mission_event_kind::failed && log.back().e.reason == "battery exhausted");
+  CHECK(ep.state().mode == flight_mode::land && !ep.active_mission());
+  for (int i = 0; i < 600 && ep.flying(); ++i)
+    ep.step(0.1);
+  CHECK(!ep.flying() && !ep.state().armed && take_events(ep).empty());
+  std::printf("missions: hold pauses and resume continues, rtl/goto/set_mode abort, land action, final land, empty battery\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1748,6 +2291,10 @@ int main() {
   check_autopilot_control();
   check_autopilot_ids();
   check_autopilot_battery_and_takeover();
+  check_mission_frames();
+  check_mission_upload();
+  check_mission_flight();
+  check_mission_control();
   check_commands_end_to_end();
   check_commands_none();
   check_determinism();

@@ -6,11 +6,13 @@ namespace dccs::sim {
 
 namespace {
 
-constexpr const char* kind_names[] = {"arm",  "disarm", "takeoff", "land",     "rtl",
-                                      "goto", "hold",   "resume",  "set_mode", "set_speed"};
+constexpr const char* kind_names[] = {"arm",  "disarm", "takeoff", "land",     "rtl",       "goto",
+                                      "hold", "resume", "set_mode", "set_speed", "mission_start"};
 static_assert(sizeof kind_names / sizeof kind_names[0] == static_cast<std::size_t>(command_kind::count_));
 
 constexpr std::size_t max_reason = 256;
+
+} // namespace
 
 void append_escaped(std::string& out, std::string_view s) {
   for (const char c : s) {
@@ -26,8 +28,6 @@ void append_escaped(std::string& out, std::string_view s) {
     }
   }
 }
-
-} // namespace
 
 const char* kind_name(command_kind k) noexcept {
   const auto i = static_cast<std::size_t>(k);
@@ -53,7 +53,7 @@ std::optional<kind_set> kind_set::parse(std::string_view text, std::string& erro
     const auto k = kind_of(item);
     if (!k) {
       error = "'" + std::string(item) + "' is no command kind (all, none, or a list of: arm, disarm, takeoff, land, "
-                                        "rtl, goto, hold, resume, set_mode, set_speed)";
+                                        "rtl, goto, hold, resume, set_mode, set_speed, mission_start)";
       return std::nullopt;
     }
     s.add(*k);

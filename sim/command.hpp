@@ -7,10 +7,24 @@
 
 namespace dccs::sim {
 
-/// The command kinds of the drone protocol (docs/protocol.md, "Commands"), in the order of its table.
-enum class command_kind : std::uint8_t { arm, disarm, takeoff, land, rtl, go_to, hold, resume, set_mode, set_speed, count_ };
+/// The command kinds of the drone protocol (docs/protocol.md, "Commands"), in the order of its table, and
+/// `mission_start` (MAV_CMD_MISSION_START: flies a mission uploaded with `mission_item` frames, sim/mission.hpp).
+enum class command_kind : std::uint8_t {
+  arm,
+  disarm,
+  takeoff,
+  land,
+  rtl,
+  go_to,
+  hold,
+  resume,
+  set_mode,
+  set_speed,
+  mission_start,
+  count_
+};
 
-/// Protocol name of a kind: "arm", ..., "goto", ..., "set_speed".
+/// Protocol name of a kind: "arm", ..., "goto", ..., "set_speed", "mission_start".
 const char* kind_name(command_kind k) noexcept;
 /// The kind of a protocol name, if it is one.
 std::optional<command_kind> kind_of(std::string_view name) noexcept;
@@ -57,9 +71,9 @@ constexpr bool is_final(command_result r) noexcept {
 /// The `params` of a command as received. The parser does not know which kind needs which parameter, so
 /// it keeps every known one and notes those of the wrong type; the autopilot checks what its kind needs.
 struct command_params {
-  enum field : std::uint8_t { f_alt = 1, f_lat = 2, f_lon = 4, f_speed = 8, f_mode = 16 };
+  enum field : std::uint8_t { f_alt = 1, f_lat = 2, f_lon = 4, f_speed = 8, f_mode = 16, f_mission_id = 32 };
   std::optional<double> alt, lat, lon, speed;
-  std::optional<std::string> mode;
+  std::optional<std::string> mode, mission_id;
   std::uint8_t wrong_type = 0; ///< fields present with a value of the wrong type
 };
 
@@ -86,6 +100,9 @@ struct command_ack {
 /// The `command_ack` frame of `a`: {"type":"command_ack","command_id":..,"result":..,"progress"?:..,"reason"?:..}.
 /// Strings are escaped as JSON needs; a reason over 256 bytes is cut at a UTF-8 character boundary.
 std::string format_command_ack(const command_ack& a);
+
+/// Appends `s` to `out` as the inside of a JSON string (quotes, backslashes and control characters escaped).
+void append_escaped(std::string& out, std::string_view s);
 
 /// `s` cut to at most `max_bytes` bytes without splitting a UTF-8 character (for reasons that quote input).
 std::string_view clip_utf8(std::string_view s, std::size_t max_bytes) noexcept;

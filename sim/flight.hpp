@@ -7,7 +7,7 @@
 namespace dccs::sim {
 
 /// Flight modes reported in telemetry (`mode`); the scripted flight uses the first five, the autopilot
-/// (sim/autopilot.hpp) every one but `mission`.
+/// (sim/autopilot.hpp) every one (`mission` while it flies a mission uploaded by the node).
 enum class flight_mode : std::uint8_t { standby, takeoff, mission, rtl, land, guided, hold };
 
 /// Protocol name of a mode: "STANDBY", "TAKEOFF", "MISSION", "RTL", "LAND", "GUIDED", "HOLD".
