@@ -222,7 +222,10 @@ log "writing the report"
 MACHINE="$(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 BUILT="${BENCH_BUILD_DIR:+BENCH_BUILD_DIR=$BENCH_BUILD_DIR }${BENCH_BUILD:+BENCH_BUILD=$BENCH_BUILD }"
 COMMAND="${BUILT}COMMANDS_DRONES=$DRONES COMMANDS_BACKGROUND=$BACKGROUND COMMANDS_HZ=$HZ COMMANDS_COUNT=$COUNT COMMANDS_RATE=$RATE COMMANDS_SWEEP=\"$SWEEP\" COMMANDS_STEP_S=$STEP_S COMMANDS_CONNECTIONS=$CONNECTIONS${NODE_ARGS:+ COMMANDS_NODE_ARGS=\"$NODE_ARGS\"}${PG_CONF:+ COMMANDS_PG_CONF=\"$PG_CONF\"} bench/commands.sh"
-python3 - "$RUN_DIR" "$LIMIT_MS" "$MACHINE" "$COMMAND" "$(git rev-parse --short HEAD 2>/dev/null || echo '?')$([[ ${BENCH_BUILD:-1} == 1 ]] && ! git diff --quiet HEAD -- 2>/dev/null && echo ' + uncommitted changes')" \
+REV=$(git rev-parse --short HEAD 2>/dev/null) || REV="?"
+# What was built: HEAD, and whether the working tree differed from it (not known for binaries used as they are).
+[[ $REV != "?" && ${BENCH_BUILD:-1} == 1 ]] && ! git diff --quiet HEAD -- 2>/dev/null && REV+=" + uncommitted changes"
+python3 - "$RUN_DIR" "$LIMIT_MS" "$MACHINE" "$COMMAND" "$REV" \
   "$PG_VERSION" "${BUILD#"$PWD"/}" "$DRONES" "$BACKGROUND" "$HZ" >"$RUN_DIR/section.md" <<'PY' || die "the report could not be written"
 import csv, json, math, os, sys, time
 
