@@ -323,6 +323,15 @@ private:
                     static_cast<unsigned long long>(totals.command_acks_sent));
       line += buf;
     }
+    if (totals.any_missions()) {
+      std::snprintf(buf, sizeof buf, " | missions items %llu reached %llu completed %llu aborted %llu failed %llu",
+                    static_cast<unsigned long long>(totals.mission_items_received),
+                    static_cast<unsigned long long>(totals.mission_items_reached),
+                    static_cast<unsigned long long>(totals.missions_completed),
+                    static_cast<unsigned long long>(totals.missions_aborted),
+                    static_cast<unsigned long long>(totals.missions_failed));
+      line += buf;
+    }
     if (observer_) {
       const auto& f = observer_->interval();
       const auto& h = observer_->interval_latency();
@@ -439,6 +448,24 @@ private:
                    static_cast<unsigned long long>(t.command_tx_dropped),
                    static_cast<unsigned long long>(t.command_rx_doubled),
                    static_cast<unsigned long long>(t.command_tx_doubled));
+    if (t.any_missions() || opts_.autopilot)
+      std::fprintf(stderr,
+                   "[dccs-sim] missions: items received %llu, acks sent %llu, progress sent %llu, errors %llu; dropped "
+                   "%llu received / %llu acks, doubled %llu received / %llu acks; items reached %llu, photos %llu, "
+                   "completed %llu, aborted %llu, failed %llu\n",
+                   static_cast<unsigned long long>(t.mission_items_received),
+                   static_cast<unsigned long long>(t.mission_acks_sent),
+                   static_cast<unsigned long long>(t.mission_progress_sent),
+                   static_cast<unsigned long long>(t.mission_errors),
+                   static_cast<unsigned long long>(t.mission_rx_dropped),
+                   static_cast<unsigned long long>(t.mission_tx_dropped),
+                   static_cast<unsigned long long>(t.mission_rx_doubled),
+                   static_cast<unsigned long long>(t.mission_tx_doubled),
+                   static_cast<unsigned long long>(t.mission_items_reached),
+                   static_cast<unsigned long long>(t.mission_photos),
+                   static_cast<unsigned long long>(t.missions_completed),
+                   static_cast<unsigned long long>(t.missions_aborted),
+                   static_cast<unsigned long long>(t.missions_failed));
     if (observer_) {
       const auto& h = observer_->window_latency();
       std::fprintf(stderr, "[dccs-sim] drone-to-operator latency (window): %llu samples, p50 %.3f p99 %.3f max %.3f ms, %zu drones seen\n",
@@ -488,7 +515,20 @@ private:
         .add("command_rx_dropped", t.command_rx_dropped)
         .add("command_rx_doubled", t.command_rx_doubled)
         .add("command_tx_dropped", t.command_tx_dropped)
-        .add("command_tx_doubled", t.command_tx_doubled);
+        .add("command_tx_doubled", t.command_tx_doubled)
+        .add("mission_items_received", t.mission_items_received)
+        .add("mission_acks_sent", t.mission_acks_sent)
+        .add("mission_progress_sent", t.mission_progress_sent)
+        .add("mission_errors", t.mission_errors)
+        .add("mission_rx_dropped", t.mission_rx_dropped)
+        .add("mission_rx_doubled", t.mission_rx_doubled)
+        .add("mission_tx_dropped", t.mission_tx_dropped)
+        .add("mission_tx_doubled", t.mission_tx_doubled)
+        .add("mission_items_reached", t.mission_items_reached)
+        .add("mission_photos", t.mission_photos)
+        .add("missions_completed", t.missions_completed)
+        .add("missions_aborted", t.missions_aborted)
+        .add("missions_failed", t.missions_failed);
     for (std::size_t i = 0; i < t.closes.size(); ++i) {
       const std::string key = std::string("close_") + close_kind_name(static_cast<close_kind>(i));
       j.add(key.c_str(), t.closes[i]);

@@ -1,6 +1,6 @@
 // dccs-sim-check: self-check of the simulator's pure parts (flight model, frame format, histogram,
 // options, ack bookkeeping, node choice, the autopilot, the command and mission frames, the command log) and of --ack,
-// failover between --url nodes and commands end to end against fake nodes on 127.0.0.1 (a few seconds each).
+// failover between --url nodes, commands and missions end to end against fake nodes on 127.0.0.1 (a few seconds each).
 // Exit status 0 when every check passes.
 #include "sim/ack.hpp"
 #include "sim/app.hpp"
@@ -2272,6 +2272,220 @@ void check_commands_none() {
   CHECK(j.at("frames_sent").get<int>() >= 25 && j.at("command_acks_sent").get<int>() >= 7);
 }
 
+
+/// A node that flies each drone through a mission over the wire, as the node does: uploads it item by item (each
+/// item sent again while no mission_ack for it came within 250 ms), then sends mission_start (again while no final
+/// ack came), and records every ack, the progress frames and what telemetry showed.
+class mission_node {
+public:
+  struct drone_log {
+    std::string hello_commands;
+    std::map<std::uint32_t, std::vector<std::string>> item_acks; ///< seq -> results, in arrival order
+    std::vector<std::string> start_acks;                         ///< results of the mission_start command
+    std::vector<std::string> progress;                           ///< "current 0", "reached 0", ..., "completed"
+    int bad_frames = 0;                                          ///< acks or progress of the wrong shape
+    int item_sends = 0, start_sends = 0;
+    std::set<std::string> modes;
+    bool armed_at_end = true;
+    double home_lat = 0, home_lon = 0, last_lat = 0, last_lon = 0;
+  };
+  std::map<std::string, drone_log> drones;
+  std::mutex mutex;
+  static inline const std::string mission_id = "3f1c8e2a-5b7d-4c9e-9a10-2b3c4d5e6f70";
+
+  mission_node() : acceptor_(ioc_, net::ip::tcp::endpoint(net::ip::address_v4::loopback(), 0)) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { accept_loop(); });
+  }
+  ~mission_node() {
+    stop_ = true;
+    boost::system::error_code ec;
+    net::ip::tcp::socket poke(ioc_);
+    poke.connect(net::ip::tcp::endpoint(net::ip::address_v4::loopback(), port_), ec);
+    thread_.join();
+    for (auto& t : sessions_)
+      t.join();
+  }
+  unsigned short port() const { return port_; }
+
+private:
+  void accept_loop() {
+    for (;;) {
+      net::ip::tcp::socket s(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(s, ec);
+      if (stop_ || ec)
+        return;
+      sessions_.emplace_back([this, sock = std::move(s)]() mutable { session(std::move(sock)); });
+    }
+  }
+
+  /// The mission around a drone's home: three waypoints 40 m apart, 10 to 15 m up, then rtl.
+  static std::vector<nlohmann::json> items(double lat, double lon, double ground) {
+    const double m_lat = 1.0 / 111320.0, m_lon = 1.0 / (111320.0 * std::cos(lat * pi / 180.0));
+    const auto item = [&](int seq, double north, double east, double up, double hold, const char* action) {
+      return nlohmann::json{{"type", "mission_item"},
+                            {"mission_id", mission_id},
+                            {"seq", seq},
+                            {"count", 3},
+                            {"item", {{"lat", lat + north * m_lat}, {"lon", lon + east * m_lon}, {"alt", ground + up},
+                                      {"speed", 8}, {"hold_s", hold}, {"action", action}}},
+                            {"final_action", "rtl"}};
+    };
+    return {item(0, 40, 0, 10, 1, "none"), item(1, 40, 40, 15, 1, "photo"), item(2, 0, 40, 10, 0, "none")};
+  }
+
+  void session(net::ip::tcp::socket sock) {
+    try {
+      websocket::stream<net::ip::tcp::socket> ws(std::move(sock));
+      ws.accept();
+      ws.text(true);
+      boost::beast::flat_buffer buf;
+      ws.read(buf);
+      const auto hello = nlohmann::json::parse(boost::beast::buffers_to_string(buf.data()));
+      buf.consume(buf.size());
+      const std::string id = hello.at("drone_id");
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        drones[id].hello_commands = hello.contains("commands") ? hello["commands"].dump() : "";
+      }
+      ws.write(net::buffer(std::string(R"({"type":"welcome","server_time":1,"drone_id":")") + id + R"("})"));
+      std::vector<nlohmann::json> plan; // set from the first telemetry: where the drone is
+      std::size_t next = 0;             // the item waiting for its ack; plan.size(): mission_start
+      bool started = false, waiting = false;
+      int attempt = 0;
+      auto last_send = std::chrono::steady_clock::now();
+      for (;;) {
+        if (!plan.empty() && !started &&
+            (!waiting || std::chrono::steady_clock::now() - last_send > std::chrono::milliseconds(250))) {
+          nlohmann::json frame;
+          if (next < plan.size())
+            frame = plan[next];
+          else
+            frame = nlohmann::json{{"type", "command"}, {"command_id", "start-1"}, {"kind", "mission_start"},
+                                   {"params", {{"mission_id", mission_id}}}, {"attempt", ++attempt}};
+          ws.write(net::buffer(frame.dump()));
+          waiting = true;
+          last_send = std::chrono::steady_clock::now();
+          std::lock_guard<std::mutex> lock(mutex);
+          ++(next < plan.size() ? drones[id].item_sends : drones[id].start_sends);
+        }
+        ws.read(buf);
+        const auto j = nlohmann::json::parse(boost::beast::buffers_to_string(buf.data()));
+        buf.consume(buf.size());
+        std::lock_guard<std::mutex> lock(mutex);
+        auto& d = drones[id];
+        const std::string type = j.value("type", "");
+        if (type == "telemetry") {
+          if (plan.empty()) {
+            d.home_lat = j.at("lat").get<double>();
+            d.home_lon = j.at("lon").get<double>();
+            plan = items(d.home_lat, d.home_lon, j.at("alt").get<double>());
+          }
+          d.modes.insert(j.at("mode").get<std::string>());
+          d.armed_at_end = j.at("armed").get<bool>();
+          d.last_lat = j.at("lat").get<double>();
+          d.last_lon = j.at("lon").get<double>();
+        } else if (type == "mission_ack") {
+          const bool ok = j.value("mission_id", "") == mission_id && j.contains("seq") && j["seq"].is_number_unsigned() &&
+                          j.contains("result") && j.size() <= 5;
+          if (!ok) {
+            ++d.bad_frames;
+            continue;
+          }
+          const auto seq = j["seq"].get<std::uint32_t>();
+          d.item_acks[seq].push_back(j["result"].get<std::string>());
+          if (!started && seq == next && next < plan.size()) {
+            ++next;
+            waiting = false;
+          }
+        } else if (type == "command_ack") {
+          if (j.value("command_id", "") != "start-1") {
+            ++d.bad_frames;
+            continue;
+          }
+          const std::string result = j.value("result", "");
+          d.start_acks.push_back(result);
+          if (result != "accepted" && result != "in_progress")
+            started = true;
+        } else if (type == "mission_progress") {
+          const std::string event = j.value("event", "");
+          const bool with_seq = event == "current" || event == "reached";
+          if (j.value("mission_id", "") != mission_id || with_seq != j.contains("seq") || j.contains("reason") ||
+              j.size() != (with_seq ? 4u : 3u)) {
+            ++d.bad_frames;
+            continue;
+          }
+          d.progress.push_back(event + (with_seq ? " " + std::to_string(j["seq"].get<int>()) : ""));
+        } else {
+          ++d.bad_frames;
+        }
+      }
+    } catch (const std::exception&) {
+      // the drone closed the connection (end of the run)
+    }
+  }
+
+  net::io_context ioc_;
+  net::ip::tcp::acceptor acceptor_;
+  unsigned short port_ = 0;
+  std::thread thread_;
+  std::vector<std::thread> sessions_;
+  std::atomic<bool> stop_{false};
+};
+
+/// Missions over the wire with --autopilot, a fifth of the mission_item frames and acks lost and a fifth doubled: the
+/// node's retries get every item in, each once; mission_start flies it; every progress frame arrives, once, in order.
+void check_missions_end_to_end() {
+  mission_node node;
+  options o;
+  o.url = "ws://127.0.0.1:" + std::to_string(node.port());
+  o.host = "127.0.0.1";
+  o.port = std::to_string(node.port());
+  o.drones = 3;
+  o.rate = 20;
+  o.time_scale = 20; // about a minute of flight in 3 s
+  o.duration = 7.0;
+  o.report_interval = 60;
+  o.json = true;
+  o.autopilot = true;
+  o.drop_rate = 0.2;
+  o.dup_rate = 0.2;
+  std::string out;
+  CHECK(run_captured(o, out) == 0);
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  CHECK(!j.is_discarded());
+  if (j.is_discarded())
+    return;
+  std::lock_guard<std::mutex> lock(node.mutex);
+  CHECK(node.drones.size() == 3);
+  int item_sends = 0;
+  for (const auto& [id, d] : node.drones) {
+    CHECK(d.hello_commands == kind_set::all().json_array() && d.hello_commands.find("mission_start") != std::string::npos);
+    CHECK(d.bad_frames == 0);
+    item_sends += d.item_sends;
+    CHECK(d.item_acks.size() == 3);
+    for (const auto& [seq, results] : d.item_acks)
+      CHECK(acks_are(results, {"accepted"}, "accepted")); // a retried or doubled item: the same ack again
+    CHECK(acks_are(d.start_acks, {"succeeded"}, "succeeded"));
+    CHECK((d.progress == std::vector<std::string>{"current 0", "reached 0", "current 1", "reached 1", "current 2",
+                                                   "reached 2", "completed"}));
+    CHECK(d.modes.count("MISSION") && d.modes.count("RTL") && d.modes.count("STANDBY"));
+    CHECK(!d.armed_at_end && distance_m(d.home_lat, d.home_lon, d.last_lat, d.last_lon) < 0.01);
+  }
+  CHECK(j.at("missions_completed") == 3 && j.at("mission_items_reached") == 9 && j.at("missions_aborted") == 0);
+  CHECK(j.at("missions_failed") == 0 && j.at("mission_photos") == 3 && j.at("mission_errors") == 0);
+  CHECK(j.at("mission_progress_sent") == 3 * 7);
+  const auto received = j.at("mission_items_received").get<int>();
+  CHECK(received == item_sends - j.at("mission_rx_dropped").get<int>() + j.at("mission_rx_doubled").get<int>());
+  CHECK(received >= 9);
+  CHECK(j.at("mission_rx_dropped").get<int>() + j.at("mission_tx_dropped").get<int>() > 0);
+  CHECK(j.at("mission_rx_doubled").get<int>() + j.at("mission_tx_doubled").get<int>() > 0);
+  CHECK(j.at("mission_acks_sent").get<int>() >= 9 && j.at("errors") == 0);
+  std::printf("missions: 3 drones, %d items sent, %d received, each stored once, flown and reported in order\n",
+              item_sends, received);
+}
+
 } // namespace
 
 int main() {
@@ -2297,6 +2511,7 @@ int main() {
   check_mission_control();
   check_commands_end_to_end();
   check_commands_none();
+  check_missions_end_to_end();
   check_determinism();
   check_flights();
   if (failures) {

@@ -3,6 +3,7 @@
 #include "sim/clock.hpp"
 #include "sim/command_parse.hpp"
 #include "sim/fleet.hpp"
+#include "sim/mission.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
@@ -100,8 +101,14 @@ void drone::begin_connect() {
   ws_->set_option(to);
   rbuf_.clear();
   writing_ = close_after_write_ = false;
-  if (cmd_) // acks not written on the previous connection are lost with it; the node asks again
-    cmd_->out.clear();
+  if (cmd_) { // acks not written on the previous connection are lost with it (the node asks again); progress is not
+    auto& q = cmd_->out;
+    q.erase(std::remove_if(q.begin(), q.end(),
+                           [](const command_state::outgoing& o) {
+                             return o.kind != command_state::frame_kind::mission_progress;
+                           }),
+            q.end());
+  }
   if (acks_)
     acks_->rewind(); // a new connection: nothing kept is written on it yet, no ack of it counts yet
 
@@ -205,6 +212,8 @@ void drone::on_message() {
     shard_.log_error_frame(id_, std::string_view(data, size));
   } else if (type == "command" || type == "command_cancel") {
     on_command_frame(data, size); // parses again: `type` points into the parser, which that reuses
+  } else if (type == "mission_item") {
+    on_mission_frame(data, size);
   } else if (type == "welcome") {
     if (state_ == state::hello)
       on_welcome();
@@ -285,8 +294,9 @@ void drone::on_command(const command_frame& f) {
   if (!s.pilot) { // --commands none: a drone that does not implement commands
     if (!f.cancel)
       c.commands_refused.add();
-    const command_ack a{f.request.id, command_result::unsupported, -1, "this drone executes no commands"};
-    return send_command_acks(&a);
+    const pilot_message a =
+        command_ack{f.request.id, command_result::unsupported, -1, "this drone executes no commands"};
+    return send_pilot_messages(&a);
   }
   if (f.cancel) {
     s.pilot->cancel(f.request.id);
@@ -303,47 +313,120 @@ void drone::on_command(const command_frame& f) {
       break;
     }
   }
-  send_command_acks();
+  send_pilot_messages();
 }
 
-void drone::send_command_acks(const command_ack* extra) {
-  command_state& s = *cmd_;
-  s.acks.clear();
-  if (s.pilot)
-    s.pilot->take_acks(s.acks);
-  if (extra)
-    s.acks.push_back(*extra);
-  if (s.acks.empty())
-    return;
+void drone::on_mission_frame(const char* data, std::size_t size) {
   auto& c = shard_.counters();
-  for (const command_ack& a : s.acks) {
+  if (state_ != state::streaming)
+    return;
+  const int n = copies();
+  if (n == 0) {
+    c.mission_rx_dropped.add();
+    return;
+  }
+  if (n == 2)
+    c.mission_rx_doubled.add();
+  mission_item_frame f;
+  if (!parse_mission_item_frame(shard_.parser(),
+                                simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING), f)) {
+    c.mission_errors.add();
+    shard_.log_error_frame(id_, std::string_view(data, size));
+    return;
+  }
+  command_state& s = commanded();
+  for (int i = 0; i < n; ++i) {
+    c.mission_items_received.add();
+    if (!s.pilot) { // --commands none
+      const pilot_message a =
+          mission_ack{f.mission_id, f.seq, mission_result::unsupported, "this drone executes no commands"};
+      send_pilot_messages(&a);
+      continue;
+    }
+    s.pilot->handle_mission_item(f);
+    send_pilot_messages();
+  }
+}
+
+void drone::send_pilot_messages(const pilot_message* extra) {
+  command_state& s = *cmd_;
+  auto& c = shard_.counters();
+  s.msgs.clear();
+  if (s.pilot) {
+    s.pilot->take_messages(s.msgs);
+    if (s.pilot->photos() != s.photos) {
+      c.mission_photos.add(s.pilot->photos() - s.photos);
+      s.photos = s.pilot->photos();
+    }
+  }
+  if (extra)
+    s.msgs.push_back(*extra);
+  if (s.msgs.empty())
+    return;
+  using kind = command_state::frame_kind;
+  for (const pilot_message& m : s.msgs) {
+    if (const auto* e = std::get_if<mission_event>(&m)) { // progress: never lost nor doubled on purpose
+      switch (e->event) {
+      case mission_event_kind::current:
+        break;
+      case mission_event_kind::reached:
+        c.mission_items_reached.add();
+        break;
+      case mission_event_kind::completed:
+        c.missions_completed.add();
+        break;
+      case mission_event_kind::aborted:
+        c.missions_aborted.add();
+        break;
+      case mission_event_kind::failed:
+        c.missions_failed.add();
+        break;
+      }
+      s.out.push_back({format_mission_progress(*e), kind::mission_progress});
+      continue;
+    }
+    const auto* ma = std::get_if<mission_ack>(&m);
     const int n = copies();
     if (n == 0) {
-      c.command_tx_dropped.add();
+      (ma ? c.mission_tx_dropped : c.command_tx_dropped).add();
       continue;
     }
     if (n == 2)
-      c.command_tx_doubled.add();
-    std::string frame = format_command_ack(a);
+      (ma ? c.mission_tx_doubled : c.command_tx_doubled).add();
+    command_state::outgoing o{ma ? format_mission_ack(*ma) : format_command_ack(std::get<command_ack>(m)),
+                              ma ? kind::mission_ack : kind::command_ack};
     if (n == 2)
-      s.out.push_back(frame);
-    s.out.push_back(std::move(frame));
+      s.out.push_back(o);
+    s.out.push_back(std::move(o));
   }
-  s.acks.clear();
+  s.msgs.clear();
   if (!writing_ && state_ == state::streaming && !s.out.empty())
-    write_command_ack();
+    write_queued();
 }
 
-void drone::write_command_ack() {
+void drone::write_queued() {
   command_state& s = *cmd_;
-  s.wbuf = std::move(s.out.front()); // the frame must outlive the write; the queue may grow meanwhile
+  s.wbuf = std::move(s.out.front().frame); // the frame must outlive the write; the queue may grow meanwhile
+  s.wkind = s.out.front().kind;
   s.out.pop_front();
   writing_ = true;
   ++ops_;
   ws_->async_write(net::buffer(s.wbuf), [this](const error_code& ec, std::size_t) {
     --ops_;
-    if (!ec)
-      shard_.counters().command_acks_sent.add();
+    if (!ec) {
+      auto& c = shard_.counters();
+      switch (cmd_->wkind) {
+      case command_state::frame_kind::command_ack:
+        c.command_acks_sent.add();
+        break;
+      case command_state::frame_kind::mission_ack:
+        c.mission_acks_sent.add();
+        break;
+      case command_state::frame_kind::mission_progress:
+        c.mission_progress_sent.add();
+        break;
+      }
+    }
     on_write(ec, false, 0, false);
   });
 }
@@ -396,7 +479,7 @@ void drone::tick() {
   if (writing_) { // the previous frame (or a command_ack) is still queued in the socket: do not pile up
     shard_.counters().skipped.add();
     if (cmd_)
-      send_command_acks();
+      send_pilot_messages();
     return;
   }
   const std::size_t n = format_telemetry(wbuf_.data(), wbuf_.size(), t, seq_, wall_clock_us());
@@ -408,7 +491,7 @@ void drone::tick() {
     on_write(ec, true, n, false);
   });
   if (cmd_)
-    send_command_acks();
+    send_pilot_messages();
 }
 
 void drone::tick_acked() {
@@ -430,14 +513,14 @@ void drone::tick_acked() {
   }
   pump();
   if (cmd_)
-    send_command_acks();
+    send_pilot_messages();
 }
 
 void drone::pump() {
   if (state_ != state::streaming || writing_)
     return;
   if (cmd_ && !cmd_->out.empty()) // command_acks first: they are few and the node waits for them
-    return write_command_ack();
+    return write_queued();
   if (budget_ == 0 || !acks_->has_unsent())
     return;
   --budget_;
@@ -467,7 +550,7 @@ void drone::on_write(const error_code& ec, bool telemetry, std::size_t bytes, bo
   if (ec)
     return fail("write", ec);
   if (cmd_ && !cmd_->out.empty())
-    write_command_ack();
+    write_queued();
   else if (acks_)
     pump();
 }

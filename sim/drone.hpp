@@ -38,9 +38,11 @@ struct command_frame;
 /// driven entirely by handlers on its shard's executor, so it needs no locking. It is never
 /// destroyed while its io_context runs.
 ///
-/// Commands: the first `command` or `command_cancel` frame hands the flight from the scripted model to an
-/// autopilot (with --autopilot it has it from the start) that executes them; its `command_ack`s wait in a queue
-/// and go out between telemetry frames, one write at a time like everything on the socket.
+/// Commands: the first `command`, `command_cancel` or `mission_item` frame hands the flight from the scripted model
+/// to an autopilot (with --autopilot it has it from the start) that executes them; its `command_ack`s,
+/// `mission_ack`s and `mission_progress` frames wait in one queue, in the order given, and go out between telemetry
+/// frames, one write at a time like everything on the socket. A reconnect forgets the acks not yet written (the
+/// node asks again) but keeps the progress frames: nothing would repeat them.
 class drone {
 public:
   drone(shard& owner, std::uint32_t index, const flight_model& model);
@@ -72,10 +74,17 @@ private:
   using ws_stream = boost::beast::websocket::stream<boost::asio::ip::tcp::socket>;
   /// What a drone needs once it is commanded, apart: most drones of a load test never are.
   struct command_state {
-    std::unique_ptr<autopilot> pilot; ///< flies the drone (nullptr with --commands none)
-    std::deque<std::string> out;      ///< command_ack frames waiting for the socket
-    std::string wbuf;                 ///< the command_ack frame being written
-    std::vector<command_ack> acks;    ///< scratch: the autopilot's new acks
+    enum class frame_kind : std::uint8_t { command_ack, mission_ack, mission_progress };
+    struct outgoing {
+      std::string frame;
+      frame_kind kind;
+    };
+    std::unique_ptr<autopilot> pilot;  ///< flies the drone (nullptr with --commands none)
+    std::deque<outgoing> out;          ///< frames waiting for the socket
+    std::string wbuf;                  ///< the frame being written
+    frame_kind wkind = frame_kind::command_ack;
+    std::vector<pilot_message> msgs;   ///< scratch: the autopilot's new messages
+    std::uint64_t photos = 0;          ///< the autopilot's photos already counted
   };
 
   void on_connect(const boost::system::error_code& ec);
@@ -106,13 +115,17 @@ private:
   /// A `command` or `command_cancel` frame (`data`, `size`, padded) arrived.
   void on_command_frame(const char* data, std::size_t size);
   void on_command(const command_frame& f);
+  /// A `mission_item` frame (`data`, `size`, padded) arrived.
+  void on_mission_frame(const char* data, std::size_t size);
   /// Creates cmd_ (and its autopilot, taking over from the scripted flight) if there is none yet.
   command_state& commanded();
   /// --drop-rate / --dup-rate: how many times a frame is delivered (0, 1 or 2).
   int copies();
-  /// Queues the autopilot's new acks (and `extra`, if any) and writes the first if the socket is free.
-  void send_command_acks(const command_ack* extra = nullptr);
-  void write_command_ack();
+  /// Queues the autopilot's new messages (and `extra`, if any) and writes the first if the socket is free. Acks are
+  /// subject to --drop-rate and --dup-rate, mission_progress frames are not.
+  void send_pilot_messages(const pilot_message* extra = nullptr);
+  /// Writes the first queued frame.
+  void write_queued();
 
   shard& shard_;
   std::uint32_t index_;

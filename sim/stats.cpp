@@ -71,6 +71,19 @@ void counter_totals::add(const drone_counters& c) noexcept {
   command_rx_doubled += c.command_rx_doubled.get();
   command_tx_dropped += c.command_tx_dropped.get();
   command_tx_doubled += c.command_tx_doubled.get();
+  mission_items_received += c.mission_items_received.get();
+  mission_acks_sent += c.mission_acks_sent.get();
+  mission_progress_sent += c.mission_progress_sent.get();
+  mission_errors += c.mission_errors.get();
+  mission_rx_dropped += c.mission_rx_dropped.get();
+  mission_rx_doubled += c.mission_rx_doubled.get();
+  mission_tx_dropped += c.mission_tx_dropped.get();
+  mission_tx_doubled += c.mission_tx_doubled.get();
+  mission_items_reached += c.mission_items_reached.get();
+  mission_photos += c.mission_photos.get();
+  missions_completed += c.missions_completed.get();
+  missions_aborted += c.missions_aborted.get();
+  missions_failed += c.missions_failed.get();
   for (std::size_t i = 0; i < closes.size(); ++i)
     closes[i] += c.closes[i].get();
 }
@@ -103,6 +116,19 @@ counter_totals counter_totals::operator-(const counter_totals& o) const noexcept
   r.command_rx_doubled -= o.command_rx_doubled;
   r.command_tx_dropped -= o.command_tx_dropped;
   r.command_tx_doubled -= o.command_tx_doubled;
+  r.mission_items_received -= o.mission_items_received;
+  r.mission_acks_sent -= o.mission_acks_sent;
+  r.mission_progress_sent -= o.mission_progress_sent;
+  r.mission_errors -= o.mission_errors;
+  r.mission_rx_dropped -= o.mission_rx_dropped;
+  r.mission_rx_doubled -= o.mission_rx_doubled;
+  r.mission_tx_dropped -= o.mission_tx_dropped;
+  r.mission_tx_doubled -= o.mission_tx_doubled;
+  r.mission_items_reached -= o.mission_items_reached;
+  r.mission_photos -= o.mission_photos;
+  r.missions_completed -= o.missions_completed;
+  r.missions_aborted -= o.missions_aborted;
+  r.missions_failed -= o.missions_failed;
   for (std::size_t i = 0; i < closes.size(); ++i)
     r.closes[i] -= o.closes[i];
   return r;

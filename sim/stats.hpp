@@ -86,6 +86,20 @@ struct drone_counters {
   counter command_rx_doubled; ///< --dup-rate: received command frames handled twice
   counter command_tx_dropped; ///< --drop-rate: command_acks never written
   counter command_tx_doubled; ///< --dup-rate: command_acks written twice
+  // Missions (sim/mission.hpp):
+  counter mission_items_received; ///< `mission_item` frames handled (doubled by --dup-rate: twice; dropped: not)
+  counter mission_acks_sent;      ///< `mission_ack` frames written
+  counter mission_progress_sent;  ///< `mission_progress` frames written
+  counter mission_errors;         ///< mission_item frames not answerable (not JSON, no usable mission_id or seq)
+  counter mission_rx_dropped;     ///< --drop-rate: received mission_item frames ignored
+  counter mission_rx_doubled;     ///< --dup-rate: received mission_item frames handled twice
+  counter mission_tx_dropped;     ///< --drop-rate: mission_acks never written
+  counter mission_tx_doubled;     ///< --dup-rate: mission_acks written twice
+  counter mission_items_reached;  ///< mission items arrived at (`reached` events)
+  counter mission_photos;         ///< photos taken at items (action photo)
+  counter missions_completed;     ///< `completed` events
+  counter missions_aborted;       ///< `aborted` events (a command ended the mission)
+  counter missions_failed;        ///< `failed` events (battery exhausted)
   /// How late telemetry ticks ran behind their schedule (µs): over the run, the window, the report interval.
   max_gauge lag_total_us, lag_window_us, lag_interval_us;
 
@@ -104,7 +118,10 @@ struct counter_totals {
                 frames_acked = 0, frames_resent = 0, ack_stalls = 0, ack_errors = 0, commands_received = 0,
                 commands_executed = 0, commands_refused = 0, commands_duplicate = 0, command_cancels = 0,
                 command_acks_sent = 0, command_errors = 0, command_rx_dropped = 0, command_rx_doubled = 0,
-                command_tx_dropped = 0, command_tx_doubled = 0;
+                command_tx_dropped = 0, command_tx_doubled = 0, mission_items_received = 0, mission_acks_sent = 0,
+                mission_progress_sent = 0, mission_errors = 0, mission_rx_dropped = 0, mission_rx_doubled = 0,
+                mission_tx_dropped = 0, mission_tx_doubled = 0, mission_items_reached = 0, mission_photos = 0,
+                missions_completed = 0, missions_aborted = 0, missions_failed = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(close_kind::count_)> closes{};
 
   void add(const drone_counters& c) noexcept;
@@ -114,6 +131,8 @@ struct counter_totals {
   bool any_commands() const noexcept {
     return commands_received + command_cancels + command_errors + command_rx_dropped > 0;
   }
+  /// Whether any mission_item frame arrived (the final report shows the mission counters then).
+  bool any_missions() const noexcept { return mission_items_received + mission_errors + mission_rx_dropped > 0; }
   counter_totals operator-(const counter_totals& o) const noexcept;
 };
 
