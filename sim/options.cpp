@@ -142,14 +142,18 @@ usage: dccs-sim --url ws://HOST:PORT[,ws://HOST:PORT...] --drones N --rate HZ [o
                          first command frame; then the autopilot takes over where the drone is
                          (on the ground it stays there; in flight it hovers in GUIDED, or goes on
                          returning or landing in RTL or LAND) and the script never resumes
-  --commands KINDS       the command kinds drones execute: all (default), none, or a list, e.g.
-                         arm,disarm,takeoff,land; the hello lists them ("commands":[...]), other
-                         kinds are answered unsupported. none: every command is answered
-                         unsupported and the hello has no "commands"
+  --commands KINDS       the command kinds drones execute: all (default), none, or a list of arm,
+                         disarm, takeoff, land, rtl, goto, hold, resume, set_mode, set_speed,
+                         mission_start, e.g. arm,disarm,takeoff,land; the hello lists them
+                         ("commands":[...]), other kinds are answered unsupported; without
+                         mission_start every mission_item is answered unsupported too. none: every
+                         command and mission_item is answered unsupported and the hello has no
+                         "commands"
   --battery PCT          with --autopilot: the battery every drone starts with (default 95 to 100,
                          at random); below 20 arming is refused
-  --drop-rate P          probability (0..1) that a command frame received, or a command_ack to
-                         send, is lost (default 0): exercises the node's retries
+  --drop-rate P          probability (0..1) that a command or mission_item frame received, or a
+                         command_ack or mission_ack to send, is lost (default 0): exercises the
+                         node's retries (mission_progress frames are never lost on purpose)
   --dup-rate P           probability (0..1) that it is delivered or sent twice (default 0):
                          exercises de-duplication (drawn after --drop-rate, from the run's seed)
   --command-log FILE     write one line per command frame the drones receive (not the ones lost to
@@ -192,11 +196,43 @@ for an id never received is answered cancelled and that command is never execute
 received after its expires_at (drone clock) is answered failed "expired". Each command_id is
 executed once: a repeat (the node's retry, --dup-rate) is answered with the newest ack given for
 it (the last 256 ids are remembered). The battery drains in the air by time and by distance.
-Telemetry shows the commanded flight: STANDBY on the ground, TAKEOFF, GUIDED, HOLD, LAND, RTL.
+Telemetry shows the commanded flight: STANDBY on the ground, TAKEOFF, GUIDED, HOLD, LAND, RTL,
+MISSION.
 Flights advance only while connected; --time-scale speeds them up. The progress reports add
 "commands rx N exec N refused N dup N cancels N acks N", the final report a line "commands:
 received N, executed N, refused N, duplicates N, cancels N, acks sent N, errors N; dropped N
 received / N acks, doubled N received / N acks", --json the commands_* and command_* counters.
+Missions (MAVLink's mission protocol): the node uploads a mission one item at a time,
+{"type":"mission_item","mission_id":ID,"seq":I,"count":N,"item":{"lat","lon","alt","speed"?,
+"hold_s"?,"action"?},"final_action":"rtl"|"land"|"hold"} (alt AMSL as goto's, at least 1 m above
+the home's ground; speed m/s, else the cruise speed; hold_s 0..3600 s hovering at the waypoint,
+default 0; action none (default), photo, land or rtl; at most 1000 items), and the drone answers
+each with {"type":"mission_ack","mission_id":ID,"seq":I,"result":R,"reason"?}: accepted; error
+(an item it cannot fly, or "expected seq N" when not the next in order: seq 0 starts an upload,
+of a new mission or the same one again); denied while a mission is being flown; unsupported
+without mission_start in --commands. A repeat of the last accepted (mission_id, seq) gets the
+same ack again and changes nothing. With item N-1 accepted the drone keeps the whole mission (one
+at a time: it replaces the one kept before). The command mission_start {mission_id} answers
+succeeded and flies it (a disarmed drone on the ground arms, with arm's checks and
+temporarily_rejected, and takes off to the first item's altitude; a takeoff, land, rtl or goto
+under way is answered cancelled); denied when that mission is not (fully) uploaded or is
+already being flown. The drone flies to each item in turn as goto does (mode MISSION), hovers
+its hold_s there, then does its action: photo is counted, land lands there, rtl returns home
+and lands (either ends the mission); after the last item the final_action: rtl, land (both
+disarm on touchdown; modes RTL, LAND) or hold (hovers in HOLD). It reports
+{"type":"mission_progress","mission_id":ID,"event":E,"seq"?:I,"reason"?}: current (heading for
+item I), reached (arrived at I, before its hold), completed (landed and disarmed, or the last
+item's hold done for hold), aborted (a land, rtl or goto executed, or set_mode GUIDED, RTL or
+LAND, ended it; takeoff and disarm are denied in the air as ever), failed ("battery exhausted":
+the drone lands where it is). hold pauses a mission where the drone is (HOLD, no event, its
+hold time stops too), resume goes on with it. A reconnect keeps the progress frames not yet
+written. Once a mission_item came the progress reports add "missions items N reached N
+completed N aborted N failed N"; the final report (also with --autopilot) a line "missions:
+items received N, acks sent N, progress sent N, errors N; dropped N received / N acks, doubled
+N received / N acks; items reached N, photos N, completed N, aborted N, failed N"; --json
+mission_items_received, mission_acks_sent, mission_progress_sent, mission_errors,
+mission_rx_dropped, mission_rx_doubled, mission_tx_dropped, mission_tx_doubled,
+mission_items_reached, mission_photos, missions_completed, missions_aborted, missions_failed.
 Exit status: 0 after a clean run, 1 if no connection ever succeeded, 2 on a bad command line (or
 a --command-log file that cannot be written), 3 with --stop-when-acked if frames were still
 unacknowledged at exit.
