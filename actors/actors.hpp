@@ -28,6 +28,7 @@
 
 #include "actors/link_watchdog.hpp"
 #include "actors/messages.hpp"
+#include "actors/mission_model.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/pg_types.hpp"
 #include "runtime/redis.hpp"
@@ -524,6 +525,23 @@ struct safety_settings {
 };
 
 safety_actor::behavior_type safety_service(safety_actor::pointer self, safety_settings settings);
+
+/// Missions (detached: the commands role's database; actors/mission_service.cpp).
+/// Accepts:
+///   (mission_atom, http_query) -> api_result   /api/v1/missions[/{id}[/validate|/assign]] (q.kind: the action)
+using mission_actor = caf::typed_actor<caf::replies_to<mission_atom, http_query>::with<api_result>>;
+
+/// Missions' settings (missions.*).
+struct mission_settings {
+  runtime::pg_settings db; ///< the commands role's database
+  fleet_actor fleet;       ///< the registry: whether the caller may command each drone assigned, and its group
+  auth_actor auditor;
+  mission_limits limits;
+  energy_model energy;
+  std::size_t max_drones = 100; ///< drones assigned to one mission at most
+};
+
+mission_actor::behavior_type mission_service(mission_actor::pointer self, mission_settings settings);
 
 session_actor::behavior_type session_impl(session_actor::pointer self, operator_link_actor link, hub_actor hub,
                                           std::size_t max_events, actor_metrics metrics);

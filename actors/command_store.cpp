@@ -155,11 +155,20 @@ std::optional<command> command_store::record(const command& c, const std::string
     std::string deadline = live ? ", deadline = now() + interval '" + std::to_string(policy_.progress_timeout_ms)
                                     + " milliseconds'"
                                 : "";
-    auto before = tx.exec("SELECT state FROM commands.commands WHERE id = " + tx.quote(c.id) + "::uuid FOR UPDATE");
+    auto before = tx.exec("SELECT state, owner_epoch FROM commands.commands WHERE id = " + tx.quote(c.id)
+                          + "::uuid FOR UPDATE");
     if (before.empty())
       return std::nullopt;
     auto previous = before[0][0].as<std::string>();
-    auto rows = tx.exec("UPDATE commands.commands SET state = " + tx.quote(to_string(c.state))
+    if (before[0][1].as<std::uint64_t>() > c.epoch) {
+      // Fenced: a newer owner of the drone has reported on this command; this report is from a former one (cut off
+      // from the cluster, its claim superseded). The journal's row stands, unchanged.
+      auto now = tx.exec1("SELECT " + std::string{columns} + " FROM commands.commands WHERE id = " + tx.quote(c.id) + "::uuid");
+      tx.commit();
+      return read_command(now);
+    }
+    auto rows = tx.exec("UPDATE commands.commands SET owner_epoch = " + std::to_string(c.epoch)
+                        + ", state = " + tx.quote(to_string(c.state))
                         + ", attempt = greatest(attempt, " + std::to_string(c.attempt) + "), progress = "
                         + (c.progress >= 0 ? std::to_string(c.progress) : std::string{"progress"}) + ", reason = "
                         + tx.quote(c.reason) + ", updated_at = now()" + deadline

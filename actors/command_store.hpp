@@ -63,7 +63,8 @@ public:
                             const std::string& before);
 
   /// Records what the drone's owner saw happen (state, attempt, progress, reason) unless the journal has the
-  /// command final already. Returns the journal's row after it (final and different from `c` when the journal
+  /// command final already, or unless a newer owner has reported on it (fencing: `c.epoch` below the highest epoch
+  /// the journal has seen for the command). Returns the journal's row after it (different from `c` when the journal
   /// knew better), or nothing for an unknown id.
   std::optional<command> record(const command& c, const std::string& cause);
 

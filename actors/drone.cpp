@@ -161,8 +161,11 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
   auto act = [self, d, settings](command_delivery& cd, command_delivery::step step, const std::string& cause) {
     if (step.send && d->link != nullptr)
       self->send(d->link, deliver_atom::value, command_frame(cd.get()));
-    if (step.changed && settings.commands != nullptr)
-      self->send(settings.commands, journal_atom::value, cd.get(), cause);
+    if (step.changed && settings.commands != nullptr) {
+      auto report = cd.get();
+      report.epoch = d->state.epoch; // fencing: a report of an older owner is refused by the journal
+      self->send(settings.commands, journal_atom::value, std::move(report), cause);
+    }
   };
   auto commands_changed = [self, d] {
     for (auto i = d->commands.begin(); i != d->commands.end();)

@@ -101,6 +101,7 @@ using pending_atom = caf::atom_constant<caf::atom("pending")>;     ///< a drone'
 using control_atom = caf::atom_constant<caf::atom("control")>;     ///< a drone's control lease (who commands it)
 using geofence_atom = caf::atom_constant<caf::atom("geofence")>;   ///< the geofences (routes, a new version, a group's)
 using alarm_atom = caf::atom_constant<caf::atom("alarm")>;         ///< the alarms (routes, one raised or cleared)
+using mission_atom = caf::atom_constant<caf::atom("mission")>;     ///< the missions (routes)
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {
@@ -415,12 +416,15 @@ struct command {
   double created_at = 0; ///< ms since epoch (node clocks)
   double updated_at = 0;
   double expires_at = 0; ///< never sent after this
+  /// In a report of its owner: the ownership epoch of the drone actor that reports (docs/cluster.md "Fencing"); the
+  /// journal refuses a report of an epoch older than one it has seen for the command. 0 on a single node.
+  std::uint64_t epoch = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, command& x) {
   return f(caf::meta::type_name("command"), x.id, x.drone_id, x.group, x.kind, x.params, x.state, x.attempt,
-           x.progress, x.reason, x.issued_by, x.created_at, x.updated_at, x.expires_at);
+           x.progress, x.reason, x.issued_by, x.created_at, x.updated_at, x.expires_at, x.epoch);
 }
 
 /// Timing of command deliveries (commands.*), for drone actors and the journal.

@@ -226,7 +226,8 @@ std::optional<runtime::role> route_role(std::string_view path) {
   if (under("/api/v1/auth") || under("/api/v1/users") || path == "/api/v1/audit")
     return role::auth;
   // A drone's commands (/api/v1/drones/{id}/commands) and the commands themselves; geofences and alarms.
-  if (under("/api/v1/commands") || under("/api/v1/geofences") || under("/api/v1/alarms"))
+  if (under("/api/v1/commands") || under("/api/v1/geofences") || under("/api/v1/alarms")
+      || under("/api/v1/missions"))
     return role::commands;
   if (under("/api/v1/drones")) {
     auto rest = path.substr(std::string_view{"/api/v1/drones"}.size());

@@ -303,6 +303,16 @@ bool node::start(std::string& error) {
     fs.auditor = auth_;
     fleet_ = system_->spawn<caf::detached>(actors::fleet_store, fs, hub_, directory_, fm, &health_);
     services.fleet = fleet_;
+    if (roles_.runs(runtime::role::commands)) {
+      // Missions: planned and validated against the geofences in the journal's database; the registry says who may
+      // assign which drone.
+      actors::mission_settings ms;
+      ms.db = pg("commands");
+      ms.fleet = fleet_;
+      ms.auditor = auth_;
+      missions_ = system_->spawn<caf::detached>(actors::mission_service, ms);
+      services.missions = missions_;
+    }
     history_ = system_->spawn<caf::detached>(actors::history_impl,
                                              pg("telemetry"),
                                              cfg_.integer("history.max_rows"),
@@ -505,6 +515,7 @@ void node::stop() {
   stop_actor(auth_);
   stop_actor(guard_);
   stop_actor(tickets_);
+  stop_actor(missions_);
   stop_actor(safety_);
   stop_actor(commands_);
   stop_actor(cluster_);

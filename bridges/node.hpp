@@ -74,6 +74,7 @@ private:
   actors::ticket_actor tickets_;
   actors::command_actor commands_; ///< the command journal (null: db.enabled = false, or neither telemetry nor commands)
   actors::safety_actor safety_;    ///< geofences and alarms (null exactly when commands_ is)
+  actors::mission_actor missions_; ///< missions (null: db.enabled = false, or not the commands role)
   runtime::node_health health_;
   std::unique_ptr<server> server_;
   bool stopped_ = false;

@@ -74,6 +74,7 @@ struct server_services {
   actors::ticket_actor tickets;           ///< operator WebSocket tickets (null: none are issued or taken)
   actors::command_actor commands;         ///< the command journal and routes (null: no commands here)
   actors::safety_actor safety;            ///< geofences and alarms (null: none here)
+  actors::mission_actor missions;         ///< missions (null: none here)
 };
 
 /// The node's one HTTP port (Boost.Beast): drone WebSockets at /ws/drone, operator WebSockets at

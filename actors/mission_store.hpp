@@ -1,0 +1,71 @@
+#pragma once
+/// Missions in PostgreSQL (commands.missions, commands.mission_drones; the commands role's database) over one
+/// worker's connection. Blocking: it belongs to the detached actor that owns the connection. Every call throws
+/// runtime::db_error on failure.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/mission_model.hpp"
+#include "auth/access.hpp"
+#include "runtime/pg.hpp"
+
+namespace dccs::actors {
+
+/// A drone assigned to a mission, and how far it got.
+struct mission_drone {
+  std::string drone_id;
+  std::string state = "assigned";
+  int current_seq = -1;           ///< -1: none yet
+  std::string reached = "[]";     ///< JSON: [{"seq":0,"at":<ms>}, ...]
+  std::string reason;
+};
+
+/// A mission as stored: its plan, its state, the problems of its last validation and its drones.
+struct mission_row {
+  std::string id;
+  mission_plan plan;
+  std::string state = "draft";
+  std::string problems = "[]"; ///< JSON array (mission_problems_json)
+  std::string reason;
+  std::string created_by;
+  double created_at = 0;
+  double updated_at = 0;
+  std::vector<mission_drone> drones;
+};
+
+/// The stored form of a plan's waypoints and settings (and back).
+nlohmann::json plan_json(const mission_plan& p);
+void plan_from_json(const nlohmann::json& j, mission_plan& p);
+/// A mission as the REST API answers it.
+nlohmann::json mission_json(const mission_row& m);
+
+/// States in which a mission's plan and drones may change (nothing was sent to a drone, or it is over).
+bool mission_editable(const std::string& state);
+
+class mission_store {
+public:
+  explicit mission_store(runtime::pg_link& link) : link_(link) {}
+
+  mission_row create(const mission_row& m); ///< its id and times are made here
+  std::optional<mission_row> find(const std::string& id);
+  /// The missions of the groups in `scope`, newest first, at most `limit`, older than the mission `before`.
+  std::vector<mission_row> list(const auth::scope& scope, const std::string& group, const std::string& state,
+                                std::size_t limit, const std::string& before);
+  /// Replaces the plan, state and problems while the mission is editable; nothing when it does not exist or is not
+  /// editable any more (`busy` set then).
+  std::optional<mission_row> update(const mission_row& m, bool& busy);
+  /// Replaces its drones (each `assigned`) while it is editable, and makes a `ready` mission `validated` again (the
+  /// new drones have nothing uploaded). Same answers as update().
+  std::optional<mission_row> assign(const std::string& id, const std::vector<std::string>& drones, bool& busy);
+  enum class removed { done, missing, busy };
+  removed remove(const std::string& id);
+
+private:
+  runtime::pg_link& link_;
+};
+
+} // namespace dccs::actors
