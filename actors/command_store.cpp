@@ -160,14 +160,15 @@ std::optional<command> command_store::record(const command& c, const std::string
     if (before.empty())
       return std::nullopt;
     auto previous = before[0][0].as<std::string>();
-    if (before[0][1].as<std::uint64_t>() > c.epoch) {
+    // An epoch of 0 is an owner whose claim is not recorded yet (a new owner's first steps): taken, not fenced.
+    if (c.epoch != 0 && before[0][1].as<std::uint64_t>() > c.epoch) {
       // Fenced: a newer owner of the drone has reported on this command; this report is from a former one (cut off
       // from the cluster, its claim superseded). The journal's row stands, unchanged.
       auto now = tx.exec1("SELECT " + std::string{columns} + " FROM commands.commands WHERE id = " + tx.quote(c.id) + "::uuid");
       tx.commit();
       return read_command(now);
     }
-    auto rows = tx.exec("UPDATE commands.commands SET owner_epoch = " + std::to_string(c.epoch)
+    auto rows = tx.exec("UPDATE commands.commands SET owner_epoch = greatest(owner_epoch, " + std::to_string(c.epoch) + ")"
                         + ", state = " + tx.quote(to_string(c.state))
                         + ", attempt = greatest(attempt, " + std::to_string(c.attempt) + "), progress = "
                         + (c.progress >= 0 ? std::to_string(c.progress) : std::string{"progress"}) + ", reason = "

@@ -56,6 +56,11 @@ TEST_CASE("command journal: a report of a former owner (an older epoch) changes 
   REQUIRE(stale);
   CHECK(stale->state == command_state::accepted);
   CHECK(f.store.find(c.id)->state == command_state::accepted);
+  // A new owner whose claim is not recorded yet reports with epoch 0: taken (it is not a former owner).
+  CHECK(f.store.record(step(c, command_state::in_progress, 0, 2), "the drone answered in_progress")->state
+        == command_state::in_progress);
+  // The former owner is still fenced: the journal remembers the highest epoch.
+  CHECK(f.store.record(step(c, command_state::failed, 3, 3), "stale")->state == command_state::in_progress);
   // The current owner's reports still count, and so would a newer owner's.
   CHECK(f.store.record(step(c, command_state::succeeded, 5, 2), "the drone answered succeeded")->state
         == command_state::succeeded);
