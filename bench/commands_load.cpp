@@ -47,6 +47,10 @@ using tcp = net::ip::tcp;
 using steady = std::chrono::steady_clock;
 using boost::system::error_code;
 
+/// A keep-alive connection idle this long is replaced before use: the node closes one idle for 30 s, and a request
+/// written as it does so would be lost.
+constexpr auto stale_after = std::chrono::seconds(20);
+
 std::int64_t wall_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -84,7 +88,8 @@ usage: dccs-bench-commands --port P --token-file F [options]
   --drain S           seconds to wait, after the last answer, for the final states (default 10)
   --out FILE          one tab-separated line per command: index, drone, due, sent, answered (µs,
                       wall clock), HTTP status, error code, command id, final state's arrival on
-                      the operator socket (µs, 0: none), final state
+                      the operator socket (µs, 0: none), final state, arrival of its "queued"
+                      and of its "sent" state on the operator socket (µs, 0: none)
 
 Every command is {"kind":"set_speed","params":{"speed":S}}, S changing at every round. Latencies
 count from the due time. The JSON summary (stdout) gives the counts (202, 409 command_in_flight,
@@ -156,13 +161,19 @@ std::optional<options> parse(int argc, char** argv, std::string& error) {
   return o;
 }
 
+/// What the operator socket told of one command: when its frames arrived (µs, wall clock; 0: not (yet)).
+struct news {
+  std::int64_t queued = 0, sent = 0, final_at = 0; ///< the first frame in state queued, sent, and a final one
+  std::string final_state;
+};
+
 /// What happened to one command.
 struct record {
-  std::int64_t due = 0, sent = 0, answered = 0, final_at = 0; ///< µs, wall clock; 0: not (yet)
-  unsigned status = 0;                                          ///< HTTP status; 0: no answer (transport error)
-  std::string code;                                             ///< error code of a refusal
-  std::string id;                                               ///< command id (202)
-  std::string final_state;
+  std::int64_t due = 0, sent = 0, answered = 0; ///< µs, wall clock; 0: not (yet)
+  unsigned status = 0;                          ///< HTTP status; 0: no answer (transport error)
+  std::string code;                             ///< error code of a refusal
+  std::string id;                               ///< command id (202)
+  news seen;                                    ///< on the operator socket
 };
 
 class load {
@@ -207,10 +218,10 @@ public:
       answer.push_back((r.answered - r.due) / 1000.0);
       if (r.status == 202) {
         ++accepted;
-        if (r.final_at > 0) {
+        if (r.seen.final_at > 0) {
           ++finals;
-          succeeded += r.final_state == "succeeded";
-          rtt.push_back((r.final_at - r.due) / 1000.0);
+          succeeded += r.seen.final_state == "succeeded";
+          rtt.push_back((r.seen.final_at - r.due) / 1000.0);
         } else {
           rtt.push_back(inf);
         }
@@ -228,10 +239,12 @@ public:
       } else {
         for (std::size_t i = 0; i < records_.size(); ++i) {
           const auto& r = records_[i];
-          std::fprintf(f, "%zu\t%s\t%lld\t%lld\t%lld\t%u\t%s\t%s\t%lld\t%s\n", i, drones_[i % drones_.size()].c_str(),
-                       static_cast<long long>(r.due), static_cast<long long>(r.sent), static_cast<long long>(r.answered),
-                       r.status, r.code.empty() ? "-" : r.code.c_str(), r.id.empty() ? "-" : r.id.c_str(),
-                       static_cast<long long>(r.final_at), r.final_state.empty() ? "-" : r.final_state.c_str());
+          std::fprintf(f, "%zu\t%s\t%lld\t%lld\t%lld\t%u\t%s\t%s\t%lld\t%s\t%lld\t%lld\n", i,
+                       drones_[i % drones_.size()].c_str(), static_cast<long long>(r.due), static_cast<long long>(r.sent),
+                       static_cast<long long>(r.answered), r.status, r.code.empty() ? "-" : r.code.c_str(),
+                       r.id.empty() ? "-" : r.id.c_str(), static_cast<long long>(r.seen.final_at),
+                       r.seen.final_state.empty() ? "-" : r.seen.final_state.c_str(),
+                       static_cast<long long>(r.seen.queued), static_cast<long long>(r.seen.sent));
         }
         std::fclose(f);
       }
@@ -286,6 +299,7 @@ private:
     std::optional<http::response_parser<http::string_body>> parser;
     bool ready = false; ///< connected and idle
     std::size_t cmd = 0;
+    steady::time_point used; ///< connected or last answered
   };
 
   void fail(const char* what, const error_code& ec) {
@@ -367,21 +381,25 @@ private:
     if (j.is_discarded() || !j.is_object() || j.value("type", "") != "command")
       return;
     const auto& c = j["command"];
-    if (!c.is_object() || !c.value("final", false))
+    if (!c.is_object())
       return;
     const std::string id = c.value("id", "");
     const std::string state = c.value("state", "");
-    if (auto it = by_id_.find(id); it != by_id_.end()) {
-      auto& r = records_[it->second];
-      if (r.final_at == 0) {
-        r.final_at = now;
-        r.final_state = state;
+    const bool final = c.value("final", false);
+    const auto it = by_id_.find(id);
+    news& n = it != by_id_.end() ? records_[it->second].seen : early_[id]; // early: before its 202 was read
+    if (state == "queued" && n.queued == 0)
+      n.queued = now;
+    else if (state == "sent" && n.sent == 0)
+      n.sent = now;
+    if (final && n.final_at == 0) {
+      n.final_at = now;
+      n.final_state = state;
+      if (it != by_id_.end())
         ++finals_;
-      }
-    } else {
-      early_.emplace(id, std::make_pair(now, state)); // final before its 202 was read
     }
-    maybe_done();
+    if (final)
+      maybe_done();
   }
 
   // ---- the load --------------------------------------------------------------------------------------------------
@@ -415,8 +433,15 @@ private:
   }
 
   void pump() {
+    const auto now = steady::now();
     for (std::size_t i = 0; i < conns_.size() && !pending_.empty(); ++i)
       if (conns_[i]->ready) {
+        if (now - conns_[i]->used > stale_after) { // the node closes a connection idle for 30 s: a new one
+          error_code ignored;
+          conns_[i]->stream.socket().close(ignored);
+          connect(i);
+          continue;
+        }
         const auto cmd = pending_.front();
         pending_.pop_front();
         issue(i, cmd);
@@ -435,6 +460,7 @@ private:
       }
       c.stream.socket().set_option(tcp::no_delay(true));
       c.ready = true;
+      c.used = steady::now();
       pump();
     });
   }
@@ -500,9 +526,8 @@ private:
         r.id = body.value("id", "");
       by_id_.emplace(r.id, c.cmd);
       if (auto e = early_.find(r.id); e != early_.end()) {
-        r.final_at = e->second.first;
-        r.final_state = e->second.second;
-        ++finals_;
+        r.seen = std::move(e->second);
+        finals_ += r.seen.final_at > 0;
         early_.erase(e);
       }
     } else {
@@ -520,6 +545,7 @@ private:
       connect(i);
     } else {
       c.ready = true;
+      c.used = steady::now();
       pump();
     }
     maybe_done();
@@ -577,7 +603,7 @@ private:
   std::vector<std::unique_ptr<conn>> conns_;
   std::vector<record> records_;
   std::unordered_map<std::string, std::size_t> by_id_;
-  std::unordered_map<std::string, std::pair<std::int64_t, std::string>> early_;
+  std::unordered_map<std::string, news> early_; ///< news of commands whose 202 was not read yet
   std::deque<std::size_t> pending_;
   steady::time_point started_, last_sent_;
   std::int64_t wall0_ = 0;
