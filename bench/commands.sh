@@ -28,14 +28,14 @@ source bench/lib.sh
 
 if [[ ${COMMANDS_SMOKE:-0} == 1 ]]; then
   : "${COMMANDS_DRONES:=50}" "${COMMANDS_BACKGROUND:=200}" "${COMMANDS_COUNT:=500}" "${COMMANDS_RATE:=100}"
-  : "${COMMANDS_SWEEP:=100 400}" "${COMMANDS_STEP_S:=3}" "${COMMANDS_REPORT:=/tmp/dccs-commands-smoke.md}"
+  : "${COMMANDS_SWEEP=100 400}" "${COMMANDS_STEP_S:=3}" "${COMMANDS_REPORT:=/tmp/dccs-commands-smoke.md}"
 fi
 DRONES=${COMMANDS_DRONES:-1000}
 BACKGROUND=${COMMANDS_BACKGROUND:-4000}
 HZ=${COMMANDS_HZ:-5}
 COUNT=${COMMANDS_COUNT:-10000}
 RATE=${COMMANDS_RATE:-50}
-SWEEP=${COMMANDS_SWEEP:-10 25 50 100 200 400 800 1600}
+SWEEP=${COMMANDS_SWEEP-10 25 50 100 200 400 800 1600} # set and empty: no sweep
 STEP_S=${COMMANDS_STEP_S:-10}
 LIMIT_MS=${COMMANDS_LIMIT_MS:-50}
 CONNECTIONS=${COMMANDS_CONNECTIONS:-32}
@@ -211,7 +211,7 @@ for r in $SWEEP; do
     break
   fi
 done
-log "highest rate with p99 round trip <= ${LIMIT_MS} ms: ${BEST:-none}"
+[[ -z ${SWEEP// /} ]] || log "highest rate with p99 round trip <= ${LIMIT_MS} ms: ${BEST:-none}"
 
 # The simulators' final reports, and the command log written out.
 [[ -z $BG_PID ]] || stop_pid "$BG_PID" 20
@@ -350,27 +350,28 @@ if os.path.exists(statements) and fixed["accepted"]:
             query = query.replace("|", "\\|")
             L.append(f"| {int(calls) / fixed['accepted']:.2f} | {float(mean):.3f} | {float(total):.0f} "
                      f"({100 * float(total) / 1000 / secs:.1f} %) | `{query}` |")
-L.append("")
-L.append("### Rate sweep")
-L.append("")
-L.append("| offered /s | achieved /s | accepted / 409 / other / errors | final seen | delivery p50 / p99 (ms) | round trip p50 / p99 / max (ms) | node CPU % | PG CPU % (journal conn.) | machine busy % (other) | transactions /s | WAL flushes /s (ms each) | issued / finished /s |")
-L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
-best = None
-for name, p in phases.items():
-    if not name.startswith("sweep-"):
-        continue
-    s = phase(name)
-    r99 = s["rtt"][1]
-    within = r99 is not None and r99 <= limit
-    if within:
-        best = p["rate"]
-    L.append(f"| {p['rate']} | {s.get('achieved', 0):.0f} | {s['accepted']} / {s['in_flight']} / {s['other']} / {s['transport']} | "
-             f"{s['finals']} | {ms(s['delivery'][0])} / {ms(s['delivery'][1])} | "
-             f"{ms(s['rtt'][0])} / {'**' if within else ''}{ms(r99)}{'**' if within else ''} / {ms(s['rtt'][2])} | "
-             f"{p['node_cpu']} | {p['pg_cpu']} ({p['journal_cpu']}) | {p['busy']} ({p['other']}) | {p['commits_s']} | "
-             f"{p['wal_syncs_s']} ({p['wal_sync_ms']}) | {p['issued_s']} / {p['finished_s']} |")
-L.append("")
-L.append(f"Highest offered rate with p99 round trip ≤ {limit:g} ms: **{best + '/s' if best else 'none of the rates'}**.")
+sweeps = [name for name in phases if name.startswith("sweep-")]
+if sweeps:
+    L.append("")
+    L.append("### Rate sweep")
+    L.append("")
+    L.append("| offered /s | achieved /s | accepted / 409 / other / errors | final seen | delivery p50 / p99 (ms) | round trip p50 / p99 / max (ms) | node CPU % | PG CPU % (journal conn.) | machine busy % (other) | transactions /s | WAL flushes /s (ms each) | issued / finished /s |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    best = None
+    for name in sweeps:
+        p = phases[name]
+        s = phase(name)
+        r99 = s["rtt"][1]
+        within = r99 is not None and r99 <= limit
+        if within:
+            best = p["rate"]
+        L.append(f"| {p['rate']} | {s.get('achieved', 0):.0f} | {s['accepted']} / {s['in_flight']} / {s['other']} / {s['transport']} | "
+                 f"{s['finals']} | {ms(s['delivery'][0])} / {ms(s['delivery'][1])} | "
+                 f"{ms(s['rtt'][0])} / {'**' if within else ''}{ms(r99)}{'**' if within else ''} / {ms(s['rtt'][2])} | "
+                 f"{p['node_cpu']} | {p['pg_cpu']} ({p['journal_cpu']}) | {p['busy']} ({p['other']}) | {p['commits_s']} | "
+                 f"{p['wal_syncs_s']} ({p['wal_sync_ms']}) | {p['issued_s']} / {p['finished_s']} |")
+    L.append("")
+    L.append(f"Highest offered rate with p99 round trip ≤ {limit:g} ms: **{best + '/s' if best else 'none of the rates'}**.")
 print("\n".join(L))
 PY
 cat "$RUN_DIR/section.md" >>"$REPORT"
