@@ -81,6 +81,19 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
       self->send(st->safety, alarm_atom::value, std::move(e));
     }
   };
+  // A command just issued (and the movement commands a land or rtl superseded): counted, to its drone's owner, to the
+  // operators.
+  auto announce = [st, route, publish, finished](const command_store::issued& out) {
+    if (st->settings.issued)
+      st->settings.issued->inc();
+    route(out.cmd);
+    publish(out.cmd);
+    for (auto& c : out.superseded) {
+      route(c);
+      publish(c);
+      finished(c);
+    }
+  };
   // Writes what drone actors reported while the database was down.
   auto retry_unrecorded = [self, st, publish, finished] {
     if (st->unrecorded.empty())
@@ -175,15 +188,7 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
           case command_store::issued::created:
             break;
         }
-        if (st->settings.issued)
-          st->settings.issued->inc();
-        route(out.cmd);
-        publish(out.cmd);
-        for (auto& c : out.superseded) {
-          route(c);
-          publish(c);
-          finished(c);
-        }
+        announce(out);
         audit(q, "command_issued", q.id, "ok", {{"command_id", out.cmd.id}, {"kind", out.cmd.kind}, {"params", params}});
         return json_result(command_json(out.cmd).dump(), api_outcome::accepted);
       } catch (const runtime::db_error& e) {
@@ -402,15 +407,7 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
         auto out = st->store.issue(r);
         if (out.outcome != command_store::issued::created)
           return;
-        if (st->settings.issued)
-          st->settings.issued->inc();
-        route(out.cmd);
-        publish(out.cmd);
-        for (auto& c : out.superseded) {
-          route(c);
-          publish(c);
-          finished(c);
-        }
+        announce(out);
         runtime::log::warn("commands", "command issued by the node",
                            {{"command_id", out.cmd.id}, {"drone_id", out.cmd.drone_id}, {"kind", out.cmd.kind},
                             {"reason", reason}});

@@ -164,8 +164,7 @@ std::optional<std::pair<std::string, std::string>> parse_geofence(const json& bo
   if (!name.is_string() || name.get_ref<const std::string&>().empty() || name.get_ref<const std::string&>().size() > 100)
     return fail("name", "field 'name' must be a string of 1 to 100 characters");
   auto& group = body["group"];
-  if (!group.is_string() || group.get_ref<const std::string&>().empty() || group.get_ref<const std::string&>().size() > 64
-      || !valid_drone_id(group.get_ref<const std::string&>()))
+  if (!group.is_string() || !valid_drone_id(group.get_ref<const std::string&>())) // the registry's rule for groups
     return fail("group", "field 'group' must be a group name (1-64 characters of A-Z a-z 0-9 _ . -)");
   auto& kind = body["kind"];
   if (!kind.is_string() || (kind != "inclusion" && kind != "exclusion"))

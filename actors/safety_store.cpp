@@ -244,12 +244,14 @@ std::vector<alarm> safety_store::list(const auth::scope& scope, const filter& f)
   });
 }
 
-std::optional<alarm> safety_store::acknowledge(const std::string& id, const std::string& who) {
+std::optional<alarm> safety_store::transition(const std::string& id, const std::string& to, const std::string& who,
+                                              const char* from) {
   return link_.run([&](pqxx::connection& conn) -> std::optional<alarm> {
     pqxx::work tx{conn};
-    auto rows = tx.exec("UPDATE commands.alarms SET state = 'acknowledged', acknowledged_by = " + tx.quote(who)
-                        + ", acknowledged_at = now(), updated_at = now() WHERE id = " + tx.quote(id)
-                        + "::uuid AND state = 'active' RETURNING " + alarm_columns);
+    auto by = to == "acknowledged" ? std::string{"acknowledged"} : std::string{"cleared"};
+    auto rows = tx.exec("UPDATE commands.alarms SET state = " + tx.quote(to) + ", " + by + "_by = " + tx.quote(who) + ", "
+                        + by + "_at = now(), updated_at = now() WHERE id = " + tx.quote(id) + "::uuid AND " + from
+                        + " RETURNING " + alarm_columns);
     if (rows.empty())
       rows = tx.exec("SELECT " + std::string{alarm_columns} + " FROM commands.alarms WHERE id = " + tx.quote(id) + "::uuid");
     tx.commit();
@@ -259,19 +261,12 @@ std::optional<alarm> safety_store::acknowledge(const std::string& id, const std:
   });
 }
 
+std::optional<alarm> safety_store::acknowledge(const std::string& id, const std::string& who) {
+  return transition(id, "acknowledged", who, "state = 'active'");
+}
+
 std::optional<alarm> safety_store::clear(const std::string& id, const std::string& who) {
-  return link_.run([&](pqxx::connection& conn) -> std::optional<alarm> {
-    pqxx::work tx{conn};
-    auto rows = tx.exec("UPDATE commands.alarms SET state = 'cleared', cleared_by = " + tx.quote(who)
-                        + ", cleared_at = now(), updated_at = now() WHERE id = " + tx.quote(id)
-                        + "::uuid AND state <> 'cleared' RETURNING " + alarm_columns);
-    if (rows.empty())
-      rows = tx.exec("SELECT " + std::string{alarm_columns} + " FROM commands.alarms WHERE id = " + tx.quote(id) + "::uuid");
-    tx.commit();
-    if (rows.empty())
-      return std::nullopt;
-    return read_alarm(rows[0]);
-  });
+  return transition(id, "cleared", who, "state <> 'cleared'");
 }
 
 } // namespace dccs::actors

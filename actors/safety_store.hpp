@@ -77,6 +77,10 @@ public:
   std::optional<alarm> clear(const std::string& id, const std::string& who);
 
 private:
+  /// Moves alarm `id` to `to` ("acknowledged" or "cleared", by `who`, now) where the SQL condition `from` holds; the
+  /// row after it (unchanged when `from` did not hold), nothing if unknown.
+  std::optional<alarm> transition(const std::string& id, const std::string& to, const std::string& who, const char* from);
+
   runtime::pg_link& link_;
 };
 
