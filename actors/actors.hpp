@@ -417,6 +417,11 @@ struct drone_settings {
   double battery_warn = 25;     ///< alarms.battery_warn: low_battery (warning) below this percent
   double battery_critical = 15; ///< alarms.battery_critical: low_battery (critical) below this percent
   std::int64_t breach_clear_ms = 3000; ///< geofences.clear_after_ms: a breach ends after this long in compliance
+  /// alarms.max_per_minute: alarm events (raised or ended) one drone may cause per minute; beyond it they are dropped
+  /// and counted, so that a drone whose battery or arming flaps at every frame cannot turn each frame into a database
+  /// write and a command.
+  std::size_t alarm_budget = 20;
+  runtime::counter* alarm_events_limited = nullptr;
 };
 
 /// What a drone actor starts from: all the supervisor keeps to re-create it after a crash (or, later, on
@@ -442,6 +447,7 @@ struct actor_metrics {
   runtime::counter* drone_escalations = nullptr;
   runtime::counter* operator_updates_dropped = nullptr;
   runtime::counter* operator_events_dropped = nullptr;
+  runtime::counter* operator_notices_dropped = nullptr; ///< control frames (command, control, alarm) dropped for slow operators
   runtime::gauge* drone_actors = nullptr;
   runtime::counter* drones_passivated = nullptr; ///< drone actors stopped after passivate_after_ms unconnected
   runtime::counter* drones_handed_off = nullptr; ///< drone actors stopped because another member owns the drone now

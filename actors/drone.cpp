@@ -49,6 +49,8 @@ struct drone_data {
   geofence_monitor fences_monitor;
   battery_monitor battery;
   bool link_alarm = false;        ///< a link_lost alarm was raised and not cleared by this actor
+  std::int64_t alarm_window = -60000; ///< monotonic ms when the current minute of alarm events began
+  std::size_t alarm_events = 0;   ///< alarm events sent in that minute (at most settings.alarm_budget)
 };
 
 } // namespace
@@ -93,6 +95,17 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
                                    bool raise, std::string action = {}) {
     if (settings.safety == nullptr)
       return;
+    auto now = runtime::mono_ms();
+    if (now - d->alarm_window >= 60000) {
+      d->alarm_window = now;
+      d->alarm_events = 0;
+    }
+    if (d->alarm_events >= settings.alarm_budget) {
+      if (settings.alarm_events_limited)
+        settings.alarm_events_limited->inc();
+      return;
+    }
+    ++d->alarm_events;
     alarm_event e;
     e.drone_id = d->state.info.id;
     e.group = d->state.info.group;

@@ -138,9 +138,11 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
         st->control.push_back(std::move(frame));
       pump();
     },
-    [st, pump](notice_atom, std::string& frame) {
+    [st, pump, metrics](notice_atom, std::string& frame) {
       if (st->control.size() < 64)
         st->control.push_back(std::move(frame));
+      else if (metrics.operator_notices_dropped)
+        metrics.operator_notices_dropped->inc(); // a slow operator: counted, never waited for
       pump();
     },
     [st, pump](removed_atom, fragment_batch& batch) {

@@ -123,6 +123,9 @@ bool node::start(std::string& error) {
     "dccs_operator_updates_dropped_total", "drone states superseded before a slow operator got them");
   am.operator_events_dropped =
     &metrics_.make_counter("dccs_operator_events_dropped_total", "status events dropped for slow operators");
+  am.operator_notices_dropped = &metrics_.make_counter(
+    "dccs_operator_notices_dropped_total",
+    "command, control and alarm frames dropped for slow operators (64 wait at most per operator)");
   am.drone_actors = &metrics_.make_gauge("dccs_drone_actors", "active drone actors");
   am.drones_passivated = &metrics_.make_counter(
     "dccs_drones_passivated_total", "drone actors stopped after drone.passivate_after_s without a connection");
@@ -280,6 +283,9 @@ bool node::start(std::string& error) {
     ds.battery_warn = static_cast<double>(cfg_.integer("alarms.battery_warn"));
     ds.battery_critical = static_cast<double>(cfg_.integer("alarms.battery_critical"));
     ds.breach_clear_ms = cfg_.integer("geofences.clear_after_ms");
+    ds.alarm_budget = static_cast<std::size_t>(cfg_.integer("alarms.max_per_minute"));
+    ds.alarm_events_limited = &metrics_.make_counter(
+      "dccs_alarm_events_limited_total", "alarm events of drones past alarms.max_per_minute, dropped");
     services.safety = roles_.runs(runtime::role::commands) ? safety_ : actors::safety_actor{};
   }
   if (telemetry) {

@@ -223,6 +223,10 @@ const std::vector<option_spec>& option_specs() {
     {"alarms.battery_critical", ot::integer, "15",
      "a drone's battery below this percent raises low_battery (critical); it must be below alarms.battery_warn", 0,
      99},
+    {"alarms.max_per_minute", ot::integer, "20",
+     "alarm events (raised or ended) one drone may cause per minute; beyond it they are dropped and counted "
+     "(dccs_alarm_events_limited_total)",
+     1, 100000},
     {"telemetry.flush_ms", ot::integer, "100", "longest time a telemetry row waits before its batch is written, ms",
      1, 60000},
     {"telemetry.batch_rows", ot::integer, "5000", "rows that make a batch be written at once", 1, 10000000},

@@ -350,3 +350,26 @@ TEST_CASE("alarms: scoped by group, acknowledged only by those who command, bad 
   // Nothing above changed an alarm.
   CHECK(alarms(node, "state=active").size() == 2);
 }
+
+TEST_CASE("alarms: a drone whose battery flaps at every frame causes at most alarms.max_per_minute events, the rest counted") {
+  test_node node({{"alarms.max_per_minute", "4"}});
+  auto drone = connect_drone(node.port(), "flap-1");
+  std::uint64_t seq = 0;
+  for (int i = 0; i < 40; ++i) {
+    auto f = telemetry_frame(++seq, 50, 10, 30);
+    f["battery"] = i % 2 == 0 ? 5 : 40; // critical, then a "fresh battery", forty times: forty alarm events
+    drone->send(f);
+  }
+  REQUIRE(eventually([&] {
+    auto d = http_get(node.port(), "/api/v1/drones/flap-1", node.admin()).json();
+    return d.value("seq", std::uint64_t{0}) == seq;
+  }));
+  // Every frame was taken; four events went to the alarms (raised, cleared, raised, cleared), 36 were dropped.
+  auto metrics = http_get(node.port(), "/metrics", node.admin());
+  REQUIRE(metrics.status == 200);
+  CHECK(metrics.body.find("\ndccs_alarm_events_limited_total 36\n") != std::string::npos);
+  REQUIRE(eventually([&] { return alarms(node, "drone=flap-1&kind=low_battery").size() == 2; }));
+  auto rows = alarms(node, "drone=flap-1&kind=low_battery");
+  CHECK(rows[0]["state"] == "cleared");
+  CHECK(rows[1]["state"] == "cleared");
+}
