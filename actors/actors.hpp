@@ -69,6 +69,16 @@ using operator_link_actor = caf::typed_actor<caf::reacts_to<deliver_atom, std::s
                                              caf::reacts_to<hangup_atom, std::uint16_t, std::string>,
                                              caf::reacts_to<detach_atom>>;
 
+/// Missions (detached: the commands role's database; actors/mission_service.cpp).
+/// Accepts:
+///   (mission_atom, http_query) -> api_result   /api/v1/missions[/{id}[/validate|/assign|/upload|/start|/pause|
+///                                             /resume|/abort]] (q.kind: the action)
+///   (mission_atom, mission_report)             from a drone's actor: the drone's mission_ack or mission_progress, or
+///                                             a mission frame that could not reach it
+///   (tick_atom)                                its timer: uploads waiting for an ack past missions.retry_ms
+using mission_actor = caf::typed_actor<caf::replies_to<mission_atom, http_query>::with<api_result>,
+                                       caf::reacts_to<mission_atom, mission_report>, caf::reacts_to<tick_atom>>;
+
 /// Drone actor: one per drone id, owns its live state and link status.
 /// Accepts:
 ///   (attach_atom, drone_link_actor, link_id, drone_info)  a connection said hello; replaces an older one (4000)
@@ -92,6 +102,11 @@ using operator_link_actor = caf::typed_actor<caf::reacts_to<deliver_atom, std::s
 ///   (cmd_ack_atom, command_ack, link_id)                  the drone's command_ack on connection `link_id`
 ///   (geofence_atom, u64 version)                          the node's geofences changed: it asks for its group's
 ///                                                         (it checks each armed position against them)
+///   (mission_atom, std::string mission_id, std::string frame, mission_actor reply_to)   a mission frame (an item
+///                                                         of an upload) to deliver; the drone's answers about that
+///                                                         mission go to reply_to (else to settings.missions); not
+///                                                         connected: reply_to hears "undelivered" at once
+///   (mission_atom, mission_report, link_id)               the drone's mission_ack or mission_progress
 ///   (check_atom), (coalesce_atom), (claim_atom), (verify_atom), (tick_atom)   its own timers (watchdog,
 ///                                                         held-back publication, a claim to make again, a look
 ///                                                         at the claim after the connection ended, commands due)
@@ -110,7 +125,9 @@ using drone_actor = caf::typed_actor<
   caf::reacts_to<fence_atom, std::uint64_t>, caf::reacts_to<check_atom>, caf::reacts_to<coalesce_atom>,
   caf::reacts_to<claim_atom>, caf::reacts_to<verify_atom>, caf::reacts_to<command_atom, command>,
   caf::reacts_to<cmd_ack_atom, command_ack, link_id>, caf::reacts_to<tick_atom>,
-  caf::reacts_to<geofence_atom, std::uint64_t>>;
+  caf::reacts_to<geofence_atom, std::uint64_t>,
+  caf::reacts_to<mission_atom, std::string, std::string, mission_actor>,
+  caf::reacts_to<mission_atom, mission_report, link_id>>;
 
 /// Fleet directory and drone supervisor: the single way to reach a drone actor. Spawns a drone's actor on
 /// first contact, restarts a crashed one from its snapshot, and gives up (closes the drone's connection with
@@ -131,6 +148,11 @@ using drone_actor = caf::typed_actor<
 ///   (command_atom, command)                               to the drone's actor, wherever it runs (none: it reads
 ///                                                         the journal when the drone connects)
 ///   (geofence_atom, u64 version)                          the geofences changed: told to every drone actor here
+///   (mission_atom, std::string drone_id, std::string mission_id, std::string frame, mission_actor reply_to)
+///                                                         a mission frame to the drone's actor, wherever it runs;
+///                                                         none: reply_to hears "undelivered"
+///   (mission_actor)                                       the node's mission service, once it exists (its drone
+///                                                         actors report what no upload asked for to it)
 /// In a cluster a drone's owner is placement("drone", id) over the live members (runtime/placement.hpp): a
 /// connection, a kick, a regroup or a lookup for a drone another member owns goes to that member's directory.
 /// What comes from a peer's directory is handled here and never forwarded again (views may differ for a
@@ -146,7 +168,9 @@ using directory_actor = caf::typed_actor<
   caf::reacts_to<kick_atom, std::string, std::uint16_t, std::string>, caf::reacts_to<delete_atom, std::string>,
   caf::reacts_to<regroup_atom, std::string, std::string>, caf::reacts_to<sweep_atom>,
   caf::reacts_to<view_atom, cluster_view>, caf::replies_to<route_atom, std::string>::with<drone_actor>,
-  caf::reacts_to<command_atom, command>, caf::reacts_to<geofence_atom, std::uint64_t>>;
+  caf::reacts_to<command_atom, command>, caf::reacts_to<geofence_atom, std::uint64_t>,
+  caf::reacts_to<mission_atom, std::string, std::string, std::string, mission_actor>,
+  caf::reacts_to<mission_actor>>;
 
 /// Geofences and alarms (detached: the commands role's database; actors/safety_service.cpp).
 /// Accepts:
@@ -193,13 +217,17 @@ using command_actor = caf::typed_actor<
 /// Accepts:
 ///   (subscribe_atom, subscription)          from the socket
 ///   (error_atom, std::string code, std::string message)  an error frame to send
-///   (notice_atom, std::string frame)        a control frame to send as it is (before updates)
+///   (notice_atom, std::string key, std::string frame)   a control frame to send as it is (before updates); frames
+///                                           with the same non-empty key (a command, an alarm, a drone's lease,
+///                                           a mission's drone) replace one another while they wait: a slow
+///                                           operator gets the newest state of each
+
 ///   (snapshot_atom | update_atom | events_atom, fragment_batch)  from the hub
 ///   (removed_atom, fragment_batch)          drones it may no longer see: a {"type":"remove"} frame
 ///   (ready_atom)                            the socket wrote the previous frame
 using session_actor = caf::typed_actor<
   caf::reacts_to<subscribe_atom, subscription>, caf::reacts_to<error_atom, std::string, std::string>,
-  caf::reacts_to<notice_atom, std::string>, caf::reacts_to<snapshot_atom, fragment_batch>,
+  caf::reacts_to<notice_atom, std::string, std::string>, caf::reacts_to<snapshot_atom, fragment_batch>,
   caf::reacts_to<update_atom, fragment_batch>, caf::reacts_to<events_atom, fragment_batch>,
   caf::reacts_to<removed_atom, fragment_batch>, caf::reacts_to<ready_atom>>;
 
@@ -234,8 +262,9 @@ using session_actor = caf::typed_actor<
 ///   (command_atom, command)                   a command's news: a {"type":"command"} frame to the sessions that
 ///                                             see its drone; from this node's journal also to the other members'
 ///                                             hubs
-///   (control_atom, std::string drone_id, std::string group, std::string frame)   a control lease changed hands, an
-///                                             alarm was raised or changed:
+///   (control_atom, std::string drone_id, std::string group, std::string key, std::string frame)   a control lease
+///                                             changed hands, an alarm was raised or changed, a mission's drone moved on
+///                                             (key: what a newer frame replaces, see session_actor):
 ///                                             the {"type":"control"} / {"type":"alarm"} frame, to the same audience,
 ///                                             the same way
 /// Sends sessions (update_atom, fragment_batch), (events_atom, fragment_batch) and (removed_atom, fragment_batch).
@@ -252,7 +281,7 @@ using hub_actor = caf::typed_actor<
   caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<sweep_atom>,
   caf::reacts_to<view_atom, cluster_view>, caf::reacts_to<replica_atom, replica_batch>,
   caf::reacts_to<sync_atom>, caf::reacts_to<command_atom, command>,
-  caf::reacts_to<control_atom, std::string, std::string, std::string>>;
+  caf::reacts_to<control_atom, std::string, std::string, std::string, std::string>>;
 
 /// The drone registry (detached: the fleet role's database), see actors/fleet_store.hpp.
 /// Accepts:
@@ -422,6 +451,9 @@ struct drone_settings {
   /// write and a command.
   std::size_t alarm_budget = 20;
   runtime::counter* alarm_events_limited = nullptr;
+  /// The node's mission service: a drone's mission reports that no upload of this actor asked for (progress after
+  /// a restart or a move) go there. Null: none.
+  mission_actor missions;
 };
 
 /// What a drone actor starts from: all the supervisor keeps to re-create it after a crash (or, later, on
@@ -532,11 +564,6 @@ struct safety_settings {
 
 safety_actor::behavior_type safety_service(safety_actor::pointer self, safety_settings settings);
 
-/// Missions (detached: the commands role's database; actors/mission_service.cpp).
-/// Accepts:
-///   (mission_atom, http_query) -> api_result   /api/v1/missions[/{id}[/validate|/assign]] (q.kind: the action)
-using mission_actor = caf::typed_actor<caf::replies_to<mission_atom, http_query>::with<api_result>>;
-
 /// Missions' settings (missions.*).
 struct mission_settings {
   runtime::pg_settings db; ///< the commands role's database
@@ -545,6 +572,12 @@ struct mission_settings {
   mission_limits limits;
   energy_model energy;
   std::size_t max_drones = 100; ///< drones assigned to one mission at most
+  directory_actor directory; ///< where mission items go to their drones' actors (null: none here)
+  command_actor commands;    ///< where start, pause, resume and abort are issued as commands
+  safety_actor safety;       ///< where a failed mission raises its alarm
+  hub_actor hub;             ///< where the news of a mission's drones goes to operators
+  std::int64_t retry_ms = 1500;     ///< an item not acknowledged within this long is sent again ...
+  std::uint32_t max_attempts = 3;   ///< ... at most this many times in all, then the drone's upload fails
 };
 
 mission_actor::behavior_type mission_service(mission_actor::pointer self, mission_settings settings);
@@ -601,4 +634,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(dccs, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::geofence_set))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::alarm_event))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::safety_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::mission_report))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::mission_actor))
 CAF_END_TYPE_ID_BLOCK(dccs)

@@ -50,7 +50,8 @@ bool valid_command_id(std::string_view id) {
 }
 
 bool is_movement(std::string_view kind) {
-  return kind == "takeoff" || kind == "land" || kind == "rtl" || kind == "goto" || kind == "resume";
+  return kind == "takeoff" || kind == "land" || kind == "rtl" || kind == "goto" || kind == "resume" ||
+         kind == "mission_start";
 }
 
 bool is_safety(std::string_view kind) {
@@ -77,6 +78,14 @@ std::optional<std::pair<std::string, std::string>> check_command_params(std::str
     need("speed", {0.1, 1000}, false);
   } else if (kind == "set_speed") {
     need("speed", {0.1, 1000}, true);
+  } else if (kind == "mission_start") {
+    allowed.push_back("mission_id");
+    auto it = params.find("mission_id");
+    if (it == params.end())
+      problem = std::make_pair(std::string{"params.mission_id"}, std::string{"parameter 'mission_id' is required"});
+    else if (!it->is_string() || !valid_command_id(it->get_ref<const std::string&>()))
+      problem = std::make_pair(std::string{"params.mission_id"},
+                               std::string{"parameter 'mission_id' must be a mission id (a UUID)"});
   } else if (kind == "set_mode") {
     allowed.push_back("mode");
     auto it = params.find("mode");

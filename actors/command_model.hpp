@@ -32,7 +32,8 @@ namespace dccs::actors {
 
 /// The kinds a drone is commanded with, in docs/protocol.md order.
 inline constexpr const char* command_kinds[] = {"arm",  "disarm", "takeoff", "land",     "rtl",
-                                                "goto", "hold",   "resume",  "set_mode", "set_speed"};
+                                                "goto", "hold",   "resume",  "set_mode", "set_speed",
+                                                "mission_start"};
 
 bool valid_command_kind(std::string_view kind);
 

@@ -139,7 +139,7 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
       if (!kind->is_string() || !valid_command_kind(kind->get_ref<const std::string&>()))
         return invalid("invalid_field",
                        "field 'kind' must be one of arm, disarm, takeoff, land, rtl, goto, hold, resume, set_mode, "
-                       "set_speed",
+                       "set_speed, mission_start",
                        "kind");
       json params = json::object();
       if (auto p = body.find("params"); p != body.end())
@@ -299,7 +299,8 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
         json frame{{"type", "control"},   {"drone_id", l.drone_id}, {"holder", released ? json(nullptr) : json(l.holder)},
                    {"previous", previous.empty() ? json(nullptr) : json(previous)}, {"by", q.who.name},
                    {"expires_at", released ? json(nullptr) : json(l.expires_at)}};
-        self->send(st->settings.hub, control_atom::value, l.drone_id, q.group.empty() ? l.group : q.group, frame.dump());
+        self->send(st->settings.hub, control_atom::value, l.drone_id, q.group.empty() ? l.group : q.group,
+                   "control:" + l.drone_id, frame.dump());
       };
       try {
         if (q.method == "GET" || q.method == "HEAD")

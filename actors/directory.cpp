@@ -77,9 +77,11 @@ struct directory_state {
 directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub_actor hub,
                                               drone_settings settings, actor_metrics metrics) {
   auto st = std::make_shared<directory_state>();
-  auto start = [self, st, hub, settings, metrics](const std::string& id, directory_entry& e) {
+  // What new drone actors start with (the mission service joins it once it exists).
+  auto actor_settings = std::make_shared<drone_settings>(settings);
+  auto start = [self, st, hub, actor_settings, metrics](const std::string& id, directory_entry& e) {
     e.snapshot.attaches = e.attaches; // (the connection it starts with is counted: passivation compares)
-    e.actor = self->spawn(drone_impl, e.snapshot, hub, settings);
+    e.actor = self->spawn(drone_impl, e.snapshot, hub, *actor_settings);
     self->monitor(e.actor);
     st->by_addr[e.actor.address()] = id;
     if (metrics.drone_actors)
@@ -261,6 +263,28 @@ directory_actor::behavior_type directory_impl(directory_actor::pointer self, hub
       if (i != st->drones.end() && i->second.actor != nullptr)
         self->send(i->second.actor, command_atom::value, std::move(c));
     },
+    [=](mission_atom, const std::string& drone_id, std::string& mission_id, std::string& frame,
+        mission_actor& reply_to) {
+      // A mission frame for the drone, wherever it is owned; no actor for it: the upload hears so at once.
+      if (!st->from_peer(self->current_sender()))
+        if (auto owner = st->owner(drone_id); owner != nullptr) {
+          self->send(owner, mission_atom::value, drone_id, std::move(mission_id), std::move(frame), std::move(reply_to));
+          return;
+        }
+      auto i = st->drones.find(drone_id);
+      if (i != st->drones.end() && i->second.actor != nullptr) {
+        self->send(i->second.actor, mission_atom::value, std::move(mission_id), std::move(frame), std::move(reply_to));
+        return;
+      }
+      mission_report r;
+      r.mission_id = std::move(mission_id);
+      r.drone_id = drone_id;
+      r.kind = "undelivered";
+      r.reason = "the drone is not connected";
+      r.at = runtime::wall_ms();
+      self->send(reply_to, mission_atom::value, std::move(r));
+    },
+    [=](mission_actor& missions) { actor_settings->missions = std::move(missions); },
     [=](geofence_atom, std::uint64_t version) {
       // The node's geofences changed: each drone actor here asks for its group's (the fences stay with the safety
       // actor; an actor holds only its group's).

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include <cmath>
+#include <deque>
 #include <map>
 
 #include <caf/all.hpp>
@@ -51,6 +52,8 @@ struct drone_data {
   bool link_alarm = false;        ///< a link_lost alarm was raised and not cleared by this actor
   std::int64_t alarm_window = -60000; ///< monotonic ms when the current minute of alarm events began
   std::size_t alarm_events = 0;   ///< alarm events sent in that minute (at most settings.alarm_budget)
+  /// Who asked for each mission uploaded through this actor (its reports go there); the newest few only.
+  std::deque<std::pair<std::string, mission_actor>> mission_askers;
 };
 
 } // namespace
@@ -443,6 +446,41 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
           [](caf::error&) {});
     },
     [=](command_atom, command& c) { take_command(std::move(c)); },
+    [=](mission_atom, std::string& mission_id, std::string& frame, mission_actor& reply_to) {
+      // A mission item to deliver (docs/protocol.md "Missions"); the drone's answers about the mission go to
+      // whoever asked.
+      if (d->link == nullptr) {
+        mission_report r;
+        r.mission_id = std::move(mission_id);
+        r.drone_id = d->state.info.id;
+        r.kind = "undelivered";
+        r.reason = "the drone is not connected";
+        r.at = runtime::wall_ms();
+        self->send(reply_to, mission_atom::value, std::move(r));
+        return;
+      }
+      auto& askers = d->mission_askers;
+      auto known = std::find_if(askers.begin(), askers.end(), [&](const auto& a) { return a.first == mission_id; });
+      if (known != askers.end())
+        askers.erase(known);
+      if (askers.size() >= 4)
+        askers.pop_front();
+      askers.emplace_back(std::move(mission_id), std::move(reply_to));
+      self->send(d->link, deliver_atom::value, std::move(frame));
+    },
+    [=](mission_atom, mission_report& r, link_id& id) {
+      if (!is_current(id))
+        return; // from a replaced connection
+      on_frame(runtime::wall_ms());
+      r.drone_id = d->state.info.id;
+      r.at = runtime::wall_ms();
+      auto& askers = d->mission_askers;
+      auto asker = std::find_if(askers.begin(), askers.end(), [&](const auto& a) { return a.first == r.mission_id; });
+      if (asker != askers.end())
+        self->send(asker->second, mission_atom::value, std::move(r));
+      else if (settings.missions != nullptr)
+        self->send(settings.missions, mission_atom::value, std::move(r)); // the journal knows the mission
+    },
     [=](cmd_ack_atom, command_ack& a, link_id& id) {
       if (!is_current(id))
         return; // from a replaced connection

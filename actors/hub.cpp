@@ -115,14 +115,15 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
     return std::any_of(st->peers.begin(), st->peers.end(), [&](const cluster_peer& p) { return p.hub.address() == sender; });
   };
   // A control frame to the sessions that see drone `id` of `group` (rendered once, only when someone does).
-  auto notify = [self, st](const std::string& id, const std::string& group, auto render) {
+  // `key`: what a newer frame replaces while it waits for a slow operator (session_actor).
+  auto notify = [self, st](const std::string& id, const std::string& group, const std::string& key, auto render) {
     auto audience = st->core.audience(id, group);
     if (audience.empty())
       return;
     auto frame = render();
     for (auto sub : audience)
       if (auto i = st->sessions.find(sub); i != st->sessions.end())
-        self->send(i->second, notice_atom::value, frame);
+        self->send(i->second, notice_atom::value, key, frame);
   };
   return {
     [self, st, local_state, superseded](state_atom, drone_state& s) {
@@ -330,20 +331,21 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
     [self, st, notify, from_peer_hub](command_atom, const command& c) {
       // A command's news: to the operators here who see its drone, as it comes (commands are few, and each state
       // matters); from this node's journal also to the other members' hubs, which tell theirs.
-      notify(c.drone_id, c.group, [&c] { return nlohmann::json{{"type", "command"}, {"command", command_json(c)}}.dump(); });
+      notify(c.drone_id, c.group, "command:" + c.id, [&c] { return nlohmann::json{{"type", "command"}, {"command", command_json(c)}}.dump(); });
       if (!from_peer_hub())
         for (auto& p : st->peers)
           if (p.hub != nullptr)
             self->send(p.hub, command_atom::value, c);
     },
     [self, st, notify, from_peer_hub](control_atom, const std::string& drone_id, const std::string& group,
-                                      const std::string& frame) {
-      // A control lease changed hands: the same audience and the same way as a command's news.
-      notify(drone_id, group, [&frame] { return frame; });
+                                      const std::string& key, const std::string& frame) {
+      // A control lease changed hands, an alarm changed, a mission's drone moved on: the same audience and the same
+      // way as a command's news.
+      notify(drone_id, group, key, [&frame] { return frame; });
       if (!from_peer_hub())
         for (auto& p : st->peers)
           if (p.hub != nullptr)
-            self->send(p.hub, control_atom::value, drone_id, group, frame);
+            self->send(p.hub, control_atom::value, drone_id, group, key, frame);
     },
     [self, st, push, period](tick_atom, std::uint64_t epoch) {
       if (epoch != st->epoch)

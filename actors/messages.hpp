@@ -520,6 +520,24 @@ typename Inspector::result_type inspect(Inspector& f, alarm_event& x) {
            x.raise, x.action);
 }
 
+/// A drone's word about a mission (docs/protocol.md "Missions"): its `mission_ack` of an uploaded item, its
+/// `mission_progress`, or the node's own report that a mission frame could not reach it (kind "undelivered").
+struct mission_report {
+  std::string mission_id;
+  std::string drone_id;  ///< filled in by the drone's actor
+  std::string kind;      ///< "ack", "progress" or "undelivered"
+  std::int64_t seq = -1; ///< the item it is about (-1: none)
+  /// ack: accepted, denied, error, unsupported; progress: current, reached, completed, aborted, failed
+  std::string result;
+  std::string reason;
+  double at = 0;         ///< ms since the epoch, when the node got it
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mission_report& x) {
+  return f(caf::meta::type_name("mission_report"), x.mission_id, x.drone_id, x.kind, x.seq, x.result, x.reason, x.at);
+}
+
 struct replica_batch {
   std::string origin;                ///< the node whose drone actors these are
   bool full = false;                 ///< every drone that node's actors serve (sent to a member that just joined)

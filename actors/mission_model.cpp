@@ -314,4 +314,35 @@ json mission_problems_json(const std::vector<mission_problem>& problems) {
   return out;
 }
 
+std::string mission_item_frame(const std::string& mission_id, const mission_plan& plan, std::size_t seq) {
+  const auto& it = plan.items.at(seq);
+  json item{{"lat", it.lat},
+            {"lon", it.lon},
+            {"alt", it.alt},
+            {"speed", it.speed >= 0 ? it.speed : plan.cruise_speed},
+            {"hold_s", it.hold_s},
+            {"action", it.action}};
+  return json{{"type", "mission_item"},  {"mission_id", mission_id},
+              {"seq", seq},              {"count", plan.items.size()},
+              {"item", std::move(item)}, {"final_action", plan.final_action}}
+    .dump();
+}
+
+bool mission_drone_final(std::string_view state) {
+  return state == "completed" || state == "aborted" || state == "failed";
+}
+
+std::string mission_state_of(const std::vector<std::string>& drone_states, const std::string& current) {
+  bool failed = false, aborted = false;
+  for (auto& s : drone_states) {
+    if (!mission_drone_final(s))
+      return current;
+    failed = failed || s == "failed";
+    aborted = aborted || s == "aborted";
+  }
+  if (drone_states.empty())
+    return current;
+  return failed ? "failed" : aborted ? "aborted" : "completed";
+}
+
 } // namespace dccs::actors

@@ -119,4 +119,23 @@ std::vector<mission_problem> validate_mission(const mission_plan& plan, const st
 /// [{"index":3,"field":"items[3].alt","reason":"..."}, ...], index null for a mission-wide problem.
 nlohmann::json mission_problems_json(const std::vector<mission_problem>& problems);
 
+/// The `mission_item` frame that uploads item `seq` of a plan (docs/protocol.md "Missions"; MISSION_COUNT and
+/// MISSION_ITEM_INT in one frame): {"type":"mission_item","mission_id","seq","count","item":{lat,lon,alt,speed,
+/// hold_s,action},"final_action"}. An item without a speed of its own carries the plan's cruise speed.
+std::string mission_item_frame(const std::string& mission_id, const mission_plan& plan, std::size_t seq);
+
+/// The states of a mission's drones (docs/protocol.md "Missions"):
+///
+///   assigned --upload--> uploading --every item acknowledged--> ready --start--> active <--pause/resume--> paused
+///                            |                                                     |
+///                            +--refused, no answer, offline--> failed              +--> completed | aborted | failed
+///
+/// and of the mission: draft -> validated -> uploading -> ready -> active <-> paused -> completed | aborted | failed
+/// (an upload that fails leaves it validated, with the reason).
+bool mission_drone_final(std::string_view state);
+
+/// A flying mission's state once a drone's state changed: `current` (active or paused) while any drone is not
+/// final; then failed when any drone failed, else aborted when any was aborted, else completed.
+std::string mission_state_of(const std::vector<std::string>& drone_states, const std::string& current);
+
 } // namespace dccs::actors

@@ -1,5 +1,7 @@
 #include "actors/mission_store.hpp"
 
+#include <algorithm>
+
 #include <pqxx/pqxx>
 
 #include "runtime/pg_array.hpp"
@@ -205,6 +207,178 @@ mission_store::removed mission_store::remove(const std::string& id) {
     }
     bool exists = !tx.exec("SELECT 1 FROM commands.missions WHERE id = " + tx.quote(id) + "::uuid").empty();
     return exists ? removed::busy : removed::missing;
+  });
+}
+
+bool apply_mission_progress(mission_drone& d, const mission_report& r) {
+  if (mission_drone_final(d.state) || !(d.state == "active" || d.state == "paused" || d.state == "ready"))
+    return false;
+  const auto before_state = d.state;
+  const auto before_seq = d.current_seq;
+  if (r.result == "current" || r.result == "reached") {
+    if (d.state == "ready")
+      d.state = "active";
+    if (r.seq >= 0)
+      d.current_seq = static_cast<int>(r.seq);
+    if (r.result == "reached" && r.seq >= 0) {
+      auto reached = json::parse(d.reached, nullptr, false);
+      if (!reached.is_array())
+        reached = json::array();
+      bool known = std::any_of(reached.begin(), reached.end(),
+                               [&](const json& e) { return e.is_object() && e.value("seq", -1) == r.seq; });
+      if (!known) {
+        reached.push_back(json{{"seq", r.seq}, {"at", r.at}});
+        d.reached = reached.dump();
+        return true;
+      }
+    }
+    return d.state != before_state || d.current_seq != before_seq;
+  }
+  if (r.result == "completed" || r.result == "aborted" || r.result == "failed") {
+    d.state = r.result;
+    d.reason = r.reason;
+    return true;
+  }
+  return false;
+}
+
+std::optional<mission_row> mission_store::begin_upload(const std::string& id, bool& busy) {
+  busy = false;
+  return link_.run([&](pqxx::connection& conn) -> std::optional<mission_row> {
+    pqxx::work tx{conn};
+    auto rows = tx.exec("UPDATE commands.missions SET state = 'uploading', reason = '', updated_at = now() WHERE id = "
+                        + tx.quote(id) + "::uuid AND state IN ('validated', 'ready', 'completed', 'aborted', 'failed') "
+                        "RETURNING " + columns);
+    if (rows.empty()) {
+      busy = !tx.exec("SELECT 1 FROM commands.missions WHERE id = " + tx.quote(id) + "::uuid").empty();
+      return std::nullopt;
+    }
+    tx.exec0("UPDATE commands.mission_drones SET state = 'uploading', current_seq = NULL, reached = '[]', reason = '', "
+             "updated_at = now() WHERE mission_id = " + tx.quote(id) + "::uuid");
+    auto out = read_row(rows[0]);
+    read_drones(tx, out);
+    tx.commit();
+    return out;
+  });
+}
+
+void mission_store::set_drone(const std::string& id, const std::string& drone, const std::string& state,
+                              const std::string& reason) {
+  link_.run([&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    tx.exec0("UPDATE commands.mission_drones SET state = " + tx.quote(state) + ", reason = " + tx.quote(reason)
+             + ", updated_at = now() WHERE mission_id = " + tx.quote(id) + "::uuid AND drone_id = " + tx.quote(drone));
+    tx.exec0("UPDATE commands.missions SET updated_at = now() WHERE id = " + tx.quote(id) + "::uuid");
+    tx.commit();
+  });
+}
+
+std::optional<mission_row> mission_store::end_upload(const std::string& id, const std::string& failure) {
+  return link_.run([&](pqxx::connection& conn) -> std::optional<mission_row> {
+    pqxx::work tx{conn};
+    auto rows = tx.exec("UPDATE commands.missions SET state = " + tx.quote(failure.empty() ? "ready" : "validated")
+                        + ", reason = " + tx.quote(failure) + ", updated_at = now() WHERE id = " + tx.quote(id)
+                        + "::uuid AND state = 'uploading' RETURNING " + columns);
+    if (rows.empty())
+      return std::nullopt;
+    if (!failure.empty())
+      tx.exec0("UPDATE commands.mission_drones SET state = 'assigned', updated_at = now() WHERE mission_id = "
+               + tx.quote(id) + "::uuid AND state = 'uploading'");
+    auto out = read_row(rows[0]);
+    read_drones(tx, out);
+    tx.commit();
+    return out;
+  });
+}
+
+std::optional<mission_row> mission_store::transition(const std::string& id, const std::vector<std::string>& from,
+                                                     const std::string& to, const std::vector<std::string>& drones_from,
+                                                     const std::string& drones_to, const std::string& reason) {
+  return link_.run([&](pqxx::connection& conn) -> std::optional<mission_row> {
+    pqxx::work tx{conn};
+    auto rows = tx.exec("UPDATE commands.missions SET state = " + tx.quote(to) + ", reason = " + tx.quote(reason)
+                        + ", updated_at = now() WHERE id = " + tx.quote(id) + "::uuid AND state = ANY("
+                        + tx.quote(runtime::pg_text_array(from)) + "::text[]) RETURNING " + columns);
+    if (rows.empty())
+      return std::nullopt;
+    tx.exec0("UPDATE commands.mission_drones SET state = " + tx.quote(drones_to) + ", reason = " + tx.quote(reason)
+             + ", updated_at = now() WHERE mission_id = " + tx.quote(id) + "::uuid AND state = ANY("
+             + tx.quote(runtime::pg_text_array(drones_from)) + "::text[])");
+    auto out = read_row(rows[0]);
+    read_drones(tx, out);
+    tx.commit();
+    return out;
+  });
+}
+
+std::optional<mission_store::progressed> mission_store::progress(const mission_report& r) {
+  return link_.run([&](pqxx::connection& conn) -> std::optional<progressed> {
+    pqxx::work tx{conn};
+    auto rows = tx.exec("SELECT " + std::string{columns} + " FROM commands.missions WHERE id = " + tx.quote(r.mission_id)
+                        + "::uuid FOR UPDATE");
+    if (rows.empty())
+      return std::nullopt;
+    progressed out;
+    out.mission = read_row(rows[0]);
+    read_drones(tx, out.mission);
+    auto d = std::find_if(out.mission.drones.begin(), out.mission.drones.end(),
+                          [&](const mission_drone& x) { return x.drone_id == r.drone_id; });
+    if (d == out.mission.drones.end())
+      return std::nullopt;
+    out.changed = apply_mission_progress(*d, r);
+    if (!out.changed)
+      return out;
+    tx.exec0("UPDATE commands.mission_drones SET state = " + tx.quote(d->state) + ", current_seq = "
+             + (d->current_seq < 0 ? std::string{"NULL"} : std::to_string(d->current_seq)) + ", reached = "
+             + tx.quote(d->reached) + "::jsonb, reason = " + tx.quote(d->reason) + ", updated_at = now() WHERE "
+             "mission_id = " + tx.quote(r.mission_id) + "::uuid AND drone_id = " + tx.quote(r.drone_id));
+    auto& m = out.mission;
+    if (m.state == "active" || m.state == "paused" || m.state == "ready") {
+      std::vector<std::string> states;
+      for (auto& x : m.drones)
+        states.push_back(x.state);
+      auto next = mission_state_of(states, m.state == "ready" ? "active" : m.state);
+      if (next != m.state) {
+        if (next == "failed" && r.result == "failed")
+          m.reason = "drone '" + r.drone_id + "' failed: " + r.reason;
+        m.state = next;
+      }
+    }
+    auto when = tx.exec1("UPDATE commands.missions SET state = " + tx.quote(m.state) + ", reason = " + tx.quote(m.reason)
+                         + ", updated_at = now() WHERE id = " + tx.quote(m.id)
+                         + "::uuid RETURNING extract(epoch from updated_at) * 1000");
+    m.updated_at = when[0].as<double>();
+    tx.commit();
+    return out;
+  });
+}
+
+std::vector<std::string> mission_store::sweep_uploads(int stale_s) {
+  return link_.run([&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    std::vector<std::string> ids;
+    for (const auto& r : tx.exec("UPDATE commands.missions SET state = 'validated', reason = 'the upload was "
+                                 "interrupted (the node uploading it stopped): upload it again', updated_at = now() "
+                                 "WHERE state = 'uploading' AND updated_at < now() - make_interval(secs => "
+                                 + std::to_string(stale_s) + ") RETURNING id::text"))
+      ids.push_back(r[0].as<std::string>());
+    for (auto& id : ids)
+      tx.exec0("UPDATE commands.mission_drones SET state = 'assigned', updated_at = now() WHERE mission_id = "
+               + tx.quote(id) + "::uuid AND state = 'uploading'");
+    tx.commit();
+    return ids;
+  });
+}
+
+std::vector<std::tuple<std::string, std::string, std::string>>
+mission_store::command_states(const std::vector<std::string>& ids) {
+  return link_.run([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx{conn};
+    std::vector<std::tuple<std::string, std::string, std::string>> out;
+    for (const auto& r : tx.exec("SELECT id::text, state, reason FROM commands.commands WHERE id = ANY("
+                                 + tx.quote(runtime::pg_text_array(ids)) + "::uuid[])"))
+      out.emplace_back(r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>());
+    return out;
   });
 }
 

@@ -104,7 +104,7 @@ safety_actor::behavior_type safety_service(safety_actor::pointer self, safety_se
       return;
     auto frame = alarm_json(a);
     frame["type"] = "alarm";
-    self->send(st->settings.hub, control_atom::value, a.drone_id, a.group, frame.dump());
+    self->send(st->settings.hub, control_atom::value, a.drone_id, a.group, "alarm:" + a.id, frame.dump());
   };
   // Reads every geofence when their version moved; tells the drone actors here. Throws db_error.
   auto reload = [self, st](bool force) {

@@ -14,10 +14,17 @@ namespace dccs::actors {
 
 namespace {
 
+/// Keyed notices (distinct commands, alarms, leases, mission drones) one session holds for a slow reader.
+constexpr std::size_t max_notices = 4096;
+
 struct session_state {
   operator_link_actor link;
   bool in_flight = false;
   std::deque<std::string> control;             ///< error frames: always sent first
+  /// Keyed notices (command, alarm, lease, mission news) waiting, oldest first: a newer frame of the same key
+  /// replaces the waiting one in its place, so that a slow operator gets every command's newest state.
+  std::deque<std::string> notice_order;
+  std::unordered_map<std::string, std::string> notices;
   fragment_batch snapshot;                     ///< a snapshot waiting to go out
   std::deque<fragment_batch> events;           ///< status events waiting
   std::size_t queued_events = 0;
@@ -59,6 +66,11 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
     if (!st->control.empty()) {
       frame = std::move(st->control.front());
       st->control.pop_front();
+    } else if (!st->notice_order.empty()) {
+      auto i = st->notices.find(st->notice_order.front());
+      frame = std::move(i->second);
+      st->notices.erase(i);
+      st->notice_order.pop_front();
     } else if (st->snapshot) {
       append_frame(frame, "snapshot", "drones", st->snapshot);
       st->snapshot = nullptr;
@@ -138,11 +150,27 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
         st->control.push_back(std::move(frame));
       pump();
     },
-    [st, pump, metrics](notice_atom, std::string& frame) {
-      if (st->control.size() < 64)
-        st->control.push_back(std::move(frame));
-      else if (metrics.operator_notices_dropped)
-        metrics.operator_notices_dropped->inc(); // a slow operator: counted, never waited for
+    [st, pump, metrics](notice_atom, std::string& key, std::string& frame) {
+      if (key.empty()) {
+        if (st->control.size() < 64)
+          st->control.push_back(std::move(frame));
+        else if (metrics.operator_notices_dropped)
+          metrics.operator_notices_dropped->inc(); // a slow operator: counted, never waited for
+      } else if (auto i = st->notices.find(key); i != st->notices.end()) {
+        i->second = std::move(frame); // the newer state of the same command, alarm, lease or mission drone
+        if (metrics.operator_notices_dropped)
+          metrics.operator_notices_dropped->inc();
+      } else {
+        // Distinct things waiting are bounded too (a slow reader of a very busy fleet): the oldest goes first.
+        if (st->notice_order.size() >= max_notices) {
+          st->notices.erase(st->notice_order.front());
+          st->notice_order.pop_front();
+          if (metrics.operator_notices_dropped)
+            metrics.operator_notices_dropped->inc();
+        }
+        st->notice_order.push_back(key);
+        st->notices.emplace(std::move(key), std::move(frame));
+      }
       pump();
     },
     [st, pump](removed_atom, fragment_batch& batch) {

@@ -192,6 +192,11 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
   // ignored): the first problem waits here until the type is known.
   drone_frame ack_problem;
   bool ack_bad = false, has_command_id = false, has_result = false;
+  // The fields of mission frames likewise (`result` and `seq` are shared with command_ack and telemetry: their
+  // values are checked against the frame's type at the end).
+  drone_frame mission_problem;
+  bool mission_bad = false, result_unknown = false, has_mission_id = false, has_event = false;
+  std::string raw_result;
   out.ack_frame = actors::command_ack{};
   auto& t = out.t;
   for (auto field : obj) {
@@ -306,23 +311,41 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
       }
       has_command_id = true;
     } else if (key == "result") {
-      if (!ack_bad && read_string(v, key, 1, 32, out.ack_frame.result, ack_problem)) {
-        if (!actors::parse_drone_result(out.ack_frame.result)) {
-          fail(ack_problem, "invalid_field",
-               "field 'result' must be one of accepted, in_progress, succeeded, failed, temporarily_rejected, denied, "
-               "unsupported, cancelled");
-          ack_bad = true;
-        }
+      if (read_string(v, key, 1, 32, raw_result, ack_problem)) {
+        result_unknown = !actors::parse_drone_result(raw_result);
+        out.ack_frame.result = raw_result;
       } else {
-        ack_bad = true;
+        ack_bad = mission_bad = true;
+        mission_problem.error_code = ack_problem.error_code;
+        mission_problem.error_message = ack_problem.error_message;
       }
       has_result = true;
+    } else if (key == "mission_id") {
+      if (!mission_bad && read_string(v, key, 36, 36, out.mission.mission_id, mission_problem)) {
+        if (!actors::valid_command_id(out.mission.mission_id)) {
+          fail(mission_problem, "invalid_field", "field 'mission_id' must be a mission id (a UUID)");
+          mission_bad = true;
+        }
+      } else {
+        mission_bad = true;
+      }
+      has_mission_id = true;
+    } else if (key == "event") {
+      if (!mission_bad && !read_string(v, key, 1, 16, out.mission.result, mission_problem))
+        mission_bad = true;
+      has_event = true;
     } else if (key == "progress") {
       if (ack_bad || !read_number(v, key, {0, 100}, out.ack_frame.progress, ack_problem))
         ack_bad = true;
     } else if (key == "reason") {
-      if (ack_bad || !read_string(v, key, 0, 256, out.ack_frame.reason, ack_problem))
+      if (ack_bad || !read_string(v, key, 0, 256, out.ack_frame.reason, ack_problem)) {
+        if (!ack_bad) {
+          mission_problem.error_code = ack_problem.error_code;
+          mission_problem.error_message = ack_problem.error_message;
+          mission_bad = true;
+        }
         ack_bad = true;
+      }
     } else if (key == "ack") {
       bool b = false;
       if (v.get_bool().get(b) != sj::SUCCESS) {
@@ -357,6 +380,12 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
     out.ts = (seen & r_ts) ? t.ts : 0;
     out.kind = drone_frame::heartbeat;
   } else if (type == "command_ack") {
+    if (!ack_bad && result_unknown) {
+      fail(ack_problem, "invalid_field",
+           "field 'result' must be one of accepted, in_progress, succeeded, failed, temporarily_rejected, denied, "
+           "unsupported, cancelled");
+      ack_bad = true;
+    }
     if (ack_bad) {
       fail(out, ack_problem.error_code.c_str(), ack_problem.error_message);
       return;
@@ -366,6 +395,47 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
       return;
     }
     out.kind = drone_frame::command_ack;
+  } else if (type == "mission_ack" || type == "mission_progress") {
+    // {"type":"mission_ack","mission_id","seq","result":accepted|denied|error|unsupported,"reason"?}
+    // {"type":"mission_progress","mission_id","event":current|reached|completed|aborted|failed,"seq"?,"reason"?}
+    const bool is_ack = type == "mission_ack";
+    if (mission_bad) {
+      fail(out, mission_problem.error_code.c_str(), mission_problem.error_message);
+      return;
+    }
+    if (!has_mission_id) {
+      fail(out, "missing_field", "field 'mission_id' is required");
+      return;
+    }
+    if (is_ack ? !has_result : !has_event) {
+      fail(out, "missing_field", is_ack ? "field 'result' is required" : "field 'event' is required");
+      return;
+    }
+    if ((is_ack || out.mission.result == "current" || out.mission.result == "reached") && !(seen & r_seq)) {
+      fail(out, "missing_field", "field 'seq' is required");
+      return;
+    }
+    if (is_ack) {
+      if (raw_result != "accepted" && raw_result != "denied" && raw_result != "error" && raw_result != "unsupported") {
+        fail(out, "invalid_field", "field 'result' must be one of accepted, denied, error, unsupported");
+        return;
+      }
+      out.mission.result = raw_result;
+    } else if (out.mission.result != "current" && out.mission.result != "reached" && out.mission.result != "completed" &&
+               out.mission.result != "aborted" && out.mission.result != "failed") {
+      fail(out, "invalid_field", "field 'event' must be one of current, reached, completed, aborted, failed");
+      return;
+    }
+    if (seen & r_seq) {
+      if (t.seq > 100000) {
+        fail(out, "invalid_field", "field 'seq' must be a mission item index (0 to 100000)");
+        return;
+      }
+      out.mission.seq = static_cast<std::int64_t>(t.seq);
+    }
+    out.mission.kind = is_ack ? "ack" : "progress";
+    out.mission.reason = std::move(out.ack_frame.reason);
+    out.kind = is_ack ? drone_frame::mission_ack : drone_frame::mission_progress;
   } else if (type == "hello") {
     if (!has_id) {
       fail(out, "missing_field", "field 'drone_id' is required");

@@ -9,7 +9,7 @@ namespace dccs::bridges {
 
 /// One drone frame (docs/protocol.md), parsed once into a struct.
 struct drone_frame {
-  enum kind_t { hello, telemetry, heartbeat, command_ack, invalid };
+  enum kind_t { hello, telemetry, heartbeat, command_ack, mission_ack, mission_progress, invalid };
   kind_t kind = invalid;
   actors::drone_info info; ///< for hello
   bool ack = false;        ///< for hello: the drone asks for acknowledgements of stored telemetry
@@ -17,6 +17,7 @@ struct drone_frame {
   actors::telemetry t;     ///< for telemetry
   double ts = 0;           ///< for heartbeat (0 when absent)
   actors::command_ack ack_frame; ///< for command_ack
+  actors::mission_report mission; ///< for mission_ack and mission_progress (drone_id and time: the drone's actor)
   std::string error_code;  ///< for invalid: malformed, unknown_type, missing_field, invalid_field
   std::string error_message;
 };

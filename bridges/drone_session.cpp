@@ -229,6 +229,17 @@ private:
         if (drone_)
           caf::anon_send(drone_, actors::cmd_ack_atom::value, std::move(frame_.ack_frame), link_id_);
         return;
+      case drone_frame::mission_ack:
+      case drone_frame::mission_progress:
+        if (!said_hello_) {
+          reject("hello_required", "the first frame must be hello");
+          return;
+        }
+        srv_->frames_accepted.inc();
+        // Mission items come from the drone's actor, after the attach: an answer before it has nothing to answer.
+        if (drone_)
+          caf::anon_send(drone_, actors::mission_atom::value, std::move(frame_.mission), link_id_);
+        return;
     }
   }
 

@@ -379,14 +379,16 @@ private:
       return ask(srv_->services.safety, actors::alarm_atom::value, make_query(std::string{id}, std::string{action}));
     }
     // Missions: /api/v1/missions (GET, POST), /api/v1/missions/{id} (GET, PATCH, DELETE),
-    // /api/v1/missions/{id}/validate and /assign (POST).
+    // /api/v1/missions/{id}/validate, /assign, /upload, /start, /pause, /resume and /abort (POST).
     static constexpr std::string_view missions_prefix = "/api/v1/missions";
     if (path == missions_prefix || (path.size() > missions_prefix.size() && path.substr(0, missions_prefix.size() + 1) == "/api/v1/missions/")) {
       auto rest = path.size() > missions_prefix.size() + 1 ? path.substr(missions_prefix.size() + 1) : std::string_view{};
       auto slash = rest.find('/');
       auto id = rest.substr(0, slash);
       auto action = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
-      if ((slash != std::string_view::npos && action != "validate" && action != "assign") || (id.empty() && !rest.empty()))
+      if ((slash != std::string_view::npos && action != "validate" && action != "assign" && action != "upload" &&
+           action != "start" && action != "pause" && action != "resume" && action != "abort") ||
+          (id.empty() && !rest.empty()))
         return send(make(http::status::not_found, json_error("not_found", "no such API route")));
       if (!action.empty() ? method != http::verb::post
           : id.empty()    ? !(read_only || method == http::verb::post)

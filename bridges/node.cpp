@@ -316,8 +316,18 @@ bool node::start(std::string& error) {
       ms.db = pg("commands");
       ms.fleet = fleet_;
       ms.auditor = auth_;
+      ms.directory = directory_;
+      ms.commands = commands_;
+      ms.safety = safety_;
+      ms.hub = hub_;
+      ms.retry_ms = cfg_.integer("missions.retry_ms");
+      ms.max_attempts = static_cast<std::uint32_t>(cfg_.integer("missions.max_attempts"));
+      ms.limits.min_alt = static_cast<double>(cfg_.integer("missions.min_alt"));
+      ms.limits.max_alt = static_cast<double>(cfg_.integer("missions.max_alt"));
       missions_ = system_->spawn<caf::detached>(actors::mission_service, ms);
       services.missions = missions_;
+      if (directory_ != nullptr)
+        caf::anon_send(directory_, missions_); // its drone actors report what no upload asked for to it
     }
     history_ = system_->spawn<caf::detached>(actors::history_impl,
                                              pg("telemetry"),

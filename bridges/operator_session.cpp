@@ -146,7 +146,7 @@ private:
     std::string frame = "{\"type\":\"authenticated\",\"expires_at\":";
     frame += std::to_string(who_.exp);
     frame += '}';
-    caf::anon_send(session_, actors::notice_atom::value, std::move(frame));
+    caf::anon_send(session_, actors::notice_atom::value, std::string{}, std::move(frame));
   }
 
   /// A frame the session actor delivered was written: it may send the next.

@@ -227,6 +227,16 @@ const std::vector<option_spec>& option_specs() {
      "alarm events (raised or ended) one drone may cause per minute; beyond it they are dropped and counted "
      "(dccs_alarm_events_limited_total)",
      1, 100000},
+    {"missions.retry_ms", ot::integer, "1500",
+     "a mission item the drone has not acknowledged for this long is sent again, ms", 50, 600000},
+    {"missions.max_attempts", ot::integer, "3",
+     "sends of one mission item in all before the drone's upload fails", 1, 100},
+    {"missions.min_alt", ot::integer, "-500",
+     "the lowest waypoint altitude a mission may ask for, m as telemetry's alt (above mean sea level)", -1000, 100000},
+    {"missions.max_alt", ot::integer, "9000",
+     "the highest waypoint altitude a mission may ask for, m as telemetry's alt (above mean sea level): set it to "
+     "the site's ground plus its ceiling",
+     -1000, 100000},
     {"telemetry.flush_ms", ot::integer, "100", "longest time a telemetry row waits before its batch is written, ms",
      1, 60000},
     {"telemetry.batch_rows", ot::integer, "5000", "rows that make a batch be written at once", 1, 10000000},

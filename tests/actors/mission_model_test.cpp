@@ -9,6 +9,7 @@
 #include <caf/deep_to_string.hpp>
 
 #include "actors/mission_model.hpp"
+#include "actors/mission_store.hpp"
 #include "actors/safety_model.hpp"
 
 using namespace dccs::actors;
@@ -431,4 +432,71 @@ TEST_CASE("a mission body's problems name the field, the first one only") {
   CHECK(problem->second == "field 'items[2].alt' must be a number");
   CHECK(p.name == "before");
   CHECK(p.items.empty());
+}
+
+TEST_CASE("mission items go to drones one frame each, with the mission's cruise speed where an item has none") {
+  auto p = plan({wp(50.001, 10.001, 430), wp(50.002, 10.001, 440)}, "land");
+  p.items[1].speed = 4;
+  p.items[1].hold_s = 5;
+  p.items[1].action = "photo";
+  p.cruise_speed = 9;
+  auto f0 = json::parse(mission_item_frame("m-1", p, 0));
+  CHECK(f0 == json{{"type", "mission_item"},
+                   {"mission_id", "m-1"},
+                   {"seq", 0},
+                   {"count", 2},
+                   {"final_action", "land"},
+                   {"item", {{"lat", 50.001}, {"lon", 10.001}, {"alt", 430}, {"speed", 9}, {"hold_s", 0}, {"action", "none"}}}});
+  auto f1 = json::parse(mission_item_frame("m-1", p, 1));
+  CHECK(f1["seq"] == 1);
+  CHECK(f1["item"]["speed"] == 4);
+  CHECK(f1["item"]["hold_s"] == 5);
+  CHECK(f1["item"]["action"] == "photo");
+  CHECK_THROWS(mission_item_frame("m-1", p, 2));
+}
+
+TEST_CASE("a flying mission ends when every drone's flight ended: failed over aborted over completed") {
+  using states = std::vector<std::string>;
+  CHECK(mission_state_of(states{"active", "completed"}, "active") == "active");
+  CHECK(mission_state_of(states{"paused", "completed"}, "paused") == "paused");
+  CHECK(mission_state_of(states{"completed", "completed"}, "active") == "completed");
+  CHECK(mission_state_of(states{"completed", "aborted"}, "active") == "aborted");
+  CHECK(mission_state_of(states{"aborted", "failed", "completed"}, "paused") == "failed");
+  CHECK(mission_state_of(states{}, "active") == "active");
+  CHECK(mission_drone_final("completed"));
+  CHECK_FALSE(mission_drone_final("ready"));
+}
+
+TEST_CASE("a drone's mission progress moves its row forward once, and never after its flight ended") {
+  mission_drone d;
+  d.drone_id = "d1";
+  d.state = "ready"; // started with a plain mission_start command: its first progress makes it active
+  auto report = [](const std::string& event, std::int64_t seq, double at = 0, const std::string& reason = {}) {
+    mission_report r;
+    r.kind = "progress";
+    r.result = event;
+    r.seq = seq;
+    r.at = at;
+    r.reason = reason;
+    return r;
+  };
+  CHECK(apply_mission_progress(d, report("current", 0)));
+  CHECK(d.state == "active");
+  CHECK(d.current_seq == 0);
+  CHECK_FALSE(apply_mission_progress(d, report("current", 0))); // the same again
+  CHECK(apply_mission_progress(d, report("reached", 0, 1000)));
+  CHECK_FALSE(apply_mission_progress(d, report("reached", 0, 2000))); // each item is reached once
+  CHECK(json::parse(d.reached) == json::array({json{{"seq", 0}, {"at", 1000}}}));
+  d.state = "paused";
+  CHECK(apply_mission_progress(d, report("reached", 1, 3000)));
+  CHECK(d.state == "paused"); // progress does not resume a paused drone
+  CHECK(apply_mission_progress(d, report("failed", -1, 4000, "battery exhausted")));
+  CHECK(d.state == "failed");
+  CHECK(d.reason == "battery exhausted");
+  CHECK_FALSE(apply_mission_progress(d, report("completed", -1)));
+  CHECK(d.state == "failed");
+  mission_drone waiting;
+  waiting.state = "uploading"; // not started: nothing
+  CHECK_FALSE(apply_mission_progress(waiting, report("current", 0)));
+  CHECK(waiting.current_seq == -1);
 }

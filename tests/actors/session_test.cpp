@@ -58,6 +58,7 @@ struct fixture : dccs::test::deterministic_system {
   fixture() {
     metrics.operator_updates_dropped = &updates_dropped;
     metrics.operator_events_dropped = &events_dropped;
+    metrics.operator_notices_dropped = &notices_dropped;
     hub = sys.spawn(hub_impl, std::int64_t{100}, 5, std::int64_t{0}, 20, actor_metrics{});
     session = sys.spawn(session_impl, sys.spawn(recording_link, link), hub, std::size_t{3}, metrics);
     self->send(session, subscribe_atom::value, subscription{true, {}, auth::scope{true, {}}});
@@ -78,6 +79,7 @@ struct fixture : dccs::test::deterministic_system {
   std::shared_ptr<recording_operator> link = std::make_shared<recording_operator>();
   dccs::runtime::counter updates_dropped;
   dccs::runtime::counter events_dropped;
+  dccs::runtime::counter notices_dropped;
   actor_metrics metrics;
   hub_actor hub;
   session_actor session;
@@ -155,4 +157,33 @@ TEST_CASE_METHOD(fixture, "subscriptions changed faster than the hub answers cos
   // Nothing else is on its way.
   to_session(caf::make_message(ready_atom::value));
   CHECK(link->frames.size() == 2);
+}
+
+TEST_CASE_METHOD(fixture, "a slow operator gets the newest state of every command and alarm, in the order they came") {
+  auto notice = [](const std::string& key, const std::string& state) {
+    return caf::make_message(notice_atom::value, key, json{{"type", "command"}, {"key", key}, {"state", state}}.dump());
+  };
+  // The snapshot is not written yet: a command's states pile up, with another command's and an alarm's between.
+  to_session(notice("command:c1", "queued"));
+  to_session(notice("alarm:a1", "active"));
+  to_session(notice("command:c1", "sent"));
+  to_session(notice("command:c2", "queued"));
+  to_session(notice("command:c1", "succeeded"));
+  to_session(caf::make_message(notice_atom::value, std::string{}, json{{"type", "authenticated"}}.dump()));
+  to_session(caf::make_message(update_atom::value, batch_of({{"a", 1}})));
+  for (int i = 0; i < 5; ++i)
+    to_session(caf::make_message(ready_atom::value));
+  REQUIRE(link->frames.size() == 6);
+  CHECK(link->frames[1]["type"] == "authenticated"); // unkeyed control frames first, as errors
+  CHECK(link->frames[2]["key"] == "command:c1");
+  CHECK(link->frames[2]["state"] == "succeeded"); // in c1's place, its newest state
+  CHECK(link->frames[3]["key"] == "alarm:a1");
+  CHECK(link->frames[4]["key"] == "command:c2");
+  CHECK(link->frames[5]["type"] == "update");
+  CHECK(notices_dropped.value() == 2);
+  // Caught up: each state goes out as it comes.
+  to_session(caf::make_message(ready_atom::value));
+  to_session(notice("command:c2", "sent"));
+  REQUIRE(link->frames.size() == 7);
+  CHECK(link->frames[6]["state"] == "sent");
 }

@@ -168,3 +168,57 @@ TEST_CASE("string fields keep any valid UTF-8 text, and an unknown type is echoe
   CHECK(u.error_code == "unknown_type");
   CHECK(u.error_message.find("\xc3") == std::string::npos);
 }
+
+TEST_CASE("mission_ack and mission_progress frames, and their fields checked against their type") {
+  const std::string mid = "0b7c6a52-5d1e-4c4f-9a59-3f3f2c1d9e01";
+  auto a = parse(R"({"type":"mission_ack","mission_id":")" + mid + R"(","seq":2,"result":"error","reason":"alt"})");
+  REQUIRE(a.kind == drone_frame::mission_ack);
+  CHECK(a.mission.mission_id == mid);
+  CHECK(a.mission.kind == "ack");
+  CHECK(a.mission.seq == 2);
+  CHECK(a.mission.result == "error"); // a mission_ack result, not a command_ack one
+  CHECK(a.mission.reason == "alt");
+  auto p = parse(R"({"type":"mission_progress","mission_id":")" + mid + R"(","event":"reached","seq":0})");
+  REQUIRE(p.kind == drone_frame::mission_progress);
+  CHECK(p.mission.kind == "progress");
+  CHECK(p.mission.result == "reached");
+  CHECK(p.mission.seq == 0);
+  auto done = parse(R"({"type":"mission_progress","mission_id":")" + mid + R"(","event":"completed"})");
+  REQUIRE(done.kind == drone_frame::mission_progress);
+  CHECK(done.mission.seq == -1);
+  // A command_ack still refuses a mission result, and a mission_ack a command result.
+  auto c = parse(R"({"type":"command_ack","command_id":")" + mid + R"(","result":"error"})");
+  CHECK(c.kind == drone_frame::invalid);
+  CHECK(c.error_code == "invalid_field");
+  CHECK(parse(R"({"type":"command_ack","command_id":")" + mid + R"(","result":"succeeded"})").kind
+        == drone_frame::command_ack);
+
+  struct bad {
+    std::string frame;
+    const char* code;
+    const char* mentions;
+  };
+  std::vector<bad> corpus = {
+    {R"({"type":"mission_ack","mission_id":")" + mid + R"(","seq":0,"result":"succeeded"})", "invalid_field", "result"},
+    {R"({"type":"mission_ack","mission_id":")" + mid + R"(","result":"accepted"})", "missing_field", "seq"},
+    {R"({"type":"mission_ack","seq":0,"result":"accepted"})", "missing_field", "mission_id"},
+    {R"({"type":"mission_ack","mission_id":")" + mid + R"(","seq":0})", "missing_field", "result"},
+    {R"({"type":"mission_ack","mission_id":"m1","seq":0,"result":"accepted"})", "invalid_field", "mission_id"},
+    {R"({"type":"mission_ack","mission_id":7,"seq":0,"result":"accepted"})", "invalid_field", "mission_id"},
+    {R"({"type":"mission_ack","mission_id":")" + mid + R"(","seq":-1,"result":"accepted"})", "invalid_field", "seq"},
+    {R"({"type":"mission_ack","mission_id":")" + mid + R"(","seq":100001,"result":"accepted"})", "invalid_field", "seq"},
+    {R"({"type":"mission_progress","mission_id":")" + mid + R"(","event":"landed"})", "invalid_field", "event"},
+    {R"({"type":"mission_progress","mission_id":")" + mid + R"(","event":"current"})", "missing_field", "seq"},
+    {R"({"type":"mission_progress","mission_id":")" + mid + R"("})", "missing_field", "event"},
+    {R"({"type":"mission_progress","mission_id":")" + mid + R"(","event":5})", "invalid_field", "event"},
+    {R"({"type":"mission_progress","mission_id":")" + mid + R"(","event":"failed","reason":7})", "invalid_field",
+     "reason"},
+  };
+  for (auto& b : corpus) {
+    INFO(b.frame);
+    auto f = parse(b.frame);
+    CHECK(f.kind == drone_frame::invalid);
+    CHECK(f.error_code == b.code);
+    CHECK(f.error_message.find(b.mentions) != std::string::npos);
+  }
+}

@@ -64,6 +64,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(f.ack_frame.progress == -1 || in(f.ack_frame.progress, 0, 100));
       FUZZ_CHECK(f.ack_frame.reason.size() <= 256 && storable(f.ack_frame.reason));
       break;
+    case drone_frame::mission_ack:
+    case drone_frame::mission_progress: {
+      auto& m = f.mission;
+      FUZZ_CHECK(dccs::actors::valid_command_id(m.mission_id));
+      FUZZ_CHECK(m.seq >= -1 && m.seq <= 100000);
+      if (f.kind == drone_frame::mission_ack)
+        FUZZ_CHECK(m.kind == "ack" && m.seq >= 0 &&
+                   (m.result == "accepted" || m.result == "denied" || m.result == "error" || m.result == "unsupported"));
+      else
+        FUZZ_CHECK(m.kind == "progress" &&
+                   (m.result == "current" || m.result == "reached" || m.result == "completed" || m.result == "aborted" ||
+                    m.result == "failed") &&
+                   (m.seq >= 0 || (m.result != "current" && m.result != "reached")));
+      FUZZ_CHECK(m.reason.size() <= 256 && storable(m.reason));
+      break;
+    }
     case drone_frame::invalid:
       FUZZ_CHECK(f.error_code == "malformed" || f.error_code == "unknown_type" || f.error_code == "missing_field"
                  || f.error_code == "invalid_field");

@@ -68,7 +68,7 @@ TEST_CASE("missions: a valid plan is validated at once, read back, listed, chang
 
   // A change that breaks it: every problem is listed, by item and field, and the mission is a draft again.
   auto items = m["items"];
-  items[0]["alt"] = 600; // above the 500 m limit (and not so high that the battery runs out too)
+  items[0]["alt"] = -600; // below the -500 m limit (missions.min_alt)
   items[2]["speed"] = 500;
   auto broken = patch(node, "/api/v1/missions/" + id, {{"items", items}, {"name", "survey 2"}});
   INFO(broken.body);
