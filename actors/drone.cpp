@@ -474,12 +474,18 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
       on_frame(runtime::wall_ms());
       r.drone_id = d->state.info.id;
       r.at = runtime::wall_ms();
+      // Progress goes to this node's mission service (the database is the truth: the node that uploaded the mission
+      // may be gone by now); acks to the upload that asked, which waits for them.
+      if (r.kind == "progress" && settings.missions != nullptr) {
+        self->send(settings.missions, mission_atom::value, std::move(r));
+        return;
+      }
       auto& askers = d->mission_askers;
       auto asker = std::find_if(askers.begin(), askers.end(), [&](const auto& a) { return a.first == r.mission_id; });
       if (asker != askers.end())
         self->send(asker->second, mission_atom::value, std::move(r));
       else if (settings.missions != nullptr)
-        self->send(settings.missions, mission_atom::value, std::move(r)); // the journal knows the mission
+        self->send(settings.missions, mission_atom::value, std::move(r));
     },
     [=](cmd_ack_atom, command_ack& a, link_id& id) {
       if (!is_current(id))
