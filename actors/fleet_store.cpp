@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <deque>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -14,6 +15,7 @@
 #include "actors/api_errors.hpp"
 #include "actors/list_page.hpp"
 #include "actors/registry_store.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "runtime/secret.hpp"
 
@@ -37,6 +39,9 @@ const char* describe(auth::permission p) {
 }
 
 /// A hello waiting for its answer: admissions are answered in batches (see flush_admissions).
+/// Last-seen times written per statement (and per turn of the actor).
+constexpr std::size_t seen_chunk = 500;
+
 struct pending_admission {
   drone_info info;
   std::string secret;
@@ -63,6 +68,11 @@ struct fleet_state {
   unsigned refreshes_since_full = 0;
   std::uint64_t seen_version = 0; ///< the hub's version up to which last-seen times are written
   bool seen_query_out = false;    ///< a changes query to the hub is on its way
+  /// Last-seen times still to write, in statements of seen_chunk rows, one per message: a request that arrives
+  /// meanwhile (a command's authorize) waits for one chunk, not for a whole fleet's update.
+  std::deque<std::vector<std::pair<std::string, double>>> seen_chunks;
+  std::uint64_t seen_target = 0;  ///< the hub version the chunks bring seen_version to
+  std::int64_t next_sweep_ms = 0; ///< monotonic ms before which a seen_atom is a chunk's turn only
   /// Admitted at hello, not yet in the registry. Inserted in one statement per batch (a fleet of new drones
   /// connecting at once is one INSERT, not one per drone), or once the database is back.
   std::unordered_map<std::string, new_drone> to_register;
@@ -211,6 +221,20 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
     auto i = st->registry.find(id);
     return i == st->registry.end() ? nullptr : &i->second;
   };
+  // The drone's row, read fresh, without refreshing the whole copy first (a command's authorize must not wait for
+  // the copy's refresh: the row it decides on is read anyway).
+  auto lookup_row = [st, ensure](const std::string& id) -> const registry_row* {
+    if (st->loaded_generation == 0)
+      ensure(); // the first use loads the copy
+    auto rows = st->store.find_many({id});
+    if (rows.empty()) {
+      st->registry.erase(id);
+      return nullptr;
+    }
+    auto& slot = st->registry[id];
+    slot = std::move(rows.front());
+    return &slot;
+  };
   // The Redis state of drones not live here: id -> drone JSON.
   auto from_redis = [st, key](const std::vector<std::string>& ids) {
     std::unordered_map<std::string, std::string> out;
@@ -299,22 +323,49 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
   };
   // Records the last-seen times of the drones whose live state changed since the previous sweep (the hub's
   // version is the cursor: it moves on only once the times are written).
-  auto seen_sweep = [self, st, hub, write_seen]() {
-    if (st->seen_query_out)
+  auto seen_sweep = [self, st, hub]() {
+    if (st->seen_query_out || !st->seen_chunks.empty())
       return;
     st->seen_query_out = true;
     self->request(hub, std::chrono::seconds(10), changes_atom::value, st->seen_version)
       .then(
-        [st, write_seen](state_list& list) {
+        [self, st](state_list& list) {
           st->seen_query_out = false;
           std::vector<std::pair<std::string, double>> changed;
-          for (auto& ds : list.states)
-            if (ds.last_seen > 0)
-              changed.emplace_back(ds.info.id, ds.last_seen);
-          if (write_seen(changed))
+          for (auto& ds : list.states) {
+            if (ds.last_seen <= 0)
+              continue;
+            if (changed.size() == seen_chunk) {
+              st->seen_chunks.push_back(std::move(changed));
+              changed.clear();
+            }
+            changed.emplace_back(ds.info.id, ds.last_seen);
+          }
+          if (!changed.empty())
+            st->seen_chunks.push_back(std::move(changed));
+          if (st->seen_chunks.empty()) {
             st->seen_version = list.version;
+            return;
+          }
+          st->seen_target = list.version;
+          self->send(self, seen_atom::value); // the first chunk's turn, behind what waits already
         },
         [st](caf::error&) { st->seen_query_out = false; });
+  };
+  // Writes the next chunk of last-seen times; the version moves on once all are written (none lost on a failure:
+  // the next sweep asks for the same changes again).
+  auto seen_chunk_turn = [self, st, write_seen]() {
+    if (st->seen_chunks.empty())
+      return;
+    if (!write_seen(st->seen_chunks.front())) {
+      st->seen_chunks.clear();
+      return;
+    }
+    st->seen_chunks.pop_front();
+    if (st->seen_chunks.empty())
+      st->seen_version = st->seen_target;
+    else
+      self->send(self, seen_atom::value);
   };
   auto not_found = [](const std::string& id) { return registry_error(errc::not_found, "not_found", "no drone with id '" + id + "'"); };
   // A change checked against the drone's group, which another node changed (or the drone was removed) before it
@@ -565,6 +616,12 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
   self->send(self, seen_atom::value);
   return {
     [=](seen_atom) {
+      // A chunk of last-seen times, then (on the timer) the sweep itself.
+      seen_chunk_turn();
+      auto now = runtime::mono_ms();
+      if (now < st->next_sweep_ms)
+        return; // a chunk's turn only
+      st->next_sweep_ms = now + st->settings.seen_interval_ms - 1;
       // With nothing to write, the connection is still checked, so that /readyz tells the truth about the
       // registry's database from the start and while the node is idle.
       st->link.probe();
@@ -620,7 +677,7 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
       // May the caller read this drone (its history)? An empty result, or the refusal the request gets instead.
       const registry_row* row = nullptr;
       try {
-        row = lookup(q.id);
+        row = lookup_row(q.id);
       } catch (const runtime::db_error& e) {
         auto i = st->registry.find(q.id);
         if (i == st->registry.end())
