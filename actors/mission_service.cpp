@@ -410,6 +410,15 @@ mission_actor::behavior_type mission_service(mission_actor::pointer self, missio
               targets.push_back(d.drone_id);
           if (q.kind == "abort")
             st->uploads.erase(m->id);
+          if (q.kind == "start") {
+            // What the journal would refuse for one drone is refused for all before anything is sent (a refusal
+            // that comes anyway, from a race with another request, cancels the starts issued).
+            if (auto blocker = st->store.issue_blocker(targets, q.who.name, kind))
+              return api_error(errc::conflict, std::get<1>(*blocker),
+                               "drone '" + std::get<0>(*blocker) + "': " + std::get<2>(*blocker)
+                                 + " (no drone of the mission was started)",
+                               "drone_id", std::get<0>(*blocker));
+          }
           auto rp = self->make_response_promise<api_result>();
           auto id = m->id;
           auto action = q.kind;

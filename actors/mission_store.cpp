@@ -370,6 +370,28 @@ std::vector<std::string> mission_store::sweep_uploads(int stale_s) {
   });
 }
 
+std::optional<std::tuple<std::string, std::string, std::string>>
+mission_store::issue_blocker(const std::vector<std::string>& drones, const std::string& user, const std::string& kind) {
+  return link_.run([&](pqxx::connection& conn) -> std::optional<std::tuple<std::string, std::string, std::string>> {
+    pqxx::read_transaction tx{conn};
+    auto ids = tx.quote(runtime::pg_text_array(drones)) + "::text[]";
+    auto leased = tx.exec("SELECT drone_id, holder FROM commands.control_leases WHERE drone_id = ANY(" + ids
+                          + ") AND expires_at > now() AND holder <> " + tx.quote(user) + " ORDER BY drone_id LIMIT 1");
+    if (!leased.empty())
+      return std::make_tuple(leased[0][0].as<std::string>(), std::string{"controlled_by_other"},
+                             "'" + leased[0][1].as<std::string>() + "' controls drone '" + leased[0][0].as<std::string>()
+                               + "' (its control lease): only they command it");
+    auto open = tx.exec("SELECT drone_id, id::text FROM commands.commands WHERE drone_id = ANY(" + ids + ") AND kind = "
+                        + tx.quote(kind) + " AND state IN ('queued', 'sent', 'accepted', 'in_progress') ORDER BY drone_id "
+                        "LIMIT 1");
+    if (!open.empty())
+      return std::make_tuple(open[0][0].as<std::string>(), std::string{"command_in_flight"},
+                             "a " + kind + " command to drone '" + open[0][0].as<std::string>() + "' is not final yet: "
+                               + open[0][1].as<std::string>());
+    return std::nullopt;
+  });
+}
+
 std::vector<std::tuple<std::string, std::string, std::string>>
 mission_store::command_states(const std::vector<std::string>& ids) {
   return link_.run([&](pqxx::connection& conn) {

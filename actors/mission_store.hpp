@@ -95,6 +95,11 @@ public:
   /// Uploads nothing moved on for `stale_s` seconds (the node uploading them stopped): validated again with a
   /// reason. Their ids.
   std::vector<std::string> sweep_uploads(int stale_s);
+  /// Why `kind` could not be issued now by `user` to one of `drones` (another user's control lease, the same kind
+  /// in flight): (drone, error code, message) of the first, or nothing. Read before a start so that a start the
+  /// journal would refuse for one drone sends nothing to any.
+  std::optional<std::tuple<std::string, std::string, std::string>>
+  issue_blocker(const std::vector<std::string>& drones, const std::string& user, const std::string& kind);
   /// The journal's (id, state, reason) of these commands.
   std::vector<std::tuple<std::string, std::string, std::string>> command_states(const std::vector<std::string>& ids);
 

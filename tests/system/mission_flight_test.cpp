@@ -261,6 +261,36 @@ TEST_CASE("missions: a drone that refuses or does not answer fails the upload, a
   CHECK(commands_of(node, "up-a", "mission_start").empty());
 }
 
+TEST_CASE("missions: a start that the journal would refuse for one drone starts none, then all once it is free") {
+  test_node node;
+  auto a = connect_drone(node.port(), "st-a");
+  auto b = connect_drone(node.port(), "st-b");
+  auto id = planned(node, json::array({item(50.001, 10.001, 430)}), {"st-a", "st-b"});
+  REQUIRE(post(node, "/api/v1/missions/" + id + "/upload", json::object()).status == 202);
+  accept_items(*a, 1);
+  accept_items(*b, 1);
+  REQUIRE(eventually([&] { return mission(node, id)["state"] == "ready"; }));
+  // Another operator controls st-b: the admin's start would be refused there, so it goes to neither drone.
+  auto holder = test_node::bearer(node.token("operator", {"default"}, "pilot"));
+  REQUIRE(post(node, "/api/v1/drones/st-b/control", json::object(), holder).status == 200);
+  auto refused = post(node, "/api/v1/missions/" + id + "/start", json::object());
+  INFO(refused.body);
+  CHECK(refused.status == 409);
+  CHECK(refused.json()["error"]["code"] == "controlled_by_other");
+  CHECK(refused.json()["error"]["drone_id"] == "st-b");
+  CHECK(commands_of(node, "st-a", "mission_start").empty());
+  CHECK(commands_of(node, "st-b", "mission_start").empty());
+  CHECK(mission(node, id)["state"] == "ready");
+  // Released: both start.
+  REQUIRE(http_request(node.port(), "DELETE", "/api/v1/drones/st-b/control", {}, holder).status == 204);
+  auto started = post(node, "/api/v1/missions/" + id + "/start", json::object());
+  INFO(started.body);
+  REQUIRE(started.status == 200);
+  CHECK(started.json()["commands"].size() == 2);
+  CHECK(expect_frame(*a, "command")["kind"] == "mission_start");
+  CHECK(expect_frame(*b, "command")["kind"] == "mission_start");
+}
+
 TEST_CASE("missions: the flight routes refuse what they cannot do, with clear errors") {
   test_node node;
   auto viewer = test_node::bearer(node.token("viewer", {"default"}));
