@@ -14,6 +14,7 @@
 
 #include "actors/api_errors.hpp"
 #include "actors/command_model.hpp"
+#include "actors/list_page.hpp"
 #include "actors/command_store.hpp"
 #include "runtime/log.hpp"
 #include "runtime/query_text.hpp"
@@ -209,47 +210,24 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
     [=](list_atom, http_query& q) -> caf::result<api_result> {
       // GET /api/v1/drones/{id}/commands?state=&limit=&before=; the registry allowed it.
       std::optional<command_state> state;
-      std::size_t limit = 100;
-      std::string before;
+      list_query lq;
       try {
-        for (auto& [name, value] : runtime::parse_query(q.query)) {
-          if (name == "state") {
-            state = parse_command_state(value);
-            if (!state)
-              return api_error(errc::invalid_request, "invalid_parameter",
-                               "state must be one of queued, sent, accepted, in_progress, succeeded, failed, rejected, "
-                               "expired, timed_out, cancelled",
-                               "parameter", "state");
-          } else if (name == "limit") {
-            auto n = runtime::parse_integer(value);
-            if (!n || *n < 1 || *n > 1000)
-              return api_error(errc::invalid_request, "invalid_parameter", "limit must be an integer from 1 to 1000",
-                               "parameter", "limit");
-            limit = static_cast<std::size_t>(*n);
-          } else if (name == "before") {
-            if (!valid_command_id(value))
-              return api_error(errc::invalid_request, "invalid_parameter", "before must be a command id", "parameter",
-                               "before");
-            before = value;
-          } else {
+        lq = read_list_query(q.query, "before", "a command id", {"state"});
+        if (auto s = lq.filters.find("state"); s != lq.filters.end()) {
+          state = parse_command_state(s->second);
+          if (!state)
             return api_error(errc::invalid_request, "invalid_parameter",
-                             "unknown parameter '" + runtime::printable(name, 32) + "'", "parameter",
-                             runtime::printable(name, 32));
-          }
+                             "state must be one of queued, sent, accepted, in_progress, succeeded, failed, rejected, "
+                             "expired, timed_out, cancelled",
+                             "parameter", "state");
         }
       } catch (const runtime::parameter_error& e) {
         return api_error(errc::invalid_request, "invalid_parameter", e.what(), "parameter", e.parameter);
       }
       try {
-        auto list = st->store.list(q.id, state, limit + 1, before);
-        bool more = list.size() > limit;
-        if (more)
-          list.resize(limit);
-        json out{{"commands", json::array()}};
-        for (auto& c : list)
-          out["commands"].push_back(command_json(c));
-        out["next_cursor"] = more ? json(list.back().id) : json(nullptr);
-        return json_result(out.dump());
+        auto list = st->store.list(q.id, state, lq.limit + 1, lq.cursor);
+        return json_result(
+          page_json(list, lq.limit, "commands", command_json, [](const command& c) { return c.id; }).dump());
       } catch (const runtime::db_error& e) {
         return db_failure(e);
       }

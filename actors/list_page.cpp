@@ -1,7 +1,12 @@
 #include "actors/list_page.hpp"
 
+#include <algorithm>
+
+#include "actors/command_model.hpp"
 #include "actors/drone_json.hpp"
 #include "actors/history.hpp"
+#include "runtime/query_text.hpp"
+#include "runtime/text.hpp"
 
 namespace dccs::actors {
 
@@ -39,6 +44,33 @@ std::string next_cursor_json(bool more, const std::string& last) {
     return ",\"next_cursor\":null";
   std::string out = ",\"next_cursor\":";
   append_json_string(out, last);
+  return out;
+}
+
+} // namespace dccs::actors
+
+namespace dccs::actors {
+
+list_query read_list_query(std::string_view query, const char* cursor_name, const char* cursor_what,
+                           std::initializer_list<const char*> filters) {
+  list_query out;
+  for (auto& [name, value] : runtime::parse_query(query)) {
+    if (name == "limit") {
+      auto n = runtime::parse_integer(value);
+      if (!n || *n < 1 || *n > 1000)
+        throw runtime::parameter_error("limit", "limit must be an integer from 1 to 1000");
+      out.limit = static_cast<std::size_t>(*n);
+    } else if (name == cursor_name) {
+      if (!valid_command_id(value))
+        throw runtime::parameter_error(cursor_name, std::string{cursor_name} + " must be " + cursor_what);
+      out.cursor = value;
+    } else if (std::any_of(filters.begin(), filters.end(), [&](const char* f) { return name == f; })) {
+      out.filters[name] = value;
+    } else {
+      auto shown = runtime::printable(name, 32);
+      throw runtime::parameter_error(shown, "unknown parameter '" + shown + "'");
+    }
+  }
   return out;
 }
 

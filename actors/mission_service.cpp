@@ -22,6 +22,7 @@
 
 #include "actors/api_errors.hpp"
 #include "actors/command_model.hpp"
+#include "actors/list_page.hpp"
 #include "actors/mission_model.hpp"
 #include "actors/mission_store.hpp"
 #include "actors/safety_model.hpp"
@@ -234,38 +235,14 @@ mission_actor::behavior_type mission_service(mission_actor::pointer self, missio
     [=](mission_atom, http_query& q) -> caf::result<api_result> {
       try {
         if (q.id.empty() && (q.method == "GET" || q.method == "HEAD")) {
-          std::string group, state, before;
-          std::size_t limit = 100;
-          for (auto& [name, value] : runtime::parse_query(q.query)) {
-            if (name == "group") {
-              group = value;
-            } else if (name == "state") {
-              if (std::none_of(std::begin(mission_states), std::end(mission_states),
-                               [&](const char* s) { return value == s; }))
-                return bad_parameter("state", "state must be one of draft, validated, uploading, ready, active, "
-                                              "paused, completed, aborted, failed");
-              state = value;
-            } else if (name == "limit") {
-              auto n = runtime::parse_integer(value);
-              if (!n || *n < 1 || *n > 1000)
-                return bad_parameter("limit", "limit must be an integer from 1 to 1000");
-              limit = static_cast<std::size_t>(*n);
-            } else if (name == "before") {
-              if (!valid_command_id(value))
-                return bad_parameter("before", "before must be a mission id");
-              before = value;
-            } else {
-              return bad_parameter(runtime::printable(name, 32), "unknown parameter '" + runtime::printable(name, 32) + "'");
-            }
-          }
-          auto list = st->store.list(auth::read_scope(q.who), group, state, limit + 1, before);
-          bool more = list.size() > limit;
-          if (more)
-            list.resize(limit);
-          json out{{"missions", json::array()}};
-          for (auto& m : list)
-            out["missions"].push_back(mission_json(m));
-          out["next_cursor"] = more ? json(list.back().id) : json(nullptr);
+          auto lq = read_list_query(q.query, "before", "a mission id", {"group", "state"});
+          auto state = lq.filters["state"];
+          if (!state.empty() && std::none_of(std::begin(mission_states), std::end(mission_states),
+                                             [&](const char* s) { return state == s; }))
+            return bad_parameter("state", "state must be one of draft, validated, uploading, ready, active, "
+                                          "paused, completed, aborted, failed");
+          auto list = st->store.list(auth::read_scope(q.who), lq.filters["group"], state, lq.limit + 1, lq.cursor);
+          auto out = page_json(list, lq.limit, "missions", mission_json, [](const mission_row& m) { return m.id; });
           return json_result(out.dump());
         }
         if (q.id.empty()) {

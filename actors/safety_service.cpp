@@ -15,6 +15,7 @@
 
 #include "actors/api_errors.hpp"
 #include "actors/command_model.hpp"
+#include "actors/list_page.hpp"
 #include "actors/safety_model.hpp"
 #include "actors/safety_store.hpp"
 #include "runtime/log.hpp"
@@ -144,33 +145,10 @@ safety_actor::behavior_type safety_service(safety_actor::pointer self, safety_se
   auto geofences_route = [=](http_query& q) -> caf::result<api_result> {
     try {
       if (q.id.empty() && (q.method == "GET" || q.method == "HEAD")) {
-        std::string group, after;
-        std::size_t limit = 100;
-        for (auto& [name, value] : runtime::parse_query(q.query)) {
-          if (name == "group") {
-            group = value;
-          } else if (name == "limit") {
-            auto n = runtime::parse_integer(value);
-            if (!n || *n < 1 || *n > 1000)
-              return bad_parameter("limit", "limit must be an integer from 1 to 1000");
-            limit = static_cast<std::size_t>(*n);
-          } else if (name == "after") {
-            if (!valid_command_id(value))
-              return bad_parameter("after", "after must be a geofence id");
-            after = value;
-          } else {
-            return bad_parameter(runtime::printable(name, 32), "unknown parameter '" + runtime::printable(name, 32) + "'");
-          }
-        }
-        auto list = st->store.geofences(auth::read_scope(q.who), group, limit + 1, after);
-        bool more = list.size() > limit;
-        if (more)
-          list.resize(limit);
-        json out{{"geofences", json::array()}};
-        for (auto& f : list)
-          out["geofences"].push_back(fence_json(f));
-        out["next_cursor"] = more ? json(list.back().id) : json(nullptr);
-        return json_result(out.dump());
+        auto lq = read_list_query(q.query, "after", "a geofence id", {"group"});
+        auto list = st->store.geofences(auth::read_scope(q.who), lq.filters["group"], lq.limit + 1, lq.cursor);
+        return json_result(
+          page_json(list, lq.limit, "geofences", fence_json, [](const geofence& f) { return f.id; }).dump());
       }
       if (q.id.empty() && q.method == "POST") {
         auto body = json::parse(q.body, nullptr, false);
@@ -241,7 +219,8 @@ safety_actor::behavior_type safety_service(safety_actor::pointer self, safety_se
     try {
       if (q.id.empty()) {
         safety_store::filter f;
-        for (auto& [name, value] : runtime::parse_query(q.query)) {
+        auto lq = read_list_query(q.query, "before", "an alarm id", {"state", "drone", "kind", "group"});
+        for (auto& [name, value] : lq.filters) {
           if (name == "state") {
             if (value != "open" && !valid_alarm_state(value))
               return bad_parameter("state", "state must be one of open, active, acknowledged, cleared");
@@ -255,32 +234,14 @@ safety_actor::behavior_type safety_service(safety_actor::pointer self, safety_se
               return bad_parameter("kind", "kind must be one of low_battery, link_lost, geofence_breach, "
                                            "command_failed, command_timed_out, mission_failed");
             f.kind = value;
-          } else if (name == "group") {
-            f.group = value;
-          } else if (name == "limit") {
-            auto n = runtime::parse_integer(value);
-            if (!n || *n < 1 || *n > 1000)
-              return bad_parameter("limit", "limit must be an integer from 1 to 1000");
-            f.limit = static_cast<std::size_t>(*n);
-          } else if (name == "before") {
-            if (!valid_command_id(value))
-              return bad_parameter("before", "before must be an alarm id");
-            f.before = value;
           } else {
-            return bad_parameter(runtime::printable(name, 32), "unknown parameter '" + runtime::printable(name, 32) + "'");
+            f.group = value;
           }
         }
-        auto limit = f.limit;
-        f.limit = limit + 1;
+        f.before = lq.cursor;
+        f.limit = lq.limit + 1;
         auto list = st->store.list(auth::read_scope(q.who), f);
-        bool more = list.size() > limit;
-        if (more)
-          list.resize(limit);
-        json out{{"alarms", json::array()}};
-        for (auto& a : list)
-          out["alarms"].push_back(alarm_json(a));
-        out["next_cursor"] = more ? json(list.back().id) : json(nullptr);
-        return json_result(out.dump());
+        return json_result(page_json(list, lq.limit, "alarms", alarm_json, [](const alarm& a) { return a.id; }).dump());
       }
       auto found = valid_command_id(q.id) ? st->store.find(q.id) : std::nullopt;
       if (!found || !auth::allows(q.who, auth::permission::read_drones, found->group))
