@@ -331,20 +331,73 @@ mission_actor::behavior_type mission_service(mission_actor::pointer self, missio
                              "the mission does not validate any more (" + checked.problems + "): fix it first",
                              "mission_id", m->id);
           }
-          bool is_busy = false;
-          auto up = st->store.begin_upload(m->id, is_busy);
-          if (!up)
-            return is_busy ? busy(q.id, m->state) : no_mission(q.id);
-          auto& run = st->uploads[up->id];
-          run.plan = up->plan;
-          for (auto& d : up->drones)
-            run.drones[d.drone_id] = upload_drone{};
-          run.left = run.drones.size();
-          for (auto& [drone, d] : run.drones)
-            send_item(up->id, drone, run, d);
-          audit(q, "mission_uploaded", {{"mission_id", up->id}, {"drones", run.drones.size()}, {"items", up->plan.items.size()}});
-          publish(*up);
-          return json_result(mission_json(*up).dump(), api_outcome::accepted);
+          // Then from where each drone is now, with the battery it has now: the leg to the first item, the
+          // geofences on it, and the battery estimate from there (the drones' live states, from the hub).
+          auto begin = [=, plan = m->plan, id = m->id]() -> caf::expected<api_result> {
+            try {
+              bool is_busy = false;
+              auto up = st->store.begin_upload(id, is_busy);
+              if (!up)
+                return is_busy ? busy(id, "uploading") : no_mission(id);
+              auto& run = st->uploads[up->id];
+              run.plan = up->plan;
+              for (auto& d : up->drones)
+                run.drones[d.drone_id] = upload_drone{};
+              run.left = run.drones.size();
+              for (auto& [drone, d] : run.drones)
+                send_item(up->id, drone, run, d);
+              audit(q, "mission_uploaded",
+                    {{"mission_id", up->id}, {"drones", run.drones.size()}, {"items", up->plan.items.size()}});
+              publish(*up);
+              return json_result(mission_json(*up).dump(), api_outcome::accepted);
+            } catch (const runtime::db_error& e) {
+              return db_failure(e);
+            }
+          };
+          if (st->settings.hub == nullptr)
+            return begin();
+          auth::scope all;
+          all.all = true;
+          auto fences = std::make_shared<std::vector<geofence>>(
+            st->fences.geofences(all, m->plan.group, max_fences_per_group, ""));
+          auto rp = self->make_response_promise<api_result>();
+          auto left = std::make_shared<std::size_t>(m->drones.size());
+          auto refusal = std::make_shared<std::string>();
+          auto plan = std::make_shared<mission_plan>(m->plan);
+          auto done = [rp, left, refusal, begin, id = m->id]() mutable {
+            if (--*left != 0)
+              return;
+            if (!refusal->empty()) {
+              rp.deliver(api_error(errc::conflict, "mission_invalid", *refusal, "mission_id", id));
+              return;
+            }
+            auto out = begin();
+            if (out)
+              rp.deliver(std::move(*out));
+            else
+              rp.deliver(std::move(out.error()));
+          };
+          for (auto& d : m->drones) {
+            self->request(st->settings.hub, std::chrono::seconds(5), get_atom::value, d.drone_id)
+              .then(
+                [=](drone_state& ds) mutable {
+                  if (ds.has_telemetry && refusal->empty()) {
+                    mission_item start;
+                    start.lat = ds.last.lat;
+                    start.lon = ds.last.lon;
+                    start.alt = ds.last.alt;
+                    auto problems = validate_mission(*plan, *fences, st->settings.limits, st->settings.energy, start,
+                                                     ds.last.battery);
+                    if (!problems.empty())
+                      *refusal = "drone '" + ds.info.id + "' cannot fly it from where it is now (battery "
+                                 + std::to_string(static_cast<int>(ds.last.battery)) + " %): " + problems.front().field
+                                 + ": " + problems.front().reason;
+                  }
+                  done();
+                },
+                [=](caf::error&) mutable { done(); }); // no live state: the upload finds out (not connected)
+          }
+          return rp;
         }
         if (q.kind == "start" || q.kind == "pause" || q.kind == "resume" || q.kind == "abort") {
           // The flight: each is a journaled command to each drone, issued as the caller (docs/protocol.md).

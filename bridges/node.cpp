@@ -324,6 +324,7 @@ bool node::start(std::string& error) {
       ms.max_attempts = static_cast<std::uint32_t>(cfg_.integer("missions.max_attempts"));
       ms.limits.min_alt = static_cast<double>(cfg_.integer("missions.min_alt"));
       ms.limits.max_alt = static_cast<double>(cfg_.integer("missions.max_alt"));
+      ms.energy.reserve_percent = static_cast<double>(cfg_.integer("missions.reserve_percent"));
       missions_ = system_->spawn<caf::detached>(actors::mission_service, ms);
       services.missions = missions_;
       if (directory_ != nullptr)

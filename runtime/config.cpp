@@ -237,6 +237,10 @@ const std::vector<option_spec>& option_specs() {
      "the highest waypoint altitude a mission may ask for, m as telemetry's alt (above mean sea level): set it to "
      "the site's ground plus its ceiling",
      -1000, 100000},
+    {"missions.reserve_percent", ot::integer, "20",
+     "the battery a mission must leave at its end by the energy estimate (percent of a full battery), from a full "
+     "battery when it is planned and from each drone's battery at upload",
+     0, 100},
     {"telemetry.flush_ms", ot::integer, "100", "longest time a telemetry row waits before its batch is written, ms",
      1, 60000},
     {"telemetry.batch_rows", ot::integer, "5000", "rows that make a batch be written at once", 1, 10000000},

@@ -309,6 +309,32 @@ TEST_CASE("missions: the flight routes refuse what they cannot do, with clear er
     CHECK(r.status == 409);
     CHECK(r.json()["error"]["code"] == "mission_state");
   }
+  // Validated again at upload from where each drone is now, with the battery it has now: one 20 km away cannot
+  // fly the first leg, one at 20.5 % would end below the 20 % reserve. Nothing is sent.
+  auto far = connect_drone(node.port(), "far-1");
+  far->send(telemetry_frame(1, 50.2, 10.0, 400));
+  auto low = connect_drone(node.port(), "low-1");
+  auto weak = telemetry_frame(1, 50.0, 10.0, 400);
+  weak["battery"] = 20.5;
+  low->send(weak);
+  REQUIRE(eventually([&] {
+    auto a = http_get(node.port(), "/api/v1/drones/far-1", node.admin());
+    auto b = http_get(node.port(), "/api/v1/drones/low-1", node.admin());
+    return a.status == 200 && a.json().value("lat", 0.0) == 50.2 && b.status == 200 &&
+           b.json().value("battery", 0.0) == 20.5;
+  }));
+  for (auto [drone, mentions] : {std::pair{"far-1", "items[0]"}, std::pair{"low-1", "battery"}}) {
+    REQUIRE(post(node, "/api/v1/missions/" + id + "/assign", json{{"drones", {drone}}}).status == 200);
+    auto refused = post(node, "/api/v1/missions/" + id + "/upload", json::object());
+    INFO(refused.body);
+    CHECK(refused.status == 409);
+    CHECK(refused.json()["error"]["code"] == "mission_invalid");
+    CHECK(refused.json()["error"]["message"].get<std::string>().find(drone) != std::string::npos);
+    CHECK(refused.json()["error"]["message"].get<std::string>().find(mentions) != std::string::npos);
+    auto after = mission(node, id);
+    CHECK(after["state"] == "validated");
+    CHECK(after["drones"][0]["state"] == "assigned"); // nothing was sent
+  }
   CHECK(http_request(node.port(), "GET", "/api/v1/missions/" + id + "/start", {}, node.admin()).status == 405);
   CHECK(post(node, "/api/v1/missions/" + id + "/fly", json::object()).status == 404);
   CHECK(post(node, "/api/v1/missions/not-a-uuid/start", json::object()).status == 404);
@@ -356,7 +382,8 @@ json live(const test_node& node, const std::string& id) {
 } // namespace
 
 TEST_CASE("missions: simulated drones fly a mission to its end, and one that cannot take off fails it (mission_failed)") {
-  test_node node;
+  // No battery reserve: the drone at 10 % passes the upload's estimate, and its autopilot refuses to arm.
+  test_node node{{"missions.reserve_percent", "0"}};
   auto url = "ws://127.0.0.1:" + std::to_string(node.port());
   // Time runs 20 times faster in the simulator's flight model: a few hundred metres take seconds.
   child fleet{{DCCS_SIM_BIN, "--url", url, "--drones", "1", "--rate", "5", "--autopilot", "--time-scale", "20",
