@@ -147,44 +147,39 @@ std::vector<command> command_store::list(const std::string& drone_id, std::optio
 }
 
 std::optional<command> command_store::record(const command& c, const std::string& cause) {
+  // One statement (one round trip, committed on its own): the update, fenced and only while the command is open, its
+  // transition row, and the journal's row as it stands when the report changes nothing.
   return link_.run([&](pqxx::connection& conn) -> std::optional<command> {
-    pqxx::work tx{conn};
+    pqxx::nontransaction tx{conn};
     bool final = is_final(c.state);
     bool live = c.state == command_state::accepted || c.state == command_state::in_progress;
     // A live command's deadline moves with each piece of news from the drone: it is not timed out while it reports.
     std::string deadline = live ? ", deadline = now() + interval '" + std::to_string(policy_.progress_timeout_ms)
                                     + " milliseconds'"
                                 : "";
-    auto before = tx.exec("SELECT state, owner_epoch FROM commands.commands WHERE id = " + tx.quote(c.id)
-                          + "::uuid FOR UPDATE");
-    if (before.empty())
+    const auto id = tx.quote(c.id) + "::uuid";
+    const auto state = tx.quote(to_string(c.state));
+    const auto epoch = std::to_string(c.epoch);
+    const auto attempt = std::to_string(c.attempt);
+    // Fenced (docs/cluster.md "Fencing"): a report of an epoch older than one the journal has seen for the command is
+    // from a former owner, cut off: the row stands. An epoch of 0 is an owner whose claim is not recorded yet (a new
+    // owner's first steps): taken, not fenced. A command final already (the sweep, a cancel, another owner): the
+    // journal's word stands.
+    auto rows = tx.exec(
+      "WITH changed AS (UPDATE commands.commands c SET owner_epoch = greatest(c.owner_epoch, " + epoch + "), state = "
+      + state + ", attempt = greatest(c.attempt, " + attempt + "), progress = "
+      + (c.progress >= 0 ? std::to_string(c.progress) : std::string{"c.progress"}) + ", reason = " + tx.quote(c.reason)
+      + ", updated_at = now()" + deadline + (final ? ", finished_at = now()" : "")
+      + " FROM (SELECT state AS previous FROM commands.commands WHERE id = " + id + ") o WHERE c.id = " + id
+      + " AND c.state IN " + open_states + " AND (" + epoch + " = 0 OR c.owner_epoch <= " + epoch + ") RETURNING "
+      + columns + ", o.previous), "
+      "logged AS (INSERT INTO commands.transitions (command_id, state, attempt, cause) SELECT " + id + ", " + state
+      + ", " + attempt + ", " + tx.quote(cause) + " FROM changed WHERE changed.previous <> " + state + " OR " + state
+      + " = 'sent') "
+      "SELECT * FROM changed UNION ALL SELECT " + columns + ", NULL FROM commands.commands WHERE id = " + id
+      + " AND NOT EXISTS (SELECT 1 FROM changed)");
+    if (rows.empty())
       return std::nullopt;
-    auto previous = before[0][0].as<std::string>();
-    // An epoch of 0 is an owner whose claim is not recorded yet (a new owner's first steps): taken, not fenced.
-    if (c.epoch != 0 && before[0][1].as<std::uint64_t>() > c.epoch) {
-      // Fenced: a newer owner of the drone has reported on this command; this report is from a former one (cut off
-      // from the cluster, its claim superseded). The journal's row stands, unchanged.
-      auto now = tx.exec1("SELECT " + std::string{columns} + " FROM commands.commands WHERE id = " + tx.quote(c.id) + "::uuid");
-      tx.commit();
-      return read_command(now);
-    }
-    auto rows = tx.exec("UPDATE commands.commands SET owner_epoch = greatest(owner_epoch, " + std::to_string(c.epoch) + ")"
-                        + ", state = " + tx.quote(to_string(c.state))
-                        + ", attempt = greatest(attempt, " + std::to_string(c.attempt) + "), progress = "
-                        + (c.progress >= 0 ? std::to_string(c.progress) : std::string{"progress"}) + ", reason = "
-                        + tx.quote(c.reason) + ", updated_at = now()" + deadline
-                        + (final ? ", finished_at = now()" : "") + " WHERE id = " + tx.quote(c.id)
-                        + "::uuid AND state IN " + open_states + " RETURNING " + columns);
-    if (rows.empty()) {
-      // Final in the journal already (the sweep, a cancel, another owner): the journal's word stands.
-      auto now = tx.exec1("SELECT " + std::string{columns} + " FROM commands.commands WHERE id = " + tx.quote(c.id) + "::uuid");
-      tx.commit();
-      return read_command(now);
-    }
-    if (previous != to_string(c.state) || c.state == command_state::sent)
-      tx.exec0("INSERT INTO commands.transitions (command_id, state, attempt, cause) VALUES (" + tx.quote(c.id) + ", "
-               + tx.quote(to_string(c.state)) + ", " + std::to_string(c.attempt) + ", " + tx.quote(cause) + ")");
-    tx.commit();
     return read_command(rows[0]);
   });
 }
