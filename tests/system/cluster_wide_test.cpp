@@ -1,6 +1,7 @@
 // State that is cluster-wide across real node processes (docs/security.md, "Cluster"): operator tickets redeemed on
-// any member exactly once, and registry changes made on one member (a group move, a secret rotated, a drone deleted)
-// seen by the others within a second, including the drone's live connection on another member.
+// any member exactly once, registry changes made on one member (a group move, a secret rotated, a drone deleted)
+// seen by the others within a second, including the drone's live connection on another member, and commands and
+// missions issued on any member and carried out by the drone's owner.
 
 #include <catch2/catch.hpp>
 
@@ -273,4 +274,76 @@ TEST_CASE("cluster-wide commands: issued on any member, delivered by the drone's
   CHECK(tx.exec1("SELECT count(*) FROM commands.transitions WHERE command_id = " + tx.quote(tid)
                  + "::uuid AND state = 'succeeded'")[0].as<int>() == 1);
   CHECK(tx.exec1("SELECT count(*) FROM commands.commands WHERE drone_id = " + tx.quote(drone_id))[0].as<int>() == 2);
+}
+
+TEST_CASE("cluster-wide missions: uploaded and started on a member that neither holds the drone's socket nor owns it, "
+          "flown, its progress recorded once and seen on every member") {
+  scratch_database db;
+  cluster c{db.url()};
+  for (std::size_t i = 0; i < 3; ++i)
+    c.start(i);
+  REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(2) == 3; },
+                     std::chrono::seconds(20)));
+  std::string drone_id;
+  std::unique_ptr<ws_client> drone;
+  int owner = -1;
+  for (int k = 0; k < 40 && drone_id.empty(); ++k) {
+    auto id = "misc-" + std::to_string(k);
+    auto d = connect_drone(c.http(0), id);
+    REQUIRE(d != nullptr);
+    REQUIRE(eventually([&] { return (owner = owner_of(c, db.url(), id, 3)) >= 0; }, std::chrono::seconds(10)));
+    if (owner != 0) {
+      drone_id = id;
+      drone = std::move(d);
+    }
+  }
+  REQUIRE(!drone_id.empty());
+  auto other = owner == 1 ? 2 : 1; // neither the socket's member nor the owner
+  ws_client op{c.http(0), "/ws/operator", c.admin()};
+  op.send(json{{"type", "subscribe"}, {"drones", json::array({drone_id})}});
+  auto post = [&](const std::string& path, const json& body) {
+    return http_request(c.http(other), "POST", path, body.dump(), c.admin());
+  };
+  auto made = post("/api/v1/missions", json{{"name", "c"},
+                                            {"group", "default"},
+                                            {"items", json::array({json{{"lat", 50.001}, {"lon", 10.001}, {"alt", 430}},
+                                                                   json{{"lat", 50.002}, {"lon", 10.001}, {"alt", 430}}})},
+                                            {"final_action", "land"}});
+  INFO(made.body);
+  REQUIRE(made.status == 201);
+  auto id = made.json()["id"].get<std::string>();
+  REQUIRE(post("/api/v1/missions/" + id + "/assign", json{{"drones", {drone_id}}}).status == 200);
+  REQUIRE(post("/api/v1/missions/" + id + "/upload", json::object()).status == 202);
+  for (int seq = 0; seq < 2; ++seq) {
+    auto item = next_of_type(*drone, "mission_item");
+    REQUIRE(item.is_object());
+    CHECK(item["seq"] == seq);
+    drone->send(json{{"type", "mission_ack"}, {"mission_id", id}, {"seq", seq}, {"result", "accepted"}});
+  }
+  auto state_on = [&](std::size_t member) {
+    auto r = http_get(c.http(member), "/api/v1/missions/" + id, c.admin());
+    return r.status == 200 ? r.json()["state"].get<std::string>() : std::string{};
+  };
+  REQUIRE(eventually([&] { return state_on(other) == "ready"; }));
+  auto started = post("/api/v1/missions/" + id + "/start", json::object());
+  INFO(started.body);
+  REQUIRE(started.status == 200);
+  auto cmd = next_of_type(*drone, "command");
+  REQUIRE(cmd.is_object());
+  CHECK(cmd["kind"] == "mission_start");
+  drone->send(json{{"type", "command_ack"}, {"command_id", cmd["command_id"]}, {"result", "succeeded"}});
+  for (auto [event, seq] : {std::pair{"reached", 0}, std::pair{"reached", 1}})
+    drone->send(json{{"type", "mission_progress"}, {"mission_id", id}, {"event", event}, {"seq", seq}});
+  drone->send(json{{"type", "mission_progress"}, {"mission_id", id}, {"event", "completed"}});
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(eventually([&] { return state_on(i) == "completed"; }));
+  // The operator on the socket's member saw it end (the owner's hub told the others').
+  bool seen = false;
+  while (!seen) {
+    auto frame = next_of_type(op, "mission");
+    REQUIRE(frame.is_object());
+    seen = frame["mission_id"] == id && frame["state"] == "completed";
+  }
+  auto m = http_get(c.http(0), "/api/v1/missions/" + id, c.admin()).json();
+  CHECK(m["drones"][0]["reached"].size() == 2);
 }
