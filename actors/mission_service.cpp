@@ -12,6 +12,7 @@
 #include "actors/actors.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -66,7 +67,12 @@ struct mission_state {
   std::map<std::string, std::pair<std::string, std::string>> starts;
   std::int64_t last_watch = 0;
   std::int64_t last_sweep = 0;
+  /// Progress reports kept while the database is down, in order (written on the next ticks; the oldest dropped past
+  /// max_pending_reports).
+  std::deque<mission_report> pending;
 };
+
+constexpr std::size_t max_pending_reports = 10000;
 
 /// The outcome of one command a flight action issued to one drone.
 struct issued_command {
@@ -587,7 +593,17 @@ mission_actor::behavior_type mission_service(mission_actor::pointer self, missio
     [=](mission_atom, mission_report& r) {
       try {
         if (r.kind == "progress") {
-          progressed(r);
+          if (!st->pending.empty()) { // in order, behind what waits for the database
+            if (st->pending.size() >= max_pending_reports)
+              st->pending.pop_front();
+            st->pending.push_back(std::move(r));
+            return;
+          }
+          try {
+            progressed(r);
+          } catch (const runtime::db_error&) {
+            st->pending.push_back(std::move(r)); // written once the database is back
+          }
           return;
         }
         // An upload's ack, or word that its item could not reach the drone.
@@ -632,6 +648,11 @@ mission_actor::behavior_type mission_service(mission_actor::pointer self, missio
     [=](tick_atom) {
       auto now = runtime::mono_ms();
       try {
+        // Progress kept while the database was down, in order.
+        while (!st->pending.empty()) {
+          progressed(st->pending.front());
+          st->pending.pop_front();
+        }
         // Items not acknowledged in time: sent again, at most max_attempts in all.
         std::vector<std::pair<std::string, std::string>> timed_out;
         for (auto& [mission_id, run] : st->uploads)

@@ -16,6 +16,8 @@
 #include "tests/support/child.hpp"
 #include "tests/support/client.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/scratch_db.hpp"
+#include "tests/support/tcp_proxy.hpp"
 #include "tests/support/test_node.hpp"
 
 using namespace dccs;
@@ -289,6 +291,36 @@ TEST_CASE("missions: a start that the journal would refuse for one drone starts 
   CHECK(started.json()["commands"].size() == 2);
   CHECK(expect_frame(*a, "command")["kind"] == "mission_start");
   CHECK(expect_frame(*b, "command")["kind"] == "mission_start");
+}
+
+TEST_CASE("missions: progress that comes while PostgreSQL is down is kept and written once it is back") {
+  scratch_database db;
+  auto proxy = tcp_proxy::to_postgres();
+  test_node node{{"db.url", proxy->pg_url(db.name)}, {"db.retry_min_ms", "50"}, {"db.retry_max_ms", "500"}};
+  auto drone = connect_drone(node.port(), "cut-1");
+  auto id = planned(node, json::array({item(50.001, 10.001, 430), item(50.002, 10.001, 430)}), {"cut-1"});
+  REQUIRE(post(node, "/api/v1/missions/" + id + "/upload", json::object()).status == 202);
+  accept_items(*drone, 2);
+  REQUIRE(eventually([&] { return mission(node, id)["state"] == "ready"; }));
+  REQUIRE(post(node, "/api/v1/missions/" + id + "/start", json::object()).status == 200);
+  auto cmd = expect_frame(*drone, "command");
+  drone->send(json{{"type", "command_ack"}, {"command_id", cmd["command_id"]}, {"result", "succeeded"}});
+  drone->send(json{{"type", "mission_progress"}, {"mission_id", id}, {"event", "reached"}, {"seq", 0}});
+  REQUIRE(eventually([&] { return mission(node, id)["drones"][0]["reached"].size() == 1; }));
+
+  proxy->down();
+  drone->send(json{{"type", "mission_progress"}, {"mission_id", id}, {"event", "reached"}, {"seq", 1}});
+  drone->send(json{{"type", "mission_progress"}, {"mission_id", id}, {"event", "completed"}});
+  REQUIRE(eventually([&] { return http_get(node.port(), "/api/v1/missions/" + id, node.admin()).status == 503; }));
+  proxy->up();
+  // Nothing is sent again by the drone: the node wrote what it kept, in order.
+  REQUIRE(eventually([&] {
+    auto r = http_get(node.port(), "/api/v1/missions/" + id, node.admin());
+    return r.status == 200 && r.json()["state"] == "completed";
+  }, std::chrono::seconds(20)));
+  auto m = mission(node, id);
+  CHECK(m["drones"][0]["reached"].size() == 2);
+  CHECK(m["drones"][0]["state"] == "completed");
 }
 
 TEST_CASE("missions: the flight routes refuse what they cannot do, with clear errors") {
