@@ -89,8 +89,12 @@ constexpr const char* raw_columns =
 constexpr const char* raw_order = " ORDER BY time, seq LIMIT $4";
 
 constexpr const char* bucket_query_head =
-  "SELECT (extract(epoch FROM b) * 1000000)::int8, count(*), avg(lat), avg(lon), avg(alt), avg(speed), avg(vspeed),"
-  " avg(battery), avg(voltage), min(battery), max(alt)"
+  // Averages rounded (positions to 1e-7 degrees, about a centimetre; the rest to a thousandth), so that a bucket of
+  // 0.1 and 0.3 says 0.2 and not 0.20000000000000007.
+  "SELECT (extract(epoch FROM b) * 1000000)::int8, count(*), round(avg(lat)::numeric, 7)::float8,"
+  " round(avg(lon)::numeric, 7)::float8, round(avg(alt)::numeric, 3)::float8, round(avg(speed)::numeric, 3)::float8,"
+  " round(avg(vspeed)::numeric, 3)::float8, round(avg(battery)::numeric, 3)::float8,"
+  " round(avg(voltage)::numeric, 3)::float8, min(battery), max(alt)"
   " FROM (SELECT date_bin($4::int8 * interval '1 second', time, timestamptz 'epoch') AS b, lat, lon, alt, speed,"
   " vspeed, battery, voltage FROM telemetry.samples"
   " WHERE drone_id = $1 AND time >= $2::timestamptz AND time < $3::timestamptz";
