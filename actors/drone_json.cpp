@@ -108,7 +108,10 @@ void append_drone_json(std::string& out, const drone_state& st) {
   key(out, "group");
   append_json_string(out, st.info.group);
   key(out, "last_seen");
-  append_json_number(out, st.last_seen);
+  if (st.last_seen > 0)
+    append_json_number(out, st.last_seen);
+  else
+    out += "null"; // a registered drone never seen (not 1970)
   if (st.epoch != 0) {
     key(out, "owner_epoch");
     append_int(out, static_cast<long long>(st.epoch));

@@ -25,7 +25,8 @@ bool parse_drone_state(const std::string& text, drone_state& out) {
     auto status = j.value("status", "lost");
     out.status = status == "online" ? link_status::online : status == "stale" ? link_status::stale : link_status::lost;
     out.connected = j.value("connected", false);
-    out.last_seen = j.value("last_seen", 0.0);
+    if (auto seen = j.find("last_seen"); seen != j.end() && seen->is_number())
+      out.last_seen = seen->get<double>(); // null: never seen
     if (j.contains("seq")) {
       auto& t = out.last;
       out.has_telemetry = true;

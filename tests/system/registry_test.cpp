@@ -208,6 +208,11 @@ TEST_CASE("registry CRUD: create, read, change, clear home, delete, a second cre
   CHECK(m["home"].is_null());
   CHECK(m["metadata"] == json::object());
   CHECK(m["last_seen"].is_null());
+  // Its operator view: never seen is null, not 0 (1970).
+  auto view = http_get(p, drone_path("reg-2"), node.admin());
+  REQUIRE(view.status == 200);
+  CHECK(view.json()["registered"] == true);
+  CHECK(view.json()["last_seen"].is_null());
 
   // DELETE: 204, then 404 on GET and on a second DELETE; the row is gone.
   auto deleted = http_request(p, "DELETE", drone_path("reg-1"), {}, node.admin());
