@@ -37,6 +37,7 @@ redis_data="$var_dir/redis"
 pg_user=dccs # the cluster's superuser, and the user the node connects as
 
 node_pids=()
+node_logs=()
 sim_pid=""
 redis_pid=""
 pg_started=""
@@ -173,11 +174,18 @@ start_node() {
   local i="$1"
   shift
   local p=$((port + i))
-  DCCS_ADMIN_PASSWORD="$(cat "$admin_file")" ./build/dccs "${node_args[@]}" --http.port "$p" "$@" &
+  local log="$var_dir/node-$((i + 1)).log"
+  # The node's log goes to a file: on the terminal it would push the login and URLs below off the screen.
+  DCCS_ADMIN_PASSWORD="$(cat "$admin_file")" ./build/dccs "${node_args[@]}" --http.port "$p" "$@" > "$log" 2>&1 &
   node_pids+=($!)
+  node_logs+=("$log")
   for _ in $(seq 1 100); do
     curl -fs "http://127.0.0.1:$p/readyz" > /dev/null 2>&1 && return 0
-    kill -0 "${node_pids[$i]}" 2>/dev/null || { echo "node $((i + 1)) did not start (is port $p free? set DCCS_PORT)"; exit 1; }
+    if ! kill -0 "${node_pids[$i]}" 2>/dev/null; then
+      echo "node $((i + 1)) did not start (is port $p free? set DCCS_PORT); the end of $log:" >&2
+      tail -n 20 "$log" >&2
+      exit 1
+    fi
     sleep 0.1
   done
 }
@@ -205,7 +213,7 @@ sim_pid=$!
 
 cat <<MSG
 
-DCCS is running with $drones simulated drones at $rate Hz (simulator log: $var_dir/sim.log).
+DCCS is running with $drones simulated drones at $rate Hz (node log: ${node_logs[*]}; simulator log: $var_dir/sim.log).
   Dashboard:   http://127.0.0.1:$port/
 $cluster_msg
 $login_msg
