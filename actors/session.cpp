@@ -205,8 +205,13 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
         frame += f.json;
       }
       frame += "]}";
-      if (st->control.size() < 64)
-        st->control.push_back(std::move(frame));
+      // Keyed notices waiting were news the operator could see when they came: they go before the remove frame, so
+      // that nothing about these drones follows it. The remove frame itself is never dropped (removals are rare).
+      for (auto& key : st->notice_order)
+        st->control.push_back(std::move(st->notices[key]));
+      st->notice_order.clear();
+      st->notices.clear();
+      st->control.push_back(std::move(frame));
       pump();
     },
     [self, hub, st, pump](snapshot_atom, fragment_batch& batch) {

@@ -187,3 +187,18 @@ TEST_CASE_METHOD(fixture, "a slow operator gets the newest state of every comman
   REQUIRE(link->frames.size() == 7);
   CHECK(link->frames[6]["state"] == "sent");
 }
+
+TEST_CASE_METHOD(fixture, "news waiting about a drone goes out before its remove frame, never after it") {
+  // The snapshot is not written yet: a command's news waits, then the operator may no longer see its drone.
+  to_session(caf::make_message(notice_atom::value, std::string{"command:c1"},
+                               json{{"type", "command"}, {"drone", "a"}}.dump()));
+  auto gone = std::make_shared<std::vector<fragment>>();
+  gone->push_back(fragment{"a", {}, "\"a\""});
+  to_session(caf::make_message(removed_atom::value, fragment_batch{gone}));
+  for (int i = 0; i < 3; ++i)
+    to_session(caf::make_message(ready_atom::value));
+  REQUIRE(link->frames.size() == 3);
+  CHECK(link->frames[1]["type"] == "command");
+  CHECK(link->frames[2]["type"] == "remove");
+  CHECK(link->frames[2]["drones"] == json::array({"a"}));
+}
