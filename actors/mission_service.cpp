@@ -133,15 +133,19 @@ mission_actor::behavior_type mission_service(mission_actor::pointer self, missio
       caf::anon_send(st->settings.auditor, audit_atom::value, q.who.name, std::string{action}, std::string{}, q.address,
                      std::string{"ok"}, detail.dump());
   };
-  // Validates the plan against the limits, the battery model and the geofences of its group now. Throws db_error.
-  auto validate = [st](mission_row& m) {
+  // The geofences of a group now. Throws db_error.
+  auto group_fences = [st](const std::string& group) {
     auth::scope all;
     all.all = true;
-    auto fences = st->fences.geofences(all, m.plan.group, max_fences_per_group, "");
+    return st->fences.geofences(all, group, max_fences_per_group, "");
+  };
+  // Validates the plan against the limits, the battery model and `fences` (its group's now). Throws db_error.
+  auto validate_with = [st](mission_row& m, const std::vector<geofence>& fences) {
     auto problems = validate_mission(m.plan, fences, st->settings.limits, st->settings.energy, std::nullopt);
     m.problems = mission_problems_json(problems).dump();
     m.state = problems.empty() ? "validated" : "draft";
   };
+  auto validate = [group_fences, validate_with](mission_row& m) { validate_with(m, group_fences(m.plan.group)); };
   // The news of a mission's drones for the operators who see them (every drone of the mission, or `only` one):
   // {"type":"mission","mission_id","name","state","reason","items","drone":{...}}, keyed per mission and drone.
   auto publish = [self, st](const mission_row& m, const std::string& only = {}) {
@@ -328,8 +332,9 @@ mission_actor::behavior_type mission_service(mission_actor::pointer self, missio
             return api_error(errc::conflict, "no_drones", "the mission has no drones: assign some first", "mission_id", m->id);
           if (!mission_editable(m->state) || st->uploads.count(m->id) != 0)
             return busy(q.id, m->state);
+          auto fences = std::make_shared<std::vector<geofence>>(group_fences(m->plan.group));
           mission_row checked = *m;
-          validate(checked);
+          validate_with(checked, *fences);
           if (checked.state != "validated") {
             bool is_busy = false;
             st->store.update(checked, is_busy);
@@ -362,10 +367,6 @@ mission_actor::behavior_type mission_service(mission_actor::pointer self, missio
           };
           if (st->settings.hub == nullptr)
             return begin();
-          auth::scope all;
-          all.all = true;
-          auto fences = std::make_shared<std::vector<geofence>>(
-            st->fences.geofences(all, m->plan.group, max_fences_per_group, ""));
           auto rp = self->make_response_promise<api_result>();
           auto left = std::make_shared<std::size_t>(m->drones.size());
           auto refusal = std::make_shared<std::string>();
