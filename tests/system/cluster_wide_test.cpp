@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include <csignal>
@@ -199,6 +200,29 @@ std::string command_state(std::uint16_t port, const headers& h, const std::strin
   return r.status == 200 ? r.json()["state"].get<std::string>() : "";
 }
 
+/// A drone (ids `prefix`0, 1, ...) whose socket is on member 0 and whose owner is another member: its id, its socket
+/// and its owner.
+struct remote_drone {
+  std::string id;
+  std::unique_ptr<ws_client> socket;
+  int owner = -1;
+};
+
+remote_drone drone_owned_elsewhere(const cluster& c, const std::string& db_url, const std::string& prefix) {
+  remote_drone out;
+  for (int k = 0; k < 40 && out.id.empty(); ++k) {
+    auto id = prefix + std::to_string(k);
+    auto d = connect_drone(c.http(0), id);
+    REQUIRE(d != nullptr);
+    int owner = -1;
+    REQUIRE(eventually([&] { return (owner = owner_of(c, db_url, id, 3)) >= 0; }, std::chrono::seconds(10)));
+    if (owner != 0)
+      out = remote_drone{id, std::move(d), owner};
+  }
+  REQUIRE(!out.id.empty());
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("cluster-wide commands: issued on any member, delivered by the drone's owner through the member that holds "
@@ -210,20 +234,10 @@ TEST_CASE("cluster-wide commands: issued on any member, delivered by the drone's
   REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(2) == 3; },
                      std::chrono::seconds(20)));
   // A drone whose socket is on a member that does not own it.
-  std::string drone_id;
-  std::unique_ptr<ws_client> drone;
-  int owner = -1;
-  for (int k = 0; k < 40 && drone_id.empty(); ++k) {
-    auto id = "cmdc-" + std::to_string(k);
-    auto d = connect_drone(c.http(0), id);
-    REQUIRE(d != nullptr);
-    REQUIRE(eventually([&] { return (owner = owner_of(c, db.url(), id, 3)) >= 0; }, std::chrono::seconds(10)));
-    if (owner != 0) {
-      drone_id = id;
-      drone = std::move(d);
-    }
-  }
-  REQUIRE(!drone_id.empty());
+  auto remote = drone_owned_elsewhere(c, db.url(), "cmdc-");
+  auto& drone_id = remote.id;
+  auto& drone = remote.socket;
+  int owner = remote.owner;
   auto other = owner == 1 ? 2 : 1; // neither the socket's member nor the owner
   ws_client op{c.http(other), "/ws/operator", c.admin()};
   op.send(json{{"type", "subscribe"}, {"drones", "*"}});
@@ -284,20 +298,10 @@ TEST_CASE("cluster-wide missions: uploaded and started on a member that neither 
     c.start(i);
   REQUIRE(eventually([&] { return c.members(0) == 3 && c.members(1) == 3 && c.members(2) == 3; },
                      std::chrono::seconds(20)));
-  std::string drone_id;
-  std::unique_ptr<ws_client> drone;
-  int owner = -1;
-  for (int k = 0; k < 40 && drone_id.empty(); ++k) {
-    auto id = "misc-" + std::to_string(k);
-    auto d = connect_drone(c.http(0), id);
-    REQUIRE(d != nullptr);
-    REQUIRE(eventually([&] { return (owner = owner_of(c, db.url(), id, 3)) >= 0; }, std::chrono::seconds(10)));
-    if (owner != 0) {
-      drone_id = id;
-      drone = std::move(d);
-    }
-  }
-  REQUIRE(!drone_id.empty());
+  auto remote = drone_owned_elsewhere(c, db.url(), "misc-");
+  auto& drone_id = remote.id;
+  auto& drone = remote.socket;
+  int owner = remote.owner;
   auto other = owner == 1 ? 2 : 1; // neither the socket's member nor the owner
   ws_client op{c.http(0), "/ws/operator", c.admin()};
   op.send(json{{"type", "subscribe"}, {"drones", json::array({drone_id})}});

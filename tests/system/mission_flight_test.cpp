@@ -14,6 +14,7 @@
 #include <pqxx/pqxx>
 
 #include "tests/support/child.hpp"
+#include "tests/support/audit.hpp"
 #include "tests/support/client.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/scratch_db.hpp"
@@ -83,14 +84,6 @@ json mission_frame(ws_client& op, const std::string& mission_id, const std::stri
       return j;
   }
   return json{};
-}
-
-std::size_t audit_rows(const test_node& node, const std::string& action) {
-  pqxx::connection conn{node.db_url()};
-  pqxx::work tx{conn};
-  if (tx.exec1("SELECT to_regclass('auth.audit') IS NULL")[0].as<bool>())
-    return 0;
-  return tx.exec1("SELECT count(*) FROM auth.audit WHERE action = " + tx.quote(action))[0].as<std::size_t>();
 }
 
 /// The drone's commands of `kind` in the journal.

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "tests/support/audit.hpp"
 #include "tests/support/client.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/test_node.hpp"
@@ -69,14 +70,6 @@ json alarm_frame(ws_client& ws, const std::string& drone, const std::string& kin
   }
 }
 
-/// Audit rows of `action` so far (0 while the auth role has not created its tables yet: it migrates at start).
-std::size_t audit_rows(const test_node& node, const std::string& action) {
-  pqxx::connection conn{node.db_url()};
-  pqxx::work tx{conn};
-  if (tx.exec1("SELECT to_regclass('auth.audit') IS NULL")[0].as<bool>())
-    return 0;
-  return tx.exec1("SELECT count(*) FROM auth.audit WHERE action = " + tx.quote(action))[0].as<std::size_t>();
-}
 
 } // namespace
 
