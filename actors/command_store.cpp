@@ -13,21 +13,22 @@ constexpr const char* columns =
 
 constexpr const char* open_states = "('queued', 'sent', 'accepted', 'in_progress')";
 
-command read_command(const pqxx::row& r) {
+/// A command from `columns`, starting at column `at` of the row.
+command read_command(const pqxx::row& r, pqxx::row::size_type at = 0) {
   command c;
-  c.id = r[0].as<std::string>();
-  c.drone_id = r[1].as<std::string>();
-  c.group = r[2].as<std::string>();
-  c.kind = r[3].as<std::string>();
-  c.params = r[4].as<std::string>();
-  c.state = parse_command_state(r[5].as<std::string>()).value_or(command_state::failed);
-  c.attempt = r[6].as<std::uint32_t>();
-  c.progress = r[7].as<double>();
-  c.reason = r[8].as<std::string>();
-  c.issued_by = r[9].as<std::string>();
-  c.created_at = r[10].as<double>();
-  c.updated_at = r[11].as<double>();
-  c.expires_at = r[12].as<double>();
+  c.id = r[at + 0].as<std::string>();
+  c.drone_id = r[at + 1].as<std::string>();
+  c.group = r[at + 2].as<std::string>();
+  c.kind = r[at + 3].as<std::string>();
+  c.params = r[at + 4].as<std::string>();
+  c.state = parse_command_state(r[at + 5].as<std::string>()).value_or(command_state::failed);
+  c.attempt = r[at + 6].as<std::uint32_t>();
+  c.progress = r[at + 7].as<double>();
+  c.reason = r[at + 8].as<std::string>();
+  c.issued_by = r[at + 9].as<std::string>();
+  c.created_at = r[at + 10].as<double>();
+  c.updated_at = r[at + 11].as<double>();
+  c.expires_at = r[at + 12].as<double>();
   return c;
 }
 
@@ -42,81 +43,43 @@ std::vector<command> read_commands(const pqxx::result& rows) {
 } // namespace
 
 command_store::issued command_store::issue(const command_request& r) {
+  // One round trip: commands.issue (migration commands/0006) takes the drone's lock and does idempotency, the
+  // lease, single flight, the insert, its transition and supersession in the one transaction of this statement.
+  static const std::string movement = [] {
+    std::string list = "{";
+    for (auto kind : command_kinds)
+      if (is_movement(kind))
+        list += std::string{list.size() > 1 ? "," : ""} + kind;
+    return list + "}";
+  }();
+  auto deadline_ms = r.ttl_ms + static_cast<std::int64_t>(policy_.max_attempts) * policy_.retry_ms;
   return link_.run([&](pqxx::connection& conn) {
+    pqxx::nontransaction tx{conn};
+    auto rows = tx.exec_params("SELECT * FROM commands.issue($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11,"
+                               " $12::text[])",
+                               r.drone_id, r.group, r.kind, r.params, r.issued_by, r.idempotency_key, r.ttl_ms,
+                               deadline_ms, r.lease_ttl_ms, r.system, is_safety(r.kind), movement);
     issued out;
-    pqxx::work tx{conn};
-    // Everything about one drone's commands happens one transaction at a time (single flight, supersession).
-    tx.exec("SELECT pg_advisory_xact_lock(hashtext('dccs-commands'), hashtext(" + tx.quote(r.drone_id) + "))");
-    if (!r.idempotency_key.empty()) {
-      // A key older than 24 h is free again.
-      tx.exec0("UPDATE commands.commands SET idempotency_key = NULL WHERE issued_by = " + tx.quote(r.issued_by)
-               + " AND idempotency_key = " + tx.quote(r.idempotency_key)
-               + " AND created_at < now() - interval '24 hours'");
-      auto first = tx.exec("SELECT " + std::string{columns} + " FROM commands.commands WHERE issued_by = "
-                           + tx.quote(r.issued_by) + " AND idempotency_key = " + tx.quote(r.idempotency_key));
-      if (!first.empty()) {
-        out.cmd = read_command(first[0]);
-        auto same_params = tx.exec1("SELECT " + tx.quote(out.cmd.params) + "::jsonb = " + tx.quote(r.params) + "::jsonb")[0]
-                             .as<bool>();
-        bool same = out.cmd.drone_id == r.drone_id && out.cmd.kind == r.kind && same_params;
-        out.outcome = same ? issued::repeated : issued::key_reused;
-        tx.commit();
-        return out;
-      }
-    }
-    // The control lease: while one user holds it, only they command the drone; each of their commands renews it.
-    auto lease = tx.exec("SELECT holder FROM commands.control_leases WHERE drone_id = " + tx.quote(r.drone_id)
-                         + " AND expires_at > now()");
-    if (!lease.empty() && !r.system) {
-      auto holder = lease[0][0].as<std::string>();
-      if (holder != r.issued_by) {
+    for (const auto& row : rows) {
+      auto role = row[0].as<std::string>();
+      if (role == "controlled") {
         out.outcome = issued::controlled;
-        out.holder = holder;
-        tx.commit();
-        return out;
+        out.holder = row[1].as<std::string>();
+        break;
       }
-      tx.exec0("UPDATE commands.control_leases SET expires_at = greatest(expires_at, now() + interval '"
-               + std::to_string(r.lease_ttl_ms) + " milliseconds') WHERE drone_id = " + tx.quote(r.drone_id));
+      auto cmd = read_command(row, 2);
+      if (role == "superseded") {
+        out.superseded.push_back(std::move(cmd));
+        continue;
+      }
+      out.outcome = role == "issued"       ? issued::created
+                    : role == "repeated"   ? issued::repeated
+                    : role == "key_reused" ? issued::key_reused
+                                           : issued::in_flight;
+      out.cmd = std::move(cmd);
     }
-    auto open = read_commands(tx.exec("SELECT " + std::string{columns} + " FROM commands.commands WHERE drone_id = "
-                                      + tx.quote(r.drone_id) + " AND state IN " + open_states
-                                      + " ORDER BY created_at"));
-    bool safety = is_safety(r.kind);
-    if (!safety)
-      for (auto& c : open)
-        if (c.kind == r.kind) {
-          out.outcome = issued::in_flight;
-          out.cmd = std::move(c);
-          tx.commit();
-          return out;
-        }
-    auto deadline_ms = r.ttl_ms + static_cast<std::int64_t>(policy_.max_attempts) * policy_.retry_ms;
-    auto row = tx.exec1(
-      "INSERT INTO commands.commands (id, drone_id, drone_group, kind, params, state, issued_by, idempotency_key,"
-      " expires_at, deadline) VALUES (gen_random_uuid(), " + tx.quote(r.drone_id) + ", " + tx.quote(r.group) + ", "
-      + tx.quote(r.kind) + ", " + tx.quote(r.params) + "::jsonb, 'queued', " + tx.quote(r.issued_by) + ", "
-      + (r.idempotency_key.empty() ? std::string{"NULL"} : tx.quote(r.idempotency_key)) + ", now() + interval '"
-      + std::to_string(r.ttl_ms) + " milliseconds', now() + interval '" + std::to_string(deadline_ms)
-      + " milliseconds') RETURNING " + columns);
-    out.cmd = read_command(row);
-    tx.exec0("INSERT INTO commands.transitions (command_id, state, cause) VALUES (" + tx.quote(out.cmd.id)
-             + ", 'queued', 'issued by " + tx.esc(r.issued_by) + "')");
-    if (safety) {
-      // Safety first: a land or rtl ends every other movement command in flight (and an earlier land or rtl).
-      auto reason = "superseded by " + r.kind + " " + out.cmd.id;
-      for (auto& c : open)
-        if (is_movement(c.kind)) {
-          auto ended = tx.exec("UPDATE commands.commands SET state = 'cancelled', reason = " + tx.quote(reason)
-                               + ", updated_at = now(), finished_at = now() WHERE id = " + tx.quote(c.id)
-                               + " AND state IN " + open_states + " RETURNING " + columns);
-          if (ended.empty())
-            continue;
-          tx.exec0("INSERT INTO commands.transitions (command_id, state, attempt, cause) VALUES (" + tx.quote(c.id)
-                   + ", 'cancelled', " + std::to_string(c.attempt) + ", " + tx.quote(reason) + ")");
-          out.superseded.push_back(read_command(ended[0]));
-        }
-    }
-    tx.commit();
+    if (rows.empty())
+      throw std::runtime_error("commands.issue returned nothing");
     return out;
   });
 }

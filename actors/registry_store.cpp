@@ -130,10 +130,10 @@ std::vector<registry_row> registry_store::find_many(const std::vector<std::strin
   if (ids.empty())
     return {};
   return link_.run([&](pqxx::connection& conn) {
-    pqxx::work tx{conn};
+    // One statement, one round trip (no BEGIN/COMMIT): a command's permission check reads its drone's row here.
+    pqxx::nontransaction tx{conn};
     auto rows = tx.exec(std::string{"SELECT "} + registry_columns + " FROM fleet.drones WHERE id = ANY("
                         + tx.quote(runtime::pg_text_array(ids)) + "::text[])");
-    tx.commit();
     return read_rows(rows);
   });
 }
