@@ -1,4 +1,5 @@
 #include "actors/command_model.hpp"
+#include "actors/epoch_ms.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -318,9 +319,9 @@ nlohmann::json command_json(const command& c) {
                    {"attempt", c.attempt},
                    {"reason", c.reason},
                    {"issued_by", c.issued_by},
-                   {"created_at", c.created_at},
-                   {"updated_at", c.updated_at},
-                   {"expires_at", c.expires_at}};
+                   {"created_at", epoch_ms(c.created_at)},
+                   {"updated_at", epoch_ms(c.updated_at)},
+                   {"expires_at", epoch_ms(c.expires_at)}};
   if (c.progress >= 0)
     j["progress"] = c.progress;
   return j;
@@ -331,7 +332,7 @@ std::string command_frame(const command& c) {
   if (params.is_discarded())
     params = nlohmann::json::object();
   return nlohmann::json{{"type", "command"},   {"command_id", c.id}, {"kind", c.kind},
-                        {"params", params},    {"attempt", c.attempt}, {"expires_at", c.expires_at}}
+                        {"params", params},    {"attempt", c.attempt}, {"expires_at", epoch_ms(c.expires_at)}}
     .dump();
 }
 

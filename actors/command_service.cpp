@@ -4,6 +4,7 @@
 // executes the command; this actor never talks to a drone.
 
 #include "actors/actors.hpp"
+#include "actors/epoch_ms.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -266,8 +267,8 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
         json j{{"drone_id", q.id}, {"holder", nullptr}};
         if (l) {
           j["holder"] = l->holder;
-          j["taken_at"] = l->taken_at;
-          j["expires_at"] = l->expires_at;
+          j["taken_at"] = epoch_ms(l->taken_at);
+          j["expires_at"] = epoch_ms(l->expires_at);
         }
         return j;
       };
@@ -276,7 +277,7 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
           return;
         json frame{{"type", "control"},   {"drone_id", l.drone_id}, {"holder", released ? json(nullptr) : json(l.holder)},
                    {"previous", previous.empty() ? json(nullptr) : json(previous)}, {"by", q.who.name},
-                   {"expires_at", released ? json(nullptr) : json(l.expires_at)}};
+                   {"expires_at", released ? json(nullptr) : json(epoch_ms(l.expires_at))}};
         self->send(st->settings.hub, control_atom::value, l.drone_id, q.group.empty() ? l.group : q.group,
                    "control:" + l.drone_id, frame.dump());
       };

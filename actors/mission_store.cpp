@@ -1,4 +1,5 @@
 #include "actors/mission_store.hpp"
+#include "actors/epoch_ms.hpp"
 
 #include <algorithm>
 
@@ -86,8 +87,8 @@ json mission_json(const mission_row& m) {
   out["problems"] = problems.is_discarded() ? json::array() : problems;
   out["reason"] = m.reason;
   out["created_by"] = m.created_by;
-  out["created_at"] = m.created_at;
-  out["updated_at"] = m.updated_at;
+  out["created_at"] = epoch_ms(m.created_at);
+  out["updated_at"] = epoch_ms(m.updated_at);
   out["drones"] = json::array();
   for (auto& d : m.drones) {
     auto reached = json::parse(d.reached, nullptr, false);
@@ -227,7 +228,7 @@ bool apply_mission_progress(mission_drone& d, const mission_report& r) {
       bool known = std::any_of(reached.begin(), reached.end(),
                                [&](const json& e) { return e.is_object() && e.value("seq", -1) == r.seq; });
       if (!known) {
-        reached.push_back(json{{"seq", r.seq}, {"at", r.at}});
+        reached.push_back(json{{"seq", r.seq}, {"at", epoch_ms(r.at)}});
         d.reached = reached.dump();
         return true;
       }

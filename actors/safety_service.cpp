@@ -4,6 +4,7 @@
 // operators who see the drone, and commands a drone whose geofence says so (through the journal, as `system`).
 
 #include "actors/actors.hpp"
+#include "actors/epoch_ms.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -48,12 +49,12 @@ json fence_json(const geofence& f) {
               {"ceiling", f.has_ceiling ? json(f.ceiling) : json(nullptr)},
               {"action", f.action},
               {"created_by", f.created_by},
-              {"created_at", f.created_at},
-              {"updated_at", f.updated_at}};
+              {"created_at", epoch_ms(f.created_at)},
+              {"updated_at", epoch_ms(f.updated_at)}};
 }
 
 json alarm_json(const alarm& a) {
-  auto when = [](double t) { return t > 0 ? json(t) : json(nullptr); };
+  auto when = [](double t) { return t > 0 ? json(epoch_ms(t)) : json(nullptr); };
   auto who = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
   auto detail = json::parse(a.detail, nullptr, false);
   return json{{"id", a.id},
@@ -65,8 +66,8 @@ json alarm_json(const alarm& a) {
               {"message", a.message},
               {"detail", detail.is_discarded() ? json::object() : detail},
               {"count", a.count},
-              {"raised_at", a.raised_at},
-              {"updated_at", a.updated_at},
+              {"raised_at", epoch_ms(a.raised_at)},
+              {"updated_at", epoch_ms(a.updated_at)},
               {"acknowledged_by", who(a.acknowledged_by)},
               {"acknowledged_at", when(a.acknowledged_at)},
               {"cleared_by", who(a.cleared_by)},

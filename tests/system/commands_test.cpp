@@ -99,6 +99,9 @@ TEST_CASE("commands: a command is journaled, delivered, acknowledged to succeede
   CHECK(issued["params"]["alt"] == 30);
   CHECK(issued["issued_by"] == "test-admin");
   CHECK(issued["expires_at"].get<double>() > issued["created_at"].get<double>());
+  // Times are whole milliseconds: the journal's microseconds never show as 1796104865123.456.
+  for (auto key : {"created_at", "updated_at", "expires_at"})
+    CHECK(issued[key].is_number_integer());
 
   auto frame = next_of_type(*drone, "command");
   REQUIRE(frame.is_object());

@@ -175,6 +175,8 @@ TEST_CASE("missions: uploaded item by item (resent when unanswered), started, pa
   REQUIRE(m["drones"][0]["reached"].size() == 1);
   CHECK(m["drones"][0]["reached"][0]["seq"] == 0);
   CHECK(m["drones"][0]["reached"][0]["at"].get<double>() > 0);
+  CHECK(m["drones"][0]["reached"][0]["at"].is_number_integer());
+  CHECK(m["created_at"].is_number_integer());
 
   // Pause and resume: a hold and a resume command, journaled.
   auto paused = post(node, "/api/v1/missions/" + id + "/pause", json::object());

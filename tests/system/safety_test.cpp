@@ -206,6 +206,8 @@ TEST_CASE("geofences: leaving an inclusion fence raises an alarm and the node re
   REQUIRE(acked.status == 200);
   CHECK(acked.json()["state"] == "acknowledged");
   CHECK(acked.json()["acknowledged_by"] == "test-operator");
+  for (auto key : {"raised_at", "updated_at", "acknowledged_at"})
+    CHECK(acked.json()[key].is_number_integer());
   CHECK(alarm_frame(op, "gf-1", "geofence_breach", "acknowledged").is_object());
   auto cleared = post(node, "/api/v1/alarms/" + id + "/clear", json::object(), op_token);
   REQUIRE(cleared.status == 200);
