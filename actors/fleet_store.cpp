@@ -256,6 +256,18 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
     return out;
   };
   // Adds "registered" (and the registry object) to a drone JSON object.
+  // A drone's state as JSON; a drone that said hello without its model or firmware shows its registry entry's, so
+  // that one answer never contradicts itself ("model":"" beside "registry":{"model":"X4"}).
+  auto append_state = [](std::string& obj, const drone_state& ds, const registry_row* row) {
+    if (row == nullptr || !((ds.info.model.empty() && !row->model.empty()) || (ds.info.fw.empty() && !row->firmware.empty())))
+      return append_drone_json(obj, ds);
+    auto filled = ds;
+    if (filled.info.model.empty())
+      filled.info.model = row->model;
+    if (filled.info.fw.empty())
+      filled.info.fw = row->firmware;
+    append_drone_json(obj, filled);
+  };
   auto annotate = [](std::string& obj, const registry_row* row) {
     obj.pop_back();
     obj += ",\"registered\":";
@@ -467,7 +479,7 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
         const registry_row* row = i == st->registry.end() ? nullptr : &i->second;
         obj.clear();
         if (live) {
-          append_drone_json(obj, *live);
+          append_state(obj, *live, row);
         } else if (row == nullptr) {
           continue; // not live, and not registered
         } else {
@@ -479,7 +491,7 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
           } else {
             ds = placeholder(*row);
           }
-          append_drone_json(obj, ds);
+          append_state(obj, ds, row);
         }
         annotate(obj, row);
         if (!first)
@@ -508,11 +520,11 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
       if (found) {
         live_group = live->info.group;
         if (row == nullptr || row->group == live->info.group) {
-          append_drone_json(obj, *live);
+          append_state(obj, *live, row);
         } else {
           auto copy = *live;
           copy.info.group = row->group;
-          append_drone_json(obj, copy);
+          append_state(obj, copy, row);
         }
       }
       if (auto refused = permitted(q, row ? row->group : live_group, auth::permission::read_drones);
@@ -524,9 +536,9 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
         if (!cached.empty() && parse_drone_state(cached.begin()->second, ds)) {
           ds.connected = false;
           ds.info.group = row->group;
-          append_drone_json(obj, ds);
+          append_state(obj, ds, row);
         } else {
-          append_drone_json(obj, placeholder(*row));
+          append_state(obj, placeholder(*row), row);
         }
       }
       annotate(obj, row);

@@ -363,6 +363,27 @@ TEST_CASE("fleet.unregistered=refuse: an unregistered drone is refused (4001) un
   CHECK(node.metric("dccs_drones_refused_total") == 2);
 }
 
+TEST_CASE("a registered drone whose hello names no model or firmware shows its registry's, live and from REST") {
+  test_node node{{"fleet.unregistered", "refuse"}};
+  auto p = node.port();
+  auto created = send_json(node, "POST", drones_path, {{"id", "bare-1"}, {"model", "X4"}, {"firmware", "2.0"}});
+  REQUIRE(created.status == 201);
+  ws_client drone{p, "/ws/drone"};
+  drone.send(json{{"type", "hello"}, {"drone_id", "bare-1"}, {"secret", created.json()["secret"]}});
+  REQUIRE(drone.read_json()["type"] == "welcome");
+  auto one = http_get(p, drone_path("bare-1"), node.admin()).json();
+  INFO(one.dump());
+  CHECK(one["connected"] == true);
+  CHECK(one["model"] == "X4");
+  CHECK(one["fw"] == "2.0");
+  auto list = http_get(p, drones_path, node.admin()).json();
+  auto listed = find_drone(list, "bare-1");
+  CHECK(listed["model"] == "X4");
+  CHECK(listed["fw"] == "2.0");
+  // Nothing was reported, so the registry keeps what it had.
+  CHECK(db_row(node.db_url(), "bare-1")["model"] == "X4");
+}
+
 TEST_CASE("node.mode=production refuses unregistered drones by default") {
   test_node node{{"node.mode", "production"}};
   auto p = node.port();
