@@ -220,8 +220,8 @@ std::optional<runtime::role> route_role(std::string_view path) {
   // Answered from the token alone (me), or about the cluster itself: every node.
   if (path == "/api/v1/auth/me" || path == "/api/v1/cluster")
     return std::nullopt;
-  // A ticket is redeemed by /ws/operator on the node that issued it.
-  if (path == "/api/v1/auth/ticket")
+  // A ticket is redeemed by /ws/operator on the node that issued it; the map's settings are the dashboard's.
+  if (path == "/api/v1/auth/ticket" || path == "/api/v1/config/web")
     return role::dashboard;
   if (under("/api/v1/auth") || under("/api/v1/users") || path == "/api/v1/audit")
     return role::auth;

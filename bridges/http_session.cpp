@@ -398,6 +398,14 @@ private:
         return storage_disabled();
       return ask(srv_->services.missions, actors::mission_atom::value, make_query(std::string{id}, std::string{action}));
     }
+    if (path == "/api/v1/config/web") {
+      // What the dashboard needs to draw its map (any signed-in user; nothing here is secret).
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      const auto& t = srv_->settings.tiles;
+      nlohmann::json web{{"tile_url", t.url}, {"tile_attribution", t.attribution}, {"tile_max_zoom", t.max_zoom}};
+      return send(make(http::status::ok, web.dump()));
+    }
     if (path == "/api/v1/auth/me") {
       if (!read_only)
         return not_allowed("GET, HEAD");
@@ -879,11 +887,9 @@ private:
   /// What the dashboard's files are sent with: revalidated on every load (a new version is picked up at once), no
   /// script, frame or connection from elsewhere, no MIME sniffing, no referrer.
   template <class Res>
-  static void set_static_headers(Res& res) {
+  void set_static_headers(Res& res) const {
     res.set(http::field::cache_control, "no-cache");
-    res.set("Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
-            "base-uri 'none'; form-action 'self'");
+    res.set("Content-Security-Policy", dashboard_csp(srv_->settings.tiles.origin));
     res.set("X-Content-Type-Options", "nosniff");
     res.set("Referrer-Policy", "no-referrer");
   }

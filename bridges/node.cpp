@@ -87,6 +87,11 @@ node::~node() {
 bool node::start(std::string& error) {
   if (!runtime::node_roles::parse(cfg_.str("node.roles"), roles_, error))
     return false;
+  if (auto url = cfg_.str("web.tile_url"); !url.empty() && !tile_origin(url)) {
+    error = "web.tile_url: not a tile URL the dashboard can use (http(s)://host[:port]/...{z}...{x}...{y}..., no "
+            "spaces, quotes, ';' or ','; a {s} subdomain is not supported)";
+    return false;
+  }
   if (roles_.runs(runtime::role::commands) && !roles_.runs(runtime::role::telemetry)) {
     // The command routes ask the registry whether the caller may command the drone: it lives with telemetry.
     error = "node.roles: commands needs telemetry on the same node (the command routes are authorized by the "

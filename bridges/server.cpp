@@ -47,6 +47,11 @@ server_settings server_settings::from(const runtime::config& cfg) {
   s.port = static_cast<std::uint16_t>(cfg.integer("http.port"));
   s.threads = static_cast<int>(cfg.integer("http.threads"));
   s.static_dir = cfg.str("http.static_dir");
+  s.tiles.url = cfg.str("web.tile_url");
+  s.tiles.attribution = cfg.str("web.tile_attribution");
+  s.tiles.max_zoom = static_cast<int>(cfg.integer("web.tile_max_zoom"));
+  if (auto origin = tile_origin(s.tiles.url)) // node::start refuses a URL without one
+    s.tiles.origin = *origin;
   s.max_body = static_cast<std::size_t>(cfg.integer("http.max_body"));
   s.backlog = static_cast<int>(cfg.integer("http.backlog"));
   s.reserve_connections = static_cast<std::size_t>(cfg.integer("http.reserve_connections"));

@@ -13,6 +13,7 @@
 #include "actors/telemetry_store.hpp"
 #include "auth/keys.hpp"
 #include "auth/revocations.hpp"
+#include "bridges/static_files.hpp"
 #include "runtime/pg.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
@@ -27,6 +28,7 @@ struct server_settings {
   std::uint16_t port = 8080;
   int threads = 1;
   std::string static_dir;
+  tile_settings tiles; ///< the dashboard map's tile server (web.*): GET /api/v1/config/web and the files' CSP
   std::size_t max_body = 1 << 20;
   int backlog = 4096;
   /// Open connections of the HTTP port (HTTP and WebSocket) served normally (http.max_connections; 0 in the

@@ -139,4 +139,37 @@ static_files::result static_files::open(std::string_view path) const {
   return out;
 }
 
+std::optional<std::string> tile_origin(std::string_view url) {
+  std::string_view rest;
+  if (url.substr(0, 8) == "https://")
+    rest = url.substr(8);
+  else if (url.substr(0, 7) == "http://")
+    rest = url.substr(7);
+  else
+    return std::nullopt;
+  auto safe = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view{"-._~:/?#[]@!$&()*+=%{}"}.find(c) != std::string_view::npos;
+  };
+  for (char c : url)
+    if (!safe(c))
+      return std::nullopt;
+  auto host_end = rest.find('/');
+  auto host = rest.substr(0, host_end);
+  if (host.empty() || host_end == std::string_view::npos || host.find_first_of("@?#{}[]") != std::string_view::npos)
+    return std::nullopt;
+  for (auto placeholder : {"{z}", "{x}", "{y}"})
+    if (url.find(placeholder) == std::string_view::npos)
+      return std::nullopt;
+  return std::string{url.substr(0, url.size() - rest.size())} + std::string{host};
+}
+
+std::string dashboard_csp(std::string_view tile_origin) {
+  std::string images = "img-src 'self' data:";
+  if (!tile_origin.empty())
+    images += " " + std::string{tile_origin};
+  return "default-src 'self'; " + images + "; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; "
+         "form-action 'self'";
+}
+
 } // namespace dccs::bridges

@@ -1,6 +1,7 @@
 #pragma once
 /// The dashboard's files (http.static_dir), as the HTTP port serves them: a plain class, tested without a socket.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,5 +47,22 @@ public:
 private:
   std::string root_;
 };
+
+/// The dashboard map's tile server (web.tile_url, web.tile_attribution, web.tile_max_zoom), as the page reads it
+/// from GET /api/v1/config/web. An empty URL: no tile server (the page draws its offline base map only).
+struct tile_settings {
+  std::string url;
+  std::string attribution;
+  int max_zoom = 19;
+  std::string origin; ///< scheme://host[:port] of url: the one image source the dashboard's CSP adds
+};
+
+/// The origin of a tile URL the dashboard can use: http(s)://host[:port]/... with {z}, {x} and {y}, made only of
+/// URL characters that cannot end or extend a CSP directive (no space, ';', ',', quote). Nothing for any other.
+std::optional<std::string> tile_origin(std::string_view url);
+
+/// The Content-Security-Policy the dashboard's files are sent with: its own origin only, plus `tile_origin` (when
+/// not empty) for images.
+std::string dashboard_csp(std::string_view tile_origin);
 
 } // namespace dccs::bridges

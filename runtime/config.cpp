@@ -68,6 +68,12 @@ const std::vector<option_spec>& option_specs() {
     {"http.port", ot::integer, "8080", "HTTP/WebSocket port (0 picks a free port)", 0, 65535},
     {"http.threads", ot::integer, "1", "network I/O threads", 1, 64},
     {"http.static_dir", ot::string, "web", "folder served as static files at / (empty: none)"},
+    {"web.tile_url", ot::string, "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+     "the dashboard map's tile server, http(s)://host[:port]/...{z}/{x}/{y}... (empty: none; the map then draws its "
+     "offline base map only); the dashboard's CSP allows images from its origin"},
+    {"web.tile_attribution", ot::string, "\u00a9 OpenStreetMap contributors",
+     "the attribution the map shows for its tiles (the tile server's terms)"},
+    {"web.tile_max_zoom", ot::integer, "19", "the tile server's highest zoom level", 1, 24},
     {"http.max_body", ot::integer, "1048576", "largest accepted HTTP request body, bytes", 0, 1 << 30},
     {"http.allowed_origins", ot::string, "",
      "comma-separated origins (scheme://host[:port]) allowed to open an operator WebSocket from a browser, "

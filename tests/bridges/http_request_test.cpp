@@ -191,7 +191,7 @@ TEST_CASE("every route belongs to one role, or is answered by every node") {
     CHECK(route_role(path) == role::auth);
   }
   for (auto path : {"/", "/index.html", "/app.js", "/assets/x.css", "/healthz/", "/apix", "/ws/operator",
-                    "/api/v1/auth/ticket"}) {
+                    "/api/v1/auth/ticket", "/api/v1/config/web"}) {
     INFO(path);
     CHECK(route_role(path) == role::dashboard);
   }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/bridges/static_fixture.hpp"
 #include "tests/support/client.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/operator_view.hpp"
@@ -56,17 +57,41 @@ TEST_CASE("health, readiness, metrics and JSON errors") {
 }
 
 TEST_CASE("static files are served from the configured folder, and only from it") {
-  test_node node{{"http.static_dir", "web"}};
+  static_fixture dir;
+  test_node node{{"http.static_dir", dir.root.string()}, {"web.tile_url", ""}};
   auto index = http_get(node.port(), "/");
   CHECK(index.status == 200);
   CHECK(index.content_type.find("text/html") == 0);
-  CHECK(index.body.find("<html") != std::string::npos);
-  CHECK(index.header("content-security-policy").find("default-src 'self'") == 0);
+  CHECK(index.body == "<html>index</html>");
+  // No tile server: images from the node itself (and data: URLs) only.
+  CHECK(index.header("content-security-policy") ==
+        "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'");
   CHECK(index.header("cache-control") == "no-cache");
   CHECK(index.header("x-content-type-options") == "nosniff");
   CHECK(http_get(node.port(), "/app.js").content_type.find("text/javascript") == 0);
   check_json_error(http_get(node.port(), "/../CMakeLists.txt"), 404, "not_found");
   check_json_error(http_get(node.port(), "/nope.html"), 404, "not_found");
+}
+
+TEST_CASE("the dashboard's map settings: GET /api/v1/config/web, and the tile server's origin in the files' CSP") {
+  static_fixture dir;
+  test_node node{{"http.static_dir", dir.root.string()},
+                 {"web.tile_url", "https://tiles.example.org:8443/osm/{z}/{x}/{y}.png"},
+                 {"web.tile_attribution", "Example tiles"},
+                 {"web.tile_max_zoom", "17"}};
+  auto csp = http_get(node.port(), "/").header("content-security-policy");
+  CHECK(csp.find("img-src 'self' data: https://tiles.example.org:8443;") != std::string::npos);
+  check_json_error(http_get(node.port(), "/api/v1/config/web"), 401, "unauthorized");
+  auto viewer = test_node::bearer(node.token("viewer", {"default"}, "vera"));
+  auto web = http_get(node.port(), "/api/v1/config/web", viewer);
+  INFO(web.body);
+  REQUIRE(web.status == 200);
+  CHECK(web.json() == json{{"tile_url", "https://tiles.example.org:8443/osm/{z}/{x}/{y}.png"},
+                           {"tile_attribution", "Example tiles"},
+                           {"tile_max_zoom", 17}});
+  check_json_error(http_request(node.port(), "POST", "/api/v1/config/web", "{}", viewer), 405,
+                   "method_not_allowed");
 }
 
 TEST_CASE("bad drone frames get an error frame, change nothing, and keep the connection") {

@@ -70,3 +70,20 @@ TEST_CASE("no folder, or a folder that does not exist, serves nothing") {
   static_fixture dir;
   CHECK(outcome_of(static_files{(dir.root / "app.js").string()}, "/app.js") == static_files::outcome::not_found);
 }
+
+TEST_CASE("a tile URL the dashboard can use, and its origin for the CSP") {
+  CHECK(tile_origin("https://tile.openstreetmap.org/{z}/{x}/{y}.png") == "https://tile.openstreetmap.org");
+  CHECK(tile_origin("http://127.0.0.1:8081/tiles/{z}/{x}/{y}.png?key=abc") == "http://127.0.0.1:8081");
+  CHECK(tile_origin("https://t.example/{y}/{x}/{z}") == "https://t.example");
+  for (auto bad : {"", "tile.openstreetmap.org/{z}/{x}/{y}.png", "ftp://t.example/{z}/{x}/{y}",
+                   "https:///{z}/{x}/{y}", "https://t.example", "https://t.example/{z}/{x}.png",
+                   "https://{s}.tile.example/{z}/{x}/{y}.png", "https://t.example/{z}/{x}/{y}.png; script-src *",
+                   "https://t.example/{z}/{x}/{y}.png,evil", "https://t.example/'{z}/{x}/{y}",
+                   "https://user@t.example/{z}/{x}/{y}"}) {
+    INFO(bad);
+    CHECK_FALSE(tile_origin(bad));
+  }
+  CHECK(dashboard_csp("") == "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
+                             "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  CHECK(dashboard_csp("https://t.example").find("img-src 'self' data: https://t.example;") != std::string::npos);
+}
