@@ -132,7 +132,7 @@ start_redis() {
   done
 }
 
-node_args=(--http.port "$port" --http.static_dir web)
+node_args=(--http.port "$port" --http.static_dir web/dist)
 data_msg=""
 if [ -z "${DCCS_DB_URL:-}" ] && [ -z "${DCCS_REDIS_URL:-}" ]; then
   stop_leftover_postgres

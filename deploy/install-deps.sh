@@ -7,9 +7,12 @@ packages=(
   libcaf-dev libboost-dev libsimdjson-dev nlohmann-json3-dev catch2 libssl-dev libpqxx-dev libargon2-dev
   postgresql postgresql-common redis-server libhiredis-dev
   curl procps openssl
+  chromium fonts-liberation
 )
 
-# Node.js and npm run the JWT interoperability test; the machine's own Node.js is used when there is one.
+# Chromium runs the dashboard's browser tests (tests/web, driven by playwright-core).
+# Node.js and npm build the dashboard (web/) and run its tests and the JWT interoperability test; the machine's own
+# Node.js is used when there is one (the dashboard's build needs Node.js 20.19 or newer).
 command -v node > /dev/null && command -v npm > /dev/null || packages+=(nodejs npm)
 
 missing=()

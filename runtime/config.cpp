@@ -67,7 +67,7 @@ const std::vector<option_spec>& option_specs() {
     {"http.address", ot::string, "127.0.0.1", "address the HTTP/WebSocket port binds to"},
     {"http.port", ot::integer, "8080", "HTTP/WebSocket port (0 picks a free port)", 0, 65535},
     {"http.threads", ot::integer, "1", "network I/O threads", 1, 64},
-    {"http.static_dir", ot::string, "web", "folder served as static files at / (empty: none)"},
+    {"http.static_dir", ot::string, "web/dist", "folder served as static files at / (empty: none): the built dashboard"},
     {"web.tile_url", ot::string, "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
      "the dashboard map's tile server, http(s)://host[:port]/...{z}/{x}/{y}... (empty: none; the map then draws its "
      "offline base map only); the dashboard's CSP allows images from its origin"},

@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${TSAN_BUILD_DIR:-build-tsan}"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDCCS_TSAN=ON >/dev/null
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDCCS_TSAN=ON -DDCCS_WEB=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)"
 logs="$(pwd)/$build/tsan-logs"
 rm -rf "$logs"

@@ -62,7 +62,7 @@ TEST_CASE("dccs --help lists the options, a bad flag is refused with exit code 2
 
 TEST_CASE("a node with a simulated fleet: every drone is seen, then SIGTERM stops it cleanly") {
   scratch_database db;
-  child node{{DCCS_NODE_BIN, "--http.port", "0", "--http.static_dir", "web", "--db.url", db.url()}};
+  child node{{DCCS_NODE_BIN, "--http.port", "0", "--http.static_dir", "web/dist", "--db.url", db.url()}};
   REQUIRE(node.read_until(" port="));
   REQUIRE(node.read_until("\n"));
   auto at = node.err.find(" port=") + 6;

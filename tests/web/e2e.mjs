@@ -1,0 +1,491 @@
+#!/usr/bin/env node
+// Browser end-to-end tests of the operator dashboard (tests/web/README.md): the built dashboard in Chromium
+// (playwright-core, the system's Chromium) against one real node with a scratch PostgreSQL database, Redis and
+// simulated drones. Each scenario has a fresh browser context and logs in through the form; the node and the
+// simulators are shared (the scenarios use different drones, or only read).
+//
+//   node tests/web/e2e.mjs          environment: DCCS_NODE_BIN, DCCS_SIM_BIN, DCCS_WEB_DIST, DCCS_TEST_REDIS_URL,
+//                                   PGHOST/PGPORT/PGUSER(/PGDATABASE/PGPASSWORD); optional DCCS_E2E_ARTIFACTS,
+//                                   DCCS_E2E_ONLY=a,c  DCCS_E2E_REQUIRE_ALL=1  DCCS_E2E_HEADED=1  DCCS_CHROMIUM
+//
+// Prints one line per scenario (ok / FAIL / skip) and exits 0 only if none failed. A failing step leaves a
+// screenshot and the page's console log in the artifacts folder (printed), beside the node's and simulators' logs.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+import { launchBrowser, Session } from './browser.mjs';
+import { Dashboard, MissingHook } from './dashboard.mjs';
+import {
+  Api,
+  artifactsDir,
+  cleanup,
+  createScratchDatabase,
+  DccsNode,
+  elapsed,
+  randomId,
+  randomPassword,
+  readEnv,
+  Simulator,
+  TimeoutError,
+  until,
+} from './harness.mjs';
+
+class Skip extends Error {
+  skip = true; // Session.step passes it on as it is
+}
+
+/** Ends the scenario as skipped (not failed) with the reason. */
+function skip(reason) {
+  throw new Skip(reason);
+}
+
+const scenarios = [];
+function scenario(id, title, fn) {
+  scenarios.push({ id, title, fn });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The shared world: one node, two simulated fleets.
+//   scripted:  3 drones flying their scripted patterns, 4× fast (they move: positions, charts, history, geofence)
+//   autopilot: 2 drones on the ground, disarmed, moving only when commanded (commands, missions)
+
+const RUN = randomId(2);
+const PREFIX = `e2e${RUN}`;
+const SCRIPTED = [0, 1, 2].map((i) => `${PREFIX}s-${String(i).padStart(5, '0')}`);
+const AUTOPILOT = [0, 1].map((i) => `${PREFIX}a-${String(i).padStart(5, '0')}`);
+const FLEET = [...SCRIPTED, ...AUTOPILOT];
+
+const world = {};
+
+async function setUp(env, dir) {
+  const db = await createScratchDatabase();
+  const node = new DccsNode(env, db, dir);
+  await node.start();
+  const sims = [
+    // Four times as fast: airborne and cruising within about 15 s (rather than a minute) of the start.
+    new Simulator(env, node, 'sim-scripted', ['--drones', '3', '--rate', '5', '--prefix', `${PREFIX}s-`, '--time-scale', '4'], dir),
+    // Twice as fast: a take-off or a mission takes half the time.
+    new Simulator(env, node, 'sim-autopilot', ['--drones', '2', '--rate', '5', '--prefix', `${PREFIX}a-`, '--autopilot', '--time-scale', '2'], dir),
+  ];
+  await Promise.all(sims.map((s) => s.start()));
+  const admin = await Api.login(node, 'admin', node.adminPassword);
+  // Every drone registered itself (a development node) and has sent telemetry.
+  await until(
+    async () => {
+      const ds = await admin.drones();
+      return FLEET.every((id) => ds.some((d) => d.id === id && d.status === 'online' && typeof d.lat === 'number'));
+    },
+    { timeout: 20_000, message: `the drones ${FLEET.join(', ')} online with a position` },
+  );
+  Object.assign(world, { env, dir, db, node, sims, admin });
+}
+
+/** A scripted drone cruising (moving horizontally), by the REST API: the scripted flights start on the ground. */
+async function cruisingDrone() {
+  return until(
+    async () => (await world.admin.drones()).find((d) => SCRIPTED.includes(d.id) && d.mode === 'MISSION' && d.speed > 2)?.id,
+    { timeout: 30_000, message: 'a scripted drone cruising (mode MISSION, speed > 2 m/s)' },
+  );
+}
+
+/** Waits until the table shows exactly the rows of `expected` (in any order). */
+async function expectRows(dash, expected, message = `the table to show exactly ${expected.join(', ')}`) {
+  const want = JSON.stringify([...expected].sort());
+  let ids = [];
+  await until(
+    async () => {
+      ids = await dash.shownIds();
+      return JSON.stringify([...ids].sort()) === want;
+    },
+    { message, describe: () => `rows ${ids.join(', ') || '(none)'}` },
+  );
+}
+
+/** A drone's altitude when it was first seen on the ground (the autopilot drones start there): its first stored sample. */
+async function groundAlt(id) {
+  const rows = (await world.admin.get(`/drones/${id}/telemetry?limit=1`)).rows;
+  if (!rows.length) throw new Error(`no stored telemetry of ${id}`);
+  return rows[0].alt;
+}
+
+/** Logs in a fresh page as admin (most scenarios start so). */
+async function asAdmin(t) {
+  await t.s.step('log in as admin', async () => {
+    await t.dash.open();
+    await t.dash.login('admin', world.node.adminPassword, { role: 'admin' });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scenarios
+
+scenario('a', 'login, live fleet table, positions move', async (t) => {
+  const { s, dash } = t;
+  await s.step('open the page: the login form', async () => {
+    await dash.open();
+    await dash.tid('login-form').waitFor({ state: 'visible' });
+  });
+  await s.step('log in through the form: header names the user, socket live', async () => {
+    await dash.login('admin', world.node.adminPassword, { role: 'admin' });
+  });
+  await s.step('every drone of the fleet is in the table and counted', async () => {
+    await until(async () => (await dash.counter('total')) === FLEET.length && (await dash.counter('online')) === FLEET.length, {
+      message: `the header to count ${FLEET.length} drones, all online`,
+    });
+    await expectRows(dash, FLEET);
+  });
+  await s.step('positions change (the lat/lon cells of a flying drone)', async () => {
+    const id = await cruisingDrone();
+    const first = `${await dash.cell(id, 'lat')} ${await dash.cell(id, 'lon')}`;
+    await until(async () => `${await dash.cell(id, 'lat')} ${await dash.cell(id, 'lon')}` !== first, {
+      timeout: 30_000,
+      message: `the position of ${id} in the table to change from ${first}`,
+    });
+  });
+});
+
+scenario('b', 'filter the fleet table by search text and by group', async (t) => {
+  const { s, dash } = t;
+  const group = `e2e-b-${RUN}`;
+  const moved = SCRIPTED[1];
+  await s.step('move one drone to a group of its own (REST)', async () => {
+    await world.admin.patch(`/drones/${moved}`, { group });
+    await until(async () => (await world.admin.drone(moved)).group === group, { message: `${moved} in group ${group}` });
+  });
+  await asAdmin(t);
+  await s.step('all drones shown unfiltered', async () => {
+    await s.waitCount(dash.rows(), (n) => n === FLEET.length, { message: `${FLEET.length} rows` });
+  });
+  await s.step('search by id: only that row', async () => {
+    const id = AUTOPILOT[1];
+    await dash.search(id);
+    await expectRows(dash, [id]);
+  });
+  await s.step('search by a prefix: the rows it matches', async () => {
+    await dash.search(`${PREFIX}a-`);
+    await expectRows(dash, AUTOPILOT);
+    await dash.search('');
+    await s.waitCount(dash.rows(), (n) => n === FLEET.length, { message: `${FLEET.length} rows again` });
+  });
+  await s.step('group filter: only the drone of that group', async () => {
+    await dash.chooseGroup(group);
+    await expectRows(dash, [moved], `only the row of ${moved} (group ${group})`);
+    await s.waitText(dash.tid('table-shown'), (txt) => txt.startsWith('1 of 1'), { message: '"1 of 1 shown"' });
+  });
+  await s.step('group "all" again: every row', async () => {
+    await dash.tid('table-group').selectOption('');
+    await s.waitCount(dash.rows(), (n) => n === FLEET.length, { message: `${FLEET.length} rows` });
+  });
+});
+
+scenario('c', 'drone detail: registry fields and a growing live chart', async (t) => {
+  const { s, dash } = t;
+  const id = SCRIPTED[0];
+  await asAdmin(t);
+  await s.step('open the drone from the table', async () => {
+    await dash.openDrone(id);
+  });
+  await s.step('registry fields', async () => {
+    const reg = await world.admin.drone(id);
+    await s.waitText(dash.tid('detail-registry'), (txt) => txt.includes(reg.registry.model) && txt.includes(reg.registry.group) && txt.includes(reg.registry.credential), {
+      message: `the registry box to show model ${reg.registry.model}, group ${reg.registry.group}, credential ${reg.registry.credential}`,
+    });
+    await s.waitText(dash.tid('detail-status'), (txt) => txt === 'online', { message: 'status online' });
+  });
+  await s.step('the live chart grows', async () => {
+    const before = await dash.chartPoints('alt');
+    await until(async () => (await dash.chartPoints('alt')) > before, {
+      timeout: 10_000,
+      message: `the altitude chart to hold more than ${before} points`,
+    });
+  });
+});
+
+scenario('d', 'history replay: a time range, the track, the slider', async (t) => {
+  const { s, dash } = t;
+  const id = SCRIPTED[0];
+  await asAdmin(t);
+  await s.step('open the drone', async () => {
+    await dash.open(`#/drone/${id}`);
+    await s.waitText(dash.tid('detail-id'), (txt) => txt === id);
+  });
+  await s.step('stored telemetry exists (REST)', async () => {
+    await until(async () => (await world.admin.get(`/drones/${id}/track`)).features[0].properties.points > 5, {
+      message: `more than 5 stored positions of ${id}`,
+    });
+  });
+  let status;
+  await s.step('show the track of the last 15 minutes (the preset)', async () => {
+    await dash.tid('history-load').click();
+    status = await s.waitText(dash.tid('history-status'), (txt) => /^\d+ positions/.test(txt), {
+      message: 'the history status to count the positions',
+    });
+    if (Number(status.match(/^(\d+)/)[1]) < 2) throw new Error(`too few positions: ${status}`);
+    await dash.tid('history-slider').waitFor({ state: 'visible' });
+  });
+  await s.step('move the slider: the readout follows', async () => {
+    const slider = dash.tid('history-slider');
+    const readout = dash.tid('history-readout');
+    const first = (await readout.textContent()).trim();
+    const max = await slider.getAttribute('max');
+    await slider.focus();
+    await slider.press('End');
+    await until(async () => (await slider.inputValue()) === max, { message: `the slider at its end (${max})` });
+    await s.waitText(readout, (txt) => txt !== first && txt.length > 0, { message: 'the readout to change' });
+  });
+});
+
+scenario('e', 'command panel: take control, arm, take off, states to succeeded', async (t) => {
+  const { s, dash } = t;
+  const id = AUTOPILOT[0];
+  await asAdmin(t);
+  await s.step('open the drone (on the ground, disarmed)', async () => {
+    await dash.openDrone(id);
+    await dash.tid('command-panel').waitFor({ state: 'visible' });
+  });
+  await s.step('take the control lease', async () => {
+    await dash.tid('lease-take').click();
+    await s.waitText(dash.tid('lease-holder'), (txt) => txt.startsWith('you'), { message: 'the lease holder "you"' });
+    const lease = await world.admin.get(`/drones/${id}/control`);
+    if (lease.holder !== 'admin') throw new Error(`the node says the lease holder is ${lease.holder}`);
+  });
+  await s.step('arm: succeeded', async () => {
+    await dash.tid('cmd-arm').click();
+    await s.waitAttr(dash.commandEntry('arm'), 'data-state', (v) => v === 'succeeded', { timeout: 15_000, message: 'arm succeeded' });
+  });
+  await s.step('take off to 20 m: the states progress to succeeded', async () => {
+    await dash.tid('cmd-takeoff-alt').fill('20');
+    await dash.tid('cmd-takeoff').click();
+    const entry = dash.commandEntry('takeoff');
+    const seen = [];
+    await until(
+      async () => {
+        const st = await entry.getAttribute('data-state', { timeout: 1000 });
+        if (st && seen[seen.length - 1] !== st) seen.push(st);
+        return st === 'succeeded' || ['failed', 'rejected', 'expired', 'timed_out', 'cancelled'].includes(st);
+      },
+      { timeout: 30_000, interval: 50, message: 'the takeoff to end' },
+    );
+    if (seen[seen.length - 1] !== 'succeeded') throw new Error(`takeoff ended ${seen.join(' → ')}`);
+    const states = (await entry.getByTestId('command-states').textContent()).trim();
+    // The entry lists every state the page saw: at least one before the end (the climb takes a few seconds).
+    if (!/(accepted|in progress).*succeeded/.test(states)) throw new Error(`the entry's states are "${states}"`);
+    const cmds = (await world.admin.get(`/drones/${id}/commands?limit=5`)).commands;
+    const c = cmds.find((x) => x.kind === 'takeoff');
+    if (!c || c.state !== 'succeeded' || c.issued_by !== 'admin') throw new Error(`the node's journal: ${JSON.stringify(c)}`);
+  });
+  await s.step('the drone flies (armed, mode GUIDED after the climb) and the lease is released', async () => {
+    await until(async () => {
+      const d = await world.admin.drone(id);
+      return d.armed === true && d.mode === 'GUIDED' && d.alt > 10 + (await groundAlt(id));
+    }, { message: `${id} hovering (armed, GUIDED, 10 m above the ground or more)` });
+    await dash.tid('lease-release').click();
+    await s.waitText(dash.tid('lease-holder'), (txt) => txt.startsWith('nobody'), { message: 'nobody holds the lease' });
+  });
+});
+
+scenario('f', 'geofence breach: an alarm, acknowledged in the alarms panel', async (t) => {
+  const { s, dash } = t;
+  const group = `e2e-f-${RUN}`;
+  const id = SCRIPTED[2];
+  let alarm;
+  await s.step('a flying drone in a group of its own, an inclusion fence elsewhere (REST)', async () => {
+    await world.admin.patch(`/drones/${id}`, { group });
+    await until(async () => {
+      const d = await world.admin.drone(id);
+      return d.group === group && d.armed === true;
+    }, { timeout: 30_000, message: `${id} in group ${group} and armed (flying)` });
+    // A square of about 1 km near 0°N 0°E: the drone (near Zurich) is outside it.
+    const fence = await world.admin.post('/geofences', {
+      name: `e2e fence ${RUN}`,
+      group,
+      kind: 'inclusion',
+      polygon: { type: 'Polygon', coordinates: [[[0, 0], [0.01, 0], [0.01, 0.01], [0, 0.01], [0, 0]]] },
+      action: 'alert',
+    });
+    t.defer(() => world.admin.delete(`/geofences/${fence.id}`));
+    alarm = await until(
+      async () => (await world.admin.get(`/alarms?state=open&drone=${id}&kind=geofence_breach`)).alarms[0],
+      { timeout: 15_000, message: `a geofence_breach alarm of ${id}` },
+    );
+  });
+  await asAdmin(t);
+  await s.step('the header counts the active alarm', async () => {
+    await s.waitText(dash.tid('alarm-badge'), (txt) => Number(txt) >= 1, { message: 'the alarm badge to count at least 1' });
+  });
+  await s.step('the alarms panel lists it, active', async () => {
+    await dash.go('alarms');
+    await dash.tid('alarms-page').waitFor({ state: 'visible' });
+    await s.waitAttr(dash.alarmEntry(alarm.id), 'data-state', (v) => v === 'active', { message: `alarm ${alarm.id} listed active` });
+    const text = await dash.alarmEntry(alarm.id).textContent();
+    if (!text.includes(id) || !/geofence breach/.test(text)) throw new Error(`the entry reads "${text}"`);
+  });
+  await s.step('acknowledge it: acknowledged by admin (page and node)', async () => {
+    await dash.alarmEntry(alarm.id).getByTestId('alarm-ack').click();
+    await s.waitAttr(dash.alarmEntry(alarm.id), 'data-state', (v) => v === 'acknowledged', { message: 'the entry acknowledged' });
+    const a = await world.admin.get(`/alarms/${alarm.id}`);
+    if (a.state !== 'acknowledged' || a.acknowledged_by !== 'admin') throw new Error(`the node's alarm: ${JSON.stringify(a)}`);
+  });
+});
+
+scenario('g', 'a viewer sees no command or lease controls', async (t) => {
+  const { s, dash } = t;
+  const name = `e2e-viewer-${RUN}`;
+  const password = randomPassword();
+  await s.step('create a viewer of group "default" (REST)', async () => {
+    await world.admin.post('/users', { name, password, role: 'viewer', groups: ['default'] });
+  });
+  await s.step('log in as the viewer', async () => {
+    await dash.open();
+    await dash.login(name, password, { role: 'viewer' });
+  });
+  await s.step('the table shows the drones the viewer may see', async () => {
+    const viewer = await Api.login(world.node, name, password);
+    const visible = (await viewer.drones()).map((d) => d.id).filter((id) => FLEET.includes(id)).sort();
+    if (!visible.includes(AUTOPILOT[1])) throw new Error(`the viewer should see ${AUTOPILOT[1]}: ${visible}`);
+    await expectRows(dash, visible);
+  });
+  await s.step('the drone detail has no command panel and no lease buttons', async () => {
+    await dash.openDrone(AUTOPILOT[1]);
+    // The holder line is for everyone; rendering it means the panel has rendered for this user.
+    await s.waitText(dash.tid('lease-holder'), (txt) => txt.length > 0, { message: 'the lease holder line' });
+    for (const hook of ['command-panel', 'cmd-arm', 'cmd-takeoff', 'lease-take', 'lease-takeover', 'lease-release']) {
+      if (await dash.tid(hook).isVisible()) throw new Error(`a viewer sees [data-testid="${hook}"]`);
+    }
+  });
+});
+
+scenario('i1', 'mission: plan 3 waypoints, run it on a simulated drone to completed', async (t) => {
+  const { s, dash } = t;
+  await asAdmin(t);
+  await s.step('the missions screen', async () => {
+    if ((await dash.nav('missions').count()) === 0) skip('no missions screen yet (no [data-testid="nav-missions"] link)');
+  });
+  // Enabled once the screen exists: fill in with its hooks from web/README.md.
+  skip('the missions screen exists, but this scenario has not been written against its hooks yet');
+});
+
+scenario('i2', 'admin registers a drone and sees its secret once', async (t) => {
+  const { s, dash } = t;
+  await asAdmin(t);
+  await s.step('the drone registration screen', async () => {
+    if ((await dash.tid('register-drone').count()) === 0 && (await dash.nav('registry').count()) === 0)
+      skip('no drone registration screen yet (no [data-testid="register-drone"] or "nav-registry")');
+  });
+  skip('the registration screen exists, but this scenario has not been written against its hooks yet');
+});
+
+// Last: it stops the node (a scenario after it would find the node back, but a failure here would take it along).
+scenario('h', 'the page survives a node restart (same port, database, Redis, key)', async (t) => {
+  const { s, dash } = t;
+  await asAdmin(t);
+  await s.step('drones shown, socket live', async () => {
+    await until(async () => (await dash.counter('online')) === FLEET.length, { message: `${FLEET.length} drones online` });
+    await s.page.evaluate(() => {
+      window.__e2eNotReloaded = true;
+    });
+  });
+  // While the node is away the browser logs the failed ticket requests and socket attempts itself.
+  s.allowErrors(/Failed to load resource: net::ERR_CONNECTION_REFUSED|WebSocket connection to .* failed|status of 503/);
+  await s.step('stop the node (SIGTERM): the page notices', async () => {
+    const status = await world.node.stop();
+    if (status.code !== 0) throw new Error(`the node exited with ${JSON.stringify(status)}`);
+    await s.waitAttr(dash.tid('conn-state'), 'data-state', (v) => v !== 'live', { message: 'the connection state to leave "live"' });
+  });
+  await s.step('start it again on the same port: the page reconnects by itself', async () => {
+    await world.node.start();
+    await dash.waitConnected(30_000);
+    await until(async () => (await dash.counter('online')) === FLEET.length, {
+      timeout: 30_000,
+      message: `${FLEET.length} drones online again`,
+    });
+    await s.waitCount(dash.rows(), (n) => n === FLEET.length, { message: `${FLEET.length} rows` });
+    // Live updates flow again (not only the snapshot): a flying drone's position moves.
+    const id = await cruisingDrone();
+    const first = `${await dash.cell(id, 'lat')} ${await dash.cell(id, 'lon')}`;
+    await until(async () => `${await dash.cell(id, 'lat')} ${await dash.cell(id, 'lon')}` !== first, {
+      timeout: 15_000,
+      message: `the position of ${id} to change from ${first} after the restart`,
+    });
+    if (!(await s.page.evaluate(() => window.__e2eNotReloaded === true))) throw new Error('the page was reloaded');
+    if (await dash.tid('login-form').isVisible()) throw new Error('the login form is shown again');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The runner
+
+async function runScenario(browser, sc) {
+  const s = await Session.open(browser, { name: sc.id, artifacts: world.dir, baseURL: world.node.url });
+  const deferred = [];
+  const t = { s, page: s.page, dash: new Dashboard(s), defer: (fn) => deferred.push(fn) };
+  try {
+    await sc.fn(t);
+    s.checkConsole();
+  } finally {
+    for (const fn of deferred.reverse()) await fn().catch((e) => console.error(`  (cleanup of ${sc.id}: ${e.message})`));
+    await s.close();
+  }
+}
+
+async function main() {
+  const t0 = Date.now();
+  let env;
+  try {
+    env = readEnv();
+  } catch (e) {
+    console.error(`e2e: ${e.message}`);
+    return 2;
+  }
+  for (const [what, p] of [['DCCS_WEB_DIST', path.join(env.webDist, 'index.html')], ['DCCS_NODE_BIN', env.nodeBin], ['DCCS_SIM_BIN', env.simBin], ['chromium', env.chromium]]) {
+    if (!existsSync(p)) {
+      console.error(`e2e: ${what}: ${p} does not exist`);
+      return 2;
+    }
+  }
+  const dir = artifactsDir();
+  console.log(`e2e: artifacts (screenshots, console logs, node and simulator logs) in ${dir}`);
+  const chosen = scenarios.filter((sc) => !env.only.length || env.only.includes(sc.id));
+
+  let browser;
+  try {
+    await setUp(env, dir);
+    browser = await launchBrowser(env);
+    console.log(`e2e: node on ${world.node.url}, ${FLEET.length} drones, set up in ${elapsed(t0)}`);
+  } catch (e) {
+    console.log(`FAIL setup: ${e.message}`);
+    await cleanup();
+    return 1;
+  }
+
+  const results = [];
+  for (const sc of chosen) {
+    const t1 = Date.now();
+    const label = `${sc.id.padEnd(3)} ${sc.title}`;
+    try {
+      if (!world.node.child.running) throw new Error('the node is not running (an earlier scenario stopped it)');
+      await runScenario(browser, sc);
+      results.push('ok');
+      console.log(`ok   ${label} (${elapsed(t1)})`);
+    } catch (e) {
+      const skipped = e instanceof Skip || e instanceof MissingHook;
+      if (skipped && !env.requireAll) {
+        results.push('skip');
+        console.log(`skip ${label}: ${e.message}`);
+      } else {
+        results.push('fail');
+        console.log(`FAIL ${label} (${elapsed(t1)}): ${e.message}`);
+        if (e.cause?.stack && !e.cause.quiet && !(e.cause instanceof TimeoutError)) console.log(`     ${e.cause.stack.split('\n').slice(1, 4).join('\n     ')}`);
+        for (const f of e.artifacts ?? []) console.log(`     artifact: ${f}`);
+      }
+    }
+  }
+
+  await cleanup();
+  const count = (r) => results.filter((x) => x === r).length;
+  console.log(`e2e: ${count('ok')} passed, ${count('fail')} failed, ${count('skip')} skipped in ${elapsed(t0)}; logs in ${dir}`);
+  return count('fail') ? 1 : 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,34 @@
+// The app's pages by route. To add one (web/README.md, "Adding a page"): write a class implementing Page (router.ts)
+// in pages/ or beside its module, add its route here with a nav label (and `allowed` when only some roles may open
+// it), and add the REST calls it needs to api.ts.
+import { AlarmsPage } from './alarms';
+import type { AppContext } from './context';
+import { h } from './dom';
+import { DronePage } from './pages/dronePage';
+import { FleetPage } from './pages/fleetPage';
+import { href, type Page, type RouteDef } from './router';
+
+export function routes(ctx: AppContext): RouteDef[] {
+  return [
+    { path: 'fleet', nav: 'Fleet', create: () => new FleetPage(ctx) },
+    { path: 'drone/:id', create: (p) => new DronePage(ctx, p.id!) },
+    { path: 'alarms', nav: 'Alarms', create: () => new AlarmsPage(ctx) },
+  ];
+}
+
+/** What an unknown hash shows (a mistyped or outdated link), instead of an empty screen. */
+export class NotFoundPage implements Page {
+  readonly layout = 'full';
+
+  mount(panel: HTMLElement): void {
+    panel.append(
+      h('section', { class: 'page', testid: 'not-found' }, [
+        h('h2', { text: 'No such page' }),
+        h('p', { text: `Nothing is at ${location.hash}.` }),
+        h('a', { text: 'Go to the fleet', attrs: { href: href('fleet') } }),
+      ]),
+    );
+  }
+
+  unmount(): void {}
+}

@@ -1,0 +1,236 @@
+// The shapes of docs/protocol.md that the dashboard reads: operator frames and REST bodies. Fields the node may
+// leave out are optional; the live code checks numbers with isNum() before using them, since a frame is data
+// from the network.
+
+/** The operator view of a drone ("Node → operator", `<drone>`). Telemetry fields appear once telemetry arrived. */
+export interface Drone {
+  id: string;
+  status?: string;
+  connected?: boolean;
+  model?: string;
+  fw?: string;
+  group?: string;
+  /** Node time (ms) of the drone's last frame; null for a registered drone never seen. */
+  last_seen?: number | null;
+  seq?: number;
+  ts?: number;
+  recv?: number;
+  lat?: number;
+  lon?: number;
+  alt?: number;
+  heading?: number;
+  speed?: number;
+  vspeed?: number;
+  battery?: number;
+  armed?: boolean;
+  mode?: string;
+  roll?: number;
+  pitch?: number;
+  yaw?: number;
+  voltage?: number;
+  sats?: number;
+  fix?: number;
+}
+
+export interface Position3 {
+  lat: number;
+  lon: number;
+  alt?: number;
+}
+
+/** Registry object (REST "Drones: live state and registry"). Times are RFC 3339 text here, not ms. */
+export interface RegistryEntry {
+  id: string;
+  name?: string;
+  model?: string;
+  firmware?: string;
+  group?: string;
+  credential?: 'active' | 'revoked' | 'none';
+  home?: Position3 | null;
+  metadata?: Record<string, unknown>;
+  created_at?: string;
+  last_seen?: string | null;
+}
+
+/** GET /api/v1/drones and /drones/{id}: the operator view plus the registry. */
+export interface RestDrone extends Drone {
+  registered?: boolean;
+  registry?: RegistryEntry;
+}
+
+export interface DronePage {
+  drones: RestDrone[];
+  next_cursor: string | null;
+}
+
+export type CommandKind =
+  | 'arm'
+  | 'disarm'
+  | 'takeoff'
+  | 'land'
+  | 'rtl'
+  | 'goto'
+  | 'hold'
+  | 'resume'
+  | 'set_mode'
+  | 'set_speed'
+  | 'mission_start';
+
+export interface Command {
+  id: string;
+  drone_id: string;
+  group?: string;
+  kind: string;
+  params?: Record<string, unknown>;
+  state: string;
+  final: boolean;
+  attempt?: number;
+  progress?: number;
+  reason?: string;
+  issued_by?: string;
+  created_at: number;
+  updated_at: number;
+  expires_at?: number;
+}
+
+export interface CommandPage {
+  commands: Command[];
+  next_cursor: string | null;
+}
+
+/** GET/POST /drones/{id}/control and the `control` frame share these fields. */
+export interface Lease {
+  drone_id: string;
+  holder: string | null;
+  taken_at?: number;
+  expires_at?: number | null;
+}
+
+export interface ControlFrame extends Lease {
+  type: 'control';
+  previous?: string | null;
+  by?: string;
+}
+
+export type AlarmState = 'active' | 'acknowledged' | 'cleared';
+
+export interface Alarm {
+  id: string;
+  drone_id: string;
+  group?: string;
+  kind: string;
+  severity: 'warning' | 'critical' | string;
+  state: AlarmState | string;
+  message?: string;
+  detail?: Record<string, unknown>;
+  count?: number;
+  raised_at: number;
+  updated_at: number;
+  acknowledged_by?: string | null;
+  acknowledged_at?: number | null;
+  cleared_by?: string | null;
+  cleared_at?: number | null;
+}
+
+export interface AlarmPage {
+  alarms: Alarm[];
+  next_cursor: string | null;
+}
+
+export interface MissionDrone {
+  drone_id: string;
+  state: string;
+  current_seq: number | null;
+  reached?: { seq: number; at: number }[];
+  reason?: string;
+}
+
+export interface MissionFrame {
+  type: 'mission';
+  mission_id: string;
+  name?: string;
+  state: string;
+  reason?: string;
+  items?: number;
+  drone: MissionDrone;
+}
+
+export interface Geofence {
+  id: string;
+  name: string;
+  group: string;
+  kind: 'inclusion' | 'exclusion' | string;
+  polygon: { type: 'Polygon'; coordinates: number[][][] };
+  floor?: number | null;
+  ceiling?: number | null;
+  action?: 'alert' | 'rtl' | 'land' | string;
+  created_by?: string;
+  created_at?: number;
+  updated_at?: number;
+}
+
+export interface GeofencePage {
+  geofences: Geofence[];
+  next_cursor: string | null;
+}
+
+/** GET /api/v1/auth/me. */
+export interface User {
+  name: string;
+  role: string;
+  groups: string[];
+  expires_at?: number;
+}
+
+/** POST /api/v1/auth/login and /auth/refresh. */
+export interface Grant {
+  access_token: string;
+  refresh_token: string;
+  /** Seconds. */
+  expires_in: number;
+  /** Unix seconds, node clock: the login's absolute end. */
+  refresh_expires_at: number | null;
+}
+
+/** GET /api/v1/config/web (the map's tile server; "" = none). */
+export interface WebConfig {
+  tile_url: string;
+  tile_attribution: string;
+  tile_max_zoom: number;
+}
+
+export interface TelemetryRow {
+  time: string;
+  ts: number;
+  seq?: number;
+  received?: string;
+  count?: number;
+  lat?: number;
+  lon?: number;
+  alt?: number;
+  heading?: number;
+  speed?: number;
+  vspeed?: number;
+  battery?: number;
+  armed?: boolean;
+  mode?: string;
+  voltage?: number;
+}
+
+export interface TelemetryPage {
+  drone_id: string;
+  from: string;
+  to: string;
+  bucket?: string;
+  rows: TelemetryRow[];
+  next_cursor: string | null;
+}
+
+export interface TrackCollection {
+  type: 'FeatureCollection';
+  features: {
+    type: 'Feature';
+    geometry: { type: 'LineString'; coordinates: number[][] } | { type: 'Point'; coordinates: number[] } | null;
+    properties: { drone_id: string; points: number; samples: number; sampled: boolean; times: number[] };
+  }[];
+}
