@@ -252,12 +252,24 @@ TEST_CASE("static files: only the app's regular files inside the folder") {
   }
 }
 
-TEST_CASE("the repository's web folder serves the app and not its README") {
-  test_node node{{"http.static_dir", "web"}, {"db.enabled", "false"}};
-  CHECK(http_get(node.port(), "/").status == 200);
-  CHECK(http_get(node.port(), "/app.js").status == 200);
-  CHECK(http_get(node.port(), "/style.css").status == 200);
-  CHECK(http_get(node.port(), "/README.md").status == 404);
+TEST_CASE("the built dashboard (web/dist) is served whole: its page and the scripts and styles it names") {
+  test_node node{{"http.static_dir", "web/dist"}, {"db.enabled", "false"}};
+  auto index = http_get(node.port(), "/");
+  REQUIRE(index.status == 200);
+  // Every ./assets/... file the page loads answers 200 with its type (the build names them by content hash).
+  int assets = 0;
+  for (std::size_t at = index.body.find("./assets/"); at != std::string::npos; at = index.body.find("./assets/", at + 1)) {
+    auto end = index.body.find('"', at);
+    REQUIRE(end != std::string::npos);
+    auto path = index.body.substr(at + 1, end - at - 1);
+    INFO(path);
+    auto r = http_get(node.port(), path);
+    CHECK(r.status == 200);
+    CHECK((r.content_type.find("text/javascript") == 0 || r.content_type.find("text/css") == 0));
+    ++assets;
+  }
+  CHECK(assets >= 2);
+  CHECK(http_get(node.port(), "/../README.md").status == 404);
 }
 
 TEST_CASE("a close code RFC 6455 does not allow fails the connection with 1002, on both sockets") {
