@@ -53,6 +53,26 @@ export class Session {
       this.console.push(line);
       this.error(line);
     });
+    // The operator socket's frames other than the frequent drone updates go into the console log too (for a failed
+    // step, what the node told the page, and when).
+    page.on('websocket', (ws) => {
+      this.console.push(`${stamp()} [ws] open ${ws.url().replace(/ticket=[^&]*/, 'ticket=…')}`);
+      ws.on('framereceived', ({ payload }) => {
+        const text = String(payload);
+        if (text.startsWith('{"type":"update"')) return;
+        this.console.push(`${stamp()} [ws <] ${text.length > 600 ? `${text.slice(0, 600)}…` : text}`);
+      });
+      ws.on('framesent', ({ payload }) => {
+        const text = String(payload).replace(/"token":"[^"]*"/, '"token":"…"');
+        this.console.push(`${stamp()} [ws >] ${text}`);
+      });
+      ws.on('close', () => this.console.push(`${stamp()} [ws] closed`));
+    });
+    // REST calls that change something, with their status, for the same reason.
+    page.on('response', (r) => {
+      const req = r.request();
+      if (req.method() !== 'GET' && r.url().includes('/api/')) this.console.push(`${stamp()} [http] ${req.method()} ${new URL(r.url()).pathname} ${r.status()}`);
+    });
     page.on('crash', () => {
       this.console.push(`${stamp()} [crash] the page crashed`);
       this.error('the page crashed');

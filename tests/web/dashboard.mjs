@@ -125,6 +125,20 @@ export class Dashboard {
     return this.page.locator(`[data-testid="command-entry"][data-kind="${kind}"]`).first();
   }
 
+  // --- missions and administration ----------------------------------------------------------------------------
+
+  missionDroneOption(id) {
+    return this.page.locator(`[data-testid="mission-drone-option"][data-id="${id}"]`);
+  }
+
+  missionProgress(id) {
+    return this.page.locator(`[data-testid="mission-drone-progress"][data-id="${id}"]`);
+  }
+
+  regRow(id) {
+    return this.page.locator(`[data-testid="reg-row"][data-id="${id}"]`);
+  }
+
   alarmEntry(alarmId) {
     return this.page.locator(`[data-testid="alarm-entry"][data-id="${alarmId}"]`);
   }

@@ -22,6 +22,8 @@ import {
   cleanup,
   createScratchDatabase,
   DccsNode,
+  deadlineMs,
+  isStopping,
   elapsed,
   randomId,
   randomPassword,
@@ -89,6 +91,13 @@ async function cruisingDrone() {
   );
 }
 
+/** Every drone the admin sees (the table lists registered drones that are not live too). */
+async function knownIds() {
+  const ids = (await world.admin.drones()).map((d) => d.id);
+  for (const id of FLEET) if (!ids.includes(id)) throw new Error(`the node does not list ${id}`);
+  return ids;
+}
+
 /** Waits until the table shows exactly the rows of `expected` (in any order). */
 async function expectRows(dash, expected, message = `the table to show exactly ${expected.join(', ')}`) {
   const want = JSON.stringify([...expected].sort());
@@ -130,10 +139,11 @@ scenario('a', 'login, live fleet table, positions move', async (t) => {
     await dash.login('admin', world.node.adminPassword, { role: 'admin' });
   });
   await s.step('every drone of the fleet is in the table and counted', async () => {
-    await until(async () => (await dash.counter('total')) === FLEET.length && (await dash.counter('online')) === FLEET.length, {
-      message: `the header to count ${FLEET.length} drones, all online`,
+    const all = await knownIds();
+    await until(async () => (await dash.counter('total')) === all.length && (await dash.counter('online')) === FLEET.length, {
+      message: `the header to count ${all.length} drones, ${FLEET.length} online`,
     });
-    await expectRows(dash, FLEET);
+    await expectRows(dash, all);
   });
   await s.step('positions change (the lat/lon cells of a flying drone)', async () => {
     const id = await cruisingDrone();
@@ -155,7 +165,7 @@ scenario('b', 'filter the fleet table by search text and by group', async (t) =>
   });
   await asAdmin(t);
   await s.step('all drones shown unfiltered', async () => {
-    await s.waitCount(dash.rows(), (n) => n === FLEET.length, { message: `${FLEET.length} rows` });
+    await expectRows(dash, await knownIds());
   });
   await s.step('search by id: only that row', async () => {
     const id = AUTOPILOT[1];
@@ -166,7 +176,7 @@ scenario('b', 'filter the fleet table by search text and by group', async (t) =>
     await dash.search(`${PREFIX}a-`);
     await expectRows(dash, AUTOPILOT);
     await dash.search('');
-    await s.waitCount(dash.rows(), (n) => n === FLEET.length, { message: `${FLEET.length} rows again` });
+    await expectRows(dash, await knownIds());
   });
   await s.step('group filter: only the drone of that group', async () => {
     await dash.chooseGroup(group);
@@ -175,7 +185,7 @@ scenario('b', 'filter the fleet table by search text and by group', async (t) =>
   });
   await s.step('group "all" again: every row', async () => {
     await dash.tid('table-group').selectOption('');
-    await s.waitCount(dash.rows(), (n) => n === FLEET.length, { message: `${FLEET.length} rows` });
+    await expectRows(dash, await knownIds());
   });
 });
 
@@ -358,22 +368,133 @@ scenario('g', 'a viewer sees no command or lease controls', async (t) => {
 
 scenario('i1', 'mission: plan 3 waypoints, run it on a simulated drone to completed', async (t) => {
   const { s, dash } = t;
+  const id = AUTOPILOT[1];
+  const name = `e2e mission ${RUN}`;
   await asAdmin(t);
-  await s.step('the missions screen', async () => {
+  await s.step('the missions page', async () => {
     if ((await dash.nav('missions').count()) === 0) skip('no missions screen yet (no [data-testid="nav-missions"] link)');
+    await dash.go('missions');
+    await dash.tid('missions-page').waitFor({ state: 'visible' });
   });
-  // Enabled once the screen exists: fill in with its hooks from web/README.md.
-  skip('the missions screen exists, but this scenario has not been written against its hooks yet');
+  let waypoints;
+  await s.step('plan 3 waypoints near the drone (typed in), final action hold', async () => {
+    const d = await world.admin.drone(id);
+    const ground = await groundAlt(id);
+    // About 60 m apart, 20 m above the drone's take-off point: a short flight.
+    const mLat = 1 / 111_320;
+    const mLon = 1 / (111_320 * Math.cos((d.lat * Math.PI) / 180));
+    waypoints = [[60, 0], [60, 60], [0, 60]].map(([n, e]) => ({
+      lat: (d.lat + n * mLat).toFixed(7),
+      lon: (d.lon + e * mLon).toFixed(7),
+      alt: String(Math.round(ground + 20)),
+    }));
+    await dash.tid('mission-new').click();
+    await dash.tid('mission-editor').waitFor({ state: 'visible' });
+    await dash.tid('mission-name').fill(name);
+    await dash.tid('mission-group').selectOption('default');
+    await dash.tid('mission-final').selectOption('hold');
+    for (const [i, wp] of waypoints.entries()) {
+      await dash.tid('wp-add-lat').fill(wp.lat);
+      await dash.tid('wp-add-lon').fill(wp.lon);
+      await dash.tid('wp-add-alt').fill(wp.alt);
+      await dash.tid('wp-add').click();
+      await s.waitCount(dash.tid('waypoint-row'), (n) => n === i + 1, { message: `${i + 1} waypoint rows` });
+    }
+  });
+  let mission;
+  await s.step('create it: the node validates it', async () => {
+    await dash.tid('mission-save').click();
+    await s.waitAttr(dash.tid('mission-state'), 'data-state', (v) => v === 'validated', { message: 'the mission "validated"' });
+    mission = (await world.admin.get('/missions?limit=50')).missions.find((m) => m.name === name);
+    if (!mission || mission.items.length !== 3 || mission.final_action !== 'hold') throw new Error(`the node's mission: ${JSON.stringify(mission)}`);
+    t.defer(async () => {
+      const m = await world.admin.get(`/missions/${mission.id}`);
+      if (['uploading', 'ready', 'active', 'paused'].includes(m.state)) await world.admin.post(`/missions/${mission.id}/abort`);
+    });
+  });
+  await s.step('assign the drone', async () => {
+    await dash.missionDroneOption(id).check();
+    await dash.tid('mission-assign').click();
+    await dash.missionProgress(id).waitFor({ state: 'visible' });
+  });
+  /** What the node says of the mission, for a failure message that tells the page's view from the node's. */
+  const nodeSays = async () => {
+    const m = await world.admin.get(`/missions/${mission.id}`);
+    return `the node says the mission is ${m.state}, its drone ${m.drones[0]?.state}`;
+  };
+  await s.step('upload: ready, Start offered', async () => {
+    await dash.tid('mission-upload').click();
+    try {
+      await until(
+        async () => (await dash.tid('mission-state').getAttribute('data-state')) === 'ready' && (await dash.tid('mission-start').isVisible()),
+        { timeout: 15_000, message: 'the mission "ready" with its Start button' },
+      );
+    } catch (e) {
+      e.message += ` (the page shows "${await dash.tid('mission-state').getAttribute('data-state')}"; ${await nodeSays()})`;
+      throw e;
+    }
+  });
+  await s.step('start: the drone flies it to completed', async () => {
+    try {
+      await dash.tid('mission-start').click({ timeout: 3000 });
+    } catch (e) {
+      e.message = `clicking Start: ${e.message.split('\n')[0]} (the page shows "${await dash.tid('mission-state').getAttribute('data-state')}"; ${await nodeSays()})`;
+      throw e;
+    }
+    const states = [];
+    await until(
+      async () => {
+        const st = await dash.tid('mission-state').getAttribute('data-state', { timeout: 1000 });
+        if (st && states[states.length - 1] !== st) states.push(st);
+        return ['completed', 'aborted', 'failed'].includes(st);
+      },
+      { timeout: 60_000, interval: 100, message: 'the mission to end', describe: () => states.join(' → ') },
+    );
+    if (states[states.length - 1] !== 'completed') throw new Error(`the mission went ${states.join(' → ')}`);
+    await s.waitAttr(dash.missionProgress(id), 'data-state', (v) => v === 'completed', { message: `${id} completed` });
+    const reached = await dash.missionProgress(id).getAttribute('data-reached');
+    if (reached !== '3') throw new Error(`${id} reached ${reached} waypoints, not 3`);
+    const m = await world.admin.get(`/missions/${mission.id}`);
+    if (m.state !== 'completed' || m.drones[0]?.reached?.length !== 3) throw new Error(`the node's mission: ${JSON.stringify(m)}`);
+  });
 });
 
 scenario('i2', 'admin registers a drone and sees its secret once', async (t) => {
   const { s, dash } = t;
+  const id = `${PREFIX}r-00000`;
   await asAdmin(t);
-  await s.step('the drone registration screen', async () => {
-    if ((await dash.tid('register-drone').count()) === 0 && (await dash.nav('registry').count()) === 0)
-      skip('no drone registration screen yet (no [data-testid="register-drone"] or "nav-registry")');
+  await s.step('the drone registry of the admin page', async () => {
+    if ((await dash.nav('admin').count()) === 0) skip('no admin screen yet (no [data-testid="nav-admin"] link)');
+    await dash.go('admin');
+    await dash.tid('admin-tab-registry').click();
+    await dash.tid('reg-form').waitFor({ state: 'visible' });
   });
-  skip('the registration screen exists, but this scenario has not been written against its hooks yet');
+  let secret;
+  await s.step('register a drone: its secret is shown', async () => {
+    await dash.tid('reg-id').fill(id);
+    await dash.tid('reg-name').fill('E2E registered');
+    await dash.tid('reg-group').fill('default');
+    await dash.tid('reg-model').fill('e2e-quad');
+    await dash.tid('register-drone').click();
+    await dash.tid('secret-dialog').waitFor({ state: 'visible' });
+    secret = await until(async () => (await dash.tid('secret-value').inputValue()).trim(), { message: 'the secret in the dialog' });
+    if (secret.length < 16) throw new Error(`a short secret: "${secret}"`);
+    t.defer(() => world.admin.delete(`/drones/${id}`));
+    const d = await world.admin.drone(id);
+    if (!d.registered || d.registry.credential !== 'active' || d.registry.model !== 'e2e-quad') throw new Error(`the node's registry: ${JSON.stringify(d.registry)}`);
+  });
+  await s.step('close the dialog: the secret is gone from the page for good', async () => {
+    await dash.tid('secret-close').click();
+    await dash.tid('secret-dialog').waitFor({ state: 'detached' });
+    await s.waitAttr(dash.regRow(id), 'data-credential', (v) => v === 'active', { message: `the registry row of ${id}, credential active` });
+    if (await dash.tid('secret-value').count()) throw new Error('a secret field is still on the page');
+    if ((await s.page.content()).includes(secret)) throw new Error('the secret is still in the page');
+    // Opened again (a fresh read of the registry), the page has no way to show it.
+    await dash.tid('admin-tab-users').click();
+    await dash.tid('admin-tab-registry').click();
+    await s.waitAttr(dash.regRow(id), 'data-credential', (v) => v === 'active', { message: `the registry row of ${id} again` });
+    if ((await s.page.content()).includes(secret)) throw new Error('the secret is shown again');
+  });
 });
 
 // Last: it stops the node (a scenario after it would find the node back, but a failure here would take it along).
@@ -400,7 +521,7 @@ scenario('h', 'the page survives a node restart (same port, database, Redis, key
       timeout: 30_000,
       message: `${FLEET.length} drones online again`,
     });
-    await s.waitCount(dash.rows(), (n) => n === FLEET.length, { message: `${FLEET.length} rows` });
+    await expectRows(dash, await knownIds());
     // Live updates flow again (not only the snapshot): a flying drone's position moves.
     const id = await cruisingDrone();
     const first = `${await dash.cell(id, 'lat')} ${await dash.cell(id, 'lon')}`;
@@ -447,6 +568,16 @@ async function main() {
   const dir = artifactsDir();
   console.log(`e2e: artifacts (screenshots, console logs, node and simulator logs) in ${dir}`);
   const chosen = scenarios.filter((sc) => !env.only.length || env.only.includes(sc.id));
+  const unknown = env.only.filter((id) => !scenarios.some((sc) => sc.id === id));
+  if (unknown.length) {
+    console.error(`e2e: DCCS_E2E_ONLY names no scenario ${unknown.join(', ')} (there are ${scenarios.map((sc) => sc.id).join(', ')})`);
+    return 2;
+  }
+  // Every wait ends at the deadline; should something hang all the same, stop and clean up a little after it.
+  setTimeout(() => {
+    console.log(`FAIL the run did not end by its deadline (DCCS_E2E_DEADLINE_S)`);
+    cleanup().finally(() => process.exit(1));
+  }, deadlineMs - Date.now() + 15_000).unref();
 
   let browser;
   try {
@@ -461,6 +592,7 @@ async function main() {
 
   const results = [];
   for (const sc of chosen) {
+    if (isStopping()) break;
     const t1 = Date.now();
     const label = `${sc.id.padEnd(3)} ${sc.title}`;
     try {
@@ -475,7 +607,12 @@ async function main() {
         console.log(`skip ${label}: ${e.message}`);
       } else {
         results.push('fail');
-        console.log(`FAIL ${label} (${elapsed(t1)}): ${e.message}`);
+        // Playwright's messages carry a coloured call log: the first line, then a few of the rest, plain.
+        if (isStopping()) break;
+        const plain = String(e.message).replace(/\x1b\[[0-9;]*m/g, '').split(/\n\s*Browser logs:/)[0];
+        const [first, ...rest] = plain.split('\n').filter((l) => l.trim());
+        console.log(`FAIL ${label} (${elapsed(t1)}): ${first}`);
+        for (const line of rest.slice(0, 6)) console.log(`     ${line.trim()}`);
         if (e.cause?.stack && !e.cause.quiet && !(e.cause instanceof TimeoutError)) console.log(`     ${e.cause.stack.split('\n').slice(1, 4).join('\n     ')}`);
         for (const f of e.artifacts ?? []) console.log(`     artifact: ${f}`);
       }

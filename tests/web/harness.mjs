@@ -6,7 +6,7 @@
 
 import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -96,8 +96,13 @@ export function readEnv() {
 export function artifactsDir() {
   const given = process.env.DCCS_E2E_ARTIFACTS;
   if (given) {
-    mkdirSync(given, { recursive: true });
-    return path.resolve(given);
+    const dir = path.resolve(given);
+    mkdirSync(dir, { recursive: true });
+    // What an earlier run left there (only the kinds of files a run writes): a run's folder tells of that run only.
+    for (const f of readdirSync(dir)) {
+      if (/\.(png|console\.txt)$|^node\.log$|^sim-.*\.log$|^node-data$/.test(f)) rmSync(path.join(dir, f), { recursive: true, force: true });
+    }
+    return dir;
   }
   return mkdtempSync(path.join(tmpdir(), 'dccs-e2e-artifacts-'));
 }
@@ -126,8 +131,16 @@ export function cleanup() {
   return cleaning;
 }
 
+let stopping = false;
+
+/** A signal asked the run to stop: start nothing new. */
+export function isStopping() {
+  return stopping;
+}
+
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(sig, () => {
+    stopping = true;
     console.error(`\n${sig}: stopping, cleaning up`);
     cleanup().finally(() => process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 })[sig]));
   });
@@ -419,8 +432,4 @@ export class Api {
   drone(id) {
     return this.get(`/drones/${encodeURIComponent(id)}`);
   }
-}
-
-export function removeDir(dir) {
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -9,16 +9,24 @@ import { ApiError, request, type HttpAnswer, type RequestOptions } from './http'
 import type {
   Alarm,
   AlarmPage,
+  AuditPage,
   Command,
   CommandKind,
   CommandPage,
   DronePage,
+  Geofence,
+  GeofenceBody,
   GeofencePage,
   Lease,
+  Mission,
+  MissionBody,
+  MissionPage,
+  RegistryEntry,
   RestDrone,
   TelemetryPage,
   TrackCollection,
   User,
+  UserRecord,
   WebConfig,
 } from './types';
 
@@ -159,6 +167,90 @@ export class Api {
 
   clearAlarm(id: string): Promise<Alarm> {
     return this.call('POST', `${API}/alarms/${seg(id)}/clear`);
+  }
+
+  // ---- geofences (editing)
+
+  createGeofence(body: GeofenceBody): Promise<Geofence> {
+    return this.call('POST', `${API}/geofences`, { body });
+  }
+
+  updateGeofence(id: string, body: Partial<GeofenceBody>): Promise<Geofence> {
+    return this.call('PATCH', `${API}/geofences/${seg(id)}`, { body });
+  }
+
+  async deleteGeofence(id: string): Promise<void> {
+    await this.call('DELETE', `${API}/geofences/${seg(id)}`);
+  }
+
+  // ---- missions
+
+  missions(q: { group?: string; state?: string; limit?: number; before?: string } = {}): Promise<MissionPage> {
+    return this.call('GET', withQuery(`${API}/missions`, q));
+  }
+
+  mission(id: string): Promise<Mission> {
+    return this.call('GET', `${API}/missions/${seg(id)}`);
+  }
+
+  createMission(body: MissionBody): Promise<Mission> {
+    return this.call('POST', `${API}/missions`, { body });
+  }
+
+  updateMission(id: string, body: Partial<MissionBody>): Promise<Mission> {
+    return this.call('PATCH', `${API}/missions/${seg(id)}`, { body });
+  }
+
+  async deleteMission(id: string): Promise<void> {
+    await this.call('DELETE', `${API}/missions/${seg(id)}`);
+  }
+
+  assignMission(id: string, drones: string[]): Promise<Mission> {
+    return this.call('POST', `${API}/missions/${seg(id)}/assign`, { body: { drones } });
+  }
+
+  /** validate, upload, start, pause, resume, abort. */
+  missionAction(id: string, action: 'validate' | 'upload' | 'start' | 'pause' | 'resume' | 'abort'): Promise<Mission> {
+    return this.call('POST', `${API}/missions/${seg(id)}/${action}`, { body: {} });
+  }
+
+  // ---- admin: users, registry, audit
+
+  users(): Promise<{ users: UserRecord[] }> {
+    return this.call('GET', `${API}/users`);
+  }
+
+  createUser(body: { name: string; password: string; role: string; groups: string[] }): Promise<UserRecord> {
+    return this.call('POST', `${API}/users`, { body });
+  }
+
+  updateUser(name: string, body: { password?: string; role?: string; groups?: string[]; enabled?: boolean }): Promise<UserRecord> {
+    return this.call('PATCH', `${API}/users/${seg(name)}`, { body });
+  }
+
+  registerDrone(body: { id: string; group?: string; name?: string; model?: string; firmware?: string }): Promise<RegistryEntry & { secret: string }> {
+    return this.call('POST', `${API}/drones`, { body });
+  }
+
+  rotateSecret(id: string): Promise<{ id: string; credential: string; secret: string }> {
+    return this.call('POST', `${API}/drones/${seg(id)}/secret`);
+  }
+
+  async revokeSecret(id: string): Promise<void> {
+    await this.call('DELETE', `${API}/drones/${seg(id)}/secret`);
+  }
+
+  updateDrone(id: string, body: { group?: string; name?: string }): Promise<RegistryEntry> {
+    return this.call('PATCH', `${API}/drones/${seg(id)}`, { body });
+  }
+
+  async deleteDrone(id: string): Promise<void> {
+    await this.call('DELETE', `${API}/drones/${seg(id)}`);
+  }
+
+  /** The audit log; `query` is built by auditQuery() (adminModel.ts). */
+  audit(query: string): Promise<AuditPage> {
+    return this.call('GET', `${API}/audit${query}`);
   }
 }
 

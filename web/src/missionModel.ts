@@ -9,7 +9,7 @@ export class MissionBook {
   readonly changed = new Emitter();
 
   apply(f: MissionFrame): void {
-    this.byDrone.set(f.drone.drone_id, f);
+    this.byDrone.set(f.drone.drone_id, { ...f, received: Date.now() });
     this.version++;
     this.changed.emit();
   }

@@ -2,17 +2,27 @@
 // in pages/ or beside its module, add its route here with a nav label (and `allowed` when only some roles may open
 // it), and add the REST calls it needs to api.ts.
 import { AlarmsPage } from './alarms';
+import { AdminPage } from './pages/adminPage';
 import type { AppContext } from './context';
 import { h } from './dom';
 import { DronePage } from './pages/dronePage';
 import { FleetPage } from './pages/fleetPage';
+import { GeofencesPage } from './pages/geofencesPage';
+import { MissionsPage } from './pages/missionsPage';
 import { href, type Page, type RouteDef } from './router';
+
+const isAdmin = (role: string): boolean => role === 'admin';
 
 export function routes(ctx: AppContext): RouteDef[] {
   return [
     { path: 'fleet', nav: 'Fleet', create: () => new FleetPage(ctx) },
     { path: 'drone/:id', create: (p) => new DronePage(ctx, p.id!) },
     { path: 'alarms', nav: 'Alarms', create: () => new AlarmsPage(ctx) },
+    { path: 'missions', nav: 'Missions', create: () => new MissionsPage(ctx) },
+    { path: 'geofences', nav: 'Geofences', create: () => new GeofencesPage(ctx) },
+    { path: 'admin', nav: 'Admin', allowed: isAdmin, create: () => new AdminPage(ctx, 'users') },
+    { path: 'admin/registry', allowed: isAdmin, create: () => new AdminPage(ctx, 'registry') },
+    { path: 'admin/audit', allowed: isAdmin, create: () => new AdminPage(ctx, 'audit') },
   ];
 }
 

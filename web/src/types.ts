@@ -153,6 +153,8 @@ export interface MissionFrame {
   reason?: string;
   items?: number;
   drone: MissionDrone;
+  /** Page clock when it arrived (set by MissionBook). */
+  received?: number;
 }
 
 export interface Geofence {
@@ -233,4 +235,91 @@ export interface TrackCollection {
     geometry: { type: 'LineString'; coordinates: number[][] } | { type: 'Point'; coordinates: number[] } | null;
     properties: { drone_id: string; points: number; samples: number; sampled: boolean; times: number[] };
   }[];
+}
+
+// ---- missions (REST "Missions")
+
+export type WaypointAction = 'none' | 'photo' | 'land' | 'rtl';
+export type FinalAction = 'rtl' | 'land' | 'hold';
+
+export interface MissionItem {
+  lat: number;
+  lon: number;
+  /** Metres above mean sea level (the API's one datum). */
+  alt: number;
+  speed?: number;
+  hold_s?: number;
+  action?: WaypointAction;
+}
+
+export interface MissionProblem {
+  index: number | null;
+  field: string;
+  reason: string;
+}
+
+export interface MissionBody {
+  name: string;
+  group: string;
+  items: MissionItem[];
+  final_action: FinalAction;
+  cruise_speed: number;
+}
+
+export interface Mission extends MissionBody {
+  id: string;
+  state: string;
+  problems?: MissionProblem[];
+  reason?: string;
+  created_by?: string;
+  created_at?: number;
+  updated_at?: number;
+  drones: MissionDrone[];
+  commands?: { drone_id: string; command_id?: string; error?: { code: string; message: string } }[];
+}
+
+export interface MissionPage {
+  missions: Mission[];
+  next_cursor: string | null;
+}
+
+export interface GeofenceBody {
+  name: string;
+  group: string;
+  kind: 'inclusion' | 'exclusion';
+  polygon: { type: 'Polygon'; coordinates: number[][][] };
+  floor: number | null;
+  ceiling: number | null;
+  action: 'alert' | 'rtl' | 'land';
+}
+
+// ---- admin (REST "Authentication and users", registry, audit)
+
+export interface UserRecord {
+  name: string;
+  role: string;
+  groups: string[];
+  enabled: boolean;
+  created_at?: string | number;
+  updated_at?: string | number;
+  password_changed_at?: string | number | null;
+}
+
+export interface AuditEntry {
+  id: number | string;
+  at?: string | number;
+  time?: string | number;
+  actor?: string;
+  action?: string;
+  drone?: string | null;
+  drone_id?: string | null;
+  outcome?: string;
+  address?: string;
+  detail?: unknown;
+  [k: string]: unknown;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_before: number | string | null;
 }

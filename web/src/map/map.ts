@@ -39,8 +39,11 @@ export class FleetMap {
 
   private readonly base: BaseMap;
   private readonly fences = L.layerGroup();
+  private fenceList: readonly Geofence[] = [];
+  private hiddenFence: string | null = null;
   private following = false;
   private followedAt: [number, number] | null = null;
+  private clickHandler: ((lat: number, lon: number) => void) | null = null;
   private picking: { pick: (lat: number, lon: number) => void; cancel: () => void } | null = null;
   private target: L.CircleMarker | null = null;
   private readonly followButton: HTMLButtonElement;
@@ -112,8 +115,16 @@ export class FleetMap {
   }
 
   setGeofences(list: readonly Geofence[]): void {
+    this.fenceList = list;
     this.fences.clearLayers();
-    for (const g of list) geofenceLayer(g)?.addTo(this.fences);
+    for (const g of list) if (g.id !== this.hiddenFence) geofenceLayer(g)?.addTo(this.fences);
+  }
+
+  /** Leaves one fence out (the one the geofence editor draws itself), or none; kept across setGeofences. */
+  hideGeofence(id: string | null): void {
+    if (id === this.hiddenFence) return;
+    this.hiddenFence = id;
+    this.setGeofences(this.fenceList);
   }
 
   /** Zooms to every drone with a position; false when there is none. */
@@ -162,6 +173,16 @@ export class FleetMap {
     this.map.getContainer().classList.remove('picking');
   }
 
+  /**
+   * While set, a click on the map (not on a marker) gives its point to `fn` instead of picking a drone: the mission
+   * planner's waypoints, the geofence editor's vertices. null gives clicks back to the drones. The container gets the
+   * class `editing` (a crosshair cursor).
+   */
+  setClickHandler(fn: ((lat: number, lon: number) => void) | null): void {
+    this.clickHandler = fn;
+    this.map.getContainer().classList.toggle('editing', fn !== null);
+  }
+
   /** A marker for a command's target point, or none. */
   showTarget(lat: number | null, lon: number | null): void {
     this.target?.remove();
@@ -193,6 +214,10 @@ export class FleetMap {
       const { pick } = this.picking;
       this.endPick();
       pick(ev.latlng.lat, ev.latlng.lng);
+      return;
+    }
+    if (this.clickHandler) {
+      this.clickHandler(ev.latlng.lat, ev.latlng.lng);
       return;
     }
     const id = this.drones.pick(ev.containerPoint);
