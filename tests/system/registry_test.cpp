@@ -347,8 +347,12 @@ TEST_CASE("fleet.unregistered=refuse: an unregistered drone is refused (4001) un
   REQUIRE(created.status == 201);
   auto secret = created.json()["secret"].get<std::string>();
   auto drone = connect_drone(p, "pol-1", secret); // throws unless welcomed
-  // The registry keeps model and firmware as the drone reports them at hello.
-  auto row = db_row(node.db_url(), "pol-1");
+  // The registry keeps model and firmware as the drone reports them at hello (written just after the welcome).
+  json row;
+  CHECK(eventually([&] {
+    row = db_row(node.db_url(), "pol-1");
+    return row["model"] == "test-quad";
+  }));
   INFO(row.dump());
   CHECK(row["model"] == "test-quad");
   CHECK(row["firmware"] == "1.2.3");
