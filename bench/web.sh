@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# bench/web.sh: the dashboard's frame rate, main-thread time, first load and bundle size in headless Chromium, with
+# a real node and WEB_FLEETS simulated drones (default "1000 10000") at WEB_HZ (5) frames/s (bench/web.mjs).
+# Builds the node, the simulator and the dashboard (Release, BENCH_BUILD_DIR, default build-bench), starts a
+# throwaway PostgreSQL and Redis, and appends a section to WEB_REPORT (default bench/web-report.md).
+#
+#   bench/web.sh                         # 1,000 and 10,000 drones at 5 Hz, 10 s each (about 3 minutes)
+#   WEB_FLEETS=1000 WEB_MEASURE_S=5 bench/web.sh
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+LOG_TAG=web
+source bench/lib.sh
+
+BUILD_DIR=${BENCH_BUILD_DIR:-build-bench}
+REPORT=${WEB_REPORT:-bench/web-report.md}
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$BUILD_DIR/bench-runs"
+RUN_DIR=$(cd "$BUILD_DIR/bench-runs" && pwd)/web-$STAMP
+mkdir -p "$RUN_DIR"
+if [[ ${BENCH_BUILD:-1} == 1 ]]; then
+  log "building dccs dccs-sim dccs_web in $BUILD_DIR (Release)"
+  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDCCS_SIM_ONLY=OFF >"$RUN_DIR/cmake.log" 2>&1 ||
+      { tail -20 "$RUN_DIR/cmake.log" >&2; die "cmake failed (log: $RUN_DIR/cmake.log)"; }
+  fi
+  ninja -C "$BUILD_DIR" dccs dccs-sim dccs_web >"$RUN_DIR/build.log" 2>&1 ||
+    { tail -30 "$RUN_DIR/build.log" >&2; die "build failed (log: $RUN_DIR/build.log)"; }
+fi
+BUILD=$(build_dir "$BUILD_DIR" dccs sim/dccs-sim) || exit 1
+[[ -f web/dist/index.html ]] || die "web/dist is not built"
+npm ci --prefix tests/web --no-audit --no-fund --loglevel=error >"$RUN_DIR/npm.log" 2>&1 ||
+  die "npm ci in tests/web failed (log: $RUN_DIR/npm.log)"
+trap stop_all EXIT
+log "run folder: $RUN_DIR"
+pg_start "max_connections = 200"
+redis_start
+export PGDATABASE=postgres DCCS_NODE_BIN=$BUILD/dccs DCCS_SIM_BIN=$BUILD/sim/dccs-sim DCCS_WEB_DIST=$PWD/web/dist
+export DCCS_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT DCCS_E2E_ARTIFACTS=$RUN_DIR DCCS_E2E_DEADLINE_S=1200
+export WEB_COMMAND="${WEB_FLEETS:+WEB_FLEETS=\"$WEB_FLEETS\" }${WEB_HZ:+WEB_HZ=$WEB_HZ }bench/web.sh"
+node bench/web.mjs >"$RUN_DIR/section.md" || die "bench/web.mjs failed (logs in $RUN_DIR)"
+{ echo; cat "$RUN_DIR/section.md"; } >>"$REPORT"
+cat "$RUN_DIR/section.md"
+log "appended to $REPORT (logs: $RUN_DIR)"
