@@ -88,8 +88,8 @@ bool node::start(std::string& error) {
   if (!runtime::node_roles::parse(cfg_.str("node.roles"), roles_, error))
     return false;
   if (auto url = cfg_.str("web.tile_url"); !url.empty() && !tile_origin(url)) {
-    error = "web.tile_url: not a tile URL the dashboard can use (http(s)://host[:port]/...{z}...{x}...{y}..., no "
-            "spaces, quotes, ';' or ','; a {s} subdomain is not supported)";
+    error = "web.tile_url: not a tile URL the dashboard can use (http(s)://host[:port]/...{z}...{x}...{y}..., the "
+            "host a name or IPv4 address without '*' or a {s} subdomain; no spaces, quotes, ';' or ',')";
     return false;
   }
   if (roles_.runs(runtime::role::commands) && !roles_.runs(runtime::role::telemetry)) {

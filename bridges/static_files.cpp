@@ -1,5 +1,6 @@
 #include "bridges/static_files.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -154,9 +155,19 @@ std::optional<std::string> tile_origin(std::string_view url) {
   for (char c : url)
     if (!safe(c))
       return std::nullopt;
+  // The host is a name or an IPv4 address with an optional port: a '*' would make the CSP source a wildcard, and
+  // userinfo, brackets or placeholders have no place in an origin.
   auto host_end = rest.find('/');
   auto host = rest.substr(0, host_end);
-  if (host.empty() || host_end == std::string_view::npos || host.find_first_of("@?#{}[]") != std::string_view::npos)
+  auto colon = host.find(':');
+  auto name = host.substr(0, colon);
+  auto port = colon == std::string_view::npos ? std::string_view{} : host.substr(colon + 1);
+  auto name_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  };
+  if (host_end == std::string_view::npos || name.empty() || !std::all_of(name.begin(), name.end(), name_char) ||
+      (colon != std::string_view::npos &&
+       (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))))
     return std::nullopt;
   for (auto placeholder : {"{z}", "{x}", "{y}"})
     if (url.find(placeholder) == std::string_view::npos)

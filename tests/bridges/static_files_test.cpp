@@ -79,7 +79,9 @@ TEST_CASE("a tile URL the dashboard can use, and its origin for the CSP") {
                    "https:///{z}/{x}/{y}", "https://t.example", "https://t.example/{z}/{x}.png",
                    "https://{s}.tile.example/{z}/{x}/{y}.png", "https://t.example/{z}/{x}/{y}.png; script-src *",
                    "https://t.example/{z}/{x}/{y}.png,evil", "https://t.example/'{z}/{x}/{y}",
-                   "https://user@t.example/{z}/{x}/{y}"}) {
+                   "https://user@t.example/{z}/{x}/{y}", "https://*/{z}/{x}/{y}.png",
+                   "https://*.example.org/{z}/{x}/{y}.png", "https://t.example:/{z}/{x}/{y}",
+                   "https://t.example:84a3/{z}/{x}/{y}", "https://[::1]:8080/{z}/{x}/{y}"}) {
     INFO(bad);
     CHECK_FALSE(tile_origin(bad));
   }
