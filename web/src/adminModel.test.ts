@@ -32,6 +32,10 @@ describe('user forms', () => {
     expect(newUserBody({ name: '', password: 'pw', role: 'operator', groups: '' })).toMatchObject({ ok: false, field: 'name' });
     expect(newUserBody({ name: 'b', password: '', role: 'operator', groups: '' })).toMatchObject({ ok: false, field: 'password' });
     expect(newUserBody({ name: 'b', password: 'p', role: 'root', groups: '' })).toMatchObject({ ok: false, field: 'role' });
+    expect(newUserBody({ name: 'b', password: 'p', role: 'analytics', groups: 'east' })).toEqual({
+      ok: true,
+      body: { name: 'b', password: 'p', role: 'analytics', groups: ['east'] },
+    });
     expect(newUserBody({ name: 'b', password: 'p', role: 'viewer', groups: 'a/b' })).toMatchObject({ ok: false, field: 'groups' });
   });
   it('change has only what changed', () => {

@@ -2,7 +2,7 @@
 // form → request body (POST/PATCH /api/v1/users), the registration form → body (POST /api/v1/drones), and group
 // lists typed as text. Unit-tested in adminModel.test.ts.
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export const ROLES = ['viewer', 'analytics', 'operator', 'admin'] as const;
 export const OUTCOMES = ['ok', 'refused', 'error'] as const;
 const ID = /^[A-Za-z0-9_.-]{1,64}$/;
 

@@ -9,6 +9,8 @@ import type { RouteDef } from './router';
 import type { RxStats } from './stats';
 import type { DroneStore } from './store';
 
+const KNOWN_ROLES = new Set(['admin', 'operator', 'viewer', 'analytics']);
+
 export class Header {
   private readonly conn = byId('conn');
   private readonly counters = byId('counters');
@@ -70,7 +72,7 @@ export class Header {
     setText(this.whoName, u?.name ?? '…');
     const role = u?.role ?? '';
     setText(this.whoRole, role || '?');
-    setClass(this.whoRole, `role ${role === 'admin' || role === 'operator' || role === 'viewer' ? role : ''}`);
+    setClass(this.whoRole, `role ${KNOWN_ROLES.has(role) ? role : ''}`);
     const groups = u?.groups ?? [];
     setText(this.whoGroups, groups.length ? `groups: ${groups.join(', ')}` : 'no groups');
     const ends = this.session.loginEndsAt;

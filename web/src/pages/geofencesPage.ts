@@ -9,7 +9,7 @@ import { button, h, input, labelled, select, setOptions, setText } from '../dom'
 import { describeError, SessionEndedError } from '../errors';
 import { ACTIONS, fenceBody, fenceForm, KINDS, MAX_VERTICES, openRing, polygonProblem, type LatLon } from '../fenceModel';
 import * as fmt from '../format';
-import { canCommand } from '../permissions';
+import { canCommand, canPlan } from '../permissions';
 import type { Page } from '../router';
 import type { Geofence } from '../types';
 
@@ -66,8 +66,7 @@ export class GeofencesPage implements Page {
   }
 
   private get mayCreate(): boolean {
-    const u = this.ctx.session.user;
-    return !!u && (u.role === 'admin' || (u.role === 'operator' && u.groups.length > 0));
+    return canPlan(this.ctx.session.user);
   }
 
   private get mayEdit(): boolean {

@@ -28,7 +28,7 @@ import {
   WAYPOINT_ACTIONS,
   type Waypoint,
 } from '../missionPlan';
-import { canCommand } from '../permissions';
+import { canCommand, canPlan } from '../permissions';
 import { href, type Page } from '../router';
 import type { Mission, MissionDrone, MissionProblem, WaypointAction } from '../types';
 
@@ -121,8 +121,7 @@ export class MissionsPage implements Page {
 
   /** Whether the user may plan in some group (a new mission). */
   private get mayPlan(): boolean {
-    const u = this.user;
-    return !!u && (u.role === 'admin' || (u.role === 'operator' && u.groups.length > 0));
+    return canPlan(this.user);
   }
 
   /** Whether the user may change the shown mission (or the new one). */
