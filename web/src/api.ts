@@ -9,6 +9,8 @@ import { ApiError, request, type HttpAnswer, type RequestOptions } from './http'
 import type {
   Alarm,
   AlarmPage,
+  AnalyticsDaily,
+  AnalyticsFleet,
   AuditPage,
   Command,
   CommandKind,
@@ -47,6 +49,20 @@ export interface HistoryRange {
   /** ms since the epoch, page clock. */
   from: number;
   to: number;
+}
+
+/** The query of the analytics routes: UTC days "YYYY-MM-DD" (both included), a group, one drone (daily only). */
+export interface AnalyticsQuery {
+  from: string;
+  to: string;
+  group?: string;
+  drone?: string;
+}
+
+/** A CSV answer: its text and the file name of its Content-Disposition, when it named one. */
+export interface CsvFile {
+  text: string;
+  disposition: string | null;
 }
 
 export class Api {
@@ -246,6 +262,24 @@ export class Api {
 
   async deleteDrone(id: string): Promise<void> {
     await this.call('DELETE', `${API}/drones/${seg(id)}`);
+  }
+
+  // ---- analytics (admins, operators and analytics users)
+
+  analyticsDaily(q: AnalyticsQuery): Promise<AnalyticsDaily> {
+    return this.call('GET', withQuery(`${API}/analytics/daily`, { ...q }));
+  }
+
+  analyticsFleet(q: Omit<AnalyticsQuery, 'drone'>): Promise<AnalyticsFleet> {
+    return this.call('GET', withQuery(`${API}/analytics/fleet`, { from: q.from, to: q.to, group: q.group }));
+  }
+
+  /** The same figures as the node's CSV (header line of the field names), with its file name. */
+  async analyticsCsv(route: 'daily' | 'fleet', q: AnalyticsQuery): Promise<CsvFile> {
+    const query: Query = route === 'daily' ? { ...q, format: 'csv' } : { from: q.from, to: q.to, group: q.group, format: 'csv' };
+    const res = await this.send('GET', withQuery(`${API}/analytics/${route}`, query), { accept: 'csv' });
+    if (!res.ok) throw ApiError.from(res);
+    return { text: typeof res.data === 'string' ? res.data : '', disposition: res.headers.get('Content-Disposition') };
   }
 
   /** The audit log; `query` is built by auditQuery() (adminModel.ts). */

@@ -323,3 +323,58 @@ export interface AuditPage {
   entries: AuditEntry[];
   next_before: number | string | null;
 }
+
+// ---- analytics (GET /api/v1/analytics/daily and /fleet; days are UTC calendar days "YYYY-MM-DD")
+
+/** The figures of a drone, a group or the fleet over a day or a range. */
+export interface AnalyticsFigures {
+  /** Seconds armed and airborne. */
+  flight_s: number;
+  /** Seconds armed. */
+  armed_s: number;
+  /** Horizontal metres flown while airborne. */
+  distance_m: number;
+  /** The highest `alt` reported (m AMSL); null without a sample. */
+  max_alt_m: number | null;
+  /** The sum of the battery percentage's drops. */
+  battery_used_pct: number;
+  /** Take-offs. */
+  flights: number;
+  /** Alarms raised. */
+  alarms: number;
+}
+
+export interface AnalyticsDailyRow extends AnalyticsFigures {
+  day: string;
+  drone_id: string;
+  group: string;
+  samples: number;
+}
+
+export interface AnalyticsDaily {
+  from: string;
+  to: string;
+  /** ms since the epoch: samples up to then are in the figures; null before the first rollup. */
+  computed_through: number | null;
+  /** One per (drone, day) with samples or alarms, by day then drone id. */
+  rows: AnalyticsDailyRow[];
+}
+
+export interface AnalyticsGroupFigures extends AnalyticsFigures {
+  group: string;
+  /** Distinct drones with samples or alarms. */
+  drones: number;
+}
+
+export interface AnalyticsFleetDay extends AnalyticsGroupFigures {
+  day: string;
+}
+
+export interface AnalyticsFleet {
+  from: string;
+  to: string;
+  computed_through: number | null;
+  days: AnalyticsFleetDay[];
+  /** Per group over the whole range. */
+  totals: AnalyticsGroupFigures[];
+}
