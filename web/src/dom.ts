@@ -91,3 +91,16 @@ export function setOptions(s: HTMLSelectElement, options: readonly (readonly [va
   s.replaceChildren(...options.map(([value, label]) => h('option', { text: label, attrs: { value } })));
   if (options.some(([value]) => value === keep)) s.value = keep;
 }
+
+/**
+ * Hands `text` to the browser as a file download. The node's CSV routes need the bearer token, so they cannot be
+ * plain links: the answer is read by script and given over as a blob URL.
+ */
+export function downloadText(fileName: string, text: string, type = 'text/csv'): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h('a', { attrs: { href: url, download: fileName } });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}

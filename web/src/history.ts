@@ -3,7 +3,7 @@
 // the telemetry route).
 import type { HistoryRange } from './api';
 import type { AppContext } from './context';
-import { button, h, input, labelled, setText } from './dom';
+import { button, downloadText, h, input, labelled, setText } from './dom';
 import { describeError, SessionEndedError } from './errors';
 import * as fmt from './format';
 import { csvFileName, MAX_ROWS, nearestIndex, parseTrack, pickBucket, rangeProblem, type Track } from './historyModel';
@@ -155,13 +155,7 @@ export class HistoryReplay {
     this.csvButton.disabled = true;
     try {
       const csv = await this.ctx.api.telemetryCsv(this.id, range, { limit: MAX_ROWS, bucket: pickBucket(range.to - range.from) });
-      // The route needs the bearer token, so it cannot be a plain link: the answer is handed over as a file.
-      const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
-      const a = h('a', { attrs: { href: url, download: csvFileName(this.id, range.from, range.to) } });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      downloadText(csvFileName(this.id, range.from, range.to), csv);
     } catch (e) {
       if (!(e instanceof SessionEndedError)) this.setStatus(`Export failed: ${describeError(e)}`, true);
     } finally {

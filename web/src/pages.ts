@@ -3,15 +3,18 @@
 // it), and add the REST calls it needs to api.ts.
 import { AlarmsPage } from './alarms';
 import { AdminPage } from './pages/adminPage';
+import { AnalyticsPage } from './pages/analyticsPage';
 import type { AppContext } from './context';
 import { h } from './dom';
 import { DronePage } from './pages/dronePage';
 import { FleetPage } from './pages/fleetPage';
 import { GeofencesPage } from './pages/geofencesPage';
 import { MissionsPage } from './pages/missionsPage';
+import { canReadAnalytics } from './permissions';
 import { href, type Page, type RouteDef } from './router';
 
 const isAdmin = (role: string): boolean => role === 'admin';
+const readsAnalytics = (role: string): boolean => canReadAnalytics({ role });
 
 export function routes(ctx: AppContext): RouteDef[] {
   return [
@@ -20,6 +23,7 @@ export function routes(ctx: AppContext): RouteDef[] {
     { path: 'alarms', nav: 'Alarms', create: () => new AlarmsPage(ctx) },
     { path: 'missions', nav: 'Missions', create: () => new MissionsPage(ctx) },
     { path: 'geofences', nav: 'Geofences', create: () => new GeofencesPage(ctx) },
+    { path: 'analytics', nav: 'Analytics', allowed: readsAnalytics, create: () => new AnalyticsPage(ctx) },
     { path: 'admin', nav: 'Admin', allowed: isAdmin, create: () => new AdminPage(ctx, 'users') },
     { path: 'admin/registry', allowed: isAdmin, create: () => new AdminPage(ctx, 'registry') },
     { path: 'admin/audit', allowed: isAdmin, create: () => new AdminPage(ctx, 'audit') },
