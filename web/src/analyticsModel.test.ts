@@ -15,6 +15,7 @@ import {
   km,
   MAX_DAYS,
   nextSort,
+  oldestComputed,
   parseDay,
   pct,
   perDrone,
@@ -115,6 +116,12 @@ describe('text', () => {
     expect(computedNote(Date.UTC(2026, 10, 29, 23, 0, 0), now)).toBe('figures up to 2026-11-29 23:00:00 UTC');
     expect(computedNote(null, now)).toBe('not computed yet');
     expect(computedNote(undefined, now)).toBe('not computed yet');
+  });
+  it('takes the oldest of the answers read together; null wins; unasked ones do not count', () => {
+    expect(oldestComputed([2000, 1000])).toBe(1000);
+    expect(oldestComputed([2000, undefined])).toBe(2000);
+    expect(oldestComputed([2000, null])).toBeNull();
+    expect(oldestComputed([undefined])).toBeNull();
   });
 });
 

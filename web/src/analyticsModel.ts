@@ -148,6 +148,20 @@ export function computedNote(computedThrough: unknown, now: number): string {
   return day === utcDay(now) ? `figures up to ${time} UTC` : `figures up to ${day} ${time} UTC`;
 }
 
+/**
+ * The `computed_through` of several answers read together: the oldest (what all of them include), null when one of
+ * them is null (not computed yet); answers not asked for (undefined) do not count.
+ */
+export function oldestComputed(values: readonly (number | null | undefined)[]): number | null {
+  let oldest: number | null = null;
+  for (const v of values) {
+    if (v === undefined) continue;
+    if (!isNum(v)) return null;
+    if (oldest === null || v < oldest) oldest = v;
+  }
+  return oldest;
+}
+
 // ---- sums
 
 export interface Totals extends AnalyticsFigures {

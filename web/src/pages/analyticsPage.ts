@@ -18,6 +18,7 @@ import {
   km,
   MAX_DAYS,
   nextSort,
+  oldestComputed,
   pct,
   perDrone,
   presetRange,
@@ -263,32 +264,37 @@ export class AnalyticsPage implements Page {
     this.error.hidden = true;
     setText(this.status, 'Loading…');
     this.applyBtn.disabled = true;
-    try {
-      // One drone: its own rows give the tiles and charts (/fleet has no drone filter).
-      const [daily, fleet] = await Promise.all([this.ctx.api.analyticsDaily(q), q.drone ? Promise.resolve(null) : this.ctx.api.analyticsFleet(q)]);
-      if (seq !== this.loadSeq || this.closed) return;
-      const rows = Array.isArray(daily.rows) ? daily.rows : [];
-      const totals = fleet ? sumTotals(Array.isArray(fleet.totals) ? fleet.totals : []) : totalsFromDaily(rows);
-      const series = daySeries(fleet ? (Array.isArray(fleet.days) ? fleet.days : []) : rows, q.from, q.to);
-      this.shown = { query: q, rows, drones: perDrone(rows) };
+    // One drone: its own rows give the tiles and charts (/fleet has no drone filter). Each answer is shown on its
+    // own: /daily refused for too many drone-days still leaves the fleet's tiles and charts.
+    const [daily, fleet] = await Promise.allSettled([this.ctx.api.analyticsDaily(q), q.drone ? Promise.resolve(null) : this.ctx.api.analyticsFleet(q)]);
+    if (seq !== this.loadSeq || this.closed) return;
+    this.applyBtn.disabled = false;
+    const failed = [daily, fleet].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+    if (failed.some((e) => e instanceof SessionEndedError)) return;
+
+    const rows = daily.status === 'fulfilled' && Array.isArray(daily.value.rows) ? daily.value.rows : null;
+    const fleetAnswer = fleet.status === 'fulfilled' ? fleet.value : null;
+    this.shown = rows ? { query: q, rows, drones: perDrone(rows) } : null;
+    this.renderDrones();
+    this.renderDays();
+    if (q.drone ? rows : fleetAnswer) {
+      const totals = fleetAnswer ? sumTotals(Array.isArray(fleetAnswer.totals) ? fleetAnswer.totals : []) : totalsFromDaily(rows!);
       this.showTiles(totals);
-      this.charts.show(series);
-      this.renderDrones();
-      this.renderDays();
-      const scope = [q.group ? `group ${q.group}` : 'all groups', q.drone ? `drone ${q.drone}` : ''].filter(Boolean).join(', ');
-      setText(this.status, `${q.from} – ${q.to} (UTC), ${scope} ·`);
-      // Both answers say how far they reach; the older of the two is what the page shows.
-      const through = [daily.computed_through, fleet?.computed_through].filter((v) => v !== undefined);
-      const oldest = through.some((v) => v === null) ? null : Math.min(...(through as number[]));
-      setText(this.computed, computedNote(oldest, this.ctx.store.nodeNow()));
-      this.computed.dataset.computedThrough = oldest === null ? '' : String(oldest);
-    } catch (e) {
-      if (seq === this.loadSeq && !this.closed) {
-        setText(this.status, '');
-        this.showError(e);
-      }
-    } finally {
-      if (seq === this.loadSeq) this.applyBtn.disabled = false;
+      this.charts.show(daySeries(fleetAnswer ? (Array.isArray(fleetAnswer.days) ? fleetAnswer.days : []) : rows!, q.from, q.to));
+    } else {
+      this.showTiles(null);
+      this.charts.show(daySeries([], q.from, q.to));
+    }
+
+    const nothing = rows === null && (q.drone !== undefined || fleetAnswer === null);
+    const scope = [q.group ? `group ${q.group}` : 'all groups', q.drone ? `drone ${q.drone}` : ''].filter(Boolean).join(', ');
+    setText(this.status, nothing ? '' : `${q.from} – ${q.to} (UTC), ${scope} ·`);
+    const through = oldestComputed([daily.status === 'fulfilled' ? daily.value.computed_through : undefined, fleetAnswer?.computed_through]);
+    setText(this.computed, nothing ? '' : computedNote(through, this.ctx.store.nodeNow()));
+    this.computed.dataset.computedThrough = through === null ? '' : String(through);
+    if (failed.length) {
+      const texts = [...new Set(failed.map((e) => describeError(e)))];
+      this.showError(new Error(texts.join(' ')));
     }
   }
 
@@ -315,11 +321,12 @@ export class AnalyticsPage implements Page {
 
   // ---- drawing
 
-  private showTiles(t: Totals): void {
+  /** The range's totals, or dashes (null: not known). */
+  private showTiles(t: Totals | null): void {
     for (const def of TILES) {
       const el = this.tileEls.get(def.key)!;
-      setText(el.value, def.text(t));
-      el.box.dataset.value = String(def.value(t));
+      setText(el.value, t ? def.text(t) : '–');
+      el.box.dataset.value = t ? String(def.value(t)) : '';
     }
   }
 
