@@ -62,6 +62,10 @@ const world = {};
 
 async function setUp(env, dir) {
   const db = await createScratchDatabase();
+  // The analytics rollup every 2 s (rather than a minute), counting telemetry older than 1 s (scenario j): config by
+  // environment (DCCS_<OPTION>, as the node reads it), which the node's process inherits, at each start.
+  process.env.DCCS_ANALYTICS_INTERVAL_S ??= '2';
+  process.env.DCCS_ANALYTICS_SETTLE_S ??= '1';
   const node = new DccsNode(env, db, dir);
   await node.start();
   const sims = [
@@ -80,7 +84,8 @@ async function setUp(env, dir) {
     },
     { timeout: 20_000, message: `the drones ${FLEET.join(', ')} online with a position` },
   );
-  Object.assign(world, { env, dir, db, node, sims, admin });
+  // flew: drones a scenario flew by command (scenario e), which the analytics must count (scenario j).
+  Object.assign(world, { env, dir, db, node, sims, admin, flew: [] });
 }
 
 /** A scripted drone cruising (moving horizontally), by the REST API: the scripted flights start on the ground. */
@@ -290,6 +295,7 @@ scenario('e', 'command panel: take control, arm, take off, states to succeeded',
       const d = await world.admin.drone(id);
       return d.armed === true && d.mode === 'GUIDED' && d.alt > 10 + (await groundAlt(id));
     }, { message: `${id} hovering (armed, GUIDED, 10 m above the ground or more)` });
+    world.flew.push(id);
     await dash.tid('lease-release').click();
     await s.waitText(dash.tid('lease-holder'), (txt) => txt.startsWith('nobody'), { message: 'nobody holds the lease' });
   });
@@ -349,6 +355,14 @@ scenario('g', 'a viewer sees no command or lease controls', async (t) => {
   await s.step('log in as the viewer', async () => {
     await dash.open();
     await dash.login(name, password, { role: 'viewer' });
+  });
+  await s.step('no Analytics link, and the page refused', async () => {
+    await dash.nav('fleet').waitFor({ state: 'visible' });
+    if (await dash.nav('analytics').count()) throw new Error('a viewer sees the Analytics link');
+    await dash.open('#/analytics');
+    await s.page.getByText('Your role may not open this page.').waitFor({ state: 'visible' });
+    if (await dash.tid('analytics-page').count()) throw new Error('a viewer sees the analytics page');
+    await dash.open('#/fleet');
   });
   await s.step('the table shows the drones the viewer may see', async () => {
     const viewer = await Api.login(world.node, name, password);
@@ -494,6 +508,115 @@ scenario('i2', 'admin registers a drone and sees its secret once', async (t) => 
     await dash.tid('admin-tab-registry').click();
     await s.waitAttr(dash.regRow(id), 'data-credential', (v) => v === 'active', { message: `the registry row of ${id} again` });
     if ((await s.page.content()).includes(secret)) throw new Error('the secret is shown again');
+  });
+});
+
+/** The analytics table's rows as { id: { flight_s, flights, group } } (data-* of each row, the group column's text). */
+async function analyticsRows(dash) {
+  const rows = await dash.tid('analytics-row').evaluateAll((trs) =>
+    trs.map((tr) => ({ id: tr.dataset.id, flight_s: Number(tr.dataset.flightS), flights: Number(tr.dataset.flights), group: tr.cells[1]?.textContent.trim() })),
+  );
+  return Object.fromEntries(rows.map((r) => [r.id, r]));
+}
+
+/** Apply on the analytics page, and the answer shown (the status no longer "Loading…"). */
+async function applyAnalytics(s, dash) {
+  await dash.tid('analytics-apply').click({ timeout: 5000 });
+  await s.waitText(dash.tid('analytics-status'), (txt) => txt !== 'Loading…', { message: 'the analytics answer shown' });
+  if (await dash.tid('analytics-error').isVisible()) throw new Error(`the page says: ${(await dash.tid('analytics-error').textContent()).trim()}`);
+}
+
+scenario('j', 'analytics: the flying drones counted per drone and day; an analytics user reads them, commands nothing', async (t) => {
+  const { s, dash } = t;
+  // The scripted drones fly from the start; scenario e (when it ran) flew an autopilot drone by command.
+  const flown = [SCRIPTED[0], ...world.flew];
+  await s.step(`the node's rollup counts flight time of ${flown.join(', ')} (REST)`, async () => {
+    let last;
+    await until(
+      async () => {
+        last = await world.admin.get('/analytics/daily');
+        return last.computed_through !== null && flown.every((id) => last.rows.some((r) => r.drone_id === id && r.flight_s > 0));
+      },
+      { timeout: 40_000, interval: 1000, message: `GET /analytics/daily to count flight time of ${flown.join(', ')}`, describe: () => JSON.stringify({ computed_through: last?.computed_through, rows: last?.rows?.map((r) => `${r.day} ${r.drone_id} ${r.flight_s}`) }) },
+    );
+  });
+  await asAdmin(t);
+  await s.step('the analytics page: form (the last 7 UTC days), tiles, charts, table', async () => {
+    await dash.go('analytics');
+    await dash.tid('analytics-page').waitFor({ state: 'visible' });
+    await dash.tid('analytics-form').waitFor({ state: 'visible' });
+    const from = await dash.tid('analytics-from').inputValue();
+    const to = await dash.tid('analytics-to').inputValue();
+    if ((Date.parse(to) - Date.parse(from)) / 86_400_000 !== 6) throw new Error(`the default range is ${from} … ${to}, not 7 days`);
+    if (to !== new Date().toISOString().slice(0, 10)) throw new Error(`the range ends ${to}, not today (UTC)`);
+    for (const hook of ['analytics-tiles', 'tile-flight', 'tile-distance', 'tile-flights', 'tile-battery', 'tile-alarms', 'tile-drones', 'analytics-table']) {
+      await dash.tid(hook).waitFor({ state: 'visible' });
+    }
+  });
+  let rows;
+  await s.step(`the table lists ${flown.join(', ')} with flight time`, async () => {
+    await until(
+      async () => {
+        await applyAnalytics(s, dash);
+        rows = await analyticsRows(dash);
+        return flown.every((id) => rows[id]?.flight_s > 0);
+      },
+      { timeout: 20_000, interval: 1000, message: `rows of ${flown.join(', ')} with flight time > 0`, describe: () => JSON.stringify(rows) },
+    );
+    for (const id of world.flew) if (!(rows[id].flights >= 1)) throw new Error(`${id} took off by command, the table counts ${rows[id].flights} flights`);
+  });
+  await s.step('tiles, charts and the note agree', async () => {
+    const value = async (k) => Number(await dash.tid(`tile-${k}`).getAttribute('data-value'));
+    if (!((await value('flight')) > 0)) throw new Error(`the flight tile holds ${await value('flight')} s`);
+    if (!((await value('drones')) >= flown.length)) throw new Error(`the drones tile counts ${await value('drones')}`);
+    for (const c of ['flight-hours', 'distance', 'flights-alarms']) {
+      const points = await dash.tid(`chart-${c}`).getAttribute('data-points');
+      if (points !== '7') throw new Error(`the chart ${c} draws ${points} days, not 7`);
+    }
+    await s.waitText(dash.tid('analytics-computed'), (txt) => /^figures up to \d\d:\d\d:\d\d UTC$/.test(txt), { message: 'the note "figures up to HH:MM:SS UTC"' });
+    if (await dash.tid('analytics-empty').isVisible()) throw new Error('"No flights in this range" beside rows');
+  });
+  await s.step(`one drone: its days (today's with flight time); its id opens its detail`, async () => {
+    const id = SCRIPTED[0];
+    await dash.tid('analytics-drone').fill(id);
+    await applyAnalytics(s, dash);
+    await dash.tid('analytics-days').waitFor({ state: 'visible' });
+    const today = new Date().toISOString().slice(0, 10);
+    await dash.page.locator(`[data-testid="analytics-day-row"][data-day="${today}"]`).waitFor({ state: 'visible' });
+    rows = await analyticsRows(dash);
+    if (Object.keys(rows).join() !== id) throw new Error(`the table lists ${Object.keys(rows).join(', ')} for ${id} alone`);
+    await dash.page.locator(`[data-testid="analytics-row"][data-id="${id}"] a`).click();
+    await s.waitText(dash.tid('detail-id'), (txt) => txt === id, { message: `the detail of ${id}` });
+  });
+  const name = `e2e-analytics-${RUN}`;
+  const password = randomPassword();
+  await s.step('log in again as an analytics user of group "default"', async () => {
+    await world.admin.post('/users', { name, password, role: 'analytics', groups: ['default'] });
+    await dash.tid('logout').click();
+    await dash.login(name, password, { role: 'analytics' });
+  });
+  await s.step('the analytics user reads the analytics of group "default"', async () => {
+    await dash.go('analytics');
+    await dash.tid('analytics-page').waitFor({ state: 'visible' });
+    await dash.tid('analytics-drone').fill('');
+    await until(
+      async () => {
+        await applyAnalytics(s, dash);
+        rows = await analyticsRows(dash);
+        return rows[SCRIPTED[0]]?.flight_s > 0;
+      },
+      { timeout: 10_000, interval: 1000, message: `the row of ${SCRIPTED[0]} (group default) with flight time`, describe: () => JSON.stringify(rows) },
+    );
+    const others = Object.values(rows).filter((r) => r.group !== 'default');
+    if (others.length) throw new Error(`an analytics user of "default" sees ${others.map((r) => `${r.id} (${r.group})`).join(', ')}`);
+  });
+  await s.step('…and sees no command panel or lease buttons on a drone', async () => {
+    await dash.page.locator(`[data-testid="analytics-row"][data-id="${SCRIPTED[0]}"] a`).click();
+    await s.waitText(dash.tid('detail-id'), (txt) => txt === SCRIPTED[0], { message: `the detail of ${SCRIPTED[0]}` });
+    await s.waitText(dash.tid('lease-holder'), (txt) => txt.length > 0, { message: 'the lease holder line' });
+    for (const hook of ['command-panel', 'cmd-arm', 'cmd-takeoff', 'lease-take', 'lease-takeover', 'lease-release']) {
+      if (await dash.tid(hook).isVisible()) throw new Error(`an analytics user sees [data-testid="${hook}"]`);
+    }
   });
 });
 
