@@ -365,6 +365,11 @@ using node_actor = caf::typed_actor<
 ///   (history_atom, http_query) -> api_result
 using history_actor = caf::typed_actor<caf::replies_to<history_atom, http_query>::with<api_result>>;
 
+/// Daily flight analytics (detached: the telemetry, fleet and commands databases; actors/analytics.hpp),
+/// GET /api/v1/analytics/daily|fleet. Accepts:
+///   (analytics_atom, http_query) -> api_result
+using analytics_actor = caf::typed_actor<caf::replies_to<analytics_atom, http_query>::with<api_result>>;
+
 /// The auth service (detached: the auth role's database): logins, refresh rotation, logout, users, the audit log.
 /// Accepts:
 ///   (login_atom | refresh_atom | logout_atom | users_atom | audit_atom, http_query) -> api_result  the routes
@@ -636,4 +641,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(dccs, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::safety_actor))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::mission_report))
   CAF_ADD_TYPE_ID(dccs, (dccs::actors::mission_actor))
+  CAF_ADD_TYPE_ID(dccs, (dccs::actors::analytics_actor))
 CAF_END_TYPE_ID_BLOCK(dccs)

@@ -128,7 +128,7 @@ user_request parse_user_request(const json& body, bool create) {
     } else if (key == "role") {
       auto parsed = v.is_string() ? parse_role(v.get_ref<const std::string&>()) : std::nullopt;
       if (!parsed)
-        fail(key, "role must be \"viewer\", \"operator\" or \"admin\"");
+        fail(key, "role must be \"viewer\", \"operator\", \"analytics\" or \"admin\"");
       else
         r.patch.role = *parsed;
     } else if (key == "groups") {

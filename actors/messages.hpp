@@ -102,6 +102,7 @@ using control_atom = caf::atom_constant<caf::atom("control")>;     ///< a drone'
 using geofence_atom = caf::atom_constant<caf::atom("geofence")>;   ///< the geofences (routes, a new version, a group's)
 using alarm_atom = caf::atom_constant<caf::atom("alarm")>;         ///< the alarms (routes, one raised or cleared)
 using mission_atom = caf::atom_constant<caf::atom("mission")>;     ///< the missions (routes)
+using analytics_atom = caf::atom_constant<caf::atom("analytics")>; ///< the analytics routes
 
 /// True for a valid drone id: 1-64 characters of A-Z a-z 0-9 _ . - (docs/protocol.md).
 inline bool valid_drone_id(std::string_view id) {

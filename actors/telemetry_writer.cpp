@@ -161,15 +161,22 @@ constexpr const char* maintenance_lock_shared =
 constexpr const char* staging_ddl =
   "CREATE TEMP TABLE samples_in (drone_id text, seq int8, mode text, nums text) ON COMMIT DELETE ROWS";
 
+// The rows stored (not those already there) whose time the analytics job has already counted mark their (drone,
+// day) for it to count again (actors/analytics.hpp): in this transaction, so that no such row goes unmarked.
+// Answers the number of rows stored.
 constexpr const char* staging_insert =
-  "INSERT INTO telemetry.samples (drone_id, time, seq, received, lat, lon, alt, heading, speed, vspeed,"
+  "WITH stored AS (INSERT INTO telemetry.samples (drone_id, time, seq, received, lat, lon, alt, heading, speed, vspeed,"
   " battery, armed, mode, roll, pitch, yaw, voltage, sats, fix)"
   " SELECT drone_id, to_timestamp(a[1] / 1000.0), seq, to_timestamp(a[2] / 1000.0), a[3], a[4], a[5], a[6],"
   " a[7], a[8], a[9], a[10] <> 0, mode, a[11], a[12], a[13], a[14], a[15]::int4, a[16]::int4"
   // OFFSET 0 keeps the subquery a subquery: merged into the outer query, PostgreSQL would split and convert
   // the list once per a[i] (measured 3.5-5 times slower; bench/persist-report.md).
   " FROM (SELECT drone_id, seq, mode, string_to_array(nums, ',', 'N')::float8[] AS a FROM samples_in OFFSET 0) s"
-  " ON CONFLICT DO NOTHING";
+  " ON CONFLICT DO NOTHING RETURNING drone_id, time),"
+  " late AS (INSERT INTO telemetry.rollup_dirty (drone_id, day)"
+  " SELECT DISTINCT drone_id, (time AT TIME ZONE 'UTC')::date FROM stored"
+  " WHERE time <= (SELECT claimed FROM telemetry.rollup_state WHERE id = 1) ON CONFLICT DO NOTHING)"
+  " SELECT count(*) FROM stored";
 
 struct writer_state {
   explicit writer_state(telemetry_settings s, runtime::dependency_health* health)
@@ -221,9 +228,9 @@ std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
       }
       copy.complete();
     }
-    auto r = tx.exec_prepared("dccs_samples_insert");
+    auto r = tx.exec_prepared1("dccs_samples_insert");
     tx.commit();
-    return static_cast<std::size_t>(r.affected_rows());
+    return static_cast<std::size_t>(r[0].as<std::int64_t>());
   });
 }
 

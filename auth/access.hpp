@@ -16,7 +16,7 @@ namespace dccs::auth {
 /// An authenticated caller, as a verified access token describes it.
 struct principal {
   std::string name;                ///< sub
-  std::string role;                ///< "admin", "operator" or "viewer"
+  std::string role;                ///< "admin", "operator", "viewer" or "analytics"
   std::vector<std::string> groups; ///< the drone groups the user may reach (admins reach every group)
   std::string jti;
   std::int64_t iat = 0;
@@ -36,6 +36,7 @@ enum class permission {
   read_audit,    ///< the audit log
   manage_users,  ///< users, roles, groups
   manage_keys,   ///< signing keys
+  read_analytics, ///< the daily flight analytics of a group's drones
 };
 
 inline const char* to_string(permission p) {
@@ -46,6 +47,7 @@ inline const char* to_string(permission p) {
     case permission::read_audit: return "read_audit";
     case permission::manage_users: return "manage_users";
     case permission::manage_keys: return "manage_keys";
+    case permission::read_analytics: return "read_analytics";
   }
   return "unknown";
 }
@@ -55,9 +57,12 @@ inline bool role_allows(std::string_view role, permission p) {
   if (role == "admin")
     return true;
   if (role == "operator")
-    return p == permission::read_drones || p == permission::manage_drones || p == permission::command;
+    return p == permission::read_drones || p == permission::manage_drones || p == permission::command
+           || p == permission::read_analytics;
   if (role == "viewer")
     return p == permission::read_drones;
+  if (role == "analytics")
+    return p == permission::read_drones || p == permission::read_analytics;
   return false; // an unknown role grants nothing
 }
 

@@ -44,8 +44,8 @@ namespace {
 /// files can make any token: they are the secret (docs/security.md).
 int token_command(const runtime::config& cfg) {
   auto& args = cfg.positional();
-  if (args[3] != "admin" && args[3] != "operator" && args[3] != "viewer") {
-    std::cerr << "dccs keys token: ROLE must be admin, operator or viewer\n";
+  if (args[3] != "admin" && args[3] != "operator" && args[3] != "viewer" && args[3] != "analytics") {
+    std::cerr << "dccs keys token: ROLE must be admin, operator, viewer or analytics\n";
     return 2;
   }
   try {

@@ -89,6 +89,7 @@ const char* to_string(role r) {
     case role::viewer: return "viewer";
     case role::operator_: return "operator";
     case role::admin: return "admin";
+    case role::analytics: return "analytics";
   }
   return "viewer";
 }
@@ -98,6 +99,8 @@ std::optional<role> parse_role(std::string_view text) {
     return role::viewer;
   if (text == "operator")
     return role::operator_;
+  if (text == "analytics")
+    return role::analytics;
   if (text == "admin")
     return role::admin;
   return std::nullopt;

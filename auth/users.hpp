@@ -24,8 +24,9 @@
 
 namespace dccs::auth {
 
-/// What a user may do; ordered: admin can do what an operator can, an operator what a viewer can.
-enum class role : std::uint8_t { viewer = 0, operator_ = 1, admin = 2 };
+/// What a user may do (docs/security.md, the permission matrix). `analytics` reads the fleet like a viewer, and
+/// the daily flight analytics.
+enum class role : std::uint8_t { viewer = 0, operator_ = 1, admin = 2, analytics = 3 };
 
 /// "viewer", "operator", "admin".
 const char* to_string(role r);

@@ -22,7 +22,7 @@ namespace dccs::auth {
 namespace {
 
 constexpr const char* usage_text
-  = "usage: dccs [node options] user add NAME --role admin|operator|viewer [--groups a,b]\n"
+  = "usage: dccs [node options] user add NAME --role admin|operator|viewer|analytics [--groups a,b]\n"
     "       dccs [node options] user passwd NAME\n"
     "       dccs [node options] user disable NAME\n"
     "       dccs [node options] user enable NAME\n"
@@ -229,10 +229,10 @@ std::optional<int> user_command(int argc, const char* const* argv, std::ostream&
   std::vector<std::string> groups;
   if (cmd == "add") {
     if (!args.role)
-      return usage("'user add' needs --role admin|operator|viewer");
+      return usage("'user add' needs --role admin|operator|viewer|analytics");
     new_role = parse_role(*args.role);
     if (!new_role)
-      return usage("unknown role '" + *args.role + "' (admin, operator or viewer)");
+      return usage("unknown role '" + *args.role + "' (admin, operator, viewer or analytics)");
     if (args.groups)
       groups = split_groups(*args.groups);
   }

@@ -2,7 +2,7 @@
 /// `dccs user ...`: user management from the command line, against the node's auth database (db.auth_url, else
 /// db.url; the auth schema is migrated first).
 ///
-///   dccs user add NAME --role admin|operator|viewer [--groups a,b]
+///   dccs user add NAME --role admin|operator|viewer|analytics [--groups a,b]
 ///   dccs user passwd NAME
 ///   dccs user disable NAME
 ///   dccs user enable NAME

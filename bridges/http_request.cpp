@@ -225,6 +225,8 @@ std::optional<runtime::role> route_role(std::string_view path) {
     return role::dashboard;
   if (under("/api/v1/auth") || under("/api/v1/users") || path == "/api/v1/audit")
     return role::auth;
+  if (under("/api/v1/analytics"))
+    return role::analytics;
   // A drone's commands (/api/v1/drones/{id}/commands) and the commands themselves; geofences and alarms.
   if (under("/api/v1/commands") || under("/api/v1/geofences") || under("/api/v1/alarms")
       || under("/api/v1/missions"))

@@ -398,6 +398,21 @@ private:
         return storage_disabled();
       return ask(srv_->services.missions, actors::mission_atom::value, make_query(std::string{id}, std::string{action}));
     }
+    // Analytics: /api/v1/analytics/daily and /api/v1/analytics/fleet (GET).
+    if (path == "/api/v1/analytics/daily" || path == "/api/v1/analytics/fleet") {
+      if (!read_only)
+        return not_allowed("GET, HEAD");
+      // The role decides here; the groups the caller reaches decide in the analytics actor.
+      if (!auth::role_allows(who->role, auth::permission::read_analytics))
+        return send(make(http::status::forbidden,
+                         json_error("forbidden", "analytics are for the admin, operator and analytics roles")));
+      if (!srv_->services.analytics)
+        return storage_disabled();
+      return ask(srv_->services.analytics, actors::analytics_atom::value,
+                 make_query("", std::string{path.substr(std::string_view{"/api/v1/analytics/"}.size())}));
+    }
+    if (path.substr(0, 18) == "/api/v1/analytics/" || path == "/api/v1/analytics")
+      return send(make(http::status::not_found, json_error("not_found", "no such API route")));
     if (path == "/api/v1/config/web") {
       // What the dashboard needs to draw its map (any signed-in user; nothing here is secret).
       if (!read_only)

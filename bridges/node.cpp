@@ -10,6 +10,7 @@
 #include "actors/fleet_store.hpp"
 #include "actors/revocation_guard.hpp"
 #include "actors/tickets.hpp"
+#include "actors/analytics.hpp"
 #include "actors/history.hpp"
 #include "actors/telemetry_store.hpp"
 #include "auth/keys_cli.hpp"
@@ -378,6 +379,31 @@ bool node::start(std::string& error) {
     health_.fleet_db.set(runtime::dependency_health::disabled);
     health_.telemetry_db.set(runtime::dependency_health::disabled);
   }
+  if (services.storage && roles_.runs(runtime::role::analytics)) {
+    // Daily flight analytics: the rollup job (one pass at a time cluster-wide) and the routes.
+    actors::analytics_settings as;
+    as.telemetry = pg("telemetry");
+    as.fleet = pg("fleet");
+    as.commands = pg("commands");
+    as.rules.max_gap_ms = cfg_.integer("analytics.max_gap_s") * 1000;
+    as.rules.takeoff_m = static_cast<double>(cfg_.integer("analytics.takeoff_m"));
+    as.interval_s = cfg_.integer("analytics.interval_s");
+    as.settle_s = cfg_.integer("analytics.settle_s");
+    as.window_s = cfg_.integer("analytics.window_s");
+    as.history_days = cfg_.integer("telemetry.retention_days");
+    as.retention_days = cfg_.integer("analytics.retention_days");
+    as.max_rows = cfg_.integer("analytics.max_rows");
+    actors::analytics::job_metrics jm;
+    jm.passes = &metrics_.make_counter("dccs_analytics_passes_total", "analytics rollup passes run by this node");
+    jm.failures = &metrics_.make_counter("dccs_analytics_failures_total", "analytics rollup passes that failed (retried)");
+    jm.samples = &metrics_.make_counter("dccs_analytics_samples_total", "telemetry samples counted into daily analytics");
+    jm.recomputed = &metrics_.make_counter("dccs_analytics_days_recomputed_total",
+                                           "(drone, day) analytics computed again for samples stored late");
+    jm.lag_s = &metrics_.make_gauge("dccs_analytics_lag_seconds", "how far the analytics lag behind now after this node's last pass, s");
+    analytics_job_ = system_->spawn<caf::detached>(actors::analytics_job, as, jm);
+    analytics_ = system_->spawn<caf::detached>(actors::analytics_impl, as);
+    services.analytics = analytics_;
+  }
   {
     // Logouts (through Redis) and user changes (auth.users) reach every node's revocations.
     auth::guard_settings gs;
@@ -533,6 +559,8 @@ void node::stop() {
   stop_actor(maintenance_);
   stop_actor(fleet_);
   stop_actor(history_);
+  stop_actor(analytics_);
+  stop_actor(analytics_job_);
   stop_actor(mirror_);
   stop_actor(auth_);
   stop_actor(guard_);

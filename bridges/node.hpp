@@ -46,6 +46,7 @@ public:
   const std::string& node_id() const { return node_id_; }
   actors::writer_actor telemetry_writer() const { return writer_; }
   actors::maintenance_actor telemetry_maintenance() const { return maintenance_; }
+  actors::worker_actor analytics_job() const { return analytics_job_; }
   actors::fleet_actor fleet() const { return fleet_; }
   actors::mirror_actor redis_mirror() const { return mirror_; }
   runtime::node_health& health() { return health_; }
@@ -68,6 +69,8 @@ private:
   actors::maintenance_actor maintenance_;
   actors::fleet_actor fleet_;
   actors::history_actor history_;
+  actors::analytics_actor analytics_;    ///< analytics answers (null: not the analytics role, or no storage)
+  actors::worker_actor analytics_job_;   ///< the analytics rollup job (null exactly when analytics_ is)
   actors::mirror_actor mirror_;
   actors::auth_actor auth_;
   actors::guard_actor guard_;

@@ -63,6 +63,7 @@ struct server_services {
   actors::telemetry_buffer_ptr telemetry; ///< telemetry rows go here (null: nothing is stored)
   actors::fleet_actor fleet;              ///< the drone registry (fleet store actor)
   actors::history_actor history;          ///< telemetry history queries
+  actors::analytics_actor analytics;      ///< the daily flight analytics (null: not this node's role)
   runtime::node_health* health = nullptr; ///< dependencies, for /readyz
   std::shared_ptr<const auth::key_ring> keys; ///< published at /.well-known/jwks.json
   actors::auth_actor auth;                ///< logins (auth service actor)

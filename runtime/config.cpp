@@ -62,7 +62,7 @@ const std::vector<option_spec>& option_specs() {
     {"config", ot::string, "", "configuration file to read (name = value lines)"},
     {"node.name", ot::string, "", "name of this node in logs and /healthz (default: the host name)"},
     {"node.roles", ot::string, "all",
-     "what this node serves: all, or a comma-separated list of telemetry, commands, auth, dashboard (docs/cluster.md, "
+     "what this node serves: all, or a comma-separated list of telemetry, commands, auth, dashboard, analytics (docs/cluster.md, "
      "\"Roles\"; a route of a role the node does not run is answered 421 naming the members that run it)"},
     {"http.address", ot::string, "127.0.0.1", "address the HTTP/WebSocket port binds to"},
     {"http.port", ot::integer, "8080", "HTTP/WebSocket port (0 picks a free port)", 0, 65535},
@@ -259,6 +259,13 @@ const std::vector<option_spec>& option_specs() {
     {"telemetry.maintenance_s", ot::integer, "3600", "interval of partition maintenance, seconds", 1, 86400},
     {"history.max_rows", ot::integer, "10000", "most rows one history request returns (limit= is capped to it)", 1,
      1000000},
+    {"analytics.interval_s", ot::integer, "60", "interval of the analytics rollup job's passes, seconds (at once again while it catches up)", 1, 86400},
+    {"analytics.settle_s", ot::integer, "10", "telemetry younger than this waits for the next rollup pass, seconds", 0, 3600},
+    {"analytics.window_s", ot::integer, "3600", "most telemetry time one rollup pass counts, seconds (catching up after a stop takes several)", 60, 86400},
+    {"analytics.max_gap_s", ot::integer, "30", "a gap between two samples longer than this counts as neither flight nor armed time, seconds", 1, 3600},
+    {"analytics.takeoff_m", ot::integer, "2", "climb above the ground altitude that counts as a takeoff, m", 1, 1000},
+    {"analytics.retention_days", ot::integer, "730", "days of daily analytics kept", 1, 36500},
+    {"analytics.max_rows", ot::integer, "100000", "most drone-days one GET /api/v1/analytics/daily answers", 1, 10000000},
     {"redis.url", ot::string, "",
      "Redis for the latest state of every drone, redis://[:password@]host:port[/db] (empty: no Redis)"},
     {"redis.ttl_s", ot::integer, "86400", "how long Redis keeps a drone's latest state after its last write, s",

@@ -16,6 +16,8 @@ std::string_view to_string(role r) {
       return "auth";
     case role::dashboard:
       return "dashboard";
+    case role::analytics:
+      return "analytics";
   }
   return "?";
 }
@@ -37,7 +39,7 @@ node_roles node_roles::all() {
 bool node_roles::parse(const std::string& text, node_roles& out, std::string& error) {
   auto items = split_list(text, "");
   if (items.empty()) {
-    error = "node.roles is empty: name all, or one or more of telemetry, commands, auth, dashboard";
+    error = "node.roles is empty: name all, or one or more of telemetry, commands, auth, dashboard, analytics";
     return false;
   }
   node_roles parsed;
@@ -49,7 +51,7 @@ bool node_roles::parse(const std::string& text, node_roles& out, std::string& er
     }
     auto r = role_from_string(item);
     if (!r) {
-      error = "node.roles: unknown role '" + item + "' (known: all, telemetry, commands, auth, dashboard)";
+      error = "node.roles: unknown role '" + item + "' (known: all, telemetry, commands, auth, dashboard, analytics)";
       return false;
     }
     parsed.add(*r);

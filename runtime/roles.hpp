@@ -16,10 +16,11 @@ enum class role : std::uint8_t {
   commands = 2,  ///< commands and missions (reserved: nothing runs for it yet)
   auth = 4,      ///< logins, refresh, logout, users, the audit log
   dashboard = 8, ///< the dashboard's files, operator sockets and their tickets
+  analytics = 16, ///< the daily flight analytics: the rollup job and /api/v1/analytics
 };
 
 /// Every role, in the order they are listed.
-inline constexpr role every_role[] = {role::telemetry, role::commands, role::auth, role::dashboard};
+inline constexpr role every_role[] = {role::telemetry, role::commands, role::auth, role::dashboard, role::analytics};
 
 /// The role's name as `node.roles` and member_info::roles spell it.
 std::string_view to_string(role r);

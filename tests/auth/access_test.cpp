@@ -44,6 +44,22 @@ TEST_CASE("allows: the permission matrix, role by role, own group and other grou
     CHECK_FALSE(allows(op, p));
     CHECK_FALSE(allows(viewer, p));
   }
+  // analytics: reads drones and analytics of its groups, changes nothing; viewers read no analytics.
+  auto analyst = user("analytics", {"red"});
+  CHECK(allows(analyst, permission::read_drones, "red"));
+  CHECK_FALSE(allows(analyst, permission::read_drones, "blue"));
+  CHECK(allows(analyst, permission::read_analytics, "red"));
+  CHECK_FALSE(allows(analyst, permission::read_analytics, "blue"));
+  for (auto p : {permission::manage_drones, permission::command, permission::read_audit, permission::manage_users,
+                 permission::manage_keys}) {
+    INFO(to_string(p));
+    CHECK_FALSE(allows(analyst, p, "red"));
+  }
+  CHECK(allows(admin, permission::read_analytics, "blue"));
+  CHECK(allows(op, permission::read_analytics, "red"));
+  CHECK_FALSE(allows(op, permission::read_analytics, "blue"));
+  CHECK_FALSE(allows(viewer, permission::read_analytics, "red"));
+  CHECK_FALSE(role_allows("viewer", permission::read_analytics));
   // A drone whose group is unknown (empty): admins only.
   CHECK(allows(admin, permission::read_drones, ""));
   CHECK_FALSE(allows(op, permission::read_drones, ""));

@@ -194,6 +194,22 @@ TEST_CASE("users over REST: an admin lists, creates, reads and changes users", "
   CHECK(admin.call("PUT", "/api/v1/users").status == 405);
   CHECK(admin.post("/api/v1/users/bob", {{"enabled", false}}).status == 405);
   CHECK(admin.get("/api/v1/users/bob").json()["enabled"] == true);
+
+  // The analytics role: reads the fleet and the analytics of its groups, manages nothing.
+  auto made = admin.post("/api/v1/users", {{"name", "cy"}, {"password", password}, {"role", "analytics"},
+                                           {"groups", {"east"}}});
+  INFO(made.body);
+  REQUIRE(made.status == 201);
+  CHECK(made.json()["role"] == "analytics");
+  auto cy = as(p, "cy");
+  CHECK(cy.get("/api/v1/auth/me").json()["role"] == "analytics");
+  CHECK(cy.get("/api/v1/drones").status == 200);
+  CHECK(cy.get("/api/v1/analytics/daily").status == 200);
+  CHECK(cy.get("/api/v1/analytics/fleet?group=east").status == 200);
+  CHECK(cy.get("/api/v1/analytics/fleet?group=west").status == 403);
+  CHECK(cy.get("/api/v1/users").status == 403);
+  CHECK(cy.post("/api/v1/drones", {{"id", "cy-1"}}).status == 403);
+  CHECK(admin.patch("/api/v1/users/bob", {{"role", "analyst"}}).status == 400);
 }
 
 TEST_CASE("users over REST: bad fields are refused and named", "[users]") {

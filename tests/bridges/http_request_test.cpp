@@ -195,6 +195,11 @@ TEST_CASE("every route belongs to one role, or is answered by every node") {
     INFO(path);
     CHECK(route_role(path) == role::dashboard);
   }
+  for (auto path : {"/api/v1/analytics", "/api/v1/analytics/daily", "/api/v1/analytics/fleet", "/api/v1/analytics/x"}) {
+    INFO(path);
+    CHECK(route_role(path) == role::analytics);
+  }
+  CHECK(route_role("/api/v1/analyticsx") == none);
 }
 
 TEST_CASE("a 421 names the live members that run the role, this node left out") {

@@ -44,7 +44,8 @@ TEST_CASE("node.roles: all is every role, announced as all", "[roles]") {
   CHECK(parsed(" all ").is_all());
   CHECK(parsed("all,all").is_all());
   // Every role named one by one is all of them too.
-  CHECK(parsed("dashboard,auth,commands,telemetry").names() == names{"all"});
+  CHECK(parsed("dashboard,auth,commands,telemetry,analytics").names() == names{"all"});
+  CHECK_FALSE(parsed("dashboard,auth,commands,telemetry").is_all()); // analytics left out
 }
 
 TEST_CASE("node.roles: a list runs exactly the roles it names", "[roles]") {
@@ -58,6 +59,9 @@ TEST_CASE("node.roles: a list runs exactly the roles it names", "[roles]") {
   CHECK(parsed("telemetry").names() == names{"telemetry"});
   CHECK(parsed("commands").names() == names{"commands"}); // reserved, but accepted and announced
   CHECK(parsed("telemetry,telemetry,,auth").names() == names{"telemetry", "auth"});
+  CHECK(parsed("analytics").names() == names{"analytics"});
+  CHECK(parsed("analytics").runs(role::analytics));
+  CHECK_FALSE(parsed("telemetry").runs(role::analytics));
 }
 
 TEST_CASE("node.roles: an unknown role, an empty list or all with others is refused, naming the problem", "[roles]") {
