@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <unistd.h>
 
@@ -65,13 +66,22 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   bridges::node node{cfg};
+  // After node.stop() everything is committed, flushed and closed. The process then ends without exit()'s static
+  // destructors and atexit handlers: CAF 0.17 runs each detached actor on a detached thread that reports itself
+  // done (actor_system::await_detached_threads) a moment before it has finished exiting (its private_thread object
+  // and thread-local state, OpenSSL's included, are freed after), so exit()'s cleanup could free the same state at
+  // the same time — seen once as "double free or corruption" right after the "stopped" line.
+  auto finish = [&node](int rc) {
+    node.stop();
+    std::fflush(nullptr);
+    std::_Exit(rc);
+  };
   if (!node.start(error)) {
     runtime::log::error("node", "cannot start", {{"error", error}});
-    return 1;
+    finish(1);
   }
   int sig = 0;
   sigwait(&stop_signals, &sig);
   runtime::log::info("node", "signal received", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-  node.stop();
-  return 0;
+  finish(0);
 }
