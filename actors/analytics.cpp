@@ -478,7 +478,7 @@ struct links {
 };
 
 caf::expected<api_result> answer(links& db, const analytics_settings& s, const http_query& q) {
-  if (q.kind != "daily" && q.kind != "fleet")
+  if (q.kind != "daily" && q.kind != "fleet" && q.kind != "drones")
     return api_error(errc::not_found, "not_found", "no such API route");
   const auto& who = q.who;
   if (!auth::role_allows(who.role, auth::permission::read_analytics))
@@ -604,6 +604,60 @@ caf::expected<api_result> answer(links& db, const analytics_settings& s, const h
                           to_csv(rows, {"day", "drone_id", "group", "flight_s", "armed_s", "distance_m", "max_alt_m",
                                         "battery_used_pct", "flights", "alarms", "samples"})};
       body["rows"] = std::move(rows);
+      return json_result(body.dump());
+    }
+    if (q.kind == "drones") {
+      // Per drone over the whole range: the figures summed in the database (a row per drone, whatever the range).
+      std::map<std::string, sums> per_drone;
+      std::map<std::string, std::int64_t> active_days;
+      bool too_many = false;
+      db.telemetry.run([&](pqxx::connection& conn) {
+        pqxx::nontransaction tx{conn};
+        per_drone.clear();
+        active_days.clear();
+        auto done = tx.exec1("SELECT (extract(epoch FROM done) * 1000)::int8 FROM telemetry.rollup_state");
+        body["computed_through"] = done[0].is_null() ? nlohmann::json(nullptr) : nlohmann::json(done[0].as<std::int64_t>());
+        if (none)
+          return;
+        auto r = tx.exec("SELECT drone_id, count(*), sum(flight_s), sum(armed_s), sum(distance_m), max(max_alt_m),"
+                         " sum(battery_used_pct), sum(flights), sum(samples) FROM telemetry.daily_rollups" + range
+                         + filter(tx) + " GROUP BY drone_id ORDER BY drone_id LIMIT " + std::to_string(s.max_rows + 1));
+        too_many = static_cast<std::int64_t>(r.size()) > s.max_rows;
+        for (const auto& row : r) {
+          auto& f = per_drone[row[0].as<std::string>()];
+          active_days[row[0].as<std::string>()] = row[1].as<std::int64_t>();
+          f.flight_s = row[2].as<double>();
+          f.armed_s = row[3].as<double>();
+          f.distance_m = row[4].as<double>();
+          if (!row[5].is_null())
+            f.max_alt_m = row[5].as<double>();
+          f.battery_used_pct = row[6].as<double>();
+          f.flights = row[7].as<std::int64_t>();
+          f.samples = row[8].as<std::int64_t>();
+        }
+      });
+      for (const auto& [key, n] : alarms)
+        per_drone[key.second].alarms += n;
+      if (too_many || static_cast<std::int64_t>(per_drone.size()) > s.max_rows)
+        return api_error(errc::invalid_request, "invalid_parameter",
+                         "more than " + std::to_string(s.max_rows) + " drones: filter by group", "parameter", "group");
+      auto rows = nlohmann::json::array();
+      for (const auto& [id, f] : per_drone) {
+        auto g = group_of(id);
+        if (!g)
+          continue;
+        auto days_it = active_days.find(id);
+        nlohmann::json row{{"drone_id", id}, {"group", *g},
+                           {"days", days_it == active_days.end() ? 0 : days_it->second}};
+        put_figures(row, f);
+        row["samples"] = f.samples;
+        rows.push_back(std::move(row));
+      }
+      if (p.csv)
+        return api_result{api_outcome::found, "text/csv; charset=utf-8",
+                          to_csv(rows, {"drone_id", "group", "days", "flight_s", "armed_s", "distance_m", "max_alt_m",
+                                        "battery_used_pct", "flights", "alarms", "samples"})};
+      body["drones"] = std::move(rows);
       return json_result(body.dump());
     }
     // fleet: per (day, group) and per group, summed in the database over the registry's groups.

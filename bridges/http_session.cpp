@@ -398,8 +398,8 @@ private:
         return storage_disabled();
       return ask(srv_->services.missions, actors::mission_atom::value, make_query(std::string{id}, std::string{action}));
     }
-    // Analytics: /api/v1/analytics/daily and /api/v1/analytics/fleet (GET).
-    if (path == "/api/v1/analytics/daily" || path == "/api/v1/analytics/fleet") {
+    // Analytics: /api/v1/analytics/daily, /drones and /fleet (GET).
+    if (path == "/api/v1/analytics/daily" || path == "/api/v1/analytics/drones" || path == "/api/v1/analytics/fleet") {
       if (!read_only)
         return not_allowed("GET, HEAD");
       // The role decides here; the groups the caller reaches decide in the analytics actor.

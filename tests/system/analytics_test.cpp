@@ -322,6 +322,20 @@ TEST_CASE("analytics over HTTP: daily and fleet figures, late telemetry counted 
     CHECK(fy["drones"] == 1);
     CHECK(fy["flights"] == 1);
     CHECK(fy["flight_s"].get<double>() == Approx(19));
+    auto drones = http_get(node.port(), "/api/v1/analytics/drones?" + range, node.admin());
+    REQUIRE(drones.status == 200);
+    auto d = json::parse(drones.body)["drones"];
+    REQUIRE(d.size() == 1);
+    CHECK(d[0]["drone_id"] == "an-1");
+    CHECK(d[0]["group"] == "default");
+    CHECK(d[0]["days"] == 1); // the day with telemetry; the alarm's day has none
+    CHECK(d[0]["flights"] == 1);
+    CHECK(d[0]["flight_s"].get<double>() == Approx(19));
+    CHECK(d[0]["samples"] == 30);
+    CHECK(d[0]["alarms"].get<int>() >= 1);
+    auto dcsv = http_get(node.port(), "/api/v1/analytics/drones?" + range + "&format=csv", node.admin());
+    CHECK(dcsv.body.rfind("drone_id,group,days,flight_s,", 0) == 0);
+    CHECK(http_get(node.port(), "/api/v1/analytics/drones?drone=an-1", node.admin()).status == 400);
     REQUIRE(f["totals"].size() == 1);
     CHECK(f["totals"][0]["group"] == "default");
     CHECK(f["totals"][0]["flights"] == 1);
