@@ -575,6 +575,15 @@ scenario('j', 'analytics: the flying drones counted per drone and day; an analyt
     }
     await s.waitText(dash.tid('analytics-computed'), (txt) => /^figures up to \d\d:\d\d:\d\d UTC$/.test(txt), { message: 'the note "figures up to HH:MM:SS UTC"' });
     if (await dash.tid('analytics-empty').isVisible()) throw new Error('"No flights in this range" beside rows');
+    // The table is /drones' (a row per drone, summed by the node): every drone it lists is in the node's answer read
+    // after it (drones only ever join the range's rows), with its registry group.
+    await dash.tid('analytics-csv-drones').waitFor({ state: 'visible' });
+    const node = await world.admin.get('/analytics/drones');
+    const byId = new Map(node.drones.map((d) => [d.drone_id, d]));
+    for (const r of Object.values(rows)) {
+      if (!byId.has(r.id)) throw new Error(`the table lists ${r.id}, GET /analytics/drones does not`);
+      if (byId.get(r.id).group !== r.group) throw new Error(`the table puts ${r.id} in group ${r.group}, the node in ${byId.get(r.id).group}`);
+    }
   });
   await s.step(`one drone: its days (today's with flight time); its id opens its detail`, async () => {
     const id = SCRIPTED[0];

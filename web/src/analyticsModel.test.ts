@@ -11,6 +11,7 @@ import {
   DEFAULT_SORT,
   defaultRange,
   dispositionFileName,
+  droneRows,
   hours,
   km,
   MAX_DAYS,
@@ -185,8 +186,9 @@ describe('per drone', () => {
     row('2026-11-28', 'c', { flight_s: 0, max_alt_m: null, alarms: 2 }),
     row('2026-11-29', 'a', { flight_s: 50, max_alt_m: 410 }),
     row('2026-11-30', 'b', { flight_s: 200, distance_m: 500, max_alt_m: 390, flights: 2, battery_used_pct: 10, group: 'west' }),
+    row('2026-11-29', 'b', { samples: 0, alarms: 1, group: 'east' }),
   ];
-  it('sums each drone over its days, highest altitude, newest group', () => {
+  it('sums each drone over its days (days with samples, as /drones counts them), highest altitude, newest group', () => {
     const list = perDrone(rows);
     expect(list.map((d) => d.drone_id)).toEqual(['b', 'c', 'a']);
     expect(list[0]).toEqual({
@@ -200,9 +202,21 @@ describe('per drone', () => {
       max_alt_m: 400,
       battery_used_pct: 10,
       flights: 3,
-      alarms: 0,
+      alarms: 1,
     });
     expect(list[1]!.max_alt_m).toBeNull();
+  });
+  it("takes /drones' rows as they are, dropping rows without an id and figures that are no numbers", () => {
+    const good = { drone_id: 'a', group: 'east', days: 3, flight_s: 10, armed_s: 12, distance_m: 100, max_alt_m: 120, battery_used_pct: 4, flights: 1, alarms: 2, samples: 50 };
+    expect(droneRows({ drones: [] })).toEqual([]);
+    expect(droneRows(null)).toEqual([]);
+    const list = droneRows([good, { group: 'x' }, null, { drone_id: 'b', group: null, flight_s: 'x', max_alt_m: null }]);
+    expect(list).toEqual([
+      good,
+      { drone_id: 'b', group: '', days: 0, flight_s: 0, armed_s: 0, distance_m: 0, max_alt_m: null, battery_used_pct: 0, flights: 0, alarms: 0, samples: 0 },
+    ]);
+    expect(sortDrones(list, DEFAULT_SORT).map((d) => d.drone_id)).toEqual(['a', 'b']);
+    expect(sortDrones(list, { key: 'max_alt_m', desc: false }).map((d) => d.drone_id)).toEqual(['a', 'b']);
   });
   it('sorts by a column, missing values last both ways, ties by id', () => {
     const list = perDrone(rows);
@@ -236,6 +250,7 @@ describe('CSV file name', () => {
     expect(csvFileName('daily', q, null)).toBe('dccs-analytics-daily-2026-11-24-2026-11-30.csv');
     expect(csvFileName('daily', { ...q, group: 'east', drone: 'sim-1' }, null)).toBe('dccs-analytics-daily-2026-11-24-2026-11-30-east-sim-1.csv');
     expect(csvFileName('fleet', { ...q, drone: 'sim-1' }, 'inline')).toBe('dccs-analytics-fleet-2026-11-24-2026-11-30.csv');
+    expect(csvFileName('drones', { ...q, group: 'east', drone: 'sim-1' }, null)).toBe('dccs-analytics-drones-2026-11-24-2026-11-30-east.csv');
     expect(csvFileName('fleet', q, 'attachment; filename="f.csv"')).toBe('f.csv');
   });
 });

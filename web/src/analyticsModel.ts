@@ -1,11 +1,11 @@
-// The analytics page's pure logic (docs/protocol.md, GET /api/v1/analytics/daily and /fleet): UTC calendar days and
-// the range form → query (checked as the node would: real days, from ≤ to, at most 366 days), the default and preset
-// ranges, the figures as text (hours, km, percent), per-day series for the charts (days without rows are zero),
-// totals summed across groups, the daily rows summed per drone and sorted, the CSV's file name. Unit-tested in
-// analyticsModel.test.ts.
-import type { AnalyticsQuery } from './api';
+// The analytics page's pure logic (docs/protocol.md, GET /api/v1/analytics/daily, /drones and /fleet): UTC calendar
+// days and the range form → query (checked as the node would: real days, from ≤ to, at most 366 days), the default
+// and preset ranges, the figures as text (hours, km, percent), per-day series for the charts (days without rows are
+// zero), totals summed across groups, /drones' rows checked (the drones' table), one drone's daily rows summed, the
+// drones sorted, the CSV's file name. Unit-tested in analyticsModel.test.ts.
+import type { AnalyticsQuery, AnalyticsRoute } from './api';
 import { DASH, isNum } from './format';
-import type { AnalyticsDailyRow, AnalyticsFigures, AnalyticsFleetDay, AnalyticsGroupFigures } from './types';
+import type { AnalyticsDailyRow, AnalyticsDroneRow, AnalyticsFigures, AnalyticsFleetDay, AnalyticsGroupFigures } from './types';
 
 /** The longest range the node answers, in calendar days (both ends included). */
 export const MAX_DAYS = 366;
@@ -254,16 +254,40 @@ export function daySeries(rows: readonly (Pick<AnalyticsFleetDay, 'day'> & Parti
 
 // ---- per drone
 
-export interface DroneTotals extends AnalyticsFigures {
-  drone_id: string;
-  /** The group of the drone's newest row. */
-  group: string;
-  /** Days with rows. */
-  days: number;
-  samples: number;
+/** A drone's figures over the range: a row of /drones (or one drone's /daily rows summed). */
+export type DroneTotals = AnalyticsDroneRow;
+
+/**
+ * /drones' `drones` as the table shows them: rows without a drone id dropped, a figure that is no number taken as
+ * 0 (the highest altitude as missing), a group that is no text as "".
+ */
+export function droneRows(list: unknown): DroneTotals[] {
+  if (!Array.isArray(list)) return [];
+  const out: DroneTotals[] = [];
+  for (const r of list as Partial<Record<keyof DroneTotals, unknown>>[]) {
+    if (!r || typeof r.drone_id !== 'string') continue;
+    out.push({
+      drone_id: r.drone_id,
+      group: typeof r.group === 'string' ? r.group : '',
+      days: num(r.days),
+      flight_s: num(r.flight_s),
+      armed_s: num(r.armed_s),
+      distance_m: num(r.distance_m),
+      max_alt_m: isNum(r.max_alt_m) ? r.max_alt_m : null,
+      battery_used_pct: num(r.battery_used_pct),
+      flights: num(r.flights),
+      alarms: num(r.alarms),
+      samples: num(r.samples),
+    });
+  }
+  return out;
 }
 
-/** The /daily rows summed per drone over the range (in the order of first appearance). */
+/**
+ * /daily rows summed per drone over the range (in the order of first appearance) — for one chosen drone, whose days
+ * /daily gives anyway; the fleet's table comes from /drones. As /drones counts them, `days` are the days with
+ * samples (a day with alarms only is not one) and the group is the newest row's.
+ */
 export function perDrone(rows: readonly AnalyticsDailyRow[]): DroneTotals[] {
   const by = new Map<string, DroneTotals & { lastDay: string }>();
   for (const r of rows) {
@@ -274,7 +298,7 @@ export function perDrone(rows: readonly AnalyticsDailyRow[]): DroneTotals[] {
       by.set(r.drone_id, t);
     }
     addFigures(t, r);
-    t.days++;
+    if (num(r.samples) > 0) t.days++;
     t.samples += num(r.samples);
     if (typeof r.day === 'string' && r.day >= t.lastDay) {
       t.lastDay = r.day;
@@ -338,8 +362,8 @@ export function dispositionFileName(header: string | null): string | null {
   return name && name !== '.' && name !== '..' ? name : null;
 }
 
-/** The download's name: the node's, else "dccs-analytics-daily-2026-11-24-2026-11-30[-group][-drone].csv". */
-export function csvFileName(route: 'daily' | 'fleet', q: AnalyticsQuery, disposition: string | null): string {
+/** The download's name: the node's, else "dccs-analytics-daily-2026-11-24-2026-11-30[-group][-drone].csv" (the drone: /daily only). */
+export function csvFileName(route: AnalyticsRoute, q: AnalyticsQuery, disposition: string | null): string {
   const given = dispositionFileName(disposition);
   if (given) return given;
   const parts = ['dccs-analytics', route, q.from, q.to];

@@ -10,6 +10,7 @@ import type {
   Alarm,
   AlarmPage,
   AnalyticsDaily,
+  AnalyticsDrones,
   AnalyticsFleet,
   AuditPage,
   Command,
@@ -51,7 +52,7 @@ export interface HistoryRange {
   to: number;
 }
 
-/** The query of the analytics routes: UTC days "YYYY-MM-DD" (both included), a group, one drone (daily only). */
+/** The query of the analytics routes: UTC days "YYYY-MM-DD" (both included), a group, one drone (/daily only). */
 export interface AnalyticsQuery {
   from: string;
   to: string;
@@ -60,6 +61,9 @@ export interface AnalyticsQuery {
 }
 
 /** A CSV answer: its text and the file name of its Content-Disposition, when it named one. */
+/** The analytics routes with a CSV form. */
+export type AnalyticsRoute = 'daily' | 'drones' | 'fleet';
+
 export interface CsvFile {
   text: string;
   disposition: string | null;
@@ -270,12 +274,17 @@ export class Api {
     return this.call('GET', withQuery(`${API}/analytics/daily`, { ...q }));
   }
 
+  /** One row per drone over the range, summed by the node (no drone filter: the node refuses `drone` here). */
+  analyticsDrones(q: Omit<AnalyticsQuery, 'drone'>): Promise<AnalyticsDrones> {
+    return this.call('GET', withQuery(`${API}/analytics/drones`, { from: q.from, to: q.to, group: q.group }));
+  }
+
   analyticsFleet(q: Omit<AnalyticsQuery, 'drone'>): Promise<AnalyticsFleet> {
     return this.call('GET', withQuery(`${API}/analytics/fleet`, { from: q.from, to: q.to, group: q.group }));
   }
 
-  /** The same figures as the node's CSV (header line of the field names), with its file name. */
-  async analyticsCsv(route: 'daily' | 'fleet', q: AnalyticsQuery): Promise<CsvFile> {
+  /** The same figures as the node's CSV (header line of the field names), with its file name. Only /daily takes `drone`. */
+  async analyticsCsv(route: AnalyticsRoute, q: AnalyticsQuery): Promise<CsvFile> {
     const query: Query = route === 'daily' ? { ...q, format: 'csv' } : { from: q.from, to: q.to, group: q.group, format: 'csv' };
     const res = await this.send('GET', withQuery(`${API}/analytics/${route}`, query), { accept: 'csv' });
     if (!res.ok) throw ApiError.from(res);

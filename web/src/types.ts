@@ -324,7 +324,7 @@ export interface AuditPage {
   next_before: number | string | null;
 }
 
-// ---- analytics (GET /api/v1/analytics/daily and /fleet; days are UTC calendar days "YYYY-MM-DD")
+// ---- analytics (GET /api/v1/analytics/daily, /drones and /fleet; days are UTC calendar days "YYYY-MM-DD")
 
 /** The figures of a drone, a group or the fleet over a day or a range. */
 export interface AnalyticsFigures {
@@ -358,6 +358,24 @@ export interface AnalyticsDaily {
   computed_through: number | null;
   /** One per (drone, day) with samples or alarms, by day then drone id. */
   rows: AnalyticsDailyRow[];
+}
+
+/** One drone over the whole range (GET /analytics/drones), summed by the node. */
+export interface AnalyticsDroneRow extends AnalyticsFigures {
+  drone_id: string;
+  /** The registry's group now ("" for a drone no longer registered). */
+  group: string;
+  /** Days with telemetry in the range. */
+  days: number;
+  samples: number;
+}
+
+export interface AnalyticsDrones {
+  from: string;
+  to: string;
+  computed_through: number | null;
+  /** One per drone with samples or alarms in the range, by drone id. */
+  drones: AnalyticsDroneRow[];
 }
 
 export interface AnalyticsGroupFigures extends AnalyticsFigures {

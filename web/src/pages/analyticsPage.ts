@@ -1,9 +1,10 @@
-// #/analytics: what the fleet flew (docs/protocol.md, GET /api/v1/analytics/daily and /fleet) — a range of UTC days
-// (presets: 7 and 30 days), a group ("all": every group the user reaches) and optionally one drone; summary tiles,
-// charts per day (from /fleet, summed over the groups; from the drone's /daily rows when one is chosen), the drones'
-// figures over the range (from /daily, summed per drone, sortable; a drone's id opens its detail) and, for one drone,
-// its rows per day; both routes as the node's CSV. For admins, operators and analytics users (pages.ts). Pure logic:
-// analyticsModel.ts.
+// #/analytics: what the fleet flew (docs/protocol.md, GET /api/v1/analytics/drones, /fleet and /daily) — a range of
+// UTC days (presets: 7 and 30 days), a group ("all": every group the user reaches) and optionally one drone; summary
+// tiles, charts per day (from /fleet, summed over the groups; from the drone's /daily rows when one is chosen), the
+// drones' figures over the range (from /drones, a row per drone summed by the node whatever the fleet's size;
+// sortable; a drone's id opens its detail) and, for one chosen drone, its /daily rows per day (which also give its
+// row in the table); the three routes as the node's CSV. For admins, operators and analytics users (pages.ts). Pure
+// logic: analyticsModel.ts.
 import uPlot from 'uplot';
 import {
   altitude,
@@ -14,6 +15,7 @@ import {
   daySeries,
   DEFAULT_SORT,
   defaultRange,
+  droneRows,
   hours,
   km,
   MAX_DAYS,
@@ -33,7 +35,7 @@ import {
   type SortState,
   type Totals,
 } from '../analyticsModel';
-import type { AnalyticsQuery } from '../api';
+import type { AnalyticsQuery, AnalyticsRoute } from '../api';
 import type { AppContext } from '../context';
 import { button, downloadText, h, input, labelled, select, setOptions, setText } from '../dom';
 import { describeError, SessionEndedError } from '../errors';
@@ -87,9 +89,10 @@ const TILES: readonly { key: string; label: string; value: (t: Totals) => number
   { key: 'drones', label: 'Drones', value: (t) => t.drones, text: (t) => count(t.drones) },
 ];
 
-/** What one Apply showed. */
+/** What one Apply showed: the drones' rows (/drones, or the chosen drone's /daily rows summed) and its days. */
 interface Shown {
   query: AnalyticsQuery;
+  /** The chosen drone's /daily rows (empty without a drone). */
   rows: AnalyticsDailyRow[];
   drones: DroneTotals[];
 }
@@ -109,6 +112,7 @@ export class AnalyticsPage implements Page {
   private readonly droneList = h('datalist', { attrs: { id: 'analytics-drone-ids' } });
   private readonly drone = input('search', { testid: 'analytics-drone', attrs: { list: 'analytics-drone-ids', placeholder: 'all drones', maxlength: '64', autocomplete: 'off', 'aria-label': 'drone id' } });
   private readonly applyBtn = button('Apply', { class: 'btn primary', testid: 'analytics-apply' }, () => void this.load());
+  private readonly csvDrones = button('CSV per drone', { testid: 'analytics-csv-drones', title: 'GET /analytics/drones as the node exports it (every drone, the range summed)' }, () => void this.exportCsv('drones', this.csvDrones));
   private readonly csvDaily = button('CSV per drone and day', { testid: 'analytics-csv-daily', title: 'GET /analytics/daily as the node exports it' }, () => void this.exportCsv('daily', this.csvDaily));
   private readonly csvFleet = button('CSV per group and day', { testid: 'analytics-csv-fleet', title: 'GET /analytics/fleet as the node exports it' }, () => void this.exportCsv('fleet', this.csvFleet));
   private readonly error = h('p', { class: 'error', testid: 'analytics-error', hidden: true, attrs: { role: 'alert' } });
@@ -174,7 +178,7 @@ export class AnalyticsPage implements Page {
             h('span', { class: 'muted small', text: `UTC days, both included; at most ${MAX_DAYS}` }),
           ]),
           h('div', { class: 'form-row' }, [labelled('Group', this.group, 'inline'), labelled('Drone', this.drone, 'inline'), this.droneList, this.applyBtn]),
-          h('div', { class: 'form-row' }, [this.csvDaily, this.csvFleet]),
+          h('div', { class: 'form-row' }, [this.csvDrones, this.csvDaily, this.csvFleet]),
           this.error,
           h('p', { class: 'muted' }, [this.status, ' ', this.computed]),
         ]),
@@ -264,20 +268,29 @@ export class AnalyticsPage implements Page {
     this.error.hidden = true;
     setText(this.status, 'Loading…');
     this.applyBtn.disabled = true;
-    // One drone: its own rows give the tiles and charts (/fleet has no drone filter). Each answer is shown on its
-    // own: /daily refused for too many drone-days still leaves the fleet's tiles and charts.
-    const [daily, fleet] = await Promise.allSettled([this.ctx.api.analyticsDaily(q), q.drone ? Promise.resolve(null) : this.ctx.api.analyticsFleet(q)]);
+    // Every drone: /drones for the table (a row per drone, summed by the node), /fleet for the tiles and charts. One
+    // drone: its /daily rows give its days, its row, the tiles and the charts (/drones and /fleet take no drone).
+    // Each answer is shown on its own: one refused still leaves the other's figures.
+    const one = q.drone !== undefined;
+    const [daily, drones, fleet] = await Promise.allSettled([
+      one ? this.ctx.api.analyticsDaily(q) : Promise.resolve(null),
+      one ? Promise.resolve(null) : this.ctx.api.analyticsDrones(q),
+      one ? Promise.resolve(null) : this.ctx.api.analyticsFleet(q),
+    ]);
     if (seq !== this.loadSeq || this.closed) return;
     this.applyBtn.disabled = false;
-    const failed = [daily, fleet].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+    const failed = [daily, drones, fleet].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
     if (failed.some((e) => e instanceof SessionEndedError)) return;
 
-    const rows = daily.status === 'fulfilled' && Array.isArray(daily.value.rows) ? daily.value.rows : null;
+    const dailyAnswer = daily.status === 'fulfilled' ? daily.value : null;
+    const dronesAnswer = drones.status === 'fulfilled' ? drones.value : null;
     const fleetAnswer = fleet.status === 'fulfilled' ? fleet.value : null;
-    this.shown = rows ? { query: q, rows, drones: perDrone(rows) } : null;
+    const rows = dailyAnswer && Array.isArray(dailyAnswer.rows) ? dailyAnswer.rows : null;
+    if (one) this.shown = rows ? { query: q, rows, drones: perDrone(rows) } : null;
+    else this.shown = dronesAnswer ? { query: q, rows: [], drones: droneRows(dronesAnswer.drones) } : null;
     this.renderDrones();
     this.renderDays();
-    if (q.drone ? rows : fleetAnswer) {
+    if (one ? rows : fleetAnswer) {
       const totals = fleetAnswer ? sumTotals(Array.isArray(fleetAnswer.totals) ? fleetAnswer.totals : []) : totalsFromDaily(rows!);
       this.showTiles(totals);
       this.charts.show(daySeries(fleetAnswer ? (Array.isArray(fleetAnswer.days) ? fleetAnswer.days : []) : rows!, q.from, q.to));
@@ -286,10 +299,10 @@ export class AnalyticsPage implements Page {
       this.charts.show(daySeries([], q.from, q.to));
     }
 
-    const nothing = rows === null && (q.drone !== undefined || fleetAnswer === null);
+    const nothing = one ? rows === null : dronesAnswer === null && fleetAnswer === null;
     const scope = [q.group ? `group ${q.group}` : 'all groups', q.drone ? `drone ${q.drone}` : ''].filter(Boolean).join(', ');
     setText(this.status, nothing ? '' : `${q.from} – ${q.to} (UTC), ${scope} ·`);
-    const through = oldestComputed([daily.status === 'fulfilled' ? daily.value.computed_through : undefined, fleetAnswer?.computed_through]);
+    const through = oldestComputed([dailyAnswer?.computed_through, dronesAnswer?.computed_through, fleetAnswer?.computed_through]);
     setText(this.computed, nothing ? '' : computedNote(through, this.ctx.store.nodeNow()));
     this.computed.dataset.computedThrough = through === null ? '' : String(through);
     if (failed.length) {
@@ -304,7 +317,7 @@ export class AnalyticsPage implements Page {
     this.error.hidden = false;
   }
 
-  private async exportCsv(route: 'daily' | 'fleet', btn: HTMLButtonElement): Promise<void> {
+  private async exportCsv(route: AnalyticsRoute, btn: HTMLButtonElement): Promise<void> {
     const q = this.query();
     if (!q) return;
     this.error.hidden = true;
@@ -352,7 +365,7 @@ export class AnalyticsPage implements Page {
   private renderDrones(): void {
     const drones = this.shown?.drones ?? [];
     const sorted = sortDrones(drones, this.sort).slice(0, MAX_TABLE_ROWS);
-    this.empty.hidden = !this.shown || this.shown.rows.length > 0;
+    this.empty.hidden = !this.shown || drones.length > 0;
     setText(
       this.droneShown,
       drones.length === 0 ? '' : drones.length > sorted.length ? `the first ${sorted.length} of ${count(drones.length)} drones (the CSV has all)` : `${count(drones.length)} drone${drones.length === 1 ? '' : 's'}`,
