@@ -5,7 +5,7 @@
 // the most drones (not the one the page is on) killed with SIGKILL and the fleet re-homed on the others; the
 // analytics page with the day's figures. One browser context at 1280×800 records the video (recordVideo); each step
 // waits for conditions on the page (or the REST API), with limits, and leaves a numbered screenshot in DEMO_OUT; a
-// caption at the bottom of the page says what happens. A failing step saves a screenshot and the page's console log
+// caption at the top of the page says what happens. A failing step saves a screenshot and the page's console log
 // (DEMO_OUT/failed-*), says which step failed and exits 1.
 //
 // Environment (set by bench/demo.sh): DEMO_OUT, DEMO_NODE_LIST ("host:port=pid,..."; the page uses the first),
@@ -54,7 +54,7 @@ async function shot(name) {
 }
 
 /**
- * The caption the video and the screenshots show at the bottom of the page: what the step does (DEMO_CAPTIONS=0: none).
+ * The caption the video and the screenshots show at the top of the page: what the step does (DEMO_CAPTIONS=0: none).
  * An element of the demo's own, added to the page's body (set through element.style, which the page's CSP allows).
  */
 async function caption(text) {
@@ -64,11 +64,11 @@ async function caption(text) {
     if (!el) {
       el = document.createElement('div');
       el.id = 'demo-caption';
+      // In the header's second line, left of the user's name (empty at 1280 px): it hides none of the page.
       Object.assign(el.style, {
-        position: 'fixed', left: '50%', bottom: '14px', transform: 'translateX(-50%)', zIndex: '100000',
-        maxWidth: '86%', padding: '7px 14px', borderRadius: '6px', pointerEvents: 'none',
-        background: 'rgba(13, 17, 23, 0.88)', border: '1px solid #58a6ff', color: '#e6edf3',
-        font: '600 15px/1.35 system-ui, sans-serif', textAlign: 'center', boxShadow: '0 2px 10px rgba(0,0,0,0.5)',
+        position: 'fixed', left: '10px', top: '35px', zIndex: '100000', maxWidth: 'calc(100% - 300px)',
+        padding: '3px 10px', borderRadius: '4px', pointerEvents: 'none', background: 'rgba(31, 111, 235, 0.92)',
+        color: '#ffffff', font: '600 14px/1.3 system-ui, sans-serif', boxShadow: '0 1px 6px rgba(0,0,0,0.5)',
       });
     }
     if (el.parentNode !== document.body) document.body.appendChild(el);
@@ -341,6 +341,12 @@ async function story() {
     log(`  drones owned: ${owned} (the page is on node 1)`);
     await caption(`Drones owned: ${owned}. The page is on node 1; now kill -9 ${nodeName(victim.http)}`);
     await watch(2);
+    // Whether the page's socket ever leaves "live" from here on (its node survives: it should not).
+    await s.page.evaluate(() => {
+      const el = document.querySelector('[data-testid="conn-state"]');
+      window.__demoConn = [];
+      new MutationObserver(() => window.__demoConn.push(el.dataset.state)).observe(el, { attributes: true, attributeFilter: ['data-state'] });
+    });
     log(`  kill -9 ${node.pid} (${nodeName(victim.http)}, ${victim.http}, owner of ${victim.drones} drones)`);
     process.kill(node.pid, 'SIGKILL');
     killedAt = Date.now();
@@ -377,8 +383,10 @@ async function story() {
     );
     await until(async () => (await dash.counter('online')) === FLEET, { timeout: 15_000, message: `the header to count ${FLEET} online` });
     const ms = Date.now() - killedAt;
+    const conn = await s.page.evaluate(() => window.__demoConn);
+    if (conn.some((st) => st !== 'live')) throw new Error(`the page's socket went ${conn.join(' → ')} during the failover`);
     log(`  every drone live again within ${ms} ms of the kill; drones owned ${owners}`);
-    await caption(`Re-homed: all ${FLEET} drones live again within ${(ms / 1000).toFixed(1)} s of the kill (drones owned ${owners})`);
+    await caption(`Re-homed: all ${FLEET} drones live again ${(ms / 1000).toFixed(1)} s after the kill; drones owned ${owners}`);
     await watch(2);
     await shot('12-rehomed');
   });

@@ -169,7 +169,7 @@ log "the story passed in $((SECONDS - started)) s: screenshots $DIR/NN-*.png$not
 # DEMO_DOCS=1: the screenshots docs/demo.md shows, into docs/demo/.
 if [[ ${DEMO_DOCS:-0} == 1 ]]; then
   mkdir -p docs/demo
-  for f in 01-login 02-fleet 04-takeoff 06-mission-flying 07-mission-completed 08-geofence 09-alarm 12-rehomed 13-analytics; do
+  for f in 02-fleet 04-takeoff 06-mission-flying 07-mission-completed 08-geofence 09-alarm 12-rehomed 13-analytics; do
     cp "$small/$f.png" docs/demo/ || die "no $small/$f.png"
   done
   log "copied the screenshots docs/demo.md shows to docs/demo/"
