@@ -6,7 +6,7 @@
 # page. Writes numbered screenshots and a video (Playwright's recordVideo) to DEMO_DIR (default build/demo).
 # Everything it started is stopped on exit, also on Ctrl-C or a failed step; the data folders are deleted.
 #
-#   bench/demo.sh                       # about 4 minutes; build/demo/NN-*.png, build/demo/demo.webm
+#   bench/demo.sh                       # about 2½ minutes; build/demo/NN-*.png, build/demo/demo.webm
 #   DEMO_PAUSE_MS=0 DEMO_VIDEO=0 bench/demo.sh     # the story only, as fast as the conditions allow
 #   DEMO_DOCS=1 bench/demo.sh           # also refresh the screenshots committed in docs/demo/
 #
