@@ -107,6 +107,18 @@ void append_drone_json(std::string& out, const drone_state& st) {
   append_json_string(out, st.info.fw);
   key(out, "group");
   append_json_string(out, st.info.group);
+  key(out, "commands");
+  if (st.info.declares_commands) {
+    out += '[';
+    for (std::size_t i = 0; i < st.info.commands.size(); ++i) {
+      if (i > 0)
+        out += ',';
+      append_json_string(out, st.info.commands[i]);
+    }
+    out += ']';
+  } else {
+    out += "null"; // the drone did not say
+  }
   key(out, "last_seen");
   if (st.last_seen > 0)
     append_json_number(out, st.last_seen);

@@ -240,11 +240,15 @@ struct drone_info {
   std::string model;
   std::string fw;
   std::string group; ///< drone group (from the registry at admission; not from the drone)
+  /// The command kinds the drone said in its hello it executes (known kinds only, protocol order), when it said;
+  /// `declares_commands` false: it did not say (it may execute any kind, or answer `unsupported`).
+  std::vector<std::string> commands;
+  bool declares_commands = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, drone_info& x) {
-  return f(caf::meta::type_name("drone_info"), x.id, x.model, x.fw, x.group);
+  return f(caf::meta::type_name("drone_info"), x.id, x.model, x.fw, x.group, x.commands, x.declares_commands);
 }
 
 /// The live state of one drone, as operators and the REST API see it.

@@ -22,6 +22,12 @@ bool parse_drone_state(const std::string& text, drone_state& out) {
     out.info.model = j.value("model", "");
     out.info.fw = j.value("fw", "");
     out.info.group = j.value("group", "");
+    if (auto kinds = j.find("commands"); kinds != j.end() && kinds->is_array()) {
+      out.info.declares_commands = true;
+      for (const auto& k : *kinds)
+        if (k.is_string())
+          out.info.commands.push_back(k.get<std::string>());
+    }
     auto status = j.value("status", "lost");
     out.status = status == "online" ? link_status::online : status == "stale" ? link_status::stale : link_status::lost;
     out.connected = j.value("connected", false);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include <simdjson.h>
 
@@ -128,6 +129,34 @@ bool read_int(od::value& v, std::string_view key, std::int64_t lo, std::int64_t 
     return false;
   }
   dst = static_cast<std::int32_t>(x);
+  return true;
+}
+
+/// A hello's `commands`: an array of at most 32 strings; the known command kinds among them are kept, in protocol
+/// order, each once (a kind this node does not know, from a newer drone, is left out).
+bool read_command_kinds(od::value& v, drone_frame& out) {
+  od::array a;
+  if (v.get_array().get(a) != sj::SUCCESS) {
+    fail_value(v, "field 'commands' must be an array of command kinds", out);
+    return false;
+  }
+  bool listed[std::size(actors::command_kinds)] = {};
+  std::size_t n = 0;
+  for (auto item : a) {
+    std::string_view s;
+    if (item.get_string().get(s) != sj::SUCCESS || ++n > 32) {
+      fail(out, "invalid_field", "field 'commands' must be an array of at most 32 command kinds (strings)");
+      return false;
+    }
+    for (std::size_t i = 0; i < std::size(actors::command_kinds); ++i)
+      if (s == actors::command_kinds[i])
+        listed[i] = true;
+  }
+  out.info.commands.clear();
+  for (std::size_t i = 0; i < std::size(actors::command_kinds); ++i)
+    if (listed[i])
+      out.info.commands.emplace_back(actors::command_kinds[i]);
+  out.info.declares_commands = true;
   return true;
 }
 
@@ -298,6 +327,8 @@ void parse_drone_frame(std::string_view text, drone_frame& out) {
       ok = read_string(v, key, 0, 64, out.info.model, out);
     } else if (key == "fw") {
       ok = read_string(v, key, 0, 64, out.info.fw, out);
+    } else if (key == "commands") {
+      ok = read_command_kinds(v, out);
     } else if (key == "secret") {
       ok = read_string(v, key, 1, 128, out.secret, out);
     } else if (key == "command_id") {

@@ -74,7 +74,7 @@ struct fixture : dccs::test::deterministic_system {
     test_link link;
     link.handle = sys.spawn(recording_link, link.rec);
     link.id = link_id{sys.node(), n};
-    self->send(dir, connect_atom::value, drone_info{id, "quad-x", "2.1", "default"}, link.handle, link.id);
+    self->send(dir, connect_atom::value, drone_info{id, "quad-x", "2.1", "default", {}, false}, link.handle, link.id);
     sched.run();
     return link;
   }
@@ -306,7 +306,7 @@ TEST_CASE_METHOD(fixture, "in a cluster a connection is served by the drone's ow
   CHECK(lookup(mine) == staying->actor);
 
   // The socket connects again through its node's directory ("a"), which sends it to "b": b's actor serves it.
-  self->send(dir, connect_atom::value, drone_info{theirs, "quad-x", "2.1", "default"}, moving.handle, moving.id);
+  self->send(dir, connect_atom::value, drone_info{theirs, "quad-x", "2.1", "default", {}, false}, moving.handle, moving.id);
   sched.run();
   REQUIRE(moving->actor != nullptr);
   CHECK(moving->actor != old_actor);

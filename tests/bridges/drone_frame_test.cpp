@@ -51,6 +51,31 @@ TEST_CASE("fields may come in any order, unknown fields are ignored, optional fi
   CHECK(f.t.present == 0);
 }
 
+TEST_CASE("hello: the command kinds a drone executes") {
+  auto h = parse(R"({"type":"hello","drone_id":"d1","commands":["takeoff","arm","warp","arm","land"]})");
+  REQUIRE(h.kind == drone_frame::hello);
+  CHECK(h.info.declares_commands);
+  CHECK(h.info.commands == std::vector<std::string>{"arm", "takeoff", "land"}); // known ones, protocol order, once
+  auto none = parse(R"({"type":"hello","drone_id":"d1","commands":[]})");
+  CHECK(none.info.declares_commands);
+  CHECK(none.info.commands.empty());
+  auto silent = parse(R"({"type":"hello","drone_id":"d1"})");
+  CHECK_FALSE(silent.info.declares_commands);
+  for (auto bad : {R"({"type":"hello","drone_id":"d1","commands":"arm"})",
+                   R"({"type":"hello","drone_id":"d1","commands":[1]})",
+                   R"({"type":"hello","drone_id":"d1","commands":{}})"}) {
+    INFO(bad);
+    auto f = parse(bad);
+    CHECK(f.kind == drone_frame::invalid);
+    CHECK(f.error_code == "invalid_field");
+    CHECK(f.error_message.find("commands") != std::string::npos);
+  }
+  std::string many = R"({"type":"hello","drone_id":"d1","commands":[)";
+  for (int i = 0; i < 33; ++i)
+    many += std::string{i ? "," : ""} + "\"arm\"";
+  CHECK(parse(many + "]}").kind == drone_frame::invalid);
+}
+
 TEST_CASE("hello and heartbeat") {
   auto h = parse(R"({"type":"hello","drone_id":"Alpha_1.b-2","model":"X8","fw":"4.5.1"})");
   REQUIRE(h.kind == drone_frame::hello);

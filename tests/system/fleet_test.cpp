@@ -123,3 +123,19 @@ TEST_CASE("a flood of malformed frames from one client does not disturb a well-b
   CHECK(eventually([&] { return http_get(node.port(), "/readyz").status == 200; }));
   CHECK(node.metric("dccs_frames_rejected_total") > 0);
 }
+
+TEST_CASE("the command kinds a drone's hello lists show in its drone object, null when it lists none") {
+  test_node node;
+  ws_client capable{node.port(), "/ws/drone"};
+  capable.send(json{{"type", "hello"}, {"drone_id", "caps-1"}, {"commands", {"land", "arm", "teleport"}}});
+  REQUIRE(capable.read_json()["type"] == "welcome");
+  auto quiet = connect_drone(node.port(), "caps-2");
+  auto drone = [&](const std::string& id) {
+    auto r = http_get(node.port(), "/api/v1/drones/" + id, node.admin());
+    REQUIRE(r.status == 200);
+    return json::parse(r.body);
+  };
+  REQUIRE(eventually([&] { return drone("caps-1")["commands"].is_array(); }));
+  CHECK(drone("caps-1")["commands"] == json{"arm", "land"}); // known kinds, in the protocol's order
+  CHECK(drone("caps-2")["commands"].is_null());
+}
