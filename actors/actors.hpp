@@ -440,6 +440,7 @@ struct drone_settings {
   /// (fencing). Null: no claims (a single node), every state has epoch 0.
   owner_store_actor owners;
   std::int64_t claim_retry_ms = 1000; ///< an unanswered claim is made again after this long (while connected)
+  std::string node_id; ///< in a cluster: this member's id, named in the states its drone actors publish
   runtime::counter* fenced = nullptr; ///< drone actors stopped because a newer owner claimed the drone
   /// The node's command journal: drone actors read their open commands from it and record what happens to
   /// them. Null: no commands (db.enabled = false).

@@ -27,6 +27,7 @@ struct drone_data {
       attaches(snap.attaches), fences_monitor(s.breach_clear_ms),
       battery(s.battery_warn, s.battery_critical) {
     state.info = std::move(snap.info);
+    state.node = s.node_id;
   }
   drone_state state;
   link_watchdog watchdog;
@@ -327,6 +328,8 @@ drone_actor::behavior_type drone_impl(drone_actor::pointer self, drone_snapshot 
       d->state.info.model = std::move(info.model);
       d->state.info.fw = std::move(info.fw);
       d->state.info.group = std::move(info.group);
+      d->state.info.commands = std::move(info.commands);
+      d->state.info.declares_commands = info.declares_commands;
       serve(true);
     },
     [=](telemetry_atom, telemetry& t, double recv, link_id& id) {

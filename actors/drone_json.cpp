@@ -128,6 +128,10 @@ void append_drone_json(std::string& out, const drone_state& st) {
     key(out, "owner_epoch");
     append_int(out, static_cast<long long>(st.epoch));
   }
+  if (!st.node.empty()) {
+    key(out, "node");
+    append_json_string(out, st.node);
+  }
   if (st.has_telemetry) {
     auto& t = st.last;
     key(out, "seq");

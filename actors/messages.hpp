@@ -264,12 +264,15 @@ struct drone_state {
   /// database, docs/cluster.md "Fencing"); of two states, the one of the higher epoch is the owner's. 0: not
   /// claimed (a single node, or the claim is not answered yet).
   std::uint64_t epoch = 0;
+  /// In a cluster: the id of the member whose drone actor published this state (the drone's owner; the `id` of
+  /// GET /api/v1/cluster's members). Empty on a single node.
+  std::string node;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, drone_state& x) {
   return f(caf::meta::type_name("drone_state"), x.info, x.status, x.last_seen, x.connected, x.has_telemetry,
-           x.recv, x.last, x.epoch);
+           x.recv, x.last, x.epoch, x.node);
 }
 
 /// A change of a drone's link status.

@@ -22,6 +22,7 @@ bool parse_drone_state(const std::string& text, drone_state& out) {
     out.info.model = j.value("model", "");
     out.info.fw = j.value("fw", "");
     out.info.group = j.value("group", "");
+    out.node = j.value("node", "");
     if (auto kinds = j.find("commands"); kinds != j.end() && kinds->is_array()) {
       out.info.declares_commands = true;
       for (const auto& k : *kinds)

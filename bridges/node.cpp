@@ -160,6 +160,7 @@ bool node::start(std::string& error) {
   bool clustered = cfg_.integer("cluster.port") != 0;
   if (clustered) {
     node_id_ = runtime::random_token(12); // 16 characters of base64url
+    ds.node_id = node_id_;
     if (!telemetry) {
       // No drone actors here: nothing to claim.
     } else if (cfg_.boolean("db.enabled")) {

@@ -243,7 +243,8 @@ std::map<std::string, std::pair<std::string, long long>> owners(const std::strin
   return out;
 }
 
-/// Whether node `i`'s REST shows each of `n` drones connected, owned under the epoch the database records.
+/// Whether node `i`'s REST shows each of `n` drones connected, owned by the member and under the epoch the database
+/// records.
 bool owned_as_recorded(const cluster& c, std::size_t i, std::size_t n, const std::string& db_url) {
   auto recorded = owners(db_url);
   auto f = c.fleet(i);
@@ -251,7 +252,8 @@ bool owned_as_recorded(const cluster& c, std::size_t i, std::size_t n, const std
     return false;
   for (auto& [id, d] : f) {
     auto o = recorded.find(id);
-    if (o == recorded.end() || !d.value("connected", false) || d.value("owner_epoch", 0LL) != o->second.second)
+    if (o == recorded.end() || !d.value("connected", false) || d.value("owner_epoch", 0LL) != o->second.second
+        || d.value("node", "") != o->second.first)
       return false;
   }
   return true;
