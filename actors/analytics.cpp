@@ -30,6 +30,7 @@ namespace {
 
 constexpr std::int64_t us_per_s = 1000000;
 constexpr std::int64_t us_per_day = 86400 * us_per_s;
+constexpr std::int64_t us_per_hour = 3600 * us_per_s;
 
 /// One pass at a time in the whole cluster (a session lock: the pass spans two transactions).
 constexpr const char* job_lock = "hashtext('dccs-analytics')";
@@ -51,18 +52,23 @@ std::string day_sql(std::int64_t day) {
   return "(date '1970-01-01' + " + std::to_string(day) + ")";
 }
 
+/// Hour `h` (hours since the epoch) as a timestamptz and its UTC day, two SQL values.
+std::string hour_sql(std::int64_t h) {
+  return ts_sql(h * us_per_hour) + ',' + day_sql(h >= 0 ? h / 24 : -((-h + 23) / 24));
+}
+
 /// Rows to insert or update, written in statements of a few hundred rows.
 class day_writer {
 public:
   explicit day_writer(pqxx::transaction_base& tx) : tx_(tx) {}
 
-  /// Adds the figures to the day's row (`replace`: the figures are the day's, whole).
-  void day(const std::string& id, std::int64_t day, const day_figures& f, bool replace) {
+  /// Adds the figures to the hour's row (`replace`: the figures are the hour's, whole).
+  void hour(const std::string& id, std::int64_t hour, const day_figures& f, bool replace) {
     auto& out = replace ? set_ : add_;
     auto& n = replace ? set_rows_ : add_rows_;
     if (n > 0)
       out += ',';
-    out += '(' + tx_.quote(id) + ',' + day_sql(day) + ',' + number(f.flight_s) + ',' + number(f.armed_s) + ','
+    out += '(' + tx_.quote(id) + ',' + hour_sql(hour) + ',' + number(f.flight_s) + ',' + number(f.armed_s) + ','
            + number(f.distance_m) + ',' + (f.max_alt_m ? number(*f.max_alt_m) : std::string{"NULL::float8"}) + ','
            + number(f.battery_used_pct) + ',' + std::to_string(f.flights) + ',' + std::to_string(f.samples) + ')';
     if (++n >= batch)
@@ -83,11 +89,11 @@ public:
   }
 
   void flush() {
-    static const std::string head = "INSERT INTO telemetry.daily_rollups AS r (drone_id, day, flight_s, armed_s,"
-                                    " distance_m, max_alt_m, battery_used_pct, flights, samples) VALUES ";
+    static const std::string head = "INSERT INTO telemetry.hourly_rollups AS r (drone_id, hour, day, flight_s,"
+                                    " armed_s, distance_m, max_alt_m, battery_used_pct, flights, samples) VALUES ";
     if (add_rows_ > 0) {
       tx_.exec0(head + add_
-                + " ON CONFLICT (drone_id, day) DO UPDATE SET flight_s = r.flight_s + EXCLUDED.flight_s,"
+                + " ON CONFLICT (drone_id, hour) DO UPDATE SET flight_s = r.flight_s + EXCLUDED.flight_s,"
                   " armed_s = r.armed_s + EXCLUDED.armed_s, distance_m = r.distance_m + EXCLUDED.distance_m,"
                   " max_alt_m = GREATEST(r.max_alt_m, EXCLUDED.max_alt_m),"
                   " battery_used_pct = r.battery_used_pct + EXCLUDED.battery_used_pct,"
@@ -97,7 +103,7 @@ public:
     }
     if (set_rows_ > 0) {
       tx_.exec0(head + set_
-                + " ON CONFLICT (drone_id, day) DO UPDATE SET flight_s = EXCLUDED.flight_s, armed_s = EXCLUDED.armed_s,"
+                + " ON CONFLICT (drone_id, hour) DO UPDATE SET flight_s = EXCLUDED.flight_s, armed_s = EXCLUDED.armed_s,"
                   " distance_m = EXCLUDED.distance_m, max_alt_m = EXCLUDED.max_alt_m,"
                   " battery_used_pct = EXCLUDED.battery_used_pct, flights = EXCLUDED.flights,"
                   " samples = EXCLUDED.samples, updated_at = now()");
@@ -145,12 +151,12 @@ void fetch_all(pqxx::transaction_base& tx, const std::string& cursor, F&& f) {
 constexpr const char* sample_columns =
   "drone_id, (extract(epoch FROM time) * 1000000)::int8, lat, lon, alt, battery, armed";
 
-/// The state a drone starts day `day` with, from its samples of the day before: ground altitude and whether it
-/// was flying. The sample before the day itself is not carried: intervals are counted on the day they start.
-carried state_before(pqxx::transaction_base& tx, const std::string& id, std::int64_t day, const rules& r) {
+/// The state a drone starts hour `hour` with, from its samples of the day before it: ground altitude and whether it
+/// was flying. The sample before the hour itself is not carried: intervals are counted in the hour they start.
+carried state_before(pqxx::transaction_base& tx, const std::string& id, std::int64_t hour, const rules& r) {
   carried st;
-  auto start = ts_sql(day * us_per_day);
-  auto before = ts_sql((day - 1) * us_per_day);
+  auto start = ts_sql(hour * us_per_hour);
+  auto before = ts_sql(hour * us_per_hour - us_per_day);
   auto where = " FROM telemetry.samples WHERE drone_id = " + tx.quote(id) + " AND time < " + start
                + " AND time >= " + before;
   auto ground = tx.exec("SELECT alt" + where + " AND NOT armed ORDER BY time DESC, seq DESC LIMIT 1");
@@ -188,6 +194,8 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
     }
   } release{conn};
   out.ran = true;
+  rules hourly = s.rules;
+  hourly.bucket_s = 3600;
   auto now_us = now_ms * 1000;
   auto today = day_of(now_us);
 
@@ -238,8 +246,8 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
     auto finish = [&] {
       if (!acc)
         return;
-      for (const auto& [day, f] : acc->days())
-        writer.day(current, day, f, false);
+      for (const auto& [hour, f] : acc->days())
+        writer.hour(current, hour, f, false);
       writer.cursor(current, acc->state());
       cursors[current] = acc->state();
     };
@@ -248,7 +256,7 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
         finish();
         current = id;
         auto it = cursors.find(current);
-        acc.emplace(s.rules, it != cursors.end() ? it->second : carried{});
+        acc.emplace(hourly, it != cursors.end() ? it->second : carried{});
         ++out.drones;
       }
       acc->add(x);
@@ -259,45 +267,46 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
     writer.flush();
   }
 
-  // Days marked by the writers: computed again, whole.
-  auto marks = tx.exec("SELECT drone_id, (day - date '1970-01-01') FROM telemetry.rollup_dirty ORDER BY day, drone_id"
-                       " LIMIT " + std::to_string(s.dirty_per_pass));
+  // Hours marked by the writers: computed again, whole.
+  auto marks = tx.exec("SELECT drone_id, (extract(epoch FROM hour) / 3600)::int8 FROM telemetry.rollup_dirty"
+                       " ORDER BY hour, drone_id LIMIT " + std::to_string(s.dirty_per_pass));
   std::string cleared;
   for (const auto& mark : marks) {
     auto id = mark[0].as<std::string>();
-    auto day = mark[1].as<std::int64_t>();
+    auto hour = mark[1].as<std::int64_t>();
     if (!cleared.empty())
       cleared += ',';
-    cleared += '(' + tx.quote(id) + ',' + day_sql(day) + ')';
+    cleared += '(' + tx.quote(id) + ',' + ts_sql(hour * us_per_hour) + ')';
     ++out.recomputed;
-    if (day < today - s.retention_days)
+    if (hour * us_per_hour < (today - s.retention_days) * us_per_day)
       continue;
-    accumulator acc{s.rules, state_before(tx, id, day, s.rules)};
-    auto end = std::min(claimed, (day + 1) * us_per_day - 1);
-    tx.exec0(std::string{"DECLARE rollup_day NO SCROLL CURSOR FOR SELECT "} + sample_columns
+    accumulator acc{hourly, state_before(tx, id, hour, hourly)};
+    auto end = std::min(claimed, (hour + 1) * us_per_hour - 1);
+    tx.exec0(std::string{"DECLARE rollup_hour NO SCROLL CURSOR FOR SELECT "} + sample_columns
              + " FROM telemetry.samples WHERE drone_id = " + tx.quote(id) + " AND time >= "
-             + ts_sql(day * us_per_day) + " AND time <= " + ts_sql(end) + " ORDER BY time, seq");
-    fetch_all(tx, "rollup_day", [&](const char*, const sample& x) { acc.add(x); });
-    tx.exec0("CLOSE rollup_day");
-    auto it = acc.days().find(day);
+             + ts_sql(hour * us_per_hour) + " AND time <= " + ts_sql(end) + " ORDER BY time, seq");
+    fetch_all(tx, "rollup_hour", [&](const char*, const sample& x) { acc.add(x); });
+    tx.exec0("CLOSE rollup_hour");
+    auto it = acc.days().find(hour);
     if (it != acc.days().end()) {
-      writer.day(id, day, it->second, true);
-      // The drone's newest state, when this day holds its newest sample counted.
+      writer.hour(id, hour, it->second, true);
+      // The drone's newest state, when this hour holds its newest sample counted.
       auto c = cursors.find(id);
       if (c == cursors.end() || c->second.prev.time_us <= acc.state().prev.time_us) {
         writer.cursor(id, acc.state());
         cursors[id] = acc.state();
       }
     } else {
-      tx.exec0("DELETE FROM telemetry.daily_rollups WHERE drone_id = " + tx.quote(id) + " AND day = " + day_sql(day));
+      tx.exec0("DELETE FROM telemetry.hourly_rollups WHERE drone_id = " + tx.quote(id) + " AND hour = "
+               + ts_sql(hour * us_per_hour));
     }
   }
   writer.flush();
   if (!cleared.empty())
-    tx.exec0("DELETE FROM telemetry.rollup_dirty WHERE (drone_id, day) IN (VALUES " + cleared + ")");
+    tx.exec0("DELETE FROM telemetry.rollup_dirty WHERE (drone_id, hour) IN (VALUES " + cleared + ")");
   if (static_cast<std::int64_t>(marks.size()) >= s.dirty_per_pass)
     out.caught_up = false;
-  tx.exec0("DELETE FROM telemetry.daily_rollups WHERE day < " + day_sql(today - s.retention_days));
+  tx.exec0("DELETE FROM telemetry.hourly_rollups WHERE day < " + day_sql(today - s.retention_days));
   tx.exec0("UPDATE telemetry.rollup_state SET done = " + ts_sql(claimed)
            + ", passes = passes + 1, last_pass = now() WHERE id = 1");
   tx.commit();

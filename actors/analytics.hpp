@@ -6,15 +6,16 @@
 /// The job, one pass (under a session advisory lock: one pass at a time in the whole cluster):
 ///   1. claim   under the telemetry writers' maintenance lock, exclusively (it waits for the writes under way and
 ///              holds new ones for the length of one UPDATE): rollup_state.claimed := min(now − settle, done +
-///              window). From this commit on, every writer transaction marks the (drone, day) of each row it
-///              stores with time <= claimed in telemetry.rollup_dirty, in the same transaction.
+///              window). From this commit on, every writer transaction marks the (drone, UTC hour) of each row
+///              it stores with time <= claimed in telemetry.rollup_dirty, in the same transaction.
 ///   2. count   in one repeatable-read transaction: the samples with done < time <= claimed, by drone and time,
-///              through each drone's carried state (rollup_cursors) into the day rows (added); then the marked
-///              days, each computed again from all its samples up to `claimed` (replaced), marks deleted; then
+///              through each drone's carried state (rollup_cursors) into the hour rows (added; the answers read
+///              days, the sums of their hours); then the marked hours, each computed again from all its samples
+///              up to `claimed` (replaced), marks deleted; then
 ///              done := claimed. A pass that fails leaves done where it was: the next one counts the window again
 ///              from the same state (nothing is counted twice: the additions commit with done, or not at all).
 /// A sample stored after its window was counted is never lost: its writer saw `claimed` at or past its time and
-/// marked its day. A sample counted in a window and marked as well is harmless: the day is replaced.
+/// marked its hour. A sample counted in a window and marked as well is harmless: the hour is replaced.
 
 #include <cstdint>
 #include <string>
@@ -41,7 +42,7 @@ struct analytics_settings {
   std::int64_t history_days = 30;   ///< where a first pass starts: telemetry.retention_days ago
   std::int64_t retention_days = 730; ///< day rows older than this are deleted
   std::int64_t max_rows = 100000;   ///< most (drone, day) rows one daily answer holds
-  std::int64_t dirty_per_pass = 1000; ///< marked days computed again per pass at most (the rest next pass)
+  std::int64_t dirty_per_pass = 1000; ///< marked hours computed again per pass at most (the rest next pass)
 };
 
 namespace analytics {
@@ -51,7 +52,7 @@ struct pass_result {
   bool ran = false;              ///< false: another node's pass held the lock
   std::int64_t samples = 0;      ///< samples counted in the window
   std::int64_t drones = 0;       ///< drones with samples in the window
-  std::int64_t recomputed = 0;   ///< marked (drone, day) computed again
+  std::int64_t recomputed = 0;   ///< marked (drone, hour) computed again
   std::int64_t done_us = 0;      ///< samples up to this time are counted now
   bool caught_up = true;         ///< false: the window was capped, the next pass should follow at once
 };

@@ -6,13 +6,18 @@
 
 namespace dccs::actors::analytics {
 
+std::int64_t accumulator::bucket_of(std::int64_t time_us) const {
+  auto width = rules_.bucket_s * 1000000;
+  return time_us >= 0 ? time_us / width : -((-time_us + width - 1) / width);
+}
+
 void accumulator::add(const sample& s) {
-  auto& today = days_[day_of(s.time_us)];
+  auto& today = days_[bucket_of(s.time_us)];
   ++today.samples;
   today.max_alt_m = today.max_alt_m ? std::max(*today.max_alt_m, s.alt) : s.alt;
   if (state_.has_prev && s.time_us >= state_.prev.time_us) {
     const auto& p = state_.prev;
-    auto& day = days_[day_of(p.time_us)];
+    auto& day = days_[bucket_of(p.time_us)];
     auto gap_us = s.time_us - p.time_us;
     if (gap_us <= rules_.max_gap_ms * 1000 && p.armed) {
       auto dt = static_cast<double>(gap_us) / 1e6;

@@ -1,6 +1,7 @@
 #pragma once
 /// Daily flight analytics as a plain class (docs/protocol.md "Analytics"): a drone's telemetry samples, fed in
-/// (time, seq) order, become per-UTC-day figures. Nothing here blocks or talks to an actor or a database; the
+/// (time, seq) order, become figures per UTC day (or per bucket of `rules::bucket_s`: the job counts per hour, and
+/// a day is the sum of its hours). Nothing here blocks or talks to an actor or a database; the
 /// rollup job (actors/analytics.cpp) feeds it from telemetry.samples and keeps its carried state between passes.
 /// Unit tested in tests/actors/analytics_model_test.cpp.
 ///
@@ -53,6 +54,7 @@ struct day_figures {
 
 /// How samples become figures (analytics.max_gap_s, analytics.takeoff_m; docs/protocol.md).
 struct rules {
+  std::int64_t bucket_s = 86400; ///< figures per bucket of this many seconds (a divisor of a day), from the epoch
   std::int64_t max_gap_ms = 30000;
   double takeoff_m = 2.0;
   double landed_m = 0.5;
@@ -76,8 +78,11 @@ public:
   /// starts no interval (the job feeds samples in order; this keeps a stray one harmless).
   void add(const sample& s);
 
-  /// The figures so far, by UTC day.
+  /// The figures so far, by bucket: time_us / (bucket_s × 10^6), floored (the UTC day with the default rules).
   const std::map<std::int64_t, day_figures>& days() const { return days_; }
+
+  /// The bucket of a time in µs since the epoch.
+  std::int64_t bucket_of(std::int64_t time_us) const;
 
   /// The state after the last sample added: what the next pass starts from.
   const carried& state() const { return state_; }

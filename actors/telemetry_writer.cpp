@@ -162,7 +162,7 @@ constexpr const char* staging_ddl =
   "CREATE TEMP TABLE samples_in (drone_id text, seq int8, mode text, nums text) ON COMMIT DELETE ROWS";
 
 // The rows stored (not those already there) whose time the analytics job has already counted mark their (drone,
-// day) for it to count again (actors/analytics.hpp): in this transaction, so that no such row goes unmarked.
+// UTC hour) for it to count again (actors/analytics.hpp): in this transaction, so that no such row goes unmarked.
 // Answers the number of rows stored.
 constexpr const char* staging_insert =
   "WITH stored AS (INSERT INTO telemetry.samples (drone_id, time, seq, received, lat, lon, alt, heading, speed, vspeed,"
@@ -173,8 +173,8 @@ constexpr const char* staging_insert =
   // the list once per a[i] (measured 3.5-5 times slower; bench/persist-report.md).
   " FROM (SELECT drone_id, seq, mode, string_to_array(nums, ',', 'N')::float8[] AS a FROM samples_in OFFSET 0) s"
   " ON CONFLICT DO NOTHING RETURNING drone_id, time),"
-  " late AS (INSERT INTO telemetry.rollup_dirty (drone_id, day)"
-  " SELECT DISTINCT drone_id, (time AT TIME ZONE 'UTC')::date FROM stored"
+  " late AS (INSERT INTO telemetry.rollup_dirty (drone_id, hour)"
+  " SELECT DISTINCT drone_id, to_timestamp(floor(extract(epoch FROM time) / 3600) * 3600) FROM stored"
   " WHERE time <= (SELECT claimed FROM telemetry.rollup_state WHERE id = 1) ON CONFLICT DO NOTHING)"
   " SELECT count(*) FROM stored";
 

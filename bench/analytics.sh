@@ -4,7 +4,7 @@
 # generate_series, in a day partition, as the node stores them), then times:
 #   1. steady state: passes of one minute of that telemetry each (what the job does every analytics.interval_s at
 #      that load), and the fixed cost of a pass with almost nothing new;
-#   2. late telemetry: every drone's day marked for recomputing (a fleet reconnecting with stored frames), one pass;
+#   2. late telemetry: every drone's hour marked for recomputing (a fleet reconnecting with stored frames), one pass;
 #   3. the writer's side: a 5,000-row batch stored with and without marking late rows (the CTE the telemetry
 #      writer runs), with no row late and with every row late.
 # Appends a section to bench/analytics-report.md. See bench/README.md ("Analytics").
@@ -74,11 +74,11 @@ STEADY=$(awk -F'[:,]' '/"samples"/ { for (i = 1; i < NF; i++) { if ($i == "\"ms\
   END { printf "%d passes of ~%d samples: %.0f ms each (%.0f samples/s); a pass with almost nothing new: %.0f ms", n, ts / n, tms / n, ts / (tms / 1000), idle }' "$RUN_DIR/steady.jsonl")
 log "$STEADY"
 
-log "2. every drone's day marked late, one pass"
-q -d bench -c "INSERT INTO telemetry.rollup_dirty (drone_id, day) SELECT DISTINCT drone_id, date '$DAY' FROM telemetry.rollup_cursors"
+log "2. every drone's hour marked late, one pass"
+q -d bench -c "INSERT INTO telemetry.rollup_dirty (drone_id, hour) SELECT DISTINCT drone_id, timestamptz '$DAY 10:00+00' FROM telemetry.rollup_cursors"
 "$BIN" "$URL" "$NOW_MS" 60 1 | tee "$RUN_DIR/late.jsonl" >&2
 LATE=$(awk -F'[:,]' '{ for (i = 1; i < NF; i++) { if ($i == "\"ms\"") ms = $(i+1); if ($i == "\"recomputed\"") r = $(i+1) } }
-  END { printf "%d drone-days of %d samples each computed again in %.0f ms (%.1f ms each)", r, '"$((ANALYTICS_HZ * ANALYTICS_SECONDS))"', ms, ms / r }' "$RUN_DIR/late.jsonl")
+  END { printf "%d drone-hours of %d samples each computed again in %.0f ms (%.1f ms each)", r, '"$((ANALYTICS_HZ * ANALYTICS_SECONDS))"', ms, ms / r }' "$RUN_DIR/late.jsonl")
 log "$LATE"
 
 log "3. the writer's statement, 20 batches of 5,000 rows each way"
@@ -88,7 +88,7 @@ writer_sql() { # hour claimed-offset -> psql script
   echo '\timing on'
   for i in $(seq 1 20); do
     echo "INSERT INTO telemetry.samples (drone_id, time, seq, received, lat, lon, alt, heading, speed, vspeed, battery, armed, mode) SELECT drone_id, timestamptz '$DAY $hour:00+00' + ($i * 10 + seq) * interval '1 second', $i * 10 + seq, now(), 47, 8, 400, 0, 0, 0, 90, true, 'A' FROM src ON CONFLICT DO NOTHING;"
-    echo "WITH stored AS (INSERT INTO telemetry.samples (drone_id, time, seq, received, lat, lon, alt, heading, speed, vspeed, battery, armed, mode) SELECT drone_id, timestamptz '$DAY $hour:30+00' + ($i * 10 + seq) * interval '1 second', $i * 10 + seq, now(), 47, 8, 400, 0, 0, 0, 90, true, 'A' FROM src ON CONFLICT DO NOTHING RETURNING drone_id, time), late AS (INSERT INTO telemetry.rollup_dirty (drone_id, day) SELECT DISTINCT drone_id, (time AT TIME ZONE 'UTC')::date FROM stored WHERE time <= (SELECT claimed FROM telemetry.rollup_state WHERE id = 1) ON CONFLICT DO NOTHING) SELECT count(*) FROM stored;"
+    echo "WITH stored AS (INSERT INTO telemetry.samples (drone_id, time, seq, received, lat, lon, alt, heading, speed, vspeed, battery, armed, mode) SELECT drone_id, timestamptz '$DAY $hour:30+00' + ($i * 10 + seq) * interval '1 second', $i * 10 + seq, now(), 47, 8, 400, 0, 0, 0, 90, true, 'A' FROM src ON CONFLICT DO NOTHING RETURNING drone_id, time), late AS (INSERT INTO telemetry.rollup_dirty (drone_id, hour) SELECT DISTINCT drone_id, to_timestamp(floor(extract(epoch FROM time) / 3600) * 3600) FROM stored WHERE time <= (SELECT claimed FROM telemetry.rollup_state WHERE id = 1) ON CONFLICT DO NOTHING) SELECT count(*) FROM stored;"
   done
 }
 mean_pair() { grep '^Time' | awk '{ if (NR % 2) { a += $2; n++ } else b += $2 } END { printf "%.1f ms plain, %.1f ms with marking", a / n, b / n }'; }
@@ -109,6 +109,6 @@ log "no row late: $WRITER_NONE; every row late: $WRITER_ALL"
   echo "- telemetry: $ANALYTICS_DRONES drones x $ANALYTICS_HZ Hz x $ANALYTICS_SECONDS s = $ROWS samples (stored in ${FILL_S} s)"
   echo "- steady state (one minute of telemetry per pass): $STEADY"
   echo "- late telemetry: $LATE"
-  echo "- the writer, a 5,000-row batch: no row late: $WRITER_NONE; every row late (1,000 drone-days marked): $WRITER_ALL"
+  echo "- the writer, a 5,000-row batch: no row late: $WRITER_NONE; every row late (1,000 drone-hours marked): $WRITER_ALL"
 } >>"$ANALYTICS_REPORT"
 log "appended to $ANALYTICS_REPORT"

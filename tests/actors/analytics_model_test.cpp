@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <vector>
 
 #include "actors/analytics_model.hpp"
@@ -155,4 +157,42 @@ TEST_CASE("day_of floors to the UTC day, before 1970 too") {
   CHECK(day_of(-1) == -1);
   CHECK(day_of(-86400LL * s_us) == -1);
   CHECK(day_of(-86400LL * s_us - 1) == -2);
+}
+
+TEST_CASE("counted per hour (as the rollup job does), the hours of a day add up to the day") {
+  // The known flight across 11:00: ten seconds before, twenty after.
+  auto flight = known_flight(3600 - 10);
+  rules hourly;
+  hourly.bucket_s = 3600;
+  accumulator by_hour{hourly};
+  accumulator by_day;
+  for (const auto& s : flight) {
+    by_hour.add(s);
+    by_day.add(s);
+  }
+  REQUIRE(by_hour.days().size() == 2);
+  auto d = only_day(by_day);
+  day_figures sum;
+  double max_alt = 0;
+  for (const auto& [hour, f] : by_hour.days()) {
+    CHECK(hour == by_hour.bucket_of(flight.front().time_us) + (hour - by_hour.days().begin()->first));
+    sum.samples += f.samples;
+    sum.armed_s += f.armed_s;
+    sum.flight_s += f.flight_s;
+    sum.distance_m += f.distance_m;
+    sum.battery_used_pct += f.battery_used_pct;
+    sum.flights += f.flights;
+    max_alt = std::max(max_alt, *f.max_alt_m);
+  }
+  CHECK(sum.samples == d.samples);
+  CHECK(sum.armed_s == Approx(d.armed_s));
+  CHECK(sum.flight_s == Approx(d.flight_s));
+  CHECK(sum.distance_m == Approx(d.distance_m));
+  CHECK(sum.battery_used_pct == Approx(d.battery_used_pct));
+  CHECK(sum.flights == d.flights);
+  CHECK(max_alt == *d.max_alt_m);
+  CHECK(by_hour.days().begin()->second.samples == 10); // 10:59:50 .. 10:59:59
+  CHECK(by_hour.days().begin()->second.flights == 1);  // the takeoff (the 8th sample, 10:59:57) before 11:00
+  CHECK(std::next(by_hour.days().begin())->second.flights == 0);
+  CHECK(std::next(by_hour.days().begin())->second.flight_s == Approx(16)); // 11:00:00 .. the landing at 11:00:16
 }

@@ -162,11 +162,12 @@ TEST_CASE("rollup pass: a known flight becomes the day's figures, as counted by 
     CHECK(again.samples == 0);
     check_known(*row_of(t.conn, "k1", day_text(start)));
   }
-  SECTION("a marked day is computed again from all its samples (here: a second flight stored late)") {
+  SECTION("a marked hour is computed again from all its samples (here: a second flight stored late)") {
     insert(t.conn, "k1", known_flight(start + 3600 * 1000), 100);
     {
       pqxx::work tx{t.conn};
-      tx.exec0("INSERT INTO telemetry.rollup_dirty (drone_id, day) VALUES ('k1', " + tx.quote(day_text(start)) + ")");
+      tx.exec0("INSERT INTO telemetry.rollup_dirty (drone_id, hour) VALUES ('k1', to_timestamp("
+               + std::to_string((start + 3600 * 1000) / 1000) + "))");
       tx.commit();
     }
     auto again = actors::analytics::rollup_pass(t.conn, s, now_ms() + 1000);

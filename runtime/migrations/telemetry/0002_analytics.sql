@@ -1,25 +1,34 @@
--- Daily flight analytics (docs/protocol.md "Analytics"): figures per (drone, UTC day), kept by the analytics rollup
--- job (actors/analytics.cpp) incrementally from telemetry.samples.
+-- Daily flight analytics (docs/protocol.md "Analytics"): figures per (drone, UTC hour), summed per day by the view
+-- daily_rollups, kept by the analytics rollup job (actors/analytics.cpp) incrementally from telemetry.samples.
 
 -- The job reads the samples of a time window each pass: a BRIN index on time finds a window's blocks without
 -- reading a whole day partition (rows arrive nearly in time order, so the ranges are tight), at almost no cost
 -- to the writer.
 CREATE INDEX samples_time_brin ON telemetry.samples USING brin (time);
 
-CREATE TABLE telemetry.daily_rollups (
+-- The job keeps figures per (drone, UTC hour): telemetry stored late makes it count one hour again, not a day.
+CREATE TABLE telemetry.hourly_rollups (
   drone_id          text NOT NULL,
-  day               date NOT NULL,           -- UTC
+  hour              timestamptz NOT NULL,    -- the hour's start
+  day               date NOT NULL,           -- its UTC day
   flight_s          double precision NOT NULL DEFAULT 0,
   armed_s           double precision NOT NULL DEFAULT 0,
   distance_m        double precision NOT NULL DEFAULT 0,
-  max_alt_m         double precision,        -- NULL: no sample that day
+  max_alt_m         double precision,        -- NULL: no sample that hour
   battery_used_pct  double precision NOT NULL DEFAULT 0,
   flights           integer NOT NULL DEFAULT 0,
   samples           bigint NOT NULL DEFAULT 0,
   updated_at        timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (drone_id, day)
+  PRIMARY KEY (drone_id, hour)
 );
-CREATE INDEX daily_rollups_day ON telemetry.daily_rollups (day, drone_id);
+CREATE INDEX hourly_rollups_day ON telemetry.hourly_rollups (day, drone_id);
+
+-- What the answers read: a day is the sum of its hours (a condition on day reaches the index above).
+CREATE VIEW telemetry.daily_rollups AS
+  SELECT drone_id, day, sum(flight_s) AS flight_s, sum(armed_s) AS armed_s, sum(distance_m) AS distance_m,
+         max(max_alt_m) AS max_alt_m, sum(battery_used_pct) AS battery_used_pct, sum(flights)::integer AS flights,
+         sum(samples)::bigint AS samples
+  FROM telemetry.hourly_rollups GROUP BY drone_id, day;
 
 -- What carries from one pass to the next per drone: its newest sample counted, and whether it was flying.
 CREATE TABLE telemetry.rollup_cursors (
@@ -35,13 +44,13 @@ CREATE TABLE telemetry.rollup_cursors (
 );
 
 -- Samples that arrived after the job had counted their time (a drone's stored frames sent after a reconnect, a
--- clock behind): the telemetry writer marks their (drone, day), in the transaction that stores them, and the job
--- computes those days again from all their samples.
+-- clock behind): the telemetry writer marks their (drone, hour), in the transaction that stores them, and the job
+-- computes those hours again from all their samples.
 CREATE TABLE telemetry.rollup_dirty (
   drone_id   text NOT NULL,
-  day        date NOT NULL,
+  hour       timestamptz NOT NULL,
   marked_at  timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (drone_id, day)
+  PRIMARY KEY (drone_id, hour)
 );
 
 -- The job's progress: samples with time <= done are counted; `claimed` (>= done) is where the pass under way
