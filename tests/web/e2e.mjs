@@ -629,6 +629,66 @@ scenario('j', 'analytics: the flying drones counted per drone and day; an analyt
   });
 });
 
+// A drone whose hello lists only arm and land (a third simulator, started and stopped here): its panel offers only
+// those; a drone listing every kind gets every button. The node is a single node: the detail and the cluster tab say so.
+scenario('k', 'command kinds a drone lists: only those offered; the cluster tab of a single node', async (t) => {
+  const { s, dash } = t;
+  const id = `${PREFIX}k-00000`;
+  await s.step('a drone listing arm and land (dccs-sim --commands arm,land), as the node reports it (REST)', async () => {
+    const sim = new Simulator(world.env, world.node, 'sim-commands', ['--drones', '1', '--rate', '2', '--prefix', `${PREFIX}k-`, '--autopilot', '--commands', 'arm,land'], world.dir);
+    t.defer(() => sim.stop());
+    await sim.start();
+    let d;
+    await until(
+      async () => {
+        d = await world.admin.drone(id).catch(() => undefined);
+        return d?.status === 'online' && Array.isArray(d.commands);
+      },
+      { timeout: 15_000, message: `${id} online with its "commands"`, describe: () => JSON.stringify(d) },
+    );
+    if (JSON.stringify(d.commands) !== '["arm","land"]') throw new Error(`the node says ${id} lists ${JSON.stringify(d.commands)}`);
+    if ('node' in d) throw new Error(`a single node names an owner: node ${JSON.stringify(d.node)}`);
+  });
+  await asAdmin(t);
+  const hidden = ['cmd-disarm', 'cmd-takeoff', 'cmd-takeoff-alt', 'cmd-rtl', 'cmd-hold', 'cmd-resume', 'cmd-goto-pick', 'cmd-goto'];
+  await s.step('its command panel: Arm and Land only', async () => {
+    await dash.open(`#/drone/${id}`);
+    await s.waitText(dash.tid('detail-id'), (txt) => txt === id);
+    await dash.tid('command-panel').waitFor({ state: 'visible' });
+    await dash.tid('cmd-takeoff').waitFor({ state: 'hidden' });
+    for (const hook of ['cmd-arm', 'cmd-land']) if (!(await dash.tid(hook).isVisible())) throw new Error(`no [data-testid="${hook}"] for a drone listing it`);
+    for (const hook of hidden) if (await dash.tid(hook).isVisible()) throw new Error(`[data-testid="${hook}"] shown for a drone listing only arm and land`);
+    if (await dash.tid('command-none').isVisible()) throw new Error('"executes none of the commands" for a drone listing two');
+  });
+  await s.step('its detail: the kinds it lists, single node', async () => {
+    await s.waitText(dash.tid('detail-commands'), (txt) => txt === 'arm, land', { message: 'the detail\'s commands "arm, land"' });
+    await s.waitText(dash.tid('detail-node'), (txt) => txt === 'single node (not clustered)', { message: 'the detail\'s node "single node (not clustered)"' });
+  });
+  await s.step('a drone listing every kind: every button', async () => {
+    const other = SCRIPTED[0];
+    const d = await world.admin.drone(other);
+    if (!Array.isArray(d.commands) || !d.commands.includes('takeoff')) throw new Error(`the node says ${other} lists ${JSON.stringify(d.commands)}`);
+    await dash.open(`#/drone/${other}`);
+    await s.waitText(dash.tid('detail-id'), (txt) => txt === other);
+    await s.waitText(dash.tid('detail-commands'), (txt) => txt === d.commands.join(', '), { message: `the detail's commands "${d.commands.join(', ')}"` });
+    await dash.tid('cmd-takeoff').waitFor({ state: 'visible' });
+    for (const hook of ['cmd-arm', 'cmd-land', ...hidden]) if (!(await dash.tid(hook).isVisible())) throw new Error(`no [data-testid="${hook}"] for a drone listing every kind`);
+  });
+  await s.step('the admin page\'s cluster tab: single node (not clustered)', async () => {
+    const c = await world.admin.get('/cluster');
+    if (c.enabled !== false) throw new Error(`GET /cluster: ${JSON.stringify(c)}`);
+    await dash.go('admin');
+    await dash.tid('admin-tab-cluster').click();
+    await dash.tid('admin-cluster').waitFor({ state: 'visible' });
+    await s.waitAttr(dash.tid('cluster-status'), 'data-enabled', (v) => v === 'false', { message: 'the membership read (data-enabled="false")' });
+    const status = (await dash.tid('cluster-status').textContent()).trim();
+    if (status !== 'single node (not clustered)') throw new Error(`the cluster tab says "${status}"`);
+    if (await dash.tid('cluster-member').count()) throw new Error('member rows on a single node');
+    const total = await dash.counter('total');
+    await s.waitText(dash.tid('cluster-drones'), (txt) => txt.startsWith(`${total} drones in this session's live view`), { message: `the tab to count the ${total} drones of the header` });
+  });
+});
+
 // Last: it stops the node (a scenario after it would find the node back, but a failure here would take it along).
 scenario('h', 'the page survives a node restart (same port, database, Redis, key)', async (t) => {
   const { s, dash } = t;

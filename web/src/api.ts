@@ -13,6 +13,7 @@ import type {
   AnalyticsDrones,
   AnalyticsFleet,
   AuditPage,
+  ClusterStatus,
   Command,
   CommandKind,
   CommandPage,
@@ -289,6 +290,11 @@ export class Api {
     const res = await this.send('GET', withQuery(`${API}/analytics/${route}`, query), { accept: 'csv' });
     if (!res.ok) throw ApiError.from(res);
     return { text: typeof res.data === 'string' ? res.data : '', disposition: res.headers.get('Content-Disposition') };
+  }
+
+  /** The cluster's members as the node answering sees them (admins; a single node: `enabled` false, no members). */
+  cluster(): Promise<ClusterStatus> {
+    return this.call('GET', `${API}/cluster`);
   }
 
   /** The audit log; `query` is built by auditQuery() (adminModel.ts). */

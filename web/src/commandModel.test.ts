@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CommandBook } from './commandModel';
+import { CommandBook, COMMAND_KINDS, commandKindsText, listedCommands, offersCommand } from './commandModel';
+import { DASH } from './format';
 import type { Command } from './types';
 
 const cmd = (state: string, updated_at: number, extra: Partial<Command> = {}): Command => ({
@@ -55,5 +56,40 @@ describe('CommandBook', () => {
     for (let i = 0; i < 5; i++) book.apply({ ...cmd('queued', i), id: `c${i}`, created_at: i });
     book.apply({ ...cmd('queued', 1), id: 'other', drone_id: 'd2' });
     expect(book.forDrone('d1', 3).map((t) => t.command.id)).toEqual(['c4', 'c3', 'c2']);
+  });
+});
+
+describe('the kinds the command panel offers', () => {
+  it('offers only the kinds a listing drone names', () => {
+    const listed = ['arm', 'land'];
+    expect(offersCommand(listed, 'arm')).toBe(true);
+    expect(offersCommand(listed, 'land')).toBe(true);
+    for (const k of ['disarm', 'takeoff', 'rtl', 'goto', 'hold', 'resume'] as const) expect(offersCommand(listed, k)).toBe(false);
+  });
+
+  it('offers every kind when the drone lists none (null) or the object has no list', () => {
+    for (const k of COMMAND_KINDS) {
+      expect(offersCommand(null, k)).toBe(true);
+      expect(offersCommand(undefined, k)).toBe(true);
+      expect(offersCommand('arm', k)).toBe(true); // not an array: no list
+    }
+  });
+
+  it('offers nothing for an empty list', () => {
+    for (const k of COMMAND_KINDS) expect(offersCommand([], k)).toBe(false);
+  });
+
+  it('lists the known kinds in protocol order', () => {
+    expect(listedCommands(['land', 'flip', 'arm', 'goto'])).toEqual(['arm', 'land', 'goto']);
+    expect(listedCommands(null)).toBeNull();
+    expect(listedCommands(undefined)).toBeNull();
+    expect(listedCommands([])).toEqual([]);
+  });
+
+  it('words the list for the detail', () => {
+    expect(commandKindsText(['arm', 'land'])).toBe('arm, land');
+    expect(commandKindsText([])).toBe('none');
+    expect(commandKindsText(null)).toBe('not listed by the drone (all offered)');
+    expect(commandKindsText(undefined)).toBe(DASH);
   });
 });

@@ -1,7 +1,8 @@
 // Commands as the node reports them (`command` frames, POST answers, GET history): the newest state of each, and
 // the states it was seen in, so the panel shows queued → sent → accepted → … → final with the reason.
 import { Emitter } from './events';
-import type { Command } from './types';
+import { DASH } from './format';
+import type { Command, CommandKind } from './types';
 
 /** Commands kept at most; beyond it the oldest final ones are forgotten (frames come for every drone one sees). */
 const MAX_COMMANDS = 2000;
@@ -65,4 +66,45 @@ export class CommandBook {
     const excess = this.byId.size - Math.floor(MAX_COMMANDS * 0.9);
     for (const t of finals.slice(0, Math.max(0, excess))) this.byId.delete(t.command.id);
   }
+}
+
+// ---- which commands the panel offers (docs/protocol.md: the drone object's `commands`)
+
+/** Every command kind of the protocol, in its order ("Commands"). */
+export const COMMAND_KINDS: readonly CommandKind[] = [
+  'arm',
+  'disarm',
+  'takeoff',
+  'land',
+  'rtl',
+  'goto',
+  'hold',
+  'resume',
+  'set_mode',
+  'set_speed',
+  'mission_start',
+];
+
+/**
+ * Whether the panel offers `kind` for a drone whose object says `commands`: an array lists the kinds the drone's
+ * hello named (only those are offered, an empty one none); `null` (the hello named none) or no field at all (a node
+ * that does not send it, a drone not read yet) offers every kind, as a panel without the list did. Anything else in
+ * the field (a frame is data from the network) is taken as no list.
+ */
+export function offersCommand(commands: unknown, kind: CommandKind): boolean {
+  if (!Array.isArray(commands)) return true;
+  return commands.includes(kind);
+}
+
+/** The kinds the drone's object lists, known ones only and in protocol order; null when it lists none (every kind is offered). */
+export function listedCommands(commands: unknown): CommandKind[] | null {
+  if (!Array.isArray(commands)) return null;
+  return COMMAND_KINDS.filter((k) => commands.includes(k));
+}
+
+/** The drone's command kinds as the detail shows them: "arm, land", "none", or that it lists none (every one offered). */
+export function commandKindsText(commands: unknown): string {
+  const listed = listedCommands(commands);
+  if (listed === null) return commands === null ? 'not listed by the drone (all offered)' : DASH;
+  return listed.length ? listed.join(', ') : 'none';
 }

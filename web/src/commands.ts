@@ -1,8 +1,9 @@
 // The command panel of the drone detail: arm, disarm, takeoff (altitude), land, RTL, hold, resume, and goto by
-// clicking the map (altitude, speed); and the drone's commands with their live state from `command` frames
-// (queued → sent → accepted → in progress → final, with the reason). Errors are shown under the buttons: 409 (another
-// holder, a command in flight), 403, 400 naming the field.
-import type { TrackedCommand } from './commandModel';
+// clicking the map (altitude, speed) — only the kinds the drone's hello listed (its object's `commands`; every kind
+// when it listed none); and the drone's commands with their live state from `command` frames (queued → sent →
+// accepted → in progress → final, with the reason). Errors are shown under the buttons: 409 (another holder, a
+// command in flight), 403, 400 naming the field.
+import { offersCommand, type TrackedCommand } from './commandModel';
 import type { AppContext } from './context';
 import { button, h, input, labelled, setText } from './dom';
 import { describeError, SessionEndedError } from './errors';
@@ -47,13 +48,21 @@ export class CommandPanel {
   private readonly gotoSend: HTMLButtonElement;
   private target: { lat: number; lon: number } | null = null;
   private versionSeen = -1;
+  /** The buttons and rows of each kind, hidden when the drone does not list it. */
+  private readonly byKind: [CommandKind, HTMLElement[]][] = [];
+  private readonly none = h('p', { class: 'muted', testid: 'command-none', hidden: true, text: 'This drone executes none of the commands offered here.' });
+  private kindsSeen: string | undefined;
   private busy = false;
 
   constructor(
     private readonly ctx: AppContext,
     private readonly id: string,
   ) {
-    const simple = SIMPLE.map(([kind, label, title]) => button(label, { testid: `cmd-${kind}`, title, class: `btn cmd-${kind}` }, () => this.issue(kind)));
+    const simple = SIMPLE.map(([kind, label, title]) => {
+      const b = button(label, { testid: `cmd-${kind}`, title, class: `btn cmd-${kind}` }, () => this.issue(kind));
+      this.byKind.push([kind, [b]]);
+      return b;
+    });
     const takeoff = button('Take off', { testid: 'cmd-takeoff', title: 'take off to the altitude above the take-off point' }, () => {
       const alt = this.takeoffAlt.valueAsNumber;
       if (!isNum(alt)) return this.showError('Enter the take-off altitude (m above the take-off point).');
@@ -62,11 +71,17 @@ export class CommandPanel {
     const pick = button('Pick target on map', { testid: 'cmd-goto-pick', title: 'then click the map where the drone should go' }, () => this.pickTarget());
     this.gotoSend = button('Go to', { testid: 'cmd-goto', class: 'btn primary' }, () => this.sendGoto());
     this.gotoSend.disabled = true;
-    this.controls = h('div', { class: 'command-controls', testid: 'command-panel' }, [
-      h('div', { class: 'button-row' }, simple),
-      h('div', { class: 'form-row' }, [labelled('altitude m', this.takeoffAlt, 'inline'), takeoff]),
+    const takeoffRow = h('div', { class: 'form-row' }, [labelled('altitude m', this.takeoffAlt, 'inline'), takeoff]);
+    const gotoRows = [
       h('div', { class: 'form-row' }, [pick, this.gotoTarget]),
       h('div', { class: 'form-row' }, [labelled('alt m AMSL', this.gotoAlt, 'inline'), labelled('speed m/s', this.gotoSpeed, 'inline'), this.gotoSend]),
+    ];
+    this.byKind.push(['takeoff', [takeoffRow]], ['goto', gotoRows]);
+    this.controls = h('div', { class: 'command-controls', testid: 'command-panel' }, [
+      h('div', { class: 'button-row' }, simple),
+      takeoffRow,
+      ...gotoRows,
+      this.none,
       this.error,
     ]);
     this.root = h('div', { class: 'commands' }, [this.controls, h('h3', { text: 'Commands' }), this.list]);
@@ -83,6 +98,7 @@ export class CommandPanel {
     const drone = this.ctx.store.get(this.id)?.drone;
     // Hidden, not disabled, for those who may not command this drone (viewers, operators of other groups).
     this.controls.hidden = !canCommand(this.ctx.session.user, drone?.group ?? this.ctx.store.registry.get(this.id)?.group);
+    this.showKinds(drone?.commands);
     if (this.ctx.commands.version === this.versionSeen) return;
     this.versionSeen = this.ctx.commands.version;
     const items = this.ctx.commands.forDrone(this.id, LIST_LENGTH);
@@ -92,6 +108,28 @@ export class CommandPanel {
   destroy(): void {
     this.ctx.map.cancelPick();
     this.ctx.map.showTarget(null, null);
+  }
+
+  /** Only the kinds the drone lists (all of them when it lists none): when the list changed (a new hello). */
+  private showKinds(commands: unknown): void {
+    const key = Array.isArray(commands) ? commands.join(',') : String(commands);
+    if (key === this.kindsSeen) return;
+    this.kindsSeen = key;
+    let offered = 0;
+    for (const [kind, els] of this.byKind) {
+      const on = offersCommand(commands, kind);
+      if (on) offered++;
+      for (const el of els) el.hidden = !on;
+    }
+    this.none.hidden = offered > 0;
+    if (!offersCommand(commands, 'goto')) {
+      // A target picked before the drone stopped listing goto is dropped with its row.
+      this.ctx.map.cancelPick();
+      this.ctx.map.showTarget(null, null);
+      this.target = null;
+      this.gotoSend.disabled = true;
+      setText(this.gotoTarget, 'no target');
+    }
   }
 
   private async loadHistory(): Promise<void> {

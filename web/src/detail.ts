@@ -1,11 +1,18 @@
 // The drone detail's fields: the live state (from the store, every frame) and the registry (GET /api/v1/drones/{id},
 // read when the page opens). A registered drone not connected now shows the registry's model and firmware; a
-// registry last_seen of null is "never", not 1970.
+// registry last_seen of null is "never", not 1970. Also the node that serves the drone (its `node`: for admins the
+// member's HTTP address from GET /api/v1/cluster, read again when the drone moves to a member not known yet) and the
+// command kinds its hello listed.
+import { findMember, ownerText, parseCluster } from './clusterModel';
+import { commandKindsText } from './commandModel';
 import type { AppContext } from './context';
 import { h, setClass, setText } from './dom';
 import * as fmt from './format';
 import { isNum } from './format';
-import type { Drone, RegistryEntry, RestDrone } from './types';
+import type { ClusterStatus, Drone, RegistryEntry, RestDrone } from './types';
+
+/** The membership is read again at most this often (a drone re-homed to a member that joined since). */
+const CLUSTER_REREAD_MS = 5000;
 
 type Field = [label: string, text: (d: Drone, latency: number | undefined, nodeNow: number) => string];
 
@@ -44,6 +51,12 @@ export class DroneFields {
   private readonly group = h('span', { class: 'muted' });
   private readonly mission = h('div', { class: 'mission-line', hidden: true, testid: 'detail-mission' });
   private readonly liveValues: HTMLElement[] = [];
+  private readonly nodeValue = h('dd', { testid: 'detail-node', data: { field: 'node' } });
+  private readonly kindsValue = h('dd', { testid: 'detail-commands', data: { field: 'commands' } });
+  /** GET /api/v1/cluster's answer (admins only; others see the owner's id). */
+  private cluster: ClusterStatus | null = null;
+  private clusterAskedAt = -Infinity;
+  private clusterLoading = false;
   private readonly registryBox = h('div', { class: 'registry', testid: 'detail-registry' });
   private readonly missing = h('p', { class: 'muted', hidden: true, text: 'This drone is not in the live view (not connected to the node, or not in your groups).' });
   private registry: RegistryEntry | null = null;
@@ -61,6 +74,7 @@ export class DroneFields {
       this.liveValues.push(dd);
       dl.append(h('dt', { text: label }), dd);
     }
+    dl.append(h('dt', { text: 'node' }), this.nodeValue, h('dt', { text: 'commands' }), this.kindsValue);
     this.root = h('div', { class: 'drone-fields' }, [
       h('div', { class: 'title-line' }, [this.badge, this.name, this.group]),
       this.mission,
@@ -100,6 +114,8 @@ export class DroneFields {
       setText(this.group, drone?.group ? `group ${drone.group}` : '');
       const nodeNow = store.nodeNow(now);
       LIVE_FIELDS.forEach(([, text], i) => setText(this.liveValues[i]!, drone ? text(drone, live?.latency, nodeNow) : fmt.DASH));
+      this.renderOwner(drone, now);
+      setText(this.kindsValue, commandKindsText(drone?.commands));
     }
     const missions = this.ctx.missions;
     if (missions.version !== this.missionSeen) {
@@ -110,6 +126,31 @@ export class DroneFields {
         const at = m.drone.current_seq !== null && isNum(m.drone.current_seq) ? ` · item ${m.drone.current_seq + 1} of ${m.items ?? '?'}` : '';
         setText(this.mission, `Mission ${m.name ?? m.mission_id}: ${m.drone.state}${at}${m.drone.reason ? ` · ${m.drone.reason}` : ''}`);
       }
+    }
+  }
+
+  /** The owning node: the member's address when the membership is known (admins), else its id. */
+  private renderOwner(drone: Drone | undefined, now: number): void {
+    const { text, title } = ownerText(drone?.node, this.cluster);
+    setText(this.nodeValue, text);
+    this.nodeValue.title = title;
+    this.nodeValue.dataset.node = typeof drone?.node === 'string' ? drone.node : '';
+    if (this.ctx.session.user?.role !== 'admin' || this.clusterLoading || now - this.clusterAskedAt < CLUSTER_REREAD_MS) return;
+    const owner = typeof drone?.node === 'string' && drone.node ? drone.node : null;
+    if (this.cluster === null || (owner !== null && !findMember(this.cluster, owner))) void this.loadCluster(now);
+  }
+
+  private async loadCluster(now: number): Promise<void> {
+    this.clusterAskedAt = now;
+    this.clusterLoading = true;
+    try {
+      this.cluster = parseCluster(await this.ctx.api.cluster());
+      this.versionSeen = -1; // drawn again at the next frame
+      this.ctx.frames.request();
+    } catch {
+      // The owner's id stays shown (an older node without the route, a refusal): read again after CLUSTER_REREAD_MS.
+    } finally {
+      this.clusterLoading = false;
     }
   }
 

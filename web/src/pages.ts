@@ -27,6 +27,7 @@ export function routes(ctx: AppContext): RouteDef[] {
     { path: 'admin', nav: 'Admin', allowed: isAdmin, create: () => new AdminPage(ctx, 'users') },
     { path: 'admin/registry', allowed: isAdmin, create: () => new AdminPage(ctx, 'registry') },
     { path: 'admin/audit', allowed: isAdmin, create: () => new AdminPage(ctx, 'audit') },
+    { path: 'admin/cluster', allowed: isAdmin, create: () => new AdminPage(ctx, 'cluster') },
   ];
 }
 

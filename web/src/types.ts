@@ -10,6 +10,12 @@ export interface Drone {
   model?: string;
   fw?: string;
   group?: string;
+  /** The command kinds the drone's hello listed (known kinds, protocol order); null when it listed none. */
+  commands?: string[] | null;
+  /** In a cluster: the id of the member whose drone actor serves the drone (its owner; GET /api/v1/cluster). */
+  node?: string;
+  /** In a cluster: the ownership epoch of the drone actor that published this state. */
+  owner_epoch?: number;
   /** Node time (ms) of the drone's last frame; null for a registered drone never seen. */
   last_seen?: number | null;
   seq?: number;
@@ -322,6 +328,38 @@ export interface AuditEntry {
 export interface AuditPage {
   entries: AuditEntry[];
   next_before: number | string | null;
+}
+
+// ---- cluster (GET /api/v1/cluster, admins; docs/cluster.md)
+
+/** A live member as the node answering sees it. */
+export interface ClusterMember {
+  id: string;
+  /** host:port clients reach its HTTP port at. */
+  http: string;
+  /** host:port of its cluster port. */
+  cluster?: string;
+  roles?: string[];
+  /** Wall-clock ms at its start: a restarted node has a larger one. */
+  epoch?: number;
+  /** The member answering (the node this page is connected to). */
+  self?: boolean;
+  /** ms since it was last heard (not for self). */
+  heard_ms_ago?: number;
+  /** The drone actors it runs, as it last reported. */
+  drones?: number;
+}
+
+/** A single node answers {"enabled":false,"members":[]}. */
+export interface ClusterStatus {
+  enabled: boolean;
+  self?: string;
+  /** The membership view's number (a new one at each change of the live members). */
+  version?: number;
+  members: ClusterMember[];
+  heartbeat_ms?: number;
+  timeout_ms?: number;
+  board?: 'ok' | 'unavailable' | 'disabled' | string;
 }
 
 // ---- analytics (GET /api/v1/analytics/daily, /drones and /fleet; days are UTC calendar days "YYYY-MM-DD")

@@ -1,7 +1,8 @@
-// #/admin, #/admin/registry, #/admin/audit: the admin screens (admins only; hidden for other roles). Users (list,
-// create with a password, role, groups, disable/enable, change role, groups and password), the drone registry
-// (register → the secret shown once in a dialog with a copy button, rotate and revoke the secret, move to another
-// group, delete), and the audit log with its filters and paging. Pure logic: adminModel.ts.
+// #/admin, #/admin/registry, #/admin/audit, #/admin/cluster: the admin screens (admins only; hidden for other
+// roles). Users (list, create with a password, role, groups, disable/enable, change role, groups and password), the
+// drone registry (register → the secret shown once in a dialog with a copy button, rotate and revoke the secret, move
+// to another group, delete), the audit log with its filters and paging, and the cluster's members with the drones
+// each owns (pages/clusterView.ts). Pure logic: adminModel.ts, clusterModel.ts.
 import { allPages } from '../api';
 import { auditQuery, newUserBody, OUTCOMES, registerBody, ROLES, userChange, type AuditFilter } from '../adminModel';
 import type { AppContext } from '../context';
@@ -10,13 +11,15 @@ import { describeError, SessionEndedError } from '../errors';
 import * as fmt from '../format';
 import { href, type Page } from '../router';
 import type { AuditEntry, RestDrone, UserRecord } from '../types';
+import { ClusterView } from './clusterView';
 
-export type AdminTab = 'users' | 'registry' | 'audit';
+export type AdminTab = 'users' | 'registry' | 'audit' | 'cluster';
 
 const TABS: readonly (readonly [AdminTab, string, string])[] = [
   ['users', 'Users', 'admin'],
   ['registry', 'Drone registry', 'admin/registry'],
   ['audit', 'Audit log', 'admin/audit'],
+  ['cluster', 'Cluster', 'admin/cluster'],
 ];
 
 function when(v: unknown): string {
@@ -35,6 +38,7 @@ export class AdminPage implements Page {
   readonly layout = 'full';
   private closed = false;
   private root: HTMLElement = h('article');
+  private readonly stops: (() => void)[] = [];
 
   constructor(
     private readonly ctx: AppContext,
@@ -49,13 +53,22 @@ export class AdminPage implements Page {
         h('a', { class: `btn${t === this.tab ? ' on' : ''}`, text, testid: `admin-tab-${t}`, attrs: { href: href(...path.split('/')) } }),
       ),
     );
-    const body = this.tab === 'users' ? this.users() : this.tab === 'registry' ? this.registry() : this.audit();
+    const body = this.tab === 'users' ? this.users() : this.tab === 'registry' ? this.registry() : this.tab === 'audit' ? this.audit() : this.clusterTab();
     this.root = h('article', { class: 'page admin-page', testid: `admin-${this.tab}` }, [h('h2', { text: 'Administration' }), tabs, body]);
     panel.append(this.root);
   }
 
   unmount(): void {
     this.closed = true;
+    for (const stop of this.stops.splice(0)) stop();
+  }
+
+  // ---- cluster
+
+  private clusterTab(): HTMLElement {
+    const view = new ClusterView(this.ctx);
+    this.stops.push(() => view.destroy());
+    return view.root;
   }
 
   // ---- users
