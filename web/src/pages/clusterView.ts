@@ -146,6 +146,7 @@ function memberRow(r: MemberRow): HTMLElement {
   return h('tr', { testid: 'cluster-member', class: r.member ? '' : 'muted', data: { id: r.id, self: String(r.self), member: String(r.member), drones: String(r.drones), http: r.http } }, [
     h('td', {}, [
       h('code', { text: r.id }),
+      ' ',
       r.self ? h('span', { class: 'badge online', text: 'this page’s node', testid: 'cluster-self' }) : null,
       r.member ? null : h('span', { class: 'badge lost', text: 'not a member', title: 'drones still name this node as their owner; they move to the members as they re-home' }),
     ]),
