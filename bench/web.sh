@@ -2,10 +2,17 @@
 # bench/web.sh: the dashboard's frame rate, main-thread time, first load and bundle size in headless Chromium, with
 # a real node and WEB_FLEETS simulated drones (default "1000 10000") at WEB_HZ (5) frames/s (bench/web.mjs).
 # Builds the node, the simulator and the dashboard (Release, BENCH_BUILD_DIR, default build-bench), starts a
-# throwaway PostgreSQL and Redis, and appends a section to WEB_REPORT (default bench/web-report.md).
+# throwaway PostgreSQL and Redis, and appends a section to WEB_REPORT (default bench/web-report.md). The run folder
+# ($BUILD_DIR/bench-runs/web-<time>) keeps the node's and the simulator's logs, each fleet's screenshot, page
+# console, /metrics before and after, and with WEB_PROFILE=1 the trace and CPU profile.
 #
 #   bench/web.sh                         # 1,000 and 10,000 drones at 5 Hz, 10 s each (about 3 minutes)
 #   WEB_FLEETS=1000 WEB_MEASURE_S=5 bench/web.sh
+#   BENCH_BUILD=0 BENCH_BUILD_DIR=build bench/web.sh     # the binaries already built in build/, web/dist as it is
+#   WEB_PROFILE=1 WEB_FLEETS=1000 bench/web.sh           # also where the main thread's time goes (trace, V8 profile)
+#   WEB_DRIVER=socket bench/web.sh       # no browser: what the node's operator socket delivers (all, then 500 ids)
+#   WEB_DRIVER=playwright bench/web.sh   # the page driven as the E2E tests do (Playwright copies every frame)
+#   DCCS_NODE_ARGS="--http.threads 2" bench/web.sh       # a node setting to compare
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 LOG_TAG=web
@@ -36,8 +43,12 @@ pg_start "max_connections = 200"
 redis_start
 export PGDATABASE=postgres DCCS_NODE_BIN=$BUILD/dccs DCCS_SIM_BIN=$BUILD/sim/dccs-sim DCCS_WEB_DIST=$PWD/web/dist
 export DCCS_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT DCCS_E2E_ARTIFACTS=$RUN_DIR DCCS_E2E_DEADLINE_S=1200
-export WEB_COMMAND="${WEB_FLEETS:+WEB_FLEETS=\"$WEB_FLEETS\" }${WEB_HZ:+WEB_HZ=$WEB_HZ }bench/web.sh"
-node bench/web.mjs >"$RUN_DIR/section.md" || die "bench/web.mjs failed (logs in $RUN_DIR)"
+export WEB_COMMAND="${WEB_FLEETS:+WEB_FLEETS=\"$WEB_FLEETS\" }${WEB_HZ:+WEB_HZ=$WEB_HZ }${WEB_DRIVER:+WEB_DRIVER=$WEB_DRIVER }${WEB_PROFILE:+WEB_PROFILE=$WEB_PROFILE }${DCCS_NODE_ARGS:+DCCS_NODE_ARGS=\"$DCCS_NODE_ARGS\" }bench/web.sh"
+# WEB_DRIVER=socket uses Node.js's WebSocket: a flag before Node.js 22.
+NODE_FLAGS=()
+node -e 'process.exit(typeof WebSocket === "undefined" ? 0 : 1)' && NODE_FLAGS+=(--experimental-websocket --no-warnings)
+log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+node "${NODE_FLAGS[@]}" bench/web.mjs >"$RUN_DIR/section.md" || die "bench/web.mjs failed (logs in $RUN_DIR)"
 { echo; cat "$RUN_DIR/section.md"; } >>"$REPORT"
 cat "$RUN_DIR/section.md"
 log "appended to $REPORT (logs: $RUN_DIR)"

@@ -310,6 +310,8 @@ export class DccsNode {
     ];
     // No tile server: the map draws its offline base map only, and the page makes no request off the machine.
     if (this.help.includes('--web.tile_url')) args.push('--web.tile_url', '');
+    // DCCS_NODE_ARGS: more options for the node, e.g. "--http.threads 2" (benchmarks compare settings with it).
+    args.push(...(process.env.DCCS_NODE_ARGS || '').split(/\s+/).filter(Boolean));
     this.starts++;
     this.child = new Child(`node (start ${this.starts})`, this.env.nodeBin, args, {
       env: { DCCS_ADMIN_PASSWORD: this.adminPassword },
