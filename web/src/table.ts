@@ -1,5 +1,8 @@
-// The fleet table: search, group and status filters, the user's columns, sort by any column, and only the first N
-// sorted rows in the DOM (rows are pooled and patched in place, once per animation frame).
+// The fleet table: search, group and status filters, the user's columns, sort by any column, the first N sorted rows
+// (N: "rows", 100–1000) — of which only those in the scroll box's view (and a few more either side) are in the DOM,
+// between two spacer rows that keep the scroll height of all N. Rows are pooled and patched in place, at most
+// DATA_INTERVAL_MS apart for new data; scrolling shows the rows it reaches at the next frame. The fixed row height
+// (ROW_HEIGHT, checked by a ResizeObserver) is what lets the window be computed without reading layout.
 import type { AppContext } from './context';
 import { button, h, input, labelled, select, setClass, setOptions, setText } from './dom';
 import { Emitter } from './events';
@@ -24,14 +27,21 @@ import {
 const ROW_LIMITS = ['100', '200', '500', '1000'] as const;
 /**
  * New data reaches the table at most this often. Numbers changing 60 times a second cannot be read anyway, and each
- * change of hundreds of cells costs a layout of the table; the map still moves at every frame. What the user does
+ * change of hundreds of cells costs layout and paint; the map still moves at every frame. What the user does
  * (search, sort, columns) and drones coming or going show at the next frame.
  */
 const DATA_INTERVAL_MS = 250;
+/** Rows drawn beyond the view on either side (a scroll of a few rows shows drawn rows while the next frame comes). */
+const OVERSCAN = 8;
+/** The row height styles.css gives (table.fleet tbody td); a ResizeObserver corrects it if fonts make it otherwise. */
+const ROW_HEIGHT = 25;
+/** The view's height before the ResizeObserver first reported it. */
+const DEFAULT_VIEW_PX = 600;
 
 interface Row {
   tr: HTMLTableRowElement;
-  cells: Map<string, HTMLTableCellElement>;
+  /** Each column's content box (div.cell in its td): a layout boundary, so new text lays out that box only. */
+  cells: Map<string, HTMLDivElement>;
   link: HTMLAnchorElement;
   badge: HTMLSpanElement;
   batFill: HTMLDivElement;
@@ -77,6 +87,16 @@ export class FleetTable {
   private renderedAt = 0;
   private timer = 0;
   private rows: Row[] = [];
+  /** The sorted, filtered ids the last data drawing chose (the first N); a scroll draws from it without sorting again. */
+  private top: string[] = [];
+  private rowHeight = ROW_HEIGHT;
+  private scrollTop = 0;
+  private viewHeight = DEFAULT_VIEW_PX;
+  /** The rows of `top` in the DOM: [first, first + rows.length). */
+  private first = 0;
+  private moved = false; // scrolled or resized: another window of rows at the next frame
+  private readonly resize: ResizeObserver;
+  private probed: HTMLTableRowElement | null = null;
 
   private readonly search = input('search', { testid: 'table-search', attrs: { placeholder: 'search id, name, group…', 'aria-label': 'search' } });
   private readonly groupSelect = select([['', 'all']], { testid: 'table-group' });
@@ -98,7 +118,10 @@ export class FleetTable {
   private readonly colgroup = h('colgroup');
   private readonly headRow = h('tr');
   private readonly body = h('tbody');
+  private readonly padTop = h('tr', { class: 'spacer', attrs: { 'aria-hidden': 'true' } });
+  private readonly padBottom = h('tr', { class: 'spacer', attrs: { 'aria-hidden': 'true' } });
   private readonly table = h('table', { class: 'fleet', testid: 'fleet-table' }, [this.colgroup, h('thead', {}, [this.headRow]), this.body]);
+  private readonly scroller = h('div', { class: 'table-scroll' }, [this.table]);
   private readonly picker = h('div', { class: 'column-picker' });
 
   constructor(private readonly ctx: AppContext) {
@@ -116,7 +139,7 @@ export class FleetTable {
         columnsMenu,
         this.shown,
       ]),
-      h('div', { class: 'table-scroll' }, [this.table]),
+      this.scroller,
       this.more,
     ]);
     this.search.addEventListener('input', () => this.setFilter({ text: this.search.value.trim().toLowerCase() }));
@@ -142,6 +165,27 @@ export class FleetTable {
       const id = tr?.dataset.id;
       if (id && !(e.target as HTMLElement).closest('a')) ctx.router.go(href('drone', id));
     });
+    // The window of rows follows the scroll position and the box's height, both known without reading layout in
+    // render(): the scroll event's own position, the ResizeObserver's sizes.
+    this.scroller.addEventListener(
+      'scroll',
+      () => {
+        this.scrollTop = this.scroller.scrollTop;
+        this.moved = true;
+        ctx.frames.request();
+      },
+      { passive: true },
+    );
+    this.resize = new ResizeObserver((entries) => {
+      for (const en of entries) {
+        const px = en.borderBoxSize?.[0]?.blockSize ?? en.contentRect.height;
+        if (en.target === this.scroller) this.viewHeight = en.contentRect.height || DEFAULT_VIEW_PX;
+        else if (px > 0 && Math.abs(px - this.rowHeight) > 0.5) this.rowHeight = px;
+      }
+      this.moved = true;
+      ctx.frames.request();
+    });
+    this.resize.observe(this.scroller);
     this.buildPicker();
     this.buildColumns();
   }
@@ -165,7 +209,10 @@ export class FleetTable {
     const wait = DATA_INTERVAL_MS - (now - this.renderedAt);
     if (this.dirty || (this.stale && wait <= 0)) {
       this.renderRows(now);
-    } else if (this.stale && !this.timer) {
+    } else if (this.moved) {
+      this.renderWindow(now, false); // the rows scrolled into view, from the last sorted list; data at its time
+    }
+    if (this.stale && !this.timer && !this.dirty) {
       // The data changed too soon after the last drawing: draw it when its time comes, even if nothing else changes.
       this.timer = window.setTimeout(() => {
         this.timer = 0;
@@ -181,6 +228,7 @@ export class FleetTable {
 
   destroy(): void {
     clearTimeout(this.timer);
+    this.resize.disconnect();
   }
 
   private rowContext(now: number): RowContext {
@@ -214,6 +262,7 @@ export class FleetTable {
     setOptions(this.groupSelect, [['', 'all'], ...[...names].sort(collator.compare).map((g) => [g, g] as const)]);
   }
 
+  /** New data or what the user chose: filter and sort again, then draw the rows in view. */
   private renderRows(now: number): void {
     this.dirty = false;
     this.stale = false;
@@ -224,28 +273,56 @@ export class FleetTable {
     const filtering = isFiltering(this.filter);
     const ids = filtering ? this.naturalIds.filter((id) => rowMatches(store.get(id)!, this.filter, store.registry)) : this.naturalIds;
     const col = COLUMN_BY_KEY.get(this.sortKey) ?? COLUMNS[0]!;
-    const top = topRows(ids, col, this.sortDir, this.rowLimit, get, rc);
+    this.top = topRows(ids, col, this.sortDir, this.rowLimit, get, rc);
+    const rest = ids.length - this.top.length;
+    setText(this.more, rest > 0 ? `… and ${rest} more not shown: refine the search or filters, change the sort or raise "rows".` : '');
+    setText(this.shown, `${this.top.length} of ${ids.length} shown${filtering ? ` · ${ids.length} of ${store.entries.size} match` : ''}`);
+    this.renderWindow(now, true);
+  }
 
-    while (this.rows.length < top.length) {
+  /**
+   * The rows of `top` in the scroll box's view, plus OVERSCAN either side, into the pooled rows; spacer rows stand
+   * for the others. `all`: patch every row drawn (new data); else only rows that now show another drone (a scroll).
+   */
+  private renderWindow(now: number, all: boolean): void {
+    this.moved = false;
+    const top = this.top;
+    const h = this.rowHeight;
+    const inView = Math.ceil(this.viewHeight / h) + 1;
+    const count = Math.min(top.length, inView + 2 * OVERSCAN);
+    const maxFirst = Math.max(0, top.length - count);
+    const first = Math.min(maxFirst, Math.max(0, Math.floor(this.scrollTop / h) - OVERSCAN));
+    const shifted = first !== this.first;
+    this.first = first;
+    setHeight(this.padTop, first * h);
+    setHeight(this.padBottom, (top.length - first - count) * h);
+
+    while (this.rows.length < count) {
       const row = this.makeRow();
       this.rows.push(row);
-      this.body.append(row.tr);
+      this.body.insertBefore(row.tr, this.padBottom);
     }
+    const store = this.ctx.store;
+    const rc = this.rowContext(now);
     for (let i = 0; i < this.rows.length; i++) {
       const row = this.rows[i]!;
-      const e = i < top.length ? store.get(top[i]!) : undefined;
+      const e = i < count ? store.get(top[first + i]!) : undefined;
       if (e) {
-        row.tr.hidden = false;
-        this.renderRow(row, e, rc);
+        if (row.tr.hidden) row.tr.hidden = false;
+        if (all || shifted || row.id !== e.drone.id) this.renderRow(row, e, rc);
       } else if (!row.tr.hidden) {
         row.tr.hidden = true;
         row.id = null;
         delete row.tr.dataset.id;
       }
     }
-    const rest = ids.length - top.length;
-    setText(this.more, rest > 0 ? `… and ${rest} more not shown: refine the search or filters, change the sort or raise "rows".` : '');
-    setText(this.shown, `${top.length} of ${ids.length} shown${filtering ? ` · ${ids.length} of ${store.entries.size} match` : ''}`);
+    // One row is watched for its real height (fonts, zoom): the window's arithmetic depends on it.
+    const probe = this.rows[0]?.tr;
+    if (probe && probe !== this.probed) {
+      if (this.probed) this.resize.unobserve(this.probed);
+      this.probed = probe;
+      this.resize.observe(probe);
+    }
   }
 
   private renderRow(row: Row, e: DroneEntry, rc: RowContext): void {
@@ -280,7 +357,7 @@ export class FleetTable {
         }
         case 'armed':
           setText(cell, col.text(e, rc));
-          setClass(cell, d.armed === true ? 'armed-yes' : 'armed-no');
+          setClass(cell, d.armed === true ? 'cell armed-yes' : 'cell armed-no');
           break;
         default:
           setText(cell, col.text(e, rc));
@@ -290,18 +367,18 @@ export class FleetTable {
 
   private makeRow(): Row {
     const tr = h('tr', { testid: 'drone-row' });
-    const cells = new Map<string, HTMLTableCellElement>();
+    const cells = new Map<string, HTMLDivElement>();
     const link = h('a');
     const badge = h('span', { class: 'badge' });
     const batFill = h('div', { class: 'fill' });
     const batText = h('span', { class: 'txt' });
     for (const col of this.columns) {
-      const td = h('td', { class: col.numeric ? 'num' : '' });
-      if (col.key === 'id') td.append(link);
-      else if (col.key === 'status') td.append(badge);
-      else if (col.key === 'battery') td.append(h('div', { class: 'bat' }, [h('div', { class: 'bar' }, [batFill]), batText]));
-      cells.set(col.key, td);
-      tr.append(td);
+      const cell = h('div', { class: col.key === 'battery' ? 'cell bat' : 'cell' });
+      if (col.key === 'id') cell.append(link);
+      else if (col.key === 'status') cell.append(badge);
+      else if (col.key === 'battery') cell.append(h('div', { class: 'bar' }, [batFill]), batText);
+      cells.set(col.key, cell);
+      tr.append(h('td', { class: col.numeric ? 'num' : '' }, [cell]));
     }
     return { tr, cells, link, badge, batFill, batText, bat: -1, id: null };
   }
@@ -321,7 +398,11 @@ export class FleetTable {
       ...this.columns.map((c) => h('th', { class: c.numeric ? 'num' : '', text: c.label, title: `sort by ${c.label}`, data: { key: c.key } })),
     );
     this.rows = [];
-    this.body.replaceChildren();
+    if (this.probed) this.resize.unobserve(this.probed);
+    this.probed = null;
+    const span = String(this.columns.length);
+    for (const pad of [this.padTop, this.padBottom]) pad.replaceChildren(h('td', { attrs: { colspan: span } }));
+    this.body.replaceChildren(this.padTop, this.padBottom);
     this.updateHeadClasses();
     this.dirty = true;
   }
@@ -361,4 +442,10 @@ export class FleetTable {
       }),
     );
   }
+}
+
+/** A spacer row's height, written only when it changed. */
+function setHeight(tr: HTMLElement, px: number): void {
+  const v = `${Math.max(0, Math.round(px))}px`;
+  if (tr.style.height !== v) tr.style.height = v;
 }
