@@ -104,6 +104,12 @@ describe('DroneStore', () => {
     const { store } = storeWithCounter();
     for (let i = 0; i < 5; i++) store.update([{ id: 'a', lat: i, lon: 0, ts: NOW + i * 1000 }], NOW + i * 1000);
     expect(store.get('a')!.trail.length).toBe(5);
+    // trailVersion moves with the trails' points only (the map draws trails again when it moved).
+    const v = store.trailVersion;
+    store.update([{ id: 'a', lat: 9, lon: 0, ts: NOW + 4500 }], NOW + 4500);
+    expect(store.trailVersion).toBe(v);
+    store.update([{ id: 'a', lat: 9, lon: 0, ts: NOW + 5000 }], NOW + 5000);
+    expect(store.trailVersion).toBe(v + 1);
   });
 
   it('learns the node clock from server_time', () => {

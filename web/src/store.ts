@@ -31,6 +31,8 @@ export class DroneStore {
   version = 0;
   /** Bumped when ids come or go (the table re-sorts from scratch). */
   membership = 0;
+  /** Bumped when a trail got a point (at most once a second per drone): the map draws trails again at most that often. */
+  trailVersion = 0;
   /** Bumped when the set of group names changes (the group filter's options). */
   groupsVersion = 0;
   /** Node clock minus page clock (ms), from the newest server_time: "last seen" is measured on the node's clock. */
@@ -178,7 +180,7 @@ export class DroneStore {
       old.restOnly = false;
       entry = old;
     }
-    if (isNum(d.lat) && isNum(d.lon)) entry.trail.push(d.lat, d.lon, isNum(d.ts) ? d.ts : now);
+    if (isNum(d.lat) && isNum(d.lon) && entry.trail.push(d.lat, d.lon, isNum(d.ts) ? d.ts : now)) this.trailVersion++;
     this.received.emit(d);
     return entry;
   }

@@ -27,6 +27,16 @@ describe('Trail', () => {
     ]);
   });
 
+  it('says whether a point was taken, and which is the newest', () => {
+    const t = new Trail(3);
+    expect(Number.isNaN(t.newestLat())).toBe(true);
+    expect(t.push(1, 2, 0)).toBe(true);
+    expect(t.push(3, 4, 10)).toBe(false);
+    expect([t.newestLat(), t.newestLon()]).toEqual([1, 2]);
+    for (let i = 1; i <= 4; i++) expect(t.push(10 + i, 20 + i, i * TRAIL_MIN_INTERVAL_MS)).toBe(true);
+    expect([t.newestLat(), t.newestLon()]).toEqual([14, 24]); // past the ring's wrap
+  });
+
   it('starts again empty after clear', () => {
     const t = new Trail(2);
     t.push(1, 1, 0);

@@ -20,11 +20,12 @@ export class Trail {
   /**
    * Adds a position seen at `t` (ms). A position less than the minimum interval after the newest point is left out
    * (the drone's marker itself shows where it is now); a position older than the newest one (a reordered frame) too.
+   * Answers whether the point was added.
    */
-  push(lat: number, lon: number, t: number): void {
+  push(lat: number, lon: number, t: number): boolean {
     if (this.size > 0) {
       const newest = this.index(this.size - 1);
-      if (t - this.data[newest + 2]! < TRAIL_MIN_INTERVAL_MS) return;
+      if (t - this.data[newest + 2]! < TRAIL_MIN_INTERVAL_MS) return false;
     }
     let slot: number;
     if (this.size < this.capacity) {
@@ -37,6 +38,17 @@ export class Trail {
     this.data[slot] = lat;
     this.data[slot + 1] = lon;
     this.data[slot + 2] = t;
+    return true;
+  }
+
+  /** The newest point's latitude (NaN when empty). */
+  newestLat(): number {
+    return this.size > 0 ? this.data[this.index(this.size - 1)]! : NaN;
+  }
+
+  /** The newest point's longitude (NaN when empty). */
+  newestLon(): number {
+    return this.size > 0 ? this.data[this.index(this.size - 1) + 1]! : NaN;
   }
 
   clear(): void {

@@ -1,11 +1,15 @@
-// Every drone on one canvas: an arrow rotated by its heading, coloured by link status, ringed when its battery is
-// low, with a short trail. Built for 10,000 drones at 5 Hz: the layer draws at most once per animation frame (the
-// frame loop calls render(), which draws when the store or the view changed), only what is in view; markers are
-// copied from a sprite atlas (sprites.ts), trails batched into one path per colour, and a view crowded past
-// ARROWS_UP_TO drones shows squares instead of arrows.
+// Every drone on canvases: an arrow rotated by its heading, coloured by link status, ringed when its battery is low,
+// with a short trail. Built for 10,000 drones at 5 Hz: the layer draws at most once per animation frame (the frame
+// loop calls render(), which draws when the store or the view changed), only what is in view; markers are copied
+// from a sprite atlas (sprites.ts), and a view crowded past ARROWS_UP_TO drones shows squares instead of arrows.
+// Trails live on a canvas of their own beneath the markers, drawn again when the view, the filter or the selection
+// changes and otherwise at most once per TRAIL_REDRAW_MS (a trail gets at most a point a second): stroking 30
+// points of up to 2,000 trails at every frame was the costliest thing the page rasterised. Each frame draws only
+// the short segment from a trail's newest point to where its drone is now, with the markers.
 import * as L from 'leaflet';
 import { isNum } from '../format';
 import type { DroneEntry, DroneStore } from '../store';
+import { fillSquare, packColor } from './pixels';
 import { mercatorX, mercatorY } from './projection';
 import { SpriteAtlas } from './sprites';
 
@@ -32,8 +36,19 @@ const TRAIL_DRAW_LIMIT = 2000;
 const ARROWS_UP_TO = 2000;
 /** When only the data changed, drawing may take at most this share of the time (slow machines draw less often). */
 const DRAW_SHARE = 0.4;
+/**
+ * When only the data changed, the drones are drawn at most this often: twice the simulator's and a typical drone's
+ * 5 Hz telemetry, so every position shows, while the browser is not made to rasterise the same markers at 60 Hz
+ * (without a GPU, 1,000 marker copies cost about 10 ms a frame to rasterise). Panning, zooming, the filter and the
+ * selection still draw at the next frame.
+ */
+export const DATA_DRAW_MS = 100;
 const PICK_RADIUS = 12;
 const MARGIN = 16; // px outside the view still drawn (an arrow half in view)
+/** Trails are drawn again at most this often when only data changed (a trail takes a point at most once a second). */
+export const TRAIL_REDRAW_MS = 1000;
+const TRAIL_WIDTH = 1.5;
+const TRAIL_ALPHA = 0.45;
 
 type Bucket = 'dim' | 'unknown' | 'online' | 'stale' | 'lost';
 const DRAW_ORDER: readonly Bucket[] = ['dim', 'unknown', 'online', 'stale', 'lost']; // problems on top
@@ -48,6 +63,12 @@ interface View {
 
 export class DroneLayer extends L.Layer {
   private canvas: HTMLCanvasElement | null = null;
+  private trailCanvas: HTMLCanvasElement | null = null;
+  /** The trails need drawing at the next draw (view, filter, selection or the set of drones changed). */
+  private trailsDirty = true;
+  private trailsDrawnAt = -Infinity; // performance.now()
+  private trailVersionDrawn = -1;
+  private membershipSeen = -1;
   private lmap: L.Map | null = null;
   private drawn = { ids: [] as string[], xs: new Float32Array(0), ys: new Float32Array(0), count: 0 };
   private viewChanged = true;
@@ -58,6 +79,9 @@ export class DroneLayer extends L.Layer {
   private drawnAt = 0; // performance.now() of the last drawing
   private drawCost = 0; // ms it took
   private timer = 0;
+  /** The dense view's pixels (the canvas's size) and its colours as pixels. */
+  private pixels: { image: ImageData; buf: Uint32Array; width: number; height: number } | null = null;
+  private packed: Record<string, number> | null = null;
   /** Drones in view at the last draw. */
   inView = 0;
   /** The last draw showed squares, not arrows (too many in view). */
@@ -83,7 +107,8 @@ export class DroneLayer extends L.Layer {
       pane.style.zIndex = '450'; // above geofences and tracks (overlay pane, 400), below tooltips
       pane.style.pointerEvents = 'none'; // clicks reach the map, which picks the nearest drone (pick())
     }
-    // Hidden during a zoom animation (Leaflet's class) and drawn again at the new zoom.
+    // Hidden during a zoom animation (Leaflet's class) and drawn again at the new zoom. Trails beneath the markers.
+    this.trailCanvas = L.DomUtil.create('canvas', 'drone-canvas leaflet-zoom-hide', map.getPane(DRONE_PANE));
     this.canvas = L.DomUtil.create('canvas', 'drone-canvas leaflet-zoom-hide', map.getPane(DRONE_PANE));
     map.on('move zoomend resize viewreset', this.onViewChange, this);
     this.viewChanged = true;
@@ -96,6 +121,8 @@ export class DroneLayer extends L.Layer {
     this.timer = 0;
     this.canvas?.remove();
     this.canvas = null;
+    this.trailCanvas?.remove();
+    this.trailCanvas = null;
     this.lmap = null;
     return this;
   }
@@ -107,7 +134,8 @@ export class DroneLayer extends L.Layer {
 
   /**
    * Draws when anything it shows changed; called by the frame loop. The view, the selection and the filter draw at
-   * once; new data alone waits while the last drawing's cost says this machine needs the time (DRAW_SHARE).
+   * once; new data alone waits DATA_DRAW_MS after the last drawing, or longer while the last drawing's cost says this
+   * machine needs the time (DRAW_SHARE).
    */
   render(): void {
     const dataChanged = this.lastVersion !== this.store.version;
@@ -115,7 +143,7 @@ export class DroneLayer extends L.Layer {
     if (!dataChanged && !otherChanged) return;
     const now = performance.now();
     if (!otherChanged) {
-      const wait = this.drawCost / DRAW_SHARE - (now - this.drawnAt);
+      const wait = Math.max(DATA_DRAW_MS, this.drawCost / DRAW_SHARE) - (now - this.drawnAt);
       if (wait > 0) {
         this.timer ||= window.setTimeout(() => {
           this.timer = 0;
@@ -124,11 +152,13 @@ export class DroneLayer extends L.Layer {
         return;
       }
     }
+    if (otherChanged || this.membershipSeen !== this.store.membership) this.trailsDirty = true;
+    this.membershipSeen = this.store.membership;
     this.viewChanged = false;
     this.lastVersion = this.store.version;
     this.lastSelected = this.selected;
     this.lastFilterVersion = this.highlightVersion;
-    this.draw();
+    this.draw(now);
     this.drawnAt = now;
     this.drawCost = performance.now() - now;
   }
@@ -154,12 +184,8 @@ export class DroneLayer extends L.Layer {
     this.viewChanged = true;
   }
 
-  private draw(): void {
-    const map = this.lmap;
-    const canvas = this.canvas;
-    if (!map || !canvas) return;
-    const size = map.getSize();
-    const dpr = window.devicePixelRatio || 1;
+  /** Sizes and places a canvas over the map container; answers its context, cleared, in CSS pixels. */
+  private prepare(canvas: HTMLCanvasElement, map: L.Map, size: L.Point, dpr: number): CanvasRenderingContext2D | null {
     const bw = Math.max(1, Math.round(size.x * dpr));
     const bh = Math.max(1, Math.round(size.y * dpr));
     if (canvas.width !== bw || canvas.height !== bh) {
@@ -171,9 +197,21 @@ export class DroneLayer extends L.Layer {
     // The canvas covers the map container: its top left is the container's (0,0) in the pane's coordinates.
     L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([0, 0]));
     const ctx = canvas.getContext('2d');
-    if (!ctx) return;
+    if (!ctx) return null;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, size.x, size.y);
+    return ctx;
+  }
+
+  private draw(now: number): void {
+    const map = this.lmap;
+    const canvas = this.canvas;
+    const trailCanvas = this.trailCanvas;
+    if (!map || !canvas || !trailCanvas) return;
+    const size = map.getSize();
+    const dpr = window.devicePixelRatio || 1;
+    const ctx = this.prepare(canvas, map, size, dpr);
+    if (!ctx) return;
 
     // container point = world pixel − pixel origin + map pane offset.
     const world = 256 * 2 ** map.getZoom();
@@ -212,8 +250,21 @@ export class DroneLayer extends L.Layer {
 
     const project = (lat: number, lon: number): [number, number] => [mercatorX(lon, world) + ox, mercatorY(lat, world) + oy];
     const view: View = { visible, buckets, xs, ys };
-    this.drawTrails(ctx, view, project);
-    this.drawMarkers(ctx, view, dpr);
+    const trailsMoved = this.store.trailVersion !== this.trailVersionDrawn;
+    if (this.trailsDirty || (trailsMoved && now - this.trailsDrawnAt >= TRAIL_REDRAW_MS)) {
+      const tctx = this.prepare(trailCanvas, map, size, dpr);
+      if (tctx) this.drawTrails(tctx, view, project);
+      this.trailsDirty = false;
+      this.trailsDrawnAt = now;
+      this.trailVersionDrawn = this.store.trailVersion;
+    } else if (trailsMoved) {
+      // New trail points, drawn when their time comes even if nothing else asks for a frame by then.
+      this.timer ||= window.setTimeout(() => {
+        this.timer = 0;
+        this.requestFrame();
+      }, TRAIL_REDRAW_MS - (now - this.trailsDrawnAt));
+    }
+    this.drawMarkers(ctx, view, dpr, project);
     this.drawSelection(ctx, view);
   }
 
@@ -227,12 +278,18 @@ export class DroneLayer extends L.Layer {
     return b === 'dim' ? DIM_COLOR : STATUS_COLORS[b]!;
   }
 
-  private drawTrails(ctx: CanvasRenderingContext2D, { visible, buckets, xs, ys }: View, project: (lat: number, lon: number) => [number, number]): void {
-    const all = visible.length <= TRAIL_DRAW_LIMIT;
+  /** Whether the i-th drone in view gets a trail: all of them up to TRAIL_DRAW_LIMIT in view, else the selected one. */
+  private hasTrail(view: View, i: number): boolean {
+    const e = view.visible[i]!;
+    return e.trail.length > 0 && (view.visible.length <= TRAIL_DRAW_LIMIT || e.drone.id === this.selected);
+  }
+
+  /** The trails' points (not the drones' current positions: drawHeads does that part at every frame). */
+  private drawTrails(ctx: CanvasRenderingContext2D, view: View, project: (lat: number, lon: number) => [number, number]): void {
     const paths = new Map<Bucket, Path2D>();
-    visible.forEach((e, i) => {
-      if (e.trail.length === 0 || (!all && e.drone.id !== this.selected)) return;
-      const bucket = buckets[i]!;
+    view.visible.forEach((e, i) => {
+      if (!this.hasTrail(view, i) || e.trail.length < 2) return;
+      const bucket = view.buckets[i]!;
       let p = paths.get(bucket);
       if (!p) paths.set(bucket, (p = new Path2D()));
       let first = true;
@@ -242,10 +299,31 @@ export class DroneLayer extends L.Layer {
         else p.lineTo(x, y);
         first = false;
       });
-      p.lineTo(xs[i]!, ys[i]!); // on to where the drone is now
     });
-    ctx.lineWidth = 1.5;
-    ctx.globalAlpha = 0.45;
+    this.strokeBuckets(ctx, paths);
+  }
+
+  /** From each trail's newest point on to where its drone is now: one short segment per drone, every frame. */
+  private drawHeads(ctx: CanvasRenderingContext2D, view: View, project: (lat: number, lon: number) => [number, number]): void {
+    const paths = new Map<Bucket, Path2D>();
+    view.visible.forEach((e, i) => {
+      if (!this.hasTrail(view, i)) return;
+      const lat = e.trail.newestLat();
+      const lon = e.trail.newestLon();
+      if (Number.isNaN(lat) || Number.isNaN(lon)) return;
+      const bucket = view.buckets[i]!;
+      let p = paths.get(bucket);
+      if (!p) paths.set(bucket, (p = new Path2D()));
+      const [x, y] = project(lat, lon);
+      p.moveTo(x, y);
+      p.lineTo(view.xs[i]!, view.ys[i]!);
+    });
+    this.strokeBuckets(ctx, paths);
+  }
+
+  private strokeBuckets(ctx: CanvasRenderingContext2D, paths: ReadonlyMap<Bucket, Path2D>): void {
+    ctx.lineWidth = TRAIL_WIDTH;
+    ctx.globalAlpha = TRAIL_ALPHA;
     for (const bucket of DRAW_ORDER) {
       const p = paths.get(bucket);
       if (!p) continue;
@@ -255,7 +333,9 @@ export class DroneLayer extends L.Layer {
     ctx.globalAlpha = 1;
   }
 
-  private drawMarkers(ctx: CanvasRenderingContext2D, { visible, buckets, xs, ys }: View, dpr: number): void {
+  /** The markers with the trails' heads beneath them: arrows, or squares in a crowded view. */
+  private drawMarkers(ctx: CanvasRenderingContext2D, view: View, dpr: number, project: (lat: number, lon: number) => [number, number]): void {
+    const { visible, buckets, xs, ys } = view;
     if (this.sprites?.dpr !== dpr) {
       const colors: Record<string, string> = {};
       for (const b of DRAW_ORDER) colors[b] = this.colorOf(b);
@@ -274,9 +354,11 @@ export class DroneLayer extends L.Layer {
     });
     this.dense = visible.length > ARROWS_UP_TO;
     if (this.dense) {
-      this.drawSquares(ctx, byBucket, low, xs, ys);
+      this.drawSquares(ctx, byBucket, low, xs, ys, dpr); // replaces every pixel: before the heads
+      this.drawHeads(ctx, view, project);
       return;
     }
+    this.drawHeads(ctx, view, project);
     // Device pixels, whole ones: each marker is a 1:1 copy of its cell, never resampled.
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     const copy = (sx: number, sy: number, i: number): void =>
@@ -293,14 +375,27 @@ export class DroneLayer extends L.Layer {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   }
 
-  /** The dense view: 4 px squares by colour (fillRect is the cheapest thing a canvas draws), low battery rimmed. */
-  private drawSquares(ctx: CanvasRenderingContext2D, byBucket: ReadonlyMap<Bucket, number[]>, low: readonly number[], xs: Float32Array, ys: Float32Array): void {
-    ctx.fillStyle = LOW_BATTERY_COLOR;
-    for (const i of low) ctx.fillRect(Math.round(xs[i]!) - 3, Math.round(ys[i]!) - 3, 6, 6);
-    for (const bucket of DRAW_ORDER) {
-      ctx.fillStyle = this.colorOf(bucket);
-      for (const i of byBucket.get(bucket)!) ctx.fillRect(Math.round(xs[i]!) - 2, Math.round(ys[i]!) - 2, 4, 4);
+  /**
+   * The dense view: 4 px squares by colour, low battery rimmed, written into a pixel buffer and put on the canvas at
+   * once (pixels.ts: far cheaper to rasterise than thousands of fillRects).
+   */
+  private drawSquares(ctx: CanvasRenderingContext2D, byBucket: ReadonlyMap<Bucket, number[]>, low: readonly number[], xs: Float32Array, ys: Float32Array, dpr: number): void {
+    const { width, height } = ctx.canvas;
+    if (this.pixels?.width !== width || this.pixels.height !== height) {
+      const image = new ImageData(width, height);
+      this.pixels = { image, buf: new Uint32Array(image.data.buffer), width, height };
     }
+    const packed = (this.packed ??= Object.fromEntries([...DRAW_ORDER.map((b) => [b, packColor(this.colorOf(b))]), ['low', packColor(LOW_BATTERY_COLOR)]]));
+    const { image, buf } = this.pixels;
+    buf.fill(0);
+    const rim = Math.round(6 * dpr);
+    const side = Math.round(4 * dpr);
+    for (const i of low) fillSquare(buf, width, height, xs[i]! * dpr, ys[i]! * dpr, rim, packed.low!);
+    for (const bucket of DRAW_ORDER) {
+      const color = packed[bucket]!;
+      for (const i of byBucket.get(bucket)!) fillSquare(buf, width, height, xs[i]! * dpr, ys[i]! * dpr, side, color);
+    }
+    ctx.putImageData(image, 0, 0);
   }
 
   private drawSelection(ctx: CanvasRenderingContext2D, { visible, xs, ys }: View): void {
