@@ -13,6 +13,8 @@
 // the measurement needs; `playwright` as the end-to-end tests do — Playwright listens to every WebSocket frame
 // through the Network domain, which costs the browser and this process tens of MB/s of copies at 10,000 drones (the
 // first report's figures were taken that way).
+// WEB_FEED=synthetic (with the cdp driver): no simulator; the page's operator socket is a feed a worker in the page
+// makes (every drone at WEB_HZ, frames every 5 ms): what the page does with a node that keeps up.
 // WEB_PROFILE=1: after the measurement, a trace (WEB_PROFILE_S, 5 s; devtools.timeline) and a V8 CPU profile of
 // the same length: the main thread's time by kind (script, style, layout, paint, other), the top trace events and
 // the top functions, printed under the table (the raw trace is kept in the run folder as trace-<n>.json).
@@ -152,8 +154,56 @@ async function nodeMetrics(node, token) {
   }
 }
 
+// WEB_FEED=synthetic: the page's operator socket is replaced by a feed made in the page by a worker (no simulator):
+// what the page does when a node delivers every drone at WEB_HZ, in frames every 5 ms as the hub flushes them.
+const synthetic = process.env.WEB_FEED === 'synthetic';
+
+// The synthetic feed's worker: a snapshot of every drone on 'start', then every FLUSH ms the drones due (each at
+// `hz`), moving in circles, each entry shaped and sized like the node's (about 500 bytes).
+const FEED_WORKER = `
+  let cfg = null, timer = 0;
+  onmessage = (ev) => {
+    if (ev.data.type !== 'start' || timer) return;
+    cfg = ev.data;
+    // Homes spread over a disc (a sunflower: golden angle, radius by the square root), each drone circling its home.
+    const n = cfg.drones, ids = [], hlat = new Float64Array(n), hlon = new Float64Array(n), ph = new Float64Array(n), seq = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      ids.push('syn-' + String(i).padStart(5, '0'));
+      const r = 0.12 * Math.sqrt((i + 0.5) / n), g = i * 2.399963;
+      hlat[i] = 47.4 + r * Math.sin(g); hlon[i] = 8.55 + 1.5 * r * Math.cos(g); ph[i] = g % (2 * Math.PI);
+    }
+    const cmds = '["arm","disarm","takeoff","land","rtl","hold","resume","goto","mission_upload","mission_start","mission_pause","mission_resume","mission_abort"]';
+    const entry = (i, now) => {
+      const a = ph[i] + now / 10000, lat = hlat[i] + 0.002 * Math.sin(a), lon = hlon[i] + 0.003 * Math.cos(a);
+      seq[i]++;
+      const hdg = ((-a * 180 / Math.PI) % 360 + 360) % 360;
+      return '{"id":"' + ids[i] + '","status":"online","connected":true,"model":"sim-quad","fw":"1.4.2","group":"default","commands":' + cmds +
+        ',"last_seen":' + now + ',"seq":' + seq[i] + ',"ts":' + (now - 3) + ',"recv":' + (now - 1) + ',"lat":' + lat.toFixed(7) + ',"lon":' + lon.toFixed(7) +
+        ',"alt":' + (420 + (i % 50)).toFixed(2) + ',"heading":' + hdg.toFixed(1) + ',"speed":12.25,"vspeed":0.05,"battery":' + (i % 97 === 0 ? 18.5 : 40 + (i % 60)).toFixed(2) +
+        ',"armed":true,"mode":"MISSION","roll":1.2,"pitch":-2.5,"yaw":' + hdg.toFixed(1) + ',"voltage":15.12,"sats":14,"fix":3}';
+    };
+    let now = Date.now(), parts = [];
+    for (let i = 0; i < n; i++) parts.push(entry(i, now));
+    postMessage('{"type":"snapshot","server_time":' + now + ',"drones":[' + parts.join(',') + ']}');
+    let next = 0, due = 0, last = performance.now();
+    timer = setInterval(() => {
+      const t = performance.now();
+      due += n * cfg.hz * (t - last) / 1000;
+      last = t;
+      const k = Math.min(n, Math.floor(due));
+      if (k <= 0) return;
+      due -= k;
+      now = Date.now();
+      parts = [];
+      for (let j = 0; j < k; j++) { parts.push(entry(next, now)); next = (next + 1) % n; }
+      postMessage('{"type":"update","server_time":' + now + ',"drones":[' + parts.join(',') + ']}');
+    }, cfg.flushMs);
+  };
+`;
+
 // Installed in the page before its scripts: every animation frame's time, the long tasks, and what the operator
-// socket delivered (message events counted by a listener of our own, beside the app's).
+// socket delivered (message events counted by a listener of our own, beside the app's). With window.__benchFeed
+// set (WEB_FEED=synthetic), /ws/operator opens the synthetic feed instead.
 const PROBE = `
   window.__bench = { frames: [], longtasks: 0, longtaskMs: 0, on: false, msgs: 0, updates: 0, bytes: 0, maxBytes: 0, snapshotAt: 0, snapshotBytes: 0 };
   (function tick(t) { if (window.__bench.on) window.__bench.frames.push(t); requestAnimationFrame(tick); })(0);
@@ -162,20 +212,35 @@ const PROBE = `
     for (const e of list.getEntries()) { window.__bench.longtasks++; window.__bench.longtaskMs += e.duration; }
   }).observe({ type: 'longtask', buffered: false });
   (() => {
+    const count = (text) => {
+      const b = window.__bench;
+      if (!b.snapshotAt && text.startsWith('{"type":"snapshot"')) { b.snapshotAt = performance.now(); b.snapshotBytes = text.length; }
+      if (!b.on) return;
+      b.msgs++;
+      b.bytes += text.length;
+      if (text.length > b.maxBytes) b.maxBytes = text.length;
+      if (text.startsWith('{"type":"update"')) b.updates++;
+    };
+    // The synthetic feed: what live.ts uses of a WebSocket (readyState, send, close, onopen/onmessage/onclose).
+    class Feed {
+      constructor(cfg) {
+        this.readyState = 0;
+        this.onopen = this.onmessage = this.onclose = null;
+        this.worker = new Worker(URL.createObjectURL(new Blob([cfg.worker], { type: 'text/javascript' })));
+        this.worker.onmessage = (ev) => { count(ev.data); this.onmessage?.({ data: ev.data }); };
+        this.cfg = cfg;
+        setTimeout(() => { this.readyState = 1; this.onopen?.({}); }, 0);
+      }
+      send(text) { if (JSON.parse(text).type === 'subscribe') this.worker.postMessage({ type: 'start', drones: this.cfg.drones, hz: this.cfg.hz, flushMs: this.cfg.flushMs }); }
+      close() { this.readyState = 3; this.worker.terminate(); }
+      addEventListener() {}
+    }
     const Native = window.WebSocket;
     window.WebSocket = class extends Native {
       constructor(...args) {
+        if (window.__benchFeed && String(args[0]).includes('/ws/operator')) return new Feed(window.__benchFeed);
         super(...args);
-        this.addEventListener('message', (ev) => {
-          const b = window.__bench;
-          const text = typeof ev.data === 'string' ? ev.data : '';
-          if (!b.snapshotAt && text.startsWith('{"type":"snapshot"')) { b.snapshotAt = performance.now(); b.snapshotBytes = text.length; }
-          if (!b.on) return;
-          b.msgs++;
-          b.bytes += text.length;
-          if (text.length > b.maxBytes) b.maxBytes = text.length;
-          if (text.startsWith('{"type":"update"')) b.updates++;
-        });
+        this.addEventListener('message', (ev) => count(typeof ev.data === 'string' ? ev.data : ''));
       }
     };
   })();
@@ -193,8 +258,13 @@ class CdpDriver {
     return d;
   }
 
-  async open(url) {
+  async open(url, feed) {
     this.page = await this.browser.newPage(VIEWPORT);
+    if (feed) {
+      // The feed's worker comes from a blob: URL, which the node's Content-Security-Policy (rightly) refuses.
+      await this.page.send('Page.setBypassCSP', { enabled: true });
+      await this.page.addInitScript(`window.__benchFeed = ${JSON.stringify(feed)};`);
+    }
     await this.page.addInitScript(PROBE);
     await this.page.goto(url);
   }
@@ -437,14 +507,15 @@ async function measureFleet(env, drv, dir, drones) {
   mkdirSync(nodeDir, { recursive: true });
   const node = new DccsNode(env, db, nodeDir);
   await node.start();
-  const sim = new Fleet(env, node, `sim-${drones}`, ['--drones', String(drones), '--rate', String(hz)], dir);
+  const sim = synthetic ? null : new Fleet(env, node, `sim-${drones}`, ['--drones', String(drones), '--rate', String(hz)], dir);
   const simStarted = Date.now();
-  await sim.start();
+  await sim?.start();
   const connectS = (Date.now() - simStarted) / 1000;
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
   const t0 = Date.now();
-  await drv.open(node.url);
+  if (synthetic && !(drv instanceof CdpDriver)) throw new Error('WEB_FEED=synthetic needs WEB_DRIVER=cdp');
+  await drv.open(node.url, synthetic ? { drones, hz, flushMs: 5, worker: FEED_WORKER } : null);
   await drv.waitFor(`!!document.querySelector('${tidSel('login-form')}') && !document.querySelector('${tidSel('login-form')}').hidden`, 30_000, 'the login form');
   const loginFormMs = Date.now() - t0;
   const navStart = await drv.evaluate('performance.now()');
@@ -463,7 +534,7 @@ async function measureFleet(env, drv, dir, drones) {
   await drv.cdp('Performance.enable');
   const metrics = async () => Object.fromEntries((await drv.cdp('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
   const nodePid = node.child.proc.pid;
-  const simPid = sim.child.proc.pid;
+  const simPid = sim?.child.proc.pid;
   const admin = await Api.login(node, 'admin', node.adminPassword);
   const nm0 = await nodeMetrics(node, admin.token);
   await drv.evaluate('window.__bench.on = true');
@@ -485,7 +556,7 @@ async function measureFleet(env, drv, dir, drones) {
   const prof = profiling ? await profile(drv, dir, drones) : null;
   writeFileSync(path.join(dir, `console-${drones}.txt`), drv.consoleLog());
   await drv.close();
-  await sim.stop();
+  await sim?.stop();
   await node.stop();
   const cpu = (k) => (cpu1[k] - cpu0[k]) / wallS;
   const machine = (cpu1.machine.busy - cpu0.machine.busy) / (cpu1.machine.total - cpu0.machine.total);
@@ -585,7 +656,11 @@ async function main() {
   out.push(`## ${new Date().toISOString()} — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
   out.push('');
   out.push(`Headless Chromium (${drv.version}) driven over ${driver === 'playwright' ? 'Playwright (which receives every WebSocket frame too)' : 'a bare DevTools pipe (tests/web/cdp.mjs)'}, ` +
-    `${VIEWPORT.width}×${VIEWPORT.height}, fleet page, admin (every drone); node, simulator and browser on the same machine; ${measureS} s measured per fleet size. ` +
+    `${VIEWPORT.width}×${VIEWPORT.height}, fleet page, admin (every drone); ` +
+    (synthetic
+      ? `**synthetic feed** (WEB_FEED=synthetic: no simulator; the page's operator socket replaced by frames made by a worker in the page, every drone at ${hz} Hz in frames every 5 ms, entries shaped like the node's), node (login and REST only) and browser on the same machine; `
+      : 'node, simulator and browser on the same machine; ') +
+    `${measureS} s measured per fleet size. ` +
     `Command: \`${process.env.WEB_COMMAND || 'bench/web.sh'}\`; load average (1/5/15 min) before each fleet: ${results.map((r) => `${r.drones}: ${r.load}`).join('; ')}.`);
   out.push('');
   out.push('| drones × Hz | fps | frame p50 / p95 / max (ms) | main thread busy (task / script / style / layout, ms per s) | long tasks (count, ms) | socket in the window (update frames/s, MB/s, largest frame KiB) | CPU % node / sim / browser; machine busy | login form (ms) | login → first row / snapshot (ms; snapshot KiB) | header rx · latency p50/p95 |');

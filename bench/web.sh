@@ -12,6 +12,7 @@
 #   WEB_PROFILE=1 WEB_FLEETS=1000 bench/web.sh           # also where the main thread's time goes (trace, V8 profile)
 #   WEB_DRIVER=socket bench/web.sh       # no browser: what the node's operator socket delivers (all, then 500 ids)
 #   WEB_DRIVER=playwright bench/web.sh   # the page driven as the E2E tests do (Playwright copies every frame)
+#   WEB_FEED=synthetic bench/web.sh      # no simulator: a feed made in the page, every drone at WEB_HZ (the page alone)
 #   DCCS_NODE_ARGS="--http.threads 2" bench/web.sh       # a node setting to compare
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -43,7 +44,7 @@ pg_start "max_connections = 200"
 redis_start
 export PGDATABASE=postgres DCCS_NODE_BIN=$BUILD/dccs DCCS_SIM_BIN=$BUILD/sim/dccs-sim DCCS_WEB_DIST=$PWD/web/dist
 export DCCS_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT DCCS_E2E_ARTIFACTS=$RUN_DIR DCCS_E2E_DEADLINE_S=1200
-export WEB_COMMAND="${WEB_FLEETS:+WEB_FLEETS=\"$WEB_FLEETS\" }${WEB_HZ:+WEB_HZ=$WEB_HZ }${WEB_DRIVER:+WEB_DRIVER=$WEB_DRIVER }${WEB_PROFILE:+WEB_PROFILE=$WEB_PROFILE }${DCCS_NODE_ARGS:+DCCS_NODE_ARGS=\"$DCCS_NODE_ARGS\" }bench/web.sh"
+export WEB_COMMAND="${WEB_FLEETS:+WEB_FLEETS=\"$WEB_FLEETS\" }${WEB_HZ:+WEB_HZ=$WEB_HZ }${WEB_DRIVER:+WEB_DRIVER=$WEB_DRIVER }${WEB_PROFILE:+WEB_PROFILE=$WEB_PROFILE }${WEB_FEED:+WEB_FEED=$WEB_FEED }${DCCS_NODE_ARGS:+DCCS_NODE_ARGS=\"$DCCS_NODE_ARGS\" }bench/web.sh"
 # WEB_DRIVER=socket uses Node.js's WebSocket: a flag before Node.js 22.
 NODE_FLAGS=()
 node -e 'process.exit(typeof WebSocket === "undefined" ? 0 : 1)' && NODE_FLAGS+=(--experimental-websocket --no-warnings)
