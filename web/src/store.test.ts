@@ -69,6 +69,22 @@ describe('DroneStore', () => {
     expect(store.counts()).toEqual({ total: 2, online: 0, stale: 1, lost: 1 });
   });
 
+  it('counts statuses again only when one changed or drones came or went', () => {
+    const { store } = storeWithCounter();
+    store.snapshot([{ id: 'a', status: 'online' }, { id: 'b', status: 'online' }], NOW);
+    const first = store.counts();
+    expect(first).toEqual({ total: 2, online: 2, stale: 0, lost: 0 });
+    store.update([{ id: 'a', status: 'online', lat: 1 }], NOW);
+    expect(store.counts()).toBe(first); // telemetry only: the same counts, not counted again
+    store.update([{ id: 'a', status: 'stale', lat: 2 }], NOW);
+    expect(store.counts()).toEqual({ total: 2, online: 1, stale: 1, lost: 0 });
+    store.status([{ drone_id: 'b', status: 'lost' }]);
+    expect(store.counts()).toEqual({ total: 2, online: 0, stale: 1, lost: 1 });
+    store.update([{ id: 'c', status: 'online' }], NOW);
+    store.remove(['a']);
+    expect(store.counts()).toEqual({ total: 2, online: 1, stale: 0, lost: 1 });
+  });
+
   it('keeps group counts right when a drone moves', () => {
     const { store } = storeWithCounter();
     store.snapshot([{ id: 'a', group: 'east' }], NOW);

@@ -43,6 +43,11 @@ export class DroneStore {
   readonly received = new Emitter<Drone>();
 
   private readonly groupCounts = new Map<string, number>();
+  /**
+   * Bumped when a drone's status changes or drones come or go: what the counts depend on. Updates that change only
+   * telemetry (nearly all of them) leave it, so counting 10,000 drones is not redone at every frame.
+   */
+  private statusVersion = 0;
   private countsCache: { version: number; counts: StatusCounts } | null = null;
   /** The REST list's drones the snapshot did not name: kept across snapshots until a frame speaks of them. */
   private restDrones: RestDrone[] = [];
@@ -91,6 +96,7 @@ export class DroneStore {
       if (typeof id !== 'string' || typeof status !== 'string') continue;
       const e = this.entries.get(id);
       if (e) {
+        if (e.drone.status !== status) this.statusVersion++;
         e.drone = { ...e.drone, status };
       } else {
         this.insert({ id, status }, undefined, false);
@@ -146,14 +152,15 @@ export class DroneStore {
   }
 
   counts(): StatusCounts {
-    if (this.countsCache?.version === this.version) return this.countsCache.counts;
+    const version = this.statusVersion + this.membership; // both only grow
+    if (this.countsCache?.version === version) return this.countsCache.counts;
     const c: StatusCounts = { total: this.entries.size, online: 0, stale: 0, lost: 0 };
     for (const { drone } of this.entries.values()) {
       if (drone.status === 'online') c.online++;
       else if (drone.status === 'stale') c.stale++;
       else if (drone.status === 'lost') c.lost++;
     }
-    this.countsCache = { version: this.version, counts: c };
+    this.countsCache = { version, counts: c };
     return c;
   }
 
@@ -175,6 +182,7 @@ export class DroneStore {
         this.countGroup(old.drone.group, -1);
         this.countGroup(d.group, 1);
       }
+      if (old.drone.status !== d.status) this.statusVersion++;
       old.drone = d;
       old.latency = latency;
       old.restOnly = false;
