@@ -123,7 +123,8 @@ function machineCpu() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
   const idle = f[3] + (f[4] || 0);
-  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+  // steal: time the hypervisor gave this machine's CPUs to someone else (counted as busy here: nobody here had it).
+  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK, steal: (f[7] || 0) / CLK_TCK };
 }
 
 /** CPU seconds of the node, the simulator, the browser (every process this script started but those two) and the machine. */
@@ -377,7 +378,7 @@ async function profile(drv, dir, drones) {
   await drv.startTracing(TRACE_CATEGORIES);
   await new Promise((r) => setTimeout(r, profileS * 1000));
   const events = await drv.stopTracing();
-  writeFileSync(path.join(dir, `trace-${drones}.json`), JSON.stringify({ traceEvents: events }));
+  writeFileSync(path.join(dir, `trace-${drones}-${Date.now()}.json`), JSON.stringify({ traceEvents: events }));
   const summary = summarizeTrace(events);
   const main = mainThread(summary);
   await drv.cdp('Profiler.enable');
@@ -386,7 +387,7 @@ async function profile(drv, dir, drones) {
   await new Promise((r) => setTimeout(r, profileS * 1000));
   const { profile: cpu } = await drv.cdp('Profiler.stop');
   await drv.cdp('Profiler.disable');
-  writeFileSync(path.join(dir, `cpu-${drones}.cpuprofile`), JSON.stringify(cpu));
+  writeFileSync(path.join(dir, `cpu-${drones}-${Date.now()}.cpuprofile`), JSON.stringify(cpu));
   const threads = summary.threads
     .filter((t) => t.busyMs > 20)
     .slice(0, 8)
@@ -503,11 +504,11 @@ async function measureSocket(env, dir, drones) {
 
 async function measureFleet(env, drv, dir, drones) {
   const db = await createScratchDatabase();
-  const nodeDir = path.join(dir, `n${drones}`);
+  const nodeDir = path.join(dir, `n${drones}-${Date.now()}`);
   mkdirSync(nodeDir, { recursive: true });
   const node = new DccsNode(env, db, nodeDir);
   await node.start();
-  const sim = synthetic ? null : new Fleet(env, node, `sim-${drones}`, ['--drones', String(drones), '--rate', String(hz)], dir);
+  const sim = synthetic ? null : new Fleet(env, node, `sim-${drones}-${Date.now()}`, ['--drones', String(drones), '--rate', String(hz)], dir);
   const simStarted = Date.now();
   await sim?.start();
   const connectS = (Date.now() - simStarted) / 1000;
@@ -547,19 +548,20 @@ async function measureFleet(env, drv, dir, drones) {
   const wallS = (Date.now() - wall0) / 1000;
   const probe = await drv.evaluate('(() => { const b = window.__bench; b.on = false; return b; })()');
   const nm1 = await nodeMetrics(node, admin.token);
-  writeFileSync(path.join(dir, `metrics-${drones}.json`), JSON.stringify({ before: nm0, after: nm1 }, null, 1));
+  writeFileSync(path.join(dir, `metrics-${drones}-${Date.now()}.json`), JSON.stringify({ before: nm0, after: nm1 }, null, 1));
   const gaps = [];
   for (let i = 1; i < probe.frames.length; i++) gaps.push(probe.frames[i] - probe.frames[i - 1]);
   gaps.sort((a, b) => a - b);
   const header = await drv.evaluate(`({ rx: document.querySelector('${tidSel('rx-rate')}')?.textContent ?? '', latency: document.getElementById('latency')?.textContent ?? '', inView: document.querySelector('.map-info')?.textContent ?? '' })`);
-  await drv.screenshot(path.join(dir, `fleet-${drones}.png`)).catch(() => {});
+  await drv.screenshot(path.join(dir, `fleet-${drones}-${Date.now()}.png`)).catch(() => {});
   const prof = profiling ? await profile(drv, dir, drones) : null;
-  writeFileSync(path.join(dir, `console-${drones}.txt`), drv.consoleLog());
+  writeFileSync(path.join(dir, `console-${drones}-${Date.now()}.txt`), drv.consoleLog());
   await drv.close();
   await sim?.stop();
   await node.stop();
   const cpu = (k) => (cpu1[k] - cpu0[k]) / wallS;
   const machine = (cpu1.machine.busy - cpu0.machine.busy) / (cpu1.machine.total - cpu0.machine.total);
+  const steal = (cpu1.machine.steal - cpu0.machine.steal) / (cpu1.machine.total - cpu0.machine.total);
   const nodeCounters = Object.fromEntries(OPERATOR_METRICS.map((m) => [m, (nm1[m] ?? NaN) - (m === 'dccs_operator_connections' ? 0 : nm0[m] ?? NaN)]));
   return {
     drones,
@@ -587,6 +589,7 @@ async function measureFleet(env, drv, dir, drones) {
     cpuBrowser: cpu('browser'),
     cpuSelf: cpu('self'),
     machine,
+    steal,
     nodeCounters,
     rx: String(header.rx).trim(),
     latency: String(header.latency).trim(),
@@ -595,13 +598,27 @@ async function measureFleet(env, drv, dir, drones) {
   };
 }
 
+// WEB_REPEAT=n: each fleet measured n times (a fresh node, simulator and page each time), with the medians.
+// WEB_COMPARE="before=/path/to/dist after=web/dist": builds of the dashboard measured in turn (interleaved, so that
+// what else the machine does falls on both alike).
+const repeat = Math.max(1, Number(process.env.WEB_REPEAT || 1));
+const compare = (process.env.WEB_COMPARE || '').split(/\s+/).filter(Boolean).map((kv) => {
+  const i = kv.indexOf('=');
+  return { label: kv.slice(0, i), dist: path.resolve(kv.slice(i + 1)) };
+});
+const builds = (env) => (compare.length ? compare : [{ label: '', dist: env.webDist }]);
+const label = (r) => `${r.drones} × ${hz}${r.build ? ` ${r.build}` : ''}${repeat > 1 ? ` #${r.run}` : ''}`;
+const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN;
+};
 const f0 = (v) => (Number.isFinite(v) ? v.toFixed(0) : '–');
 const f1 = (v) => (Number.isFinite(v) ? v.toFixed(1) : '–');
 
 function profileSection(r) {
   const p = r.prof;
   const out = [];
-  out.push(`Profile at ${r.drones} drones (${profileS} s trace, then ${profileS} s CPU profile; per second of wall time): main thread ${f0(p.busy)} ms/s busy — ` +
+  out.push(`Profile at ${label(r)} (${profileS} s trace, then ${profileS} s CPU profile; per second of wall time): main thread ${f0(p.busy)} ms/s busy — ` +
     Object.entries(p.kinds).map(([k, ms]) => `${k} ${f0(ms)}`).join(', ') + '.');
   out.push('');
   out.push('| main-thread trace event (self time) | kind | ms/s | per s |');
@@ -647,8 +664,13 @@ async function main() {
   const drv = driver === 'playwright' ? await PlaywrightDriver.start(env, dir) : await CdpDriver.start(env);
   const results = [];
   for (const n of fleets) {
-    console.error(`web bench: ${n} drones x ${hz} Hz (${driver})`);
-    results.push(await measureFleet(env, drv, dir, n));
+    for (let run = 1; run <= repeat; run++) {
+      for (const b of builds(env)) {
+        console.error(`web bench: ${n} drones x ${hz} Hz (${driver}${b.label ? `, ${b.label}` : ''}${repeat > 1 ? `, run ${run}` : ''})`);
+        const r = await measureFleet({ ...env, webDist: b.dist }, drv, dir, n);
+        results.push({ ...r, build: b.label, run });
+      }
+    }
   }
   const files = bundle(env.webDist);
   const total = files.reduce((a, f) => ({ raw: a.raw + f.raw, gzip: a.gzip + f.gzip }), { raw: 0, gzip: 0 });
@@ -661,20 +683,39 @@ async function main() {
       ? `**synthetic feed** (WEB_FEED=synthetic: no simulator; the page's operator socket replaced by frames made by a worker in the page, every drone at ${hz} Hz in frames every 5 ms, entries shaped like the node's), node (login and REST only) and browser on the same machine; `
       : 'node, simulator and browser on the same machine; ') +
     `${measureS} s measured per fleet size. ` +
-    `Command: \`${process.env.WEB_COMMAND || 'bench/web.sh'}\`; load average (1/5/15 min) before each fleet: ${results.map((r) => `${r.drones}: ${r.load}`).join('; ')}.`);
+    `Command: \`${process.env.WEB_COMMAND || 'bench/web.sh'}\`; load average (1/5/15 min) before each measurement: ${results.map((r) => `${label(r)}: ${r.load}`).join('; ')}.`);
+  if (compare) out.push('', `Builds compared, measured in turn: ${builds(env).map((b) => `${b.label} = ${b.dist}`).join(', ')}.`);
   out.push('');
-  out.push('| drones × Hz | fps | frame p50 / p95 / max (ms) | main thread busy (task / script / style / layout, ms per s) | long tasks (count, ms) | socket in the window (update frames/s, MB/s, largest frame KiB) | CPU % node / sim / browser; machine busy | login form (ms) | login → first row / snapshot (ms; snapshot KiB) | header rx · latency p50/p95 |');
+  out.push('| drones × Hz | fps | frame p50 / p95 / max (ms) | main thread busy (task / script / style / layout, ms per s) | long tasks (count, ms) | socket in the window (update frames/s, MB/s, largest frame KiB) | CPU % node / sim / browser; machine busy (of it steal) | login form (ms) | login → first row / snapshot (ms; snapshot KiB) | header rx · latency p50/p95 |');
   out.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    out.push(`| ${r.drones} × ${hz} | ${f1(r.fps)} | ${f1(r.p50)} / ${f1(r.p95)} / ${f1(r.max)} | ` +
+    out.push(`| ${label(r)} | ${f1(r.fps)} | ${f1(r.p50)} / ${f1(r.p95)} / ${f1(r.max)} | ` +
       `${f0(r.taskPerS * 1000)} / ${f0(r.scriptPerS * 1000)} / ${f0(r.stylePerS * 1000)} / ${f0(r.layoutPerS * 1000)} | ${r.longtasks}, ${f0(r.longtaskMs)} | ` +
-      `${f1(r.updatesPerS)}, ${r.mbPerS.toFixed(2)}, ${f0(r.maxFrameKb)} | ${f0(r.cpuNode * 100)} / ${f0(r.cpuSim * 100)} / ${f0(r.cpuBrowser * 100)}; ${f0(r.machine * 100)} % | ` +
+      `${f1(r.updatesPerS)}, ${r.mbPerS.toFixed(2)}, ${f0(r.maxFrameKb)} | ${f0(r.cpuNode * 100)} / ${f0(r.cpuSim * 100)} / ${f0(r.cpuBrowser * 100)}; ${f0(r.machine * 100)} % (${f0(r.steal * 100)} %) | ` +
       `${r.loginFormMs} | ${r.firstRowMs} / ${f0(r.snapshotMs)} (${f0(r.snapshotBytes / 1024)}) | ${r.rx} · ${r.latency} |`);
   }
   out.push('');
+  if (repeat > 1) {
+    // The median of the runs of each (fleet, build): this machine is shared, and one run can catch a neighbour's build.
+    out.push('Medians of the runs:', '');
+    out.push('| drones × Hz | runs | fps | main thread busy (task / script, ms per s) | long tasks | update frames/s |');
+    out.push('|---|---|---|---|---|---|');
+    const groups = new Map();
+    for (const r of results) {
+      const k = `${r.drones}|${r.build}`;
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k).push(r);
+    }
+    for (const rs of groups.values()) {
+      const m = (f) => median(rs.map(f));
+      out.push(`| ${rs[0].drones} × ${hz}${rs[0].build ? ` ${rs[0].build}` : ''} | ${rs.length} | ${f1(m((r) => r.fps))} | ${f0(m((r) => r.taskPerS * 1000))} / ${f0(m((r) => r.scriptPerS * 1000))} | ` +
+        `${f0(m((r) => r.longtasks))} | ${f1(m((r) => r.updatesPerS))} |`);
+    }
+    out.push('');
+  }
   out.push(`Node counters over the window (/metrics): ${results
-    .map((r) => `${r.drones}: ${Object.entries(r.nodeCounters).map(([k, v]) => `${k.replace(/^dccs_operator_/, '')} ${f0(v)}`).join(', ')}`)
-    .join('; ')}. Map: ${results.map((r) => `${r.drones}: "${r.inView}"`).join('; ')}.`);
+    .map((r) => `${label(r)}: ${Object.entries(r.nodeCounters).map(([k, v]) => `${k.replace(/^dccs_operator_/, '')} ${f0(v)}`).join(', ')}`)
+    .join('; ')}. Map: ${[...new Set(results.map((r) => `${r.drones}: "${r.inView}"`))].join('; ')}.`);
   out.push('');
   for (const r of results) if (r.prof) out.push(...profileSection(r));
   out.push(`Bundle (web/dist): ${kb(total.raw)} KiB, ${kb(total.gzip)} KiB gzipped; the largest files:`);

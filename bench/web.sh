@@ -14,6 +14,7 @@
 #   WEB_DRIVER=playwright bench/web.sh   # the page driven as the E2E tests do (Playwright copies every frame)
 #   WEB_FEED=synthetic bench/web.sh      # no simulator: a feed made in the page, every drone at WEB_HZ (the page alone)
 #   WEB_DIST=/tmp/old-dist bench/web.sh  # another build of the dashboard (e.g. an older commit's, to compare)
+#   WEB_COMPARE="before=/tmp/old-dist after=web/dist" WEB_REPEAT=3 bench/web.sh   # both builds in turn, 3 runs, medians
 #   DCCS_NODE_ARGS="--http.threads 2" bench/web.sh       # a node setting to compare
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -46,8 +47,8 @@ log "run folder: $RUN_DIR"
 pg_start "max_connections = 200"
 redis_start
 export PGDATABASE=postgres DCCS_NODE_BIN=$BUILD/dccs DCCS_SIM_BIN=$BUILD/sim/dccs-sim DCCS_WEB_DIST=$WEB_DIST
-export DCCS_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT DCCS_E2E_ARTIFACTS=$RUN_DIR DCCS_E2E_DEADLINE_S=1200
-export WEB_COMMAND="${BENCH_BUILD:+BENCH_BUILD=$BENCH_BUILD }${BENCH_BUILD_DIR:+BENCH_BUILD_DIR=$BENCH_BUILD_DIR }${WEB_FLEETS:+WEB_FLEETS=\"$WEB_FLEETS\" }${WEB_HZ:+WEB_HZ=$WEB_HZ }${WEB_DRIVER:+WEB_DRIVER=$WEB_DRIVER }${WEB_PROFILE:+WEB_PROFILE=$WEB_PROFILE }${WEB_FEED:+WEB_FEED=$WEB_FEED }${GIVEN_DIST:+WEB_DIST=$GIVEN_DIST }${DCCS_NODE_ARGS:+DCCS_NODE_ARGS=\"$DCCS_NODE_ARGS\" }bench/web.sh"
+export DCCS_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT DCCS_E2E_ARTIFACTS=$RUN_DIR DCCS_E2E_DEADLINE_S=${DCCS_E2E_DEADLINE_S:-7200}
+export WEB_COMMAND="${BENCH_BUILD:+BENCH_BUILD=$BENCH_BUILD }${BENCH_BUILD_DIR:+BENCH_BUILD_DIR=$BENCH_BUILD_DIR }${WEB_FLEETS:+WEB_FLEETS=\"$WEB_FLEETS\" }${WEB_HZ:+WEB_HZ=$WEB_HZ }${WEB_DRIVER:+WEB_DRIVER=$WEB_DRIVER }${WEB_PROFILE:+WEB_PROFILE=$WEB_PROFILE }${WEB_FEED:+WEB_FEED=$WEB_FEED }${GIVEN_DIST:+WEB_DIST=$GIVEN_DIST }${WEB_COMPARE:+WEB_COMPARE=\"$WEB_COMPARE\" }${WEB_REPEAT:+WEB_REPEAT=$WEB_REPEAT }${DCCS_NODE_ARGS:+DCCS_NODE_ARGS=\"$DCCS_NODE_ARGS\" }bench/web.sh"
 # WEB_DRIVER=socket uses Node.js's WebSocket: a flag before Node.js 22.
 NODE_FLAGS=()
 node -e 'process.exit(typeof WebSocket === "undefined" ? 0 : 1)' && NODE_FLAGS+=(--experimental-websocket --no-warnings)
