@@ -28,6 +28,8 @@ RATE=${PATHS_RATE:-5}
 WINDOW=${PATHS_WINDOW:-20}
 LOAD=${PATHS_LOAD:-5000x5}
 REPORT=${PATHS_REPORT:-bench/cluster-report.md}
+# dccs-bench-caf is not in the default build: built here (a no-op when it is current).
+[[ -f ${PATHS_BUILD_DIR:-build}/build.ninja ]] && ninja -C "${PATHS_BUILD_DIR:-build}" dccs-bench-caf >/dev/null
 BUILD=$(build_dir "${PATHS_BUILD_DIR:-build}" dccs sim/dccs-sim bench/dccs-bench-caf) || exit 1
 command -v python3 >/dev/null || die "python3 is needed"
 command -v curl >/dev/null || die "curl is needed"
