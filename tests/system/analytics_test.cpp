@@ -186,6 +186,25 @@ TEST_CASE("rollup pass: a known flight becomes the day's figures, as counted by 
   }
 }
 
+TEST_CASE("rollup pass: a first pass skips the empty days and hours before the first telemetry") {
+  telemetry_db t;
+  auto start = yesterday_10h() + 60 * 1000; // inside the hour (a sample at 10:00:00 ends the hour before)
+  insert(t.conn, "k3", known_flight(start));
+  auto s = test_settings();
+  s.history_days = 30;
+  s.window_s = 3600;
+  // Without the skip: 30 days of one-hour windows, 700 passes and more. With it: the flight's hour, then the rest.
+  auto first = actors::analytics::rollup_pass(t.conn, s, now_ms());
+  CHECK(first.samples == 30);
+  CHECK_FALSE(first.caught_up);
+  auto second = actors::analytics::rollup_pass(t.conn, s, now_ms());
+  CHECK(second.samples == 0);
+  CHECK(second.caught_up);
+  auto row = row_of(t.conn, "k3", day_text(start));
+  REQUIRE(row);
+  check_known(*row);
+}
+
 TEST_CASE("rollup pass: a flight counted in pieces by passes that run while it flies adds up to the whole") {
   telemetry_db t;
   auto start = yesterday_10h();
