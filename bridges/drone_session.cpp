@@ -51,7 +51,6 @@ public:
   }
 
   void run(http::request<http::string_body> req) {
-    ws_.auto_fragment(false);
     accept(std::move(req), srv_->settings.drone_max_frame);
   }
 
