@@ -16,6 +16,10 @@ namespace {
 
 /// Keyed notices (distinct commands, alarms, leases, mission drones) one session holds for a slow reader.
 constexpr std::size_t max_notices = 4096;
+/// Most drones in one update frame. When more changed while the socket was busy, they go out in frames of this
+/// many, the longest waiting first: a browser then handles ~0.5 MB at a time, not 5 MB in one task (10,000
+/// drones), and no drone waits behind newer changes of others.
+constexpr std::size_t max_update_drones = 1000;
 
 struct session_state {
   operator_link_actor link;
@@ -30,6 +34,8 @@ struct session_state {
   std::size_t queued_events = 0;
   fragment_batch direct;                       ///< the newest update batch, while nothing else waits
   std::unordered_map<std::string, std::string> merged; ///< newest JSON per drone, once updates pile up
+  std::deque<std::string> merged_order; ///< merged's drones, the longest waiting first (ids no longer in merged
+                                        ///< are skipped: removed drones)
   bool subscribing = false;                    ///< a subscription is at the hub, its snapshot not back yet
   std::optional<subscription> next;            ///< the newest subscription asked for meanwhile
 };
@@ -92,19 +98,22 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
       append_frame(frame, "update", "drones", st->direct);
       st->direct = nullptr;
     } else if (!st->merged.empty()) {
-      frame.reserve(st->merged.size() * 384 + 64);
+      frame.reserve(std::min(st->merged.size(), max_update_drones) * 512 + 64);
       frame += "{\"type\":\"update\",\"server_time\":";
       append_json_number(frame, runtime::wall_ms());
       frame += ",\"drones\":[";
-      bool first = true;
-      for (auto& [id, json] : st->merged) {
-        if (!first)
+      std::size_t taken = 0;
+      while (taken < max_update_drones && !st->merged_order.empty()) {
+        auto i = st->merged.find(st->merged_order.front());
+        st->merged_order.pop_front();
+        if (i == st->merged.end())
+          continue; // removed meanwhile
+        if (taken++ > 0)
           frame += ',';
-        first = false;
-        frame += json;
+        frame += i->second;
+        st->merged.erase(i);
       }
       frame += "]}";
-      st->merged.clear();
     } else {
       return;
     }
@@ -115,15 +124,18 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
   auto merge = [st, metrics](const fragment_batch& batch) {
     if (st->direct) {
       for (auto& f : *st->direct)
-        st->merged[f.drone_id] = f.json;
+        if (st->merged.insert_or_assign(f.drone_id, f.json).second)
+          st->merged_order.push_back(f.drone_id);
       st->direct = nullptr;
     }
     std::size_t replaced = 0;
     for (auto& f : *batch) {
       auto [it, added] = st->merged.try_emplace(f.drone_id, f.json);
       if (!added) {
-        it->second = f.json;
+        it->second = f.json; // keeps its place in the line
         ++replaced;
+      } else {
+        st->merged_order.push_back(f.drone_id);
       }
     }
     if (replaced > 0 && metrics.operator_updates_dropped)
@@ -177,7 +189,8 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
       // Drones this operator may no longer see: told before anything else, and nothing older about them follows.
       if (st->direct) {
         for (auto& f : *st->direct)
-          st->merged[f.drone_id] = f.json;
+          if (st->merged.insert_or_assign(f.drone_id, f.json).second)
+            st->merged_order.push_back(f.drone_id);
         st->direct = nullptr;
       }
       // Status events still waiting about these drones are dropped too (rare: copies are fine here).
@@ -227,10 +240,11 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
       st->snapshot = std::move(batch);
       st->direct = nullptr;
       st->merged.clear();
+      st->merged_order.clear();
       pump();
     },
     [st, pump, merge](update_atom, fragment_batch& batch) {
-      if (!st->direct && st->merged.empty())
+      if (!st->direct && st->merged.empty() && batch->size() <= max_update_drones)
         st->direct = std::move(batch); // the common case: no copy at all
       else
         merge(batch);

@@ -110,6 +110,41 @@ TEST_CASE_METHOD(fixture, "a slow operator gets only the newest state per drone,
   CHECK(link->frames[2]["drones"][0]["seq"] == 6);
 }
 
+TEST_CASE_METHOD(fixture, "a large backlog goes out in update frames of at most 1,000 drones, the longest waiting first") {
+  REQUIRE(link->frames.size() == 1); // the snapshot, not written yet: updates pile up
+  std::vector<std::pair<std::string, std::uint64_t>> many;
+  for (int i = 0; i < 2500; ++i)
+    many.emplace_back("d" + std::to_string(i), 1);
+  to_session(caf::make_message(update_atom::value, batch_of(many)));
+  to_session(caf::make_message(update_atom::value, batch_of({{"d0", 2}}))); // newer, keeps its place
+  to_session(caf::make_message(ready_atom::value));
+  REQUIRE(link->frames.size() == 2);
+  auto& first = link->frames[1]["drones"];
+  REQUIRE(first.size() == 1000);
+  for (std::size_t i = 0; i < first.size(); ++i)
+    CHECK(first[i]["id"] == "d" + std::to_string(i));
+  CHECK(first[0]["seq"] == 2);
+  // d5 changes again after it went out: it waits behind the 1,500 still waiting.
+  to_session(caf::make_message(update_atom::value, batch_of({{"d5", 3}})));
+  to_session(caf::make_message(ready_atom::value));
+  REQUIRE(link->frames.size() == 3);
+  CHECK(link->frames[2]["drones"].size() == 1000);
+  CHECK(link->frames[2]["drones"][0]["id"] == "d1000");
+  to_session(caf::make_message(ready_atom::value));
+  REQUIRE(link->frames.size() == 4);
+  auto& last = link->frames[3]["drones"];
+  REQUIRE(last.size() == 501);
+  CHECK(last[499]["id"] == "d2499");
+  CHECK(last[500]["id"] == "d5");
+  CHECK(last[500]["seq"] == 3);
+  to_session(caf::make_message(ready_atom::value));
+  CHECK(link->frames.size() == 4); // nothing left
+  // A batch larger than a frame from the hub is cut the same way.
+  to_session(caf::make_message(update_atom::value, batch_of(many)));
+  REQUIRE(link->frames.size() == 5);
+  CHECK(link->frames[4]["drones"].size() == 1000);
+}
+
 TEST_CASE_METHOD(fixture, "a slow operator keeps at most max_events status events, the newest") {
   const char* ids[] = {"e1", "e2", "e3", "e4", "e5"};
   for (auto id : ids)
