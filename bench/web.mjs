@@ -684,7 +684,7 @@ async function main() {
       : 'node, simulator and browser on the same machine; ') +
     `${measureS} s measured per fleet size. ` +
     `Command: \`${process.env.WEB_COMMAND || 'bench/web.sh'}\`; load average (1/5/15 min) before each measurement: ${results.map((r) => `${label(r)}: ${r.load}`).join('; ')}.`);
-  if (compare) out.push('', `Builds compared, measured in turn: ${builds(env).map((b) => `${b.label} = ${b.dist}`).join(', ')}.`);
+  if (compare.length) out.push('', `Builds compared, measured in turn: ${builds(env).map((b) => `${b.label} = ${b.dist}`).join(', ')}.`);
   out.push('');
   out.push('| drones × Hz | fps | frame p50 / p95 / max (ms) | main thread busy (task / script / style / layout, ms per s) | long tasks (count, ms) | socket in the window (update frames/s, MB/s, largest frame KiB) | CPU % node / sim / browser; machine busy (of it steal) | login form (ms) | login → first row / snapshot (ms; snapshot KiB) | header rx · latency p50/p95 |');
   out.push('|---|---|---|---|---|---|---|---|---|---|');
