@@ -275,8 +275,11 @@ def phase(name):
     sent_op = [at(r["sent_op"], r) for r in ok]
     # From the frame read by the drone to the final state on the operator socket: the drone's ack, the journal, the hub.
     back = [(r["final"] - received[r["id"]]) / 1000 if r["final"] > 0 and r["id"] in received else inf for r in ok]
+    # Delivery after acceptance: from the 202 read (the command journaled and accepted) to the frame read by the drone;
+    # negative when the drone read its frame before the load tool read the answer (both are sent at once).
+    after_202 = [(received[r["id"]] - r["answered"]) / 1000 if r["id"] in received else inf for r in ok]
     for key, v in (("delivery", delivery), ("answer", answer), ("rtt", rtt), ("lag", lag), ("queued_op", queued_op),
-                   ("sent_op", sent_op), ("back", back)):
+                   ("sent_op", sent_op), ("back", back), ("after_202", after_202)):
         out[key] = (pct(v, 0.5), pct(v, 0.99), pct(v, 1.0))
     if rows:
         span = (max(r["sent"] for r in rows) - min(r["due"] for r in rows)) / 1e6
@@ -309,6 +312,7 @@ L.append("|---|---|")
 L.append(f"| the 202 read (the command journaled) | {trio(fixed['answer'])} |")
 L.append(f"| its `queued` state on the operator socket (published with the 202) | {trio(fixed['queued_op'])} |")
 L.append(f"| **delivery**: the command frame read on the drone's socket | **{trio(fixed['delivery'])}** |")
+L.append(f"| (delivery after acceptance: from the 202 read to the frame read by the drone; the journal before both) | {trio(fixed['after_202'])} |")
 L.append(f"| its `sent` state on the operator socket (journaled after the frame was written) | {trio(fixed['sent_op'])} |")
 L.append(f"| **round trip**: its final state on the operator socket (drone ack and journal included) | **{trio(fixed['rtt'])}** |")
 L.append(f"| the request written (the load tool's own lag) | {trio(fixed['lag'])} |")
