@@ -460,6 +460,9 @@ std::pair<int, int> maintain(pqxx::connection& conn, const telemetry_settings& s
       }
     }
     tx.exec0("DELETE FROM telemetry.samples_default WHERE time < " + day_literal(cutoff_day));
+    // Hours marked for the analytics job whose samples are past retention: nothing is left to count again (and
+    // with no analytics node running, marks would only pile up).
+    tx.exec0("DELETE FROM telemetry.rollup_dirty WHERE hour < " + day_literal(cutoff_day));
     tx.commit();
   }
   return {created, dropped};

@@ -411,3 +411,33 @@ TEST_CASE("analytics over HTTP: daily and fleet figures, late telemetry counted 
     CHECK(http_request(node.port(), "POST", "/api/v1/analytics/daily", "{}", node.admin()).status == 405);
   }
 }
+
+TEST_CASE("partition maintenance drops the analytics marks of hours past telemetry retention", "[http]") {
+  test_node node{{"telemetry.retention_days", "2"}, {"analytics.interval_s", "86400"}};
+  caf::scoped_actor self{node.node().system()};
+  auto maintain = [&] {
+    bool maintained = false;
+    self->request(node.node().telemetry_maintenance(), std::chrono::seconds(30), actors::flush_atom::value)
+      .receive([&](bool ok) { maintained = ok; }, [](caf::error&) {});
+    return maintained;
+  };
+  // The node migrates its databases as it starts: the marks' table is there once a maintenance pass succeeded.
+  REQUIRE(eventually([&] { return maintain(); }));
+  REQUIRE(eventually([&] {
+    return count(node.db_url(), "SELECT count(*) FROM pg_tables WHERE schemaname = 'telemetry'"
+                                " AND tablename = 'rollup_dirty'") == 1;
+  }));
+  auto day_ms = std::int64_t{86400} * 1000;
+  {
+    pqxx::connection conn{node.db_url()};
+    pqxx::work tx{conn};
+    for (auto [drone, ms] : {std::pair<const char*, std::int64_t>{"old-1", now_ms() - 5 * day_ms},
+                             {"old-2", now_ms() - 3 * day_ms}, {"new-1", now_ms() - day_ms / 2}})
+      tx.exec0("INSERT INTO telemetry.rollup_dirty (drone_id, hour) VALUES (" + tx.quote(drone)
+               + ", date_trunc('hour', to_timestamp(" + std::to_string(ms / 1000) + ")))");
+    tx.commit();
+  }
+  REQUIRE(maintain());
+  CHECK(count(node.db_url(), "SELECT count(*) FROM telemetry.rollup_dirty WHERE drone_id LIKE 'old-%'") == 0);
+  CHECK(count(node.db_url(), "SELECT count(*) FROM telemetry.rollup_dirty WHERE drone_id = 'new-1'") == 1);
+}
