@@ -6,8 +6,9 @@
 /// The job, one pass (under a session advisory lock: one pass at a time in the whole cluster):
 ///   1. claim   under the telemetry writers' maintenance lock, exclusively (it waits for the writes under way and
 ///              holds new ones for the length of one UPDATE): rollup_state.claimed := min(now − settle, begin +
-///              window), begin = the start of the first day, then hour, after `done` that holds telemetry. From this commit on, every writer transaction marks the (drone, UTC hour) of each row
-///              it stores with time <= claimed in telemetry.rollup_dirty, in the same transaction.
+///              window), begin = the start of the first day, then hour, after `done` that holds telemetry. From
+///              this commit on, every writer transaction marks the (drone, UTC hour) of each row it stores with
+///              time <= claimed in telemetry.rollup_dirty, in the same transaction.
 ///   2. count   in one repeatable-read transaction: the samples with done < time <= claimed, by drone and time,
 ///              through each drone's carried state (rollup_cursors) into the hour rows (added; the answers read
 ///              days, the sums of their hours); then the marked hours, each computed again from all its samples

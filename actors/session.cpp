@@ -113,6 +113,8 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
         frame += i->second;
         st->merged.erase(i);
       }
+      if (st->merged.empty())
+        st->merged_order.clear(); // only ids of removed drones can be left: the line never outgrows the backlog
       frame += "]}";
     } else {
       return;
@@ -120,24 +122,31 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
     st->in_flight = true;
     self->send(st->link, deliver_atom::value, std::move(frame));
   };
+  // A drone's newest state among the updates waiting: a drone new to the line goes to its end, one already in it
+  // keeps its place. True when it was new.
+  auto keep = [st](const fragment& f) {
+    auto [it, added] = st->merged.try_emplace(f.drone_id, f.json);
+    if (added)
+      st->merged_order.push_back(f.drone_id);
+    else
+      it->second = f.json;
+    return added;
+  };
+  // The batch held for a free socket joins the line (something else arrived before it went out).
+  auto park_direct = [st, keep] {
+    if (!st->direct)
+      return;
+    for (auto& f : *st->direct)
+      keep(f);
+    st->direct = nullptr;
+  };
   // Folds a batch into what waits, keeping only the newest state per drone.
-  auto merge = [st, metrics](const fragment_batch& batch) {
-    if (st->direct) {
-      for (auto& f : *st->direct)
-        if (st->merged.insert_or_assign(f.drone_id, f.json).second)
-          st->merged_order.push_back(f.drone_id);
-      st->direct = nullptr;
-    }
+  auto merge = [st, metrics, keep, park_direct](const fragment_batch& batch) {
+    park_direct();
     std::size_t replaced = 0;
-    for (auto& f : *batch) {
-      auto [it, added] = st->merged.try_emplace(f.drone_id, f.json);
-      if (!added) {
-        it->second = f.json; // keeps its place in the line
+    for (auto& f : *batch)
+      if (!keep(f))
         ++replaced;
-      } else {
-        st->merged_order.push_back(f.drone_id);
-      }
-    }
     if (replaced > 0 && metrics.operator_updates_dropped)
       metrics.operator_updates_dropped->inc(replaced);
   };
@@ -185,14 +194,9 @@ session_actor::behavior_type session_impl(session_actor::pointer self, operator_
       }
       pump();
     },
-    [st, pump](removed_atom, fragment_batch& batch) {
+    [st, pump, park_direct](removed_atom, fragment_batch& batch) {
       // Drones this operator may no longer see: told before anything else, and nothing older about them follows.
-      if (st->direct) {
-        for (auto& f : *st->direct)
-          if (st->merged.insert_or_assign(f.drone_id, f.json).second)
-            st->merged_order.push_back(f.drone_id);
-        st->direct = nullptr;
-      }
+      park_direct();
       // Status events still waiting about these drones are dropped too (rare: copies are fine here).
       std::unordered_set<std::string> gone;
       for (auto& f : *batch)

@@ -145,6 +145,30 @@ TEST_CASE_METHOD(fixture, "a large backlog goes out in update frames of at most 
   CHECK(link->frames[4]["drones"].size() == 1000);
 }
 
+TEST_CASE_METHOD(fixture, "a drone removed while its update waits in a backlog is not sent after its remove frame") {
+  std::vector<std::pair<std::string, std::uint64_t>> many;
+  for (int i = 0; i < 1500; ++i)
+    many.emplace_back("d" + std::to_string(i), 1);
+  to_session(caf::make_message(update_atom::value, batch_of(many))); // waits: the snapshot is not written yet
+  auto gone = std::make_shared<std::vector<fragment>>();
+  gone->push_back(fragment{"d1", {}, "\"d1\""});
+  to_session(caf::make_message(removed_atom::value, fragment_batch{gone}));
+  for (int i = 0; i < 4; ++i)
+    to_session(caf::make_message(ready_atom::value));
+  REQUIRE(link->frames.size() == 4);
+  CHECK(link->frames[1]["type"] == "remove");
+  auto& first = link->frames[2]["drones"];
+  REQUIRE(first.size() == 1000);
+  CHECK(first[0]["id"] == "d0");
+  CHECK(first[1]["id"] == "d2"); // d1 left the line with its remove frame
+  CHECK(first[999]["id"] == "d1000");
+  CHECK(link->frames[3]["drones"].size() == 499);
+  // d1 may be seen again later: a new update of it goes out as any other.
+  to_session(caf::make_message(update_atom::value, batch_of({{"d1", 2}})));
+  REQUIRE(link->frames.size() == 5);
+  CHECK(link->frames[4]["drones"][0]["id"] == "d1");
+}
+
 TEST_CASE_METHOD(fixture, "a slow operator keeps at most max_events status events, the newest") {
   const char* ids[] = {"e1", "e2", "e3", "e4", "e5"};
   for (auto id : ids)
