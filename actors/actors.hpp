@@ -188,7 +188,8 @@ using safety_actor = caf::typed_actor<
   caf::replies_to<geofence_atom, std::string>::with<geofence_set>, caf::reacts_to<alarm_atom, alarm_event>,
   caf::reacts_to<tick_atom>, caf::reacts_to<directory_actor>>;
 
-/// The command journal and the command routes (detached: the commands role's database; actors/command_service.cpp).
+/// The command journal and the command routes (actors/command_service.cpp): a router over journal_connections
+/// detached actors, each with its own connection to the commands role's database.
 /// Accepts:
 ///   (create_atom | get_atom | list_atom | cancel_atom, http_query) -> api_result   the command routes
 ///   (journal_atom, command, std::string cause)   from a drone's owner: the command's new state; the journal's row
@@ -544,6 +545,7 @@ struct command_settings {
   std::int64_t max_ttl_ms = 3600000;
   std::int64_t lease_ttl_ms = 60000;   ///< a control lease's default length, renewed by each of its holder's commands
   std::int64_t sweep_ms = 1000;        ///< how often commands nobody ended in time are ended
+  std::size_t journal_connections = 4; ///< the journal's connections (commands.journal_connections)
   std::size_t max_unrecorded = 10000;  ///< reports kept while the database is down
   directory_actor directory;           ///< where commands go to their drone's actor (null: no drone actors here)
   hub_actor hub;                       ///< where their news goes to operators (null: no live view here)

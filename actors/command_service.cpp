@@ -47,9 +47,9 @@ caf::error no_such_command(const std::string& id) {
   return api_error(errc::not_found, "not_found", "no command '" + runtime::printable(id, 64) + "'");
 }
 
-} // namespace
-
-command_actor::behavior_type command_service(command_actor::pointer self, command_settings s) {
+/// One of the journal's connections (detached: every call is a round trip to the database). Worker 0 also runs the
+/// sweep.
+command_actor::behavior_type command_journal(command_actor::pointer self, command_settings s, std::size_t index) {
   auto st = std::make_shared<service_state>(std::move(s));
   // A command's news for the operators who see its drone (the hub sends it on to the other members' hubs).
   auto publish = [self, st](const command& c) {
@@ -402,18 +402,86 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
     },
     [=](tick_atom) {
       retry_unrecorded();
-      try {
-        for (auto& c : st->store.sweep()) {
-          runtime::log::info("commands", "command ended by the sweep",
-                             {{"command_id", c.id}, {"drone_id", c.drone_id}, {"state", to_string(c.state)}});
-          route(c);
-          publish(c);
-          finished(c);
+      // The sweep ends commands of every drone: one connection runs it (the others would only wait on its rows).
+      if (index == 0) {
+        try {
+          for (auto& c : st->store.sweep()) {
+            runtime::log::info("commands", "command ended by the sweep",
+                               {{"command_id", c.id}, {"drone_id", c.drone_id}, {"state", to_string(c.state)}});
+            route(c);
+            publish(c);
+            finished(c);
+          }
+        } catch (const runtime::db_error&) {
+          // The database is down: the next tick tries again (health shows it at /readyz through the other roles).
         }
-      } catch (const runtime::db_error&) {
-        // The database is down: the next tick tries again (health shows it at /readyz through the other roles).
       }
       self->delayed_send(self, std::chrono::milliseconds(st->settings.sweep_ms), tick_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+command_actor::behavior_type command_service(command_actor::pointer self, command_settings s) {
+  // The journal's connections, each a detached actor linked to this one (one of them failing stops the service,
+  // as the single connection did). What concerns one drone always goes to the same connection, so that a
+  // command's reports are journaled in the order its drone actor sent them; a route naming a command goes to the
+  // connection of its id (any connection may serve it: the journal's rows and locks order the rest).
+  auto workers = std::make_shared<std::vector<command_actor>>();
+  auto n = std::max<std::size_t>(1, s.journal_connections);
+  for (std::size_t i = 0; i < n; ++i)
+    workers->push_back(self->spawn<caf::detached + caf::linked>(command_journal, s, i));
+  auto pick = [workers](const std::string& key) -> const command_actor& {
+    return (*workers)[std::hash<std::string>{}(key) % workers->size()];
+  };
+  return {
+    [=](create_atom a, http_query& q) { return self->delegate(pick(q.id), a, std::move(q)); },
+    [=](get_atom a, http_query& q) { return self->delegate(pick(q.id), a, std::move(q)); },
+    [=](list_atom a, http_query& q) { return self->delegate(pick(q.id), a, std::move(q)); },
+    [=](cancel_atom a, http_query& q) -> caf::result<api_result> {
+      // A cancel goes to its drone's connection, behind the reports of the drone actor queued there (a report of
+      // `sent` is journaled before the cancel that follows it, as the drone saw them): the command is read first
+      // (the answer of a command the caller does not see, or that does not exist, is that read's).
+      auto rp = self->make_response_promise<api_result>();
+      auto read = q;
+      self->request(pick(q.id), caf::infinite, get_atom::value, std::move(read))
+        .then(
+          [=](api_result& found) mutable {
+            auto body = json::parse(found.body, nullptr, false);
+            auto drone = body.is_object() ? body.find("drone_id") : body.end();
+            if (drone == body.end() || !drone->is_string()) {
+              rp.deliver(api_error(errc::internal, "internal", "the journal read the command without its drone"));
+              return;
+            }
+            rp.delegate(pick(drone->get<std::string>()), a, std::move(q));
+          },
+          [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    },
+    [=](control_atom a, http_query& q) { return self->delegate(pick(q.id), a, std::move(q)); },
+    [=](journal_atom a, command& c, std::string& cause) {
+      auto& to = pick(c.drone_id);
+      return self->delegate(to, a, std::move(c), std::move(cause));
+    },
+    [=](pending_atom a, std::string& drone_id) {
+      auto& to = pick(drone_id);
+      return self->delegate(to, a, std::move(drone_id));
+    },
+    [=](create_atom a, std::string& drone_id, std::string& group, std::string& kind, std::string& reason) {
+      auto& to = pick(drone_id);
+      return self->delegate(to, a, std::move(drone_id), std::move(group), std::move(kind), std::move(reason));
+    },
+    [](tick_atom) {
+      // The connections keep their own timers.
+    },
+    [=](directory_actor& directory) {
+      for (auto& w : *workers)
+        self->send(w, directory);
+    },
+    [=](safety_actor& safety) {
+      for (auto& w : *workers)
+        self->send(w, safety);
     },
   };
 }

@@ -117,11 +117,13 @@ log "fleets connected: $BACKGROUND + $DRONES drones at $HZ Hz; settling ${SETTLE
 sleep "$SETTLE"
 
 # -- measuring ------------------------------------------------------------------------------------------------------
-JOURNAL_PID="" # the node's command journal connection (its PostgreSQL backend)
+JOURNAL_PID="" # the node's command journal connections (their PostgreSQL backends, space-separated)
 find_journal_backend() {
-  JOURNAL_PID=$(q -d "$DB" -c "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
-    AND (query LIKE '%dccs-commands%' OR query LIKE '%commands.transitions%') AND pid <> pg_backend_pid() LIMIT 1" 2>/dev/null)
+  JOURNAL_PID=$(q -d "$DB" -c "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname = current_database()
+    AND (query LIKE '%commands.issue(%' OR query LIKE '%UPDATE commands.commands%' OR query LIKE '%commands.transitions%')
+    AND pid <> pg_backend_pid()" 2>/dev/null)
 }
+journal_ticks() { local p s=0; for p in $JOURNAL_PID; do s=$((s + $(cpu_ticks "$p" || echo 0))); done; echo "$s"; }
 pg_counters() { # -> "xact_commit wal_sync wal_sync_time" of the database / the cluster (ms; 0 without timing)
   q -d "$DB" -c "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) || ' ' ||
     (SELECT wal_sync || ' ' || wal_sync_time FROM pg_stat_wal)"
@@ -134,7 +136,7 @@ sample() { # prefix phase: reads every counter into S[prefix,*]; /metrics into <
   S[$p,pg]=$(pg_ticks "$PM_PID")
   S[$p,redis]=$(cpu_ticks "$REDIS_PID")
   S[$p,sims]=$(($([[ -n $BG_PID ]] && cpu_ticks "$BG_PID" || echo 0) + $(cpu_ticks "$CMD_PID")))
-  S[$p,journal]=$([[ -n $JOURNAL_PID ]] && cpu_ticks "$JOURNAL_PID")
+  S[$p,journal]=$([[ -n $JOURNAL_PID ]] && journal_ticks)
   S[$p,busy]=$(machine_busy)
   read -r "S[$p,commits]" "S[$p,walsync]" "S[$p,walsync_ms]" <<<"$(pg_counters)"
   scrape "$PORT" "$m"
@@ -158,9 +160,10 @@ run_phase() {
     for ((i = 0; i < 40; i++)); do
       sleep 0.25
       find_journal_backend
-      [[ -n $JOURNAL_PID ]] && break
+      # every connection of the journal once the first second's commands have reached them
+      ((i >= 3)) && [[ -n $JOURNAL_PID ]] && break
     done
-    [[ -n $JOURNAL_PID ]] && S[a,journal]=$(cpu_ticks "$JOURNAL_PID") # from here on (the phase's first second is missed)
+    [[ -n $JOURNAL_PID ]] && S[a,journal]=$(journal_ticks) # from here on (the phase's first second is missed)
   fi
   wait "$tool"
   local rc=$?
@@ -185,7 +188,7 @@ run_phase() {
     "$(calc "%.0f" "($(delta issued)) / $secs")" \
     "$(calc "%.0f" "($(delta finished)) / $secs")" >>"$RUN_DIR/phases.tsv"
   log "$name: $(cat "$RUN_DIR/$name.json")"
-  log "$name: node $node %, PG $pg % (journal connection ${journal:-?} %), machine busy $busy % (other $other %)"
+  log "$name: node $node %, PG $pg % (journal connections ${journal:-?} %), machine busy $busy % (other $other %)"
 }
 
 log "fixed load: $COUNT commands at $RATE/s to $DRONES drones"
@@ -325,7 +328,7 @@ L.append(f"{fixed['count']} commands at {pf['rate']}/s (achieved {fixed.get('ach
          f"answers, {fixed['transport']} transport errors; {fixed['delivered']} delivered (in the drones' log), "
          f"{fixed['finals']} final states seen on the operator socket, {fixed['succeeded']} `succeeded`. "
          f"Over the phase ({float(pf['secs']):.1f} s): node CPU {pf['node_cpu']} %, PostgreSQL {pf['pg_cpu']} % (the journal's "
-         f"connection {pf['journal_cpu']} %), Redis {pf['redis_cpu']} %, simulators {pf['sims_cpu']} %, load tool "
+         f"connections {pf['journal_cpu']} %), Redis {pf['redis_cpu']} %, simulators {pf['sims_cpu']} %, load tool "
          f"{pf['tool_cpu']} %, machine busy {pf['busy']} % of 200 (other {pf['other']} %); the database committed "
          f"{pf['commits_s']} transactions/s with {pf['wal_syncs_s']} WAL flushes/s ({pf['wal_sync_ms']} ms each); "
          f"commands issued {pf['issued_s']}/s, "
@@ -359,7 +362,7 @@ if sweeps:
     L.append("")
     L.append("### Rate sweep")
     L.append("")
-    L.append("| offered /s | achieved /s | accepted / 409 / other / errors | final seen | delivery p50 / p99 (ms) | round trip p50 / p99 / max (ms) | node CPU % | PG CPU % (journal conn.) | machine busy % (other) | transactions /s | WAL flushes /s (ms each) | issued / finished /s |")
+    L.append("| offered /s | achieved /s | accepted / 409 / other / errors | final seen | delivery p50 / p99 (ms) | round trip p50 / p99 / max (ms) | node CPU % | PG CPU % (journal conns.) | machine busy % (other) | transactions /s | WAL flushes /s (ms each) | issued / finished /s |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     best = None
     for name in sweeps:

@@ -255,6 +255,7 @@ bool node::start(std::string& error) {
     cs.default_ttl_ms = cfg_.integer("commands.default_ttl_s") * 1000;
     cs.max_ttl_ms = cfg_.integer("commands.max_ttl_s") * 1000;
     cs.lease_ttl_ms = cfg_.integer("commands.lease_ttl_s") * 1000;
+    cs.journal_connections = static_cast<std::size_t>(cfg_.integer("commands.journal_connections"));
     cs.hub = hub_;
     cs.auditor = auth_;
     cs.issued = &metrics_.make_counter("dccs_commands_issued_total", "commands issued (journaled)");
@@ -271,7 +272,7 @@ bool node::start(std::string& error) {
         i->second->inc();
     };
     ds.command_timing = cs.timing;
-    commands_ = system_->spawn<caf::detached>(actors::command_service, cs);
+    commands_ = system_->spawn(actors::command_service, cs);
     ds.commands = commands_;
     services.commands = roles_.runs(runtime::role::commands) ? commands_ : actors::command_actor{};
     // Geofences and alarms, beside the journal (a breach commands the drone through it).

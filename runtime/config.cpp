@@ -212,6 +212,10 @@ const std::vector<option_spec>& option_specs() {
     {"commands.default_ttl_s", ot::integer, "30",
      "a command's time to live when the request names none: never sent after it, s", 1, 86400},
     {"commands.max_ttl_s", ot::integer, "3600", "the longest ttl_s a command may ask for, s", 1, 86400},
+    {"commands.journal_connections", ot::integer, "4",
+     "connections of the command journal to the commands role's database: commands of different drones are "
+     "journaled in parallel on them (those of one drone in order on one)",
+     1, 64},
     {"commands.lease_ttl_s", ot::integer, "60",
      "how long a drone's control lease lasts when taken without ttl_s, and what each of its holder's commands "
      "renews it to, s",
