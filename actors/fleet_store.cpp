@@ -29,15 +29,6 @@ using json = nlohmann::json;
 /// change whose commit took longer than the refresh's overlap, which the refreshes in between would not see.
 constexpr unsigned full_reload_every = 30;
 
-const char* describe(auth::permission p) {
-  switch (p) {
-    case auth::permission::read_drones: return "read this drone";
-    case auth::permission::manage_drones: return "change this drone or its credential";
-    case auth::permission::command: return "command this drone";
-    default: return "do this";
-  }
-}
-
 /// A hello waiting for its answer: admissions are answered in batches (see flush_admissions).
 /// Last-seen times written per statement (and per turn of the actor).
 constexpr std::size_t seen_chunk = 500;
@@ -379,21 +370,15 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
     else
       self->send(self, seen_atom::value);
   };
-  auto not_found = [](const std::string& id) { return registry_error(errc::not_found, "not_found", "no drone with id '" + id + "'"); };
+  auto not_found = [](const std::string& id) { return drone_not_found(id); };
   // A change checked against the drone's group, which another node changed (or the drone was removed) before it
   // was written: nothing is changed.
   auto changed_meanwhile = [](const std::string& id) {
     return registry_error(errc::conflict, "conflict", "drone '" + id + "' was changed or removed meanwhile: read it and retry");
   };
-  // The permission check (auth/access.hpp) for a drone of `group`: a caller who may not see the drone gets the
-  // answer a missing drone gets (404: nothing tells them it exists); one who sees it but may not do `p`, 403.
-  auto permitted = [not_found](const http_query& q, const std::string& group,
-                               auth::permission p) -> std::optional<caf::error> {
-    if (!auth::allows(q.who, auth::permission::read_drones, group))
-      return not_found(q.id);
-    if (!auth::allows(q.who, p, group))
-      return registry_error(errc::forbidden, "forbidden", std::string{"role '"} + q.who.role + "' may not " + describe(p));
-    return std::nullopt;
+  // The permission check for a drone of `group` (registry.hpp).
+  auto permitted = [](const http_query& q, const std::string& group, auth::permission p) {
+    return drone_permission(q, group, p);
   };
   // Tells the other members' registries that drone `id`'s row changed here (registered, changed, moved, deleted, its
   // credential rotated or revoked): each reads it again. A member that misses it (lost meanwhile) catches up at its

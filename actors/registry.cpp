@@ -81,6 +81,31 @@ drone_state placeholder(const registry_row& r) {
   return st;
 }
 
+namespace {
+
+const char* describe(auth::permission p) {
+  switch (p) {
+    case auth::permission::read_drones: return "read this drone";
+    case auth::permission::manage_drones: return "change this drone or its credential";
+    case auth::permission::command: return "command this drone";
+    default: return "do this";
+  }
+}
+
+} // namespace
+
+caf::error drone_not_found(const std::string& id) {
+  return registry_error(errc::not_found, "not_found", "no drone with id '" + id + "'");
+}
+
+std::optional<caf::error> drone_permission(const http_query& q, const std::string& group, auth::permission p) {
+  if (!auth::allows(q.who, auth::permission::read_drones, group))
+    return drone_not_found(q.id);
+  if (!auth::allows(q.who, p, group))
+    return registry_error(errc::forbidden, "forbidden", std::string{"role '"} + q.who.role + "' may not " + describe(p));
+  return std::nullopt;
+}
+
 caf::error registry_error(errc kind, const std::string& code, const std::string& message, const std::string& field) {
   return api_error(kind, code, message, field.empty() ? "" : "field", field);
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/messages.hpp"
+#include "auth/access.hpp"
 
 namespace dccs::actors {
 
@@ -54,5 +55,12 @@ drone_state placeholder(const registry_row& r);
 /// A refusal of a registry request, naming the field of the body that was wrong when there is one.
 caf::error registry_error(errc kind, const std::string& code, const std::string& message,
                           const std::string& field = {});
+
+/// The refusal of a drone that does not exist, or that the caller may not see (404: nothing tells them it exists).
+caf::error drone_not_found(const std::string& id);
+
+/// The permission check (auth/access.hpp) of a request about a drone of `group`: a caller who may not see the drone
+/// gets the answer a missing drone gets (404); one who sees it but may not do `p`, 403. Nothing when allowed.
+std::optional<caf::error> drone_permission(const http_query& q, const std::string& group, auth::permission p);
 
 } // namespace dccs::actors

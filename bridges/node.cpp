@@ -249,6 +249,7 @@ bool node::start(std::string& error) {
     // the commands they deliver.
     actors::command_settings cs;
     cs.db = pg("commands");
+    cs.registry_db = pg("fleet");
     cs.timing.retry_ms = cfg_.integer("commands.retry_ms");
     cs.timing.max_attempts = static_cast<std::uint32_t>(cfg_.integer("commands.max_attempts"));
     cs.timing.progress_timeout_ms = cfg_.integer("commands.progress_timeout_ms");

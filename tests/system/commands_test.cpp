@@ -307,6 +307,32 @@ TEST_CASE("commands: operators command their groups' drones, viewers and other g
     CHECK(c["drone_id"] == "blue-c");
 }
 
+TEST_CASE("commands: a command is authorized against the registry as it stands: a drone moved or removed is refused at once") {
+  test_node node;
+  REQUIRE(http_request(node.port(), "POST", "/api/v1/drones", json{{"id", "moving-c"}, {"group", "red"}}.dump(),
+                       node.admin())
+            .status == 201);
+  auto red_op = test_node::bearer(node.token("operator", {"red"}));
+  auto first = post_command(node, "moving-c", {{"kind", "arm"}}, red_op);
+  REQUIRE(first.status == 202);
+  CHECK(first.json()["group"] == "red");
+  // Moved to blue: the red operator no longer sees it (404), an admin's command is journaled in the new group.
+  REQUIRE(http_request(node.port(), "PATCH", "/api/v1/drones/moving-c", json{{"group", "blue"}}.dump(), node.admin())
+            .status == 200);
+  auto refused = post_command(node, "moving-c", {{"kind", "takeoff"}, {"params", {{"alt", 10}}}}, red_op);
+  CHECK(refused.status == 404);
+  CHECK(refused.json()["error"]["code"] == "not_found");
+  auto moved = post_command(node, "moving-c", {{"kind", "takeoff"}, {"params", {{"alt", 10}}}});
+  REQUIRE(moved.status == 202);
+  CHECK(moved.json()["group"] == "blue");
+  // Removed: nobody commands it, and the refusal names the drone.
+  REQUIRE(http_request(node.port(), "DELETE", "/api/v1/drones/moving-c", {}, node.admin()).status == 204);
+  auto gone = post_command(node, "moving-c", {{"kind", "land"}});
+  CHECK(gone.status == 404);
+  CHECK(gone.json()["error"]["message"].get<std::string>().find("moving-c") != std::string::npos);
+  CHECK(post_command(node, "never-registered", {{"kind", "land"}}).status == 404);
+}
+
 TEST_CASE("commands: bad requests and bad acks are refused with a clear error and change nothing") {
   test_node node;
   auto drone = connect_drone(node.port(), "bad-1");
