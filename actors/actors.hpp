@@ -553,6 +553,8 @@ struct command_settings {
   auth_actor auditor;                  ///< the audit log's writer
   runtime::counter* issued = nullptr;
   runtime::counter* unrecorded_dropped = nullptr;
+  runtime::histogram* accept_wait = nullptr; ///< a new command: from the request read to the journal taking it up
+  runtime::histogram* accept_db = nullptr;   ///< a new command: the journal's authorization read and issue, committed
   std::function<void(command_state)> finished; ///< counts commands by final state
 };
 

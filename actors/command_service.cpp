@@ -20,6 +20,7 @@
 #include "actors/list_page.hpp"
 #include "actors/registry.hpp"
 #include "actors/registry_store.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "runtime/query_text.hpp"
 #include "runtime/text.hpp"
@@ -142,6 +143,9 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       // POST /api/v1/drones/{id}/commands {kind, params?, ttl_s?}. First: may the caller command the drone, and its
       // group — read here, fresh from the registry (another node may have moved or removed the drone), rather than
       // asked of the fleet store: one round trip on this connection instead of two more actors on the way.
+      const double taken_ms = runtime::mono_ms_fine();
+      if (q.read_ms > 0 && st->settings.accept_wait)
+        st->settings.accept_wait->observe(taken_ms - q.read_ms);
       std::optional<registry_row> drone;
       try {
         drone = st->registry.find(q.id);
@@ -195,6 +199,8 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       r.lease_ttl_ms = st->settings.lease_ttl_ms;
       try {
         auto out = st->store.issue(r);
+        if (st->settings.accept_db)
+          st->settings.accept_db->observe(runtime::mono_ms_fine() - taken_ms);
         switch (out.outcome) {
           case command_store::issued::repeated:
             return json_result(command_json(out.cmd).dump(), api_outcome::accepted);

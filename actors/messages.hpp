@@ -360,12 +360,13 @@ struct http_query {
   std::string address;  ///< the client's address, for the audit trail
   std::string idempotency_key; ///< the Idempotency-Key header (commands)
   std::string group;    ///< the drone's group, as the registry answered an authorize (commands)
+  double read_ms = 0;   ///< when this node's bridge read the request (runtime::mono_ms_fine; 0: not from a bridge)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_query& x) {
   return f(caf::meta::type_name("http_query"), x.method, x.id, x.kind, x.query, x.body, x.accept, x.who,
-           x.address, x.idempotency_key, x.group);
+           x.address, x.idempotency_key, x.group, x.read_ms);
 }
 
 // -- connections ---------------------------------------------------------------------------------------

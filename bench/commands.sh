@@ -297,8 +297,45 @@ with open(os.path.join(run, "phases.tsv")) as f:
 def trio(t):
     return " / ".join(ms(x) for x in t)
 
+def histogram(name, phase_name):
+    """A node histogram's observations over a phase (end minus start scrape): (count, mean, p50, p99) in ms, the
+    quantiles read from the buckets (the bound of the bucket that reaches them: bucket resolution only)."""
+    def read(path):
+        buckets, total, count = {}, 0.0, 0
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith(name + "_bucket{le=\""):
+                        le = line.split('"')[1]
+                        buckets[float("inf") if le == "+Inf" else float(le)] = float(line.split()[-1])
+                    elif line.startswith(name + "_sum "):
+                        total = float(line.split()[-1])
+                    elif line.startswith(name + "_count "):
+                        count = int(float(line.split()[-1]))
+        except OSError:
+            pass
+        return buckets, total, count
+    (b0, s0, c0), (b1, s1, c1) = (read(os.path.join(run, f"{phase_name}.metrics-{x}.txt")) for x in "ab")
+    n = c1 - c0
+    if n <= 0 or not b1:
+        return None
+    def q(frac):
+        for le in sorted(b1):
+            if b1[le] - b0.get(le, 0) >= frac * n:
+                return le
+        return float("inf")
+    return n, (s1 - s0) / n, q(0.5), q(0.99)
+
+def hist_text(h):
+    if h is None:
+        return "—"
+    le = lambda x: "≤ " + (f"{x:g}" if not math.isinf(x) else "∞")  # noqa: E731
+    return f"mean {h[1]:.2f}, p50 {le(h[2])}, p99 {le(h[3])} ({h[0]} commands)"
+
 fixed = phase("fixed")
 pf = phases["fixed"]
+accept_wait = histogram("dccs_command_accept_wait_ms", "fixed")
+accept_db = histogram("dccs_command_accept_db_ms", "fixed")
 L = []
 L.append("")
 L.append(f"## Commands — {time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}, {commit}, {machine}")
@@ -322,6 +359,10 @@ L.append(f"| the request written (the load tool's own lag) | {trio(fixed['lag'])
 L.append("")
 L.append(f"From the frame read by the drone to the final state on the operator socket (the drone's ack, the journal's "
          f"`sent` and `succeeded` transactions, the hub, the operator's socket): {trio(fixed['back'])} ms.")
+L.append("")
+L.append(f"Inside the node, before the 202 (its histograms, ms): from the request read to the journal taking it up "
+         f"(`dccs_command_accept_wait_ms`): {hist_text(accept_wait)}; the journal's registry read and issue, committed "
+         f"(`dccs_command_accept_db_ms`): {hist_text(accept_db)}.")
 L.append("")
 L.append(f"{fixed['count']} commands at {pf['rate']}/s (achieved {fixed.get('achieved', 0):.0f}/s) to {drones} drones: "
          f"{fixed['accepted']} accepted (202), {fixed['in_flight']} refused 409 `command_in_flight`, {fixed['other']} other "

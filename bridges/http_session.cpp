@@ -321,6 +321,7 @@ private:
       return;
     static constexpr std::string_view drones_prefix = "/api/v1/drones";
     auto query = target.find('?') == std::string_view::npos ? std::string_view{} : target.substr(target.find('?') + 1);
+    const double read_ms = runtime::mono_ms_fine();
     auto make_query = [&](std::string id, std::string kind) {
       actors::http_query q;
       q.method = std::string{req.method_string()};
@@ -334,6 +335,7 @@ private:
       q.address = client_address();
       auto key = req["Idempotency-Key"];
       q.idempotency_key = std::string{key.data(), key.size()};
+      q.read_ms = read_ms;
       return q;
     };
     auto& commands = srv_->services.commands;

@@ -262,6 +262,17 @@ bool node::start(std::string& error) {
     cs.issued = &metrics_.make_counter("dccs_commands_issued_total", "commands issued (journaled)");
     cs.unrecorded_dropped = &metrics_.make_counter(
       "dccs_commands_unrecorded_dropped_total", "command state reports dropped while the journal's database was down");
+    const std::vector<double> accept_bounds{0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
+    cs.accept_wait = &metrics_.make_histogram(
+      "dccs_command_accept_wait_ms",
+      "new commands: from the request read by the bridge to the command journal taking it up (the actors and queues "
+      "between), ms",
+      accept_bounds);
+    cs.accept_db = &metrics_.make_histogram(
+      "dccs_command_accept_db_ms",
+      "new commands: the journal's authorization read and its issue, committed (the database's share of the wait for "
+      "the 202), ms",
+      accept_bounds);
     static const char* finished_help = "commands that reached a final state, by state";
     std::map<actors::command_state, runtime::counter*> by_state;
     for (auto st : {actors::command_state::succeeded, actors::command_state::failed, actors::command_state::rejected,
