@@ -450,7 +450,24 @@ actors::drone_link_actor::behavior_type drone_link_impl(actors::drone_link_actor
 
 void start_drone_session(tcp::socket&& socket, impl_ptr srv, connection_slot slot, std::string secret,
                          http::request<http::string_body> req) {
-  std::make_shared<drone_session>(std::move(socket), std::move(srv), std::move(slot), std::move(secret))
+  // The upgrade was read on the control context: the socket moves to the drones' (no operation is pending on it;
+  // the client waits for the 101 before its first frame).
+  beast::error_code ec;
+  auto protocol = socket.local_endpoint(ec).protocol();
+  tcp::socket moved{srv->drone_executor()};
+  if (!ec) {
+    auto fd = socket.release(ec);
+    if (!ec) {
+      moved.assign(protocol, fd, ec);
+      if (ec)
+        ::close(fd);
+    }
+  }
+  if (ec) {
+    runtime::log::warn("http", "a drone connection could not move to the drones' I/O threads", {{"error", ec.message()}});
+    return; // the socket (or its descriptor) closes here; the slot is released
+  }
+  std::make_shared<drone_session>(std::move(moved), std::move(srv), std::move(slot), std::move(secret))
     ->run(std::move(req));
 }
 

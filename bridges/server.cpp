@@ -46,6 +46,7 @@ server_settings server_settings::from(const runtime::config& cfg) {
   s.address = cfg.str("http.address");
   s.port = static_cast<std::uint16_t>(cfg.integer("http.port"));
   s.threads = static_cast<int>(cfg.integer("http.threads"));
+  s.control_threads = static_cast<int>(cfg.integer("http.control_threads"));
   s.static_dir = cfg.str("http.static_dir");
   s.tiles.url = cfg.str("web.tile_url");
   s.tiles.attribution = cfg.str("web.tile_attribution");
@@ -81,7 +82,8 @@ server_settings server_settings::from(const runtime::config& cfg) {
 
 void server::impl::do_accept() {
   // One I/O thread is an implicit strand: per-connection strands only cost when there are several.
-  auto executor = settings.threads > 1 ? net::any_io_executor{net::make_strand(ioc)} : net::any_io_executor{ioc.get_executor()};
+  auto executor = settings.control_threads > 1 ? net::any_io_executor{net::make_strand(ioc)}
+                                               : net::any_io_executor{ioc.get_executor()};
   // A weak reference: a pending accept must not keep the server (and its io_context) alive.
   acceptor->async_accept(executor, [weak = weak_from_this()](beast::error_code ec, tcp::socket socket) {
     auto self = weak.lock();
@@ -179,7 +181,9 @@ server::~server() {
   impl_->acceptor.reset();
   impl_->accept_timer.reset();
   impl_->sweep_timer.reset();
+  impl_->drone_work.reset();
   impl_->ioc_holder.reset();
+  impl_->drone_ioc_holder.reset();
 }
 
 bool server::start(std::string& error) {
@@ -222,8 +226,12 @@ bool server::start(std::string& error) {
   impl_->do_accept();
   impl_->sweep_timer.emplace(net::make_strand(impl_->ioc));
   impl_->sweep();
-  for (int i = 0; i < impl_->settings.threads; ++i)
+  for (int i = 0; i < impl_->settings.control_threads; ++i)
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  // The drones' context has no work of its own until a drone connects: kept running by a work guard.
+  impl_->drone_work.emplace(net::make_work_guard(impl_->drone_ioc));
+  for (int i = 0; i < impl_->settings.threads; ++i)
+    impl_->threads.emplace_back([this] { impl_->drone_ioc.run(); });
   return true;
 }
 
@@ -268,6 +276,7 @@ void server::stop() {
                                    [this] { return impl_->registry.empty(); });
   }
   impl_->ioc.stop();
+  impl_->drone_ioc.stop();
   for (auto& t : impl_->threads)
     t.join();
   impl_->threads.clear();

@@ -26,7 +26,8 @@ struct server_settings {
   std::string node_name;
   std::string address = "127.0.0.1";
   std::uint16_t port = 8080;
-  int threads = 1;
+  int threads = 1;         ///< I/O threads of the drone sockets (http.threads)
+  int control_threads = 1; ///< I/O threads of everything else: accepts, HTTP requests, operator sockets
   std::string static_dir;
   tile_settings tiles; ///< the dashboard map's tile server (web.*): GET /api/v1/config/web and the files' CSP
   std::size_t max_body = 1 << 20;

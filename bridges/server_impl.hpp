@@ -89,7 +89,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
        runtime::metrics& m, actors::actor_metrics am, server_services services)
     : sys(sys), directory(std::move(directory)), hub(std::move(hub)), settings(std::move(settings)),
       services(std::move(services)),
-      ioc_holder(std::make_unique<net::io_context>(this->settings.threads)), ioc(*ioc_holder),
+      ioc_holder(std::make_unique<net::io_context>(this->settings.control_threads)), ioc(*ioc_holder),
+      drone_ioc_holder(std::make_unique<net::io_context>(this->settings.threads)), drone_ioc(*drone_ioc_holder),
       acceptor(std::in_place, net::make_strand(ioc)),
       frames_accepted(m.make_counter("dccs_frames_accepted_total", "drone frames accepted")),
       frames_rejected(m.make_counter("dccs_frames_rejected_total", "drone frames refused with an error frame")),
@@ -135,9 +136,20 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   /// Owned apart so that the server can destroy it (and the handlers it holds, which hold connections,
   /// which hold this impl) while the impl itself stays alive.
   std::unique_ptr<net::io_context> ioc_holder;
-  net::io_context& ioc;
+  net::io_context& ioc; ///< accepts, HTTP requests, operator sockets (http.control_threads)
+  /// The drone sockets (http.threads): a connection moves here once its upgrade to /ws/drone is read, so that the
+  /// fleet's frames never stand in line before a REST request or an operator's frame on the same thread.
+  std::unique_ptr<net::io_context> drone_ioc_holder;
+  net::io_context& drone_ioc;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> drone_work;
   std::optional<tcp::acceptor> acceptor;
-  std::vector<std::thread> threads;
+  std::vector<std::thread> threads; ///< both contexts' I/O threads
+
+  /// The executor a new drone connection runs on: a strand of the drones' context when it has several threads.
+  net::any_io_executor drone_executor() {
+    return settings.threads > 1 ? net::any_io_executor{net::make_strand(drone_ioc)}
+                                : net::any_io_executor{drone_ioc.get_executor()};
+  }
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_link_id{1};

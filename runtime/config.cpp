@@ -66,7 +66,12 @@ const std::vector<option_spec>& option_specs() {
      "\"Roles\"; a route of a role the node does not run is answered 421 naming the members that run it)"},
     {"http.address", ot::string, "127.0.0.1", "address the HTTP/WebSocket port binds to"},
     {"http.port", ot::integer, "8080", "HTTP/WebSocket port (0 picks a free port)", 0, 65535},
-    {"http.threads", ot::integer, "1", "network I/O threads", 1, 64},
+    {"http.threads", ot::integer, "1",
+     "I/O threads of the drone sockets (their frames are read, parsed and handed to the drone actors there)", 1, 64},
+    {"http.control_threads", ot::integer, "1",
+     "I/O threads of everything else on the HTTP port: accepts, REST requests, operator sockets (apart from the "
+     "drones', so that a fleet's telemetry never queues a command or an operator's frame behind it)",
+     1, 64},
     {"http.static_dir", ot::string, "web/dist", "folder served as static files at / (empty: none): the built dashboard"},
     {"web.tile_url", ot::string, "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
      "the dashboard map's tile server, http(s)://host[:port]/...{z}/{x}/{y}... (empty: none; the map then draws its "

@@ -307,6 +307,36 @@ TEST_CASE("commands: operators command their groups' drones, viewers and other g
     CHECK(c["drone_id"] == "blue-c");
 }
 
+TEST_CASE("commands: with several I/O threads for the drones and for the rest, and several journal connections, every drone's command goes end to end in order") {
+  // Drone sockets move to their own I/O context after the upgrade (strands when it has several threads); the
+  // journal spreads drones over its connections, each drone's steps on one of them, in order.
+  test_node node{{"http.threads", "2"}, {"http.control_threads", "2"}, {"commands.journal_connections", "3"}};
+  operator_socket op{node.port(), node.admin()};
+  std::vector<std::unique_ptr<ws_client>> drones;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i)
+    drones.push_back(connect_drone(node.port(), "threads-" + std::to_string(i)));
+  for (int i = 0; i < 8; ++i) {
+    auto r = post_command(node, "threads-" + std::to_string(i), {{"kind", "takeoff"}, {"params", {{"alt", 10 + i}}}});
+    INFO(r.body);
+    REQUIRE(r.status == 202);
+    ids.push_back(r.json()["id"].get<std::string>());
+  }
+  for (int i = 0; i < 8; ++i) {
+    auto frame = next_of_type(*drones[i], "command");
+    REQUIRE(frame.is_object());
+    CHECK(frame["command_id"] == ids[i]);
+    CHECK(frame["params"]["alt"] == 10 + i);
+    drones[i]->send(ack(ids[i], "accepted"));
+    drones[i]->send(ack(ids[i], "succeeded"));
+  }
+  for (int i = 0; i < 8; ++i) {
+    CHECK(op.saw(ids[i], "succeeded"));
+    CHECK(transitions(node, ids[i]) == std::vector<std::string>{"queued", "sent", "accepted", "succeeded"});
+  }
+  CHECK(node.metric("dccs_commands_issued_total") == 8);
+}
+
 TEST_CASE("commands: a command is authorized against the registry as it stands: a drone moved or removed is refused at once") {
   test_node node;
   REQUIRE(http_request(node.port(), "POST", "/api/v1/drones", json{{"id", "moving-c"}, {"group", "red"}}.dump(),
