@@ -540,7 +540,6 @@ owner_store_actor::behavior_type owner_store_impl(owner_store_actor::pointer sel
 /// The command journal's settings (commands.*).
 struct command_settings {
   runtime::pg_settings db;           ///< the commands role's database
-  runtime::pg_settings registry_db;  ///< the fleet role's database, where each new command is authorized
   command_policy timing;
   std::int64_t default_ttl_ms = 30000; ///< a command's ttl when the request names none
   std::int64_t max_ttl_ms = 3600000;
@@ -554,7 +553,7 @@ struct command_settings {
   runtime::counter* issued = nullptr;
   runtime::counter* unrecorded_dropped = nullptr;
   runtime::histogram* accept_wait = nullptr; ///< a new command: from the request read to the journal taking it up
-  runtime::histogram* accept_db = nullptr;   ///< a new command: the journal's authorization read and issue, committed
+  runtime::histogram* accept_db = nullptr;   ///< a new command: the journal's issue, committed
   std::function<void(command_state)> finished; ///< counts commands by final state
 };
 

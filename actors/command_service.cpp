@@ -18,8 +18,6 @@
 #include "actors/command_model.hpp"
 #include "actors/command_store.hpp"
 #include "actors/list_page.hpp"
-#include "actors/registry.hpp"
-#include "actors/registry_store.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "runtime/query_text.hpp"
@@ -32,18 +30,10 @@ namespace {
 using nlohmann::json;
 
 struct service_state {
-  explicit service_state(command_settings s)
-    : settings(std::move(s)), link(settings.db), store(link, settings.timing),
-      registry_link(settings.registry_db.url == settings.db.url ? nullptr
-                                                                 : std::make_unique<runtime::pg_link>(settings.registry_db)),
-      registry(registry_link ? *registry_link : link, std::string{}) {}
+  explicit service_state(command_settings s) : settings(std::move(s)), link(settings.db), store(link, settings.timing) {}
   command_settings settings;
   runtime::pg_link link;
   command_store store;
-  /// The registry (fleet.drones), read to authorize each new command: on the journal's own connection when both
-  /// roles share a database (the default), else on a connection of its own to the fleet role's database.
-  std::unique_ptr<runtime::pg_link> registry_link;
-  registry_store registry;
   /// What drone actors reported and the journal could not take yet (the database was down): the newest state of
   /// each command, written at the next tick. Bounded: past max_unrecorded the oldest news is dropped (the sweep
   /// ends those commands in time all the same), counted.
@@ -140,22 +130,10 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
   self->send(self, tick_atom::value);
   return {
     [=](create_atom, http_query& q) -> caf::result<api_result> {
-      // POST /api/v1/drones/{id}/commands {kind, params?, ttl_s?}. First: may the caller command the drone, and its
-      // group — read here, fresh from the registry (another node may have moved or removed the drone), rather than
-      // asked of the fleet store: one round trip on this connection instead of two more actors on the way.
+      // POST /api/v1/drones/{id}/commands {kind, params?, ttl_s?}; the registry allowed it and named the group.
       const double taken_ms = runtime::mono_ms_fine();
       if (q.read_ms > 0 && st->settings.accept_wait)
         st->settings.accept_wait->observe(taken_ms - q.read_ms);
-      std::optional<registry_row> drone;
-      try {
-        drone = st->registry.find(q.id);
-      } catch (const runtime::db_error& e) {
-        return db_failure(e);
-      }
-      if (!drone)
-        return drone_not_found(q.id);
-      if (auto refused = drone_permission(q, drone->group, auth::permission::command))
-        return *refused;
       auto body = json::parse(q.body, nullptr, false);
       if (body.is_discarded() || !body.is_object())
         return invalid("malformed", "the body must be a JSON object", "");
@@ -190,7 +168,7 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
                          "Idempotency-Key");
       command_request r;
       r.drone_id = q.id;
-      r.group = drone->group;
+      r.group = q.group;
       r.kind = kind->get<std::string>();
       r.params = params.dump();
       r.issued_by = q.who.name;

@@ -67,6 +67,7 @@ struct fleet_state {
   /// Admitted at hello, not yet in the registry. Inserted in one statement per batch (a fleet of new drones
   /// connecting at once is one INSERT, not one per drone), or once the database is back.
   std::unordered_map<std::string, new_drone> to_register;
+  bool register_scheduled = false;
   bool restored = false;
   /// Hellos waiting for their answer, and whether the message that answers them is on its way.
   std::vector<pending_admission> admissions;
@@ -274,6 +275,7 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
   // unavailable. A drone the database refuses is skipped (logged, counted, tried again at its next hello); the
   // others are registered.
   auto register_pending = [st, ensure, metrics]() {
+    st->register_scheduled = false;
     if (st->to_register.empty())
       return;
     std::vector<new_drone> all;
@@ -558,9 +560,6 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
       db_up = false; // decided on the last known copy: see admission_policy::decide
     }
     std::map<std::string, reported_drone> reported;
-    bool registering = false;
-    std::vector<std::pair<caf::typed_response_promise<std::uint16_t, std::string>, admission_verdict>> answers;
-    answers.reserve(batch.size());
     for (auto& a : batch) {
       const auto& info = a.info;
       auto i = st->registry.find(info.id);
@@ -574,10 +573,12 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
           runtime::log::warn("fleet", "drone refused at hello", {{"drone_id", info.id}, {"reason", verdict.reason}});
           break;
         case admission_verdict::kind::register_then_admit:
-          // Registered before this batch is answered (below), in one statement for all of it: a drone that got its
-          // welcome is in the registry, so a command right after it is authorized (the journal reads the row).
+          // Registered with the next batch (at once, after the admissions already queued).
           st->to_register.emplace(info.id, new_drone{info.id, info.model, info.fw});
-          registering = true;
+          if (!st->register_scheduled) {
+            st->register_scheduled = true;
+            self->send(self, register_atom::value);
+          }
           break;
         case admission_verdict::kind::admit:
           // Keep model and firmware as the drone reports them.
@@ -588,14 +589,8 @@ fleet_actor::behavior_type fleet_store(fleet_actor::pointer self, fleet_settings
           break;
         default: break;
       }
-      answers.emplace_back(std::move(a.promise), std::move(verdict));
+      a.promise.deliver(verdict.code(), std::move(verdict.group));
     }
-    // The database down: admitted all the same (the admission policy decided on the copy); registered once it is
-    // back (register_pending runs at every sweep).
-    if (registering && db_up)
-      register_pending();
-    for (auto& [promise, verdict] : answers)
-      promise.deliver(verdict.code(), std::move(verdict.group));
     if (reported.empty())
       return;
     std::vector<reported_drone> changed;

@@ -39,9 +39,7 @@ struct fleet_settings {
 ///                                                      or a close code (a drone with a credential must present
 ///                                                      its secret; see docs/security.md). The hellos waiting
 ///                                                      in the mailbox are answered together: one query reads
-///                                                      their rows, fresh (at most admission_batch per query);
-///                                                      the new drones among them that the policy registers are
-///                                                      inserted in one statement before any is answered
+///                                                      their rows, fresh (at most admission_batch per query)
 ///   (list_atom, http_query) -> api_result              GET /api/v1/drones (the caller's groups only)
 ///   (get_atom, http_query) -> api_result               GET /api/v1/drones/{id}
 ///   (authorize_atom, http_query) -> api_result         an empty result when the caller may read drone q.id (history)

@@ -361,8 +361,8 @@ L.append(f"From the frame read by the drone to the final state on the operator s
          f"`sent` and `succeeded` transactions, the hub, the operator's socket): {trio(fixed['back'])} ms.")
 L.append("")
 L.append(f"Inside the node, before the 202 (its histograms, ms): from the request read to the journal taking it up "
-         f"(`dccs_command_accept_wait_ms`): {hist_text(accept_wait)}; the journal's registry read and issue, committed "
-         f"(`dccs_command_accept_db_ms`): {hist_text(accept_db)}.")
+         f"(`dccs_command_accept_wait_ms`: the registry's authorization and the queues): {hist_text(accept_wait)}; the "
+         f"journal's issue, committed (`dccs_command_accept_db_ms`): {hist_text(accept_db)}.")
 L.append("")
 L.append(f"{fixed['count']} commands at {pf['rate']}/s (achieved {fixed.get('achieved', 0):.0f}/s) to {drones} drones: "
          f"{fixed['accepted']} accepted (202), {fixed['in_flight']} refused 409 `command_in_flight`, {fixed['other']} other "

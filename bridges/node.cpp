@@ -249,7 +249,6 @@ bool node::start(std::string& error) {
     // the commands they deliver.
     actors::command_settings cs;
     cs.db = pg("commands");
-    cs.registry_db = pg("fleet");
     cs.timing.retry_ms = cfg_.integer("commands.retry_ms");
     cs.timing.max_attempts = static_cast<std::uint32_t>(cfg_.integer("commands.max_attempts"));
     cs.timing.progress_timeout_ms = cfg_.integer("commands.progress_timeout_ms");
@@ -265,13 +264,12 @@ bool node::start(std::string& error) {
     const std::vector<double> accept_bounds{0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
     cs.accept_wait = &metrics_.make_histogram(
       "dccs_command_accept_wait_ms",
-      "new commands: from the request read by the bridge to the command journal taking it up (the actors and queues "
-      "between), ms",
+      "new commands: from the request read by the bridge to the command journal taking it up (the registry's "
+      "authorization, the actors and queues between), ms",
       accept_bounds);
     cs.accept_db = &metrics_.make_histogram(
       "dccs_command_accept_db_ms",
-      "new commands: the journal's authorization read and its issue, committed (the database's share of the wait for "
-      "the 202), ms",
+      "new commands: the journal's issue, committed (the journal's share of the wait for the 202), ms",
       accept_bounds);
     static const char* finished_help = "commands that reached a final state, by state";
     std::map<actors::command_state, runtime::counter*> by_state;
