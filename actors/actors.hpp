@@ -194,7 +194,9 @@ using safety_actor = caf::typed_actor<
 ///   (create_atom | get_atom | list_atom | cancel_atom, http_query) -> api_result   the command routes
 ///   (journal_atom, command, std::string cause)   from a drone's owner: the command's new state; the journal's row
 ///                                     after it goes to the operators (the hub) and, when the journal knew better
-///                                     (final already), back to the sender as (command_atom, command)
+///                                     (final already), back to the sender as (command_atom, command). Each
+///                                     connection journals the reports waiting for it in one transaction
+///   (journal_atom)                    a connection's own flush of those reports (the router ignores it)
 ///   (pending_atom, std::string drone_id) -> command_list   the drone's commands that are not final
 ///   (control_atom, http_query) -> api_result   the drone's control lease: GET, POST (take, renew, force), DELETE
 ///   (tick_atom)                       its timer: the sweep that ends what nobody ended in time
@@ -207,7 +209,8 @@ using safety_actor = caf::typed_actor<
 using command_actor = caf::typed_actor<
   caf::replies_to<create_atom, http_query>::with<api_result>, caf::replies_to<get_atom, http_query>::with<api_result>,
   caf::replies_to<list_atom, http_query>::with<api_result>, caf::replies_to<cancel_atom, http_query>::with<api_result>,
-  caf::reacts_to<journal_atom, command, std::string>, caf::replies_to<pending_atom, std::string>::with<command_list>,
+  caf::reacts_to<journal_atom, command, std::string>, caf::reacts_to<journal_atom>,
+  caf::replies_to<pending_atom, std::string>::with<command_list>,
   caf::replies_to<control_atom, http_query>::with<api_result>, caf::reacts_to<tick_atom>,
   caf::reacts_to<directory_actor>, caf::reacts_to<create_atom, std::string, std::string, std::string, std::string>,
   caf::reacts_to<safety_actor>>;
@@ -554,6 +557,7 @@ struct command_settings {
   runtime::counter* unrecorded_dropped = nullptr;
   runtime::histogram* accept_wait = nullptr; ///< a new command: from the request read to the journal taking it up
   runtime::histogram* accept_db = nullptr;   ///< a new command: the journal's issue, committed
+  runtime::histogram* report_batch = nullptr; ///< drone actors' reports journaled per transaction
   std::function<void(command_state)> finished; ///< counts commands by final state
 };
 

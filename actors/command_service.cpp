@@ -39,6 +39,10 @@ struct service_state {
   /// ends those commands in time all the same), counted.
   std::unordered_map<std::string, std::pair<command, std::string>> unrecorded;
   safety_actor safety; ///< where failed and timed-out commands raise alarms (null: none)
+  /// Reports of drone actors waiting for the next flush (one transaction), and who sent each.
+  std::vector<command_store::report> reports;
+  std::vector<drone_actor> reporters;
+  bool flush_queued = false; ///< a flush message is in this actor's mailbox
 };
 
 caf::error invalid(const std::string& code, const std::string& message, const std::string& field) {
@@ -117,6 +121,57 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       }
     }
   };
+  // The journal's row after a drone actor's report: the operators get it, and so does the owner when the journal
+  // had the command final already (cancelled, swept meanwhile). The journal's row is the truth.
+  auto recorded = [self, publish, finished](const command& reported, const std::optional<command>& row,
+                                            const drone_actor& sender) {
+    if (!row)
+      return;
+    publish(*row);
+    if (row->state != reported.state) {
+      if (sender != nullptr)
+        self->send(sender, command_atom::value, *row);
+    } else {
+      finished(*row);
+    }
+  };
+  // One report in its own statement; the database down, kept for the next tick (bounded).
+  auto record_one = [st, recorded](command& c, std::string& cause, const drone_actor& sender) {
+    try {
+      recorded(c, st->store.record(c, cause), sender);
+    } catch (const runtime::db_error& e) {
+      if (st->unrecorded.size() >= st->settings.max_unrecorded && st->unrecorded.count(c.id) == 0) {
+        if (st->settings.unrecorded_dropped)
+          st->settings.unrecorded_dropped->inc();
+        return;
+      }
+      auto id = c.id;
+      st->unrecorded[id] = {std::move(c), std::move(cause)};
+    }
+  };
+  // Journals the reports waiting (one transaction). Every handler that reads or changes commands runs it first: a
+  // cancel, a new command, a read or the sweep comes after the reports its drone actor sent before it, as before.
+  auto flush_reports = [st, recorded, record_one] {
+    if (st->reports.empty())
+      return;
+    auto reports = std::move(st->reports);
+    auto reporters = std::move(st->reporters);
+    st->reports.clear();
+    st->reporters.clear();
+    if (st->settings.report_batch)
+      st->settings.report_batch->observe(static_cast<double>(reports.size()));
+    try {
+      auto rows = st->store.record_all(reports);
+      for (std::size_t i = 0; i < rows.size(); ++i)
+        recorded(reports[i].cmd, rows[i], reporters[i]);
+      return;
+    } catch (const runtime::db_error&) {
+      // Nothing of the batch was recorded: each report on its own, so that one the database refuses costs the
+      // others nothing (and the database down, each is kept for the next tick).
+    }
+    for (std::size_t i = 0; i < reports.size(); ++i)
+      record_one(reports[i].cmd, reports[i].cause, reporters[i]);
+  };
   // The command q.id names, when the caller sees its drone; else nothing (answered as a command that does not
   // exist). Throws db_error.
   auto visible = [st](const http_query& q) -> std::optional<command> {
@@ -134,6 +189,7 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       const double taken_ms = runtime::mono_ms_fine();
       if (q.read_ms > 0 && st->settings.accept_wait)
         st->settings.accept_wait->observe(taken_ms - q.read_ms);
+      flush_reports(); // (the journal's share of the wait: in accept_db)
       auto body = json::parse(q.body, nullptr, false);
       if (body.is_discarded() || !body.is_object())
         return invalid("malformed", "the body must be a JSON object", "");
@@ -205,6 +261,7 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       }
     },
     [=](get_atom, http_query& q) -> caf::result<api_result> {
+      flush_reports();
       // GET /api/v1/commands/{id}
       try {
         auto c = visible(q);
@@ -216,6 +273,7 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       }
     },
     [=](list_atom, http_query& q) -> caf::result<api_result> {
+      flush_reports();
       // GET /api/v1/drones/{id}/commands?state=&limit=&before=; the registry allowed it.
       std::optional<command_state> state;
       list_query lq;
@@ -241,6 +299,7 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       }
     },
     [=](cancel_atom, http_query& q) -> caf::result<api_result> {
+      flush_reports();
       // DELETE /api/v1/commands/{id}
       try {
         auto c = visible(q);
@@ -347,31 +406,21 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       }
     },
     [=](journal_atom, command& c, std::string& cause) {
-      // A drone's owner reports a step of the delivery. The journal's row after it is the truth: the operators get
-      // it, and so does the owner when the journal had the command final already (cancelled, swept meanwhile).
-      auto sender = caf::actor_cast<drone_actor>(self->current_sender());
-      try {
-        auto row = st->store.record(c, cause);
-        if (!row)
-          return;
-        publish(*row);
-        if (row->state != c.state) {
-          if (sender != nullptr)
-            self->send(sender, command_atom::value, *row);
-        } else {
-          finished(*row);
-        }
-      } catch (const runtime::db_error& e) {
-        if (st->unrecorded.size() >= st->settings.max_unrecorded && st->unrecorded.count(c.id) == 0) {
-          if (st->settings.unrecorded_dropped)
-            st->settings.unrecorded_dropped->inc();
-          return;
-        }
-        auto id = c.id;
-        st->unrecorded[id] = {std::move(c), std::move(cause)};
+      // A drone's owner reports a step of the delivery: kept until the flush below, which this actor sends itself
+      // behind the messages already in its mailbox: every report waiting there is journaled in one transaction.
+      st->reports.push_back({std::move(c), std::move(cause)});
+      st->reporters.push_back(caf::actor_cast<drone_actor>(self->current_sender()));
+      if (!st->flush_queued) {
+        st->flush_queued = true;
+        self->send(self, journal_atom::value);
       }
     },
+    [=](journal_atom) {
+      st->flush_queued = false;
+      flush_reports();
+    },
     [=](pending_atom, const std::string& drone_id) -> caf::result<command_list> {
+      flush_reports();
       try {
         return command_list{st->store.open(drone_id)};
       } catch (const runtime::db_error& e) {
@@ -381,6 +430,7 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
     [=](directory_actor& directory) { st->settings.directory = std::move(directory); },
     [=](safety_actor& safety) { st->safety = std::move(safety); },
     [=](create_atom, std::string& drone_id, std::string& group, std::string& kind, std::string& reason) {
+      flush_reports();
       // The node commands the drone itself (a geofence breach): issued by `system`, past any control lease, audited.
       command_request r;
       r.drone_id = std::move(drone_id);
@@ -408,6 +458,7 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       }
     },
     [=](tick_atom) {
+      flush_reports();
       retry_unrecorded();
       // The sweep ends commands of every drone: one connection runs it (the others would only wait on its rows).
       if (index == 0) {
@@ -481,6 +532,9 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
     },
     [](tick_atom) {
       // The connections keep their own timers.
+    },
+    [](journal_atom) {
+      // Each connection flushes its own reports.
     },
     [=](directory_actor& directory) {
       for (auto& w : *workers)

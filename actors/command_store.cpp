@@ -109,41 +109,66 @@ std::vector<command> command_store::list(const std::string& drone_id, std::optio
   });
 }
 
+// What the owner saw happen, in one statement: the update, fenced and only while the command is open, its transition
+// row, and the journal's row as it stands when the report changes nothing.
+//   $1 id, $2 owner epoch, $3 state, $4 attempt, $5 progress (negative: unchanged), $6 reason, $7 final (finished_at
+//   set), $8 live (the deadline moves with each piece of news from the drone: it is not timed out while it reports),
+//   $9 the progress timeout (ms), $10 cause.
+// Fenced (docs/cluster.md "Fencing"): a report of an epoch older than one the journal has seen for the command is
+// from a former owner, cut off: the row stands. An epoch of 0 is an owner whose claim is not recorded yet (a new
+// owner's first steps): taken, not fenced. A command final already (the sweep, a cancel, another owner): the
+// journal's word stands.
+const std::string record_sql = std::string{
+  "WITH changed AS (UPDATE commands.commands c SET owner_epoch = greatest(c.owner_epoch, $2::int8), state = $3::text,"
+  " attempt = greatest(c.attempt, $4::int4),"
+  " progress = CASE WHEN $5::float8 >= 0 THEN $5::float8 ELSE c.progress END, reason = $6::text, updated_at = now(),"
+  " deadline = CASE WHEN $8::bool THEN now() + $9::int8 * interval '1 millisecond' ELSE c.deadline END,"
+  " finished_at = CASE WHEN $7::bool THEN now() ELSE c.finished_at END"
+  " FROM (SELECT state AS previous FROM commands.commands WHERE id = $1::uuid) o WHERE c.id = $1::uuid"
+  " AND c.state IN "} + open_states + " AND ($2::int8 = 0 OR c.owner_epoch <= $2::int8) RETURNING " + columns
+  + ", o.previous), "
+  "logged AS (INSERT INTO commands.transitions (command_id, state, attempt, cause) SELECT $1::uuid, $3::text,"
+  " $4::int4, $10::text FROM changed WHERE changed.previous <> $3::text OR $3::text = 'sent') "
+  "SELECT * FROM changed UNION ALL SELECT " + columns + ", NULL FROM commands.commands WHERE id = $1::uuid"
+  " AND NOT EXISTS (SELECT 1 FROM changed)";
+
+void command_store::prepare(pqxx::connection& conn) {
+  if (prepared_generation_ == link_.generation())
+    return;
+  conn.prepare("dccs_command_record", record_sql);
+  prepared_generation_ = link_.generation();
+}
+
+std::optional<command> command_store::record_on(pqxx::transaction_base& tx, const command& c, const std::string& cause) {
+  bool final = is_final(c.state);
+  bool live = c.state == command_state::accepted || c.state == command_state::in_progress;
+  auto rows = tx.exec_prepared("dccs_command_record", c.id, static_cast<std::int64_t>(c.epoch), to_string(c.state),
+                               static_cast<std::int64_t>(c.attempt), c.progress >= 0 ? c.progress : -1.0, c.reason,
+                               final, live, static_cast<std::int64_t>(policy_.progress_timeout_ms), cause);
+  if (rows.empty())
+    return std::nullopt;
+  return read_command(rows[0]);
+}
+
 std::optional<command> command_store::record(const command& c, const std::string& cause) {
-  // One statement (one round trip, committed on its own): the update, fenced and only while the command is open, its
-  // transition row, and the journal's row as it stands when the report changes nothing.
+  // One statement (one round trip, committed on its own).
   return link_.run([&](pqxx::connection& conn) -> std::optional<command> {
+    prepare(conn);
     pqxx::nontransaction tx{conn};
-    bool final = is_final(c.state);
-    bool live = c.state == command_state::accepted || c.state == command_state::in_progress;
-    // A live command's deadline moves with each piece of news from the drone: it is not timed out while it reports.
-    std::string deadline = live ? ", deadline = now() + interval '" + std::to_string(policy_.progress_timeout_ms)
-                                    + " milliseconds'"
-                                : "";
-    const auto id = tx.quote(c.id) + "::uuid";
-    const auto state = tx.quote(to_string(c.state));
-    const auto epoch = std::to_string(c.epoch);
-    const auto attempt = std::to_string(c.attempt);
-    // Fenced (docs/cluster.md "Fencing"): a report of an epoch older than one the journal has seen for the command is
-    // from a former owner, cut off: the row stands. An epoch of 0 is an owner whose claim is not recorded yet (a new
-    // owner's first steps): taken, not fenced. A command final already (the sweep, a cancel, another owner): the
-    // journal's word stands.
-    auto rows = tx.exec(
-      "WITH changed AS (UPDATE commands.commands c SET owner_epoch = greatest(c.owner_epoch, " + epoch + "), state = "
-      + state + ", attempt = greatest(c.attempt, " + attempt + "), progress = "
-      + (c.progress >= 0 ? std::to_string(c.progress) : std::string{"c.progress"}) + ", reason = " + tx.quote(c.reason)
-      + ", updated_at = now()" + deadline + (final ? ", finished_at = now()" : "")
-      + " FROM (SELECT state AS previous FROM commands.commands WHERE id = " + id + ") o WHERE c.id = " + id
-      + " AND c.state IN " + open_states + " AND (" + epoch + " = 0 OR c.owner_epoch <= " + epoch + ") RETURNING "
-      + columns + ", o.previous), "
-      "logged AS (INSERT INTO commands.transitions (command_id, state, attempt, cause) SELECT " + id + ", " + state
-      + ", " + attempt + ", " + tx.quote(cause) + " FROM changed WHERE changed.previous <> " + state + " OR " + state
-      + " = 'sent') "
-      "SELECT * FROM changed UNION ALL SELECT " + columns + ", NULL FROM commands.commands WHERE id = " + id
-      + " AND NOT EXISTS (SELECT 1 FROM changed)");
-    if (rows.empty())
-      return std::nullopt;
-    return read_command(rows[0]);
+    return record_on(tx, c, cause);
+  });
+}
+
+std::vector<std::optional<command>> command_store::record_all(const std::vector<report>& reports) {
+  return link_.run([&](pqxx::connection& conn) {
+    prepare(conn);
+    std::vector<std::optional<command>> out;
+    out.reserve(reports.size());
+    pqxx::work tx{conn};
+    for (const auto& r : reports)
+      out.push_back(record_on(tx, r.cmd, r.cause));
+    tx.commit();
+    return out;
   });
 }
 

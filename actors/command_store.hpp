@@ -10,6 +10,10 @@
 #include "actors/command_model.hpp"
 #include "runtime/pg.hpp"
 
+namespace pqxx {
+class transaction_base;
+}
+
 namespace dccs::actors {
 
 /// A command to issue, checked: what the journal's first row of it holds.
@@ -68,6 +72,17 @@ public:
   /// knew better), or nothing for an unknown id.
   std::optional<command> record(const command& c, const std::string& cause);
 
+  /// A report for record_all: the owner's view of the command and the cause journaled with it.
+  struct report {
+    command cmd;
+    std::string cause;
+  };
+  /// Records every report as record() does, in their order, in one transaction (one commit for all of them: a
+  /// drone's `sent` and its ack, and every other drone's news that waited behind them, share the flush to disk).
+  /// Returns the journal's row after each (nothing for an unknown id), in the same order. Throws db_error when the
+  /// transaction fails: then none of them is recorded.
+  std::vector<std::optional<command>> record_all(const std::vector<report>& reports);
+
   /// Cancels a command that is not final. Returns the row after it (unchanged when it was final already).
   std::optional<command> cancel(const std::string& id, const std::string& reason);
 
@@ -94,8 +109,14 @@ public:
   std::vector<command> sweep();
 
 private:
+  /// Prepares the journal's hot statements on a new connection (parsed and planned once per connection, not
+  /// once per command).
+  void prepare(pqxx::connection& conn);
+  std::optional<command> record_on(pqxx::transaction_base& tx, const command& c, const std::string& cause);
+
   runtime::pg_link& link_;
   command_policy policy_;
+  std::uint64_t prepared_generation_ = 0;
 };
 
 } // namespace dccs::actors

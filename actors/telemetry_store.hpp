@@ -48,6 +48,8 @@ struct telemetry_metrics {
   runtime::counter* dropped_refused = nullptr; ///< rows dropped because the database refused their content
   runtime::counter* refused = nullptr;       ///< acknowledged rows refused because the buffer was full
   runtime::counter* batches = nullptr;       ///< transactions committed
+  runtime::counter* copied = nullptr;        ///< of them, rows copied straight into the table
+  runtime::counter* staged = nullptr;        ///< of them, rows written through the staging table
   runtime::counter* failures = nullptr;      ///< batch writes that failed (retried)
   runtime::gauge* buffered_rows = nullptr;   ///< rows waiting
   runtime::gauge* buffered_bytes = nullptr;  ///< their estimated memory

@@ -1,10 +1,14 @@
 #include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdio>
 #include <chrono>
 #include <ctime>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 #include <pqxx/pqxx>
+#include <pqxx/tablewriter>
 
 #include "actors/telemetry_store.hpp"
 #include "runtime/clock.hpp"
@@ -132,10 +136,8 @@ void append_optional(std::string& out, bool present, double v) {
 /// text fields per row instead of converting nineteen, and PostgreSQL splits the list in C.
 void append_numbers(std::string& out, const telemetry_row& r) {
   const auto& t = r.t;
-  append_number(out, t.ts);
-  out += ',';
-  append_number(out, r.received);
-  for (double v : {t.lat, t.lon, t.alt, t.heading, t.speed, t.vspeed, t.battery}) {
+  append_number(out, t.lat);
+  for (double v : {t.lon, t.alt, t.heading, t.speed, t.vspeed, t.battery}) {
     out += ',';
     append_number(out, v);
   }
@@ -148,6 +150,89 @@ void append_numbers(std::string& out, const telemetry_row& r) {
   append_optional(out, t.present & telemetry::has_fix, t.fix);
 }
 
+/// A time in ms since the epoch as PostgreSQL's to_timestamp(ms / 1000.0) stores it, in microseconds since the
+/// epoch: the same float8 steps as its float8_timestamptz (seconds, moved to its 2000 epoch, times 10^6, rounded
+/// half to even). Both ways of writing a row (COPY straight into the table, or through the staging table) give a
+/// resent frame the same key, and rows stored by earlier versions (which let PostgreSQL convert) too; the suite
+/// checks it against PostgreSQL (tests/actors/telemetry_writer_test.cpp).
+std::int64_t pg_time_us(double ms) {
+  double seconds = ms / 1000.0;
+  seconds -= 946684800.0;
+  return static_cast<std::int64_t>(std::rint(seconds * 1000000.0)) + 946684800000000LL;
+}
+
+/// A time from pg_time_us as a timestamptz literal in UTC ("2026-12-01 19:30:00.123456+00").
+void append_timestamp(std::string& out, std::int64_t us) {
+  auto secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+  auto frac = us - secs * 1000000;
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900, tm.tm_mon + 1,
+                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(frac));
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+/// A text field in COPY's text format: backslash, tab, newline and carriage return escaped (UTF-8 passes as it is:
+/// none of its multi-byte sequences holds an ASCII byte).
+void append_copy_text(std::string& out, const std::string& v) {
+  for (char c : v) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += c;
+    }
+  }
+}
+
+void append_optional_field(std::string& out, bool present, double v) {
+  out += '\t';
+  if (present)
+    append_number(out, v);
+  else
+    out += "\\N";
+}
+
+/// A row as a line of COPY text for telemetry.samples (copy_columns, in order).
+void append_copy_line(std::string& out, const telemetry_row& r, std::int64_t time_us, std::int64_t received_us) {
+  const auto& t = r.t;
+  append_copy_text(out, r.drone_id);
+  out += '\t';
+  append_timestamp(out, time_us);
+  out += '\t';
+  append_integer(out, t.seq);
+  out += '\t';
+  append_timestamp(out, received_us);
+  for (double v : {t.lat, t.lon, t.alt, t.heading, t.speed, t.vspeed, t.battery}) {
+    out += '\t';
+    append_number(out, v);
+  }
+  out += t.armed ? "\tt\t" : "\tf\t";
+  append_copy_text(out, t.mode);
+  append_optional_field(out, t.present & telemetry::has_roll, t.roll);
+  append_optional_field(out, t.present & telemetry::has_pitch, t.pitch);
+  append_optional_field(out, t.present & telemetry::has_yaw, t.yaw);
+  append_optional_field(out, t.present & telemetry::has_voltage, t.voltage);
+  out += '\t';
+  if (t.present & telemetry::has_sats)
+    append_integer(out, static_cast<std::uint64_t>(t.sats));
+  else
+    out += "\\N";
+  out += '\t';
+  if (t.present & telemetry::has_fix)
+    append_integer(out, static_cast<std::uint64_t>(t.fix));
+  else
+    out += "\\N";
+}
+
+const std::vector<std::string> copy_columns{"drone_id", "time",    "seq",   "received", "lat",  "lon",
+                                            "alt",      "heading", "speed", "vspeed",   "battery", "armed",
+                                            "mode",     "roll",    "pitch", "yaw",      "voltage", "sats",
+                                            "fix"};
+
 /// Creates the partitions of yesterday, today and telemetry.partitions_ahead days ahead that do not exist yet
 /// (each in its own transaction, under the maintenance lock); returns how many it created. The maintenance
 /// actor runs it on its schedule, and the writer on each new connection before its first row: a fresh database
@@ -159,7 +244,13 @@ constexpr const char* maintenance_lock_shared =
   "SELECT pg_advisory_xact_lock_shared(hashtext('dccs-telemetry-maintenance'))";
 
 constexpr const char* staging_ddl =
-  "CREATE TEMP TABLE samples_in (drone_id text, seq int8, mode text, nums text) ON COMMIT DELETE ROWS";
+  "CREATE TEMP TABLE samples_in (drone_id text, seq int8, time timestamptz, received timestamptz, mode text, nums text)"
+  " ON COMMIT DELETE ROWS";
+
+// Where the analytics job's pass under way counts to (µs since the epoch; NULL: none yet). Read under the writers'
+// shared lock, which the job's claim takes exclusively: it does not move before this transaction commits.
+constexpr const char* claimed_select =
+  "SELECT (extract(epoch FROM claimed) * 1000000)::int8 FROM telemetry.rollup_state WHERE id = 1";
 
 // The rows stored (not those already there) whose time the analytics job has already counted mark their (drone,
 // UTC hour) for it to count again (actors/analytics.hpp): in this transaction, so that no such row goes unmarked.
@@ -167,11 +258,12 @@ constexpr const char* staging_ddl =
 constexpr const char* staging_insert =
   "WITH stored AS (INSERT INTO telemetry.samples (drone_id, time, seq, received, lat, lon, alt, heading, speed, vspeed,"
   " battery, armed, mode, roll, pitch, yaw, voltage, sats, fix)"
-  " SELECT drone_id, to_timestamp(a[1] / 1000.0), seq, to_timestamp(a[2] / 1000.0), a[3], a[4], a[5], a[6],"
-  " a[7], a[8], a[9], a[10] <> 0, mode, a[11], a[12], a[13], a[14], a[15]::int4, a[16]::int4"
+  " SELECT drone_id, time, seq, received, a[1], a[2], a[3], a[4],"
+  " a[5], a[6], a[7], a[8] <> 0, mode, a[9], a[10], a[11], a[12], a[13]::int4, a[14]::int4"
   // OFFSET 0 keeps the subquery a subquery: merged into the outer query, PostgreSQL would split and convert
   // the list once per a[i] (measured 3.5-5 times slower; bench/persist-report.md).
-  " FROM (SELECT drone_id, seq, mode, string_to_array(nums, ',', 'N')::float8[] AS a FROM samples_in OFFSET 0) s"
+  " FROM (SELECT drone_id, seq, time, received, mode, string_to_array(nums, ',', 'N')::float8[] AS a FROM samples_in"
+  " OFFSET 0) s"
   " ON CONFLICT DO NOTHING RETURNING drone_id, time),"
   " late AS (INSERT INTO telemetry.rollup_dirty (drone_id, hour)"
   " SELECT DISTINCT drone_id, to_timestamp(floor(extract(epoch FROM time) / 3600) * 3600) FROM stored"
@@ -195,10 +287,20 @@ struct writer_state {
   std::size_t inserted = 0;           ///< rows of the batch committed so far (not counting duplicates)
   std::size_t written = 0;            ///< rows of the batch written so far (committed or already stored)
   runtime::counter* partitions_created = nullptr;
+  runtime::counter* copied = nullptr; ///< transactions that wrote their rows with one COPY straight into the table
+  runtime::counter* staged = nullptr; ///< transactions that wrote them through the staging table
+  std::vector<std::int64_t> times;    ///< per row of the range being written: its time and received (µs)
   int refusals = 0; ///< consecutive failures of the range on top of `todo` that were not about its content
 };
 
 /// Writes rows [b, e) of the batch in one transaction; returns the rows inserted (duplicates are not).
+///
+/// Two ways. Straight into the table with one COPY (inside a savepoint): the common case, a batch of new rows none
+/// of which the analytics job has counted already. Through the staging table, whose INSERT ... ON CONFLICT DO
+/// NOTHING skips rows already stored (a drone resending what was not acknowledged yet) and marks late rows for the
+/// analytics job: when a row of the batch is that late, or when the COPY fails (a row already stored, or one the
+/// database refuses: the staging INSERT then says which, and the caller splits the batch). The straight COPY costs
+/// PostgreSQL a fraction of the staging path's CPU per row (bench/persist-report.md).
 std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
   return st.link.run([&](pqxx::connection& conn) -> std::size_t {
     if (st.prepared_generation != st.link.generation()) {
@@ -208,15 +310,53 @@ std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
       pqxx::nontransaction ddl{conn};
       ddl.exec0(staging_ddl);
       conn.prepare("dccs_samples_insert", staging_insert);
+      conn.prepare("dccs_samples_claimed", claimed_select);
       st.prepared_generation = st.link.generation();
+    }
+    st.times.resize(2 * (e - b));
+    std::int64_t oldest = INT64_MAX;
+    for (auto i = b; i < e; ++i) {
+      auto& r = st.batch[i];
+      st.times[2 * (i - b)] = pg_time_us(r.t.ts);
+      st.times[2 * (i - b) + 1] = pg_time_us(r.received);
+      oldest = std::min(oldest, st.times[2 * (i - b)]);
     }
     pqxx::work tx{conn};
     // Shared with other writers, exclusive with partition maintenance: a partition attached next to the
     // default partition while this INSERT routes rows would fail it with a partition constraint error.
     tx.exec(maintenance_lock_shared);
+    auto claimed = tx.exec_prepared("dccs_samples_claimed");
+    bool late = !claimed.empty() && !claimed[0][0].is_null() && oldest <= claimed[0][0].as<std::int64_t>();
+    if (!late) {
+      try {
+        pqxx::subtransaction direct{tx, "copy"};
+        {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+          // tablewriter (deprecated in libpqxx 6 for stream_to) takes a whole line: stream_to would convert and
+          // escape each of the nineteen fields through a string of its own.
+          pqxx::tablewriter copy{direct, "telemetry.samples", copy_columns.begin(), copy_columns.end()};
+#pragma GCC diagnostic pop
+          auto& line = st.text;
+          for (auto i = b; i < e; ++i) {
+            line.clear();
+            append_copy_line(line, st.batch[i], st.times[2 * (i - b)], st.times[2 * (i - b) + 1]);
+            copy.write_raw_line(line);
+          }
+          copy.complete();
+        }
+        direct.commit();
+        tx.commit();
+        if (st.copied)
+          st.copied->inc();
+        return e - b;
+      } catch (const pqxx::sql_error&) {
+        // Rolled back to the savepoint: the staging path below, in the same transaction.
+      }
+    }
     {
       pqxx::stream_to copy{tx, "samples_in"};
-      std::string seq;
+      std::string seq, time, received;
       for (auto i = b; i < e; ++i) {
         auto& r = st.batch[i];
         auto& nums = st.text;
@@ -224,12 +364,18 @@ std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
         append_numbers(nums, r);
         seq.clear();
         append_integer(seq, r.t.seq);
-        copy << std::tie(r.drone_id, seq, r.t.mode, nums);
+        time.clear();
+        append_timestamp(time, st.times[2 * (i - b)]);
+        received.clear();
+        append_timestamp(received, st.times[2 * (i - b) + 1]);
+        copy << std::tie(r.drone_id, seq, time, received, r.t.mode, nums);
       }
       copy.complete();
     }
     auto r = tx.exec_prepared1("dccs_samples_insert");
     tx.commit();
+    if (st.staged)
+      st.staged->inc();
     return static_cast<std::size_t>(r[0].as<std::int64_t>());
   });
 }
@@ -241,6 +387,8 @@ writer_actor::behavior_type telemetry_writer(writer_actor::pointer self, telemet
                                              runtime::dependency_health* health) {
   auto st = std::make_shared<writer_state>(std::move(s), health);
   st->partitions_created = metrics.partitions_created;
+  st->copied = metrics.copied;
+  st->staged = metrics.staged;
   st->batch.reserve(st->settings.batch_rows);
   // Writes st->batch: every row the database accepts is committed, every row it refuses for its content is
   // dropped (counted with reason "refused", and its connection told, when it asked for acks). Returns false

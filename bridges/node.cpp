@@ -271,6 +271,11 @@ bool node::start(std::string& error) {
       "dccs_command_accept_db_ms",
       "new commands: the journal's issue, committed (the journal's share of the wait for the 202), ms",
       accept_bounds);
+    cs.report_batch = &metrics_.make_histogram(
+      "dccs_command_report_batch",
+      "drone actors' command reports journaled per transaction (each of the journal's connections commits the "
+      "reports waiting for it together)",
+      {1, 2, 4, 8, 16, 32, 64, 128, 256});
     static const char* finished_help = "commands that reached a final state, by state";
     std::map<actors::command_state, runtime::counter*> by_state;
     for (auto st : {actors::command_state::succeeded, actors::command_state::failed, actors::command_state::rejected,
@@ -373,6 +378,11 @@ bool node::start(std::string& error) {
     tm.refused = &metrics_.make_counter("dccs_telemetry_rows_refused_total",
                                         "acknowledged telemetry rows refused because the buffer was full");
     tm.batches = &metrics_.make_counter("dccs_telemetry_batches_total", "telemetry transactions committed");
+    static const char* path_help = "telemetry transactions committed, by how they wrote their rows: copy (one COPY straight"
+                                   " into the table) or staging (through the staging table: a row already stored, late"
+                                   " for the analytics job, or refused)";
+    tm.copied = &metrics_.make_counter("dccs_telemetry_batches_by_path_total", path_help, "path=\"copy\"");
+    tm.staged = &metrics_.make_counter("dccs_telemetry_batches_by_path_total", path_help, "path=\"staging\"");
     tm.failures = &metrics_.make_counter("dccs_telemetry_write_failures_total", "telemetry batch writes that failed");
     tm.buffered_rows = &metrics_.make_gauge("dccs_telemetry_buffer_rows", "telemetry rows waiting to be written");
     tm.buffered_bytes = &metrics_.make_gauge("dccs_telemetry_buffer_bytes", "memory of telemetry rows waiting");

@@ -110,12 +110,66 @@ TEST_CASE("a resent frame (same drone, ts and seq) is stored once") {
   for (int i = 1; i <= 5; ++i)
     drone->send(telemetry_frame(static_cast<std::uint64_t>(i), 47, 8));
   REQUIRE(eventually([&] { return node.metric("dccs_telemetry_rows_committed_total") == 5; }));
+  // New rows go straight into the table with one COPY.
+  CHECK(node.metric("dccs_telemetry_batches_by_path_total{path=\"copy\"}") >= 1);
+  CHECK(node.metric("dccs_telemetry_batches_by_path_total{path=\"staging\"}") == 0);
   for (int i = 3; i <= 7; ++i) // 3..5 again, then 6 and 7
     drone->send(telemetry_frame(static_cast<std::uint64_t>(i), 47, 8));
   REQUIRE(eventually([&] { return node.metric("dccs_telemetry_rows_committed_total") == 7; }));
   REQUIRE(eventually([&] { return node.metric("dccs_telemetry_rows_duplicate_total") == 3; }));
   CHECK(count(node.db_url(), "SELECT count(*) FROM telemetry.samples") == 7);
   CHECK(count(node.db_url(), "SELECT count(DISTINCT seq) FROM telemetry.samples") == 7);
+  // A batch holding a row already stored fails its COPY and goes through the staging table, which skips it.
+  CHECK(node.metric("dccs_telemetry_batches_by_path_total{path=\"staging\"}") >= 1);
+}
+
+TEST_CASE("telemetry times are stored as PostgreSQL converts them, and text fields as the drone sent them") {
+  // The node converts a frame's ts (ms, a double) to the row's time itself, for both ways of writing a row (COPY
+  // straight into the table, or through the staging table): a resent frame must meet its first copy's key, and
+  // rows stored by earlier versions (converted by PostgreSQL's to_timestamp) too. Fractions that round either way.
+  test_node node{{"telemetry.flush_ms", "20"}, {"drone.max_rate", "1000"}, {"drone.burst", "1000"}};
+  auto drone = connect_drone(node.port(), "ts-1");
+  const double fractions[] = {0.0005, 0.0015, 0.0025, 0.0035, 0.9995, 0.4995, 0.123456789, 1.0 / 3, 2.0 / 3,
+                              0.0000004, 0.0000005, 0.0000006, 0.5, 0.25, 0.999999, 0.1 + 0.2};
+  // Text that COPY's text format must escape, and "\N", which must not become NULL.
+  const std::string modes[] = {"A\\B", "TAB\tX", "NL\nX", "CR\rX", "\\N", "vol \xc3\xa9\xe2\x9c\x88", "MISSION"};
+  std::vector<std::pair<int, double>> sent;
+  int seq = 0;
+  for (int k = 0; k < 8; ++k)
+    for (double f : fractions) {
+      ++seq;
+      auto frame = telemetry_frame(static_cast<std::uint64_t>(seq), 47, 8);
+      double ts = telemetry_epoch_ms + seq * 7 + k * 1000 + f;
+      frame["ts"] = ts;
+      frame["mode"] = modes[seq % 7];
+      drone->send(frame);
+      sent.emplace_back(seq, ts);
+    }
+  REQUIRE(eventually([&] {
+    return count(node.db_url(), "SELECT count(*) FROM telemetry.samples WHERE drone_id = 'ts-1'") == seq;
+  }));
+  pqxx::connection conn{node.db_url()};
+  pqxx::work tx{conn};
+  for (auto& [n, ts] : sent) {
+    char literal[64];
+    std::snprintf(literal, sizeof literal, "%.17g", ts);
+    auto row = tx.exec1("SELECT time = to_timestamp(" + std::string{literal} + "::float8 / 1000.0), time::text, to_timestamp("
+                        + literal + "::float8 / 1000.0)::text, mode FROM telemetry.samples WHERE drone_id = 'ts-1' AND seq = "
+                        + std::to_string(n));
+    INFO("seq " << n << ", ts " << literal << ": stored " << row[1].as<std::string>() << ", PostgreSQL "
+                << row[2].as<std::string>());
+    CHECK(row[0].as<bool>());
+    CHECK(row[3].as<std::string>() == modes[n % 7]);
+  }
+  // Each of them resent: stored once (the staging table's conflict check finds the first copy by the same key).
+  for (auto& [n, ts] : sent) {
+    auto frame = telemetry_frame(static_cast<std::uint64_t>(n), 47, 8);
+    frame["ts"] = ts;
+    frame["mode"] = modes[n % 7];
+    drone->send(frame);
+  }
+  REQUIRE(eventually([&] { return node.metric("dccs_telemetry_rows_duplicate_total") == seq; }));
+  CHECK(count(node.db_url(), "SELECT count(*) FROM telemetry.samples WHERE drone_id = 'ts-1'") == seq);
 }
 
 TEST_CASE("partition maintenance: daily partitions ahead, waiting rows moved in, old partitions dropped") {
