@@ -1,5 +1,7 @@
 #include "actors/command_store.hpp"
 
+#include <algorithm>
+
 #include <pqxx/pqxx>
 
 namespace dccs::actors {
@@ -165,6 +167,13 @@ std::vector<std::optional<command>> command_store::record_all(const std::vector<
     std::vector<std::optional<command>> out;
     out.reserve(reports.size());
     pqxx::work tx{conn};
+    // Only `sent` reports (the owner's own word that it wrote the frame, nobody's answer): committed without waiting
+    // for the WAL's flush to disk. PostgreSQL crashing within its WAL writer's delay loses them and leaves those
+    // commands `queued`; their owner's next report (the drone's ack) moves them on from there, and a new owner sends
+    // them again with the same id, which the drone executes once. The drone's answers and every final state wait
+    // for the flush, as the issue of a command does.
+    if (std::all_of(reports.begin(), reports.end(), [](const report& r) { return r.cmd.state == command_state::sent; }))
+      tx.exec0("SET LOCAL synchronous_commit = off");
     for (const auto& r : reports)
       out.push_back(record_on(tx, r.cmd, r.cause));
     tx.commit();
