@@ -20,6 +20,17 @@ node_system_config::node_system_config(const config& cfg) {
   if (threads == 0)
     threads = std::max(2u, std::thread::hardware_concurrency());
   set("scheduler.max-threads", static_cast<size_t>(threads));
+  // A worker with nothing to do: CAF polls its queue and steals (aggressive, then every 50 us: moderate) before it
+  // sleeps on a condition variable that work queued for it wakes (relaxed), stealing only on that sleep's timeout.
+  // CAF's defaults poll for 25 ms and time out after 10 ms: a mostly idle node's workers then spend a third of its
+  // CPU on 50 us sleeps, and work queued behind a busy worker waits up to 10 ms for an idle one to steal it
+  // (docs/architecture.md, "Threads").
+  auto poll_us = cfg.integer("scheduler.idle_poll_us");
+  set("work-stealing.moderate-poll-attempts", static_cast<size_t>(poll_us / 50));
+  set("work-stealing.moderate-sleep-duration", caf::timespan{std::chrono::microseconds(50)});
+  set("work-stealing.relaxed-steal-interval", size_t{1});
+  set("work-stealing.relaxed-sleep-duration",
+      caf::timespan{std::chrono::microseconds(cfg.integer("scheduler.idle_wait_us"))});
   // CAF's own logger is compiled out of Debian's build; keep its console quiet either way.
   set("logger.console", caf::atom("none"));
   if (cfg.integer("cluster.port") != 0) {

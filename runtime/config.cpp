@@ -100,6 +100,11 @@ const std::vector<option_spec>& option_specs() {
     {"scheduler.policy", ot::string, "stealing", "CAF scheduler policy (see docs/architecture.md)", 0, 0,
      {"sharing", "stealing"}},
     {"scheduler.threads", ot::integer, "0", "CAF scheduler worker threads (0: one per core)", 0, 256},
+    {"scheduler.idle_poll_us", ot::integer, "100",
+     "how long a CAF worker with nothing to do keeps looking for work (waking every 50 us) before it sleeps until "
+     "work comes (docs/architecture.md, \"Threads\")", 0, 1000000},
+    {"scheduler.idle_wait_us", ot::integer, "1000",
+     "how often a sleeping CAF worker wakes to take work queued at another, busier worker, us", 50, 1000000},
     {"log.level", ot::string, "info", "lowest severity logged", 0, 0, {"debug", "info", "warn", "error", "off"}},
     {"log.format", ot::string, "text", "log line format", 0, 0, {"text", "json"}},
     {"drone.max_frame", ot::integer, "16384", "largest drone frame, bytes (larger: close 1009)", 256,
