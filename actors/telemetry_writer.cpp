@@ -154,7 +154,7 @@ void append_numbers(std::string& out, const telemetry_row& r) {
 /// epoch: the same float8 steps as its float8_timestamptz (seconds, moved to its 2000 epoch, times 10^6, rounded
 /// half to even). Both ways of writing a row (COPY straight into the table, or through the staging table) give a
 /// resent frame the same key, and rows stored by earlier versions (which let PostgreSQL convert) too; the suite
-/// checks it against PostgreSQL (tests/actors/telemetry_writer_test.cpp).
+/// checks it against PostgreSQL (tests/system/storage_test.cpp).
 std::int64_t pg_time_us(double ms) {
   double seconds = ms / 1000.0;
   seconds -= 946684800.0;
