@@ -188,6 +188,24 @@ using safety_actor = caf::typed_actor<
   caf::replies_to<geofence_atom, std::string>::with<geofence_set>, caf::reacts_to<alarm_atom, alarm_event>,
   caf::reacts_to<tick_atom>, caf::reacts_to<directory_actor>>;
 
+/// The drone registry (detached: the fleet role's database), see actors/fleet_store.hpp.
+/// Accepts:
+///   (admit_atom, drone_info, std::string secret) -> (u16 code, std::string group)   may this drone connect?
+///   (list_atom | get_atom | authorize_atom | create_atom | patch_atom | delete_atom | rotate_atom | revoke_atom,
+///    http_query) -> api_result                                                  the registry's routes
+///   (admit_atom), (seen_atom), (register_atom)                                    its own batches and timers
+///   (view_atom, cluster_view)        the live members: a change made here is told to the other members' registries
+///   (invalidate_atom, std::string id)   from another member's registry: drone `id` was registered, changed, moved,
+///                                    deleted or its credential rotated or revoked there; its row is read again
+using fleet_actor = caf::typed_actor<
+  caf::replies_to<admit_atom, drone_info, std::string>::with<std::uint16_t, std::string>,
+  caf::replies_to<list_atom, http_query>::with<api_result>, caf::replies_to<get_atom, http_query>::with<api_result>,
+  caf::replies_to<authorize_atom, http_query>::with<api_result>,
+  caf::replies_to<create_atom, http_query>::with<api_result>, caf::replies_to<patch_atom, http_query>::with<api_result>,
+  caf::replies_to<delete_atom, http_query>::with<api_result>, caf::replies_to<rotate_atom, http_query>::with<api_result>,
+  caf::replies_to<revoke_atom, http_query>::with<api_result>, caf::reacts_to<admit_atom>, caf::reacts_to<seen_atom>,
+  caf::reacts_to<register_atom>, caf::reacts_to<view_atom, cluster_view>, caf::reacts_to<invalidate_atom, std::string>>;
+
 /// The command journal and the command routes (actors/command_service.cpp): a router over journal_connections
 /// detached actors, each with its own connection to the commands role's database.
 /// Accepts:
@@ -206,6 +224,8 @@ using safety_actor = caf::typed_actor<
 ///                                     a command the node issues itself (a geofence breach): issued by `system`,
 ///                                     past any control lease
 ///   (safety_actor)                    where failed and timed-out commands raise alarms
+///   (fleet_actor)                     the node's registry, once it exists: it authorizes a new command for a drone
+///                                     the journal does not find registered (yet)
 using command_actor = caf::typed_actor<
   caf::replies_to<create_atom, http_query>::with<api_result>, caf::replies_to<get_atom, http_query>::with<api_result>,
   caf::replies_to<list_atom, http_query>::with<api_result>, caf::replies_to<cancel_atom, http_query>::with<api_result>,
@@ -213,7 +233,7 @@ using command_actor = caf::typed_actor<
   caf::replies_to<pending_atom, std::string>::with<command_list>,
   caf::replies_to<control_atom, http_query>::with<api_result>, caf::reacts_to<tick_atom>,
   caf::reacts_to<directory_actor>, caf::reacts_to<create_atom, std::string, std::string, std::string, std::string>,
-  caf::reacts_to<safety_actor>>;
+  caf::reacts_to<safety_actor>, caf::reacts_to<fleet_actor>>;
 
 /// Operator session: one per operator WebSocket. Holds the subscription and a bounded outbound queue:
 /// only the newest state per drone and at most `max_events` status events wait for a slow socket, and at
@@ -287,23 +307,6 @@ using hub_actor = caf::typed_actor<
   caf::reacts_to<sync_atom>, caf::reacts_to<command_atom, command>,
   caf::reacts_to<control_atom, std::string, std::string, std::string, std::string>>;
 
-/// The drone registry (detached: the fleet role's database), see actors/fleet_store.hpp.
-/// Accepts:
-///   (admit_atom, drone_info, std::string secret) -> (u16 code, std::string group)   may this drone connect?
-///   (list_atom | get_atom | authorize_atom | create_atom | patch_atom | delete_atom | rotate_atom | revoke_atom,
-///    http_query) -> api_result                                                  the registry's routes
-///   (admit_atom), (seen_atom), (register_atom)                                    its own batches and timers
-///   (view_atom, cluster_view)        the live members: a change made here is told to the other members' registries
-///   (invalidate_atom, std::string id)   from another member's registry: drone `id` was registered, changed, moved,
-///                                    deleted or its credential rotated or revoked there; its row is read again
-using fleet_actor = caf::typed_actor<
-  caf::replies_to<admit_atom, drone_info, std::string>::with<std::uint16_t, std::string>,
-  caf::replies_to<list_atom, http_query>::with<api_result>, caf::replies_to<get_atom, http_query>::with<api_result>,
-  caf::replies_to<authorize_atom, http_query>::with<api_result>,
-  caf::replies_to<create_atom, http_query>::with<api_result>, caf::replies_to<patch_atom, http_query>::with<api_result>,
-  caf::replies_to<delete_atom, http_query>::with<api_result>, caf::replies_to<rotate_atom, http_query>::with<api_result>,
-  caf::replies_to<revoke_atom, http_query>::with<api_result>, caf::reacts_to<admit_atom>, caf::reacts_to<seen_atom>,
-  caf::reacts_to<register_atom>, caf::reacts_to<view_atom, cluster_view>, caf::reacts_to<invalidate_atom, std::string>>;
 
 /// The operator WebSocket tickets of this node (actors/tickets.cpp, over actors/ticket_book.hpp): one per node, on
 /// the shared scheduler (it never blocks). A ticket names the member that issued it; only that member's ticket actor
@@ -543,6 +546,7 @@ owner_store_actor::behavior_type owner_store_impl(owner_store_actor::pointer sel
 /// The command journal's settings (commands.*).
 struct command_settings {
   runtime::pg_settings db;           ///< the commands role's database
+  runtime::pg_settings registry_db;  ///< the fleet role's database, where each new command is authorized
   command_policy timing;
   std::int64_t default_ttl_ms = 30000; ///< a command's ttl when the request names none
   std::int64_t max_ttl_ms = 3600000;
@@ -556,8 +560,10 @@ struct command_settings {
   runtime::counter* issued = nullptr;
   runtime::counter* unrecorded_dropped = nullptr;
   runtime::histogram* accept_wait = nullptr; ///< a new command: from the request read to the journal taking it up
-  runtime::histogram* accept_db = nullptr;   ///< a new command: the journal's issue, committed
+  runtime::histogram* accept_db = nullptr;   ///< a new command: the journal's registry read and issue, committed
   runtime::histogram* report_batch = nullptr; ///< drone actors' reports journaled per transaction
+  runtime::counter* fleet_authorized = nullptr; ///< new commands for a drone the journal's read did not find: the
+                                                ///< fleet store decided
   std::function<void(command_state)> finished; ///< counts commands by final state
 };
 

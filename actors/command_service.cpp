@@ -18,6 +18,8 @@
 #include "actors/command_model.hpp"
 #include "actors/command_store.hpp"
 #include "actors/list_page.hpp"
+#include "actors/registry.hpp"
+#include "actors/registry_store.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "runtime/query_text.hpp"
@@ -30,10 +32,19 @@ namespace {
 using nlohmann::json;
 
 struct service_state {
-  explicit service_state(command_settings s) : settings(std::move(s)), link(settings.db), store(link, settings.timing) {}
+  explicit service_state(command_settings s)
+    : settings(std::move(s)), link(settings.db), store(link, settings.timing),
+      registry_link(settings.registry_db.url == settings.db.url ? nullptr
+                                                                 : std::make_unique<runtime::pg_link>(settings.registry_db)),
+      registry(registry_link ? *registry_link : link, std::string{}) {}
   command_settings settings;
   runtime::pg_link link;
   command_store store;
+  /// The registry (fleet.drones), read to authorize each new command: on the journal's own connection when both
+  /// roles share a database (the default), else on a connection of its own to the fleet role's database.
+  std::unique_ptr<runtime::pg_link> registry_link;
+  registry_store registry;
+  fleet_actor fleet; ///< the node's registry: it decides about a drone the read above does not find (null: none)
   /// What drone actors reported and the journal could not take yet (the database was down): the newest state of
   /// each command, written at the next tick. Bounded: past max_unrecorded the oldest news is dropped (the sweep
   /// ends those commands in time all the same), counted.
@@ -149,8 +160,7 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       st->unrecorded[id] = {std::move(c), std::move(cause)};
     }
   };
-  // Journals the reports waiting (one transaction). Every handler that reads or changes commands runs it first: a
-  // cancel, a new command, a read or the sweep comes after the reports its drone actor sent before it, as before.
+  // Journals the reports waiting (one transaction).
   auto flush_reports = [st, recorded, record_one] {
     if (st->reports.empty())
       return;
@@ -172,6 +182,15 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
     for (std::size_t i = 0; i < reports.size(); ++i)
       record_one(reports[i].cmd, reports[i].cause, reporters[i]);
   };
+  // Journals the reports waiting first when one of them is about this drone or command: what a message reads or
+  // changes comes after the reports its drone actor sent before it; the others wait for the flush already queued.
+  auto flush_for = [st, flush_reports](const std::string& drone_id, const std::string& command_id) {
+    for (const auto& r : st->reports)
+      if ((!drone_id.empty() && r.cmd.drone_id == drone_id) || (!command_id.empty() && r.cmd.id == command_id)) {
+        flush_reports();
+        return;
+      }
+  };
   // The command q.id names, when the caller sees its drone; else nothing (answered as a command that does not
   // exist). Throws db_error.
   auto visible = [st](const http_query& q) -> std::optional<command> {
@@ -182,86 +201,129 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       return std::nullopt;
     return c;
   };
+  // A new command, its drone's group known and the caller allowed: checked and issued (committed before the answer).
+  auto issue_new = [st, announce, audit](http_query& q, double taken_ms) -> caf::expected<api_result> {
+    auto body = json::parse(q.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+      return invalid("malformed", "the body must be a JSON object", "");
+    for (auto& [key, value] : body.items())
+      if (key != "kind" && key != "params" && key != "ttl_s")
+        return invalid("invalid_field", "unknown field '" + runtime::printable(key, 32) + "'", runtime::printable(key, 32));
+    auto kind = body.find("kind");
+    if (kind == body.end())
+      return invalid("missing_field", "field 'kind' is required", "kind");
+    if (!kind->is_string() || !valid_command_kind(kind->get_ref<const std::string&>()))
+      return invalid("invalid_field",
+                     "field 'kind' must be one of arm, disarm, takeoff, land, rtl, goto, hold, resume, set_mode, "
+                     "set_speed, mission_start",
+                     "kind");
+    json params = json::object();
+    if (auto p = body.find("params"); p != body.end())
+      params = *p;
+    if (auto problem = check_command_params(kind->get_ref<const std::string&>(), params))
+      return invalid("invalid_field", problem->second, problem->first);
+    auto ttl_ms = st->settings.default_ttl_ms;
+    if (auto t = body.find("ttl_s"); t != body.end()) {
+      if (!t->is_number_integer() || t->get<std::int64_t>() < 1 || t->get<std::int64_t>() * 1000 > st->settings.max_ttl_ms)
+        return invalid("invalid_field",
+                       "field 'ttl_s' must be an integer from 1 to " + std::to_string(st->settings.max_ttl_ms / 1000),
+                       "ttl_s");
+      ttl_ms = t->get<std::int64_t>() * 1000;
+    }
+    if (q.idempotency_key.size() > 255 || !std::all_of(q.idempotency_key.begin(), q.idempotency_key.end(),
+                                                        [](char c) { return c > 0x20 && c < 0x7f; }))
+      return api_error(errc::invalid_request, "invalid_header",
+                       "Idempotency-Key must be at most 255 printable ASCII characters without spaces", "header",
+                       "Idempotency-Key");
+    command_request r;
+    r.drone_id = q.id;
+    r.group = q.group;
+    r.kind = kind->get<std::string>();
+    r.params = params.dump();
+    r.issued_by = q.who.name;
+    r.idempotency_key = q.idempotency_key;
+    r.ttl_ms = ttl_ms;
+    r.lease_ttl_ms = st->settings.lease_ttl_ms;
+    try {
+      auto out = st->store.issue(r);
+      if (st->settings.accept_db)
+        st->settings.accept_db->observe(runtime::mono_ms_fine() - taken_ms);
+      switch (out.outcome) {
+        case command_store::issued::repeated:
+          return json_result(command_json(out.cmd).dump(), api_outcome::accepted);
+        case command_store::issued::key_reused:
+          return api_error(errc::conflict, "idempotency_key_reused",
+                           "this Idempotency-Key was used for a different command within 24 hours", "command_id",
+                           out.cmd.id);
+        case command_store::issued::in_flight:
+          return api_error(errc::conflict, "command_in_flight",
+                           "a " + out.cmd.kind + " command to this drone is not final yet: " + out.cmd.id,
+                           "command_id", out.cmd.id);
+        case command_store::issued::controlled:
+          return api_error(errc::conflict, "controlled_by_other",
+                           "'" + out.holder + "' controls this drone (its control lease): only they command it",
+                           "holder", out.holder);
+        case command_store::issued::created:
+          break;
+      }
+      announce(out);
+      audit(q, "command_issued", q.id, "ok", {{"command_id", out.cmd.id}, {"kind", out.cmd.kind}, {"params", params}});
+      return json_result(command_json(out.cmd).dump(), api_outcome::accepted);
+    } catch (const runtime::db_error& e) {
+      return db_failure(e);
+    }
+  };
   self->send(self, tick_atom::value);
   return {
     [=](create_atom, http_query& q) -> caf::result<api_result> {
-      // POST /api/v1/drones/{id}/commands {kind, params?, ttl_s?}; the registry allowed it and named the group.
+      // POST /api/v1/drones/{id}/commands {kind, params?, ttl_s?}. May the caller command the drone, and its group:
+      // read here, fresh from the registry (another node may have moved or removed the drone), rather than asked of
+      // the fleet store, whose actor also writes the fleet's registrations and last_seen (a command waited behind
+      // them). A drone this read does not find may be one registering itself at its first hello, inserted after its
+      // welcome: the fleet store, whose mailbox orders that insert before this question, decides then.
       const double taken_ms = runtime::mono_ms_fine();
       if (q.read_ms > 0 && st->settings.accept_wait)
         st->settings.accept_wait->observe(taken_ms - q.read_ms);
-      flush_reports(); // (the journal's share of the wait: in accept_db)
-      auto body = json::parse(q.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object())
-        return invalid("malformed", "the body must be a JSON object", "");
-      for (auto& [key, value] : body.items())
-        if (key != "kind" && key != "params" && key != "ttl_s")
-          return invalid("invalid_field", "unknown field '" + runtime::printable(key, 32) + "'", runtime::printable(key, 32));
-      auto kind = body.find("kind");
-      if (kind == body.end())
-        return invalid("missing_field", "field 'kind' is required", "kind");
-      if (!kind->is_string() || !valid_command_kind(kind->get_ref<const std::string&>()))
-        return invalid("invalid_field",
-                       "field 'kind' must be one of arm, disarm, takeoff, land, rtl, goto, hold, resume, set_mode, "
-                       "set_speed, mission_start",
-                       "kind");
-      json params = json::object();
-      if (auto p = body.find("params"); p != body.end())
-        params = *p;
-      if (auto problem = check_command_params(kind->get_ref<const std::string&>(), params))
-        return invalid("invalid_field", problem->second, problem->first);
-      auto ttl_ms = st->settings.default_ttl_ms;
-      if (auto t = body.find("ttl_s"); t != body.end()) {
-        if (!t->is_number_integer() || t->get<std::int64_t>() < 1 || t->get<std::int64_t>() * 1000 > st->settings.max_ttl_ms)
-          return invalid("invalid_field",
-                         "field 'ttl_s' must be an integer from 1 to " + std::to_string(st->settings.max_ttl_ms / 1000),
-                         "ttl_s");
-        ttl_ms = t->get<std::int64_t>() * 1000;
-      }
-      if (q.idempotency_key.size() > 255 || !std::all_of(q.idempotency_key.begin(), q.idempotency_key.end(),
-                                                          [](char c) { return c > 0x20 && c < 0x7f; }))
-        return api_error(errc::invalid_request, "invalid_header",
-                         "Idempotency-Key must be at most 255 printable ASCII characters without spaces", "header",
-                         "Idempotency-Key");
-      command_request r;
-      r.drone_id = q.id;
-      r.group = q.group;
-      r.kind = kind->get<std::string>();
-      r.params = params.dump();
-      r.issued_by = q.who.name;
-      r.idempotency_key = q.idempotency_key;
-      r.ttl_ms = ttl_ms;
-      r.lease_ttl_ms = st->settings.lease_ttl_ms;
+      flush_for(q.id, ""); // (the journal's share of the wait: in accept_db)
+      std::optional<registry_row> drone;
       try {
-        auto out = st->store.issue(r);
-        if (st->settings.accept_db)
-          st->settings.accept_db->observe(runtime::mono_ms_fine() - taken_ms);
-        switch (out.outcome) {
-          case command_store::issued::repeated:
-            return json_result(command_json(out.cmd).dump(), api_outcome::accepted);
-          case command_store::issued::key_reused:
-            return api_error(errc::conflict, "idempotency_key_reused",
-                             "this Idempotency-Key was used for a different command within 24 hours", "command_id",
-                             out.cmd.id);
-          case command_store::issued::in_flight:
-            return api_error(errc::conflict, "command_in_flight",
-                             "a " + out.cmd.kind + " command to this drone is not final yet: " + out.cmd.id,
-                             "command_id", out.cmd.id);
-          case command_store::issued::controlled:
-            return api_error(errc::conflict, "controlled_by_other",
-                             "'" + out.holder + "' controls this drone (its control lease): only they command it",
-                             "holder", out.holder);
-          case command_store::issued::created:
-            break;
-        }
-        announce(out);
-        audit(q, "command_issued", q.id, "ok", {{"command_id", out.cmd.id}, {"kind", out.cmd.kind}, {"params", params}});
-        return json_result(command_json(out.cmd).dump(), api_outcome::accepted);
+        auto rows = st->registry.find_many({q.id}); // one statement, one round trip
+        if (!rows.empty())
+          drone = std::move(rows.front());
       } catch (const runtime::db_error& e) {
         return db_failure(e);
       }
+      if (drone || st->fleet == nullptr) {
+        if (!drone)
+          return drone_not_found(q.id);
+        if (auto refused = drone_permission(q, drone->group, auth::permission::command))
+          return *refused;
+        q.group = drone->group;
+        auto r = issue_new(q, taken_ms);
+        if (!r)
+          return std::move(r.error());
+        return std::move(*r);
+      }
+      if (st->settings.fleet_authorized)
+        st->settings.fleet_authorized->inc();
+      auto rp = self->make_response_promise<api_result>();
+      self->request(st->fleet, caf::infinite, authorize_atom::value, q)
+        .then(
+          [=](api_result& allowed) mutable {
+            auto j = json::parse(allowed.body, nullptr, false);
+            if (j.is_object() && j.contains("group") && j["group"].is_string())
+              q.group = j["group"].get<std::string>();
+            auto r = issue_new(q, taken_ms);
+            if (r)
+              rp.deliver(std::move(*r));
+            else
+              rp.deliver(std::move(r.error()));
+          },
+          [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
     },
     [=](get_atom, http_query& q) -> caf::result<api_result> {
-      flush_reports();
+      flush_for("", q.id);
       // GET /api/v1/commands/{id}
       try {
         auto c = visible(q);
@@ -273,7 +335,7 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       }
     },
     [=](list_atom, http_query& q) -> caf::result<api_result> {
-      flush_reports();
+      flush_for(q.id, "");
       // GET /api/v1/drones/{id}/commands?state=&limit=&before=; the registry allowed it.
       std::optional<command_state> state;
       list_query lq;
@@ -299,7 +361,7 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       }
     },
     [=](cancel_atom, http_query& q) -> caf::result<api_result> {
-      flush_reports();
+      flush_for("", q.id);
       // DELETE /api/v1/commands/{id}
       try {
         auto c = visible(q);
@@ -420,7 +482,7 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       flush_reports();
     },
     [=](pending_atom, const std::string& drone_id) -> caf::result<command_list> {
-      flush_reports();
+      flush_for(drone_id, "");
       try {
         return command_list{st->store.open(drone_id)};
       } catch (const runtime::db_error& e) {
@@ -429,8 +491,9 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
     },
     [=](directory_actor& directory) { st->settings.directory = std::move(directory); },
     [=](safety_actor& safety) { st->safety = std::move(safety); },
+    [=](fleet_actor& fleet) { st->fleet = std::move(fleet); },
     [=](create_atom, std::string& drone_id, std::string& group, std::string& kind, std::string& reason) {
-      flush_reports();
+      flush_for(drone_id, "");
       // The node commands the drone itself (a geofence breach): issued by `system`, past any control lease, audited.
       command_request r;
       r.drone_id = std::move(drone_id);
@@ -543,6 +606,10 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
     [=](safety_actor& safety) {
       for (auto& w : *workers)
         self->send(w, safety);
+    },
+    [=](fleet_actor& fleet) {
+      for (auto& w : *workers)
+        self->send(w, fleet);
     },
   };
 }

@@ -138,6 +138,7 @@ sample() { # prefix phase: reads every counter into S[prefix,*]; /metrics into <
   S[$p,sims]=$(($([[ -n $BG_PID ]] && cpu_ticks "$BG_PID" || echo 0) + $(cpu_ticks "$CMD_PID")))
   S[$p,journal]=$([[ -n $JOURNAL_PID ]] && journal_ticks)
   S[$p,busy]=$(machine_busy)
+  S[$p,steal]=$(awk '/^cpu / { print $9 }' /proc/stat) # time the hypervisor gave to others (in busy and other)
   read -r "S[$p,commits]" "S[$p,walsync]" "S[$p,walsync_ms]" <<<"$(pg_counters)"
   scrape "$PORT" "$m"
   S[$p,issued]=$(metric "$m" dccs_commands_issued_total)
@@ -147,7 +148,7 @@ delta() { echo "${S[b,$1]:-0} - ${S[a,$1]:-0}"; } # counter -> "after - before" 
 pct_of() { calc "%.1f" "100 * ($1) / $CLK_TCK / $2"; } # ticks seconds -> % of one core
 
 # Runs one phase: name rate count drain -> a line of $RUN_DIR/phases.tsv; the tool's lines in <name>.tsv.
-printf 'phase\trate\tcount\tsecs\tnode_cpu\tpg_cpu\tjournal_cpu\tredis_cpu\tsims_cpu\ttool_cpu\tbusy\tother\tcommits_s\twal_syncs_s\twal_sync_ms\tissued_s\tfinished_s\n' \
+printf 'phase\trate\tcount\tsecs\tnode_cpu\tpg_cpu\tjournal_cpu\tredis_cpu\tsims_cpu\ttool_cpu\tbusy\tother\tcommits_s\twal_syncs_s\twal_sync_ms\tissued_s\tfinished_s\tsteal\n' \
   >"$RUN_DIR/phases.tsv"
 run_phase() {
   local name=$1 rate=$2 count=$3 drain=$4 secs tool_cpu
@@ -182,11 +183,11 @@ run_phase() {
   other=$(calc "%.1f" "$busy - $node - $pg - $redis - $sims - $tool_cpu")
   local syncs
   syncs=$(calc "%.0f" "$(delta walsync)")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rate" "$count" "$secs" "$node" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rate" "$count" "$secs" "$node" \
     "$pg" "$journal" "$redis" "$sims" "$tool_cpu" "$busy" "$other" "$(calc "%.0f" "($(delta commits)) / $secs")" \
     "$(calc "%.0f" "$syncs / $secs")" "$( ((syncs > 0)) && [[ $PG_STATS == 1 ]] && calc "%.2f" "($(delta walsync_ms)) / $syncs" || echo -)" \
     "$(calc "%.0f" "($(delta issued)) / $secs")" \
-    "$(calc "%.0f" "($(delta finished)) / $secs")" >>"$RUN_DIR/phases.tsv"
+    "$(calc "%.0f" "($(delta finished)) / $secs")" "$(pct_of "$(delta steal)" "$secs")" >>"$RUN_DIR/phases.tsv"
   log "$name: $(cat "$RUN_DIR/$name.json")"
   log "$name: node $node %, PG $pg % (journal connections ${journal:-?} %), machine busy $busy % (other $other %)"
 }
@@ -375,8 +376,8 @@ L.append(f"From the frame read by the drone to the final state on the operator s
          f"`sent` and `succeeded` transactions, the hub, the operator's socket): {trio(fixed['back'])} ms.")
 L.append("")
 L.append(f"Inside the node, before the 202 (its histograms, ms): from the request read to the journal taking it up "
-         f"(`dccs_command_accept_wait_ms`: the registry's authorization and the queues): {hist_text(accept_wait)}; the "
-         f"journal's issue, committed (`dccs_command_accept_db_ms`): {hist_text(accept_db)}.")
+         f"(`dccs_command_accept_wait_ms`: the actors and queues): {hist_text(accept_wait)}; the "
+         f"journal's registry read and issue, committed (`dccs_command_accept_db_ms`): {hist_text(accept_db)}.")
 L.append("")
 L.append(f"{fixed['count']} commands at {pf['rate']}/s (achieved {fixed.get('achieved', 0):.0f}/s) to {drones} drones: "
          f"{fixed['accepted']} accepted (202), {fixed['in_flight']} refused 409 `command_in_flight`, {fixed['other']} other "
@@ -384,7 +385,7 @@ L.append(f"{fixed['count']} commands at {pf['rate']}/s (achieved {fixed.get('ach
          f"{fixed['finals']} final states seen on the operator socket, {fixed['succeeded']} `succeeded`. "
          f"Over the phase ({float(pf['secs']):.1f} s): node CPU {pf['node_cpu']} %, PostgreSQL {pf['pg_cpu']} % (the journal's "
          f"connections {pf['journal_cpu']} %), Redis {pf['redis_cpu']} %, simulators {pf['sims_cpu']} %, load tool "
-         f"{pf['tool_cpu']} %, machine busy {pf['busy']} % of 200 (other {pf['other']} %); the database committed "
+         f"{pf['tool_cpu']} %, machine busy {pf['busy']} % of 200 (other {pf['other']} %, of which {pf.get('steal', '?')} % stolen by the hypervisor); the database committed "
          f"{pf['commits_s']} transactions/s with {pf['wal_syncs_s']} WAL flushes/s ({pf['wal_sync_ms']} ms each); "
          f"commands issued {pf['issued_s']}/s, "
          f"finished {pf['finished_s']}/s.")

@@ -506,12 +506,12 @@ private:
           return not_allowed("GET, HEAD, POST");
         if (!commands || !fleet)
           return storage_disabled();
-        // The registry decides whether the caller may see (list) or command (post) this drone, and names its group.
+        // The registry decides whether the caller may see (list) this drone; a new command is authorized by the
+        // journal itself, from the registry's row, on its way to being journaled.
         if (read_only)
           return ask_then(fleet, actors::authorize_atom::value, commands, actors::list_atom::value,
                           make_query(std::string{id}, "read"));
-        return ask_then(fleet, actors::authorize_atom::value, commands, actors::create_atom::value,
-                        make_query(std::string{id}, "command"));
+        return ask(commands, actors::create_atom::value, make_query(std::string{id}, "command"));
       }
       if (sub == "control") {
         if (!(read_only || method == http::verb::post || method == http::verb::delete_))

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <set>
 #include <string>
@@ -361,9 +362,39 @@ TEST_CASE("commands: a command is authorized against the registry as it stands: 
   CHECK(gone.status == 404);
   CHECK(gone.json()["error"]["message"].get<std::string>().find("moving-c") != std::string::npos);
   CHECK(post_command(node, "never-registered", {{"kind", "land"}}).status == 404);
-  // Every command the registry allowed reached the journal, timed from its request's read and in the journal.
-  CHECK(node.metric("dccs_command_accept_wait_ms_count") == 2);
+  // Every new command's request reached the journal, timed from its read; the two the registry allowed, in the
+  // journal too. The two drones the journal did not find were asked of the fleet store, which refused them as well.
+  CHECK(node.metric("dccs_command_accept_wait_ms_count") == 5);
   CHECK(node.metric("dccs_command_accept_db_ms_count") == 2);
+  CHECK(node.metric("dccs_command_fleet_authorized_total") == 2);
+}
+
+TEST_CASE("commands: a command right after a new drone's welcome, before its registration is written, is authorized by the fleet store and journaled") {
+  test_node node;
+  REQUIRE(http_get(node.port(), "/api/v1/drones", node.admin()).status == 200); // the registry's schema exists
+  // The registry's table locked against writes (reads go on): the fleet store's insert of a drone that registers
+  // itself at its first hello waits, so the journal's own read cannot find the drone.
+  pqxx::connection lock_conn{node.db_url()};
+  pqxx::work lock{lock_conn};
+  lock.exec0("LOCK TABLE fleet.drones IN SHARE MODE");
+  auto drone = connect_drone(node.port(), "fresh-1");
+  REQUIRE(eventually([&] {
+    pqxx::connection c{node.db_url()};
+    pqxx::work tx{c};
+    return tx.exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%fleet.drones%'")[0]
+             .as<int>() > 0;
+  }));
+  auto answer = std::async(std::launch::async, [&] { return post_command(node, "fresh-1", {{"kind", "arm"}}); });
+  // The journal did not find it and asked the fleet store, whose mailbox has the registration first.
+  REQUIRE(eventually([&] { return node.metric("dccs_command_fleet_authorized_total") == 1; }));
+  lock.abort();
+  auto r = answer.get();
+  INFO(r.body);
+  REQUIRE(r.status == 202);
+  CHECK(r.json()["drone_id"] == "fresh-1");
+  auto frame = next_of_type(*drone, "command");
+  REQUIRE(frame.is_object());
+  CHECK(frame["command_id"] == r.json()["id"]);
 }
 
 TEST_CASE("commands: bad requests and bad acks are refused with a clear error and change nothing") {
