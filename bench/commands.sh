@@ -138,7 +138,7 @@ sample() { # prefix phase: reads every counter into S[prefix,*]; /metrics into <
   S[$p,sims]=$(($([[ -n $BG_PID ]] && cpu_ticks "$BG_PID" || echo 0) + $(cpu_ticks "$CMD_PID")))
   S[$p,journal]=$([[ -n $JOURNAL_PID ]] && journal_ticks)
   S[$p,busy]=$(machine_busy)
-  S[$p,steal]=$(awk '/^cpu / { print $9 }' /proc/stat) # time the hypervisor gave to others (in busy and other)
+  S[$p,steal]=$(awk '/^cpu / { print $9 }' /proc/stat) # time the host gave to other machines (steal)
   read -r "S[$p,commits]" "S[$p,walsync]" "S[$p,walsync_ms]" <<<"$(pg_counters)"
   scrape "$PORT" "$m"
   S[$p,issued]=$(metric "$m" dccs_commands_issued_total)
@@ -385,7 +385,7 @@ L.append(f"{fixed['count']} commands at {pf['rate']}/s (achieved {fixed.get('ach
          f"{fixed['finals']} final states seen on the operator socket, {fixed['succeeded']} `succeeded`. "
          f"Over the phase ({float(pf['secs']):.1f} s): node CPU {pf['node_cpu']} %, PostgreSQL {pf['pg_cpu']} % (the journal's "
          f"connections {pf['journal_cpu']} %), Redis {pf['redis_cpu']} %, simulators {pf['sims_cpu']} %, load tool "
-         f"{pf['tool_cpu']} %, machine busy {pf['busy']} % of 200 (other {pf['other']} %, of which {pf.get('steal', '?')} % stolen by the hypervisor); the database committed "
+         f"{pf['tool_cpu']} %, machine busy {pf['busy']} % of 200 (other {pf['other']} %), and {pf.get('steal', '?')} % of a core stolen by the hypervisor (/proc/stat steal: time this machine's CPUs waited for the host); the database committed "
          f"{pf['commits_s']} transactions/s with {pf['wal_syncs_s']} WAL flushes/s ({pf['wal_sync_ms']} ms each); "
          f"commands issued {pf['issued_s']}/s, "
          f"finished {pf['finished_s']}/s.")
