@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <chrono>
 #include <ctime>
+#include <set>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -12,6 +13,7 @@
 
 #include "actors/telemetry_store.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/pg_array.hpp"
 #include "runtime/log.hpp"
 
 namespace dccs::actors {
@@ -249,6 +251,14 @@ constexpr const char* staging_ddl =
 
 // Where the analytics job's pass under way counts to (µs since the epoch; NULL: none yet). Read under the writers'
 // shared lock, which the job's claim takes exclusively: it does not move before this transaction commits.
+// Marks (drone, UTC hour) pairs for the analytics job to count again: $1 drone ids, $2 hour starts (µs since the
+// epoch), pairwise.
+constexpr const char* rollup_mark =
+  "INSERT INTO telemetry.rollup_dirty (drone_id, hour) SELECT d, to_timestamp(h / 1000000.0)"
+  " FROM unnest($1::text[], $2::int8[]) AS m(d, h) ON CONFLICT DO NOTHING";
+
+constexpr std::int64_t us_per_hour = 3600LL * 1000000;
+
 constexpr const char* claimed_select =
   "SELECT (extract(epoch FROM claimed) * 1000000)::int8 FROM telemetry.rollup_state WHERE id = 1";
 
@@ -295,11 +305,11 @@ struct writer_state {
 
 /// Writes rows [b, e) of the batch in one transaction; returns the rows inserted (duplicates are not).
 ///
-/// Two ways. Straight into the table with one COPY (inside a savepoint): the common case, a batch of new rows none
-/// of which the analytics job has counted already. Through the staging table, whose INSERT ... ON CONFLICT DO
-/// NOTHING skips rows already stored (a drone resending what was not acknowledged yet) and marks late rows for the
-/// analytics job: when a row of the batch is that late, or when the COPY fails (a row already stored, or one the
-/// database refuses: the staging INSERT then says which, and the caller splits the batch). The straight COPY costs
+/// Two ways. Straight into the table with one COPY (inside a savepoint): the common case, a batch of new rows; the
+/// hours of rows the analytics job has counted already (late rows) are marked for it in the same transaction.
+/// Through the staging table, whose INSERT ... ON CONFLICT DO NOTHING skips rows already stored (a drone resending
+/// what was not acknowledged yet) and marks the late rows it stores: when the COPY fails (a row already stored, or
+/// one the database refuses: the staging INSERT then says which, and the caller splits the batch). The straight COPY costs
 /// PostgreSQL a fraction of the staging path's CPU per row (bench/persist-report.md).
 std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
   return st.link.run([&](pqxx::connection& conn) -> std::size_t {
@@ -311,6 +321,7 @@ std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
       ddl.exec0(staging_ddl);
       conn.prepare("dccs_samples_insert", staging_insert);
       conn.prepare("dccs_samples_claimed", claimed_select);
+      conn.prepare("dccs_rollup_mark", rollup_mark);
       st.prepared_generation = st.link.generation();
     }
     st.times.resize(2 * (e - b));
@@ -327,7 +338,7 @@ std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
     tx.exec(maintenance_lock_shared);
     auto claimed = tx.exec_prepared("dccs_samples_claimed");
     bool late = !claimed.empty() && !claimed[0][0].is_null() && oldest <= claimed[0][0].as<std::int64_t>();
-    if (!late) {
+    {
       try {
         pqxx::subtransaction direct{tx, "copy"};
         {
@@ -344,6 +355,27 @@ std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
             copy.write_raw_line(line);
           }
           copy.complete();
+        }
+        if (late) {
+          // Rows the analytics job has counted already (at or before its pass's `claimed` mark): their (drone, UTC
+          // hour) marked for it to count again, in this transaction, as the staging INSERT does.
+          auto claimed_us = claimed[0][0].as<std::int64_t>();
+          std::set<std::pair<std::string, std::int64_t>> hours;
+          for (auto i = b; i < e; ++i) {
+            auto t = st.times[2 * (i - b)];
+            if (t <= claimed_us)
+              hours.emplace(st.batch[i].drone_id, t / us_per_hour * us_per_hour);
+          }
+          std::vector<std::string> drones;
+          std::string starts = "{";
+          for (const auto& [drone, hour] : hours) {
+            drones.push_back(drone);
+            if (starts.size() > 1)
+              starts += ',';
+            append_integer(starts, static_cast<std::uint64_t>(hour));
+          }
+          starts += '}';
+          direct.exec_prepared("dccs_rollup_mark", runtime::pg_text_array(drones), starts);
         }
         direct.commit();
         tx.commit();

@@ -312,6 +312,8 @@ TEST_CASE("analytics over HTTP: daily and fleet figures, late telemetry counted 
       drone->send(frame_of(p, ++seq));
     REQUIRE(eventually([&] { return node.metric("dccs_telemetry_rows_committed_total") == 60; }));
     CHECK(count(node.db_url(), "SELECT count(*) FROM telemetry.rollup_dirty WHERE drone_id = 'an-1'") == 1);
+    // Late rows, all new: copied straight into the table, their hour marked by the same transaction.
+    CHECK(node.metric("dccs_telemetry_batches_by_path_total{path=\"staging\"}") == 0);
     REQUIRE(flush_analytics(node));
     auto again = find(daily(range + "&drone=an-1", node.admin())["rows"], yesterday);
     CHECK(again["samples"] == 60);
