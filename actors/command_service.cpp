@@ -202,7 +202,10 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
     return c;
   };
   // A new command, its drone's group known and the caller allowed: checked and issued (committed before the answer).
-  auto issue_new = [st, announce, audit](http_query& q, double taken_ms) -> caf::expected<api_result> {
+  // Its drone's reports waiting here are journaled first (single flight and supersession read them), on either way
+  // here: the journal's own registry read, or the fleet store's answer that came later.
+  auto issue_new = [st, announce, audit, flush_for](http_query& q, double taken_ms) -> caf::expected<api_result> {
+    flush_for(q.id, ""); // (the journal's share of the wait: in accept_db)
     auto body = json::parse(q.body, nullptr, false);
     if (body.is_discarded() || !body.is_object())
       return invalid("malformed", "the body must be a JSON object", "");
@@ -284,7 +287,6 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
       const double taken_ms = runtime::mono_ms_fine();
       if (q.read_ms > 0 && st->settings.accept_wait)
         st->settings.accept_wait->observe(taken_ms - q.read_ms);
-      flush_for(q.id, ""); // (the journal's share of the wait: in accept_db)
       std::optional<registry_row> drone;
       try {
         auto rows = st->registry.find_many({q.id}); // one statement, one round trip
