@@ -387,8 +387,8 @@ bool node::start(std::string& error) {
                                         "acknowledged telemetry rows refused because the buffer was full");
     tm.batches = &metrics_.make_counter("dccs_telemetry_batches_total", "telemetry transactions committed");
     static const char* path_help = "telemetry transactions committed, by how they wrote their rows: copy (one COPY straight"
-                                   " into the table) or staging (through the staging table: a row already stored, late"
-                                   " for the analytics job, or refused)";
+                                   " into the table) or staging (through the staging table: a row already stored, or one"
+                                   " the database refused)";
     tm.copied = &metrics_.make_counter("dccs_telemetry_batches_by_path_total", path_help, "path=\"copy\"");
     tm.staged = &metrics_.make_counter("dccs_telemetry_batches_by_path_total", path_help, "path=\"staging\"");
     tm.failures = &metrics_.make_counter("dccs_telemetry_write_failures_total", "telemetry batch writes that failed");
