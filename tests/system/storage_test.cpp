@@ -145,6 +145,18 @@ TEST_CASE("telemetry times are stored as PostgreSQL converts them, and text fiel
       drone->send(frame);
       sent.emplace_back(seq, ts);
     }
+  // Calendar edges (the node formats the date itself): the epoch, leap days, the last instant of a day, of a year
+  // and of year 9999, and years past it (ts reaches 10^15 ms).
+  const double edges[] = {0.0, 951782400000.0, 951868799999.9995, 1709251199999.0, 4107542399999.5, 1735689599999.9,
+                          253402300799999.0, 253402300800000.0, 1e15};
+  for (double ts : edges) {
+    ++seq;
+    auto frame = telemetry_frame(static_cast<std::uint64_t>(seq), 47, 8);
+    frame["ts"] = ts;
+    frame["mode"] = modes[seq % 7];
+    drone->send(frame);
+    sent.emplace_back(seq, ts);
+  }
   REQUIRE(eventually([&] {
     return count(node.db_url(), "SELECT count(*) FROM telemetry.samples WHERE drone_id = 'ts-1'") == seq;
   }));
