@@ -30,11 +30,25 @@ void fanout::mark(const std::string& id, entry& e) {
 }
 
 void fanout::update(const drone_state& st) {
-  auto& e = states_[st.info.id];
+  update(drone_state{st});
+}
+
+void fanout::update(drone_state&& st) {
+  auto it = states_.find(st.info.id);
+  if (it == states_.end())
+    it = states_.emplace(st.info.id, entry{}).first;
+  auto& e = it->second;
   if (!e.state.info.id.empty() && e.state.info.group != st.info.group)
     removals_.emplace_back(st.info.id, e.state.info.group); // moved (its actor republished it in a new group)
-  e.state = st;
-  mark(st.info.id, e);
+  e.state = std::move(st);
+  mark(it->first, e);
+}
+
+bool fanout::seen_by_any(const std::string& id, const std::string& group) const {
+  for (auto& [sub, entry] : subs_)
+    if (entry.covers(id) && entry.scope.covers(group))
+      return true;
+  return false;
 }
 
 bool fanout::restore(const drone_state& st) {
@@ -145,8 +159,11 @@ std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
     e.dirty = false;
     e.last_published = now_ms;
     e.published_telemetry = e.state.has_telemetry;
-    if (!subs_.empty())
+    // Serialized only when a subscriber sees it (most watch a few drones, not the fleet).
+    if (seen_by_any(e.state.info.id, e.state.info.group)) {
       d->push_back(make_fragment(e.state));
+      ++serialized_;
+    }
   }
   dirty_.resize(kept);
   if (!d->empty())

@@ -21,7 +21,8 @@ namespace dccs::actors {
 /// interval ends. Ticks come often (every hub.flush_ms), so an update waits at most one short tick when the
 /// drone is slower than the bound, and many drones still share one socket write.
 ///
-/// Each published drone is serialized to JSON once; subscribers to all drones share the same batch.
+/// Each published drone is serialized to JSON once, and only when some subscriber sees it; subscribers to all
+/// drones share the same batch.
 class fanout {
 public:
   using sub_id = std::uint64_t;
@@ -40,6 +41,7 @@ public:
 
   /// Stores the newest state of a drone and marks it changed.
   void update(const drone_state& st);
+  void update(drone_state&& st);
 
   /// Records a status change (also applied to the stored state) for the next tick.
   void event(const status_event& ev);
@@ -81,6 +83,8 @@ public:
 
   /// The subscribers that see drone `id` of group `group` (its id subscribed, the group in their scope).
   std::vector<sub_id> audience(const std::string& id, const std::string& group) const;
+  /// Drone states serialized by tick() so far: only those some subscriber sees.
+  std::uint64_t serialized() const { return serialized_; }
   /// Drones stored.
   std::size_t size() const { return states_.size(); }
 
@@ -124,9 +128,12 @@ private:
                                                              const std::string& after, bool& more) const;
   static fragment_batch filter(const fragment_batch& all, const sub_entry& sub);
   void mark(const std::string& id, entry& e);
+  /// Whether some subscriber sees drone `id` of group `group`.
+  bool seen_by_any(const std::string& id, const std::string& group) const;
 
   std::int64_t min_interval_;
   std::uint64_t version_ = 0; ///< bumped by every change of a stored state
+  std::uint64_t serialized_ = 0;
   std::unordered_map<std::string, entry> states_;
   std::vector<std::string> dirty_;
   std::vector<status_event> events_;

@@ -128,7 +128,7 @@ hub_actor::behavior_type hub_impl(hub_actor::pointer self, std::int64_t min_inte
   return {
     [self, st, local_state, superseded](state_atom, drone_state& s) {
       if (st->peers.empty()) {
-        st->core.update(s); // a single node: nothing else to know
+        st->core.update(std::move(s)); // a single node: nothing else to know
         return;
       }
       auto actor = caf::actor_cast<drone_actor>(self->current_sender());

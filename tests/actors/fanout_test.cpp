@@ -135,6 +135,42 @@ TEST_CASE("a list subscription sees only its drones, in updates, events and snap
   CHECK(parse(snap->front())["status"] == "stale"); // events update the stored state
 }
 
+TEST_CASE("a tick serializes only the drones some subscriber sees, and a later subscriber still gets the others") {
+  fanout hub;
+  auth::scope blue;
+  blue.groups = {"blue"};
+  hub.subscribe(1, {false, {"b", "c"}, every_group()}); // b and c by id
+  hub.subscribe(2, {true, {}, blue});                    // every drone of group blue
+  auto in_group = [](std::string id, std::string group) {
+    auto st = state(id, 1, 47);
+    st.info.group = std::move(group);
+    return st;
+  };
+  hub.update(in_group("a", "red"));   // nobody sees a
+  hub.update(in_group("b", "red"));   // subscriber 1
+  hub.update(in_group("c", "blue"));  // both
+  hub.update(in_group("d", "blue"));  // subscriber 2
+  hub.update(in_group("e", "green")); // nobody
+  auto out = hub.tick(1000);
+  CHECK(hub.serialized() == 3);
+  std::map<fanout::sub_id, std::vector<std::string>> got;
+  for (auto& d : out)
+    for (auto& f : *d.drones)
+      got[d.subscriber].push_back(parse(f)["id"]);
+  CHECK(got[1] == std::vector<std::string>{"b", "c"});
+  CHECK(got[2] == std::vector<std::string>{"c", "d"});
+  // a and e were published (not pending), not serialized: a new subscriber gets them from the snapshot.
+  CHECK(hub.pending() == 0);
+  auto snap = hub.snapshot({false, {"a", "e"}, every_group()});
+  CHECK(snap->size() == 2);
+  hub.subscribe(3, {false, {"a"}, every_group()});
+  hub.update(in_group("a", "red"));
+  out = hub.tick(2000);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].subscriber == 3);
+  CHECK(hub.serialized() == 4);
+}
+
 TEST_CASE("an unsubscribed session gets nothing, the list holds every drone") {
   fanout hub;
   hub.subscribe(1, all());
