@@ -184,6 +184,24 @@ std::string sign(const key_ring& ring, const claims& c) {
   return out;
 }
 
+verify_error check_times(const claims& c, const verify_options& opts, const char*& reason) {
+  auto now = opts.now != 0 ? opts.now : static_cast<std::int64_t>(std::time(nullptr));
+  auto leeway = opts.leeway_s > 0 ? opts.leeway_s : 0;
+  if (now - leeway >= c.exp) {
+    reason = "exp has passed";
+    return verify_error::expired;
+  }
+  if (c.nbf > now + leeway) {
+    reason = "nbf is in the future";
+    return verify_error::not_yet_valid;
+  }
+  if (c.iat > now + leeway) {
+    reason = "iat is in the future";
+    return verify_error::not_yet_valid;
+  }
+  return verify_error::ok;
+}
+
 verify_result verify(const key_ring& ring, std::string_view token, const verify_options& opts) {
   using ve = verify_error;
   if (opts.iss.empty() || opts.aud.empty())
@@ -305,14 +323,9 @@ verify_result verify(const key_ring& ring, std::string_view token, const verify_
     return refuse(ve::wrong_issuer, "iss is not ours");
   if (!aud_match)
     return refuse(ve::wrong_audience, "aud does not name us");
-  auto now = opts.now != 0 ? opts.now : static_cast<std::int64_t>(std::time(nullptr));
-  auto leeway = opts.leeway_s > 0 ? opts.leeway_s : 0;
-  if (now - leeway >= c.exp)
-    return refuse(ve::expired, "exp has passed");
-  if (c.nbf > now + leeway)
-    return refuse(ve::not_yet_valid, "nbf is in the future");
-  if (c.iat > now + leeway)
-    return refuse(ve::not_yet_valid, "iat is in the future");
+  const char* reason = "";
+  if (auto e = check_times(c, opts, reason); e != ve::ok)
+    return refuse(e, reason);
   c.iss = std::move(iss);
   c.aud = opts.aud;
   return r;

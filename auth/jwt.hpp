@@ -76,4 +76,8 @@ struct verify_result {
 /// Throws std::invalid_argument only for options without iss or aud (a configuration error).
 verify_result verify(const key_ring& ring, std::string_view token, const verify_options& opts);
 
+/// verify()'s last step: exp, nbf and iat of claims that verified, against `opts.now` with the leeway. `ok`, or
+/// expired / not_yet_valid with a fixed `reason`.
+verify_error check_times(const claims& c, const verify_options& opts, const char*& reason);
+
 } // namespace dccs::auth

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/actors.hpp"
+#include "auth/verified_tokens.hpp"
 #include "actors/drone_json.hpp"
 #include "actors/fleet_store.hpp"
 #include "actors/list_page.hpp"
@@ -105,6 +106,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                                        "acknowledged drone connections closed (1013) because the telemetry buffer was full")),
       http_requests(m.make_counter("dccs_http_requests_total", "HTTP requests served")),
       tokens_refused(m.make_counter("dccs_auth_tokens_refused_total", "access tokens refused (invalid, expired, revoked)")),
+      tokens_remembered(m.make_counter("dccs_auth_tokens_remembered_total",
+                                       "requests whose access token was found among those verified before (no signature check)")),
       tokens_refused_unaudited(m.make_counter("dccs_auth_tokens_refused_unaudited_total",
                                               "refused access tokens not written to the audit log (over 20/s)")),
       drones_connected(m.make_gauge("dccs_drone_connections", "open drone WebSockets")),
@@ -166,6 +169,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   runtime::counter& drones_backlogged;
   runtime::counter& http_requests;
   runtime::counter& tokens_refused;
+  runtime::counter& tokens_remembered;
   runtime::counter& tokens_refused_unaudited;
   runtime::gauge& drones_connected;
   runtime::gauge& operators_connected;
@@ -232,8 +236,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     return false;
   }
 
-  /// Checks an access token (on an I/O thread: one Ed25519 verification and a lookup in the revocations, no
-  /// blocking). A refused token is audited (client `address`). Nothing when it is not valid (`why` says which).
+  auth::verified_tokens verified; ///< tokens verified before: a client's token is verified once, not per request
+
+  /// Checks an access token (on an I/O thread: one Ed25519 verification, or none for a token verified before,
+  /// and a lookup in the revocations, no blocking). A refused token is audited (client `address`). Nothing when it is not valid (`why` says which).
   std::optional<auth::principal> verify_token(std::string_view token, const std::string& address, const char*& why) {
     if (!services.keys) {
       why = "this node verifies no tokens";
@@ -242,7 +248,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     auth::verify_options opts;
     opts.iss = services.issuer;
     opts.aud = services.audience;
-    auto v = auth::verify(*services.keys, token, opts);
+    bool remembered = false;
+    auto v = verified.verify(*services.keys, token, opts, &remembered);
+    if (remembered)
+      tokens_remembered.inc();
     std::string refusal;
     if (!v.ok())
       refusal = auth::to_string(v.error);

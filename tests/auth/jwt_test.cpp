@@ -3,6 +3,7 @@
 #include "auth/base64url.hpp"
 #include "auth/jwt.hpp"
 #include "auth/keys.hpp"
+#include "auth/verified_tokens.hpp"
 #include "runtime/secret.hpp"
 
 #include <atomic>
@@ -674,5 +675,63 @@ TEST_CASE("jwt: a stock JWT library (npm jose) verifies our tokens from the JWKS
     auto t = verify_cmd(sign(ring_of(), c));
     INFO(t.output);
     CHECK(t.exit_code == 1);
+  }
+}
+
+TEST_CASE("verified tokens: a token verified once is answered from memory, its times checked at every use") {
+  auto ring = ring_of();
+  verified_tokens memo{2};
+  auto token = sign(ring, sample_claims());
+  auto first = memo.verify(ring, token, options());
+  REQUIRE(first.ok());
+  CHECK(memo.hits() == 0);
+  auto again = memo.verify(ring, token, options());
+  REQUIRE(again.ok());
+  CHECK(memo.hits() == 1);
+  CHECK(again.value.sub == "user-42");
+  CHECK(again.value.groups == std::vector<std::string>{"alpha", "bravo"});
+  CHECK(again.value.jti == first.value.jti);
+
+  SECTION("past exp it is refused as expired, and forgotten") {
+    auto later = options();
+    later.now = now_s + 900 + 5;
+    auto r = memo.verify(ring, token, later);
+    CHECK(r.error == verify_error::expired);
+    CHECK(memo.size() == 0);
+    CHECK(memo.verify(ring, token, later).error == verify_error::expired); // verified again: still expired
+    CHECK(memo.size() == 0);
+  }
+  SECTION("before nbf it is refused, as verify() would") {
+    auto earlier = options();
+    earlier.now = now_s - 100;
+    CHECK(memo.verify(ring, token, earlier).error == verify_error::not_yet_valid);
+  }
+  SECTION("another audience, issuer or key ring is not answered from memory") {
+    auto other_aud = options();
+    other_aud.aud = "someone-else";
+    CHECK(memo.verify(ring, token, other_aud).error == verify_error::wrong_audience);
+    auto other_iss = options();
+    other_iss.iss = "https://elsewhere.test";
+    CHECK(memo.verify(ring, token, other_iss).error == verify_error::wrong_issuer);
+    auto other_ring = ring_of(); // a fresh key of its own: the token's kid is not in it
+    CHECK(memo.verify(other_ring, token, options()).error == verify_error::unknown_kid);
+    CHECK(memo.hits() == 1);
+  }
+  SECTION("a changed byte is another token: verified, and refused") {
+    auto tampered = token;
+    tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'A' ? 'B' : 'A';
+    CHECK(memo.verify(ring, tampered, options()).error == verify_error::bad_signature);
+    CHECK(memo.hits() == 1);
+  }
+  SECTION("refused tokens are not remembered, and the memory is bounded") {
+    CHECK_FALSE(memo.verify(ring, token + "x", options()).ok());
+    CHECK(memo.size() == 1);
+    for (int i = 0; i < 5; ++i) {
+      auto c = sample_claims();
+      c.sub = "user-" + std::to_string(i);
+      REQUIRE(memo.verify(ring, sign(ring, c), options()).ok());
+      CHECK(memo.size() <= 2);
+    }
+    CHECK(memo.size() == 2);
   }
 }
