@@ -1,5 +1,6 @@
 #include "actors/fanout.hpp"
 
+#include <algorithm>
 #include <iterator>
 #include <map>
 #include <string_view>
@@ -21,11 +22,12 @@ fragment make_fragment(const drone_state& st) {
 
 } // namespace
 
-void fanout::mark(const std::string& id, entry& e) {
+void fanout::mark(stored& n) {
+  auto& e = n.second;
   e.version = ++version_;
   if (!e.dirty) {
     e.dirty = true;
-    dirty_.push_back(id);
+    dirty_.push_back(&n);
   }
 }
 
@@ -41,7 +43,7 @@ void fanout::update(drone_state&& st) {
   if (!e.state.info.id.empty() && e.state.info.group != st.info.group)
     removals_.emplace_back(st.info.id, e.state.info.group); // moved (its actor republished it in a new group)
   e.state = std::move(st);
-  mark(it->first, e);
+  mark(*it);
 }
 
 bool fanout::seen_by_any(const std::string& id, const std::string& group) const {
@@ -68,7 +70,7 @@ void fanout::regroup(const std::string& id, const std::string& group) {
     return;
   removals_.emplace_back(id, it->second.state.info.group);
   it->second.state.info.group = group;
-  mark(id, it->second);
+  mark(*it);
 }
 
 bool fanout::remove(const std::string& id, bool even_connected) {
@@ -78,6 +80,8 @@ bool fanout::remove(const std::string& id, bool even_connected) {
   if (it->second.state.connected && !even_connected)
     return false;
   removals_.emplace_back(id, it->second.state.info.group);
+  if (it->second.dirty)
+    dirty_.erase(std::find(dirty_.begin(), dirty_.end(), &*it));
   states_.erase(it);
   return true;
 }
@@ -86,7 +90,7 @@ void fanout::event(const status_event& ev) {
   auto it = states_.find(ev.drone_id);
   if (it != states_.end()) {
     it->second.state.status = ev.status;
-    mark(ev.drone_id, it->second);
+    mark(*it);
   }
   events_.push_back(ev);
 }
@@ -144,15 +148,11 @@ std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
   auto d = std::make_shared<std::vector<fragment>>();
   std::size_t kept = 0;
   for (std::size_t i = 0; i < dirty_.size(); ++i) {
-    auto it = states_.find(dirty_[i]);
-    if (it == states_.end())
-      continue;
-    auto& e = it->second;
+    auto& e = dirty_[i]->second;
     // The first telemetry after a hello goes out at once, even right after the hello's own publication.
     bool first_telemetry = e.state.has_telemetry && !e.published_telemetry;
     if (!first_telemetry && now_ms - e.last_published < min_interval_) {
-      if (kept != i)
-        dirty_[kept] = std::move(dirty_[i]);
+      dirty_[kept] = dirty_[i];
       ++kept;
       continue;
     }
@@ -253,7 +253,7 @@ void fanout::offline(const std::string& id, double at) {
   if (st.status != link_status::lost)
     event(status_event{id, link_status::lost, st.status, at});
   else
-    mark(id, it->second);
+    mark(*it);
 }
 
 std::vector<fanout::sub_id> fanout::audience(const std::string& id, const std::string& group) const {

@@ -127,7 +127,8 @@ private:
   std::map<std::string_view, const drone_state*> first_after(const auth::scope& scope, std::size_t limit,
                                                              const std::string& after, bool& more) const;
   static fragment_batch filter(const fragment_batch& all, const sub_entry& sub);
-  void mark(const std::string& id, entry& e);
+  using stored = std::pair<const std::string, entry>; ///< an element of states_ (its address is stable)
+  void mark(stored& n);
   /// Whether some subscriber sees drone `id` of group `group`.
   bool seen_by_any(const std::string& id, const std::string& group) const;
 
@@ -135,7 +136,7 @@ private:
   std::uint64_t version_ = 0; ///< bumped by every change of a stored state
   std::uint64_t serialized_ = 0;
   std::unordered_map<std::string, entry> states_;
-  std::vector<std::string> dirty_;
+  std::vector<stored*> dirty_; ///< changed, not yet published (an element leaves before it is erased)
   std::vector<status_event> events_;
   std::vector<std::pair<std::string, std::string>> removals_; ///< (drone id, the group it was visible in)
   std::unordered_map<sub_id, sub_entry> subs_;

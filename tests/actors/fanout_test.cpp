@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -169,6 +170,28 @@ TEST_CASE("a tick serializes only the drones some subscriber sees, and a later s
   REQUIRE(out.size() == 1);
   CHECK(out[0].subscriber == 3);
   CHECK(hub.serialized() == 4);
+}
+
+TEST_CASE("a drone removed or swept while changed and not yet published is not published") {
+  fanout hub{100};
+  hub.subscribe(1, all());
+  for (int i = 0; i < 50; ++i)
+    hub.update(state("d" + std::to_string(i), 1, 47)); // not connected: removable
+  CHECK(hub.pending() == 50);
+  for (int i = 0; i < 50; i += 2)
+    CHECK(hub.remove("d" + std::to_string(i)));
+  CHECK(hub.pending() == 25);
+  for (int i = 100; i < 2000; ++i) // the table grows (rehashes) under the pending ones
+    hub.update(state("d" + std::to_string(i), 1, 47));
+  auto out = hub.tick(1000);
+  REQUIRE(out.size() == 1);
+  std::set<std::string> ids;
+  for (auto& f : *out[0].drones)
+    ids.insert(parse(f)["id"].get<std::string>());
+  CHECK(ids.size() == 25 + 1900);
+  CHECK(ids.count("d0") == 0);
+  CHECK(ids.count("d1") == 1);
+  CHECK(out[0].removed != nullptr); // the subscriber is told the removed ones are gone
 }
 
 TEST_CASE("an unsubscribed session gets nothing, the list holds every drone") {
