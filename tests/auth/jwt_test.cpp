@@ -735,3 +735,30 @@ TEST_CASE("verified tokens: a token verified once is answered from memory, its t
     CHECK(memo.size() == 2);
   }
 }
+
+TEST_CASE("verified tokens: threads verifying at once share the memory safely") {
+  auto ring = ring_of();
+  verified_tokens memo{8};
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 12; ++i) {
+    auto c = sample_claims();
+    c.sub = "user-" + std::to_string(i);
+    tokens.push_back(sign(ring, c));
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 60; ++i) {
+        auto n = (i * 5 + t) % tokens.size();
+        auto r = memo.verify(ring, tokens[n], options());
+        if (!r.ok() || r.value.sub != "user-" + std::to_string(n))
+          ++wrong;
+      }
+    });
+  for (auto& th : threads)
+    th.join();
+  CHECK(wrong == 0);
+  CHECK(memo.size() <= 8);
+  CHECK(memo.hits() > 0);
+}
