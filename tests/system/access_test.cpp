@@ -279,6 +279,9 @@ TEST_CASE("logout ends the access token at once and closes the sockets opened wi
                           json{{"refresh_token", session["refresh_token"]}}.dump(), test_node::bearer(token));
   INFO(out.body);
   CHECK(out.status == 204);
+  // The token was verified for the ticket and then found among the verified ones for the logout: the revocation
+  // still ends it, remembered or not.
+  CHECK(node.metric("dccs_auth_tokens_remembered_total") >= 1);
   CHECK(http_get(node.port(), "/api/v1/auth/me", test_node::bearer(token)).status == 401);
   CHECK(op.read_until_close() == 4001); // within the 5 s read timeout
   CHECK(ws_upgrade(node.port(), "/ws/operator", test_node::bearer(token)).status == 401);
