@@ -243,6 +243,11 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
 
   // 2. Count, in one snapshot.
   pqxx::transaction<pqxx::isolation_level::repeatable_read> tx{conn};
+  // The pass reads every row its cursors select: plan them for the whole result, not for the first rows. With
+  // PostgreSQL's default (cursor_tuple_fraction 0.1) the window's cursor walked the unique index of the partition
+  // from its first entry (time is that index's second column) instead of taking the window's blocks from the BRIN
+  // index and sorting them: a cost that grew with the day's rows, not the window's (bench/analytics-report.md).
+  tx.exec0("SET LOCAL cursor_tuple_fraction = 1.0");
   std::unordered_map<std::string, carried> cursors;
   for (const auto& row : tx.exec("SELECT drone_id, time_us, lat, lon, alt, battery, armed, airborne, ground_alt"
                                  " FROM telemetry.rollup_cursors")) {
