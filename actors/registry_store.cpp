@@ -275,17 +275,14 @@ void registry_store::write_seen(const std::vector<std::pair<std::string, double>
     return;
   link_.run([&](pqxx::connection& conn) {
     std::vector<std::string> ids;
-    std::string stamps = "{";
+    std::vector<double> stamps;
     for (auto& [id, t] : times) {
       ids.push_back(id);
-      if (stamps.size() > 1)
-        stamps += ',';
-      stamps += pqxx::to_string(t);
+      stamps.push_back(t);
     }
-    stamps += '}';
     pqxx::work tx{conn};
     tx.exec0("UPDATE fleet.drones d SET last_seen = to_timestamp(s.t / 1000.0) FROM unnest(" + tx.quote(runtime::pg_text_array(ids))
-             + "::text[], " + tx.quote(stamps)
+             + "::text[], " + tx.quote(runtime::pg_number_array(stamps))
              + "::float8[]) AS s(id, t) WHERE d.id = s.id AND (d.last_seen IS NULL OR d.last_seen < to_timestamp(s.t / 1000.0))");
     tx.commit();
     return 0;

@@ -392,8 +392,6 @@ constexpr const char* staging_ddl =
   "CREATE TEMP TABLE samples_in (drone_id text, seq int8, time timestamptz, received timestamptz, mode text, nums text)"
   " ON COMMIT DELETE ROWS";
 
-// Where the analytics job's pass under way counts to (µs since the epoch; NULL: none yet). Read under the writers'
-// shared lock, which the job's claim takes exclusively: it does not move before this transaction commits.
 // Marks (drone, UTC hour) pairs for the analytics job to count again: $1 drone ids, $2 hour starts (µs since the
 // epoch), pairwise.
 constexpr const char* rollup_mark =
@@ -402,6 +400,8 @@ constexpr const char* rollup_mark =
 
 constexpr std::int64_t us_per_hour = 3600LL * 1000000;
 
+// Where the analytics job's pass under way counts to (µs since the epoch; NULL: none yet). Read under the writers'
+// shared lock, which the job's claim takes exclusively: it does not move before this transaction commits.
 constexpr const char* claimed_select =
   "SELECT (extract(epoch FROM claimed) * 1000000)::int8 FROM telemetry.rollup_state WHERE id = 1";
 
@@ -504,15 +504,12 @@ std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
               hours.emplace(st.batch[i].drone_id, t / us_per_hour * us_per_hour);
           }
           std::vector<std::string> drones;
-          std::string starts = "{";
+          std::vector<std::int64_t> starts;
           for (const auto& [drone, hour] : hours) {
             drones.push_back(drone);
-            if (starts.size() > 1)
-              starts += ',';
-            append_integer(starts, static_cast<std::uint64_t>(hour));
+            starts.push_back(hour);
           }
-          starts += '}';
-          direct.exec_prepared("dccs_rollup_mark", runtime::pg_text_array(drones), starts);
+          direct.exec_prepared("dccs_rollup_mark", runtime::pg_text_array(drones), runtime::pg_number_array(starts));
         }
         direct.commit();
         tx.commit();

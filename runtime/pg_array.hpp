@@ -1,7 +1,9 @@
 #pragma once
 /// PostgreSQL array literals for statements that pass a list as one parameter (`= ANY($1::text[])`, `unnest`).
 
+#include <charconv>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace dccs::runtime {
@@ -20,6 +22,23 @@ inline std::string pg_text_array(const std::vector<std::string>& values) {
       out += c;
     }
     out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+/// A PostgreSQL array literal of numbers (`{1,2.5}`), for `$n::int8[]` or `$n::float8[]`. Doubles are written in
+/// their shortest form that reads back to the same value (std::to_chars), and must be finite.
+template <class T>
+std::string pg_number_array(const std::vector<T>& values) {
+  static_assert(std::is_arithmetic_v<T>, "numbers only");
+  std::string out = "{";
+  char buf[32];
+  for (const auto& v : values) {
+    if (out.size() > 1)
+      out += ',';
+    auto res = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, res.ptr);
   }
   out += '}';
   return out;
