@@ -48,7 +48,7 @@ void fanout::update(drone_state&& st) {
 
 bool fanout::seen_by_any(const std::string& id, const std::string& group) const {
   for (auto& [sub, entry] : subs_)
-    if (entry.covers(id) && entry.scope.covers(group))
+    if (entry.sees(id, group))
       return true;
   return false;
 }
@@ -131,7 +131,7 @@ fragment_batch fanout::filter(const fragment_batch& all, const sub_entry& sub) {
     return all; // the common case for admins: every subscriber to everything shares one batch
   auto out = std::make_shared<std::vector<fragment>>();
   for (auto& f : *all)
-    if (sub.covers(f.drone_id) && sub.scope.covers(f.group))
+    if (sub.sees(f.drone_id, f.group))
       out->push_back(f);
   if (out->empty())
     return nullptr;
@@ -190,7 +190,7 @@ std::vector<fanout::delivery> fanout::tick(std::int64_t now_ms) {
     // Gone for this subscriber: it covered the drone in its old group, and does not see it where it is now.
     std::shared_ptr<std::vector<fragment>> gone;
     for (auto& [drone, old_group] : removals) {
-      if (!sub.covers(drone) || !sub.scope.covers(old_group))
+      if (!sub.sees(drone, old_group))
         continue;
       auto now = states_.find(drone);
       if (now != states_.end() && sub.scope.covers(now->second.state.info.group))
@@ -259,7 +259,7 @@ void fanout::offline(const std::string& id, double at) {
 std::vector<fanout::sub_id> fanout::audience(const std::string& id, const std::string& group) const {
   std::vector<sub_id> out;
   for (auto& [sub, e] : subs_)
-    if (e.covers(id) && e.scope.covers(group))
+    if (e.sees(id, group))
       out.push_back(sub);
   return out;
 }

@@ -114,6 +114,8 @@ private:
     std::unordered_set<std::string> ids;
     auth::scope scope; ///< the drone groups the subscriber may see
     bool covers(const std::string& id) const { return all || ids.count(id) > 0; }
+    /// Drone `id` of group `group` is for this subscriber: its id subscribed, its group in the scope.
+    bool sees(const std::string& id, const std::string& group) const { return covers(id) && scope.covers(group); }
   };
 
   struct entry {
