@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "runtime/pg_array.hpp"
+#include "runtime/pg_copy.hpp"
 #include "runtime/query_text.hpp"
 
 namespace dccs::actors {
@@ -92,7 +94,7 @@ public:
     static const std::string head = "INSERT INTO telemetry.hourly_rollups AS r (drone_id, hour, day, flight_s,"
                                     " armed_s, distance_m, max_alt_m, battery_used_pct, flights, samples) VALUES ";
     if (add_rows_ > 0) {
-      tx_.exec0(head + add_
+      exec(head + add_
                 + " ON CONFLICT (drone_id, hour) DO UPDATE SET flight_s = r.flight_s + EXCLUDED.flight_s,"
                   " armed_s = r.armed_s + EXCLUDED.armed_s, distance_m = r.distance_m + EXCLUDED.distance_m,"
                   " max_alt_m = GREATEST(r.max_alt_m, EXCLUDED.max_alt_m),"
@@ -102,7 +104,7 @@ public:
       add_rows_ = 0;
     }
     if (set_rows_ > 0) {
-      tx_.exec0(head + set_
+      exec(head + set_
                 + " ON CONFLICT (drone_id, hour) DO UPDATE SET flight_s = EXCLUDED.flight_s, armed_s = EXCLUDED.armed_s,"
                   " distance_m = EXCLUDED.distance_m, max_alt_m = EXCLUDED.max_alt_m,"
                   " battery_used_pct = EXCLUDED.battery_used_pct, flights = EXCLUDED.flights,"
@@ -111,7 +113,7 @@ public:
       set_rows_ = 0;
     }
     if (cursor_rows_ > 0) {
-      tx_.exec0("INSERT INTO telemetry.rollup_cursors (drone_id, time_us, lat, lon, alt, battery, armed, airborne,"
+      exec("INSERT INTO telemetry.rollup_cursors (drone_id, time_us, lat, lon, alt, battery, armed, airborne,"
                 " ground_alt) VALUES " + cursors_
                 + " ON CONFLICT (drone_id) DO UPDATE SET time_us = EXCLUDED.time_us, lat = EXCLUDED.lat,"
                   " lon = EXCLUDED.lon, alt = EXCLUDED.alt, battery = EXCLUDED.battery, armed = EXCLUDED.armed,"
@@ -121,35 +123,55 @@ public:
     }
   }
 
+  /// From hold() to release() the statements wait: the connection is reading a COPY and takes none meanwhile.
+  void hold() { held_ = true; }
+  void release() {
+    held_ = false;
+    for (const auto& q : queued_)
+      tx_.exec0(q);
+    queued_.clear();
+  }
+
 private:
+  void exec(std::string q) {
+    if (held_)
+      queued_.push_back(std::move(q));
+    else
+      tx_.exec0(q);
+  }
+
   static constexpr int batch = 500;
   pqxx::transaction_base& tx_;
   std::string add_, set_, cursors_;
   int add_rows_ = 0, set_rows_ = 0, cursor_rows_ = 0;
+  bool held_ = false;
+  std::vector<std::string> queued_;
 };
 
-/// Feeds the rows of an open cursor (drone_id, time µs, lat, lon, alt, battery, armed), fetched in chunks.
-template <class F>
-void fetch_all(pqxx::transaction_base& tx, const std::string& cursor, F&& f) {
-  for (;;) {
-    auto rows = tx.exec("FETCH 10000 FROM " + cursor);
-    if (rows.empty())
-      return;
-    for (const auto& row : rows) {
-      sample x;
-      x.time_us = row[1].as<std::int64_t>();
-      x.lat = row[2].as<double>();
-      x.lon = row[3].as<double>();
-      x.alt = row[4].as<double>();
-      x.battery = row[5].as<double>();
-      x.armed = row[6].as<bool>();
-      f(row[0].c_str(), x);
-    }
-  }
-}
+/// The columns of a sample the pass reads, in the order read_samples takes them.
+constexpr const char* sample_columns = "drone_id, time, lat, lon, alt, battery, armed";
 
-constexpr const char* sample_columns =
-  "drone_id, (extract(epoch FROM time) * 1000000)::int8, lat, lon, alt, battery, armed";
+/// Feeds the rows of `query` (a SELECT of sample_columns) to f(drone id, sample), as PostgreSQL sends them, in
+/// COPY's binary format: a pass reads a minute of the fleet's samples back (1.5 million rows at 5,000 drones × 5 Hz),
+/// and a cursor fetched as text spent most of the pass writing and parsing their numbers on both sides
+/// (bench/analytics-report.md). A COPY's query is planned for its whole result, as the pass needs (a cursor is
+/// planned for its first tenth: the window's then walked the partition's unique index from its first entry).
+template <class F>
+void read_samples(pqxx::dbtransaction& tx, const std::string& query, F&& f) {
+  runtime::pg_copy::receive(tx, "COPY (" + query + ") TO STDOUT (FORMAT binary)",
+                            [&f](const runtime::pg_copy::field* c, std::size_t n) {
+                              if (n != 7)
+                                throw pqxx::conversion_error{"a sample row of " + std::to_string(n) + " fields"};
+                              sample x;
+                              x.time_us = c[1].timestamptz_us();
+                              x.lat = c[2].float8();
+                              x.lon = c[3].float8();
+                              x.alt = c[4].float8();
+                              x.battery = c[5].float8();
+                              x.armed = c[6].boolean();
+                              f(c[0].text(), x);
+                            });
+}
 
 /// The state a drone starts hour `hour` with, from its samples of the day before it: ground altitude and whether it
 /// was flying. The sample before the hour itself is not carried: intervals are counted in the hour they start.
@@ -243,11 +265,6 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
 
   // 2. Count, in one snapshot.
   pqxx::transaction<pqxx::isolation_level::repeatable_read> tx{conn};
-  // The pass reads every row its cursors select: plan them for the whole result, not for the first rows. With
-  // PostgreSQL's default (cursor_tuple_fraction 0.1) the window's cursor walked the unique index of the partition
-  // from its first entry (time is that index's second column) instead of taking the window's blocks from the BRIN
-  // index and sorting them: a cost that grew with the day's rows, not the window's (bench/analytics-report.md).
-  tx.exec0("SET LOCAL cursor_tuple_fraction = 1.0");
   std::unordered_map<std::string, carried> cursors;
   for (const auto& row : tx.exec("SELECT drone_id, time_us, lat, lon, alt, battery, armed, airborne, ground_alt"
                                  " FROM telemetry.rollup_cursors")) {
@@ -266,9 +283,6 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
   }
   day_writer writer{tx};
   if (claimed > done) {
-    tx.exec0(std::string{"DECLARE rollup_window NO SCROLL CURSOR FOR SELECT "} + sample_columns
-             + " FROM telemetry.samples WHERE time > " + ts_sql(done) + " AND time <= "
-             + ts_sql(claimed) + " ORDER BY drone_id, time, seq");
     std::string current;
     std::optional<accumulator> acc;
     auto finish = [&] {
@@ -279,7 +293,10 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
       writer.cursor(current, acc->state());
       cursors[current] = acc->state();
     };
-    fetch_all(tx, "rollup_window", [&](const char* id, const sample& x) {
+    auto window = std::string{"SELECT "} + sample_columns + " FROM telemetry.samples WHERE time > " + ts_sql(done)
+                  + " AND time <= " + ts_sql(claimed) + " ORDER BY drone_id, time, seq";
+    writer.hold();
+    read_samples(tx, window, [&](std::string_view id, const sample& x) {
       if (!acc || current != id) {
         finish();
         current = id;
@@ -291,7 +308,7 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
       ++out.samples;
     });
     finish();
-    tx.exec0("CLOSE rollup_window");
+    writer.release();
     writer.flush();
   }
 
@@ -310,11 +327,11 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
       continue;
     accumulator acc{hourly, state_before(tx, id, hour, hourly)};
     auto end = std::min(claimed, (hour + 1) * us_per_hour - 1);
-    tx.exec0(std::string{"DECLARE rollup_hour NO SCROLL CURSOR FOR SELECT "} + sample_columns
-             + " FROM telemetry.samples WHERE drone_id = " + tx.quote(id) + " AND time >= "
-             + ts_sql(hour * us_per_hour) + " AND time <= " + ts_sql(end) + " ORDER BY time, seq");
-    fetch_all(tx, "rollup_hour", [&](const char*, const sample& x) { acc.add(x); });
-    tx.exec0("CLOSE rollup_hour");
+    read_samples(tx,
+                 std::string{"SELECT "} + sample_columns + " FROM telemetry.samples WHERE drone_id = " + tx.quote(id)
+                   + " AND time >= " + ts_sql(hour * us_per_hour) + " AND time <= " + ts_sql(end)
+                   + " ORDER BY time, seq",
+                 [&](std::string_view, const sample& x) { acc.add(x); });
     auto it = acc.days().find(hour);
     if (it != acc.days().end()) {
       writer.hour(id, hour, it->second, true);

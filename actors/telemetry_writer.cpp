@@ -10,13 +10,12 @@
 #include <unordered_map>
 
 #include <caf/all.hpp>
-#include <libpq-fe.h>
-#include <poll.h>
 #include <pqxx/pqxx>
 
 #include "actors/telemetry_store.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/pg_array.hpp"
+#include "runtime/pg_copy.hpp"
 #include "runtime/log.hpp"
 
 namespace dccs::actors {
@@ -222,148 +221,40 @@ void append_timestamp(std::string& out, std::int64_t us) {
   out.append(buf, static_cast<std::size_t>(n));
 }
 
-// -- COPY in binary format (PostgreSQL's "Binary Format" of COPY: big-endian integers, IEEE 754 doubles, a
-// timestamptz as microseconds since 2000-01-01) --
-
-template <class U>
-void put_be(std::string& out, U v) {
-  char b[sizeof(U)];
-  for (std::size_t i = 0; i < sizeof(U); ++i)
-    b[i] = static_cast<char>((v >> (8 * (sizeof(U) - 1 - i))) & 0xff);
-  out.append(b, sizeof(U));
-}
-
-void put_null(std::string& out) {
-  put_be<std::uint32_t>(out, 0xffffffffu); // length -1
-}
-
-void put_text(std::string& out, const std::string& v) {
-  put_be<std::uint32_t>(out, static_cast<std::uint32_t>(v.size()));
-  out += v;
-}
-
-void put_int8(std::string& out, std::int64_t v) {
-  put_be<std::uint32_t>(out, 8);
-  put_be<std::uint64_t>(out, static_cast<std::uint64_t>(v));
-}
-
-void put_int4(std::string& out, std::int32_t v) {
-  put_be<std::uint32_t>(out, 4);
-  put_be<std::uint32_t>(out, static_cast<std::uint32_t>(v));
-}
-
-void put_float8(std::string& out, double v) {
-  std::uint64_t bits;
-  static_assert(sizeof bits == sizeof v);
-  std::memcpy(&bits, &v, sizeof bits);
-  put_be<std::uint32_t>(out, 8);
-  put_be<std::uint64_t>(out, bits);
-}
-
-void put_optional_float8(std::string& out, bool present, double v) {
-  if (present)
-    put_float8(out, v);
-  else
-    put_null(out);
-}
-
-/// PostgreSQL's epoch (2000-01-01) in microseconds since 1970.
-constexpr std::int64_t pg_epoch_us = 946684800000000LL;
-
-/// The header of a binary COPY stream: signature, flags (no OIDs), no header extension.
-void put_copy_header(std::string& out) {
-  out.append("PGCOPY\n\377\r\n\0", 11);
-  put_be<std::uint32_t>(out, 0);
-  put_be<std::uint32_t>(out, 0);
-}
-
-/// The trailer of a binary COPY stream.
-void put_copy_trailer(std::string& out) {
-  put_be<std::uint16_t>(out, 0xffff); // field count -1
-}
-
 /// A row of telemetry.samples (copy_columns, in order) in COPY's binary format: the same values the text format
 /// gave (the times as pg_time_us computed them, the doubles bit for bit), without PostgreSQL parsing 2 timestamps
 /// and up to 13 numbers per row from text (bench/commands-report.md: the text COPY took about twice the server
 /// time of the binary one for the same rows).
 void put_copy_row(std::string& out, const telemetry_row& r, std::int64_t time_us, std::int64_t received_us) {
+  namespace pc = runtime::pg_copy;
   const auto& t = r.t;
-  put_be<std::uint16_t>(out, 19);
-  put_text(out, r.drone_id);
-  put_int8(out, time_us - pg_epoch_us);
-  put_int8(out, static_cast<std::int64_t>(t.seq)); // <= 2^63 - 1: drone_frame.cpp checks it
-  put_int8(out, received_us - pg_epoch_us);
+  pc::put_row(out, 19);
+  pc::put_text(out, r.drone_id);
+  pc::put_timestamptz(out, time_us);
+  pc::put_int8(out, static_cast<std::int64_t>(t.seq)); // <= 2^63 - 1: drone_frame.cpp checks it
+  pc::put_timestamptz(out, received_us);
   for (double v : {t.lat, t.lon, t.alt, t.heading, t.speed, t.vspeed, t.battery})
-    put_float8(out, v);
-  put_be<std::uint32_t>(out, 1);
-  out += t.armed ? '\1' : '\0';
-  put_text(out, t.mode);
-  put_optional_float8(out, t.present & telemetry::has_roll, t.roll);
-  put_optional_float8(out, t.present & telemetry::has_pitch, t.pitch);
-  put_optional_float8(out, t.present & telemetry::has_yaw, t.yaw);
-  put_optional_float8(out, t.present & telemetry::has_voltage, t.voltage);
-  if (t.present & telemetry::has_sats)
-    put_int4(out, t.sats);
-  else
-    put_null(out);
-  if (t.present & telemetry::has_fix)
-    put_int4(out, t.fix);
-  else
-    put_null(out);
-}
-
-/// libpq's connection under a libpqxx transaction: libpqxx 6.4 hands it to its large objects and their subclasses
-/// only (a protected static member), and has no binary COPY of its own.
-struct raw_pq : pqxx::largeobject {
-  static PGconn* of(const pqxx::dbtransaction& tx) { return largeobject::raw_connection(tx); }
-};
-
-/// Waits until libpq's socket can be written (a connection in non-blocking mode whose buffer is full).
-void wait_writable(PGconn* pg) {
-  pollfd p{PQsocket(pg), POLLOUT, 0};
-  ::poll(&p, 1, 1000);
-}
-
-/// Runs `statement` (a COPY ... FROM STDIN (FORMAT binary)) in `tx` and sends `data` (header, rows, trailer) as its
-/// input. Throws pqxx::sql_error with PostgreSQL's message and SQLSTATE when the server refuses it (a row already
-/// stored, a constraint): the caller's savepoint then rolls it back, as libpqxx's own COPY would be.
-void copy_binary(pqxx::dbtransaction& tx, const std::string& statement, const std::string& data) {
-  tx.exec0(statement); // the connection is now in COPY IN, as libpqxx's tablewriter leaves it
-  PGconn* pg = raw_pq::of(tx);
-  const char* failure = nullptr;
-  for (std::size_t at = 0; at < data.size() && failure == nullptr;) {
-    auto n = std::min<std::size_t>(data.size() - at, 1 << 20);
-    int rc = PQputCopyData(pg, data.data() + at, static_cast<int>(n));
-    if (rc == 1)
-      at += n;
-    else if (rc == 0)
-      wait_writable(pg);
+    pc::put_float8(out, v);
+  pc::put_bool(out, t.armed);
+  pc::put_text(out, t.mode);
+  auto optional_float8 = [&out](bool present, double v) {
+    if (present)
+      pc::put_float8(out, v);
     else
-      failure = "the COPY data could not be sent";
-  }
-  int rc;
-  while ((rc = PQputCopyEnd(pg, failure)) == 0)
-    wait_writable(pg);
-  while (PQisnonblocking(pg) && PQflush(pg) == 1)
-    wait_writable(pg);
-  std::string error, sqlstate;
-  while (PGresult* res = PQgetResult(pg)) {
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && error.empty()) {
-      error = PQresultErrorMessage(res);
-      if (const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE))
-        sqlstate = state;
-      if (error.empty())
-        error = "COPY failed";
-    }
-    PQclear(res);
-  }
-  if (rc < 0 && error.empty())
-    error = PQerrorMessage(pg);
-  if (!error.empty()) {
-    if (PQstatus(pg) != CONNECTION_OK)
-      throw pqxx::broken_connection{error};
-    throw pqxx::sql_error{error, statement, sqlstate.empty() ? nullptr : sqlstate.c_str()};
-  }
+      pc::put_null(out);
+  };
+  optional_float8(t.present & telemetry::has_roll, t.roll);
+  optional_float8(t.present & telemetry::has_pitch, t.pitch);
+  optional_float8(t.present & telemetry::has_yaw, t.yaw);
+  optional_float8(t.present & telemetry::has_voltage, t.voltage);
+  if (t.present & telemetry::has_sats)
+    pc::put_int4(out, t.sats);
+  else
+    pc::put_null(out);
+  if (t.present & telemetry::has_fix)
+    pc::put_int4(out, t.fix);
+  else
+    pc::put_null(out);
 }
 
 const std::vector<std::string> copy_columns{"drone_id", "time",    "seq",   "received", "lat",  "lon",
@@ -487,11 +378,11 @@ std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
         {
           auto& data = st.text;
           data.clear();
-          put_copy_header(data);
+          runtime::pg_copy::put_header(data);
           for (auto i = b; i < e; ++i)
             put_copy_row(data, st.batch[i], st.times[2 * (i - b)], st.times[2 * (i - b) + 1]);
-          put_copy_trailer(data);
-          copy_binary(direct, copy_statement, data);
+          runtime::pg_copy::put_trailer(data);
+          runtime::pg_copy::send(direct, copy_statement, data);
         }
         if (late) {
           // Rows the analytics job has counted already (at or before its pass's `claimed` mark): their (drone, UTC
