@@ -235,6 +235,7 @@ import csv, json, math, os, sys, time
 
 run, limit, machine, command, commit, pg_version, build, drones, background, hz = sys.argv[1:11]
 limit = float(limit)
+STRETCH_S = 10
 
 # When each command frame first reached its drone (the simulator's --command-log, any attempt).
 received = {}
@@ -288,6 +289,14 @@ def phase(name):
     if rows:
         span = (max(r["sent"] for r in rows) - min(r["due"] for r in rows)) / 1e6
         out["achieved"] = (len(rows) - 1) / span if span > 0 else 0
+    # The round trip over the phase, by stretches of STRETCH_S seconds of due times: where the tail comes from (a
+    # stretch of slow commands is something the node, PostgreSQL or the machine did then, not spread-out noise).
+    stretches = {}
+    if ok:
+        first = min(r["due"] for r in ok)
+        for r, v in zip(ok, rtt):
+            stretches.setdefault(int((r["due"] - first) / 1e6 // STRETCH_S), []).append(v)
+    out["stretches"] = [(k * STRETCH_S, pct(v, 0.5), pct(v, 1.0)) for k, v in sorted(stretches.items())]
     return out
 
 phases = {}
@@ -374,6 +383,9 @@ L.append(f"| the request written (the load tool's own lag) | {trio(fixed['lag'])
 L.append("")
 L.append(f"From the frame read by the drone to the final state on the operator socket (the drone's ack, the journal's "
          f"`sent` and `succeeded` transactions, the hub, the operator's socket): {trio(fixed['back'])} ms.")
+L.append("")
+L.append(f"Round trip by {STRETCH_S}-s stretch of the phase (due times from the first; p50 / max ms): "
+         + ", ".join(f"{t} s {ms(a)} / {ms(b)}" for t, a, b in fixed["stretches"]) + ".")
 L.append("")
 L.append(f"Inside the node, before the 202 (its histograms, ms): from the request read to the journal taking it up "
          f"(`dccs_command_accept_wait_ms`: the actors and queues): {hist_text(accept_wait)}; the "
