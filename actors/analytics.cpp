@@ -94,7 +94,7 @@ public:
     static const std::string head = "INSERT INTO telemetry.hourly_rollups AS r (drone_id, hour, day, flight_s,"
                                     " armed_s, distance_m, max_alt_m, battery_used_pct, flights, samples) VALUES ";
     if (add_rows_ > 0) {
-      exec(head + add_
+      tx_.exec0(head + add_
                 + " ON CONFLICT (drone_id, hour) DO UPDATE SET flight_s = r.flight_s + EXCLUDED.flight_s,"
                   " armed_s = r.armed_s + EXCLUDED.armed_s, distance_m = r.distance_m + EXCLUDED.distance_m,"
                   " max_alt_m = GREATEST(r.max_alt_m, EXCLUDED.max_alt_m),"
@@ -104,7 +104,7 @@ public:
       add_rows_ = 0;
     }
     if (set_rows_ > 0) {
-      exec(head + set_
+      tx_.exec0(head + set_
                 + " ON CONFLICT (drone_id, hour) DO UPDATE SET flight_s = EXCLUDED.flight_s, armed_s = EXCLUDED.armed_s,"
                   " distance_m = EXCLUDED.distance_m, max_alt_m = EXCLUDED.max_alt_m,"
                   " battery_used_pct = EXCLUDED.battery_used_pct, flights = EXCLUDED.flights,"
@@ -113,7 +113,7 @@ public:
       set_rows_ = 0;
     }
     if (cursor_rows_ > 0) {
-      exec("INSERT INTO telemetry.rollup_cursors (drone_id, time_us, lat, lon, alt, battery, armed, airborne,"
+      tx_.exec0("INSERT INTO telemetry.rollup_cursors (drone_id, time_us, lat, lon, alt, battery, armed, airborne,"
                 " ground_alt) VALUES " + cursors_
                 + " ON CONFLICT (drone_id) DO UPDATE SET time_us = EXCLUDED.time_us, lat = EXCLUDED.lat,"
                   " lon = EXCLUDED.lon, alt = EXCLUDED.alt, battery = EXCLUDED.battery, armed = EXCLUDED.armed,"
@@ -123,44 +123,25 @@ public:
     }
   }
 
-  /// From hold() to release() the statements wait: the connection is reading a COPY and takes none meanwhile.
-  void hold() { held_ = true; }
-  void release() {
-    held_ = false;
-    for (const auto& q : queued_)
-      tx_.exec0(q);
-    queued_.clear();
-  }
-
 private:
-  void exec(std::string q) {
-    if (held_)
-      queued_.push_back(std::move(q));
-    else
-      tx_.exec0(q);
-  }
-
   static constexpr int batch = 500;
   pqxx::transaction_base& tx_;
   std::string add_, set_, cursors_;
   int add_rows_ = 0, set_rows_ = 0, cursor_rows_ = 0;
-  bool held_ = false;
-  std::vector<std::string> queued_;
 };
 
 /// The columns of a sample the pass reads, in the order read_samples takes them.
-constexpr const char* sample_columns = "drone_id, time, lat, lon, alt, battery, armed";
+constexpr const char* sample_columns = "drone_id, time, lat, lon, alt, battery, armed, seq";
 
-/// Feeds the rows of `query` (a SELECT of sample_columns) to f(drone id, sample), as PostgreSQL sends them, in
+/// Feeds the rows of `query` (a SELECT of sample_columns) to f(drone id, sample, seq), as PostgreSQL sends them, in
 /// COPY's binary format: a pass reads a minute of the fleet's samples back (1.5 million rows at 5,000 drones × 5 Hz),
 /// and a cursor fetched as text spent most of the pass writing and parsing their numbers on both sides
-/// (bench/analytics-report.md). A COPY's query is planned for its whole result, as the pass needs (a cursor is
-/// planned for its first tenth: the window's then walked the partition's unique index from its first entry).
+/// (bench/analytics-report.md). The connection takes no other statement until it returns.
 template <class F>
 void read_samples(pqxx::dbtransaction& tx, const std::string& query, F&& f) {
   runtime::pg_copy::receive(tx, "COPY (" + query + ") TO STDOUT (FORMAT binary)",
                             [&f](const runtime::pg_copy::field* c, std::size_t n) {
-                              if (n != 7)
+                              if (n != 8)
                                 throw pqxx::conversion_error{"a sample row of " + std::to_string(n) + " fields"};
                               sample x;
                               x.time_us = c[1].timestamptz_us();
@@ -169,7 +150,7 @@ void read_samples(pqxx::dbtransaction& tx, const std::string& query, F&& f) {
                               x.alt = c[4].float8();
                               x.battery = c[5].float8();
                               x.armed = c[6].boolean();
-                              f(c[0].text(), x);
+                              f(c[0].text(), x, c[7].int8());
                             });
 }
 
@@ -283,32 +264,62 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
   }
   day_writer writer{tx};
   if (claimed > done) {
-    std::string current;
-    std::optional<accumulator> acc;
-    auto finish = [&] {
-      if (!acc)
-        return;
-      for (const auto& [hour, f] : acc->days())
-        writer.hour(current, hour, f, false);
-      writer.cursor(current, acc->state());
-      cursors[current] = acc->state();
+    // The window's samples as PostgreSQL stores them, not sorted: rows are stored as they arrive, so a drone's come in
+    // (time, seq) order but for rare exceptions (frames stored late, a row put in space freed earlier), and sorting a
+    // minute of the fleet's samples (1.5 million rows) by drone was most of the server's part of a pass
+    // (bench/analytics-report.md). Every drone in the window counts at once, each from its carried state; a drone
+    // with a sample out of order is read again, sorted (its rows of the window through the unique index), from its
+    // carried state: the figures are the same as a sorted read's, always.
+    struct drone_window {
+      accumulator acc;
+      std::int64_t last_time = 0;
+      std::int64_t last_seq = 0;
+      bool any = false;
+      bool disordered = false;
     };
-    auto window = std::string{"SELECT "} + sample_columns + " FROM telemetry.samples WHERE time > " + ts_sql(done)
-                  + " AND time <= " + ts_sql(claimed) + " ORDER BY drone_id, time, seq";
-    writer.hold();
-    read_samples(tx, window, [&](std::string_view id, const sample& x) {
-      if (!acc || current != id) {
-        finish();
-        current = id;
-        auto it = cursors.find(current);
-        acc.emplace(hourly, it != cursors.end() ? it->second : carried{});
-        ++out.drones;
+    std::unordered_map<std::string, drone_window> window;
+    auto carried_of = [&cursors](const std::string& id) {
+      auto it = cursors.find(id);
+      return it != cursors.end() ? it->second : carried{};
+    };
+    auto range = " AND time > " + ts_sql(done) + " AND time <= " + ts_sql(claimed);
+    // One process reads the window (a parallel plan would interleave the workers' rows).
+    tx.exec0("SET LOCAL max_parallel_workers_per_gather = 0");
+    std::string key;
+    read_samples(tx, std::string{"SELECT "} + sample_columns + " FROM telemetry.samples WHERE true" + range,
+                 [&](std::string_view id, const sample& x, std::int64_t seq) {
+                   ++out.samples;
+                   key.assign(id.data(), id.size());
+                   auto it = window.find(key);
+                   if (it == window.end())
+                     it = window.emplace(key, drone_window{accumulator{hourly, carried_of(key)}}).first;
+                   auto& w = it->second;
+                   if (w.disordered)
+                     return;
+                   if (w.any && (x.time_us < w.last_time || (x.time_us == w.last_time && seq < w.last_seq))) {
+                     w.disordered = true;
+                     return;
+                   }
+                   w.any = true;
+                   w.last_time = x.time_us;
+                   w.last_seq = seq;
+                   w.acc.add(x);
+                 });
+    out.drones = static_cast<std::int64_t>(window.size());
+    for (auto& [id, w] : window) {
+      if (w.disordered) {
+        ++out.resorted;
+        w.acc = accumulator{hourly, carried_of(id)};
+        read_samples(tx,
+                     std::string{"SELECT "} + sample_columns + " FROM telemetry.samples WHERE drone_id = "
+                       + tx.quote(id) + range + " ORDER BY time, seq",
+                     [&w](std::string_view, const sample& x, std::int64_t) { w.acc.add(x); });
       }
-      acc->add(x);
-      ++out.samples;
-    });
-    finish();
-    writer.release();
+      for (const auto& [hour, f] : w.acc.days())
+        writer.hour(id, hour, f, false);
+      writer.cursor(id, w.acc.state());
+      cursors[id] = w.acc.state();
+    }
     writer.flush();
   }
 
@@ -331,7 +342,7 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
                  std::string{"SELECT "} + sample_columns + " FROM telemetry.samples WHERE drone_id = " + tx.quote(id)
                    + " AND time >= " + ts_sql(hour * us_per_hour) + " AND time <= " + ts_sql(end)
                    + " ORDER BY time, seq",
-                 [&](std::string_view, const sample& x) { acc.add(x); });
+                 [&acc](std::string_view, const sample& x, std::int64_t) { acc.add(x); });
     auto it = acc.days().find(hour);
     if (it != acc.days().end()) {
       writer.hour(id, hour, it->second, true);

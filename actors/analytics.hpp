@@ -9,8 +9,9 @@
 ///              window), begin = the start of the first day, then hour, after `done` that holds telemetry. From
 ///              this commit on, every writer transaction marks the (drone, UTC hour) of each row it stores with
 ///              time <= claimed in telemetry.rollup_dirty, in the same transaction.
-///   2. count   in one repeatable-read transaction: the samples with done < time <= claimed, by drone and time,
-///              through each drone's carried state (rollup_cursors) into the hour rows (added; the answers read
+///   2. count   in one repeatable-read transaction: the samples with done < time <= claimed, each drone's in
+///              (time, seq) order (the window is read as stored, unsorted, every drone at once; a drone with a
+///              sample out of that order is read again, sorted, from its carried state), through each drone's carried state (rollup_cursors) into the hour rows (added; the answers read
 ///              days, the sums of their hours); then the marked hours, each computed again from all its samples
 ///              up to `claimed` (replaced), marks deleted; then
 ///              done := claimed. A pass that fails leaves done where it was: the next one counts the window again
@@ -54,6 +55,7 @@ struct pass_result {
   std::int64_t samples = 0;      ///< samples counted in the window
   std::int64_t drones = 0;       ///< drones with samples in the window
   std::int64_t recomputed = 0;   ///< marked (drone, hour) computed again
+  std::int64_t resorted = 0;     ///< drones of the window read again sorted (a sample stored out of its order)
   std::int64_t done_us = 0;      ///< samples up to this time are counted now
   bool caught_up = true;         ///< false: the window was capped, the next pass should follow at once
 };

@@ -1,7 +1,7 @@
 // dccs-bench-analytics: times the analytics rollup job's passes (actors/analytics.hpp) on a telemetry database
 // that bench/analytics.sh filled. Usage: dccs-bench-analytics CONNECTION NOW_MS WINDOW_S [MAX_PASSES]
 // Runs passes as if the time were NOW_MS until the job has caught up (or MAX_PASSES), one JSON line per pass:
-// {"pass":1,"ms":812.4,"samples":1500000,"drones":5000,"recomputed":0,"caught_up":false}
+// {"pass":1,"ms":812.4,"samples":1500000,"drones":5000,"recomputed":0,"resorted":0,"caught_up":false}
 
 #include <chrono>
 #include <cstdio>
@@ -32,9 +32,9 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     auto r = dccs::actors::analytics::rollup_pass(conn, s, now_ms);
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("{\"pass\":%d,\"ms\":%.1f,\"samples\":%lld,\"drones\":%lld,\"recomputed\":%lld,\"caught_up\":%s}\n", i,
+    std::printf("{\"pass\":%d,\"ms\":%.1f,\"samples\":%lld,\"drones\":%lld,\"recomputed\":%lld,\"resorted\":%lld,\"caught_up\":%s}\n", i,
                 ms, static_cast<long long>(r.samples), static_cast<long long>(r.drones),
-                static_cast<long long>(r.recomputed), r.caught_up ? "true" : "false");
+                static_cast<long long>(r.recomputed), static_cast<long long>(r.resorted), r.caught_up ? "true" : "false");
     std::fflush(stdout);
     if (!r.ran)
       return 1;

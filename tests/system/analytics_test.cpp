@@ -230,6 +230,66 @@ TEST_CASE("rollup pass: a flight counted in pieces by passes that run while it f
   CHECK(cursor[2].as<double>() == Approx(400.3));
 }
 
+TEST_CASE("rollup pass: samples stored out of their time order count as if they had come in order") {
+  // The pass reads the window as the rows are stored, unsorted; a drone with a sample out of (time, seq) order is
+  // read again, sorted. k1 is stored in order, k2 (the same flight) in a shuffled order, k3 with two samples of the
+  // same time stored with the higher seq first (its battery reading then depends on the order).
+  telemetry_db t;
+  auto start = yesterday_10h();
+  auto flight = known_flight(start);
+  insert(t.conn, "k1", flight);
+  {
+    std::vector<std::size_t> order(flight.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      order[i] = (i * 7) % order.size(); // 7 and 30 are coprime: every sample once, far from time order
+    pqxx::work tx{t.conn};
+    for (auto i : order)
+      tx.exec_params("INSERT INTO telemetry.samples (drone_id, time, seq, received, lat, lon, alt, heading, speed,"
+                     " vspeed, battery, armed, mode) VALUES ('k2', timestamptz 'epoch' + $1::int8 * interval '1 millisecond',"
+                     " $2, now(), $3, 8.0, $4, 0, 0, 0, $5, $6, 'AUTO')",
+                     flight[i].ms, static_cast<std::int64_t>(i) + 1, flight[i].lat, flight[i].alt, flight[i].battery,
+                     flight[i].armed);
+    tx.commit();
+  }
+  // k3: on the ground, 100 %, then two readings at the same time: seq 3 (99 %) stored before seq 2 (98 %). In
+  // (time, seq) order the battery goes 100 → 98 → 99: 2 % used; in storage order 100 → 99 → 98 would be 2 % as well,
+  // so a third reading tells them apart: 97 % at the next second (sorted: 100 → 98 → 99 → 97, 4 % used; unsorted:
+  // 100 → 99 → 98 → 97, 3 %).
+  {
+    pqxx::work tx{t.conn};
+    auto row = [&](std::int64_t ms, std::int64_t seq, double battery) {
+      tx.exec_params("INSERT INTO telemetry.samples (drone_id, time, seq, received, lat, lon, alt, heading, speed,"
+                     " vspeed, battery, armed, mode) VALUES ('k3', timestamptz 'epoch' + $1::int8 * interval"
+                     " '1 millisecond', $2, now(), 47.0, 8.0, 400, 0, 0, 0, $3, false, 'AUTO')",
+                     ms, seq, battery);
+    };
+    row(start, 1, 100);
+    row(start + 1000, 3, 99);
+    row(start + 1000, 2, 98);
+    row(start + 2000, 4, 97);
+    tx.commit();
+  }
+  auto r = catch_up(t.conn, test_settings(), now_ms());
+  CHECK(r.samples == 64);
+  CHECK(r.drones == 3);
+  CHECK(r.resorted == 2);
+  auto k1 = row_of(t.conn, "k1", day_text(start));
+  auto k2 = row_of(t.conn, "k2", day_text(start));
+  REQUIRE(k1);
+  REQUIRE(k2);
+  check_known(*k1);
+  check_known(*k2);
+  auto k3 = row_of(t.conn, "k3", day_text(start));
+  REQUIRE(k3);
+  CHECK(k3->samples == 4);
+  CHECK(k3->battery_used_pct == Approx(4));
+  // The carried state is the newest sample's, as a sorted read leaves it.
+  pqxx::work tx{t.conn};
+  CHECK(tx.exec1("SELECT time_us FROM telemetry.rollup_cursors WHERE drone_id = 'k2'")[0].as<std::int64_t>()
+        == flight.back().ms * 1000);
+  CHECK(tx.exec1("SELECT battery FROM telemetry.rollup_cursors WHERE drone_id = 'k3'")[0].as<double>() == 97);
+}
+
 // -- through a node ---------------------------------------------------------------------------------------
 
 namespace {
