@@ -154,6 +154,15 @@ void read_samples(pqxx::dbtransaction& tx, const std::string& query, F&& f) {
                             });
 }
 
+/// Adds drone `id`'s samples whose time satisfies `time_range` (SQL on `time`) to `acc`, in (time, seq) order (the
+/// unique index on (drone_id, time, seq) gives them sorted).
+void add_sorted(pqxx::dbtransaction& tx, const std::string& id, const std::string& time_range, accumulator& acc) {
+  read_samples(tx,
+               std::string{"SELECT "} + sample_columns + " FROM telemetry.samples WHERE drone_id = " + tx.quote(id)
+                 + " AND " + time_range + " ORDER BY time, seq",
+               [&acc](std::string_view, const sample& x, std::int64_t) { acc.add(x); });
+}
+
 /// The state a drone starts hour `hour` with, from its samples of the day before it: ground altitude and whether it
 /// was flying. The sample before the hour itself is not carried: intervals are counted in the hour they start.
 carried state_before(pqxx::transaction_base& tx, const std::string& id, std::int64_t hour, const rules& r) {
@@ -282,11 +291,11 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
       auto it = cursors.find(id);
       return it != cursors.end() ? it->second : carried{};
     };
-    auto range = " AND time > " + ts_sql(done) + " AND time <= " + ts_sql(claimed);
+    auto range = "time > " + ts_sql(done) + " AND time <= " + ts_sql(claimed);
     // One process reads the window (a parallel plan would interleave the workers' rows).
     tx.exec0("SET LOCAL max_parallel_workers_per_gather = 0");
     std::string key;
-    read_samples(tx, std::string{"SELECT "} + sample_columns + " FROM telemetry.samples WHERE true" + range,
+    read_samples(tx, std::string{"SELECT "} + sample_columns + " FROM telemetry.samples WHERE " + range,
                  [&](std::string_view id, const sample& x, std::int64_t seq) {
                    ++out.samples;
                    key.assign(id.data(), id.size());
@@ -310,10 +319,7 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
       if (w.disordered) {
         ++out.resorted;
         w.acc = accumulator{hourly, carried_of(id)};
-        read_samples(tx,
-                     std::string{"SELECT "} + sample_columns + " FROM telemetry.samples WHERE drone_id = "
-                       + tx.quote(id) + range + " ORDER BY time, seq",
-                     [&w](std::string_view, const sample& x, std::int64_t) { w.acc.add(x); });
+        add_sorted(tx, id, range, w.acc);
       }
       for (const auto& [hour, f] : w.acc.days())
         writer.hour(id, hour, f, false);
@@ -338,11 +344,7 @@ pass_result rollup_pass(pqxx::connection& conn, const analytics_settings& s, std
       continue;
     accumulator acc{hourly, state_before(tx, id, hour, hourly)};
     auto end = std::min(claimed, (hour + 1) * us_per_hour - 1);
-    read_samples(tx,
-                 std::string{"SELECT "} + sample_columns + " FROM telemetry.samples WHERE drone_id = " + tx.quote(id)
-                   + " AND time >= " + ts_sql(hour * us_per_hour) + " AND time <= " + ts_sql(end)
-                   + " ORDER BY time, seq",
-                 [&acc](std::string_view, const sample& x, std::int64_t) { acc.add(x); });
+    add_sorted(tx, id, "time >= " + ts_sql(hour * us_per_hour) + " AND time <= " + ts_sql(end), acc);
     auto it = acc.days().find(hour);
     if (it != acc.days().end()) {
       writer.hour(id, hour, it->second, true);

@@ -11,11 +11,12 @@
 ///              time <= claimed in telemetry.rollup_dirty, in the same transaction.
 ///   2. count   in one repeatable-read transaction: the samples with done < time <= claimed, each drone's in
 ///              (time, seq) order (the window is read as stored, unsorted, every drone at once; a drone with a
-///              sample out of that order is read again, sorted, from its carried state), through each drone's carried state (rollup_cursors) into the hour rows (added; the answers read
-///              days, the sums of their hours); then the marked hours, each computed again from all its samples
-///              up to `claimed` (replaced), marks deleted; then
-///              done := claimed. A pass that fails leaves done where it was: the next one counts the window again
-///              from the same state (nothing is counted twice: the additions commit with done, or not at all).
+///              sample out of that order is read again, sorted), through each drone's carried state
+///              (rollup_cursors) into the hour rows (added; the answers read days, the sums of their hours);
+///              then the marked hours, each computed again from all its samples up to `claimed` (replaced),
+///              marks deleted; then done := claimed. A pass that fails leaves done where it was: the next one
+///              counts the window again from the same state (nothing is counted twice: the additions commit with
+///              done, or not at all).
 /// A sample stored after its window was counted is never lost: its writer saw `claimed` at or past its time and
 /// marked its hour. A sample counted in a window and marked as well is harmless: the hour is replaced.
 

@@ -3,7 +3,6 @@
 #include <climits>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <chrono>
 #include <ctime>
 #include <set>
@@ -321,7 +320,7 @@ struct writer_state {
   runtime::pg_link link;
   std::uint64_t prepared_generation = 0;
   std::vector<telemetry_row> batch; ///< taken from the buffer, not yet committed
-  std::string text;
+  std::string scratch; ///< reused for each transaction's COPY data (binary, or the staging path's numbers)
   // The batch in hand is written as ranges of it, each one transaction: the whole batch first; a range the
   // database refuses for its content is split in two until the rows it refuses stand alone. `todo` is a stack
   // (front half on top, so that each connection's rows commit in arrival order); it survives an outage.
@@ -376,7 +375,7 @@ std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
       try {
         pqxx::subtransaction direct{tx, "copy"};
         {
-          auto& data = st.text;
+          auto& data = st.scratch;
           data.clear();
           runtime::pg_copy::put_header(data);
           for (auto i = b; i < e; ++i)
@@ -416,7 +415,7 @@ std::size_t write_rows(writer_state& st, std::size_t b, std::size_t e) {
       std::string seq, time, received;
       for (auto i = b; i < e; ++i) {
         auto& r = st.batch[i];
-        auto& nums = st.text;
+        auto& nums = st.scratch;
         nums.clear();
         append_numbers(nums, r);
         seq.clear();
