@@ -229,6 +229,7 @@ using fleet_actor = caf::typed_actor<
 using command_actor = caf::typed_actor<
   caf::replies_to<create_atom, http_query>::with<api_result>, caf::replies_to<get_atom, http_query>::with<api_result>,
   caf::replies_to<list_atom, http_query>::with<api_result>, caf::replies_to<cancel_atom, http_query>::with<api_result>,
+  caf::replies_to<locate_atom, http_query>::with<std::string>,
   caf::reacts_to<journal_atom, command, std::string>, caf::reacts_to<journal_atom>,
   caf::replies_to<pending_atom, std::string>::with<command_list>,
   caf::replies_to<control_atom, http_query>::with<api_result>, caf::reacts_to<tick_atom>,

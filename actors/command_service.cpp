@@ -336,6 +336,19 @@ command_actor::behavior_type command_journal(command_actor::pointer self, comman
         return db_failure(e);
       }
     },
+    [=](locate_atom, http_query& q) -> caf::result<std::string> {
+      // The drone of the command q.id names, when the caller sees it (a cancel is then journaled on that drone's
+      // connection); else the answer a command that does not exist gets.
+      flush_for("", q.id);
+      try {
+        auto c = visible(q);
+        if (!c)
+          return no_such_command(q.id);
+        return std::move(c->drone_id);
+      } catch (const runtime::db_error& e) {
+        return db_failure(e);
+      }
+    },
     [=](list_atom, http_query& q) -> caf::result<api_result> {
       flush_for(q.id, "");
       // GET /api/v1/drones/{id}/commands?state=&limit=&before=; the registry allowed it.
@@ -564,24 +577,16 @@ command_actor::behavior_type command_service(command_actor::pointer self, comman
     [=](list_atom a, http_query& q) { return self->delegate(pick(q.id), a, std::move(q)); },
     [=](cancel_atom a, http_query& q) -> caf::result<api_result> {
       // A cancel goes to its drone's connection, behind the reports of the drone actor queued there (a report of
-      // `sent` is journaled before the cancel that follows it, as the drone saw them): the command is read first
-      // (the answer of a command the caller does not see, or that does not exist, is that read's).
+      // `sent` is journaled before the cancel that follows it, as the drone saw them): the command's drone is read
+      // first (the answer of a command the caller does not see, or that does not exist, is that read's).
       auto rp = self->make_response_promise<api_result>();
       auto read = q;
-      self->request(pick(q.id), caf::infinite, get_atom::value, std::move(read))
-        .then(
-          [=](api_result& found) mutable {
-            auto body = json::parse(found.body, nullptr, false);
-            auto drone = body.is_object() ? body.find("drone_id") : body.end();
-            if (drone == body.end() || !drone->is_string()) {
-              rp.deliver(api_error(errc::internal, "internal", "the journal read the command without its drone"));
-              return;
-            }
-            rp.delegate(pick(drone->get<std::string>()), a, std::move(q));
-          },
-          [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      self->request(pick(q.id), caf::infinite, locate_atom::value, std::move(read))
+        .then([=](std::string& drone) mutable { rp.delegate(pick(drone), a, std::move(q)); },
+              [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
     },
+    [=](locate_atom a, http_query& q) { return self->delegate(pick(q.id), a, std::move(q)); },
     [=](control_atom a, http_query& q) { return self->delegate(pick(q.id), a, std::move(q)); },
     [=](journal_atom a, command& c, std::string& cause) {
       auto& to = pick(c.drone_id);

@@ -95,6 +95,7 @@ using invalidate_atom = caf::atom_constant<caf::atom("invalidate")>; ///< a regi
 // Commands (actors/command_model.hpp, docs/protocol.md "Commands").
 using command_atom = caf::atom_constant<caf::atom("command")>;     ///< a command to execute, or its news
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;       ///< cancel a command
+using locate_atom = caf::atom_constant<caf::atom("locate")>;       ///< the drone a command is for (-> journal)
 using cmd_ack_atom = caf::atom_constant<caf::atom("cmd_ack")>;     ///< a drone's command_ack (socket -> drone)
 using journal_atom = caf::atom_constant<caf::atom("journal")>;     ///< record a command's new state (-> journal)
 using pending_atom = caf::atom_constant<caf::atom("pending")>;     ///< a drone's commands that are not final
