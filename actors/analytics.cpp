@@ -818,6 +818,8 @@ worker_actor::behavior_type analytics_job(worker_actor::pointer self, analytics_
           metrics.samples->inc(static_cast<std::uint64_t>(r.samples));
         if (metrics.recomputed)
           metrics.recomputed->inc(static_cast<std::uint64_t>(r.recomputed));
+        if (metrics.resorted)
+          metrics.resorted->inc(static_cast<std::uint64_t>(r.resorted));
         if (metrics.lag_s)
           metrics.lag_s->set(static_cast<std::int64_t>((runtime::wall_ms() * 1000 - static_cast<double>(r.done_us)) / 1e6));
       }

@@ -70,6 +70,7 @@ struct job_metrics {
   runtime::counter* failures = nullptr;
   runtime::counter* samples = nullptr;
   runtime::counter* recomputed = nullptr;
+  runtime::counter* resorted = nullptr; ///< drones read again sorted (pass_result::resorted)
   runtime::gauge* lag_s = nullptr; ///< now − done after the newest pass
 };
 

@@ -429,6 +429,8 @@ bool node::start(std::string& error) {
     jm.samples = &metrics_.make_counter("dccs_analytics_samples_total", "telemetry samples counted into daily analytics");
     jm.recomputed = &metrics_.make_counter("dccs_analytics_days_recomputed_total",
                                            "(drone, day) analytics computed again for samples stored late");
+    jm.resorted = &metrics_.make_counter("dccs_analytics_drones_resorted_total",
+                                         "drones whose samples a pass read again in time order (some were stored out of it)");
     jm.lag_s = &metrics_.make_gauge("dccs_analytics_lag_seconds", "how far the analytics lag behind now after this node's last pass, s");
     analytics_job_ = system_->spawn<caf::detached>(actors::analytics_job, as, jm);
     analytics_ = system_->spawn<caf::detached>(actors::analytics_impl, as);
