@@ -210,6 +210,8 @@ using fleet_actor = caf::typed_actor<
 /// detached actors, each with its own connection to the commands role's database.
 /// Accepts:
 ///   (create_atom | get_atom | list_atom | cancel_atom, http_query) -> api_result   the command routes
+///   (locate_atom, http_query) -> std::string   the drone of the command q.id names, when the caller sees it (the
+///                                     router sends a cancel to that drone's connection); else a 404 error
 ///   (journal_atom, command, std::string cause)   from a drone's owner: the command's new state; the journal's row
 ///                                     after it goes to the operators (the hub) and, when the journal knew better
 ///                                     (final already), back to the sender as (command_atom, command). Each
