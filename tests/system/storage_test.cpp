@@ -127,7 +127,10 @@ TEST_CASE("telemetry times are stored as PostgreSQL converts them, and text fiel
   // The node converts a frame's ts (ms, a double) to the row's time itself, for both ways of writing a row (COPY
   // straight into the table, or through the staging table): a resent frame must meet its first copy's key, and
   // rows stored by earlier versions (converted by PostgreSQL's to_timestamp) too. Fractions that round either way.
-  test_node node{{"telemetry.flush_ms", "20"}, {"drone.max_rate", "1000"}, {"drone.burst", "1000"}};
+  // Retention of 100 years: the calendar edges below include 1970, 2000 and 2024, which the node's partition
+  // maintenance would delete as past a 30-day retention if its first run came after they were stored.
+  test_node node{{"telemetry.flush_ms", "20"}, {"drone.max_rate", "1000"}, {"drone.burst", "1000"},
+                 {"telemetry.retention_days", "36500"}};
   auto drone = connect_drone(node.port(), "ts-1");
   const double fractions[] = {0.0005, 0.0015, 0.0025, 0.0035, 0.9995, 0.4995, 0.123456789, 1.0 / 3, 2.0 / 3,
                               0.0000004, 0.0000005, 0.0000006, 0.5, 0.25, 0.999999, 0.1 + 0.2};
